@@ -1,0 +1,45 @@
+//! The configurable vocabularies: severities (ordered, most severe first) and incident roles.
+
+/// The lists an installation may configure. Severities and roles are strings on the wire,
+/// checked against this catalog, so adding one is configuration rather than a code change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Catalog {
+    /// Most severe first.
+    pub severities: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            severities: vec!["critical".into(), "major".into(), "minor".into()],
+            roles: vec![
+                "lead".into(),
+                "comms".into(),
+                "support".into(),
+                "first_responder".into(),
+                "shadow".into(),
+            ],
+        }
+    }
+}
+
+impl Catalog {
+    /// The rank of a severity: 0 is the most severe. `None` when it is not configured.
+    pub fn severity_rank(&self, severity: &str) -> Option<usize> {
+        self.severities.iter().position(|it| it == severity)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|it| it == role)
+    }
+
+    pub fn default_severity(&self) -> &str {
+        // The middle of the list is the usual pick at 3 a.m.: serious but not everything.
+        let idx = self.severities.len() / 2;
+        self.severities
+            .get(idx)
+            .map(String::as_str)
+            .unwrap_or("major")
+    }
+}

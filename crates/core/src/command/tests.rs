@@ -1,0 +1,318 @@
+//! Data-driven tests for parsing, decide and apply.
+
+use super::*;
+use uuid::Uuid;
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+}
+
+fn raw(title: &str) -> RawDeclare {
+    RawDeclare {
+        title: Some(title.into()),
+        ..Default::default()
+    }
+}
+
+fn incident(status: Status) -> Incident {
+    let new = parse_declare(raw("Checkout is down"), &Catalog::default()).unwrap();
+    let (mut incident, _) = declare(
+        new,
+        IncidentId(Uuid::nil()),
+        Reference(1),
+        "token:test",
+        t(0),
+    );
+    incident.status = status;
+    incident
+}
+
+fn run(
+    incident: &mut Incident,
+    command: Command,
+    now: Timestamp,
+) -> Result<Vec<String>, DomainError> {
+    let events = decide(incident, &Catalog::default(), command, now)?;
+    for event in &events {
+        apply(incident, &event.data, now);
+    }
+    Ok(events.iter().map(|it| it.data.kind().to_string()).collect())
+}
+
+fn status_to(status: Status) -> Command {
+    Command::Change {
+        details: vec![],
+        severity: None,
+        status: Some(status),
+        merged_into: None,
+    }
+}
+
+#[test]
+fn declare_validation() {
+    let long = "x".repeat(201);
+    let table: Vec<(RawDeclare, &[&str])> = vec![
+        (raw("ok"), &[]),
+        (RawDeclare::default(), &["title"]),
+        (raw("   "), &["title"]),
+        (raw(&long), &["title"]),
+        (
+            RawDeclare {
+                severity: Some("sev0".into()),
+                ..raw("x")
+            },
+            &["severity"],
+        ),
+        (
+            RawDeclare {
+                incident_type: Some("weird".into()),
+                impact: Some("bad".into()),
+                ..raw("x")
+            },
+            &["impact", "type"],
+        ),
+        (
+            RawDeclare {
+                mode: Some("test".into()),
+                ..raw("x")
+            },
+            &["mode"],
+        ),
+        (
+            RawDeclare {
+                status: Some("resolved".into()),
+                ..raw("x")
+            },
+            &["status"],
+        ),
+        (
+            RawDeclare {
+                affected_count: Some(-1),
+                ..raw("x")
+            },
+            &["affected_count"],
+        ),
+        (
+            RawDeclare {
+                services: Some(vec!["".into()]),
+                ..raw("x")
+            },
+            &["services"],
+        ),
+    ];
+    for (input, expected) in table {
+        let got: Vec<String> = match parse_declare(input.clone(), &Catalog::default()) {
+            Ok(_) => vec![],
+            Err(errors) => errors.0.keys().cloned().collect(),
+        };
+        assert_eq!(got, expected, "{input:?}");
+    }
+}
+
+#[test]
+fn declare_defaults() {
+    let new = parse_declare(raw("  API down  "), &Catalog::default()).unwrap();
+    assert_eq!(new.title, "API down");
+    assert_eq!(new.severity, "major");
+    assert_eq!(new.status, Status::Investigating);
+    assert!(!new.private);
+    let security = RawDeclare {
+        incident_type: Some("security".into()),
+        ..raw("leak")
+    };
+    assert!(
+        parse_declare(security.clone(), &Catalog::default())
+            .unwrap()
+            .private
+    );
+    let public_security = RawDeclare {
+        private: Some(false),
+        ..security
+    };
+    assert!(
+        !parse_declare(public_security, &Catalog::default())
+            .unwrap()
+            .private
+    );
+}
+
+#[test]
+fn forbidden_transition_names_both_states() {
+    let mut closed = incident(Status::Closed);
+    let err = run(&mut closed, status_to(Status::Investigating), t(1)).unwrap_err();
+    assert_eq!(
+        err,
+        DomainError::InvalidTransition {
+            from: Status::Closed,
+            to: Status::Investigating
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "cannot move an incident from closed to investigating"
+    );
+}
+
+#[test]
+fn named_timestamps_follow_transitions() {
+    let mut it = incident(Status::Triage);
+    it.timestamps.remove(&TimestampName::Acknowledged);
+    run(&mut it, status_to(Status::Investigating), t(10)).unwrap();
+    run(&mut it, status_to(Status::Monitoring), t(20)).unwrap();
+    run(&mut it, status_to(Status::Resolved), t(30)).unwrap();
+    let observed = |it: &Incident, name| it.timestamp(name).observed;
+    assert_eq!(observed(&it, TimestampName::Declared), Some(t(0)));
+    assert_eq!(observed(&it, TimestampName::Acknowledged), Some(t(10)));
+    assert_eq!(observed(&it, TimestampName::Mitigated), Some(t(20)));
+    assert_eq!(observed(&it, TimestampName::Resolved), Some(t(30)));
+    // Reopen clears resolution; resolving again records the new time.
+    run(&mut it, status_to(Status::Investigating), t(40)).unwrap();
+    assert_eq!(observed(&it, TimestampName::Resolved), None);
+    run(&mut it, status_to(Status::Resolved), t(50)).unwrap();
+    assert_eq!(observed(&it, TimestampName::Resolved), Some(t(50)));
+    run(&mut it, status_to(Status::Closed), t(60)).unwrap();
+    assert_eq!(observed(&it, TimestampName::Closed), Some(t(60)));
+}
+
+#[test]
+fn asserted_time_sits_beside_observed() {
+    let mut it = incident(Status::Investigating);
+    let command = Command::AssertTimestamp {
+        name: TimestampName::Declared,
+        at: t(-600),
+        note: "alert fired earlier".into(),
+    };
+    assert_eq!(run(&mut it, command, t(5)).unwrap(), ["timestamp_asserted"]);
+    let declared = it.timestamp(TimestampName::Declared);
+    assert_eq!(declared.observed, Some(t(0)));
+    assert_eq!(declared.asserted, Some(t(-600)));
+    assert_eq!(declared.effective(), Some(t(-600)));
+    let future = Command::AssertTimestamp {
+        name: TimestampName::Mitigated,
+        at: t(100),
+        note: String::new(),
+    };
+    assert!(matches!(
+        run(&mut it, future, t(5)),
+        Err(DomainError::Validation(_))
+    ));
+}
+
+#[test]
+fn roles_hand_off_and_repeat_is_a_no_op() {
+    let mut it = incident(Status::Investigating);
+    let assign = |user: &str| Command::AssignRole {
+        role: "lead".into(),
+        user: user.into(),
+    };
+    assert_eq!(
+        run(&mut it, assign("alice"), t(1)).unwrap(),
+        ["role_assigned"]
+    );
+    assert_eq!(
+        run(&mut it, assign("alice"), t(2)).unwrap(),
+        Vec::<String>::new()
+    );
+    let events = decide(&it, &Catalog::default(), assign("bob"), t(3)).unwrap();
+    assert_eq!(
+        events[0].data,
+        EventData::RoleAssigned {
+            role: "lead".into(),
+            user: "bob".into(),
+            previous: Some("alice".into())
+        }
+    );
+    apply(&mut it, &events[0].data, t(3));
+    assert_eq!(
+        run(
+            &mut it,
+            Command::UnassignRole {
+                role: "lead".into()
+            },
+            t(4)
+        )
+        .unwrap(),
+        ["role_unassigned"]
+    );
+    assert!(it.roles.is_empty());
+    let unknown = Command::AssignRole {
+        role: "captain".into(),
+        user: "x".into(),
+    };
+    assert!(matches!(
+        run(&mut it, unknown, t(5)),
+        Err(DomainError::Validation(_))
+    ));
+}
+
+#[test]
+fn status_update_sets_next_update_due_and_resolving_clears_it() {
+    let mut it = incident(Status::Investigating);
+    let update = |status, minutes| Command::PostUpdate {
+        message: "Rolling back".into(),
+        status,
+        next_update_in_minutes: minutes,
+        public: true,
+    };
+    assert_eq!(
+        run(&mut it, update(Some(Status::Identified), Some(30)), t(0)).unwrap(),
+        ["status_changed", "update_posted"]
+    );
+    assert_eq!(it.next_update_due, Some(t(30 * 60)));
+    assert!(!it.update_overdue(t(30 * 60)));
+    assert!(it.update_overdue(t(30 * 60 + 1)));
+    run(&mut it, update(Some(Status::Resolved), Some(30)), t(60)).unwrap();
+    assert_eq!(it.next_update_due, None);
+    assert!(matches!(
+        run(&mut it, update(None, Some(0)), t(61)),
+        Err(DomainError::Validation(_))
+    ));
+}
+
+#[test]
+fn patch_changes_only_what_differs() {
+    let catalog = Catalog::default();
+    let mut it = incident(Status::Investigating);
+    let raw = RawChanges {
+        title: Some("Checkout is down".into()),
+        summary: Some("Card payments fail".into()),
+        severity: Some("critical".into()),
+        ..Default::default()
+    };
+    let command = parse_changes(raw, &it, &catalog).unwrap();
+    assert_eq!(
+        run(&mut it, command, t(1)).unwrap(),
+        ["details_changed", "severity_changed"]
+    );
+    assert_eq!(it.summary, "Card payments fail");
+    assert_eq!(it.severity, "critical");
+    let bad = RawChanges {
+        severity: Some("sev1".into()),
+        status: Some("merged".into()),
+        ..Default::default()
+    };
+    let errors = parse_changes(bad, &it, &catalog).unwrap_err();
+    assert_eq!(
+        errors.0.keys().collect::<Vec<_>>(),
+        ["merged_into", "severity"]
+    );
+}
+
+#[test]
+fn corrections_must_point_at_an_existing_event() {
+    let mut it = incident(Status::Investigating);
+    it.last_seq = 3;
+    let correction = |corrects| Command::Append {
+        entry: Entry::Correction {
+            text: "The deploy was at 09:10".into(),
+            corrects,
+        },
+        occurred_at: None,
+    };
+    assert_eq!(
+        run(&mut it, correction(Some(2)), t(1)).unwrap(),
+        ["correction"]
+    );
+    assert!(run(&mut it, correction(Some(9)), t(1)).is_err());
+    assert!(run(&mut it, correction(Some(0)), t(1)).is_err());
+}

@@ -1,0 +1,238 @@
+//! Timeline event payloads and their canonical JSON bodies.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::incident::{Affected, ImpactKind, IncidentType, Mode, Reference, TimestampName};
+use crate::lifecycle::Status;
+
+/// One field of an incident's details, as it was before or after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    Title(String),
+    Summary(String),
+    Impact(ImpactKind),
+    Affected(Affected),
+    Services(Vec<String>),
+    Private(bool),
+}
+
+impl Detail {
+    pub fn field(&self) -> &'static str {
+        match self {
+            Detail::Title(_) => "title",
+            Detail::Summary(_) => "summary",
+            Detail::Impact(_) => "impact",
+            Detail::Affected(_) => "affected",
+            Detail::Services(_) => "services",
+            Detail::Private(_) => "private",
+        }
+    }
+
+    fn value(&self) -> Value {
+        match self {
+            Detail::Title(it) | Detail::Summary(it) => json!(it),
+            Detail::Impact(it) => json!(it.as_str()),
+            Detail::Affected(it) => affected_json(it),
+            Detail::Services(it) => json!(it),
+            Detail::Private(it) => json!(it),
+        }
+    }
+}
+
+fn affected_json(affected: &Affected) -> Value {
+    json!({ "text": affected.text, "count": affected.count })
+}
+
+/// What happened. Each variant is one timeline event kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventData {
+    Declared {
+        reference: Reference,
+        title: String,
+        summary: String,
+        severity: String,
+        incident_type: IncidentType,
+        impact: ImpactKind,
+        affected: Affected,
+        services: Vec<String>,
+        private: bool,
+        mode: Mode,
+        status: Status,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+        merged_into: Option<Reference>,
+    },
+    SeverityChanged {
+        from: String,
+        to: String,
+    },
+    DetailsChanged {
+        from: Detail,
+        to: Detail,
+    },
+    RoleAssigned {
+        role: String,
+        user: String,
+        previous: Option<String>,
+    },
+    RoleUnassigned {
+        role: String,
+        previous: String,
+    },
+    UpdatePosted {
+        message: String,
+        status: Option<Status>,
+        next_update_due: Option<Timestamp>,
+        public: bool,
+    },
+    Note {
+        text: String,
+    },
+    MessagePinned {
+        text: String,
+        author: Option<String>,
+    },
+    Correction {
+        text: String,
+        corrects: Option<i64>,
+    },
+    TimestampAsserted {
+        name: TimestampName,
+        at: Timestamp,
+        note: String,
+    },
+}
+
+impl EventData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::Declared { .. } => "declared",
+            EventData::StatusChanged { .. } => "status_changed",
+            EventData::SeverityChanged { .. } => "severity_changed",
+            EventData::DetailsChanged { .. } => "details_changed",
+            EventData::RoleAssigned { .. } => "role_assigned",
+            EventData::RoleUnassigned { .. } => "role_unassigned",
+            EventData::UpdatePosted { .. } => "update_posted",
+            EventData::Note { .. } => "note",
+            EventData::MessagePinned { .. } => "message_pinned",
+            EventData::Correction { .. } => "correction",
+            EventData::TimestampAsserted { .. } => "timestamp_asserted",
+        }
+    }
+
+    /// The stored body. serde_json's map keeps keys sorted, so the text is canonical and
+    /// the hash chain can be recomputed from the stored column alone.
+    pub fn to_body(&self) -> Value {
+        match self {
+            EventData::Declared {
+                reference,
+                title,
+                summary,
+                severity,
+                incident_type,
+                impact,
+                affected,
+                services,
+                private,
+                mode,
+                status,
+            } => json!({
+                "reference": reference.to_string(),
+                "title": title,
+                "summary": summary,
+                "severity": severity,
+                "type": incident_type.as_str(),
+                "impact": impact.as_str(),
+                "affected": affected_json(affected),
+                "services": services,
+                "private": private,
+                "mode": mode.as_str(),
+                "status": status.as_str(),
+            }),
+            EventData::StatusChanged {
+                from,
+                to,
+                merged_into,
+            } => json!({
+                "from": from.as_str(),
+                "to": to.as_str(),
+                "merged_into": merged_into.map(|it| it.to_string()),
+            }),
+            EventData::SeverityChanged { from, to } => json!({ "from": from, "to": to }),
+            EventData::DetailsChanged { from, to } => json!({
+                "field": to.field(),
+                "from": from.value(),
+                "to": to.value(),
+            }),
+            EventData::RoleAssigned {
+                role,
+                user,
+                previous,
+            } => {
+                json!({ "role": role, "user": user, "previous": previous })
+            }
+            EventData::RoleUnassigned { role, previous } => {
+                json!({ "role": role, "previous": previous })
+            }
+            EventData::UpdatePosted {
+                message,
+                status,
+                next_update_due,
+                public,
+            } => json!({
+                "message": message,
+                "status": status.map(Status::as_str),
+                "next_update_due": next_update_due.map(|it| it.to_string()),
+                "public": public,
+            }),
+            EventData::Note { text } => json!({ "text": text }),
+            EventData::MessagePinned { text, author } => json!({ "text": text, "author": author }),
+            EventData::Correction { text, corrects } => {
+                json!({ "text": text, "corrects": corrects })
+            }
+            EventData::TimestampAsserted { name, at, note } => json!({
+                "name": name.as_str(),
+                "at": at.to_string(),
+                "note": note,
+            }),
+        }
+    }
+
+    /// A one-line human description, for CLI tables and exports.
+    pub fn describe(&self) -> String {
+        match self {
+            EventData::Declared {
+                title, severity, ..
+            } => format!("Declared ({severity}): {title}"),
+            EventData::StatusChanged {
+                from,
+                to,
+                merged_into,
+            } => match merged_into {
+                Some(target) => format!("Status {from} → {to} (into {target})"),
+                None => format!("Status {from} → {to}"),
+            },
+            EventData::SeverityChanged { from, to } => format!("Severity {from} → {to}"),
+            EventData::DetailsChanged { to, .. } => format!("Changed {}", to.field()),
+            EventData::RoleAssigned {
+                role,
+                user,
+                previous,
+            } => match previous {
+                Some(previous) => format!("{role}: handed from {previous} to {user}"),
+                None => format!("{role}: {user}"),
+            },
+            EventData::RoleUnassigned { role, previous } => {
+                format!("{role}: {previous} stepped down")
+            }
+            EventData::UpdatePosted { message, .. } => format!("Update: {message}"),
+            EventData::Note { text } => format!("Note: {text}"),
+            EventData::MessagePinned { text, .. } => format!("Pinned: {text}"),
+            EventData::Correction { text, .. } => format!("Correction: {text}"),
+            EventData::TimestampAsserted { name, at, .. } => format!("{name} asserted as {at}"),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Firebreak's pure domain: incidents, their lifecycle, commands and the hash-chained timeline.
+//!
+//! Nothing here does I/O or reads a clock: "now" is always an argument, and every decision
+//! (may this transition happen? which events does this command produce?) is a pure function.
+
+pub mod catalog;
+pub mod command;
+pub mod event;
+pub mod hash;
+pub mod incident;
+pub mod lifecycle;
+pub mod token;
+pub mod validate;
+
+pub use catalog::Catalog;
+pub use command::{Command, DomainError, apply, decide, declare};
+pub use event::{Detail, EventData};
+pub use incident::{
+    Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
+    TimestampName,
+};
+pub use lifecycle::Status;
+pub use validate::FieldErrors;
