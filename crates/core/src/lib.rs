@@ -9,6 +9,7 @@ pub mod event;
 pub mod hash;
 pub mod incident;
 pub mod lifecycle;
+pub mod retry;
 pub mod token;
 pub mod validate;
 

@@ -1,1 +1,145 @@
-//! placeholder
+//! The Store: Firebreak's persistence on SQLite (default) or PostgreSQL.
+//!
+//! Every incident command goes through one batching writer task that appends events, the
+//! read-model row and the outbox rows in one transaction per batch, so concurrent requests
+//! share one durable commit (SQLite has a single writer; fsync per request would cap
+//! throughput far below what a busy incident needs). Reads go straight to the pool.
+
+pub mod clock;
+mod db;
+mod outbox;
+mod reads;
+mod rows;
+mod tokens;
+mod writer;
+
+use std::sync::Arc;
+
+use firebreak_core::{Catalog, DomainError};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+pub use db::Backend;
+pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, RetryPolicy, Webhook, WebhookPatch};
+pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent};
+pub use tokens::{NewToken, TokenInfo};
+pub use writer::{BuildCommand, Declared, Job, Outcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Options for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub database_url: String,
+    pub catalog: Catalog,
+    pub max_connections: u32,
+    /// Upper bound on commands committed together.
+    pub max_batch: usize,
+}
+
+impl StoreOptions {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        StoreOptions {
+            database_url: database_url.into(),
+            catalog: Catalog::default(),
+            max_connections: 8,
+            max_batch: 256,
+        }
+    }
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+    catalog: Catalog,
+    writer: mpsc::Sender<Job>,
+    events: broadcast::Sender<Arc<StoredEvent>>,
+    outbox_wakeup: Notify,
+}
+
+impl Store {
+    /// Connects, applies migrations and starts the writer task. Must run inside tokio.
+    pub async fn open(options: StoreOptions) -> Result<Store> {
+        let (pool, backend) = db::connect(&options.database_url, options.max_connections).await?;
+        let (writer_tx, writer_rx) = mpsc::channel(4096);
+        let (events, _) = broadcast::channel(4096);
+        let store = Store {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                catalog: options.catalog,
+                writer: writer_tx,
+                events,
+                outbox_wakeup: Notify::new(),
+            }),
+        };
+        tokio::spawn(writer::run(store.clone(), writer_rx, options.max_batch));
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn pool(&self) -> &sqlx::AnyPool {
+        &self.inner.pool
+    }
+
+    /// Live feed of committed timeline events, in commit order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    /// Resolves when new outbox work was committed (or spuriously); workers also poll.
+    pub async fn outbox_notified(&self) {
+        self.inner.outbox_wakeup.notified().await
+    }
+
+    pub(crate) fn writer(&self) -> &mpsc::Sender<Job> {
+        &self.inner.writer
+    }
+
+    pub(crate) fn event_sender(&self) -> &broadcast::Sender<Arc<StoredEvent>> {
+        &self.inner.events
+    }
+
+    pub(crate) fn wake_outbox(&self) {
+        self.inner.outbox_wakeup.notify_one();
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.inner.pool.close().await
+    }
+}

@@ -1,0 +1,101 @@
+//! Connecting to SQLite or PostgreSQL through sqlx's `Any` driver, and migrations.
+//!
+//! Every column is an i64 or text (flags are 0/1), which is the portable subset `Any`
+//! supports, so each query is written once for both backends.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::Result;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// `postgres://…` selects PostgreSQL; `sqlite:…` or a bare path selects SQLite (created on
+/// first use).
+pub fn normalize_url(url: &str) -> (String, Backend) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return (url.to_string(), Backend::Postgres);
+    }
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let with_mode = if path.contains("mode=") { path.to_string() } else { format!("{path}{sep}mode=rwc") };
+    (format!("sqlite://{with_mode}"), Backend::Sqlite)
+}
+
+pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backend)> {
+    sqlx::any::install_default_drivers();
+    let (url, backend) = normalize_url(url);
+    let options = AnyConnectOptions::from_str(&url)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers run beside the writer; FULL makes each commit survive
+                    // a power cut, and the batching writer pays that fsync once per batch.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    match backend {
+        Backend::Sqlite => SQLITE.run(&pool).await?,
+        Backend::Postgres => POSTGRES.run(&pool).await?,
+    }
+    Ok((pool, backend))
+}
+
+/// The statement that opens a write transaction: SQLite takes the write lock up front so a
+/// read-then-write transaction never fails to upgrade.
+pub fn begin_write(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let table = [
+            ("firebreak.db", "sqlite://firebreak.db?mode=rwc", Backend::Sqlite),
+            ("sqlite:data/x.db", "sqlite://data/x.db?mode=rwc", Backend::Sqlite),
+            ("sqlite://x.db?mode=ro", "sqlite://x.db?mode=ro", Backend::Sqlite),
+            ("postgres://u@h/db", "postgres://u@h/db", Backend::Postgres),
+        ];
+        for (input, url, backend) in table {
+            assert_eq!(normalize_url(input), (url.to_string(), backend), "{input}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Queries: incidents by id or reference, filtered lists, the timeline and its verification.
+
+use firebreak_core::hash::{ChainBreak, Envelope, StoredLink, verify_chain};
+use firebreak_core::{Incident, Reference, Status};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::rows::{INCIDENT_COLUMNS, incident_from_row};
+use crate::{Result, Store, StoreError};
+
+/// How a client names an incident: its UUID or its `INC-n` reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncidentKey {
+    Id(Uuid),
+    Reference(Reference),
+}
+
+impl IncidentKey {
+    pub fn parse(text: &str) -> Option<IncidentKey> {
+        Reference::parse(text)
+            .map(IncidentKey::Reference)
+            .or_else(|| Uuid::parse_str(text).ok().map(IncidentKey::Id))
+    }
+}
+
+/// One stored timeline event, as read back or as just committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The incident's UUID in the canonical text form the hash covers.
+    pub incident_id: String,
+    pub reference: Reference,
+    pub private: bool,
+    pub seq: i64,
+    pub kind: String,
+    pub actor: String,
+    pub observed_at_us: i64,
+    pub occurred_at_us: i64,
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl StoredEvent {
+    pub fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            incident_id: &self.incident_id,
+            seq: self.seq,
+            kind: &self.kind,
+            actor: &self.actor,
+            observed_at_us: self.observed_at_us,
+            occurred_at_us: self.occurred_at_us,
+            body: &self.body,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<Status>,
+    pub severities: Vec<String>,
+    pub query: Option<String>,
+    pub include_private: bool,
+    pub limit: i64,
+    /// Only incidents with a smaller number (the previous page's last one).
+    pub before_number: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+const EVENT_COLUMNS: &str = "e.incident_id, i.number, i.private, e.seq, e.kind, e.actor, \
+    e.observed_at, e.occurred_at, e.body, e.prev_hash, e.hash";
+
+fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
+    let private: i64 = row.try_get("private")?;
+    Ok(StoredEvent {
+        incident_id: row.try_get("incident_id")?,
+        reference: Reference(row.try_get("number")?),
+        private: private != 0,
+        seq: row.try_get("seq")?,
+        kind: row.try_get("kind")?,
+        actor: row.try_get("actor")?,
+        observed_at_us: row.try_get("observed_at")?,
+        occurred_at_us: row.try_get("occurred_at")?,
+        body: row.try_get("body")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+impl Store {
+    pub async fn incident(&self, key: IncidentKey) -> Result<Incident> {
+        let (sql, bound) = match key {
+            IncidentKey::Id(id) => (format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"), Bound::Text(id.to_string())),
+            IncidentKey::Reference(reference) => {
+                (format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"), Bound::Int(reference.0))
+            }
+        };
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match bound {
+            Bound::Text(text) => query.bind(text),
+            Bound::Int(int) => query.bind(int),
+        };
+        let row = query.fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        incident_from_row(&row)
+    }
+
+    /// Newest first. The cursor is the number of the last incident on the previous page.
+    pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>> {
+        let mut sql = SqlBuilder::new(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"));
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter.statuses.iter().map(|it| sql.bind(it.as_str())).collect();
+            sql.push(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        if !filter.severities.is_empty() {
+            let list: Vec<String> = filter.severities.iter().map(|it| sql.bind(it)).collect();
+            sql.push(&format!(" AND severity IN ({})", list.join(", ")));
+        }
+        if let Some(query) = filter.query.as_deref().map(str::trim).filter(|it| !it.is_empty()) {
+            let escaped = query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = sql.bind(&format!("%{escaped}%"));
+            sql.push(&format!(
+                " AND (LOWER(title) LIKE {pattern} ESCAPE '\\' OR LOWER(summary) LIKE {pattern} ESCAPE '\\')"
+            ));
+        }
+        if !filter.include_private {
+            sql.push(" AND private = 0");
+        }
+        if let Some(before) = filter.before_number {
+            sql.push(&format!(" AND number < {before}"));
+        }
+        let limit = filter.limit.clamp(1, 200);
+        sql.push(&format!(" ORDER BY number DESC LIMIT {}", limit + 1));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.text));
+        for value in sql.binds {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut items = rows.iter().map(incident_from_row).collect::<Result<Vec<_>>>()?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|it| it.reference.0.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Events with seq greater than `after`, oldest first.
+    pub async fn timeline(&self, incident_id: Uuid, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id.to_string())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Recomputes the whole chain; `Ok(Ok(n))` when all `n` events verify.
+    pub async fn verify_timeline(&self, incident_id: Uuid) -> Result<Result<i64, ChainBreak>> {
+        let events = self.timeline(incident_id, 0, i64::MAX).await?;
+        Ok(verify_chain(events.iter().map(|event| StoredLink {
+            envelope: event.envelope(),
+            prev_hash: &event.prev_hash,
+            hash: &event.hash,
+        })))
+    }
+
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key.to_string()).fetch_optional(self.pool()).await?;
+        Ok(row.map(|it| it.try_get("value")).transpose()?)
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key.to_string())
+            .bind(value.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL text plus its text parameters, numbered `$1..` as they are bound.
+struct SqlBuilder {
+    text: String,
+    binds: Vec<String>,
+}
+
+impl SqlBuilder {
+    fn new(text: String) -> Self {
+        SqlBuilder { text, binds: Vec::new() }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Records a parameter and returns its placeholder.
+    fn bind(&mut self, value: &str) -> String {
+        self.binds.push(value.to_string());
+        format!("${}", self.binds.len())
+    }
+}

@@ -1,0 +1,114 @@
+//! Mapping between the `incidents` read-model row and `core::Incident`.
+
+use std::collections::BTreeMap;
+
+use firebreak_core::{
+    Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
+    Status, TimestampName,
+};
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::{Result, StoreError};
+
+pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
+    affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash";
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
+    let id: String = row.try_get("id")?;
+    let incident_type: String = row.try_get("incident_type")?;
+    let impact: String = row.try_get("impact")?;
+    let mode: String = row.try_get("mode")?;
+    let status: String = row.try_get("status")?;
+    let services: String = row.try_get("services")?;
+    let roles: String = row.try_get("roles")?;
+    let timestamps: String = row.try_get("timestamps")?;
+    let private: i64 = row.try_get("private")?;
+    let next_update_due: Option<i64> = row.try_get("next_update_due")?;
+    let merged_into: Option<i64> = row.try_get("merged_into")?;
+    Ok(Incident {
+        id: IncidentId(Uuid::parse_str(&id).map_err(|_| corrupt("incident id", &id))?),
+        reference: Reference(row.try_get("number")?),
+        title: row.try_get("title")?,
+        summary: row.try_get("summary")?,
+        severity: row.try_get("severity")?,
+        incident_type: IncidentType::parse(&incident_type).ok_or_else(|| corrupt("type", &incident_type))?,
+        impact: ImpactKind::parse(&impact).ok_or_else(|| corrupt("impact", &impact))?,
+        affected: Affected { text: row.try_get("affected_text")?, count: row.try_get("affected_count")? },
+        services: serde_json::from_str(&services).map_err(|_| corrupt("services", &services))?,
+        private: private != 0,
+        mode: Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles", &roles))?,
+        next_update_due: next_update_due.map(from_micros),
+        timestamps: timestamps_from_json(&timestamps)?,
+        merged_into: merged_into.map(Reference),
+        created_by: row.try_get("created_by")?,
+        last_seq: row.try_get("last_seq")?,
+        last_hash: row.try_get("last_hash")?,
+    })
+}
+
+pub fn timestamps_to_json(timestamps: &BTreeMap<TimestampName, NamedTimestamp>) -> String {
+    let map: serde_json::Map<String, Value> = timestamps
+        .iter()
+        .map(|(name, it)| {
+            (
+                name.as_str().to_string(),
+                json!({ "observed": it.observed.map(micros), "asserted": it.asserted.map(micros) }),
+            )
+        })
+        .collect();
+    Value::Object(map).to_string()
+}
+
+fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimestamp>> {
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt("timestamps", text))?;
+    let mut res = BTreeMap::new();
+    for (name, slot) in value.as_object().into_iter().flatten() {
+        let name = TimestampName::parse(name).ok_or_else(|| corrupt("timestamp name", name))?;
+        let read = |key: &str| slot.get(key).and_then(Value::as_i64).map(from_micros);
+        res.insert(name, NamedTimestamp { observed: read("observed"), asserted: read("asserted") });
+    }
+    Ok(res)
+}
+
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$22`.
+pub fn bind_incident<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    incident: &Incident,
+    declared_at: i64,
+    updated_at: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(incident.id.0.to_string())
+        .bind(incident.reference.0)
+        .bind(incident.title.clone())
+        .bind(incident.summary.clone())
+        .bind(incident.severity.clone())
+        .bind(incident.incident_type.as_str())
+        .bind(incident.impact.as_str())
+        .bind(incident.affected.text.clone())
+        .bind(incident.affected.count)
+        .bind(serde_json::to_string(&incident.services).unwrap_or_else(|_| "[]".into()))
+        .bind(i64::from(incident.private))
+        .bind(incident.mode.as_str())
+        .bind(incident.status.as_str())
+        .bind(serde_json::to_string(&incident.roles).unwrap_or_else(|_| "{}".into()))
+        .bind(incident.next_update_due.map(micros))
+        .bind(timestamps_to_json(&incident.timestamps))
+        .bind(incident.merged_into.map(|it| it.0))
+        .bind(incident.created_by.clone())
+        .bind(declared_at)
+        .bind(updated_at)
+        .bind(incident.last_seq)
+        .bind(incident.last_hash.clone())
+}
