@@ -17,11 +17,15 @@ pub const SIGNATURE_HEADER: &str = "Firebreak-Signature";
 
 /// The `Firebreak-Signature` value for a body sent at `timestamp` (Unix seconds).
 pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
-    format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac(secret, timestamp, body))
+    )
 }
 
 fn mac(secret: &str, timestamp: i64, body: &str) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
@@ -39,8 +43,11 @@ pub fn verify(secret: &str, header: &str, body: &str) -> bool {
             _ => {}
         }
     }
-    let (Some(timestamp), Some(signature)) = (timestamp, signature) else { return false };
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return false;
+    };
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
@@ -81,13 +88,20 @@ pub async fn send(client: &reqwest::Client, outgoing: &Outgoing<'_>) -> Result<u
         .header("Content-Type", "application/json")
         .header(DELIVERY_HEADER, outgoing.delivery_id)
         .header(EVENT_HEADER, outgoing.event_kind)
-        .header(SIGNATURE_HEADER, sign(outgoing.secret, outgoing.timestamp, outgoing.body))
+        .header(
+            SIGNATURE_HEADER,
+            sign(outgoing.secret, outgoing.timestamp, outgoing.body),
+        )
         .body(outgoing.body.to_string())
         .send()
         .await
         .map_err(|err| SendError::Transport(err.to_string()))?;
     let status = response.status().as_u16();
-    if response.status().is_success() { Ok(status) } else { Err(SendError::Status { status }) }
+    if response.status().is_success() {
+        Ok(status)
+    } else {
+        Err(SendError::Status { status })
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +121,12 @@ mod tests {
     #[test]
     fn known_vector() {
         // HMAC-SHA256(key="key", "1.body"), computed independently with Python's hmac module.
-        assert_eq!(sign("key", 1, "body"), format!("t=1,v1={}", "91b5374b153842ad05b2c4eab9349b8321b14703165bd3fb8b034dfb8be98ae5"));
+        assert_eq!(
+            sign("key", 1, "body"),
+            format!(
+                "t=1,v1={}",
+                "91b5374b153842ad05b2c4eab9349b8321b14703165bd3fb8b034dfb8be98ae5"
+            )
+        );
     }
 }

@@ -1,1 +1,121 @@
-//! placeholder
+//! Firebreak's HTTP server: the REST API, live events, health and metrics, and the workers.
+//!
+//! `serve(settings, listener, shutdown)` is the one entry point; production, the integration
+//! tests and the benchmark all start the real app through it.
+
+pub mod api;
+pub mod demo;
+pub mod error;
+pub mod extract;
+mod health;
+pub mod openapi;
+pub mod settings;
+pub mod workers;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use firebreak_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use settings::Settings;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// Flips to true when the server is shutting down; long-lived streams end on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Opens the store the settings point at.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let mut options = StoreOptions::new(settings.database_url.clone());
+    options.catalog = settings.catalog();
+    Ok(Store::open(options).await?)
+}
+
+/// Builds the router over an open store.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    Router::new()
+        .nest("/api/v1", api::router())
+        .merge(health::router())
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+/// Gives every request an id (or keeps the caller's `X-Request-Id`), echoes it in the
+/// response and makes it available to error bodies and logs.
+async fn request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("X-Request-Id")
+        .and_then(|it| it.to_str().ok())
+        .filter(|it| !it.is_empty() && it.len() <= 100)
+        .map(String::from)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = error::REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    tracing::debug!(request_id = %id, %method, %path, status = response.status().as_u16(), "request");
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("X-Request-Id", value);
+    }
+    response
+}
+
+/// Runs Firebreak on `listener` until `shutdown` resolves: the API, and the workers.
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = open_store(&settings).await?;
+    serve_with_store(settings, store, listener, shutdown).await
+}
+
+/// Like `serve`, over a store that is already open (the demo loader opens it first).
+pub async fn serve_with_store(
+    settings: Settings,
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let settings = Arc::new(settings);
+    let worker = workers::DeliveryWorker {
+        store: store.clone(),
+        client: firebreak_integrations::http::client(Duration::from_millis(
+            settings.webhooks.timeout_ms,
+        ))?,
+        policy: settings.retry_policy(),
+    };
+    let worker_task = tokio::spawn(worker.run(
+        Duration::from_millis(settings.webhooks.poll_interval_ms),
+        stop_rx.clone(),
+    ));
+    let state = AppState {
+        store: store.clone(),
+        settings,
+        shutdown: stop_rx,
+    };
+    let app = router(state);
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    serving.await?;
+    let _ = worker_task.await;
+    store.close().await;
+    Ok(())
+}

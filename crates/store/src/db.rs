@@ -36,9 +36,16 @@ pub fn normalize_url(url: &str) -> (String, Backend) {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return (url.to_string(), Backend::Postgres);
     }
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     let sep = if path.contains('?') { '&' } else { '?' };
-    let with_mode = if path.contains("mode=") { path.to_string() } else { format!("{path}{sep}mode=rwc") };
+    let with_mode = if path.contains("mode=") {
+        path.to_string()
+    } else {
+        format!("{path}{sep}mode=rwc")
+    };
     (format!("sqlite://{with_mode}"), Backend::Sqlite)
 }
 
@@ -89,9 +96,21 @@ mod tests {
     #[test]
     fn urls() {
         let table = [
-            ("firebreak.db", "sqlite://firebreak.db?mode=rwc", Backend::Sqlite),
-            ("sqlite:data/x.db", "sqlite://data/x.db?mode=rwc", Backend::Sqlite),
-            ("sqlite://x.db?mode=ro", "sqlite://x.db?mode=ro", Backend::Sqlite),
+            (
+                "firebreak.db",
+                "sqlite://firebreak.db?mode=rwc",
+                Backend::Sqlite,
+            ),
+            (
+                "sqlite:data/x.db",
+                "sqlite://data/x.db?mode=rwc",
+                Backend::Sqlite,
+            ),
+            (
+                "sqlite://x.db?mode=ro",
+                "sqlite://x.db?mode=ro",
+                Backend::Sqlite,
+            ),
             ("postgres://u@h/db", "postgres://u@h/db", Backend::Postgres),
         ];
         for (input, url, backend) in table {

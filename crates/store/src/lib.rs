@@ -19,7 +19,9 @@ use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
-pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, RetryPolicy, Webhook, WebhookPatch};
+pub use outbox::{
+    ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, RetryPolicy, Webhook, WebhookPatch,
+};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent};
 pub use tokens::{NewToken, TokenInfo};
 pub use writer::{BuildCommand, Declared, Job, Outcome};

@@ -79,11 +79,17 @@ pub struct ClaimedDelivery {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
-    Delivered { status_code: i64 },
-    Failed { status_code: Option<i64>, error: String },
+    Delivered {
+        status_code: i64,
+    },
+    Failed {
+        status_code: Option<i64>,
+        error: String,
+    },
 }
 
-const WEBHOOK_COLUMNS: &str = "id, url, description, event_kinds, include_private, active, created_at";
+const WEBHOOK_COLUMNS: &str =
+    "id, url, description, event_kinds, include_private, active, created_at";
 const DELIVERY_COLUMNS: &str = "d.id, d.delivery_id, d.webhook_id, d.incident_id, d.seq, d.kind, d.payload, d.status, \
     d.attempts, d.next_attempt_at, d.last_error, d.last_status_code, d.created_at, d.delivered_at";
 
@@ -100,7 +106,8 @@ fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
         id: uuid_col(row, "id")?,
         url: row.try_get("url")?,
         description: row.try_get("description")?,
-        event_kinds: serde_json::from_str(&kinds).map_err(|_| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
+        event_kinds: serde_json::from_str(&kinds)
+            .map_err(|_| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
         include_private: include_private != 0,
         active: active != 0,
         created_at: from_micros(row.try_get("created_at")?),
@@ -128,7 +135,10 @@ fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
 }
 
 fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Store {
@@ -152,14 +162,22 @@ impl Store {
     }
 
     pub async fn webhook(&self, id: Uuid) -> Result<Webhook> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(self.pool()).await?;
+        let sql =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
         webhook_from_row(&row.ok_or(StoreError::NotFound)?)
     }
 
     pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(webhook_from_row).collect()
     }
 
@@ -179,11 +197,13 @@ impl Store {
 
     /// Soft delete: pending deliveries stop, the delivery history stays readable.
     pub async fn delete_webhook(&self, id: Uuid, now: Timestamp) -> Result<()> {
-        let done = sqlx::query("UPDATE webhooks SET deleted_at = $2, active = 0 WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id.to_string())
-            .bind(micros(now))
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE webhooks SET deleted_at = $2, active = 0 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -195,7 +215,9 @@ impl Store {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
         if self.backend() == Backend::Postgres {
             // One fan-out at a time across replicas keeps delivery order equal to event order.
-            sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7242001)")
+                .execute(&mut *tx)
+                .await?;
         }
         let rows = sqlx::query("SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500")
             .fetch_all(&mut *tx)
@@ -205,9 +227,16 @@ impl Store {
             return Ok(0);
         }
         let hooks: Vec<Webhook> = {
-            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND active = 1");
-            let hook_rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *tx).await?;
-            hook_rows.iter().map(webhook_from_row).collect::<Result<_>>()?
+            let sql = format!(
+                "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL AND active = 1"
+            );
+            let hook_rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut *tx)
+                .await?;
+            hook_rows
+                .iter()
+                .map(webhook_from_row)
+                .collect::<Result<_>>()?
         };
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -264,17 +293,32 @@ impl Store {
                 .await?;
             }
         }
-        let sql = format!("UPDATE outbox SET processed_at = $1 WHERE id IN ({})", id_list(&ids));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now)).execute(&mut *tx).await?;
+        let sql = format!(
+            "UPDATE outbox SET processed_at = $1 WHERE id IN ({})",
+            id_list(&ids)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(ids.len())
     }
 
     /// Leases up to `limit` due deliveries: for each webhook and incident only the oldest
     /// pending one, so order is kept. A lease that runs out (a crashed worker) frees it again.
-    pub async fn claim_deliveries(&self, now: Timestamp, limit: i64, lease: SignedDuration) -> Result<Vec<ClaimedDelivery>> {
+    pub async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        lease: SignedDuration,
+    ) -> Result<Vec<ClaimedDelivery>> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE OF d SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
@@ -283,21 +327,40 @@ impl Store {
                  AND e.incident_id = d.incident_id AND e.status = 'pending' AND e.seq < d.seq) \
              ORDER BY d.id LIMIT {limit}{lock}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now)).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .fetch_all(&mut *tx)
+            .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
-            claimed.push(ClaimedDelivery { delivery: delivery_from_row(row)?, url: row.try_get("url")?, secret: row.try_get("secret")? });
+            claimed.push(ClaimedDelivery {
+                delivery: delivery_from_row(row)?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+            });
         }
         if !claimed.is_empty() {
             let ids: Vec<i64> = claimed.iter().map(|it| it.delivery.row_id).collect();
-            let sql = format!("UPDATE webhook_deliveries SET lease_until = $1 WHERE id IN ({})", id_list(&ids));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now + lease)).execute(&mut *tx).await?;
+            let sql = format!(
+                "UPDATE webhook_deliveries SET lease_until = $1 WHERE id IN ({})",
+                id_list(&ids)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(micros(now + lease))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(claimed)
     }
 
-    pub async fn record_delivery(&self, delivery: &Delivery, outcome: &DeliveryOutcome, policy: &RetryPolicy, now: Timestamp) -> Result<()> {
+    pub async fn record_delivery(
+        &self,
+        delivery: &Delivery,
+        outcome: &DeliveryOutcome,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> Result<()> {
         let attempts = delivery.attempts + 1;
         match outcome {
             DeliveryOutcome::Delivered { status_code } => {
@@ -338,8 +401,17 @@ impl Store {
     }
 
     /// Newest first; `status` filters to `pending`, `delivered` or `dead`.
-    pub async fn deliveries(&self, webhook_id: Uuid, status: Option<&str>, limit: i64) -> Result<Vec<Delivery>> {
-        let filter = if status.is_some() { " AND d.status = $2" } else { "" };
+    pub async fn deliveries(
+        &self,
+        webhook_id: Uuid,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>> {
+        let filter = if status.is_some() {
+            " AND d.status = $2"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = $1{filter} ORDER BY d.id DESC LIMIT {}",
             limit.clamp(1, 500)
@@ -353,7 +425,12 @@ impl Store {
     }
 
     /// Puts a dead delivery back in the queue for another full round of attempts.
-    pub async fn retry_delivery(&self, webhook_id: Uuid, delivery_id: Uuid, now: Timestamp) -> Result<()> {
+    pub async fn retry_delivery(
+        &self,
+        webhook_id: Uuid,
+        delivery_id: Uuid,
+        now: Timestamp,
+    ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3, lease_until = NULL \
              WHERE webhook_id = $1 AND delivery_id = $2 AND status = 'dead'",
@@ -364,7 +441,9 @@ impl Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict("only a dead delivery of this webhook can be retried".into()));
+            return Err(StoreError::Conflict(
+                "only a dead delivery of this webhook can be retried".into(),
+            ));
         }
         self.wake_outbox();
         Ok(())
@@ -372,11 +451,16 @@ impl Store {
 
     /// Outbox rows not yet fanned out plus deliveries still pending, for `/metrics`.
     pub async fn backlog(&self) -> Result<(i64, i64)> {
-        let outbox: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE processed_at IS NULL").fetch_one(self.pool()).await?.try_get("n")?;
-        let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'")
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+        let outbox: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE processed_at IS NULL")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?;
+        let pending: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'")
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?;
         Ok((outbox, pending))
     }
 }

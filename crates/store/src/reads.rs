@@ -95,33 +95,55 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
 impl Store {
     pub async fn incident(&self, key: IncidentKey) -> Result<Incident> {
         let (sql, bound) = match key {
-            IncidentKey::Id(id) => (format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"), Bound::Text(id.to_string())),
-            IncidentKey::Reference(reference) => {
-                (format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"), Bound::Int(reference.0))
-            }
+            IncidentKey::Id(id) => (
+                format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"),
+                Bound::Text(id.to_string()),
+            ),
+            IncidentKey::Reference(reference) => (
+                format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"),
+                Bound::Int(reference.0),
+            ),
         };
         let query = sqlx::query(sqlx::AssertSqlSafe(sql));
         let query = match bound {
             Bound::Text(text) => query.bind(text),
             Bound::Int(int) => query.bind(int),
         };
-        let row = query.fetch_optional(self.pool()).await?.ok_or(StoreError::NotFound)?;
+        let row = query
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
         incident_from_row(&row)
     }
 
     /// Newest first. The cursor is the number of the last incident on the previous page.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>> {
-        let mut sql = SqlBuilder::new(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"));
+        let mut sql = SqlBuilder::new(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"
+        ));
         if !filter.statuses.is_empty() {
-            let list: Vec<String> = filter.statuses.iter().map(|it| sql.bind(it.as_str())).collect();
+            let list: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|it| sql.bind(it.as_str()))
+                .collect();
             sql.push(&format!(" AND status IN ({})", list.join(", ")));
         }
         if !filter.severities.is_empty() {
             let list: Vec<String> = filter.severities.iter().map(|it| sql.bind(it)).collect();
             sql.push(&format!(" AND severity IN ({})", list.join(", ")));
         }
-        if let Some(query) = filter.query.as_deref().map(str::trim).filter(|it| !it.is_empty()) {
-            let escaped = query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        if let Some(query) = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+        {
+            let escaped = query
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             let pattern = sql.bind(&format!("%{escaped}%"));
             sql.push(&format!(
                 " AND (LOWER(title) LIKE {pattern} ESCAPE '\\' OR LOWER(summary) LIKE {pattern} ESCAPE '\\')"
@@ -140,7 +162,10 @@ impl Store {
             query = query.bind(value);
         }
         let rows = query.fetch_all(self.pool()).await?;
-        let mut items = rows.iter().map(incident_from_row).collect::<Result<Vec<_>>>()?;
+        let mut items = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
             items.last().map(|it| it.reference.0.to_string())
@@ -151,7 +176,12 @@ impl Store {
     }
 
     /// Events with seq greater than `after`, oldest first.
-    pub async fn timeline(&self, incident_id: Uuid, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+    pub async fn timeline(
+        &self,
+        incident_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
              WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
@@ -176,7 +206,10 @@ impl Store {
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key.to_string()).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key.to_string())
+            .fetch_optional(self.pool())
+            .await?;
         Ok(row.map(|it| it.try_get("value")).transpose()?)
     }
 
@@ -203,7 +236,10 @@ struct SqlBuilder {
 
 impl SqlBuilder {
     fn new(text: String) -> Self {
-        SqlBuilder { text, binds: Vec::new() }
+        SqlBuilder {
+            text,
+            binds: Vec::new(),
+        }
     }
 
     fn push(&mut self, text: &str) {

@@ -40,9 +40,13 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         title: row.try_get("title")?,
         summary: row.try_get("summary")?,
         severity: row.try_get("severity")?,
-        incident_type: IncidentType::parse(&incident_type).ok_or_else(|| corrupt("type", &incident_type))?,
+        incident_type: IncidentType::parse(&incident_type)
+            .ok_or_else(|| corrupt("type", &incident_type))?,
         impact: ImpactKind::parse(&impact).ok_or_else(|| corrupt("impact", &impact))?,
-        affected: Affected { text: row.try_get("affected_text")?, count: row.try_get("affected_count")? },
+        affected: Affected {
+            text: row.try_get("affected_text")?,
+            count: row.try_get("affected_count")?,
+        },
         services: serde_json::from_str(&services).map_err(|_| corrupt("services", &services))?,
         private: private != 0,
         mode: Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))?,
@@ -76,7 +80,13 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     for (name, slot) in value.as_object().into_iter().flatten() {
         let name = TimestampName::parse(name).ok_or_else(|| corrupt("timestamp name", name))?;
         let read = |key: &str| slot.get(key).and_then(Value::as_i64).map(from_micros);
-        res.insert(name, NamedTimestamp { observed: read("observed"), asserted: read("asserted") });
+        res.insert(
+            name,
+            NamedTimestamp {
+                observed: read("observed"),
+                asserted: read("asserted"),
+            },
+        );
     }
     Ok(res)
 }

@@ -32,7 +32,8 @@ fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
     Ok(TokenInfo {
         id: Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt(format!("token id {id:?}")))?,
         name: row.try_get("name")?,
-        scope: Scope::parse(&scope).ok_or_else(|| StoreError::Corrupt(format!("token scope {scope:?}")))?,
+        scope: Scope::parse(&scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("token scope {scope:?}")))?,
         created_at: from_micros(row.try_get("created_at")?),
         revoked_at: revoked_at.map(from_micros),
     })
@@ -41,9 +42,16 @@ fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
 impl Store {
     pub async fn create_token(&self, name: &str, scope: Scope, now: Timestamp) -> Result<NewToken> {
         let mut random = [0u8; 32];
-        getrandom::fill(&mut random).map_err(|err| StoreError::Corrupt(format!("no randomness: {err}")))?;
+        getrandom::fill(&mut random)
+            .map_err(|err| StoreError::Corrupt(format!("no randomness: {err}")))?;
         let secret = format_token(&random);
-        let info = TokenInfo { id: Uuid::now_v7(), name: name.to_string(), scope, created_at: now, revoked_at: None };
+        let info = TokenInfo {
+            id: Uuid::now_v7(),
+            name: name.to_string(),
+            scope,
+            created_at: now,
+            revoked_at: None,
+        };
         sqlx::query("INSERT INTO api_tokens (id, name, scope, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(info.id.to_string())
             .bind(info.name.clone())
@@ -65,18 +73,26 @@ impl Store {
     }
 
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
-        let rows = sqlx::query("SELECT id, name, scope, created_at, revoked_at FROM api_tokens ORDER BY created_at")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, scope, created_at, revoked_at FROM api_tokens ORDER BY created_at",
+        )
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(token_from_row).collect()
     }
 
     pub async fn revoke_token(&self, id: Uuid, now: Timestamp) -> Result<()> {
-        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id.to_string())
-            .bind(micros(now))
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

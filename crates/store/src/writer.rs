@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use firebreak_core::command::{Decided, NewIncident};
 use firebreak_core::hash::event_hash;
-use firebreak_core::{Catalog, Command, DomainError, EventData, FieldErrors, Incident, IncidentId, Reference, apply, decide, declare};
+use firebreak_core::{
+    Catalog, Command, DomainError, EventData, FieldErrors, Incident, IncidentId, Reference, apply,
+    decide, declare,
+};
 use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -23,11 +26,20 @@ use crate::{Result, Store, StoreError};
 
 /// Builds the command once the incident's current state is known (inside the transaction),
 /// so checks such as "merge into itself" see the state the command will apply to.
-pub type BuildCommand = Box<dyn Fn(&Incident, &Catalog) -> Result<Command, DomainError> + Send + Sync>;
+pub type BuildCommand =
+    Box<dyn Fn(&Incident, &Catalog) -> Result<Command, DomainError> + Send + Sync>;
 
 pub enum Work {
-    Declare { new: NewIncident, actor: String, idempotency_key: Option<String> },
-    Command { key: IncidentKey, actor: String, build: BuildCommand },
+    Declare {
+        new: NewIncident,
+        actor: String,
+        idempotency_key: Option<String>,
+    },
+    Command {
+        key: IncidentKey,
+        actor: String,
+        build: BuildCommand,
+    },
 }
 
 pub struct Job {
@@ -50,20 +62,45 @@ pub struct Outcome {
 }
 
 impl Store {
-    pub async fn declare(&self, new: NewIncident, actor: &str, idempotency_key: Option<String>) -> Result<Declared> {
-        let work = Work::Declare { new, actor: actor.to_string(), idempotency_key };
+    pub async fn declare(
+        &self,
+        new: NewIncident,
+        actor: &str,
+        idempotency_key: Option<String>,
+    ) -> Result<Declared> {
+        let work = Work::Declare {
+            new,
+            actor: actor.to_string(),
+            idempotency_key,
+        };
         let outcome = self.submit(work).await?;
-        Ok(Declared { incident: outcome.incident, created: outcome.created })
+        Ok(Declared {
+            incident: outcome.incident,
+            created: outcome.created,
+        })
     }
 
     /// Runs a command against an incident; answers after the commit.
-    pub async fn execute(&self, key: IncidentKey, actor: &str, build: BuildCommand) -> Result<Outcome> {
-        self.submit(Work::Command { key, actor: actor.to_string(), build }).await
+    pub async fn execute(
+        &self,
+        key: IncidentKey,
+        actor: &str,
+        build: BuildCommand,
+    ) -> Result<Outcome> {
+        self.submit(Work::Command {
+            key,
+            actor: actor.to_string(),
+            build,
+        })
+        .await
     }
 
     async fn submit(&self, work: Work) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
-        self.writer().send(Job { work, reply }).await.map_err(|_| StoreError::Closed)?;
+        self.writer()
+            .send(Job { work, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -109,10 +146,24 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match &job.work {
-            Work::Declare { new, actor, idempotency_key } => {
-                run_declare(&mut tx, backend, new, actor, idempotency_key.as_deref(), now).await
+            Work::Declare {
+                new,
+                actor,
+                idempotency_key,
+            } => {
+                run_declare(
+                    &mut tx,
+                    backend,
+                    new,
+                    actor,
+                    idempotency_key.as_deref(),
+                    now,
+                )
+                .await
             }
-            Work::Command { key, actor, build } => run_command(&mut tx, backend, store.catalog(), *key, actor, build, now).await,
+            Work::Command { key, actor, build } => {
+                run_command(&mut tx, backend, store.catalog(), *key, actor, build, now).await
+            }
         };
         match result {
             Err(StoreError::Database(err)) => return Err(StoreError::Database(err)),
@@ -160,20 +211,31 @@ async fn run_declare(
                 .fetch_one(&mut **tx)
                 .await?;
             let existing: String = row.try_get("incident_id")?;
-            let existing = Uuid::parse_str(&existing).map_err(|_| StoreError::Corrupt("idempotency key incident".into()))?;
+            let existing = Uuid::parse_str(&existing)
+                .map_err(|_| StoreError::Corrupt("idempotency key incident".into()))?;
             let incident = load(tx, backend, IncidentKey::Id(existing)).await?;
-            return Ok(Outcome { incident, created: false, events: vec![] });
+            return Ok(Outcome {
+                incident,
+                created: false,
+                events: vec![],
+            });
         }
     }
-    let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'incident_reference' RETURNING value")
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'incident_reference' RETURNING value",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
     let event = chain(&mut incident, &data, actor, now, now);
     upsert_incident(tx, &incident, now).await?;
     insert_event(tx, &event, now).await?;
-    Ok(Outcome { incident, created: true, events: vec![Arc::new(event)] })
+    Ok(Outcome {
+        incident,
+        created: true,
+        events: vec![Arc::new(event)],
+    })
 }
 
 async fn run_command(
@@ -187,7 +249,11 @@ async fn run_command(
 ) -> Result<Outcome> {
     let mut incident = load(tx, backend, key).await?;
     let command = build(&incident, catalog)?;
-    if let Command::Change { merged_into: Some(target), .. } = &command {
+    if let Command::Change {
+        merged_into: Some(target),
+        ..
+    } = &command
+    {
         let exists = sqlx::query("SELECT 1 AS found FROM incidents WHERE number = $1")
             .bind(target.0)
             .fetch_optional(&mut **tx)
@@ -211,27 +277,50 @@ async fn run_command(
         }
         upsert_incident(tx, &incident, now).await?;
     }
-    Ok(Outcome { incident, created: false, events: events.into_iter().map(Arc::new).collect() })
+    Ok(Outcome {
+        incident,
+        created: false,
+        events: events.into_iter().map(Arc::new).collect(),
+    })
 }
 
-async fn load(tx: &mut Transaction<'static, Any>, backend: Backend, key: IncidentKey) -> Result<Incident> {
+async fn load(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    key: IncidentKey,
+) -> Result<Incident> {
     // SQLite already holds the database write lock; PostgreSQL locks just this incident so
     // replicas append to its chain one at a time.
-    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let query = match key {
-        IncidentKey::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{lock}")))
-            .bind(id.to_string()),
-        IncidentKey::Reference(reference) => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1{lock}")))
-                .bind(reference.0)
-        }
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
     };
-    let row = query.fetch_optional(&mut **tx).await?.ok_or(StoreError::NotFound)?;
+    let query = match key {
+        IncidentKey::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{lock}"
+        )))
+        .bind(id.to_string()),
+        IncidentKey::Reference(reference) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1{lock}"
+        )))
+        .bind(reference.0),
+    };
+    let row = query
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     incident_from_row(&row)
 }
 
 /// Links the next event onto the incident's chain (in memory; `insert_event` stores it).
-fn chain(incident: &mut Incident, data: &EventData, actor: &str, now: Timestamp, occurred_at: Timestamp) -> StoredEvent {
+fn chain(
+    incident: &mut Incident,
+    data: &EventData,
+    actor: &str,
+    now: Timestamp,
+    occurred_at: Timestamp,
+) -> StoredEvent {
     let mut event = StoredEvent {
         incident_id: incident.id.0.to_string(),
         reference: incident.reference,
@@ -251,7 +340,11 @@ fn chain(incident: &mut Incident, data: &EventData, actor: &str, now: Timestamp,
     event
 }
 
-async fn insert_event(tx: &mut Transaction<'static, Any>, event: &StoredEvent, now: Timestamp) -> Result<()> {
+async fn insert_event(
+    tx: &mut Transaction<'static, Any>,
+    event: &StoredEvent,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -280,14 +373,25 @@ async fn insert_event(tx: &mut Transaction<'static, Any>, event: &StoredEvent, n
     Ok(())
 }
 
-async fn upsert_incident(tx: &mut Transaction<'static, Any>, incident: &Incident, now: Timestamp) -> Result<()> {
+async fn upsert_incident(
+    tx: &mut Transaction<'static, Any>,
+    incident: &Incident,
+    now: Timestamp,
+) -> Result<()> {
     let sql = upsert_sql();
     let declared_at = incident
         .timestamp(firebreak_core::TimestampName::Declared)
         .observed
         .map(micros)
         .unwrap_or(micros(now));
-    bind_incident(sqlx::query(sqlx::AssertSqlSafe(sql)), incident, declared_at, micros(now)).execute(&mut **tx).await?;
+    bind_incident(
+        sqlx::query(sqlx::AssertSqlSafe(sql)),
+        incident,
+        declared_at,
+        micros(now),
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -1,0 +1,722 @@
+//! Command-line interface: `serve`, `admin`, `config`, `openapi`, and incident commands that
+//! talk to a running server through the public API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+use firebreak_server::Settings;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::duration::parse_minutes;
+use crate::table::{render, truncate};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "firebreak",
+    version,
+    about = "Self-hosted incident response: declare, coordinate, communicate, learn."
+)]
+pub struct Args {
+    /// Server URL for incident commands.
+    #[arg(
+        long,
+        global = true,
+        env = "FIREBREAK_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    url: String,
+    /// API token for incident commands.
+    #[arg(long, global = true, env = "FIREBREAK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the server.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Settings file (default: ./firebreak.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Load demo incidents (once per database) and print an admin token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Administration that works directly on the database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCmd,
+    },
+    /// Settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCmd,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Declare an incident.
+    Declare {
+        title: String,
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long)]
+        summary: Option<String>,
+        /// default or security.
+        #[arg(long = "type")]
+        incident_type: Option<String>,
+        /// degradation, data_corruption or outage.
+        #[arg(long)]
+        impact: Option<String>,
+        /// An affected service; repeat for several.
+        #[arg(long = "service")]
+        services: Vec<String>,
+        #[arg(long)]
+        private: bool,
+        /// Declare a drill (excluded from metrics).
+        #[arg(long)]
+        drill: bool,
+        /// Retrying with the same key never declares twice.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List incidents.
+    Incidents {
+        /// Comma-separated statuses.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+        /// Search titles and summaries.
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Show one incident.
+    Show { incident: String },
+    /// Post a status update.
+    Update {
+        incident: String,
+        message: String,
+        #[arg(long)]
+        status: Option<String>,
+        /// When the next update is due: 30m, 1h, 1h30m.
+        #[arg(long)]
+        next_update: Option<String>,
+        /// Meant for the public status page.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Resolve an incident with a final update.
+    Resolve {
+        incident: String,
+        message: Option<String>,
+    },
+    /// Assign a role (lead, comms, …) to someone.
+    Assign {
+        incident: String,
+        role: String,
+        user: String,
+    },
+    /// Add a note to the timeline.
+    Note { incident: String, text: String },
+    /// Print the timeline.
+    Timeline {
+        incident: String,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Verify the timeline's hash chain.
+    Verify { incident: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCmd {
+    /// Create an API token; prints only the token on stdout.
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        /// read, write or admin.
+        #[arg(long)]
+        scope: String,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCmd {
+    /// Print the commented default settings file.
+    Example,
+}
+
+fn settings(
+    config: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<String>,
+) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(config.as_deref())?;
+    if let Some(url) = database_url {
+        settings.database_url = url;
+    }
+    if let Some(listen) = listen {
+        settings.listen = listen;
+    }
+    Ok(settings)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Cmd::Serve {
+            listen,
+            database_url,
+            config,
+            demo,
+        } => serve(settings(config, database_url, listen)?, demo).await,
+        Cmd::Admin {
+            command:
+                AdminCmd::CreateToken {
+                    name,
+                    scope,
+                    database_url,
+                    config,
+                },
+        } => {
+            let settings = settings(config, database_url, None)?;
+            let (name, scope) = firebreak_server::api::tokens::parse_new_token(&name, &scope)
+                .map_err(|err| anyhow!(err.message))?;
+            let store = firebreak_server::open_store(&settings).await?;
+            let created = store
+                .create_token(&name, scope, firebreak_store::clock::now())
+                .await?;
+            store.close().await;
+            println!("{}", created.secret);
+            Ok(())
+        }
+        Cmd::Config {
+            command: ConfigCmd::Example,
+        } => {
+            print!("{}", firebreak_server::settings::EXAMPLE);
+            Ok(())
+        }
+        Cmd::Openapi => {
+            print!("{}", firebreak_server::openapi::document());
+            Ok(())
+        }
+        command => client_command(&args.url, args.token.as_deref(), args.json, command).await,
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    init_tracing(&settings.log);
+    let addr: SocketAddr = settings
+        .listen
+        .parse()
+        .with_context(|| format!("listen address {:?} is not host:port", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let store = firebreak_server::open_store(&settings).await?;
+    let url = if settings.public_url.is_empty() {
+        format!("http://{local}")
+    } else {
+        settings.public_url.clone()
+    };
+    if demo {
+        if firebreak_server::demo::load(&store).await? {
+            println!("Loaded demo incidents.");
+        }
+        let token = store
+            .create_token(
+                "demo-admin",
+                firebreak_core::token::Scope::Admin,
+                firebreak_store::clock::now(),
+            )
+            .await?;
+        println!("Admin token (shown once): {}", token.secret);
+        println!(
+            "Try: FIREBREAK_URL={url} FIREBREAK_TOKEN={} firebreak incidents",
+            token.secret
+        );
+    }
+    println!(
+        "Firebreak is listening on {url}  (database: {})",
+        store.backend().as_str()
+    );
+    firebreak_server::serve_with_store(settings, store, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => "—".into(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `2026-11-21T09:12:03.123456Z` → `2026-11-21 09:12:03Z`, enough for a terminal.
+fn short_time(value: &Value) -> String {
+    match value.as_str() {
+        Some(time) if time.len() >= 19 => format!("{} {}Z", &time[..10], &time[11..19]),
+        _ => text(value),
+    }
+}
+
+fn incident_row(incident: &Value) -> Vec<String> {
+    let due = if incident["update_overdue"].as_bool() == Some(true) {
+        format!("{} (OVERDUE)", short_time(&incident["next_update_due"]))
+    } else {
+        short_time(&incident["next_update_due"])
+    };
+    vec![
+        text(&incident["reference"]),
+        text(&incident["severity"]),
+        text(&incident["status"]),
+        incident["roles"]["lead"]
+            .as_str()
+            .unwrap_or("—")
+            .to_string(),
+        due,
+        truncate(&text(&incident["title"]), 60),
+    ]
+}
+
+fn print_incident(incident: &Value) {
+    println!(
+        "{}  {}",
+        text(&incident["reference"]),
+        text(&incident["title"])
+    );
+    println!("  severity     {}", text(&incident["severity"]));
+    println!("  status       {}", text(&incident["status"]));
+    println!(
+        "  type         {}{}",
+        text(&incident["type"]),
+        if incident["private"] == json!(true) {
+            " (private)"
+        } else {
+            ""
+        }
+    );
+    println!("  impact       {}", text(&incident["impact"]));
+    let affected = &incident["affected"];
+    if affected["text"].as_str().is_some_and(|it| !it.is_empty()) || !affected["count"].is_null() {
+        println!(
+            "  affected     {} ({})",
+            text(&affected["text"]),
+            text(&affected["count"])
+        );
+    }
+    if let Some(services) = incident["services"].as_array().filter(|it| !it.is_empty()) {
+        println!(
+            "  services     {}",
+            services.iter().map(text).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(roles) = incident["roles"].as_object() {
+        for (role, user) in roles {
+            println!("  {role:<12} {}", text(user));
+        }
+    }
+    let overdue = if incident["update_overdue"] == json!(true) {
+        "  OVERDUE"
+    } else {
+        ""
+    };
+    println!(
+        "  next update  {}{overdue}",
+        short_time(&incident["next_update_due"])
+    );
+    if let Some(timestamps) = incident["timestamps"].as_object() {
+        for (name, slot) in timestamps {
+            if slot["observed"].is_null() && slot["asserted"].is_null() {
+                continue;
+            }
+            let asserted = if slot["asserted"].is_null() {
+                String::new()
+            } else {
+                format!(" (asserted {})", short_time(&slot["asserted"]))
+            };
+            println!("  {name:<12} {}{asserted}", short_time(&slot["observed"]));
+        }
+    }
+    if !incident["summary"].as_str().unwrap_or("").is_empty() {
+        println!("\n{}", text(&incident["summary"]));
+    }
+}
+
+fn path_part(text: &str) -> String {
+    text.chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
+        .collect()
+}
+
+async fn client_command(
+    url: &str,
+    token: Option<&str>,
+    as_json: bool,
+    command: Cmd,
+) -> anyhow::Result<()> {
+    let client = Client::new(url, token)?;
+    let print_json = |value: &Value| {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        )
+    };
+    match command {
+        Cmd::Declare {
+            title,
+            severity,
+            summary,
+            incident_type,
+            impact,
+            services,
+            private,
+            drill,
+            idempotency_key,
+        } => {
+            let mut body = json!({ "title": title, "services": services });
+            for (key, value) in [
+                ("severity", severity),
+                ("summary", summary),
+                ("type", incident_type),
+                ("impact", impact),
+            ] {
+                if let Some(value) = value {
+                    body[key] = json!(value);
+                }
+            }
+            if private {
+                body["private"] = json!(true);
+            }
+            if drill {
+                body["mode"] = json!("drill");
+            }
+            let incident = client
+                .send(
+                    Method::POST,
+                    "/incidents",
+                    Some(body),
+                    idempotency_key.as_deref(),
+                )
+                .await?;
+            if as_json {
+                print_json(&incident)
+            } else {
+                print_incident(&incident)
+            }
+        }
+        Cmd::Incidents {
+            status,
+            severity,
+            query,
+            limit,
+        } => {
+            let mut params = vec![format!("limit={limit}")];
+            for (key, value) in [("status", status), ("severity", severity), ("q", query)] {
+                if let Some(value) = value {
+                    params.push(format!("{key}={}", encode(&value)));
+                }
+            }
+            let page = client
+                .call(
+                    Method::GET,
+                    &format!("/incidents?{}", params.join("&")),
+                    None,
+                )
+                .await?;
+            if as_json {
+                print_json(&page);
+            } else {
+                let rows: Vec<Vec<String>> = page["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(incident_row)
+                    .collect();
+                print!(
+                    "{}",
+                    render(
+                        &["REF", "SEVERITY", "STATUS", "LEAD", "NEXT UPDATE", "TITLE"],
+                        &rows
+                    )
+                );
+            }
+        }
+        Cmd::Show { incident } => {
+            let incident = client
+                .call(
+                    Method::GET,
+                    &format!("/incidents/{}", path_part(&incident)),
+                    None,
+                )
+                .await?;
+            if as_json {
+                print_json(&incident)
+            } else {
+                print_incident(&incident)
+            }
+        }
+        Cmd::Update {
+            incident,
+            message,
+            status,
+            next_update,
+            public,
+        } => {
+            let mut body = json!({ "message": message, "public": public });
+            if let Some(status) = status {
+                body["status"] = json!(status);
+            }
+            if let Some(next) = next_update {
+                let minutes = parse_minutes(&next).ok_or_else(|| {
+                    anyhow!("--next-update {next:?} is not a duration like 30m, 1h or 1h30m")
+                })?;
+                body["next_update_in_minutes"] = json!(minutes);
+            }
+            let result = client
+                .call(
+                    Method::POST,
+                    &format!("/incidents/{}/updates", path_part(&incident)),
+                    Some(body),
+                )
+                .await?;
+            if as_json {
+                print_json(&result)
+            } else {
+                print_incident(&result["incident"])
+            }
+        }
+        Cmd::Resolve { incident, message } => {
+            let body = json!({ "message": message.unwrap_or_else(|| "Resolved.".into()), "status": "resolved" });
+            let result = client
+                .call(
+                    Method::POST,
+                    &format!("/incidents/{}/updates", path_part(&incident)),
+                    Some(body),
+                )
+                .await?;
+            if as_json {
+                print_json(&result)
+            } else {
+                print_incident(&result["incident"])
+            }
+        }
+        Cmd::Assign {
+            incident,
+            role,
+            user,
+        } => {
+            let path = format!(
+                "/incidents/{}/roles/{}",
+                path_part(&incident),
+                path_part(&role)
+            );
+            let result = client
+                .call(Method::PUT, &path, Some(json!({ "user": user })))
+                .await?;
+            if as_json {
+                print_json(&result)
+            } else {
+                print_incident(&result["incident"])
+            }
+        }
+        Cmd::Note {
+            incident,
+            text: note,
+        } => {
+            let event = client
+                .call(
+                    Method::POST,
+                    &format!("/incidents/{}/timeline", path_part(&incident)),
+                    Some(json!({ "text": note })),
+                )
+                .await?;
+            if as_json {
+                print_json(&event)
+            } else {
+                println!("#{} {}", text(&event["seq"]), text(&event["kind"]))
+            }
+        }
+        Cmd::Timeline { incident, limit } => {
+            let mut after = 0;
+            let mut items = Vec::new();
+            loop {
+                let path = format!(
+                    "/incidents/{}/timeline?after={after}&limit={}",
+                    path_part(&incident),
+                    limit.clamp(1, 1000)
+                );
+                let page = client.call(Method::GET, &path, None).await?;
+                let batch = page["items"].as_array().cloned().unwrap_or_default();
+                items.extend(batch);
+                match page["next_cursor"]
+                    .as_str()
+                    .and_then(|it| it.parse::<i64>().ok())
+                {
+                    Some(next) if (items.len() as i64) < limit => after = next,
+                    _ => break,
+                }
+            }
+            if as_json {
+                print_json(&Value::Array(items));
+            } else {
+                let rows: Vec<Vec<String>> = items
+                    .iter()
+                    .map(|event| {
+                        vec![
+                            text(&event["seq"]),
+                            short_time(&event["occurred_at"]),
+                            text(&event["actor"]),
+                            text(&event["kind"]),
+                            truncate(&summarize(event), 80),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    render(&["SEQ", "WHEN", "ACTOR", "KIND", "WHAT"], &rows)
+                );
+            }
+        }
+        Cmd::Verify { incident } => {
+            let result = client
+                .call(
+                    Method::GET,
+                    &format!("/incidents/{}/timeline/verify", path_part(&incident)),
+                    None,
+                )
+                .await?;
+            if as_json {
+                print_json(&result);
+            } else if result["valid"] == json!(true) {
+                println!(
+                    "Timeline verified: {} events, head {}",
+                    text(&result["n_events"]),
+                    text(&result["head_hash"])
+                );
+            } else {
+                return Err(anyhow!(
+                    "timeline does NOT verify at seq {}: {}",
+                    text(&result["first_bad_seq"]),
+                    text(&result["reason"])
+                ));
+            }
+        }
+        Cmd::Serve { .. } | Cmd::Admin { .. } | Cmd::Config { .. } | Cmd::Openapi => {
+            return Err(anyhow!("this command does not talk to a server"));
+        }
+    }
+    Ok(())
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// One line saying what a timeline event was about.
+fn summarize(event: &Value) -> String {
+    let body = &event["body"];
+    match event["kind"].as_str().unwrap_or("") {
+        "declared" => format!(
+            "Declared ({}): {}",
+            text(&body["severity"]),
+            text(&body["title"])
+        ),
+        "status_changed" => format!("{} → {}", text(&body["from"]), text(&body["to"])),
+        "severity_changed" => format!("severity {} → {}", text(&body["from"]), text(&body["to"])),
+        "details_changed" => format!("{} changed", text(&body["field"])),
+        "role_assigned" => match body["previous"].as_str() {
+            Some(previous) => format!(
+                "{}: {} → {}",
+                text(&body["role"]),
+                previous,
+                text(&body["user"])
+            ),
+            None => format!("{}: {}", text(&body["role"]), text(&body["user"])),
+        },
+        "role_unassigned" => format!(
+            "{}: {} stepped down",
+            text(&body["role"]),
+            text(&body["previous"])
+        ),
+        "update_posted" => text(&body["message"]),
+        "note" | "message_pinned" | "correction" => text(&body["text"]),
+        "timestamp_asserted" => format!(
+            "{} asserted as {}",
+            text(&body["name"]),
+            short_time(&body["at"])
+        ),
+        _ => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode("db down & slow"), "db%20down%20%26%20slow");
+        assert_eq!(
+            encode("investigating,identified"),
+            "investigating,identified"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Wire types (serde + OpenAPI) and their conversions from core and store types.
+//! Core types stay free of serialization; this is the only place that decides the JSON.
+
+use std::collections::BTreeMap;
+
+use firebreak_core::{Incident, TimestampName};
+use firebreak_store::StoredEvent;
+use firebreak_store::clock::from_micros;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, Default)]
+pub struct AffectedDto {
+    /// Who is affected, in words.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// How many, when known.
+    #[serde(default)]
+    pub count: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct NamedTimestampDto {
+    /// When Firebreak saw it happen (RFC 3339).
+    pub observed: Option<String>,
+    /// When a person says it happened; never replaces `observed`.
+    pub asserted: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct IncidentDto {
+    pub id: String,
+    /// `INC-42`.
+    pub reference: String,
+    pub title: String,
+    pub summary: String,
+    pub severity: String,
+    #[serde(rename = "type")]
+    pub incident_type: String,
+    pub impact: String,
+    pub affected: AffectedDto,
+    pub services: Vec<String>,
+    pub private: bool,
+    pub mode: String,
+    pub status: String,
+    /// Role → who holds it.
+    pub roles: BTreeMap<String, String>,
+    pub next_update_due: Option<String>,
+    /// True when the next update is past due on a live incident.
+    pub update_overdue: bool,
+    /// declared, acknowledged, mitigated, resolved, closed.
+    pub timestamps: BTreeMap<String, NamedTimestampDto>,
+    pub merged_into: Option<String>,
+    pub created_by: String,
+    /// Number of timeline events.
+    pub last_seq: i64,
+    /// Hash of the newest timeline event (head of the chain).
+    pub last_hash: String,
+}
+
+impl IncidentDto {
+    pub fn from_incident(incident: &Incident, now: jiff::Timestamp) -> Self {
+        let timestamps = TimestampName::ALL
+            .iter()
+            .map(|name| {
+                let slot = incident.timestamp(*name);
+                (
+                    name.as_str().to_string(),
+                    NamedTimestampDto {
+                        observed: slot.observed.map(|it| it.to_string()),
+                        asserted: slot.asserted.map(|it| it.to_string()),
+                    },
+                )
+            })
+            .collect();
+        IncidentDto {
+            id: incident.id.to_string(),
+            reference: incident.reference.to_string(),
+            title: incident.title.clone(),
+            summary: incident.summary.clone(),
+            severity: incident.severity.clone(),
+            incident_type: incident.incident_type.as_str().into(),
+            impact: incident.impact.as_str().into(),
+            affected: AffectedDto {
+                text: Some(incident.affected.text.clone()),
+                count: incident.affected.count,
+            },
+            services: incident.services.clone(),
+            private: incident.private,
+            mode: incident.mode.as_str().into(),
+            status: incident.status.as_str().into(),
+            roles: incident.roles.clone(),
+            next_update_due: incident.next_update_due.map(|it| it.to_string()),
+            update_overdue: incident.update_overdue(now),
+            timestamps,
+            merged_into: incident.merged_into.map(|it| it.to_string()),
+            created_by: incident.created_by.clone(),
+            last_seq: incident.last_seq,
+            last_hash: incident.last_hash.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct EventDto {
+    pub incident_id: String,
+    pub incident_reference: String,
+    pub seq: i64,
+    /// declared, status_changed, severity_changed, details_changed, role_assigned,
+    /// role_unassigned, update_posted, note, message_pinned, correction, timestamp_asserted.
+    pub kind: String,
+    pub actor: String,
+    /// When Firebreak recorded it.
+    pub observed_at: String,
+    /// When it happened, as far as anyone knows.
+    pub occurred_at: String,
+    /// Kind-specific details.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventDto {
+    pub fn from_event(event: &StoredEvent) -> Self {
+        EventDto {
+            incident_id: event.incident_id.clone(),
+            incident_reference: event.reference.to_string(),
+            seq: event.seq,
+            kind: event.kind.clone(),
+            actor: event.actor.clone(),
+            observed_at: from_micros(event.observed_at_us).to_string(),
+            occurred_at: from_micros(event.occurred_at_us).to_string(),
+            body: serde_json::from_str(&event.body).unwrap_or(serde_json::Value::Null),
+            prev_hash: event.prev_hash.clone(),
+            hash: event.hash.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct IncidentPage {
+    pub items: Vec<IncidentDto>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct EventPage {
+    pub items: Vec<EventDto>,
+    /// Pass as `after` for the next page; absent when there is nothing more yet.
+    pub next_cursor: Option<String>,
+}
+
+/// The incident after a command and the events the command recorded.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct CommandResult {
+    pub incident: IncidentDto,
+    pub events: Vec<EventDto>,
+}

@@ -1,0 +1,444 @@
+//! Incident commands and queries: declare, list, show, patch, updates, roles, timestamps.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
+use firebreak_core::token::Scope;
+use firebreak_core::{Command, Status, TimestampName};
+use firebreak_store::{IncidentFilter, IncidentKey, Outcome};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::api::dto::{AffectedDto, CommandResult, EventDto, IncidentDto, IncidentPage};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, Caller};
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareBody {
+    /// Required, 1–200 characters.
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    /// One of the configured severities (default: critical, major, minor).
+    pub severity: Option<String>,
+    /// `default` or `security` (security incidents are private unless `private: false`).
+    #[serde(rename = "type")]
+    pub incident_type: Option<String>,
+    /// `degradation`, `data_corruption` or `outage`.
+    pub impact: Option<String>,
+    pub affected: Option<AffectedDto>,
+    pub services: Option<Vec<String>>,
+    pub private: Option<bool>,
+    /// `real` or `drill`.
+    pub mode: Option<String>,
+    /// `investigating` (default) or `triage`.
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub severity: Option<String>,
+    pub status: Option<String>,
+    /// Required with `status: merged`: the reference of the surviving incident.
+    pub merged_into: Option<String>,
+    pub impact: Option<String>,
+    pub affected: Option<AffectedDto>,
+    pub services: Option<Vec<String>>,
+    pub private: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    pub message: String,
+    /// Optionally move the incident to this status with the update.
+    pub status: Option<String>,
+    /// Sets `next_update_due` to now plus this many minutes (1–10080).
+    pub next_update_in_minutes: Option<i64>,
+    /// Meant for the public status page.
+    #[serde(default)]
+    pub public: bool,
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// Who takes the role.
+    pub user: String,
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TimestampBody {
+    /// RFC 3339 time the person asserts.
+    pub at: String,
+    /// Why, or where the time comes from.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Deserialize, IntoParams, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Comma-separated statuses, e.g. `investigating,identified`.
+    pub status: Option<String>,
+    /// Comma-separated severities.
+    pub severity: Option<String>,
+    /// Text to look for in titles and summaries.
+    pub q: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+pub(crate) fn key(text: &str) -> ApiResult<IncidentKey> {
+    IncidentKey::parse(text).ok_or_else(|| ApiError::not_found("incident"))
+}
+
+fn result(outcome: &Outcome) -> CommandResult {
+    let now = firebreak_store::clock::now();
+    CommandResult {
+        incident: IncidentDto::from_incident(&outcome.incident, now),
+        events: outcome
+            .events
+            .iter()
+            .map(|it| EventDto::from_event(it))
+            .collect(),
+    }
+}
+
+fn split_affected(affected: Option<AffectedDto>) -> (Option<String>, Option<i64>) {
+    affected.map(|it| (it.text, it.count)).unwrap_or_default()
+}
+
+/// Declare an incident.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key returns the same incident")),
+    responses((status = 201, body = IncidentDto, description = "Declared"),
+        (status = 200, body = IncidentDto, description = "An earlier declare with the same Idempotency-Key"),
+        (status = 422, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn declare(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DeclareBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(Scope::Write)?;
+    let idempotency_key = match headers.get("Idempotency-Key") {
+        None => None,
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII"))?
+                .trim();
+            if text.is_empty() || text.len() > 255 {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "must be 1–255 characters",
+                ));
+            }
+            Some(text.to_string())
+        }
+    };
+    let (affected_text, affected_count) = split_affected(body.affected);
+    let raw = RawDeclare {
+        title: body.title,
+        summary: body.summary,
+        severity: body.severity,
+        incident_type: body.incident_type,
+        impact: body.impact,
+        affected_text,
+        affected_count,
+        services: body.services,
+        private: body.private,
+        mode: body.mode,
+        status: body.status,
+    };
+    let new = parse_declare(raw, state.store.catalog()).map_err(ApiError::validation)?;
+    let declared = state
+        .store
+        .declare(new, &caller.actor(), idempotency_key)
+        .await?;
+    let status = if declared.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let dto = IncidentDto::from_incident(&declared.incident, firebreak_store::clock::now());
+    Ok((
+        status,
+        [("Location", format!("/api/v1/incidents/{}", dto.reference))],
+        Json(dto),
+    ))
+}
+
+/// List incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = IncidentPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<IncidentPage>> {
+    caller.require(Scope::Read)?;
+    let split = |text: Option<String>| -> Vec<String> {
+        text.unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut statuses = Vec::new();
+    for text in split(query.status) {
+        statuses.push(
+            Status::parse(&text)
+                .ok_or_else(|| ApiError::field("status", format!("unknown status {text:?}")))?,
+        );
+    }
+    let severities = split(query.severity);
+    for severity in &severities {
+        if state.store.catalog().severity_rank(severity).is_none() {
+            return Err(ApiError::field(
+                "severity",
+                format!("unknown severity {severity:?}"),
+            ));
+        }
+    }
+    let before_number = match query.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            cursor
+                .parse::<i64>()
+                .map_err(|_| ApiError::field("cursor", "not a cursor from a previous page"))?,
+        ),
+    };
+    let filter = IncidentFilter {
+        statuses,
+        severities,
+        query: query.q,
+        // Private incidents become visible to their members once people exist (the incident
+        // room issue); until then only admin tokens see them.
+        include_private: caller.token.scope.allows(Scope::Admin),
+        limit: query.limit.unwrap_or(50),
+        before_number,
+    };
+    let page = state.store.incidents(&filter).await?;
+    let now = firebreak_store::clock::now();
+    Ok(Json(IncidentPage {
+        items: page
+            .items
+            .iter()
+            .map(|it| IncidentDto::from_incident(it, now))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Load an incident the caller may see; private ones are 404 for non-admin tokens.
+pub(crate) async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+) -> ApiResult<firebreak_core::Incident> {
+    let incident = state.store.incident(key(text)?).await?;
+    if incident.private && !caller.token.scope.allows(Scope::Admin) {
+        return Err(ApiError::not_found("incident"));
+    }
+    Ok(incident)
+}
+
+/// Show one incident by UUID or reference (`INC-7`).
+#[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents",
+    params(("key" = String, Path, description = "UUID or reference such as INC-7")),
+    responses((status = 200, body = IncidentDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<Json<IncidentDto>> {
+    caller.require(Scope::Read)?;
+    let incident = visible(&state, &caller, &text).await?;
+    Ok(Json(IncidentDto::from_incident(
+        &incident,
+        firebreak_store::clock::now(),
+    )))
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    build: firebreak_store::BuildCommand,
+) -> ApiResult<Outcome> {
+    caller.require(Scope::Write)?;
+    let incident = visible(state, caller, text).await?;
+    Ok(state
+        .store
+        .execute(IncidentKey::Id(incident.id.0), &caller.actor(), build)
+        .await?)
+}
+
+/// Change title, summary, severity, status, impact, affected, services or privacy.
+#[utoipa::path(patch, path = "/api/v1/incidents/{key}", tag = "incidents", request_body = PatchBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, body = CommandResult), (status = 409, body = ErrorBody, description = "invalid_transition"),
+        (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> ApiResult<Json<CommandResult>> {
+    let (affected_text, affected_count) = split_affected(body.affected);
+    let raw = RawChanges {
+        title: body.title,
+        summary: body.summary,
+        severity: body.severity,
+        status: body.status,
+        merged_into: body.merged_into,
+        impact: body.impact,
+        affected_text,
+        affected_count,
+        services: body.services,
+        private: body.private,
+    };
+    let outcome = run(
+        &state,
+        &caller,
+        &text,
+        Box::new(move |incident, catalog| Ok(parse_changes(raw.clone(), incident, catalog)?)),
+    )
+    .await?;
+    Ok(Json(result(&outcome)))
+}
+
+/// Post a status update, optionally with a new status and the time of the next update.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/updates", tag = "incidents", request_body = UpdateBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 201, body = CommandResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn post_update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> ApiResult<(StatusCode, Json<CommandResult>)> {
+    let status = match body.status.as_deref() {
+        None => None,
+        Some(text) => Some(
+            Status::parse(text)
+                .ok_or_else(|| ApiError::field("status", format!("unknown status {text:?}")))?,
+        ),
+    };
+    let command = Command::PostUpdate {
+        message: body.message,
+        status,
+        next_update_in_minutes: body.next_update_in_minutes,
+        public: body.public,
+    };
+    let outcome = run(
+        &state,
+        &caller,
+        &text,
+        Box::new(move |_, _| Ok(command.clone())),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result(&outcome))))
+}
+
+/// Assign a role; assigning a held role to someone else is a handoff.
+#[utoipa::path(put, path = "/api/v1/incidents/{key}/roles/{role}", tag = "incidents", request_body = RoleBody,
+    params(("key" = String, Path, description = "UUID or reference"), ("role" = String, Path, description = "lead, comms, support, first_responder, shadow")),
+    responses((status = 200, body = CommandResult), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assign_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((text, role)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<Json<CommandResult>> {
+    let command = Command::AssignRole {
+        role,
+        user: body.user,
+    };
+    let outcome = run(
+        &state,
+        &caller,
+        &text,
+        Box::new(move |_, _| Ok(command.clone())),
+    )
+    .await?;
+    Ok(Json(result(&outcome)))
+}
+
+/// Unassign a role.
+#[utoipa::path(delete, path = "/api/v1/incidents/{key}/roles/{role}", tag = "incidents",
+    params(("key" = String, Path, description = "UUID or reference"), ("role" = String, Path, description = "Role name")),
+    responses((status = 200, body = CommandResult), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn unassign_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((text, role)): Path<(String, String)>,
+) -> ApiResult<Json<CommandResult>> {
+    let command = Command::UnassignRole { role };
+    let outcome = run(
+        &state,
+        &caller,
+        &text,
+        Box::new(move |_, _| Ok(command.clone())),
+    )
+    .await?;
+    Ok(Json(result(&outcome)))
+}
+
+/// Assert when a named moment really happened (declared, acknowledged, mitigated, resolved,
+/// closed). Recorded beside the observed time, never replacing it.
+#[utoipa::path(put, path = "/api/v1/incidents/{key}/timestamps/{name}", tag = "incidents", request_body = TimestampBody,
+    params(("key" = String, Path, description = "UUID or reference"), ("name" = String, Path, description = "declared, acknowledged, mitigated, resolved, closed")),
+    responses((status = 200, body = CommandResult), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assert_timestamp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((text, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<TimestampBody>,
+) -> ApiResult<Json<CommandResult>> {
+    let name = TimestampName::parse(&name).ok_or_else(|| {
+        ApiError::field(
+            "name",
+            format!(
+                "unknown timestamp {name:?}; expected one of {}",
+                TimestampName::expected()
+            ),
+        )
+    })?;
+    let at: jiff::Timestamp = body.at.parse().map_err(|_| {
+        ApiError::field(
+            "at",
+            "must be an RFC 3339 time such as 2026-11-21T09:30:00Z",
+        )
+    })?;
+    let command = Command::AssertTimestamp {
+        name,
+        at,
+        note: body.note,
+    };
+    let outcome = run(
+        &state,
+        &caller,
+        &text,
+        Box::new(move |_, _| Ok(command.clone())),
+    )
+    .await?;
+    Ok(Json(result(&outcome)))
+}

@@ -1,0 +1,52 @@
+//! The REST API under `/api/v1`.
+
+pub mod dto;
+pub mod incidents;
+pub mod sse;
+pub mod timeline;
+pub mod tokens;
+pub mod webhooks;
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents", post(incidents::declare).get(incidents::list))
+        .route(
+            "/incidents/{key}",
+            get(incidents::show).patch(incidents::patch),
+        )
+        .route("/incidents/{key}/updates", post(incidents::post_update))
+        .route(
+            "/incidents/{key}/roles/{role}",
+            put(incidents::assign_role).delete(incidents::unassign_role),
+        )
+        .route(
+            "/incidents/{key}/timestamps/{name}",
+            put(incidents::assert_timestamp),
+        )
+        .route(
+            "/incidents/{key}/timeline",
+            get(timeline::list).post(timeline::append),
+        )
+        .route("/incidents/{key}/timeline/verify", get(timeline::verify))
+        .route("/incidents/{key}/events", get(sse::events))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::show)
+                .patch(webhooks::update)
+                .delete(webhooks::remove),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/retry",
+            post(webhooks::retry),
+        )
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/openapi.json", get(crate::openapi::serve))
+}

@@ -1,0 +1,68 @@
+//! The OpenAPI 3.1 document, derived from the handlers' annotations. A test compares it with
+//! the committed `openapi.json` so the published contract never drifts silently.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Firebreak API", description = "Incident response: declare, coordinate, communicate, learn."),
+    paths(
+        api::incidents::declare,
+        api::incidents::list,
+        api::incidents::show,
+        api::incidents::patch,
+        api::incidents::post_update,
+        api::incidents::assign_role,
+        api::incidents::unassign_role,
+        api::incidents::assert_timestamp,
+        api::timeline::list,
+        api::timeline::append,
+        api::timeline::verify,
+        api::sse::events,
+        api::webhooks::list,
+        api::webhooks::create,
+        api::webhooks::show,
+        api::webhooks::update,
+        api::webhooks::remove,
+        api::webhooks::deliveries,
+        api::webhooks::retry,
+        api::tokens::list,
+        api::tokens::create,
+        api::tokens::revoke,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "incidents", description = "Declare and run incidents"),
+        (name = "timeline", description = "The append-only, hash-chained record"),
+        (name = "webhooks", description = "Signed outgoing webhooks, delivered through the outbox"),
+        (name = "tokens", description = "API tokens"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline, exactly as committed.
+pub fn document() -> String {
+    let mut text = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
+}

@@ -1,0 +1,159 @@
+//! Settings: defaults < TOML file < `FIREBREAK_*` environment (`__` nests).
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use firebreak_core::Catalog;
+use firebreak_core::retry::RetryPolicy;
+use serde::{Deserialize, Serialize};
+
+/// The commented default file printed by `firebreak config example`.
+pub const EXAMPLE: &str = include_str!("../../../config/firebreak.example.toml");
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+    pub log: String,
+    pub incidents: IncidentSettings,
+    pub webhooks: WebhookSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IncidentSettings {
+    pub severities: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    pub max_attempts: i64,
+    pub backoff_base_ms: i64,
+    pub backoff_max_ms: i64,
+    pub timeout_ms: u64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite:firebreak.db".into(),
+            public_url: String::new(),
+            max_body_bytes: 256 * 1024,
+            log: "info".into(),
+            incidents: IncidentSettings::default(),
+            webhooks: WebhookSettings::default(),
+        }
+    }
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        let catalog = Catalog::default();
+        IncidentSettings {
+            severities: catalog.severities,
+            roles: catalog.roles,
+        }
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let policy = RetryPolicy::default();
+        WebhookSettings {
+            max_attempts: policy.max_attempts,
+            backoff_base_ms: policy.base_ms,
+            backoff_max_ms: policy.max_backoff_ms,
+            timeout_ms: 10_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+/// Why settings could not be loaded, naming the source of the bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Loads defaults, then `path` (or `firebreak.toml` in the working directory when it
+    /// exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(SettingsError(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("firebreak.toml")),
+        }
+        // FIREBREAK_URL and FIREBREAK_TOKEN belong to the CLI client, not the server.
+        let env = Env::prefixed("FIREBREAK_")
+            .split("__")
+            .ignore(&["url", "token"]);
+        let settings: Settings = figment
+            .merge(env)
+            .extract()
+            .map_err(|err| SettingsError(err.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        if self.incidents.severities.is_empty() {
+            return Err(SettingsError("incidents.severities cannot be empty".into()));
+        }
+        if self.incidents.roles.is_empty() {
+            return Err(SettingsError("incidents.roles cannot be empty".into()));
+        }
+        if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms < 1 {
+            return Err(SettingsError(
+                "webhooks.max_attempts and backoff_base_ms must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn catalog(&self) -> Catalog {
+        Catalog {
+            severities: self.incidents.severities.clone(),
+            roles: self.incidents.roles.clone(),
+        }
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.webhooks.max_attempts,
+            base_ms: self.webhooks.backoff_base_ms,
+            max_backoff_ms: self.webhooks.backoff_max_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_matches_defaults() {
+        let parsed: Settings = Figment::new()
+            .merge(Toml::string(EXAMPLE))
+            .extract()
+            .unwrap();
+        let mut expected = Settings::default();
+        expected.public_url = String::new();
+        assert_eq!(parsed, expected);
+    }
+}
