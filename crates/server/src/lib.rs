@@ -100,10 +100,10 @@ pub async fn serve_with_store(
         ))?,
         policy: settings.retry_policy(),
     };
-    let worker_task = tokio::spawn(worker.run(
-        Duration::from_millis(settings.webhooks.poll_interval_ms),
-        stop_rx.clone(),
-    ));
+    let poll_interval = Duration::from_millis(settings.webhooks.poll_interval_ms);
+    let worker_task = settings
+        .workers
+        .then(|| tokio::spawn(worker.run(poll_interval, stop_rx.clone())));
     let state = AppState {
         store: store.clone(),
         settings,
@@ -115,7 +115,9 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    let _ = worker_task.await;
+    if let Some(task) = worker_task {
+        let _ = task.await;
+    }
     store.close().await;
     Ok(())
 }

@@ -19,6 +19,8 @@ pub struct Settings {
     pub public_url: String,
     pub max_body_bytes: usize,
     pub log: String,
+    /// Run the background workers (webhook delivery) in this process.
+    pub workers: bool,
     pub incidents: IncidentSettings,
     pub webhooks: WebhookSettings,
 }
@@ -48,6 +50,7 @@ impl Default for Settings {
             public_url: String::new(),
             max_body_bytes: 256 * 1024,
             log: "info".into(),
+            workers: true,
             incidents: IncidentSettings::default(),
             webhooks: WebhookSettings::default(),
         }

@@ -61,15 +61,13 @@ impl DeliveryWorker {
             }
         });
         let outcomes = futures_util::future::join_all(sends).await;
-        // Record with the time the sends finished, so backoff counts from the failure.
-        let finished = firebreak_store::clock::now();
         for (claim, outcome) in claimed.iter().zip(outcomes) {
             match outcome {
                 DeliveryOutcome::Delivered { .. } => report.delivered += 1,
                 DeliveryOutcome::Failed { .. } => report.failed += 1,
             }
             self.store
-                .record_delivery(&claim.delivery, &outcome, &self.policy, finished)
+                .record_delivery(&claim.delivery, &outcome, &self.policy, now)
                 .await?;
         }
         Ok(report)

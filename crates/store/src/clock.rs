@@ -2,9 +2,11 @@
 
 use jiff::Timestamp;
 
+/// Now, truncated to the microsecond precision the database stores, so a value returned
+/// straight after a write equals the value read back later.
 #[allow(clippy::disallowed_methods)]
 pub fn now() -> Timestamp {
-    Timestamp::now()
+    from_micros(micros(Timestamp::now()))
 }
 
 /// Microseconds since the epoch, the storage form of every time column.

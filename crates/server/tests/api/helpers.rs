@@ -1,0 +1,205 @@
+//! `TestApp`: a real Firebreak on a fresh database, plus tokens of each scope.
+//!
+//! SQLite runs always. PostgreSQL runs when `TEST_POSTGRES_URL` is set (each test gets its
+//! own new database); when `FIREBREAK_REQUIRE_POSTGRES=1` and it is not set, the test fails
+//! instead of silently skipping.
+
+use firebreak_core::token::Scope;
+use firebreak_server::Settings;
+use firebreak_store::{Store, StoreOptions};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub admin: String,
+    pub write: String,
+    pub read: String,
+    pub database_url: String,
+    /// A second handle on the same database, for tokens and direct checks.
+    pub store: Store,
+    pub settings: Settings,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh PostgreSQL database URL, or `None` when PostgreSQL tests are not configured.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+        if std::env::var("FIREBREAK_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            panic!("FIREBREAK_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("TEST_POSTGRES_URL not set: skipping the PostgreSQL run of this test");
+        return None;
+    };
+    let name = format!("fbt_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .unwrap_or(admin_url);
+    Some(format!("{base}/{name}"))
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let (database_url, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (
+                    format!("sqlite:{}", dir.path().join("test.db").display()),
+                    Some(dir),
+                )
+            }
+            Backend::Postgres => (fresh_postgres_url().await?, None),
+        };
+        let mut settings = Settings {
+            database_url: database_url.clone(),
+            ..Settings::default()
+        };
+        settings.webhooks.backoff_base_ms = 10;
+        settings.webhooks.backoff_max_ms = 40;
+        settings.webhooks.poll_interval_ms = 20;
+        settings.webhooks.timeout_ms = 2_000;
+        configure(&mut settings);
+        let mut options = StoreOptions::new(database_url.clone());
+        options.catalog = settings.catalog();
+        let store = Store::open(options).await.expect("open store");
+        let now = firebreak_store::clock::now();
+        let admin = store
+            .create_token("admin", Scope::Admin, now)
+            .await
+            .unwrap()
+            .secret;
+        let write = store
+            .create_token("writer", Scope::Write, now)
+            .await
+            .unwrap()
+            .secret;
+        let read = store
+            .create_token("reader", Scope::Read, now)
+            .await
+            .unwrap()
+            .secret;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(firebreak_server::serve(
+            settings.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Some(TestApp {
+            base,
+            http: firebreak_integrations::http::client(std::time::Duration::from_secs(30)).unwrap(),
+            admin,
+            write,
+            read,
+            database_url,
+            store,
+            settings,
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        })
+    }
+
+    /// Sends a request with a token; returns the status and the JSON body (Null if none).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(&self.write.clone(), Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(&self.read.clone(), Method::GET, path, None).await
+    }
+
+    /// Declares an incident and returns it, asserting success.
+    pub async fn declare(&self, body: Value) -> Value {
+        let (status, incident) = self.post("/api/v1/incidents", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{incident}");
+        incident
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Runs `$body` (an async closure over `TestApp`) as two tests: `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite)
+                    .await
+                    .unwrap();
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server on 127.0.0.1:0 over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod incidents;
+mod openapi;
+mod sse;
+mod timeline;
+mod webhooks;
