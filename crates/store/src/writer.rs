@@ -122,7 +122,9 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
         }
         Err(err) if jobs.len() == 1 => {
             tracing::error!(error = %err, "incident write failed");
-            let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(err));
+            }
         }
         Err(err) => {
             tracing::warn!(error = %err, n_jobs = jobs.len(), "batch failed; retrying its jobs one by one");
