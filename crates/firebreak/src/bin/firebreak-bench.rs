@@ -1,0 +1,367 @@
+//! The benchmark runner: starts the real `firebreak` binary on a fresh database and measures
+//! what DESIGN.md §5 sets bars for — incident commands per second with p50/p99 latency under
+//! concurrent clients (durable commits), timeline reads at 10,000 events, idle RSS and cold
+//! start. Prints a table and writes JSON.
+//!
+//! `cargo run --release -p firebreak --bin firebreak-bench -- [--postgres URL] [--json FILE]`
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Options {
+    postgres: Option<String>,
+    json_path: Option<String>,
+    clients: usize,
+    seconds: u64,
+}
+
+fn parse_options() -> anyhow::Result<Options> {
+    let mut options = Options { postgres: None, json_path: None, clients: 64, seconds: 10 };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| anyhow!("{arg} needs a value"));
+        match arg.as_str() {
+            "--postgres" => options.postgres = Some(value()?),
+            "--json" => options.json_path = Some(value()?),
+            "--clients" => options.clients = value()?.parse()?,
+            "--seconds" => options.seconds = value()?.parse()?,
+            "-h" | "--help" => {
+                println!("firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10]");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(options)
+}
+
+fn firebreak_binary() -> anyhow::Result<std::path::PathBuf> {
+    let path = std::env::current_exe()?.with_file_name("firebreak");
+    if !path.exists() {
+        bail!("{} not found; build it with `cargo build --release -p firebreak`", path.display());
+    }
+    Ok(path)
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+async fn start(binary: &std::path::Path, database_url: &str) -> anyhow::Result<(Server, Duration)> {
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .env("FIREBREAK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let url = loop {
+        let line = lines.next_line().await?.ok_or_else(|| anyhow!("firebreak exited before listening"))?;
+        if let Some(rest) = line.strip_prefix("Firebreak is listening on ") {
+            break rest.split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let http = reqwest::Client::new();
+    let response = http.get(format!("{url}/healthz")).send().await?;
+    if !response.status().is_success() {
+        bail!("healthz answered {}", response.status());
+    }
+    Ok((Server { child, url }, started.elapsed()))
+}
+
+impl Server {
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find_map(|line| line.strip_prefix("VmRSS:")).and_then(|it| it.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+fn create_token(binary: &std::path::Path, database_url: &str) -> anyhow::Result<String> {
+    let output = std::process::Command::new(binary)
+        .args(["admin", "create-token", "--name", "bench", "--scope", "admin", "--database-url", database_url])
+        .output()?;
+    if !output.status.success() {
+        bail!("create-token failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_string())
+}
+
+/// p50 and p99 in milliseconds of latencies in microseconds.
+fn percentiles(latencies: &mut [u64]) -> (f64, f64) {
+    if latencies.is_empty() {
+        return (0.0, 0.0);
+    }
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
+    (at(0.50), at(0.99))
+}
+
+struct Load {
+    n_ok: usize,
+    n_failed: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+/// `clients` tasks send requests built by `make` for `duration`.
+async fn run_load(
+    clients: usize,
+    duration: Duration,
+    make: Arc<dyn Fn(&reqwest::Client, usize, usize) -> reqwest::RequestBuilder + Send + Sync>,
+) -> Load {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for client_idx in 0..clients {
+        let http = http.clone();
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n_failed = 0;
+            let mut round = 0;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                match make(&http, client_idx, round).send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let _ = response.bytes().await;
+                        latencies.push(sent.elapsed().as_micros() as u64);
+                    }
+                    _ => n_failed += 1,
+                }
+                round += 1;
+            }
+            (latencies, n_failed)
+        }));
+    }
+    let mut load = Load { n_ok: 0, n_failed: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    for task in tasks {
+        let (latencies, n_failed) = task.await.expect("load task");
+        load.n_ok += latencies.len();
+        load.n_failed += n_failed;
+        load.latencies_us.extend(latencies);
+    }
+    load.elapsed = started.elapsed();
+    load
+}
+
+async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &str, options: &Options) -> anyhow::Result<Value> {
+    println!("\n[{backend}] preparing {database_url}");
+    let token = create_token(binary, database_url)?;
+    // Cold start: process spawn to first healthy answer, on an already-migrated database.
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        let (server, took) = start(binary, database_url).await?;
+        starts.push(took);
+        server.stop().await?;
+    }
+    starts.sort();
+    let cold_start_ms = starts[starts.len() / 2].as_secs_f64() * 1000.0;
+
+    let (server, _) = start(binary, database_url).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+
+    let mut references = Vec::new();
+    for idx in 0..50 {
+        let body: Value = http
+            .post(format!("{url}/api/v1/incidents"))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("bench incident {idx}"), "severity": "major"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        references.push(body["reference"].as_str().context("reference")?.to_string());
+    }
+
+    println!("[{backend}] incident commands: {} clients for {} s", options.clients, options.seconds);
+    let commands = {
+        let url = url.clone();
+        let token = token.clone();
+        let references = Arc::new(references.clone());
+        let make = Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
+            let reference = &references[(client_idx * 7 + round) % references.len()];
+            if round % 5 == 4 {
+                http.post(format!("{url}/api/v1/incidents/{reference}/updates"))
+                    .bearer_auth(&token)
+                    .json(&json!({"message": format!("update {round}"), "next_update_in_minutes": 30}))
+            } else {
+                http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
+                    .bearer_auth(&token)
+                    .json(&json!({"text": format!("note {client_idx}/{round}")}))
+            }
+        });
+        run_load(options.clients, Duration::from_secs(options.seconds), make).await
+    };
+    let mut command_latencies = commands.latencies_us.clone();
+    let (command_p50, command_p99) = percentiles(&mut command_latencies);
+    let commands_per_second = commands.n_ok as f64 / commands.elapsed.as_secs_f64();
+
+    println!("[{backend}] filling one incident to 10,000 events");
+    let big: Value = http
+        .post(format!("{url}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "ten thousand events"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let big_ref = big["reference"].as_str().context("reference")?.to_string();
+    let fill = {
+        let url = url.clone();
+        let token = token.clone();
+        let big_ref = big_ref.clone();
+        Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
+            http.post(format!("{url}/api/v1/incidents/{big_ref}/timeline")).bearer_auth(&token).json(&json!({"text": format!("fill {client_idx}/{round}")}))
+        })
+    };
+    loop {
+        let incident: Value = http.get(format!("{url}/api/v1/incidents/{big_ref}")).bearer_auth(&token).send().await?.json().await?;
+        if incident["last_seq"].as_i64().unwrap_or(0) >= 10_000 {
+            break;
+        }
+        run_load(32, Duration::from_millis(500), fill.clone()).await;
+    }
+
+    println!("[{backend}] timeline reads: pages of 100 at random offsets, 8 clients for 5 s");
+    let reads = {
+        let url = url.clone();
+        let token = token.clone();
+        let big_ref = big_ref.clone();
+        let make = Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
+            let after = (client_idx * 1_237 + round * 7_919) % 9_900;
+            http.get(format!("{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=100")).bearer_auth(&token)
+        });
+        run_load(8, Duration::from_secs(5), make).await
+    };
+    let mut read_latencies = reads.latencies_us.clone();
+    let (read_p50, read_p99) = percentiles(&mut read_latencies);
+
+    let mut full_reads = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let mut after = 0;
+        loop {
+            let page: Value = http
+                .get(format!("{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=1000"))
+                .bearer_auth(&token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            match page["next_cursor"].as_str().and_then(|it| it.parse::<i64>().ok()) {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        full_reads.push(started.elapsed().as_micros() as u64);
+    }
+    let (full_p50, full_p99) = percentiles(&mut full_reads);
+    let verify_started = Instant::now();
+    let verification: Value = http.get(format!("{url}/api/v1/incidents/{big_ref}/timeline/verify")).bearer_auth(&token).send().await?.json().await?;
+    let verify_ms = verify_started.elapsed().as_secs_f64() * 1000.0;
+    if verification["valid"] != json!(true) {
+        bail!("the chain did not verify after the benchmark: {verification}");
+    }
+    let loaded_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
+    server.stop().await?;
+
+    Ok(json!({
+        "backend": backend,
+        "clients": options.clients,
+        "commands_per_second": commands_per_second,
+        "command_p50_ms": command_p50,
+        "command_p99_ms": command_p99,
+        "commands_ok": commands.n_ok,
+        "commands_failed": commands.n_failed,
+        "timeline_page_100_p50_ms": read_p50,
+        "timeline_page_100_p99_ms": read_p99,
+        "timeline_page_reads_per_second": reads.n_ok as f64 / reads.elapsed.as_secs_f64(),
+        "timeline_full_10000_p50_ms": full_p50,
+        "timeline_full_10000_p99_ms": full_p99,
+        "verify_10000_ms": verify_ms,
+        "idle_rss_mib": idle_rss_mib,
+        "rss_after_load_mib": loaded_rss_mib,
+        "cold_start_ms": cold_start_ms,
+    }))
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "meets bar" } else { "MISSES bar" }
+}
+
+fn print_table(result: &Value) {
+    let f = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
+    println!("\n### {} ({} concurrent clients; load generator on the same machine)\n", result["backend"].as_str().unwrap_or("?"), result["clients"]);
+    println!("| measure | result | bar | |");
+    println!("|---|---|---|---|");
+    let cps = f("commands_per_second");
+    let p99 = f("command_p99_ms");
+    println!("| incident commands (append event + outbox, durable) | {cps:.0}/s, p50 {:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |", f("command_p50_ms"), verdict(cps >= 5000.0 && p99 < 20.0));
+    let read_p99 = f("timeline_page_100_p99_ms");
+    println!("| timeline read, 10,000 events (page of 100) | p50 {:.2} ms, p99 {read_p99:.2} ms | p99 < 10 ms | {} |", f("timeline_page_100_p50_ms"), verdict(read_p99 < 10.0));
+    println!("| timeline read, all 10,000 events (10 pages of 1,000) | p50 {:.1} ms, p99 {:.1} ms | — | info |", f("timeline_full_10000_p50_ms"), f("timeline_full_10000_p99_ms"));
+    println!("| verify chain of 10,000 events | {:.1} ms | — | info |", f("verify_10000_ms"));
+    let rss = f("idle_rss_mib");
+    println!("| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |", f("rss_after_load_mib"), verdict(rss < 30.0));
+    let cold = f("cold_start_ms");
+    println!("| cold start (spawn → first healthy answer) | {cold:.0} ms | < 200 ms | {} |", verdict(cold < 200.0));
+}
+
+async fn fresh_postgres(admin_url: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let name = format!("fbbench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or_default();
+    Ok(format!("{base}/{name}"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    firebreak_integrations::http::install_crypto_provider();
+    let options = parse_options()?;
+    let binary = firebreak_binary()?;
+    let dir = tempfile::tempdir()?;
+    let mut results = Vec::new();
+    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    results.push(bench_backend(&binary, "sqlite", &sqlite_url, &options).await?);
+    if let Some(admin_url) = &options.postgres {
+        let url = fresh_postgres(admin_url).await?;
+        results.push(bench_backend(&binary, "postgres", &url, &options).await?);
+    }
+    for result in &results {
+        print_table(result);
+    }
+    let report = json!({
+        "machine": { "cpus": std::thread::available_parallelism().map(|it| it.get()).unwrap_or(0) },
+        "results": results,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    match &options.json_path {
+        Some(path) => std::fs::write(path, text + "\n")?,
+        None => println!("\n{text}"),
+    }
+    Ok(())
+}
