@@ -12,7 +12,7 @@ fn boxed(command: Command) -> firebreak_store::BuildCommand {
 }
 
 async fn run(store: &Store, key: IncidentKey, actor: &str, command: Command) -> anyhow::Result<()> {
-    store.execute(key, actor, boxed(command)).await?;
+    store.execute(key, actor, true, boxed(command)).await?;
     Ok(())
 }
 

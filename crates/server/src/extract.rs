@@ -59,6 +59,11 @@ impl Caller {
         }
     }
 
+    /// Private incidents are visible to admin tokens only, until people and membership exist.
+    pub fn sees_private(&self) -> bool {
+        self.token.scope.allows(Scope::Admin)
+    }
+
     /// How the caller appears as a timeline actor.
     pub fn actor(&self) -> String {
         format!("token:{}", self.token.name)
@@ -85,8 +90,8 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be: Bearer fbk_…"))?;
         let token = state
-            .store
-            .authenticate(secret)
+            .tokens
+            .authenticate(&state.store, secret)
             .await?
             .ok_or_else(|| unauthorized("this token is unknown or revoked"))?;
         Ok(Caller { token })

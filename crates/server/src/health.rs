@@ -1,9 +1,10 @@
-//! `/healthz` (the process is up), `/readyz` (the database answers) and `/metrics`.
+//! `/` (what is running here), `/healthz` (the process is up), `/readyz` (the database
+//! answers) and `/metrics`.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use firebreak_core::token::Scope;
 
@@ -13,9 +14,35 @@ use crate::extract::Caller;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+}
+
+/// A plain page for whoever opens the server's URL: what this is and where to go next.
+async fn index(State(state): State<AppState>) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Firebreak</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
+code,pre{{background:#8882;padding:.1rem .3rem;border-radius:4px}}pre{{padding:.6rem;overflow:auto}}</style></head>
+<body><h1>Firebreak {version}</h1>
+<p>Self-hosted incident response. This server is up (database: {backend}).</p>
+<ul><li><a href="/api/v1/openapi.json">API reference (OpenAPI 3.1)</a></li>
+<li><a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></li></ul>
+<p>From a terminal, with a token from <code>firebreak serve --demo</code> or <code>firebreak admin create-token</code>:</p>
+<pre>export FIREBREAK_URL=&lt;this server&gt; FIREBREAK_TOKEN=fbk_…
+firebreak incidents
+firebreak declare "Checkout is down" --severity critical
+firebreak update INC-1 "Rolling back" --status identified --next-update 30m
+firebreak timeline INC-1</pre>
+</body></html>
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        backend = state.store.backend().as_str(),
+    ))
 }
 
 async fn healthz() -> &'static str {

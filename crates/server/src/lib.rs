@@ -10,6 +10,7 @@ pub mod extract;
 mod health;
 pub mod openapi;
 pub mod settings;
+mod token_cache;
 pub mod workers;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Flips to true when the server is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
+    pub tokens: Arc<token_cache::TokenCache>,
 }
 
 /// Opens the store the settings point at.
@@ -108,6 +110,7 @@ pub async fn serve_with_store(
         store: store.clone(),
         settings,
         shutdown: stop_rx,
+        tokens: Arc::default(),
     };
     let app = router(state);
     let serving = axum::serve(listener, app).with_graceful_shutdown(async move {

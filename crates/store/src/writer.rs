@@ -38,6 +38,7 @@ pub enum Work {
     Command {
         key: IncidentKey,
         actor: String,
+        include_private: bool,
         build: BuildCommand,
     },
 }
@@ -81,15 +82,19 @@ impl Store {
     }
 
     /// Runs a command against an incident; answers after the commit.
+    /// A private incident is `NotFound` unless `include_private`; the check runs in the same
+    /// transaction as the write.
     pub async fn execute(
         &self,
         key: IncidentKey,
         actor: &str,
+        include_private: bool,
         build: BuildCommand,
     ) -> Result<Outcome> {
         self.submit(Work::Command {
             key,
             actor: actor.to_string(),
+            include_private,
             build,
         })
         .await
@@ -163,8 +168,14 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 )
                 .await
             }
-            Work::Command { key, actor, build } => {
-                run_command(&mut tx, backend, store.catalog(), *key, actor, build, now).await
+            Work::Command {
+                key,
+                actor,
+                include_private,
+                build,
+            } => {
+                let target = (*key, *include_private);
+                run_command(&mut tx, backend, store.catalog(), target, actor, build, now).await
             }
         };
         match result {
@@ -244,12 +255,15 @@ async fn run_command(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     catalog: &Catalog,
-    key: IncidentKey,
+    (key, include_private): (IncidentKey, bool),
     actor: &str,
     build: &BuildCommand,
     now: Timestamp,
 ) -> Result<Outcome> {
     let mut incident = load(tx, backend, key).await?;
+    if incident.private && !include_private {
+        return Err(StoreError::NotFound);
+    }
     let command = build(&incident, catalog)?;
     if let Command::Change {
         merged_into: Some(target),

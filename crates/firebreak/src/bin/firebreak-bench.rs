@@ -22,7 +22,12 @@ struct Options {
 }
 
 fn parse_options() -> anyhow::Result<Options> {
-    let mut options = Options { postgres: None, json_path: None, clients: 64, seconds: 10 };
+    let mut options = Options {
+        postgres: None,
+        json_path: None,
+        clients: 64,
+        seconds: 10,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| anyhow!("{arg} needs a value"));
@@ -32,7 +37,9 @@ fn parse_options() -> anyhow::Result<Options> {
             "--clients" => options.clients = value()?.parse()?,
             "--seconds" => options.seconds = value()?.parse()?,
             "-h" | "--help" => {
-                println!("firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10]");
+                println!(
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}"),
@@ -44,7 +51,10 @@ fn parse_options() -> anyhow::Result<Options> {
 fn firebreak_binary() -> anyhow::Result<std::path::PathBuf> {
     let path = std::env::current_exe()?.with_file_name("firebreak");
     if !path.exists() {
-        bail!("{} not found; build it with `cargo build --release -p firebreak`", path.display());
+        bail!(
+            "{} not found; build it with `cargo build --release -p firebreak`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -57,7 +67,13 @@ struct Server {
 async fn start(binary: &std::path::Path, database_url: &str) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
     let mut child = Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("FIREBREAK_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -65,9 +81,16 @@ async fn start(binary: &std::path::Path, database_url: &str) -> anyhow::Result<(
         .spawn()?;
     let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
     let url = loop {
-        let line = lines.next_line().await?.ok_or_else(|| anyhow!("firebreak exited before listening"))?;
+        let line = lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow!("firebreak exited before listening"))?;
         if let Some(rest) = line.strip_prefix("Firebreak is listening on ") {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -89,16 +112,31 @@ impl Server {
     fn rss_kib(&self) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status.lines().find_map(|line| line.strip_prefix("VmRSS:")).and_then(|it| it.trim().trim_end_matches("kB").trim().parse().ok())
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|it| it.trim().trim_end_matches("kB").trim().parse().ok())
     }
 }
 
 fn create_token(binary: &std::path::Path, database_url: &str) -> anyhow::Result<String> {
     let output = std::process::Command::new(binary)
-        .args(["admin", "create-token", "--name", "bench", "--scope", "admin", "--database-url", database_url])
+        .args([
+            "admin",
+            "create-token",
+            "--name",
+            "bench",
+            "--scope",
+            "admin",
+            "--database-url",
+            database_url,
+        ])
         .output()?;
     if !output.status.success() {
-        bail!("create-token failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "create-token failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8(output.stdout)?.trim().to_string())
 }
@@ -109,9 +147,15 @@ fn percentiles(latencies: &mut [u64]) -> (f64, f64) {
         return (0.0, 0.0);
     }
     latencies.sort_unstable();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)] as f64 / 1000.0;
+    let at = |q: f64| {
+        latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+    };
     (at(0.50), at(0.99))
 }
+
+/// Builds request number `round` of client `client_idx`.
+type MakeRequest =
+    Arc<dyn Fn(&reqwest::Client, usize, usize) -> reqwest::RequestBuilder + Send + Sync>;
 
 struct Load {
     n_ok: usize,
@@ -121,12 +165,11 @@ struct Load {
 }
 
 /// `clients` tasks send requests built by `make` for `duration`.
-async fn run_load(
-    clients: usize,
-    duration: Duration,
-    make: Arc<dyn Fn(&reqwest::Client, usize, usize) -> reqwest::RequestBuilder + Send + Sync>,
-) -> Load {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+async fn run_load(clients: usize, duration: Duration, make: MakeRequest) -> Load {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .expect("client");
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
@@ -151,7 +194,12 @@ async fn run_load(
             (latencies, n_failed)
         }));
     }
-    let mut load = Load { n_ok: 0, n_failed: 0, elapsed: Duration::ZERO, latencies_us: Vec::new() };
+    let mut load = Load {
+        n_ok: 0,
+        n_failed: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
     for task in tasks {
         let (latencies, n_failed) = task.await.expect("load task");
         load.n_ok += latencies.len();
@@ -162,7 +210,12 @@ async fn run_load(
     load
 }
 
-async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &str, options: &Options) -> anyhow::Result<Value> {
+async fn bench_backend(
+    binary: &std::path::Path,
+    backend: &str,
+    database_url: &str,
+    options: &Options,
+) -> anyhow::Result<Value> {
     println!("\n[{backend}] preparing {database_url}");
     let token = create_token(binary, database_url)?;
     // Cold start: process spawn to first healthy answer, on an already-migrated database.
@@ -194,23 +247,28 @@ async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &s
         references.push(body["reference"].as_str().context("reference")?.to_string());
     }
 
-    println!("[{backend}] incident commands: {} clients for {} s", options.clients, options.seconds);
+    println!(
+        "[{backend}] incident commands: {} clients for {} s",
+        options.clients, options.seconds
+    );
     let commands = {
         let url = url.clone();
         let token = token.clone();
         let references = Arc::new(references.clone());
-        let make = Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
-            let reference = &references[(client_idx * 7 + round) % references.len()];
-            if round % 5 == 4 {
-                http.post(format!("{url}/api/v1/incidents/{reference}/updates"))
+        let make = Arc::new(
+            move |http: &reqwest::Client, client_idx: usize, round: usize| {
+                let reference = &references[(client_idx * 7 + round) % references.len()];
+                if round % 5 == 4 {
+                    http.post(format!("{url}/api/v1/incidents/{reference}/updates"))
                     .bearer_auth(&token)
                     .json(&json!({"message": format!("update {round}"), "next_update_in_minutes": 30}))
-            } else {
-                http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
-                    .bearer_auth(&token)
-                    .json(&json!({"text": format!("note {client_idx}/{round}")}))
-            }
-        });
+                } else {
+                    http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
+                        .bearer_auth(&token)
+                        .json(&json!({"text": format!("note {client_idx}/{round}")}))
+                }
+            },
+        );
         run_load(options.clients, Duration::from_secs(options.seconds), make).await
     };
     let mut command_latencies = commands.latencies_us.clone();
@@ -231,12 +289,22 @@ async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &s
         let url = url.clone();
         let token = token.clone();
         let big_ref = big_ref.clone();
-        Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
-            http.post(format!("{url}/api/v1/incidents/{big_ref}/timeline")).bearer_auth(&token).json(&json!({"text": format!("fill {client_idx}/{round}")}))
-        })
+        Arc::new(
+            move |http: &reqwest::Client, client_idx: usize, round: usize| {
+                http.post(format!("{url}/api/v1/incidents/{big_ref}/timeline"))
+                    .bearer_auth(&token)
+                    .json(&json!({"text": format!("fill {client_idx}/{round}")}))
+            },
+        )
     };
     loop {
-        let incident: Value = http.get(format!("{url}/api/v1/incidents/{big_ref}")).bearer_auth(&token).send().await?.json().await?;
+        let incident: Value = http
+            .get(format!("{url}/api/v1/incidents/{big_ref}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
         if incident["last_seq"].as_i64().unwrap_or(0) >= 10_000 {
             break;
         }
@@ -248,10 +316,15 @@ async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &s
         let url = url.clone();
         let token = token.clone();
         let big_ref = big_ref.clone();
-        let make = Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
-            let after = (client_idx * 1_237 + round * 7_919) % 9_900;
-            http.get(format!("{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=100")).bearer_auth(&token)
-        });
+        let make = Arc::new(
+            move |http: &reqwest::Client, client_idx: usize, round: usize| {
+                let after = (client_idx * 1_237 + round * 7_919) % 9_900;
+                http.get(format!(
+                    "{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=100"
+                ))
+                .bearer_auth(&token)
+            },
+        );
         run_load(8, Duration::from_secs(5), make).await
     };
     let mut read_latencies = reads.latencies_us.clone();
@@ -263,13 +336,18 @@ async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &s
         let mut after = 0;
         loop {
             let page: Value = http
-                .get(format!("{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=1000"))
+                .get(format!(
+                    "{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=1000"
+                ))
                 .bearer_auth(&token)
                 .send()
                 .await?
                 .json()
                 .await?;
-            match page["next_cursor"].as_str().and_then(|it| it.parse::<i64>().ok()) {
+            match page["next_cursor"]
+                .as_str()
+                .and_then(|it| it.parse::<i64>().ok())
+            {
                 Some(next) => after = next,
                 None => break,
             }
@@ -278,7 +356,13 @@ async fn bench_backend(binary: &std::path::Path, backend: &str, database_url: &s
     }
     let (full_p50, full_p99) = percentiles(&mut full_reads);
     let verify_started = Instant::now();
-    let verification: Value = http.get(format!("{url}/api/v1/incidents/{big_ref}/timeline/verify")).bearer_auth(&token).send().await?.json().await?;
+    let verification: Value = http
+        .get(format!("{url}/api/v1/incidents/{big_ref}/timeline/verify"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
     let verify_ms = verify_started.elapsed().as_secs_f64() * 1000.0;
     if verification["valid"] != json!(true) {
         bail!("the chain did not verify after the benchmark: {verification}");
@@ -312,29 +396,64 @@ fn verdict(ok: bool) -> &'static str {
 
 fn print_table(result: &Value) {
     let f = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
-    println!("\n### {} ({} concurrent clients; load generator on the same machine)\n", result["backend"].as_str().unwrap_or("?"), result["clients"]);
+    println!(
+        "\n### {} ({} concurrent clients; load generator on the same machine)\n",
+        result["backend"].as_str().unwrap_or("?"),
+        result["clients"]
+    );
     println!("| measure | result | bar | |");
     println!("|---|---|---|---|");
     let cps = f("commands_per_second");
     let p99 = f("command_p99_ms");
-    println!("| incident commands (append event + outbox, durable) | {cps:.0}/s, p50 {:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |", f("command_p50_ms"), verdict(cps >= 5000.0 && p99 < 20.0));
+    println!(
+        "| incident commands (append event + outbox, durable) | {cps:.0}/s, p50 {:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |",
+        f("command_p50_ms"),
+        verdict(cps >= 5000.0 && p99 < 20.0)
+    );
     let read_p99 = f("timeline_page_100_p99_ms");
-    println!("| timeline read, 10,000 events (page of 100) | p50 {:.2} ms, p99 {read_p99:.2} ms | p99 < 10 ms | {} |", f("timeline_page_100_p50_ms"), verdict(read_p99 < 10.0));
-    println!("| timeline read, all 10,000 events (10 pages of 1,000) | p50 {:.1} ms, p99 {:.1} ms | — | info |", f("timeline_full_10000_p50_ms"), f("timeline_full_10000_p99_ms"));
-    println!("| verify chain of 10,000 events | {:.1} ms | — | info |", f("verify_10000_ms"));
+    println!(
+        "| timeline read, 10,000 events (page of 100) | p50 {:.2} ms, p99 {read_p99:.2} ms | p99 < 10 ms | {} |",
+        f("timeline_page_100_p50_ms"),
+        verdict(read_p99 < 10.0)
+    );
+    println!(
+        "| timeline read, all 10,000 events (10 pages of 1,000) | p50 {:.1} ms, p99 {:.1} ms | — | info |",
+        f("timeline_full_10000_p50_ms"),
+        f("timeline_full_10000_p99_ms")
+    );
+    println!(
+        "| verify chain of 10,000 events | {:.1} ms | — | info |",
+        f("verify_10000_ms")
+    );
     let rss = f("idle_rss_mib");
-    println!("| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |", f("rss_after_load_mib"), verdict(rss < 30.0));
+    println!(
+        "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
+        f("rss_after_load_mib"),
+        verdict(rss < 30.0)
+    );
     let cold = f("cold_start_ms");
-    println!("| cold start (spawn → first healthy answer) | {cold:.0} ms | < 200 ms | {} |", verdict(cold < 200.0));
+    println!(
+        "| cold start (spawn → first healthy answer) | {cold:.0} ms | < 200 ms | {} |",
+        verdict(cold < 200.0)
+    );
 }
 
 async fn fresh_postgres(admin_url: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
     let name = format!("fbbench_{}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&mut conn).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
-    let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or_default();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut conn)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .unwrap_or_default();
     Ok(format!("{base}/{name}"))
 }
 

@@ -227,7 +227,7 @@ pub async fn list(
         query: query.q,
         // Private incidents become visible to their members once people exist (the incident
         // room issue); until then only admin tokens see them.
-        include_private: caller.token.scope.allows(Scope::Admin),
+        include_private: caller.sees_private(),
         limit: query.limit.unwrap_or(50),
         before_number,
     };
@@ -250,7 +250,7 @@ pub(crate) async fn visible(
     text: &str,
 ) -> ApiResult<firebreak_core::Incident> {
     let incident = state.store.incident(key(text)?).await?;
-    if incident.private && !caller.token.scope.allows(Scope::Admin) {
+    if incident.private && !caller.sees_private() {
         return Err(ApiError::not_found("incident"));
     }
     Ok(incident)
@@ -280,11 +280,11 @@ async fn run(
     build: firebreak_store::BuildCommand,
 ) -> ApiResult<Outcome> {
     caller.require(Scope::Write)?;
-    let incident = visible(state, caller, text).await?;
-    Ok(state
+    let (target, actor) = (key(text)?, caller.actor());
+    let outcome = state
         .store
-        .execute(IncidentKey::Id(incident.id.0), &caller.actor(), build)
-        .await?)
+        .execute(target, &actor, caller.sees_private(), build);
+    Ok(outcome.await?)
 }
 
 /// Change title, summary, severity, status, impact, affected, services or privacy.

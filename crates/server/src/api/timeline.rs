@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use firebreak_core::Command;
 use firebreak_core::command::Entry;
 use firebreak_core::token::Scope;
-use firebreak_store::IncidentKey;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -114,16 +113,13 @@ pub async fn append(
                 .map_err(|_| ApiError::field("occurred_at", "must be an RFC 3339 time"))?,
         ),
     };
-    let incident = visible(&state, &caller, &text).await?;
     let command = Command::Append { entry, occurred_at };
+    let (target, actor) = (crate::api::incidents::key(&text)?, caller.actor());
+    let build: firebreak_store::BuildCommand = Box::new(move |_, _| Ok(command.clone()));
     let outcome = state
         .store
-        .execute(
-            IncidentKey::Id(incident.id.0),
-            &caller.actor(),
-            Box::new(move |_, _| Ok(command.clone())),
-        )
-        .await?;
+        .execute(target, &actor, caller.sees_private(), build);
+    let outcome = outcome.await?;
     let event = outcome
         .events
         .first()

@@ -108,7 +108,10 @@ pub async fn revoke(
         .revoke_token(id, firebreak_store::clock::now())
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            state.tokens.clear();
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
         Err(other) => Err(other.into()),
     }

@@ -147,3 +147,18 @@ both_backends!(tokens_and_scopes, |app: TestApp| async move {
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 });
+
+both_backends!(landing_page_is_open, |app: TestApp| async move {
+    let response = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Firebreak") && page.contains("/api/v1/openapi.json"));
+    let response = app
+        .http
+        .get(format!("{}/no/such/page", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+});
