@@ -5,6 +5,7 @@
 //! batch untouched. If the database itself fails mid-batch, the batch is rolled back and each
 //! job is retried alone, so one bad job cannot fail its neighbours.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use firebreak_core::command::{Decided, NewIncident};
@@ -147,9 +148,9 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
 /// One transaction for all jobs. `Err` only for database failures, which abort everything;
 /// a job refused by the domain gets its own `Err` in the returned list.
 async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>>> {
-    let now = clock::now();
     let backend = store.backend();
     let mut tx = store.pool().begin_with(begin_write(backend)).await?;
+    let mut batch = Batch::new(backend, clock::now());
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match &job.work {
@@ -157,17 +158,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 new,
                 actor,
                 idempotency_key,
-            } => {
-                run_declare(
-                    &mut tx,
-                    backend,
-                    new,
-                    actor,
-                    idempotency_key.as_deref(),
-                    now,
-                )
-                .await
-            }
+            } => run_declare(&mut tx, &mut batch, new, actor, idempotency_key.as_deref()).await,
             Work::Command {
                 key,
                 actor,
@@ -175,7 +166,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 build,
             } => {
                 let target = (*key, *include_private);
-                run_command(&mut tx, backend, store.catalog(), target, actor, build, now).await
+                run_command(&mut tx, &mut batch, store.catalog(), target, actor, build).await
             }
         };
         match result {
@@ -183,28 +174,172 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             other => results.push(other),
         }
     }
+    batch.flush(&mut tx).await?;
     tx.commit().await?;
-    let mut any_events = false;
-    for outcome in results.iter().flatten() {
-        for event in &outcome.events {
-            any_events = true;
-            let _ = store.event_sender().send(event.clone());
-        }
+    for event in &batch.events {
+        let _ = store.event_sender().send(event.clone());
     }
-    if any_events {
+    if !batch.events.is_empty() {
         store.wake_outbox();
     }
     Ok(results)
 }
 
+/// What one transaction has done so far. Each incident is read once per batch and kept
+/// here; events, outbox rows and incident rows are written by `flush` in a few multi-row
+/// statements, because every statement costs a round trip (a thread hop on SQLite, a network
+/// hop on PostgreSQL) and a busy incident gets many commands per batch.
+struct Batch {
+    backend: Backend,
+    now: Timestamp,
+    incidents: HashMap<Uuid, Incident>,
+    by_number: HashMap<i64, Uuid>,
+    /// Incidents to write back, in the order they first changed.
+    dirty: Vec<Uuid>,
+    events: Vec<Arc<StoredEvent>>,
+}
+
+impl Batch {
+    fn new(backend: Backend, now: Timestamp) -> Self {
+        Batch {
+            backend,
+            now,
+            incidents: HashMap::new(),
+            by_number: HashMap::new(),
+            dirty: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The incident as this batch sees it, loading (and on PostgreSQL locking) it once.
+    async fn incident(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        key: IncidentKey,
+    ) -> Result<Incident> {
+        let known = match key {
+            IncidentKey::Id(id) => Some(id),
+            IncidentKey::Reference(reference) => self.by_number.get(&reference.0).copied(),
+        };
+        if let Some(incident) = known.and_then(|id| self.incidents.get(&id)) {
+            return Ok(incident.clone());
+        }
+        let incident = load(tx, self.backend, key).await?;
+        self.remember(incident.clone());
+        Ok(incident)
+    }
+
+    fn remember(&mut self, incident: Incident) {
+        self.by_number.insert(incident.reference.0, incident.id.0);
+        self.incidents.insert(incident.id.0, incident);
+    }
+
+    /// Records a changed incident and the events that changed it.
+    fn record(&mut self, incident: Incident, events: &[Arc<StoredEvent>]) {
+        if !self.dirty.contains(&incident.id.0) {
+            self.dirty.push(incident.id.0);
+        }
+        self.remember(incident);
+        self.events.extend(events.iter().cloned());
+    }
+
+    async fn exists(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        reference: Reference,
+    ) -> Result<bool> {
+        if self.by_number.contains_key(&reference.0) {
+            return Ok(true);
+        }
+        let row = sqlx::query("SELECT 1 AS found FROM incidents WHERE number = $1")
+            .bind(reference.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Writes incident rows first (events refer to them), then events, then outbox rows.
+    async fn flush(&self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        let now = micros(self.now);
+        let dirty: Vec<&Incident> = self
+            .dirty
+            .iter()
+            .filter_map(|id| self.incidents.get(id))
+            .collect();
+        for chunk in dirty.chunks(100) {
+            let sql = upsert_sql(chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for incident in chunk {
+                let declared_at = incident
+                    .timestamp(firebreak_core::TimestampName::Declared)
+                    .observed
+                    .map(micros)
+                    .unwrap_or(now);
+                query = bind_incident(query, incident, declared_at, now);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        for chunk in self.events.chunks(500) {
+            let sql = format!(
+                "INSERT INTO events (incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash) VALUES {}",
+                placeholders(chunk.len(), 9)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for event in chunk {
+                query = query
+                    .bind(event.incident_id.clone())
+                    .bind(event.seq)
+                    .bind(event.kind.clone())
+                    .bind(event.actor.clone())
+                    .bind(event.observed_at_us)
+                    .bind(event.occurred_at_us)
+                    .bind(event.body.clone())
+                    .bind(event.prev_hash.clone())
+                    .bind(event.hash.clone());
+            }
+            query.execute(&mut **tx).await?;
+            // The outgoing work of these events, queued in the same transaction: it exists
+            // exactly when the events do.
+            let sql = format!(
+                "INSERT INTO outbox (incident_id, seq, kind, private, created_at) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for event in chunk {
+                query = query
+                    .bind(event.incident_id.clone())
+                    .bind(event.seq)
+                    .bind(event.kind.clone())
+                    .bind(i64::from(event.private))
+                    .bind(now);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `($1, $2), ($3, $4)` for two rows of two columns.
+fn placeholders(n_rows: usize, n_columns: usize) -> String {
+    let rows: Vec<String> = (0..n_rows)
+        .map(|row| {
+            let cells: Vec<String> = (1..=n_columns)
+                .map(|col| format!("${}", row * n_columns + col))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    rows.join(", ")
+}
+
 async fn run_declare(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    batch: &mut Batch,
     new: &NewIncident,
     actor: &str,
     idempotency_key: Option<&str>,
-    now: Timestamp,
 ) -> Result<Outcome> {
+    let now = batch.now;
     let id = Uuid::now_v7();
     if let Some(key) = idempotency_key {
         // Claim the key first: on PostgreSQL a concurrent claim waits for ours to commit and
@@ -226,7 +361,7 @@ async fn run_declare(
             let existing: String = row.try_get("incident_id")?;
             let existing = Uuid::parse_str(&existing)
                 .map_err(|_| StoreError::Corrupt("idempotency key incident".into()))?;
-            let incident = load(tx, backend, IncidentKey::Id(existing)).await?;
+            let incident = batch.incident(tx, IncidentKey::Id(existing)).await?;
             return Ok(Outcome {
                 incident,
                 created: false,
@@ -241,26 +376,25 @@ async fn run_declare(
     .await?;
     let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
-    let event = chain(&mut incident, &data, actor, now, now);
-    upsert_incident(tx, &incident, now).await?;
-    insert_event(tx, &event, now).await?;
+    let events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
+    batch.record(incident.clone(), &events);
     Ok(Outcome {
         incident,
         created: true,
-        events: vec![Arc::new(event)],
+        events,
     })
 }
 
 async fn run_command(
     tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    batch: &mut Batch,
     catalog: &Catalog,
     (key, include_private): (IncidentKey, bool),
     actor: &str,
     build: &BuildCommand,
-    now: Timestamp,
 ) -> Result<Outcome> {
-    let mut incident = load(tx, backend, key).await?;
+    let now = batch.now;
+    let mut incident = batch.incident(tx, key).await?;
     if incident.private && !include_private {
         return Err(StoreError::NotFound);
     }
@@ -269,34 +403,31 @@ async fn run_command(
         merged_into: Some(target),
         ..
     } = &command
+        && !batch.exists(tx, *target).await?
     {
-        let exists = sqlx::query("SELECT 1 AS found FROM incidents WHERE number = $1")
-            .bind(target.0)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
-        if !exists {
-            let mut errors = FieldErrors::default();
-            errors.add("merged_into", format!("there is no incident {target}"));
-            return Err(DomainError::Validation(errors).into());
-        }
+        let mut errors = FieldErrors::default();
+        errors.add("merged_into", format!("there is no incident {target}"));
+        return Err(DomainError::Validation(errors).into());
     }
     let decided = decide(&incident, catalog, command, now)?;
     let mut events = Vec::with_capacity(decided.len());
     for Decided { data, occurred_at } in decided {
         apply(&mut incident, &data, now);
-        events.push(chain(&mut incident, &data, actor, now, occurred_at));
+        events.push(Arc::new(chain(
+            &mut incident,
+            &data,
+            actor,
+            now,
+            occurred_at,
+        )));
     }
     if !events.is_empty() {
-        for event in &events {
-            insert_event(tx, event, now).await?;
-        }
-        upsert_incident(tx, &incident, now).await?;
+        batch.record(incident.clone(), &events);
     }
     Ok(Outcome {
         incident,
         created: false,
-        events: events.into_iter().map(Arc::new).collect(),
+        events,
     })
 }
 
@@ -329,7 +460,7 @@ async fn load(
     incident_from_row(&row)
 }
 
-/// Links the next event onto the incident's chain (in memory; `insert_event` stores it).
+/// Links the next event onto the incident's chain (in memory; `Batch::flush` stores it).
 fn chain(
     incident: &mut Incident,
     data: &EventData,
@@ -356,73 +487,29 @@ fn chain(
     event
 }
 
-async fn insert_event(
-    tx: &mut Transaction<'static, Any>,
-    event: &StoredEvent,
-    now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(event.incident_id.clone())
-    .bind(event.seq)
-    .bind(event.kind.clone())
-    .bind(event.actor.clone())
-    .bind(event.observed_at_us)
-    .bind(event.occurred_at_us)
-    .bind(event.body.clone())
-    .bind(event.prev_hash.clone())
-    .bind(event.hash.clone())
-    .execute(&mut **tx)
-    .await?;
-    // The outgoing work of this event, queued in the same transaction: it exists exactly
-    // when the event does.
-    sqlx::query("INSERT INTO outbox (incident_id, seq, kind, private, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event.incident_id.clone())
-        .bind(event.seq)
-        .bind(event.kind.clone())
-        .bind(i64::from(event.private))
-        .bind(micros(now))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn upsert_incident(
-    tx: &mut Transaction<'static, Any>,
-    incident: &Incident,
-    now: Timestamp,
-) -> Result<()> {
-    let sql = upsert_sql();
-    let declared_at = incident
-        .timestamp(firebreak_core::TimestampName::Declared)
-        .observed
-        .map(micros)
-        .unwrap_or(micros(now));
-    bind_incident(
-        sqlx::query(sqlx::AssertSqlSafe(sql)),
-        incident,
-        declared_at,
-        micros(now),
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-fn upsert_sql() -> String {
+/// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.
+fn upsert_sql(n_rows: usize) -> String {
     let columns: Vec<&str> = INCIDENT_COLUMNS.split(", ").collect();
-    let placeholders: Vec<String> = (1..=columns.len()).map(|idx| format!("${idx}")).collect();
     let updates: Vec<String> = columns
         .iter()
         .filter(|it| !matches!(**it, "id" | "number" | "declared_at" | "created_by"))
         .map(|it| format!("{it} = excluded.{it}"))
         .collect();
     format!(
-        "INSERT INTO incidents ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        "INSERT INTO incidents ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
         columns.join(", "),
-        placeholders.join(", "),
+        placeholders(n_rows, columns.len()),
         updates.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_rows() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(1, 1), "($1)");
+    }
 }
