@@ -19,6 +19,7 @@ struct Options {
     json_path: Option<String>,
     clients: usize,
     seconds: u64,
+    rounds: usize,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -27,6 +28,7 @@ fn parse_options() -> anyhow::Result<Options> {
         json_path: None,
         clients: 64,
         seconds: 10,
+        rounds: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -36,9 +38,10 @@ fn parse_options() -> anyhow::Result<Options> {
             "--json" => options.json_path = Some(value()?),
             "--clients" => options.clients = value()?.parse()?,
             "--seconds" => options.seconds = value()?.parse()?,
+            "--rounds" => options.rounds = value()?.parse::<usize>()?.max(1),
             "-h" | "--help" => {
                 println!(
-                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10]"
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3]"
                 );
                 std::process::exit(0);
             }
@@ -269,11 +272,31 @@ async fn bench_backend(
                 }
             },
         );
-        run_load(options.clients, Duration::from_secs(options.seconds), make).await
+        // Several rounds: tail latency on a small shared machine varies from run to run,
+        // so the report gives the median round and the worst one rather than one sample.
+        let mut rounds = Vec::new();
+        for _ in 0..options.rounds {
+            let load = run_load(
+                options.clients,
+                Duration::from_secs(options.seconds),
+                make.clone(),
+            )
+            .await;
+            let mut latencies = load.latencies_us.clone();
+            let (p50, p99) = percentiles(&mut latencies);
+            let per_second = load.n_ok as f64 / load.elapsed.as_secs_f64();
+            println!(
+                "[{backend}]   round: {per_second:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {} failed",
+                load.n_failed
+            );
+            rounds.push((per_second, p50, p99, load.n_ok, load.n_failed));
+        }
+        rounds.sort_by(|a, b| a.2.total_cmp(&b.2));
+        rounds
     };
-    let mut command_latencies = commands.latencies_us.clone();
-    let (command_p50, command_p99) = percentiles(&mut command_latencies);
-    let commands_per_second = commands.n_ok as f64 / commands.elapsed.as_secs_f64();
+    let (commands_per_second, command_p50, command_p99, commands_ok, commands_failed) =
+        commands[commands.len() / 2];
+    let worst_round = commands[commands.len() - 1];
 
     println!("[{backend}] filling one incident to 10,000 events");
     let big: Value = http
@@ -376,8 +399,11 @@ async fn bench_backend(
         "commands_per_second": commands_per_second,
         "command_p50_ms": command_p50,
         "command_p99_ms": command_p99,
-        "commands_ok": commands.n_ok,
-        "commands_failed": commands.n_failed,
+        "commands_ok": commands_ok,
+        "commands_failed": commands_failed,
+        "rounds": commands.iter().map(|it| json!({"per_second": it.0, "p50_ms": it.1, "p99_ms": it.2})).collect::<Vec<_>>(),
+        "worst_round_p99_ms": worst_round.2,
+        "worst_round_per_second": worst_round.0,
         "timeline_page_100_p50_ms": read_p50,
         "timeline_page_100_p99_ms": read_p99,
         "timeline_page_reads_per_second": reads.n_ok as f64 / reads.elapsed.as_secs_f64(),
@@ -406,9 +432,16 @@ fn print_table(result: &Value) {
     let cps = f("commands_per_second");
     let p99 = f("command_p99_ms");
     println!(
-        "| incident commands (append event + outbox, durable) | {cps:.0}/s, p50 {:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |",
+        "| incident commands (append event + outbox, durable), median round | {cps:.0}/s, p50 {:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |",
         f("command_p50_ms"),
         verdict(cps >= 5000.0 && p99 < 20.0)
+    );
+    println!(
+        "| … worst of {} rounds | {:.0}/s, p99 {:.2} ms | | {} |",
+        result["rounds"].as_array().map_or(0, Vec::len),
+        f("worst_round_per_second"),
+        f("worst_round_p99_ms"),
+        verdict(f("worst_round_per_second") >= 5000.0 && f("worst_round_p99_ms") < 20.0)
     );
     let read_p99 = f("timeline_page_100_p99_ms");
     println!(

@@ -116,7 +116,7 @@ pub struct EventDto {
     pub occurred_at: String,
     /// Kind-specific details.
     #[schema(value_type = Object)]
-    pub body: serde_json::Value,
+    pub body: Box<serde_json::value::RawValue>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -131,7 +131,9 @@ impl EventDto {
             actor: event.actor.clone(),
             observed_at: from_micros(event.observed_at_us).to_string(),
             occurred_at: from_micros(event.occurred_at_us).to_string(),
-            body: serde_json::from_str(&event.body).unwrap_or(serde_json::Value::Null),
+            // The stored body is canonical JSON; it is passed through rather than parsed and
+            // written again.
+            body: serde_json::value::RawValue::from_string(event.body.clone()).unwrap_or_default(),
             prev_hash: event.prev_hash.clone(),
             hash: event.hash.clone(),
         }
