@@ -249,8 +249,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             )
             .await?;
         println!("Admin token (shown once): {}", token.secret);
+        let exe = std::env::current_exe()
+            .map(|it| it.display().to_string())
+            .unwrap_or_else(|_| "firebreak".into());
         println!(
-            "Try: FIREBREAK_URL={url} FIREBREAK_TOKEN={} firebreak incidents",
+            "Try: FIREBREAK_URL={url} FIREBREAK_TOKEN={} {exe} incidents",
             token.secret
         );
     }
