@@ -2,73 +2,16 @@
 //! concurrent writes; after a restart every write that was answered 2xx is there and every
 //! hash chain verifies. Runs on SQLite, and on PostgreSQL when `TEST_POSTGRES_URL` is set.
 
-use std::process::Stdio;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_firebreak");
-
-/// Starts `firebreak serve` and waits for the line saying it listens; returns its URL.
-async fn start(database_url: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
-        .env("FIREBREAK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start firebreak");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = std::time::Duration::from_secs(30);
-    loop {
-        let line = tokio::time::timeout(deadline, lines.next_line())
-            .await
-            .expect("server started")
-            .unwrap()
-            .expect("server output");
-        if let Some(rest) = line.strip_prefix("Firebreak is listening on ") {
-            let url = rest.split_whitespace().next().unwrap().to_string();
-            // Keep draining stdout so the child never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, url);
-        }
-    }
-}
-
-fn create_token(database_url: &str) -> String {
-    let output = std::process::Command::new(BIN)
-        .args([
-            "admin",
-            "create-token",
-            "--name",
-            "crash",
-            "--scope",
-            "admin",
-            "--database-url",
-            database_url,
-        ])
-        .output()
-        .expect("create token");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
+use common::{create_token, start};
 
 /// Everything the server acknowledged with a 2xx.
 #[derive(Default)]

@@ -1,0 +1,194 @@
+//! The CLI end to end: the real binary as a client of a real server.
+
+mod common;
+
+use serde_json::Value;
+
+use common::{BIN, start};
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+async fn firebreak(env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("FIREBREAK_URL")
+        .env_remove("FIREBREAK_TOKEN")
+        .env_remove("FIREBREAK_DATABASE_URL");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().await.expect("run firebreak");
+    Run {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_commands_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite:{}", dir.path().join("cli.db").display());
+    // The database URL from the environment, as the settings promise.
+    let created = firebreak(
+        &[("FIREBREAK_DATABASE_URL", &database_url)],
+        &["admin", "create-token", "--name", "cli", "--scope", "write"],
+    )
+    .await;
+    assert!(created.ok, "{}", created.stderr);
+    let token = created.stdout.trim().to_string();
+    assert!(
+        token.starts_with("fbk_") && !token.contains('\n'),
+        "only the token is printed"
+    );
+
+    let (mut server, url) = start(&database_url).await;
+    let env = [
+        ("FIREBREAK_URL", url.as_str()),
+        ("FIREBREAK_TOKEN", token.as_str()),
+    ];
+
+    let run = firebreak(
+        &env,
+        &[
+            "declare",
+            "Checkout down",
+            "--severity",
+            "critical",
+            "--service",
+            "checkout",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("INC-1  Checkout down"),
+        "{}",
+        run.stdout
+    );
+
+    let run = firebreak(
+        &env,
+        &[
+            "update",
+            "INC-1",
+            "Rolling back",
+            "--status",
+            "identified",
+            "--next-update",
+            "1h30m",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["--json", "show", "inc-1"]).await;
+    let incident: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(incident["status"], "identified");
+    assert_eq!(incident["severity"], "critical");
+    assert!(incident["next_update_due"].is_string());
+
+    let run = firebreak(&env, &["update", "INC-1", "x", "--next-update", "5s"]).await;
+    assert!(!run.ok);
+    assert!(run.stderr.contains("--next-update"), "{}", run.stderr);
+
+    let run = firebreak(&env, &["assign", "INC-1", "lead", "alice"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["incidents"]).await;
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("REF") && lines[0].contains("LEAD"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[1].starts_with("INC-1")
+            && lines[1].contains("alice")
+            && lines[1].contains("identified"),
+        "{}",
+        run.stdout
+    );
+
+    let run = firebreak(&env, &["resolve", "INC-1", "Back to normal"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["timeline", "INC-1"]).await;
+    assert!(
+        run.stdout.contains("identified → resolved"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("lead: alice"), "{}", run.stdout);
+    let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
+    let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(events.len(), 6);
+    let run = firebreak(&env, &["verify", "INC-1"]).await;
+    assert!(
+        run.ok && run.stdout.starts_with("Timeline verified: 6 events"),
+        "{}",
+        run.stdout
+    );
+
+    // Server errors are one clear line and a failing exit code.
+    let run = firebreak(&env, &["show", "INC-99"]).await;
+    assert!(!run.ok);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: incident not found (not_found, HTTP 404)"
+    );
+    let run = firebreak(&env, &["update", "INC-1", "x", "--status", "declined"]).await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains(
+            "cannot move an incident from resolved to declined (invalid_transition, HTTP 409)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["declare", " "]).await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("title: title is required"),
+        "{}",
+        run.stderr
+    );
+
+    // Flags work as well as the environment; no token is a clear error.
+    let run = firebreak(&[], &["--url", &url, "--token", &token, "show", "INC-1"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&[("FIREBREAK_URL", url.as_str())], &["incidents"]).await;
+    assert!(!run.ok);
+    assert!(run.stderr.contains("FIREBREAK_TOKEN"), "{}", run.stderr);
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+}
+
+#[tokio::test]
+async fn config_example_prints_the_defaults() {
+    let run = firebreak(&[], &["config", "example"]).await;
+    assert!(run.ok);
+    assert!(run.stdout.contains("[webhooks]") && run.stdout.contains("max_attempts = 12"));
+    let run = firebreak(
+        &[],
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "x",
+            "--scope",
+            "root",
+            "--database-url",
+            "sqlite::memory:",
+        ],
+    )
+    .await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("expected read, write or admin"),
+        "{}",
+        run.stderr
+    );
+}
