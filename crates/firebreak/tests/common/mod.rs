@@ -1,5 +1,8 @@
 //! Helpers for tests that run the real `firebreak` binary.
 
+// Each test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
