@@ -394,6 +394,18 @@ fn print_incident(incident: &Value) {
     }
 }
 
+/// The answer to a command: the JSON as is, or the incident after it.
+fn print_command_result(as_json: bool, result: &Value) {
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(result).unwrap_or_default()
+        );
+    } else {
+        print_incident(&result["incident"]);
+    }
+}
+
 fn path_part(text: &str) -> String {
     text.chars()
         .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
@@ -531,11 +543,7 @@ async fn client_command(
                     Some(body),
                 )
                 .await?;
-            if as_json {
-                print_json(&result)
-            } else {
-                print_incident(&result["incident"])
-            }
+            print_command_result(as_json, &result);
         }
         Cmd::Resolve { incident, message } => {
             let body = json!({ "message": message.unwrap_or_else(|| "Resolved.".into()), "status": "resolved" });
@@ -546,11 +554,7 @@ async fn client_command(
                     Some(body),
                 )
                 .await?;
-            if as_json {
-                print_json(&result)
-            } else {
-                print_incident(&result["incident"])
-            }
+            print_command_result(as_json, &result);
         }
         Cmd::Assign {
             incident,
@@ -565,11 +569,7 @@ async fn client_command(
             let result = client
                 .call(Method::PUT, &path, Some(json!({ "user": user })))
                 .await?;
-            if as_json {
-                print_json(&result)
-            } else {
-                print_incident(&result["incident"])
-            }
+            print_command_result(as_json, &result);
         }
         Cmd::Note {
             incident,

@@ -7,12 +7,8 @@ use firebreak_store::{IncidentKey, Store};
 
 const MARKER: &str = "demo_loaded";
 
-fn boxed(command: Command) -> firebreak_store::BuildCommand {
-    Box::new(move |_, _| Ok(command.clone()))
-}
-
 async fn run(store: &Store, key: IncidentKey, actor: &str, command: Command) -> anyhow::Result<()> {
-    store.execute(key, actor, true, boxed(command)).await?;
+    store.execute_command(key, actor, true, command).await?;
     Ok(())
 }
 

@@ -101,6 +101,18 @@ impl Store {
         .await
     }
 
+    /// `execute` for a command that does not depend on the incident's current state.
+    pub async fn execute_command(
+        &self,
+        key: IncidentKey,
+        actor: &str,
+        include_private: bool,
+        command: Command,
+    ) -> Result<Outcome> {
+        let build: BuildCommand = Box::new(move |_, _| Ok(command.clone()));
+        self.execute(key, actor, include_private, build).await
+    }
+
     async fn submit(&self, work: Work) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
         self.writer()

@@ -5,14 +5,15 @@
 //!
 //! `cargo run --release -p firebreak --bin firebreak-bench -- [--postgres URL] [--json FILE]`
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
+
+#[path = "../spawn.rs"]
+mod spawn;
 
 struct Options {
     postgres: Option<String>,
@@ -69,34 +70,7 @@ struct Server {
 
 async fn start(binary: &std::path::Path, database_url: &str) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
-    let mut child = Command::new(binary)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            database_url,
-        ])
-        .env("FIREBREAK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await?
-            .ok_or_else(|| anyhow!("firebreak exited before listening"))?;
-        if let Some(rest) = line.strip_prefix("Firebreak is listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (child, url) = spawn::start_server(binary, database_url).await?;
     let http = reqwest::Client::new();
     let response = http.get(format!("{url}/healthz")).send().await?;
     if !response.status().is_success() {
@@ -120,28 +94,6 @@ impl Server {
             .find_map(|line| line.strip_prefix("VmRSS:"))
             .and_then(|it| it.trim().trim_end_matches("kB").trim().parse().ok())
     }
-}
-
-fn create_token(binary: &std::path::Path, database_url: &str) -> anyhow::Result<String> {
-    let output = std::process::Command::new(binary)
-        .args([
-            "admin",
-            "create-token",
-            "--name",
-            "bench",
-            "--scope",
-            "admin",
-            "--database-url",
-            database_url,
-        ])
-        .output()?;
-    if !output.status.success() {
-        bail!(
-            "create-token failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?.trim().to_string())
 }
 
 /// p50 and p99 in milliseconds of latencies in microseconds.
@@ -220,7 +172,7 @@ async fn bench_backend(
     options: &Options,
 ) -> anyhow::Result<Value> {
     println!("\n[{backend}] preparing {database_url}");
-    let token = create_token(binary, database_url)?;
+    let token = spawn::create_admin_token(binary, database_url, "bench")?;
     // Cold start: process spawn to first healthy answer, on an already-migrated database.
     let mut starts = Vec::new();
     for _ in 0..5 {

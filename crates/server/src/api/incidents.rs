@@ -273,6 +273,21 @@ pub async fn show(
     )))
 }
 
+/// Runs a command that does not depend on the incident's current state.
+async fn run_command(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    command: Command,
+) -> ApiResult<Outcome> {
+    caller.require(Scope::Write)?;
+    let (target, actor) = (key(text)?, caller.actor());
+    let outcome = state
+        .store
+        .execute_command(target, &actor, caller.sees_private(), command);
+    Ok(outcome.await?)
+}
+
 async fn run(
     state: &AppState,
     caller: &Caller,
@@ -345,13 +360,7 @@ pub async fn post_update(
         next_update_in_minutes: body.next_update_in_minutes,
         public: body.public,
     };
-    let outcome = run(
-        &state,
-        &caller,
-        &text,
-        Box::new(move |_, _| Ok(command.clone())),
-    )
-    .await?;
+    let outcome = run_command(&state, &caller, &text, command).await?;
     Ok((StatusCode::CREATED, Json(result(&outcome))))
 }
 
@@ -370,13 +379,7 @@ pub async fn assign_role(
         role,
         user: body.user,
     };
-    let outcome = run(
-        &state,
-        &caller,
-        &text,
-        Box::new(move |_, _| Ok(command.clone())),
-    )
-    .await?;
+    let outcome = run_command(&state, &caller, &text, command).await?;
     Ok(Json(result(&outcome)))
 }
 
@@ -391,13 +394,7 @@ pub async fn unassign_role(
     Path((text, role)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = Command::UnassignRole { role };
-    let outcome = run(
-        &state,
-        &caller,
-        &text,
-        Box::new(move |_, _| Ok(command.clone())),
-    )
-    .await?;
+    let outcome = run_command(&state, &caller, &text, command).await?;
     Ok(Json(result(&outcome)))
 }
 
@@ -433,12 +430,6 @@ pub async fn assert_timestamp(
         at,
         note: body.note,
     };
-    let outcome = run(
-        &state,
-        &caller,
-        &text,
-        Box::new(move |_, _| Ok(command.clone())),
-    )
-    .await?;
+    let outcome = run_command(&state, &caller, &text, command).await?;
     Ok(Json(result(&outcome)))
 }

@@ -115,10 +115,9 @@ pub async fn append(
     };
     let command = Command::Append { entry, occurred_at };
     let (target, actor) = (crate::api::incidents::key(&text)?, caller.actor());
-    let build: firebreak_store::BuildCommand = Box::new(move |_, _| Ok(command.clone()));
     let outcome = state
         .store
-        .execute(target, &actor, caller.sees_private(), build);
+        .execute_command(target, &actor, caller.sees_private(), command);
     let outcome = outcome.await?;
     let event = outcome
         .events
