@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod db;
+mod live;
 mod outbox;
 mod reads;
 mod rows;
@@ -80,6 +81,10 @@ struct Inner {
     writer: mpsc::Sender<Job>,
     events: broadcast::Sender<Arc<StoredEvent>>,
     outbox_wakeup: Notify,
+    /// Identifies this process in cross-replica notifications.
+    replica_id: uuid::Uuid,
+    /// Flips to true when the store closes; background tasks end on it.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Store {
@@ -96,8 +101,18 @@ impl Store {
                 writer: writer_tx,
                 events,
                 outbox_wakeup: Notify::new(),
+                replica_id: uuid::Uuid::now_v7(),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         };
+        if backend == Backend::Postgres {
+            let listener = live::listen(&options.database_url).await?;
+            tokio::spawn(live::relay(
+                store.clone(),
+                options.database_url.clone(),
+                listener,
+            ));
+        }
         tokio::spawn(writer::run(store.clone(), writer_rx, options.max_batch));
         Ok(store)
     }
@@ -132,6 +147,14 @@ impl Store {
         &self.inner.events
     }
 
+    pub(crate) fn replica_id(&self) -> uuid::Uuid {
+        self.inner.replica_id
+    }
+
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
     pub(crate) fn wake_outbox(&self) {
         self.inner.outbox_wakeup.notify_one();
     }
@@ -142,6 +165,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.inner.closing.send_replace(true);
         self.inner.pool.close().await
     }
 }

@@ -163,6 +163,14 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
     let backend = store.backend();
     let mut tx = store.pool().begin_with(begin_write(backend)).await?;
     let mut batch = Batch::new(backend, clock::now());
+    let keys: Vec<IncidentKey> = jobs
+        .iter()
+        .filter_map(|job| match &job.work {
+            Work::Command { key, .. } => Some(*key),
+            Work::Declare { .. } => None,
+        })
+        .collect();
+    batch.preload(&mut tx, &keys).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match &job.work {
@@ -187,6 +195,16 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
         }
     }
     batch.flush(&mut tx).await?;
+    if backend == Backend::Postgres {
+        // Delivered to the other replicas only if this transaction commits.
+        for payload in crate::live::payloads(store.replica_id(), &batch.events) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::live::CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     tx.commit().await?;
     for event in &batch.events {
         let _ = store.event_sender().send(event.clone());
@@ -239,6 +257,65 @@ impl Batch {
         let incident = load(tx, self.backend, key).await?;
         self.remember(incident.clone());
         Ok(incident)
+    }
+
+    /// Loads (and on PostgreSQL locks, in id order) every incident the batch's commands name,
+    /// in one statement. Keys that match nothing are left for `incident` to report.
+    async fn preload(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        keys: &[IncidentKey],
+    ) -> Result<()> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut numbers: Vec<i64> = Vec::new();
+        for key in keys {
+            match key {
+                IncidentKey::Id(id) => ids.push(id.to_string()),
+                IncidentKey::Reference(reference) => numbers.push(reference.0),
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        numbers.sort_unstable();
+        numbers.dedup();
+        if ids.is_empty() && numbers.is_empty() {
+            return Ok(());
+        }
+        let id_list = (1..=ids.len())
+            .map(|idx| format!("${idx}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let number_list = (1..=numbers.len())
+            .map(|idx| format!("${}", ids.len() + idx))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut conditions = Vec::new();
+        if !ids.is_empty() {
+            conditions.push(format!("id IN ({id_list})"));
+        }
+        if !numbers.is_empty() {
+            conditions.push(format!("number IN ({number_list})"));
+        }
+        let lock = if self.backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {} ORDER BY id{lock}",
+            conditions.join(" OR ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        for number in numbers {
+            query = query.bind(number);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            self.remember(incident_from_row(&row)?);
+        }
+        Ok(())
     }
 
     fn remember(&mut self, incident: Incident) {

@@ -33,6 +33,19 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+pub struct Replica {
+    pub base: String,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Replica {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+}
+
 /// A fresh PostgreSQL database URL, or `None` when PostgreSQL tests are not configured.
 pub async fn fresh_postgres_url() -> Option<String> {
     let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
@@ -164,6 +177,21 @@ impl TestApp {
         let (status, incident) = self.post("/api/v1/incidents", body).await;
         assert_eq!(status, StatusCode::CREATED, "{incident}");
         incident
+    }
+
+    /// A second server on the same database, as a scale-out replica would run.
+    pub async fn spawn_replica(&self) -> Replica {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(firebreak_server::serve(
+            self.settings.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Replica { base, stop, server }
     }
 
     pub async fn stop(mut self) {

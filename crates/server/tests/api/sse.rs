@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
 
 /// Reads the stream until `n` SSE events arrived; returns (id, event name, data) of each.
 async fn read_events(
@@ -105,3 +105,32 @@ both_backends!(live_events_and_resume, |app: TestApp| async move {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 });
+
+/// Scale-out: a client connected to one replica sees events committed by another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_clients_of_another_replica_postgres() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let replica = app.spawn_replica().await;
+    app.declare(json!({"title": "Replicated"})).await;
+    let response = app
+        .http
+        .get(format!("{}/api/v1/incidents/INC-1/events", replica.base))
+        .bearer_auth(&app.read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Committed through the first server; the replica hears it through LISTEN/NOTIFY.
+    app.post(
+        "/api/v1/incidents/INC-1/timeline",
+        json!({"text": "seen everywhere"}),
+    )
+    .await;
+    let events = read_events(response, 1).await;
+    assert_eq!(events[0].0, "2");
+    assert_eq!(events[0].2["body"]["text"], "seen everywhere");
+    replica.stop().await;
+    app.stop().await;
+}
