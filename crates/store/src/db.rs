@@ -62,6 +62,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
                 if backend == Backend::Sqlite {
                     // WAL lets readers run beside the writer; FULL makes each commit survive
                     // a power cut, and the batching writer pays that fsync once per batch.
+                    // `checkpoints` copies the log back in the background, so the automatic
+                    // checkpoint in the commit that crosses the threshold (which is what
+                    // lets the log restart from its beginning) finds little left to copy.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
@@ -78,6 +81,25 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(AnyPool, Backen
         Backend::Postgres => POSTGRES.run(&pool).await?,
     }
     Ok((pool, backend))
+}
+
+/// Copies the SQLite WAL back into the database file every second, off the writer's path.
+/// A passive checkpoint never blocks the writer or readers; without these, the automatic
+/// checkpoint inside a commit copies a thousand pages at once and stalls every waiting command.
+pub async fn checkpoints(pool: AnyPool, mut closing: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = closing.changed() => return,
+        }
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %err, "WAL checkpoint failed");
+        }
+    }
 }
 
 /// The statement that opens a write transaction: SQLite takes the write lock up front so a

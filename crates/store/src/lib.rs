@@ -23,7 +23,7 @@ pub use db::Backend;
 pub use outbox::{
     ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, RetryPolicy, Webhook, WebhookPatch,
 };
-pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent};
+pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
 pub use writer::{BuildCommand, Declared, Job, Outcome};
 
@@ -112,6 +112,9 @@ impl Store {
                 options.database_url.clone(),
                 listener,
             ));
+        }
+        if backend == Backend::Sqlite {
+            tokio::spawn(db::checkpoints(store.pool().clone(), store.closing()));
         }
         tokio::spawn(writer::run(store.clone(), writer_rx, options.max_batch));
         Ok(store)

@@ -17,6 +17,26 @@ pub enum IncidentKey {
 }
 
 impl IncidentKey {
+    /// The condition selecting this incident, with its value as parameter `$n`; `prefix` is
+    /// the table alias with its dot, or empty.
+    pub(crate) fn condition(self, prefix: &str, n: usize) -> String {
+        match self {
+            IncidentKey::Id(_) => format!("{prefix}id = ${n}"),
+            IncidentKey::Reference(_) => format!("{prefix}number = ${n}"),
+        }
+    }
+
+    /// Binds the value `condition` refers to.
+    pub(crate) fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            IncidentKey::Id(id) => query.bind(id.to_string()),
+            IncidentKey::Reference(reference) => query.bind(reference.0),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<IncidentKey> {
         Reference::parse(text)
             .map(IncidentKey::Reference)
@@ -53,6 +73,13 @@ impl StoredEvent {
             body: &self.body,
         }
     }
+}
+
+/// Events of one incident after some seq, and the incident's newest seq.
+#[derive(Clone, Debug)]
+pub struct TimelinePage {
+    pub events: Vec<StoredEvent>,
+    pub last_seq: i64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,26 +121,61 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
 
 impl Store {
     pub async fn incident(&self, key: IncidentKey) -> Result<Incident> {
-        let (sql, bound) = match key {
-            IncidentKey::Id(id) => (
-                format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"),
-                Bound::Text(id.to_string()),
-            ),
-            IncidentKey::Reference(reference) => (
-                format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1"),
-                Bound::Int(reference.0),
-            ),
-        };
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        let query = match bound {
-            Bound::Text(text) => query.bind(text),
-            Bound::Int(int) => query.bind(int),
-        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {}",
+            key.condition("", 1)
+        );
+        let query = key.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
         let row = query
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound)?;
         incident_from_row(&row)
+    }
+
+    /// A page of an incident's timeline in one query when the page has events; private
+    /// incidents are `NotFound` unless `include_private`.
+    pub async fn timeline_page(
+        &self,
+        key: IncidentKey,
+        after: i64,
+        limit: i64,
+        include_private: bool,
+    ) -> Result<TimelinePage> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, i.last_seq FROM incidents i JOIN events e ON e.incident_id = i.id \
+             WHERE {} AND e.seq > $2 ORDER BY e.seq LIMIT $3",
+            key.condition("i.", 1)
+        );
+        let rows = key
+            .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        let (private, last_seq) = match rows.first() {
+            Some(row) => (
+                row.try_get::<i64, _>("private")?,
+                row.try_get::<i64, _>("last_seq")?,
+            ),
+            None => {
+                let sql = format!(
+                    "SELECT private, last_seq FROM incidents WHERE {}",
+                    key.condition("", 1)
+                );
+                let row = key
+                    .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                    .fetch_optional(self.pool())
+                    .await?;
+                let row = row.ok_or(StoreError::NotFound)?;
+                (row.try_get("private")?, row.try_get("last_seq")?)
+            }
+        };
+        if private != 0 && !include_private {
+            return Err(StoreError::NotFound);
+        }
+        let events = rows.iter().map(event_from_row).collect::<Result<_>>()?;
+        Ok(TimelinePage { events, last_seq })
     }
 
     /// Newest first. The cursor is the number of the last incident on the previous page.
@@ -221,11 +283,6 @@ impl Store {
             .await?;
         Ok(())
     }
-}
-
-enum Bound {
-    Text(String),
-    Int(i64),
 }
 
 /// SQL text plus its text parameters, numbered `$1..` as they are bound.

@@ -532,16 +532,11 @@ async fn load(
     } else {
         ""
     };
-    let query = match key {
-        IncidentKey::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{lock}"
-        )))
-        .bind(id.to_string()),
-        IncidentKey::Reference(reference) => sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1{lock}"
-        )))
-        .bind(reference.0),
-    };
+    let sql = format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {}{lock}",
+        key.condition("", 1)
+    );
+    let query = key.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
     let row = query
         .fetch_optional(&mut **tx)
         .await?

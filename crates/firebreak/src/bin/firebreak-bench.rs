@@ -343,6 +343,11 @@ async fn bench_backend(
         bail!("the chain did not verify after the benchmark: {verification}");
     }
     let loaded_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
+    // The SQLite write-ahead log should stay bounded under sustained writes.
+    let wal_mib = database_url
+        .strip_prefix("sqlite:")
+        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
+        .map(|it| it.len() as f64 / (1024.0 * 1024.0));
     server.stop().await?;
 
     Ok(json!({
@@ -364,6 +369,7 @@ async fn bench_backend(
         "verify_10000_ms": verify_ms,
         "idle_rss_mib": idle_rss_mib,
         "rss_after_load_mib": loaded_rss_mib,
+        "sqlite_wal_mib_after_load": wal_mib,
         "cold_start_ms": cold_start_ms,
     }))
 }
@@ -416,6 +422,9 @@ fn print_table(result: &Value) {
         f("rss_after_load_mib"),
         verdict(rss < 30.0)
     );
+    if let Some(wal) = result["sqlite_wal_mib_after_load"].as_f64() {
+        println!("| SQLite WAL file after the run | {wal:.1} MiB | bounded | info |");
+    }
     let cold = f("cold_start_ms");
     println!(
         "| cold start (spawn → first healthy answer) | {cold:.0} ms | < 200 ms | {} |",

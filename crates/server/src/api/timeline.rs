@@ -60,19 +60,23 @@ pub async fn list(
     ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<EventPage>> {
     caller.require(Scope::Read)?;
-    let incident = visible(&state, &caller, &text).await?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
     }
     let after = query.after.unwrap_or(0).max(0);
-    let events = state.store.timeline(incident.id.0, after, limit).await?;
-    let next_cursor = events
+    let key = crate::api::incidents::key(&text)?;
+    let page = state
+        .store
+        .timeline_page(key, after, limit, caller.sees_private())
+        .await?;
+    let next_cursor = page
+        .events
         .last()
-        .filter(|last| last.seq < incident.last_seq)
+        .filter(|last| last.seq < page.last_seq)
         .map(|last| last.seq.to_string());
     Ok(Json(EventPage {
-        items: events.iter().map(EventDto::from_event).collect(),
+        items: page.events.iter().map(EventDto::from_event).collect(),
         next_cursor,
     }))
 }

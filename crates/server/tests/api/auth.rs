@@ -128,6 +128,31 @@ both_backends!(tokens_and_scopes, |app: TestApp| async move {
     let reference = private["reference"].as_str().unwrap();
     let (status, _) = app.get(&format!("/api/v1/incidents/{reference}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    for path in ["timeline", "timeline/verify", "events"] {
+        let (status, _) = app
+            .get(&format!("/api/v1/incidents/{reference}/{path}"))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path} of a private incident"
+        );
+    }
+    let note = json!({"text": "x"});
+    let (status, _) = app
+        .post(&format!("/api/v1/incidents/{reference}/timeline"), note)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "writing to a private incident"
+    );
+    let timeline = format!("/api/v1/incidents/{reference}/timeline");
+    let (status, page) = app.call(&app.admin, Method::GET, &timeline, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"][0]["kind"], "declared");
+    let (status, _) = app.get("/api/v1/incidents/INC-999/timeline?after=5").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, page) = app.get("/api/v1/incidents").await;
     assert!(
         page["items"]
