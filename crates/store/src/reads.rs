@@ -143,9 +143,12 @@ impl Store {
         include_private: bool,
     ) -> Result<TimelinePage> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS}, i.last_seq FROM incidents i JOIN events e ON e.incident_id = i.id \
-             WHERE {} AND e.seq > $2 ORDER BY e.seq LIMIT $3",
-            key.condition("i.", 1)
+            // Comparing the event key with a scalar subquery (rather than joining on the
+            // incident's number) lets PostgreSQL's generic plan walk the primary key in seq
+            // order and stop at the limit instead of sorting every later event.
+            "SELECT {EVENT_COLUMNS}, i.last_seq FROM events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.incident_id = (SELECT id FROM incidents WHERE {}) AND e.seq > $2 ORDER BY e.seq LIMIT $3",
+            key.condition("", 1)
         );
         let rows = key
             .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
