@@ -29,8 +29,11 @@ impl Reference {
         if !prefix.eq_ignore_ascii_case("inc") {
             return None;
         }
+        if number.is_empty() || !number.bytes().all(|it| it.is_ascii_digit()) {
+            return None;
+        }
         let number: i64 = number.parse().ok()?;
-        (number > 0 && !number.to_string().is_empty()).then_some(Reference(number))
+        (number > 0).then_some(Reference(number))
     }
 }
 
@@ -151,6 +154,8 @@ mod tests {
             ("INC-0", None),
             ("INC--3", None),
             ("INC-", None),
+            ("INC-+5", None),
+            ("INC-99999999999999999999", None),
             ("BUG-1", None),
             ("42", None),
         ];
