@@ -200,39 +200,4 @@ impl EventData {
             }),
         }
     }
-
-    /// A one-line human description, for CLI tables and exports.
-    pub fn describe(&self) -> String {
-        match self {
-            EventData::Declared {
-                title, severity, ..
-            } => format!("Declared ({severity}): {title}"),
-            EventData::StatusChanged {
-                from,
-                to,
-                merged_into,
-            } => match merged_into {
-                Some(target) => format!("Status {from} → {to} (into {target})"),
-                None => format!("Status {from} → {to}"),
-            },
-            EventData::SeverityChanged { from, to } => format!("Severity {from} → {to}"),
-            EventData::DetailsChanged { to, .. } => format!("Changed {}", to.field()),
-            EventData::RoleAssigned {
-                role,
-                user,
-                previous,
-            } => match previous {
-                Some(previous) => format!("{role}: handed from {previous} to {user}"),
-                None => format!("{role}: {user}"),
-            },
-            EventData::RoleUnassigned { role, previous } => {
-                format!("{role}: {previous} stepped down")
-            }
-            EventData::UpdatePosted { message, .. } => format!("Update: {message}"),
-            EventData::Note { text } => format!("Note: {text}"),
-            EventData::MessagePinned { text, .. } => format!("Pinned: {text}"),
-            EventData::Correction { text, .. } => format!("Correction: {text}"),
-            EventData::TimestampAsserted { name, at, .. } => format!("{name} asserted as {at}"),
-        }
-    }
 }

@@ -20,12 +20,11 @@ use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
-pub use outbox::{
-    ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, RetryPolicy, Webhook, WebhookPatch,
-};
+pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
-pub use writer::{BuildCommand, Declared, Job, Outcome};
+use writer::Job;
+pub use writer::{BuildCommand, Declared, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,7 +6,7 @@
 //! after being down for a while. Failed deliveries back off; after the last try they are
 //! dead-lettered and visible through the API.
 
-use firebreak_core::retry::RetryPolicy as CoreRetryPolicy;
+use firebreak_core::retry::RetryPolicy;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -16,8 +16,6 @@ use uuid::Uuid;
 use crate::clock::{from_micros, micros};
 use crate::db::{Backend, begin_write};
 use crate::{Result, Store, StoreError};
-
-pub type RetryPolicy = CoreRetryPolicy;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Webhook {

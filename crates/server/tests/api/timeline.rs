@@ -100,24 +100,16 @@ both_backends!(
         let sql = format!(
             "UPDATE events SET body = '{{\"text\":\"nothing happened\"}}' WHERE incident_id = '{id}' AND seq = 3"
         );
-        if app.database_url.starts_with("postgres") {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        } else {
-            let path = app.database_url.trim_start_matches("sqlite:");
-            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
-                .await
-                .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
+        sqlx::any::install_default_drivers();
+        let url = match app.database_url.strip_prefix("sqlite:") {
+            Some(path) => format!("sqlite://{path}"),
+            None => app.database_url.clone(),
+        };
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let (status, verification) = app.get("/api/v1/incidents/INC-1/timeline/verify").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(verification["valid"], false);
