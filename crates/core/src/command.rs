@@ -101,6 +101,10 @@ pub enum Command {
     UnassignRole {
         role: String,
     },
+    /// Lets a person see a private incident.
+    AddMember {
+        member: String,
+    },
     Append {
         entry: Entry,
         occurred_at: Option<Timestamp>,
@@ -383,6 +387,12 @@ pub fn declare(
         mode: new.mode,
         status: new.status,
         roles: Default::default(),
+        // Whoever declares a private incident can see it.
+        members: if new.private {
+            [actor.to_string()].into()
+        } else {
+            Default::default()
+        },
         next_update_due: None,
         timestamps: Default::default(),
         merged_into: None,
@@ -511,6 +521,12 @@ pub fn decide(
             errors.into_result()?;
             let previous = incident.roles.get(&role).cloned();
             if previous.as_deref() != Some(user.as_str()) {
+                // Holding a role on a private incident means being able to see it.
+                if incident.private && !incident.members.contains(&user) {
+                    events.push(at_now(EventData::MemberAdded {
+                        member: user.clone(),
+                    }));
+                }
                 events.push(at_now(EventData::RoleAssigned {
                     role,
                     user,
@@ -532,6 +548,14 @@ pub fn decide(
             }
             if let Some(previous) = incident.roles.get(&role).cloned() {
                 events.push(at_now(EventData::RoleUnassigned { role, previous }));
+            }
+        }
+        Command::AddMember { member } => {
+            let mut errors = FieldErrors::default();
+            let member = validate::text(&mut errors, "member", Some(&member), 1, MAX_NAME);
+            errors.into_result()?;
+            if !incident.members.contains(&member) {
+                events.push(at_now(EventData::MemberAdded { member }));
             }
         }
         Command::Append { entry, occurred_at } => {
@@ -654,6 +678,9 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
         EventData::RoleUnassigned { role, .. } => {
             incident.roles.remove(role);
         }
+        EventData::MemberAdded { member } => {
+            incident.members.insert(member.clone());
+        }
         EventData::UpdatePosted {
             next_update_due, ..
         } => {
@@ -670,4 +697,4 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -82,6 +82,9 @@ pub enum EventData {
         role: String,
         previous: String,
     },
+    MemberAdded {
+        member: String,
+    },
     UpdatePosted {
         message: String,
         status: Option<Status>,
@@ -115,6 +118,7 @@ impl EventData {
             EventData::DetailsChanged { .. } => "details_changed",
             EventData::RoleAssigned { .. } => "role_assigned",
             EventData::RoleUnassigned { .. } => "role_unassigned",
+            EventData::MemberAdded { .. } => "member_added",
             EventData::UpdatePosted { .. } => "update_posted",
             EventData::Note { .. } => "note",
             EventData::MessagePinned { .. } => "message_pinned",
@@ -177,6 +181,7 @@ impl EventData {
             EventData::RoleUnassigned { role, previous } => {
                 json!({ "role": role, "previous": previous })
             }
+            EventData::MemberAdded { member } => json!({ "member": member }),
             EventData::UpdatePosted {
                 message,
                 status,

@@ -1,6 +1,6 @@
 //! The incident aggregate and its value types.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use jiff::Timestamp;
@@ -123,6 +123,8 @@ pub struct Incident {
     pub status: Status,
     /// Role name → who holds it.
     pub roles: BTreeMap<String, String>,
+    /// Who may see the incident while it is private (besides admins), by email.
+    pub members: BTreeSet<String>,
     pub next_update_due: Option<Timestamp>,
     pub timestamps: BTreeMap<TimestampName, NamedTimestamp>,
     pub merged_into: Option<Reference>,

@@ -3,16 +3,20 @@
 //! Nothing here does I/O or reads a clock: "now" is always an argument, and every decision
 //! (may this transition happen? which events does this command produce?) is a pure function.
 
+pub mod access;
 pub mod catalog;
 pub mod command;
 pub mod event;
 pub mod hash;
 pub mod incident;
 pub mod lifecycle;
+pub mod person;
 pub mod retry;
+pub mod throttle;
 pub mod token;
 pub mod validate;
 
+pub use access::{Access, Role};
 pub use catalog::Catalog;
 pub use command::{Command, DomainError, apply, decide, declare};
 pub use event::{Detail, EventData};

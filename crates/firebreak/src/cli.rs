@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::{Parser, Subcommand};
 use firebreak_server::Settings;
 use reqwest::Method;
@@ -144,13 +144,33 @@ enum Cmd {
 
 #[derive(Subcommand, Debug)]
 enum AdminCmd {
-    /// Create an API token; prints only the token on stdout.
+    /// Create a person who can sign in; the password is read from stdin (one line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// viewer, responder or admin.
+        #[arg(long, default_value = "responder")]
+        role: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Create an API token acting as a person; prints only the token on stdout.
     CreateToken {
         #[arg(long)]
         name: String,
-        /// read, write or admin.
+        /// read, write or admin (the token never does more than its person's role allows).
         #[arg(long)]
         scope: String,
+        /// Email of the person the token acts as.
+        #[arg(long)]
+        user: String,
         #[arg(long)]
         database_url: Option<String>,
         #[arg(long)]
@@ -192,6 +212,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 AdminCmd::CreateToken {
                     name,
                     scope,
+                    user,
                     database_url,
                     config,
                 },
@@ -200,11 +221,69 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let (name, scope) = firebreak_server::api::tokens::parse_new_token(&name, &scope)
                 .map_err(|err| anyhow!(err.message))?;
             let store = firebreak_server::open_store(&settings).await?;
+            let Some(owner) = store.user_by_email(&user).await? else {
+                store.close().await;
+                bail!(
+                    "there is no user with the email {user}; create one with `firebreak admin create-user`"
+                );
+            };
             let created = store
-                .create_token(&name, scope, firebreak_store::clock::now())
+                .create_token(&name, scope, Some(&owner), firebreak_store::clock::now())
                 .await?;
             store.close().await;
             println!("{}", created.secret);
+            Ok(())
+        }
+        Cmd::Admin {
+            command:
+                AdminCmd::CreateUser {
+                    email,
+                    name,
+                    role,
+                    time_zone,
+                    database_url,
+                    config,
+                },
+        } => {
+            let settings = settings(config, database_url, None)?;
+            let person = firebreak_core::person::parse_person(firebreak_core::person::RawPerson {
+                email: Some(email),
+                name: Some(name),
+                time_zone: Some(time_zone),
+                role: Some(role),
+            })
+            .map_err(|errors| {
+                let text: Vec<String> = errors
+                    .0
+                    .iter()
+                    .map(|(field, message)| format!("{field}: {message}"))
+                    .collect();
+                anyhow!(text.join("; "))
+            })?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let mut errors = firebreak_core::FieldErrors::default();
+            firebreak_core::person::check_password(&mut errors, "password", password);
+            if let Some(message) = errors.0.values().next() {
+                bail!("password: {message}");
+            }
+            let hash = firebreak_server::auth::hash_password(password)
+                .map_err(|err| anyhow!(err.message))?;
+            let store = firebreak_server::open_store(&settings).await?;
+            let created = store
+                .create_user(&person, &hash, firebreak_store::clock::now())
+                .await;
+            store.close().await;
+            let user = created?;
+            eprintln!(
+                "Created {} <{}> ({}).",
+                user.name,
+                user.email,
+                user.role.as_str()
+            );
             Ok(())
         }
         Cmd::Config {
@@ -241,20 +320,20 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         if firebreak_server::demo::load(&store).await? {
             println!("Loaded demo incidents.");
         }
-        let token = store
-            .create_token(
-                "demo-admin",
-                firebreak_core::token::Scope::Admin,
-                firebreak_store::clock::now(),
-            )
-            .await?;
-        println!("Admin token (shown once): {}", token.secret);
+        let login = firebreak_server::demo::login(&store).await?;
+        println!();
+        println!("  Open {url}/ and sign in:");
+        println!("    email:    {}", login.email);
+        println!("    password: {}", login.password);
+        println!("  (a new password is made on every start with --demo)");
+        println!();
+        println!("Admin token (shown once): {}", login.token);
         let exe = std::env::current_exe()
             .map(|it| it.display().to_string())
             .unwrap_or_else(|_| "firebreak".into());
         println!(
             "Try: FIREBREAK_URL={url} FIREBREAK_TOKEN={} {exe} incidents",
-            token.secret
+            login.token
         );
     }
     println!(

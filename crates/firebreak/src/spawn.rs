@@ -47,8 +47,36 @@ pub async fn start_server(binary: &Path, database_url: &str) -> anyhow::Result<(
     }
 }
 
-/// Creates an admin token with `binary admin create-token`; returns the token.
+/// Creates an admin (with `admin create-user`, once per database) and an admin token acting
+/// as them (`admin create-token`); returns the token.
 pub fn create_admin_token(binary: &Path, database_url: &str, name: &str) -> anyhow::Result<String> {
+    use std::io::Write;
+    let email = "bench-admin@example.com";
+    let mut child = std::process::Command::new(binary)
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            email,
+            "--name",
+            "Bench Admin",
+            "--role",
+            "admin",
+            "--database-url",
+            database_url,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(b"bench admin password\n")?;
+    }
+    let created = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    if !created.status.success() && !stderr.contains("already") {
+        anyhow::bail!("create-user failed: {stderr}");
+    }
     let output = std::process::Command::new(binary)
         .args([
             "admin",
@@ -57,6 +85,8 @@ pub fn create_admin_token(binary: &Path, database_url: &str, name: &str) -> anyh
             name,
             "--scope",
             "admin",
+            "--user",
+            email,
             "--database-url",
             database_url,
         ])

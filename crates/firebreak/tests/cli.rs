@@ -13,7 +13,16 @@ struct Run {
 }
 
 async fn firebreak(env: &[(&str, &str)], args: &[&str]) -> Run {
+    firebreak_with_stdin(env, args, "").await
+}
+
+async fn firebreak_with_stdin(env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
     let mut command = tokio::process::Command::new(BIN);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     command
         .args(args)
         .env_remove("FIREBREAK_URL")
@@ -22,7 +31,11 @@ async fn firebreak(env: &[(&str, &str)], args: &[&str]) -> Run {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().await.expect("run firebreak");
+    let mut child = command.spawn().expect("run firebreak");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.expect("run firebreak");
     Run {
         ok: output.status.success(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -35,9 +48,74 @@ async fn incident_commands_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite:{}", dir.path().join("cli.db").display());
     // The database URL from the environment, as the settings promise.
+    let db_env = [("FIREBREAK_DATABASE_URL", database_url.as_str())];
+    let short = firebreak_with_stdin(
+        &db_env,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+        ],
+        "short\n",
+    )
+    .await;
+    assert!(
+        !short.ok && short.stderr.contains("at least 10"),
+        "{}",
+        short.stderr
+    );
+    let user = firebreak_with_stdin(
+        &db_env,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "Ana@Example.com",
+            "--name",
+            "Ana",
+            "--role",
+            "responder",
+            "--time-zone",
+            "Europe/Berlin",
+        ],
+        "correct horse battery\n",
+    )
+    .await;
+    assert!(user.ok, "{}", user.stderr);
+    assert!(user.stderr.contains("ana@example.com"), "{}", user.stderr);
+    let again = firebreak_with_stdin(
+        &db_env,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana 2",
+        ],
+        "correct horse battery\n",
+    )
+    .await;
+    assert!(
+        !again.ok && again.stderr.contains("already"),
+        "{}",
+        again.stderr
+    );
     let created = firebreak(
-        &[("FIREBREAK_DATABASE_URL", &database_url)],
-        &["admin", "create-token", "--name", "cli", "--scope", "write"],
+        &db_env,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "cli",
+            "--scope",
+            "write",
+            "--user",
+            "ana@example.com",
+        ],
     )
     .await;
     assert!(created.ok, "{}", created.stderr);
@@ -180,6 +258,8 @@ async fn config_example_prints_the_defaults() {
             "x",
             "--scope",
             "root",
+            "--user",
+            "nobody@example.com",
             "--database-url",
             "sqlite::memory:",
         ],

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use firebreak_core::token::Scope;
+use firebreak_core::Role;
 
 use crate::AppState;
 use crate::error::ApiResult;
@@ -59,7 +59,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text format; needs a read token (scrape with `authorization: {credentials: …}`).
 async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
-    caller.require(Scope::Read)?;
+    caller.require(Role::Viewer)?;
     let (outbox, pending) = state.store.backlog().await?;
     let body = format!(
         "# HELP firebreak_outbox_pending Outbox rows not yet fanned out.\n\

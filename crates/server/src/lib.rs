@@ -4,6 +4,7 @@
 //! tests and the benchmark all start the real app through it.
 
 pub mod api;
+pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod extract;
@@ -35,6 +36,7 @@ pub struct AppState {
     /// Flips to true when the server is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
     pub tokens: Arc<token_cache::TokenCache>,
+    pub logins: Arc<auth::LoginThrottle>,
 }
 
 /// Opens the store the settings point at.
@@ -111,6 +113,7 @@ pub async fn serve_with_store(
         settings,
         shutdown: stop_rx,
         tokens: Arc::default(),
+        logins: Arc::default(),
     };
     let app = router(state);
     let serving = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -22,6 +22,16 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// SQL that is true when the JSON array of strings in `column` contains `param`.
+    pub(crate) fn json_array_contains(self, column: &str, param: &str) -> String {
+        match self {
+            Backend::Sqlite => {
+                format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE value = {param})")
+            }
+            Backend::Postgres => format!("jsonb_exists({column}::jsonb, {param})"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",

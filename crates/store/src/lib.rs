@@ -9,6 +9,7 @@ pub mod clock;
 mod db;
 mod live;
 mod outbox;
+mod people;
 mod reads;
 mod rows;
 mod tokens;
@@ -21,6 +22,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
+pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
 use writer::Job;

@@ -1,11 +1,14 @@
 //! Queries: incidents by id or reference, filtered lists, the timeline and its verification.
 
 use firebreak_core::hash::{ChainBreak, Envelope, StoredLink, verify_chain};
-use firebreak_core::{Incident, Reference, Status};
+use firebreak_core::{Access, Incident, IncidentType, Reference, Status};
+use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::clock::micros;
+use crate::db::Backend;
 use crate::rows::{INCIDENT_COLUMNS, incident_from_row};
 use crate::{Result, Store, StoreError};
 
@@ -80,14 +83,23 @@ impl StoredEvent {
 pub struct TimelinePage {
     pub events: Vec<StoredEvent>,
     pub last_seq: i64,
+    /// Whether the incident is private (its reads are audited).
+    pub private: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct IncidentFilter {
     pub statuses: Vec<Status>,
     pub severities: Vec<String>,
+    pub types: Vec<IncidentType>,
+    pub service: Option<String>,
+    /// Declared at or after this time.
+    pub declared_from: Option<Timestamp>,
+    /// Declared before this time.
+    pub declared_to: Option<Timestamp>,
+    /// Full-text search over titles, summaries and every text of the timeline.
     pub query: Option<String>,
-    pub include_private: bool,
+    pub access: Access,
     pub limit: i64,
     /// Only incidents with a smaller number (the previous page's last one).
     pub before_number: Option<i64>,
@@ -133,20 +145,30 @@ impl Store {
         incident_from_row(&row)
     }
 
-    /// A page of an incident's timeline in one query when the page has events; private
-    /// incidents are `NotFound` unless `include_private`.
+    /// An incident `access` may see; any other is `NotFound`, exactly like a missing one.
+    pub async fn visible_incident(&self, key: IncidentKey, access: &Access) -> Result<Incident> {
+        let incident = self.incident(key).await?;
+        if access.can_see(&incident) {
+            Ok(incident)
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    /// A page of an incident's timeline in one query when the page has events; an incident
+    /// `access` cannot see is `NotFound`.
     pub async fn timeline_page(
         &self,
         key: IncidentKey,
         after: i64,
         limit: i64,
-        include_private: bool,
+        access: &Access,
     ) -> Result<TimelinePage> {
         let sql = format!(
             // Comparing the event key with a scalar subquery (rather than joining on the
             // incident's number) lets PostgreSQL's generic plan walk the primary key in seq
             // order and stop at the limit instead of sorting every later event.
-            "SELECT {EVENT_COLUMNS}, i.last_seq FROM events e JOIN incidents i ON i.id = e.incident_id \
+            "SELECT {EVENT_COLUMNS}, i.last_seq, i.members FROM events e JOIN incidents i ON i.id = e.incident_id \
              WHERE e.incident_id = (SELECT id FROM incidents WHERE {}) AND e.seq > $2 ORDER BY e.seq LIMIT $3",
             key.condition("", 1)
         );
@@ -156,14 +178,15 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        let (private, last_seq) = match rows.first() {
+        let (private, last_seq, members) = match rows.first() {
             Some(row) => (
                 row.try_get::<i64, _>("private")?,
                 row.try_get::<i64, _>("last_seq")?,
+                row.try_get::<String, _>("members")?,
             ),
             None => {
                 let sql = format!(
-                    "SELECT private, last_seq FROM incidents WHERE {}",
+                    "SELECT private, last_seq, members FROM incidents WHERE {}",
                     key.condition("", 1)
                 );
                 let row = key
@@ -171,14 +194,26 @@ impl Store {
                     .fetch_optional(self.pool())
                     .await?;
                 let row = row.ok_or(StoreError::NotFound)?;
-                (row.try_get("private")?, row.try_get("last_seq")?)
+                (
+                    row.try_get("private")?,
+                    row.try_get("last_seq")?,
+                    row.try_get("members")?,
+                )
             }
         };
-        if private != 0 && !include_private {
-            return Err(StoreError::NotFound);
+        if private != 0 {
+            let members = serde_json::from_str(&members)
+                .map_err(|_| StoreError::Corrupt(format!("members: {members:?}")))?;
+            if !access.sees(true, &members) {
+                return Err(StoreError::NotFound);
+            }
         }
         let events = rows.iter().map(event_from_row).collect::<Result<_>>()?;
-        Ok(TimelinePage { events, last_seq })
+        Ok(TimelinePage {
+            events,
+            last_seq,
+            private: private != 0,
+        })
     }
 
     /// Newest first. The cursor is the number of the last incident on the previous page.
@@ -198,24 +233,55 @@ impl Store {
             let list: Vec<String> = filter.severities.iter().map(|it| sql.bind(it)).collect();
             sql.push(&format!(" AND severity IN ({})", list.join(", ")));
         }
-        if let Some(query) = filter
-            .query
-            .as_deref()
-            .map(str::trim)
-            .filter(|it| !it.is_empty())
-        {
-            let escaped = query
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = sql.bind(&format!("%{escaped}%"));
-            sql.push(&format!(
-                " AND (LOWER(title) LIKE {pattern} ESCAPE '\\' OR LOWER(summary) LIKE {pattern} ESCAPE '\\')"
-            ));
+        if !filter.types.is_empty() {
+            let list: Vec<String> = filter
+                .types
+                .iter()
+                .map(|it| sql.bind(it.as_str()))
+                .collect();
+            sql.push(&format!(" AND incident_type IN ({})", list.join(", ")));
         }
-        if !filter.include_private {
-            sql.push(" AND private = 0");
+        if let Some(service) = filter.service.as_deref() {
+            let param = sql.bind(service);
+            let condition = self.backend().json_array_contains("services", &param);
+            sql.push(&format!(" AND {condition}"));
+        }
+        if let Some(from) = filter.declared_from {
+            sql.push(&format!(" AND declared_at >= {}", micros(from)));
+        }
+        if let Some(to) = filter.declared_to {
+            sql.push(&format!(" AND declared_at < {}", micros(to)));
+        }
+        if let Some(query) = filter.query.as_deref() {
+            match self.backend() {
+                Backend::Sqlite => {
+                    let Some(query) = fts5_query(query) else {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        });
+                    };
+                    let param = sql.bind(&query);
+                    sql.push(&format!(
+                        " AND id IN (SELECT incident_id FROM search_fts WHERE search_fts MATCH {param})"
+                    ));
+                }
+                Backend::Postgres => {
+                    let param = sql.bind(query);
+                    sql.push(&format!(
+                        " AND id IN (SELECT incident_id FROM events WHERE search @@ websearch_to_tsquery('english', {param}))"
+                    ));
+                }
+            }
+        }
+        match &filter.access {
+            Access::All => {}
+            Access::PublicOnly => sql.push(" AND private = 0"),
+            Access::Member(person) => {
+                let param = sql.bind(person);
+                let condition = self.backend().json_array_contains("members", &param);
+                sql.push(&format!(" AND (private = 0 OR {condition})"));
+            }
         }
         if let Some(before) = filter.before_number {
             sql.push(&format!(" AND number < {before}"));
@@ -310,5 +376,45 @@ impl SqlBuilder {
     fn bind(&mut self, value: &str) -> String {
         self.binds.push(value.to_string());
         format!("${}", self.binds.len())
+    }
+}
+
+/// The FTS5 query for what a person typed: every word must match (the last one as a
+/// prefix, so results follow typing), each quoted so that FTS5 operators in the input are
+/// plain text. `None` when nothing searchable is left.
+fn fts5_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|it| !it.is_empty())
+        .map(|it| format!("\"{it}\""))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut query = rest.join(" ");
+    if !query.is_empty() {
+        query.push(' ');
+    }
+    query.push_str(last);
+    query.push('*');
+    Some(query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_becomes_a_safe_fts5_query() {
+        let table = [
+            ("rollback", Some(r#""rollback"*"#)),
+            ("disk full", Some(r#""disk" "full"*"#)),
+            (r#"a" OR "b"#, Some(r#""a" "OR" "b"*"#)),
+            ("NEAR(x y) ^z -w", Some(r#""NEAR" "x" "y" "z" "w"*"#)),
+            ("  ", None),
+            ("***", None),
+            ("café", Some(r#""café"*"#)),
+        ];
+        for (text, expected) in table {
+            assert_eq!(fts5_query(text).as_deref(), expected, "{text}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -30,6 +30,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let status: String = row.try_get("status")?;
     let services: String = row.try_get("services")?;
     let roles: String = row.try_get("roles")?;
+    let members: String = row.try_get("members")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -52,6 +53,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         mode: Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))?,
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles", &roles))?,
+        members: serde_json::from_str(&members).map_err(|_| corrupt("members", &members))?,
         next_update_due: next_update_due.map(from_micros),
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -91,7 +93,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$22`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$23`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -121,4 +123,5 @@ pub fn bind_incident<'q>(
         .bind(updated_at)
         .bind(incident.last_seq)
         .bind(incident.last_hash.clone())
+        .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
 }

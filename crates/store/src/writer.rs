@@ -11,8 +11,8 @@ use std::sync::Arc;
 use firebreak_core::command::{Decided, NewIncident};
 use firebreak_core::hash::event_hash;
 use firebreak_core::{
-    Catalog, Command, DomainError, EventData, FieldErrors, Incident, IncidentId, Reference, apply,
-    decide, declare,
+    Access, Catalog, Command, DomainError, EventData, FieldErrors, Incident, IncidentId, Reference,
+    apply, decide, declare,
 };
 use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
@@ -39,7 +39,7 @@ pub enum Work {
     Command {
         key: IncidentKey,
         actor: String,
-        include_private: bool,
+        access: Access,
         build: BuildCommand,
     },
 }
@@ -83,19 +83,19 @@ impl Store {
     }
 
     /// Runs a command against an incident; answers after the commit.
-    /// A private incident is `NotFound` unless `include_private`; the check runs in the same
-    /// transaction as the write.
+    /// An incident `access` cannot see is `NotFound`; the check runs in the same transaction
+    /// as the write.
     pub async fn execute(
         &self,
         key: IncidentKey,
         actor: &str,
-        include_private: bool,
+        access: Access,
         build: BuildCommand,
     ) -> Result<Outcome> {
         self.submit(Work::Command {
             key,
             actor: actor.to_string(),
-            include_private,
+            access,
             build,
         })
         .await
@@ -106,11 +106,11 @@ impl Store {
         &self,
         key: IncidentKey,
         actor: &str,
-        include_private: bool,
+        access: Access,
         command: Command,
     ) -> Result<Outcome> {
         let build: BuildCommand = Box::new(move |_, _| Ok(command.clone()));
-        self.execute(key, actor, include_private, build).await
+        self.execute(key, actor, access, build).await
     }
 
     async fn submit(&self, work: Work) -> Result<Outcome> {
@@ -182,10 +182,10 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             Work::Command {
                 key,
                 actor,
-                include_private,
+                access,
                 build,
             } => {
-                let target = (*key, *include_private);
+                let target = (*key, access);
                 run_command(&mut tx, &mut batch, store.catalog(), target, actor, build).await
             }
         };
@@ -478,13 +478,13 @@ async fn run_command(
     tx: &mut Transaction<'static, Any>,
     batch: &mut Batch,
     catalog: &Catalog,
-    (key, include_private): (IncidentKey, bool),
+    (key, access): (IncidentKey, &Access),
     actor: &str,
     build: &BuildCommand,
 ) -> Result<Outcome> {
     let now = batch.now;
     let mut incident = batch.incident(tx, key).await?;
-    if incident.private && !include_private {
+    if !access.can_see(&incident) {
         return Err(StoreError::NotFound);
     }
     let command = build(&incident, catalog)?;

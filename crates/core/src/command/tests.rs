@@ -14,7 +14,7 @@ fn raw(title: &str) -> RawDeclare {
     }
 }
 
-fn incident(status: Status) -> Incident {
+pub(crate) fn incident(status: Status) -> Incident {
     let new = parse_declare(raw("Checkout is down"), &Catalog::default()).unwrap();
     let (mut incident, _) = declare(
         new,
@@ -315,4 +315,53 @@ fn corrections_must_point_at_an_existing_event() {
     );
     assert!(run(&mut it, correction(Some(9)), t(1)).is_err());
     assert!(run(&mut it, correction(Some(0)), t(1)).is_err());
+}
+
+#[test]
+fn membership_of_private_incidents() {
+    let mut raw = raw("Credential leak");
+    raw.incident_type = Some("security".into());
+    let new = parse_declare(raw, &Catalog::default()).unwrap();
+    assert!(new.private, "security incidents are private by default");
+    let (mut incident, _) = declare(new, IncidentId(Uuid::nil()), Reference(1), "ana@x", t(0));
+    assert_eq!(
+        incident.members,
+        ["ana@x".to_string()].into(),
+        "the declarer is a member"
+    );
+
+    let add = |member: &str| Command::AddMember {
+        member: member.into(),
+    };
+    assert_eq!(
+        run(&mut incident, add("bo@x"), t(1)).unwrap(),
+        ["member_added"]
+    );
+    assert_eq!(
+        run(&mut incident, add("bo@x"), t(2)).unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(matches!(
+        run(&mut incident, add(""), t(3)),
+        Err(DomainError::Validation(_))
+    ));
+    // Giving someone a role on a private incident lets them see it, as an event of its own.
+    let assign = Command::AssignRole {
+        role: "lead".into(),
+        user: "cy@x".into(),
+    };
+    assert_eq!(
+        run(&mut incident, assign, t(4)).unwrap(),
+        ["member_added", "role_assigned"]
+    );
+    assert!(incident.members.contains("cy@x"));
+
+    // On a public incident a role is just a role.
+    let mut public = super::tests::incident(Status::Investigating);
+    let assign = Command::AssignRole {
+        role: "lead".into(),
+        user: "cy@x".into(),
+    };
+    assert_eq!(run(&mut public, assign, t(5)).unwrap(), ["role_assigned"]);
+    assert!(public.members.is_empty());
 }

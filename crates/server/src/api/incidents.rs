@@ -5,8 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
-use firebreak_core::token::Scope;
-use firebreak_core::{Command, Status, TimestampName};
+use firebreak_core::{Command, Incident, IncidentType, Role, Status, TimestampName};
 use firebreak_store::{IncidentFilter, IncidentKey, Outcome};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -90,7 +89,17 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Comma-separated severities.
     pub severity: Option<String>,
-    /// Text to look for in titles and summaries.
+    /// Comma-separated incident types (`default`, `security`).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub incident_type: Option<String>,
+    /// Only incidents affecting this service.
+    pub service: Option<String>,
+    /// Declared at or after this time (RFC 3339, or a date such as `2026-11-01`).
+    pub from: Option<String>,
+    /// Declared before this time (RFC 3339, or a date: the whole day is included).
+    pub to: Option<String>,
+    /// Full-text search over titles, summaries and the whole timeline (notes, updates…).
     pub q: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<i64>,
@@ -130,7 +139,7 @@ pub async fn declare(
     headers: HeaderMap,
     ApiJson(body): ApiJson<DeclareBody>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.require(Scope::Write)?;
+    caller.require(Role::Responder)?;
     let idempotency_key = match headers.get("Idempotency-Key") {
         None => None,
         Some(value) => {
@@ -188,7 +197,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<IncidentPage>> {
-    caller.require(Scope::Read)?;
+    caller.require(Role::Viewer)?;
     let split = |text: Option<String>| -> Vec<String> {
         text.unwrap_or_default()
             .split(',')
@@ -221,17 +230,32 @@ pub async fn list(
                 .map_err(|_| ApiError::field("cursor", "not a cursor from a previous page"))?,
         ),
     };
+    let mut types = Vec::new();
+    for text in split(query.incident_type) {
+        types.push(
+            IncidentType::parse(&text)
+                .ok_or_else(|| ApiError::field("type", format!("unknown type {text:?}")))?,
+        );
+    }
     let filter = IncidentFilter {
         statuses,
         severities,
-        query: query.q,
-        // Private incidents become visible to their members once people exist (the incident
-        // room issue); until then only admin tokens see them.
-        include_private: caller.sees_private(),
+        types,
+        service: query.service.filter(|it| !it.trim().is_empty()),
+        declared_from: parse_bound("from", query.from.as_deref(), false)?,
+        declared_to: parse_bound("to", query.to.as_deref(), true)?,
+        query: query.q.filter(|it| !it.trim().is_empty()),
+        access: caller.access(),
         limit: query.limit.unwrap_or(50),
         before_number,
     };
     let page = state.store.incidents(&filter).await?;
+    let what = if filter.query.is_some() {
+        "search"
+    } else {
+        "list"
+    };
+    audit_reads(&state, &caller, &page.items, what).await?;
     let now = firebreak_store::clock::now();
     Ok(Json(IncidentPage {
         items: page
@@ -243,16 +267,68 @@ pub async fn list(
     }))
 }
 
-/// Load an incident the caller may see; private ones are 404 for non-admin tokens.
+/// A time bound of a list filter: RFC 3339, or a plain date (its start; with `end_of_day`,
+/// the start of the next day, so `to=2026-11-01` includes that whole day).
+pub(crate) fn parse_bound(
+    field: &str,
+    text: Option<&str>,
+    end_of_day: bool,
+) -> ApiResult<Option<jiff::Timestamp>> {
+    let Some(text) = text.map(str::trim).filter(|it| !it.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(Some(at));
+    }
+    let date: jiff::civil::Date = text
+        .parse()
+        .map_err(|_| ApiError::field(field, "use a date (2026-11-01) or an RFC 3339 time"))?;
+    let date = if end_of_day {
+        date.tomorrow()
+            .map_err(|_| ApiError::field(field, "date out of range"))?
+    } else {
+        date
+    };
+    let at = date
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| ApiError::field(field, "date out of range"))?
+        .timestamp();
+    Ok(Some(at))
+}
+
+/// Records every private incident among `incidents` as read by the caller.
+pub(crate) async fn audit_reads(
+    state: &AppState,
+    caller: &Caller,
+    incidents: &[Incident],
+    what: &str,
+) -> ApiResult<()> {
+    let private: Vec<(String, firebreak_core::Reference)> = incidents
+        .iter()
+        .filter(|it| it.private)
+        .map(|it| (it.id.0.to_string(), it.reference))
+        .collect();
+    let now = firebreak_store::clock::now();
+    state
+        .store
+        .audit_private_reads(&private, &caller.actor(), what, now)
+        .await?;
+    Ok(())
+}
+
+/// Loads an incident the caller may see — any other is 404, exactly like a missing one —
+/// and audits the read when it is private.
 pub(crate) async fn visible(
     state: &AppState,
     caller: &Caller,
     text: &str,
-) -> ApiResult<firebreak_core::Incident> {
-    let incident = state.store.incident(key(text)?).await?;
-    if incident.private && !caller.sees_private() {
-        return Err(ApiError::not_found("incident"));
-    }
+    what: &str,
+) -> ApiResult<Incident> {
+    let incident = state
+        .store
+        .visible_incident(key(text)?, &caller.access())
+        .await?;
+    audit_reads(state, caller, std::slice::from_ref(&incident), what).await?;
     Ok(incident)
 }
 
@@ -265,8 +341,8 @@ pub async fn show(
     caller: Caller,
     Path(text): Path<String>,
 ) -> ApiResult<Json<IncidentDto>> {
-    caller.require(Scope::Read)?;
-    let incident = visible(&state, &caller, &text).await?;
+    caller.require(Role::Viewer)?;
+    let incident = visible(&state, &caller, &text, "GET incident").await?;
     Ok(Json(IncidentDto::from_incident(
         &incident,
         firebreak_store::clock::now(),
@@ -280,11 +356,11 @@ async fn run_command(
     text: &str,
     command: Command,
 ) -> ApiResult<Outcome> {
-    caller.require(Scope::Write)?;
+    caller.require(Role::Responder)?;
     let (target, actor) = (key(text)?, caller.actor());
     let outcome = state
         .store
-        .execute_command(target, &actor, caller.sees_private(), command);
+        .execute_command(target, &actor, caller.access(), command);
     Ok(outcome.await?)
 }
 
@@ -294,11 +370,9 @@ async fn run(
     text: &str,
     build: firebreak_store::BuildCommand,
 ) -> ApiResult<Outcome> {
-    caller.require(Scope::Write)?;
+    caller.require(Role::Responder)?;
     let (target, actor) = (key(text)?, caller.actor());
-    let outcome = state
-        .store
-        .execute(target, &actor, caller.sees_private(), build);
+    let outcome = state.store.execute(target, &actor, caller.access(), build);
     Ok(outcome.await?)
 }
 

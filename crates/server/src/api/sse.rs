@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use firebreak_core::token::Scope;
+use firebreak_core::{Access, Role};
 use firebreak_store::StoredEvent;
 use futures_util::Stream;
 use serde::Deserialize;
@@ -45,8 +45,8 @@ pub async fn events(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require(Scope::Read)?;
-    let incident = visible(&state, &caller, &text).await?;
+    caller.require(Role::Viewer)?;
+    let incident = visible(&state, &caller, &text, "live events").await?;
     let live = state.store.subscribe();
     let last_event_id = headers
         .get("Last-Event-ID")
@@ -60,7 +60,14 @@ pub async fn events(
         (None, None) => incident.last_seq,
     };
     let (sender, receiver) = mpsc::channel(64);
-    tokio::spawn(forward(state, incident.id.0, after, live, sender));
+    tokio::spawn(forward(
+        state,
+        caller.access(),
+        incident.id.0,
+        after,
+        live,
+        sender,
+    ));
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
@@ -76,6 +83,7 @@ fn to_sse(event: &StoredEvent) -> Event {
 /// Feeds one client until it disconnects or the server shuts down.
 async fn forward(
     state: AppState,
+    access: Access,
     incident_id: Uuid,
     mut last_sent: i64,
     mut live: broadcast::Receiver<std::sync::Arc<StoredEvent>>,
@@ -106,6 +114,14 @@ async fn forward(
         tokio::select! {
             received = live.recv() => match received {
                 Ok(event) => {
+                    if event.incident_id == id_text && event.private && !access.is_all() {
+                        // The incident may have just become private: stop unless the caller
+                        // is still allowed to see it.
+                        let key = firebreak_store::IncidentKey::Id(incident_id);
+                        if state.store.visible_incident(key, &access).await.is_err() {
+                            return;
+                        }
+                    }
                     if event.incident_id == id_text && event.seq > last_sent {
                         if event.seq != last_sent + 1 {
                             catch_up = true;

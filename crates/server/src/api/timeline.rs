@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use firebreak_core::Command;
+use firebreak_core::Role;
 use firebreak_core::command::Entry;
-use firebreak_core::token::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -59,7 +59,7 @@ pub async fn list(
     Path(text): Path<String>,
     ApiQuery(query): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<EventPage>> {
-    caller.require(Scope::Read)?;
+    caller.require(Role::Viewer)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
@@ -68,8 +68,11 @@ pub async fn list(
     let key = crate::api::incidents::key(&text)?;
     let page = state
         .store
-        .timeline_page(key, after, limit, caller.sees_private())
+        .timeline_page(key, after, limit, &caller.access())
         .await?;
+    if page.private {
+        visible(&state, &caller, &text, "GET timeline").await?;
+    }
     let next_cursor = page
         .events
         .last()
@@ -92,7 +95,7 @@ pub async fn append(
     Path(text): Path<String>,
     ApiJson(body): ApiJson<AppendBody>,
 ) -> ApiResult<(StatusCode, Json<EventDto>)> {
-    caller.require(Scope::Write)?;
+    caller.require(Role::Responder)?;
     let entry = match body.kind.as_deref().unwrap_or("note") {
         "note" => Entry::Note { text: body.text },
         "message_pinned" => Entry::Pinned {
@@ -121,7 +124,7 @@ pub async fn append(
     let (target, actor) = (crate::api::incidents::key(&text)?, caller.actor());
     let outcome = state
         .store
-        .execute_command(target, &actor, caller.sees_private(), command);
+        .execute_command(target, &actor, caller.access(), command);
     let outcome = outcome.await?;
     let event = outcome
         .events
@@ -139,8 +142,8 @@ pub async fn verify(
     caller: Caller,
     Path(text): Path<String>,
 ) -> ApiResult<Json<Verification>> {
-    caller.require(Scope::Read)?;
-    let incident = visible(&state, &caller, &text).await?;
+    caller.require(Role::Viewer)?;
+    let incident = visible(&state, &caller, &text, "verify timeline").await?;
     let verification = match state.store.verify_timeline(incident.id.0).await? {
         Ok(n_events) => Verification {
             valid: true,

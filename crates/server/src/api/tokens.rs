@@ -1,8 +1,10 @@
-//! API tokens (admin scope): create (shown once), list, revoke.
+//! API tokens (admins): create (shown once), list, revoke. A token acts as the person who
+//! owns it, within its scope.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use firebreak_core::Role;
 use firebreak_core::token::Scope;
 use firebreak_store::{StoreError, TokenInfo};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,8 @@ pub struct TokenDto {
     pub name: String,
     /// `read`, `write` or `admin`.
     pub scope: String,
+    /// Email of the person the token acts as (absent for tokens older than people).
+    pub user: Option<String>,
     pub created_at: String,
     pub revoked_at: Option<String>,
     /// Only in the answer to create; it is stored hashed and cannot be shown again.
@@ -32,6 +36,8 @@ pub struct CreateToken {
     pub name: String,
     /// `read`, `write` or `admin`.
     pub scope: String,
+    /// Email of the person the token acts as; default: you.
+    pub user: Option<String>,
 }
 
 pub fn dto(info: TokenInfo, token: Option<String>) -> TokenDto {
@@ -39,6 +45,7 @@ pub fn dto(info: TokenInfo, token: Option<String>) -> TokenDto {
         id: info.id.to_string(),
         name: info.name,
         scope: info.scope.as_str().into(),
+        user: info.owner.map(|it| it.email),
         created_at: info.created_at.to_string(),
         revoked_at: info.revoked_at.map(|it| it.to_string()),
         token,
@@ -60,7 +67,7 @@ pub fn parse_new_token(name: &str, scope: &str) -> Result<(String, Scope), ApiEr
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, body = Vec<TokenDto>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenDto>>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     Ok(Json(
         state
             .store
@@ -81,11 +88,23 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> ApiResult<(StatusCode, Json<TokenDto>)> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     let (name, scope) = parse_new_token(&body.name, &body.scope)?;
+    let owner =
+        match body
+            .user
+            .as_deref()
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+        {
+            Some(email) => Some(state.store.user_by_email(email).await?.ok_or_else(|| {
+                ApiError::field("user", format!("no user with the email {email}"))
+            })?),
+            None => caller.user.clone(),
+        };
     let created = state
         .store
-        .create_token(&name, scope, firebreak_store::clock::now())
+        .create_token(&name, scope, owner.as_ref(), firebreak_store::clock::now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -101,7 +120,7 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
     match state
         .store

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use firebreak_core::token::Scope;
+use firebreak_core::Role;
 use firebreak_store::{Delivery, NewWebhook, StoreError, Webhook, WebhookPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -197,7 +197,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<WebhookDto>>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     Ok(Json(
         state
             .store
@@ -218,7 +218,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookDto>)> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     check_url(&body.url)?;
     check_kinds(&body.event_kinds)?;
     let secret = match body.secret {
@@ -251,7 +251,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookDto>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     let webhook = state
         .store
         .webhook(webhook_id(&id)?)
@@ -270,7 +270,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateWebhook>,
 ) -> ApiResult<Json<WebhookDto>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     if let Some(url) = &body.url {
         check_url(url)?;
     }
@@ -300,7 +300,7 @@ pub async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     state
         .store
         .delete_webhook(webhook_id(&id)?, firebreak_store::clock::now())
@@ -318,7 +318,7 @@ pub async fn deliveries(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<Json<Vec<DeliveryDto>>> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     let id = webhook_id(&id)?;
     if let Some(status) = &query.status
         && !matches!(status.as_str(), "pending" | "delivered" | "dead")
@@ -344,7 +344,7 @@ pub async fn retry(
     caller: Caller,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Scope::Admin)?;
+    caller.require(Role::Admin)?;
     let delivery_id = Uuid::parse_str(&delivery_id).map_err(|_| ApiError::not_found("delivery"))?;
     state
         .store

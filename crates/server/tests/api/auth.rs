@@ -91,7 +91,11 @@ both_backends!(tokens_and_scopes, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(incident["created_by"], "token:ci");
+    assert_eq!(
+        incident["created_by"], "admin@test.example",
+        "a token acts as its owner (by default, whoever created it)"
+    );
+    assert_eq!(created["user"], "admin@test.example");
     let id = created["id"].as_str().unwrap();
     let (status, _) = app
         .call(

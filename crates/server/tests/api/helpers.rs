@@ -101,22 +101,9 @@ impl TestApp {
         let mut options = StoreOptions::new(database_url.clone());
         options.catalog = settings.catalog();
         let store = Store::open(options).await.expect("open store");
-        let now = firebreak_store::clock::now();
-        let admin = store
-            .create_token("admin", Scope::Admin, now)
-            .await
-            .unwrap()
-            .secret;
-        let write = store
-            .create_token("writer", Scope::Write, now)
-            .await
-            .unwrap()
-            .secret;
-        let read = store
-            .create_token("reader", Scope::Read, now)
-            .await
-            .unwrap()
-            .secret;
+        let admin = person_token(&store, "admin@test.example", "admin", Scope::Admin).await;
+        let write = person_token(&store, "writer@test.example", "responder", Scope::Write).await;
+        let read = person_token(&store, "reader@test.example", "viewer", Scope::Read).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -230,4 +217,25 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// Creates a person (who cannot sign in with a password) and a token acting as them.
+pub async fn person_token(store: &Store, email: &str, role: &str, scope: Scope) -> String {
+    let now = firebreak_store::clock::now();
+    let person = firebreak_core::person::parse_person(firebreak_core::person::RawPerson {
+        email: Some(email.into()),
+        name: Some(email.split('@').next().unwrap().into()),
+        time_zone: None,
+        role: Some(role.into()),
+    })
+    .unwrap();
+    let user = match store.user_by_email(email).await.unwrap() {
+        Some(user) => user,
+        None => store.create_user(&person, "!", now).await.unwrap(),
+    };
+    store
+        .create_token(email, scope, Some(&user), now)
+        .await
+        .unwrap()
+        .secret
 }
