@@ -120,11 +120,13 @@ both_backends!(tokens_and_scopes, |app: TestApp| async move {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    // Private incidents are invisible (404) to non-admin tokens.
+    // Private incidents are invisible (404) to people who are not members.
     let (status, private) = app
-        .post(
+        .call(
+            &app.admin,
+            Method::POST,
             "/api/v1/incidents",
-            json!({"title": "Leaked key", "type": "security"}),
+            Some(json!({"title": "Leaked key", "type": "security"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
