@@ -18,6 +18,7 @@ use crate::api;
         api::incidents::post_update,
         api::incidents::assign_role,
         api::incidents::unassign_role,
+        api::incidents::add_member,
         api::incidents::assert_timestamp,
         api::timeline::list,
         api::timeline::append,
@@ -30,6 +31,12 @@ use crate::api;
         api::webhooks::remove,
         api::webhooks::deliveries,
         api::webhooks::retry,
+        api::people::me,
+        api::people::list,
+        api::people::create,
+        api::people::update,
+        api::people::revoke_sessions,
+        api::people::private_reads,
         api::tokens::list,
         api::tokens::create,
         api::tokens::revoke,
@@ -39,7 +46,8 @@ use crate::api;
         (name = "incidents", description = "Declare and run incidents"),
         (name = "timeline", description = "The append-only, hash-chained record"),
         (name = "webhooks", description = "Signed outgoing webhooks, delivered through the outbox"),
-        (name = "tokens", description = "API tokens"),
+        (name = "people", description = "People, sessions and the audit of private-incident reads"),
+        (name = "tokens", description = "API tokens; each acts as the person who owns it"),
     )
 )]
 pub struct ApiDoc;

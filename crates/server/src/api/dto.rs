@@ -45,6 +45,8 @@ pub struct IncidentDto {
     pub status: String,
     /// Role → who holds it.
     pub roles: BTreeMap<String, String>,
+    /// Who may see the incident while it is private (besides admins), by email.
+    pub members: Vec<String>,
     pub next_update_due: Option<String>,
     /// True when the next update is past due on a live incident.
     pub update_overdue: bool,
@@ -90,6 +92,7 @@ impl IncidentDto {
             mode: incident.mode.as_str().into(),
             status: incident.status.as_str().into(),
             roles: incident.roles.clone(),
+            members: incident.members.iter().cloned().collect(),
             next_update_due: incident.next_update_due.map(|it| it.to_string()),
             update_overdue: incident.update_overdue(now),
             timestamps,

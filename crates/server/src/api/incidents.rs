@@ -457,6 +457,36 @@ pub async fn assign_role(
     Ok(Json(result(&outcome)))
 }
 
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    /// Email of the person to let in.
+    pub user: String,
+}
+
+/// Let a person see a private incident. Recorded as a `member_added` event; adding an
+/// existing member changes nothing.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/members", tag = "incidents", request_body = MemberBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, body = CommandResult), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<MemberBody>,
+) -> ApiResult<Json<CommandResult>> {
+    caller.require(Role::Responder)?;
+    let user = state
+        .store
+        .user_by_email(&body.user)
+        .await?
+        .ok_or_else(|| ApiError::field("user", format!("no user with the email {}", body.user)))?;
+    let command = Command::AddMember { member: user.email };
+    let outcome = run_command(&state, &caller, &text, command).await?;
+    Ok(Json(result(&outcome)))
+}
+
 /// Unassign a role.
 #[utoipa::path(delete, path = "/api/v1/incidents/{key}/roles/{role}", tag = "incidents",
     params(("key" = String, Path, description = "UUID or reference"), ("role" = String, Path, description = "Role name")),

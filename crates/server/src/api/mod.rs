@@ -2,13 +2,14 @@
 
 pub mod dto;
 pub mod incidents;
+pub mod people;
 pub mod sse;
 pub mod timeline;
 pub mod tokens;
 pub mod webhooks;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 
 use crate::AppState;
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
             get(incidents::show).patch(incidents::patch),
         )
         .route("/incidents/{key}/updates", post(incidents::post_update))
+        .route("/incidents/{key}/members", post(incidents::add_member))
         .route(
             "/incidents/{key}/roles/{role}",
             put(incidents::assign_role).delete(incidents::unassign_role),
@@ -46,6 +48,11 @@ pub fn router() -> Router<AppState> {
             "/webhooks/{id}/deliveries/{delivery_id}/retry",
             post(webhooks::retry),
         )
+        .route("/me", get(people::me))
+        .route("/users", get(people::list).post(people::create))
+        .route("/users/{id}", patch(people::update))
+        .route("/users/{id}/sessions", delete(people::revoke_sessions))
+        .route("/audit/private-reads", get(people::private_reads))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(crate::openapi::serve))
