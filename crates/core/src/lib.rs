@@ -4,12 +4,14 @@
 //! (may this transition happen? which events does this command produce?) is a pure function.
 
 pub mod access;
+pub mod board;
 pub mod catalog;
 pub mod command;
 pub mod event;
 pub mod hash;
 pub mod incident;
 pub mod lifecycle;
+pub mod narrate;
 pub mod person;
 pub mod retry;
 pub mod throttle;

@@ -14,7 +14,7 @@ use crate::extract::Caller;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(index))
+        .route("/about", get(index))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

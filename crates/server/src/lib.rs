@@ -12,6 +12,7 @@ mod health;
 pub mod openapi;
 pub mod settings;
 mod token_cache;
+pub mod ui;
 pub mod workers;
 
 use std::future::Future;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .merge(health::router())
+        .merge(ui::router())
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id))
@@ -116,6 +118,7 @@ pub async fn serve_with_store(
         logins: Arc::default(),
     };
     let app = router(state);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -127,8 +127,7 @@ pub async fn patch_person(
         check_password(&mut errors, "password", password);
     }
     let is_self = caller.user.as_ref().is_some_and(|it| it.id == id);
-    if is_self && (body.disabled == Some(true) || patch.role.is_some_and(|it| it != Role::Admin))
-    {
+    if is_self && (body.disabled == Some(true) || patch.role.is_some_and(|it| it != Role::Admin)) {
         errors.add(
             "role",
             "you cannot demote or disable yourself; ask another admin",

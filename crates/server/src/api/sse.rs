@@ -6,6 +6,7 @@
 //! broadcast, it re-reads the gap from the database.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -59,17 +60,41 @@ pub async fn events(
         (None, Some(after)) => after,
         (None, None) => incident.last_seq,
     };
-    let (sender, receiver) = mpsc::channel(64);
-    tokio::spawn(forward(
+    Ok(stream(
         state,
+        live,
         caller.access(),
         incident.id.0,
         after,
+        Arc::new(to_sse),
+    ))
+}
+
+/// Turns one stored event into the SSE event a client receives.
+pub(crate) type Render = Arc<dyn Fn(&StoredEvent) -> Event + Send + Sync>;
+
+/// A live stream of one incident's events after `after`, each rendered by `render`.
+/// `live` must be subscribed before anything shown to the client was read (no gap).
+pub(crate) fn stream(
+    state: AppState,
+    live: broadcast::Receiver<Arc<StoredEvent>>,
+    access: Access,
+    incident_id: Uuid,
+    after: i64,
+    render: Render,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let (sender, receiver) = mpsc::channel(64);
+    tokio::spawn(forward(
+        state,
+        access,
+        incident_id,
+        after,
         live,
         sender,
+        render,
     ));
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 fn to_sse(event: &StoredEvent) -> Event {
@@ -86,8 +111,9 @@ async fn forward(
     access: Access,
     incident_id: Uuid,
     mut last_sent: i64,
-    mut live: broadcast::Receiver<std::sync::Arc<StoredEvent>>,
+    mut live: broadcast::Receiver<Arc<StoredEvent>>,
     sender: mpsc::Sender<Result<Event, Infallible>>,
+    render: Render,
 ) {
     let id_text = incident_id.to_string();
     let mut shutdown = state.shutdown.clone();
@@ -103,7 +129,7 @@ async fn forward(
                     break;
                 }
                 for event in &events {
-                    if sender.send(Ok(to_sse(event))).await.is_err() {
+                    if sender.send(Ok(render(event))).await.is_err() {
                         return;
                     }
                     last_sent = event.seq;
@@ -127,7 +153,7 @@ async fn forward(
                             catch_up = true;
                             continue;
                         }
-                        if sender.send(Ok(to_sse(&event))).await.is_err() {
+                        if sender.send(Ok(render(&event))).await.is_err() {
                             return;
                         }
                         last_sent = event.seq;

@@ -1,0 +1,195 @@
+//! Timeline events told in words, for the incident room, exports and (later) post-mortems.
+
+use serde_json::Value;
+
+/// One event in words: a short headline and, for messages, the message itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Narration {
+    pub label: String,
+    pub text: String,
+}
+
+fn field<'a>(body: &'a Value, key: &str) -> &'a str {
+    body.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn detail(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(flag) => if *flag { "yes" } else { "no" }.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) => {
+            // The affected scope: {"text": …, "count": …}.
+            let text = map.get("text").and_then(Value::as_str).unwrap_or("");
+            match map.get("count").and_then(Value::as_i64) {
+                Some(count) if text.is_empty() => format!("{count}"),
+                Some(count) => format!("{text} ({count})"),
+                None => text.to_string(),
+            }
+        }
+        Value::Null => "—".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `display` turns a person's identifier (an email) into how they are shown.
+pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Narration {
+    let (label, text) = match kind {
+        "declared" => (
+            format!(
+                "Declared {} ({}, {})",
+                field(body, "reference"),
+                field(body, "severity"),
+                field(body, "status")
+            ),
+            [field(body, "title"), field(body, "summary")]
+                .iter()
+                .filter(|it| !it.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        "status_changed" => {
+            let mut label = format!("Status {} → {}", field(body, "from"), field(body, "to"));
+            if let Some(target) = body.get("merged_into").and_then(Value::as_str) {
+                label.push_str(&format!(" (into {target})"));
+            }
+            (label, String::new())
+        }
+        "severity_changed" => (
+            format!("Severity {} → {}", field(body, "from"), field(body, "to")),
+            String::new(),
+        ),
+        "details_changed" => (
+            format!("Changed {}", field(body, "field")),
+            format!(
+                "{} → {}",
+                detail(body.get("from").unwrap_or(&Value::Null)),
+                detail(body.get("to").unwrap_or(&Value::Null))
+            ),
+        ),
+        "role_assigned" => {
+            let mut label = format!(
+                "{} is now {}",
+                display(field(body, "user")),
+                field(body, "role")
+            );
+            if let Some(previous) = body.get("previous").and_then(Value::as_str) {
+                label.push_str(&format!(" (was {})", display(previous)));
+            }
+            (label, String::new())
+        }
+        "role_unassigned" => (
+            format!(
+                "{} is no longer {}",
+                display(field(body, "previous")),
+                field(body, "role")
+            ),
+            String::new(),
+        ),
+        "member_added" => (
+            format!(
+                "{} can now see this private incident",
+                display(field(body, "member"))
+            ),
+            String::new(),
+        ),
+        "update_posted" => {
+            let mut label = String::from("Status update");
+            if let Some(status) = body.get("status").and_then(Value::as_str) {
+                label.push_str(&format!(" · now {status}"));
+            }
+            if body.get("public").and_then(Value::as_bool) == Some(true) {
+                label.push_str(" · public");
+            }
+            (label, field(body, "message").to_string())
+        }
+        "note" => ("Note".to_string(), field(body, "text").to_string()),
+        "message_pinned" => {
+            let label = match body.get("author").and_then(Value::as_str) {
+                Some(author) => format!("Pinned message from {author}"),
+                None => "Pinned message".to_string(),
+            };
+            (label, field(body, "text").to_string())
+        }
+        "correction" => {
+            let label = match body.get("corrects").and_then(Value::as_i64) {
+                Some(seq) => format!("Correction of #{seq}"),
+                None => "Correction".to_string(),
+            };
+            (label, field(body, "text").to_string())
+        }
+        "timestamp_asserted" => (
+            format!(
+                "Says {} happened at {}",
+                field(body, "name"),
+                field(body, "at")
+            ),
+            field(body, "note").to_string(),
+        ),
+        other => (other.replace('_', " "), String::new()),
+    };
+    Narration { label, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_in_words() {
+        let display = |email: &str| email.split('@').next().unwrap_or(email).to_string();
+        let table = [
+            (
+                "declared",
+                json!({"reference": "INC-1", "severity": "major", "status": "investigating", "title": "Checkout down", "summary": ""}),
+                "Declared INC-1 (major, investigating)",
+                "Checkout down",
+            ),
+            (
+                "status_changed",
+                json!({"from": "triage", "to": "merged", "merged_into": "INC-2"}),
+                "Status triage → merged (into INC-2)",
+                "",
+            ),
+            (
+                "role_assigned",
+                json!({"role": "lead", "user": "ana@x.io", "previous": "bo@x.io"}),
+                "ana is now lead (was bo)",
+                "",
+            ),
+            (
+                "update_posted",
+                json!({"message": "Rolling back", "status": "identified", "public": true}),
+                "Status update · now identified · public",
+                "Rolling back",
+            ),
+            (
+                "details_changed",
+                json!({"field": "affected", "from": {"text": "", "count": null}, "to": {"text": "EU", "count": 40}}),
+                "Changed affected",
+                " → EU (40)",
+            ),
+            (
+                "member_added",
+                json!({"member": "cy@x.io"}),
+                "cy can now see this private incident",
+                "",
+            ),
+            ("something_new", json!({}), "something new", ""),
+        ];
+        for (kind, body, label, text) in table {
+            let told = narrate(kind, &body, &display);
+            assert_eq!(
+                (told.label.as_str(), told.text.as_str()),
+                (label, text),
+                "{kind}"
+            );
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// Firebreak's only script: live timeline, countdowns. Every form works without it.
+(function () {
+  "use strict";
+
+  function words(seconds) {
+    var s = Math.abs(Math.round(seconds));
+    var d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+    if (s < 60) return s + " s";
+    if (s < 3600) return m + " min";
+    if (d === 0) return h + " h " + String(m).padStart(2, "0") + " min";
+    return d + " d " + h + " h";
+  }
+
+  function tick() {
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due"));
+      if (isNaN(due)) return;
+      var left = (due - Date.now()) / 1000;
+      el.textContent = left < 0 ? "overdue by " + words(left) : "due in " + words(left);
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  var timeline = document.getElementById("timeline");
+  if (!timeline || !window.EventSource) return;
+  var state = document.getElementById("live-state");
+  var source = timeline.getAttribute("data-live");
+  var lastSeq = Number(timeline.getAttribute("data-last-seq") || "0");
+  var headerKinds = ["status_changed", "severity_changed", "role_assigned", "role_unassigned",
+    "update_posted", "details_changed", "member_added", "timestamp_asserted"];
+  var es = null, retry = 1000;
+
+  function say(text) { if (state) state.textContent = text; }
+
+  function refreshHeader() {
+    var head = document.getElementById("room-head");
+    if (!head) return;
+    fetch(head.getAttribute("data-src"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html) { head.outerHTML = html; tick(); } })
+      .catch(function () {});
+  }
+
+  function connect() {
+    // After a blip, resume from the last event we showed; the server sends what we missed.
+    es = new EventSource(source + "?after=" + lastSeq);
+    es.onopen = function () { retry = 1000; say("Live"); };
+    es.addEventListener("timeline", function (msg) {
+      var seq = Number(msg.lastEventId);
+      if (seq <= lastSeq) return;
+      lastSeq = seq;
+      var holder = document.createElement("ol");
+      holder.innerHTML = msg.data;
+      var item = holder.firstElementChild;
+      if (!item) return;
+      item.classList.add("new");
+      timeline.appendChild(item);
+      timeline.setAttribute("data-last-seq", String(lastSeq));
+      var empty = document.getElementById("timeline-empty");
+      if (empty) empty.remove();
+      if (headerKinds.indexOf(msg.type === "timeline" ? item.getAttribute("data-kind") : "") >= 0) refreshHeader();
+    });
+    es.onerror = function () {
+      say("Reconnecting…");
+      es.close();
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+  connect();
+})();

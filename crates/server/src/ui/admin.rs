@@ -1,0 +1,300 @@
+//! Admin pages: people, API tokens, and the audit of private-incident reads.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use firebreak_core::Role;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+use crate::AppState;
+use crate::api::people::{CreateUser, PatchUser, create_person as create, patch_person};
+use crate::api::tokens::parse_new_token;
+use crate::error::ApiError;
+
+pub struct PersonRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub time_zone: String,
+    pub disabled: bool,
+    pub n_sessions: usize,
+}
+
+#[derive(Template)]
+#[template(path = "people.html")]
+struct PeoplePage {
+    chrome: Chrome,
+    csrf: String,
+    flash: Option<String>,
+    people: Vec<PersonRow>,
+    roles: Vec<String>,
+}
+
+fn admin(viewer: &Viewer) -> UiResult<()> {
+    viewer.0.require(Role::Admin)?;
+    Ok(())
+}
+
+pub async fn people(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    admin(&viewer)?;
+    let now = firebreak_store::clock::now();
+    let mut rows = Vec::new();
+    for user in state.store.users().await? {
+        let n_sessions = state.store.sessions(user.id, now).await?.len();
+        rows.push(PersonRow {
+            id: user.id.to_string(),
+            name: user.name,
+            email: user.email,
+            role: user.role.as_str().to_string(),
+            time_zone: user.time_zone,
+            disabled: user.disabled_at.is_some(),
+            n_sessions,
+        });
+    }
+    Ok(render(&PeoplePage {
+        chrome: viewer.chrome("people"),
+        csrf: viewer.csrf(),
+        flash: None,
+        people: rows,
+        roles: Role::ALL.iter().map(|it| it.as_str().to_string()).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct NewPersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn create_person(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm(form): UiForm<NewPersonForm>,
+) -> UiResult<Response> {
+    viewer.0.check_csrf(Some(&form.csrf))?;
+    admin(&viewer)?;
+    create(
+        &state,
+        CreateUser {
+            email: form.email,
+            name: form.name,
+            role: Some(form.role),
+            time_zone: Some(form.time_zone),
+            password: form.password,
+        },
+    )
+    .await?;
+    Ok(see_other("/people"))
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    disabled: String,
+}
+
+fn person_id(text: &str) -> UiResult<Uuid> {
+    Ok(Uuid::parse_str(text).map_err(|_| ApiError::not_found("person"))?)
+}
+
+pub async fn update_person(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm(form): UiForm<PersonForm>,
+) -> UiResult<Response> {
+    viewer.0.check_csrf(Some(&form.csrf))?;
+    admin(&viewer)?;
+    let patch = PatchUser {
+        role: Some(form.role),
+        disabled: Some(form.disabled == "true"),
+        ..Default::default()
+    };
+    patch_person(&state, &viewer.0, person_id(&id)?, patch).await?;
+    Ok(see_other("/people"))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out_person(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm(form): UiForm<CsrfForm>,
+) -> UiResult<Response> {
+    viewer.0.check_csrf(Some(&form.csrf))?;
+    admin(&viewer)?;
+    state
+        .store
+        .revoke_user_sessions(person_id(&id)?, firebreak_store::clock::now())
+        .await?;
+    Ok(see_other("/people"))
+}
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub scope: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    chrome: Chrome,
+    csrf: String,
+    secret: Option<String>,
+    tokens: Vec<TokenRow>,
+    people: Vec<(String, String)>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    viewer: &Viewer,
+    secret: Option<String>,
+) -> UiResult<Response> {
+    let lens = viewer.lens(state).await?;
+    let tokens = state
+        .store
+        .tokens()
+        .await?
+        .into_iter()
+        .map(|it| TokenRow {
+            id: it.id.to_string(),
+            name: it.name,
+            owner: it
+                .owner
+                .map(|owner| format!("{} ({})", owner.name, owner.email))
+                .unwrap_or_else(|| "— nobody (legacy)".into()),
+            scope: it.scope.as_str().to_string(),
+            created: lens.time(it.created_at),
+            revoked: it.revoked_at.is_some(),
+        })
+        .collect();
+    let mut people: Vec<(String, String)> = lens.names.clone().into_iter().collect();
+    people.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(render(&TokensPage {
+        chrome: viewer.chrome("tokens"),
+        csrf: viewer.csrf(),
+        secret,
+        tokens,
+        people,
+    }))
+}
+
+pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    admin(&viewer)?;
+    tokens_page(&state, &viewer, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    user: String,
+}
+
+/// Shows the new token on the answer page itself: it exists nowhere else in clear text.
+pub async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm(form): UiForm<TokenForm>,
+) -> UiResult<Response> {
+    viewer.0.check_csrf(Some(&form.csrf))?;
+    admin(&viewer)?;
+    let (name, scope) = parse_new_token(&form.name, &form.scope)?;
+    let owner = state
+        .store
+        .user_by_email(&form.user)
+        .await?
+        .ok_or_else(|| ApiError::field("user", "no such person"))?;
+    let created = state
+        .store
+        .create_token(&name, scope, Some(&owner), firebreak_store::clock::now())
+        .await?;
+    tokens_page(&state, &viewer, Some(created.secret)).await
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm(form): UiForm<CsrfForm>,
+) -> UiResult<Response> {
+    viewer.0.check_csrf(Some(&form.csrf))?;
+    admin(&viewer)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
+    match state
+        .store
+        .revoke_token(id, firebreak_store::clock::now())
+        .await
+    {
+        Ok(()) | Err(firebreak_store::StoreError::NotFound) => {}
+        Err(other) => return Err(other.into()),
+    }
+    state.tokens.clear();
+    Ok(see_other("/tokens"))
+}
+
+pub struct ReadRow {
+    pub when: String,
+    pub actor: String,
+    pub reference: String,
+    pub what: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    reads: Vec<ReadRow>,
+}
+
+pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    admin(&viewer)?;
+    let lens = viewer.lens(&state).await?;
+    let reads = state
+        .store
+        .private_reads(None, 500)
+        .await?
+        .into_iter()
+        .map(|it| ReadRow {
+            when: lens.time_with_seconds(it.at),
+            actor: lens.person(&it.actor),
+            reference: it.reference.to_string(),
+            what: it.what,
+        })
+        .collect();
+    Ok(render(&AuditPage {
+        chrome: viewer.chrome("audit"),
+        reads,
+    }))
+}

@@ -1,0 +1,268 @@
+//! View models: incidents and events turned into the strings the templates show, in the
+//! reader's time zone.
+
+use std::collections::HashMap;
+
+use firebreak_core::board::{due_in_words, duration_in_words};
+use firebreak_core::narrate::narrate;
+use firebreak_core::{Catalog, Incident, TimestampName};
+use firebreak_store::StoredEvent;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+/// How to show times and people to one reader.
+pub struct Lens {
+    pub zone: TimeZone,
+    pub zone_name: String,
+    /// Email → name.
+    pub names: HashMap<String, String>,
+    pub now: Timestamp,
+}
+
+impl Lens {
+    pub fn new(zone_name: &str, names: HashMap<String, String>) -> Lens {
+        let zone = TimeZone::get(zone_name).unwrap_or(TimeZone::UTC);
+        Lens {
+            zone,
+            zone_name: zone_name.to_string(),
+            names,
+            now: firebreak_store::clock::now(),
+        }
+    }
+
+    pub fn time(&self, at: Timestamp) -> String {
+        at.to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    pub fn time_with_seconds(&self, at: Timestamp) -> String {
+        at.to_zoned(self.zone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
+
+    pub fn person(&self, email: &str) -> String {
+        match self.names.get(email) {
+            Some(name) => name.clone(),
+            None => email.to_string(),
+        }
+    }
+}
+
+pub struct Row {
+    pub reference: String,
+    pub title: String,
+    pub private: bool,
+    pub drill: bool,
+    pub severity: String,
+    pub severity_rank: usize,
+    pub status: String,
+    pub live: bool,
+    pub lead: String,
+    pub age: String,
+    pub declared: String,
+    pub due_text: String,
+    pub due_iso: Option<String>,
+    pub overdue: bool,
+}
+
+fn declared_at(incident: &Incident) -> Option<Timestamp> {
+    incident.timestamp(TimestampName::Declared).observed
+}
+
+pub fn row(incident: &Incident, catalog: &Catalog, lens: &Lens) -> Row {
+    let (due_text, overdue) = due_in_words(incident.next_update_due, lens.now);
+    let declared = declared_at(incident);
+    Row {
+        reference: incident.reference.to_string(),
+        title: incident.title.clone(),
+        private: incident.private,
+        drill: incident.mode == firebreak_core::Mode::Drill,
+        severity: incident.severity.clone(),
+        severity_rank: catalog.severity_rank(&incident.severity).unwrap_or(9),
+        status: incident.status.as_str().to_string(),
+        live: incident.status.is_live(),
+        lead: incident
+            .roles
+            .get("lead")
+            .map(|it| lens.person(it))
+            .unwrap_or_else(|| "— nobody yet".to_string()),
+        age: declared
+            .map(|at| duration_in_words(lens.now.duration_since(at)))
+            .unwrap_or_default(),
+        declared: declared.map(|at| lens.time(at)).unwrap_or_default(),
+        due_text,
+        due_iso: incident.next_update_due.map(|it| it.to_string()),
+        overdue,
+    }
+}
+
+pub struct EventView {
+    pub seq: i64,
+    pub kind: String,
+    pub iso: String,
+    pub when: String,
+    /// When a person says it happened, if that differs from when it was recorded.
+    pub occurred: Option<String>,
+    pub actor: String,
+    pub label: String,
+    pub text: String,
+}
+
+pub fn event(event: &StoredEvent, lens: &Lens) -> EventView {
+    let body: serde_json::Value = serde_json::from_str(&event.body).unwrap_or_default();
+    let display = |email: &str| lens.person(email);
+    let told = narrate(&event.kind, &body, &display);
+    let observed = firebreak_store::clock::from_micros(event.observed_at_us);
+    let occurred = firebreak_store::clock::from_micros(event.occurred_at_us);
+    EventView {
+        seq: event.seq,
+        kind: event.kind.clone(),
+        iso: observed.to_string(),
+        when: lens.time_with_seconds(observed),
+        occurred: (event.occurred_at_us != event.observed_at_us)
+            .then(|| lens.time_with_seconds(occurred)),
+        actor: lens.person(&event.actor),
+        label: told.label,
+        text: told.text,
+    }
+}
+
+pub struct HeadView {
+    pub reference: String,
+    pub title: String,
+    pub summary: String,
+    pub severity: String,
+    pub severity_rank: usize,
+    pub status: String,
+    pub live: bool,
+    pub private: bool,
+    pub drill: bool,
+    pub due_text: String,
+    pub due_iso: Option<String>,
+    pub due_at: Option<String>,
+    pub overdue: bool,
+    /// (role, who) in the catalog's order, including unfilled ones.
+    pub roles: Vec<(String, String)>,
+    pub impact: String,
+    pub affected: String,
+    pub services: String,
+    pub declared: String,
+    pub created_by: String,
+    pub members: String,
+    pub chain_ok: bool,
+    pub chain_problem: String,
+    pub n_events: i64,
+}
+
+pub fn head(
+    incident: &Incident,
+    catalog: &Catalog,
+    lens: &Lens,
+    chain: Result<i64, String>,
+) -> HeadView {
+    let row = row(incident, catalog, lens);
+    let roles = catalog
+        .roles
+        .iter()
+        .filter(|role| {
+            incident.roles.contains_key(*role) || ["lead", "comms"].contains(&role.as_str())
+        })
+        .map(|role| {
+            let holder = incident
+                .roles
+                .get(role)
+                .map(|it| lens.person(it))
+                .unwrap_or_else(|| "— unassigned".to_string());
+            (role.clone(), holder)
+        })
+        .collect();
+    let affected = match incident.affected.count {
+        Some(count) if incident.affected.text.is_empty() => format!("{count} affected"),
+        Some(count) => format!("{} ({count})", incident.affected.text),
+        None => incident.affected.text.clone(),
+    };
+    let (chain_ok, chain_problem, n_events) = match chain {
+        Ok(n_events) => (true, String::new(), n_events),
+        Err(problem) => (false, problem, incident.last_seq),
+    };
+    HeadView {
+        reference: row.reference,
+        title: row.title,
+        summary: incident.summary.clone(),
+        severity: row.severity,
+        severity_rank: row.severity_rank,
+        status: row.status,
+        live: row.live,
+        private: row.private,
+        drill: row.drill,
+        due_text: row.due_text,
+        due_iso: row.due_iso,
+        due_at: incident.next_update_due.map(|at| lens.time(at)),
+        overdue: row.overdue,
+        roles,
+        impact: incident.impact.as_str().replace('_', " "),
+        affected,
+        services: incident.services.join(", "),
+        declared: row.declared,
+        created_by: lens.person(&incident.created_by),
+        members: incident
+            .members
+            .iter()
+            .map(|it| lens.person(it))
+            .collect::<Vec<_>>()
+            .join(", "),
+        chain_ok,
+        chain_problem,
+        n_events,
+    }
+}
+
+/// The whole timeline as Markdown, for pasting into a post-mortem.
+pub fn markdown(
+    incident: &Incident,
+    events: &[StoredEvent],
+    catalog: &Catalog,
+    lens: &Lens,
+) -> String {
+    let mut out = format!("# {} — {}\n\n", incident.reference, incident.title);
+    let head = head(incident, catalog, lens, Ok(incident.last_seq));
+    out.push_str(&format!(
+        "- **Severity:** {}\n- **Status:** {}\n- **Impact:** {}{}\n",
+        incident.severity,
+        incident.status,
+        head.impact,
+        if head.affected.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", head.affected)
+        }
+    ));
+    for (role, holder) in &head.roles {
+        out.push_str(&format!("- **{role}:** {holder}\n"));
+    }
+    if !incident.services.is_empty() {
+        out.push_str(&format!("- **Services:** {}\n", head.services));
+    }
+    out.push_str(&format!("- **Declared:** {}\n", head.declared));
+    if !incident.summary.is_empty() {
+        out.push_str(&format!("\n{}\n", incident.summary));
+    }
+    out.push_str(&format!("\n## Timeline ({})\n\n", lens.zone_name));
+    for stored in events {
+        let view = event(stored, lens);
+        out.push_str(&format!(
+            "- **{}** — {} — {}",
+            view.when, view.actor, view.label
+        ));
+        if let Some(occurred) = &view.occurred {
+            out.push_str(&format!(" (happened {occurred})"));
+        }
+        out.push('\n');
+        for line in view.text.lines() {
+            out.push_str(&format!("  > {line}\n"));
+        }
+    }
+    out
+}
