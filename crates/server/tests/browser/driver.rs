@@ -1,0 +1,205 @@
+//! chromedriver and headless chromium, started for the test and stopped after it.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+pub struct Driver {
+    url: String,
+    child: tokio::process::Child,
+}
+
+fn program(env: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default));
+    assert!(
+        path.exists(),
+        "{} not found: install Debian's chromium and chromium-driver (./scripts/test does), or set {env}",
+        path.display()
+    );
+    path
+}
+
+impl Driver {
+    pub async fn start() -> Driver {
+        let chromedriver = program("FIREBREAK_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let child = tokio::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let url = format!("http://127.0.0.1:{port}");
+        // chromedriver is ready when it accepts connections.
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Driver { url, child };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("chromedriver did not start listening on {port}");
+    }
+
+    pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        let chromium = program("FIREBREAK_CHROMIUM", "/usr/bin/chromium");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                    format!("--window-size={width},{height}"),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("start a chromium session");
+        client
+            .set_window_size(width, height)
+            .await
+            .expect("size the window");
+        Browser { client }
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// One browser session (its own cookies) with the few steps the tests need; every failure
+/// panics with what was expected.
+pub struct Browser {
+    client: Client,
+}
+
+impl Browser {
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect(url);
+    }
+
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.unwrap().to_string()
+    }
+
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    pub async fn find(&self, locator: Locator<'_>) -> Element {
+        self.client
+            .find(locator)
+            .await
+            .unwrap_or_else(|err| panic!("{locator:?}: {err}"))
+    }
+
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map(|it| it.len())
+            .unwrap_or(0)
+    }
+
+    async fn wait_at_most(&self, locator: Locator<'_>, timeout: Duration) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(50))
+            .for_element(locator)
+            .await
+        {
+            Ok(element) => element,
+            Err(err) => {
+                let html = self.source().await;
+                panic!(
+                    "waited {timeout:?} for {locator:?} on {}: {err}\n{}",
+                    self.url().await,
+                    &html[..html.len().min(3000)]
+                )
+            }
+        }
+    }
+
+    pub async fn wait_for(&self, locator: Locator<'_>) -> Element {
+        self.wait_at_most(locator, WAIT).await
+    }
+
+    /// For what depends on the page's own reconnect backoff.
+    pub async fn wait_for_long(&self, locator: Locator<'_>) -> Element {
+        self.wait_at_most(locator, Duration::from_secs(45)).await
+    }
+
+    pub async fn wait_for_url_ending(&self, suffix: &str) {
+        for _ in 0..300 {
+            if self.url().await.ends_with(suffix) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "expected to arrive at …{suffix}, but am at {}",
+            self.url().await
+        );
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.wait_for(Locator::Css(css)).await;
+        element.clear().await.unwrap();
+        element.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(Locator::Css(css))
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    pub async fn select(&self, css: &str, value: &str) {
+        let select = self.wait_for(Locator::Css(css)).await;
+        select
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|err| panic!("select {value} in {css}: {err}"));
+    }
+
+    pub async fn execute(&self, script: &str) -> Value {
+        self.client.execute(script, Vec::new()).await.unwrap()
+    }
+
+    /// Saves a PNG under `target/tmp/screenshots/`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

@@ -1,0 +1,279 @@
+//! End to end in a real browser: Debian's chromium driven through chromedriver (WebDriver,
+//! via fantoccini) against the real server on a real SQLite file.
+//!
+//! The test script installs `chromium` and `chromium-driver`; without them this test fails
+//! rather than skipping. Screenshots land in `target/tmp/screenshots/`.
+
+mod driver;
+
+use std::time::Duration;
+
+use driver::{Browser, Driver};
+use fantoccini::Locator;
+use firebreak_core::person::{RawPerson, parse_person};
+use firebreak_server::Settings;
+use firebreak_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Server {
+    base: String,
+    addr: std::net::SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(settings: &Settings, listener: TcpListener) -> Server {
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(firebreak_server::serve(
+        settings.clone(),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Server {
+        base: format!("http://{addr}"),
+        addr,
+        stop,
+        task,
+    }
+}
+
+impl Server {
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+async fn person(store: &Store, email: &str, name: &str, role: &str) {
+    let person = parse_person(RawPerson {
+        email: Some(email.into()),
+        name: Some(name.into()),
+        time_zone: Some("Europe/Berlin".into()),
+        role: Some(role.into()),
+    })
+    .unwrap();
+    let hash = firebreak_server::auth::hash_password(PASSWORD).unwrap();
+    store
+        .create_user(&person, &hash, firebreak_store::clock::now())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_room_in_a_real_browser() {
+    let driver = Driver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite:{}", dir.path().join("browser.db").display());
+    let settings = Settings {
+        database_url: database_url.clone(),
+        ..Settings::default()
+    };
+    let store = Store::open(StoreOptions::new(database_url.clone()))
+        .await
+        .unwrap();
+    person(&store, "ana@example.com", "Ana Responder", "responder").await;
+    person(&store, "boss@example.com", "Bo Admin", "admin").await;
+    person(&store, "vic@example.com", "Vic Viewer", "viewer").await;
+    let server = start(&settings, TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let base = server.base.clone();
+
+    // A responder signs in, is sent back where they wanted to go, and declares from the form.
+    let ana = driver.browser(1280, 900).await;
+    ana.goto(&format!("{base}/incidents/new")).await;
+    assert!(
+        ana.url().await.contains("/login?next="),
+        "signed out → sign in"
+    );
+    ana.sign_in("ana@example.com", PASSWORD).await;
+    assert!(
+        ana.url().await.ends_with("/incidents/new"),
+        "back to the declare form"
+    );
+    let checked = ana
+        .find(Locator::Css("input[name=severity]:checked"))
+        .await
+        .attr("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        checked.as_deref(),
+        Some("major"),
+        "a severity is preselected"
+    );
+    ana.fill("#title", "Checkout returns 500 for card payments")
+        .await;
+    ana.click("form[action='/incidents'] button[type=submit]")
+        .await;
+    ana.wait_for_url_ending("/incidents/INC-1").await;
+    ana.wait_for(Locator::XPath("//h1[contains(., 'INC-1')]"))
+        .await;
+
+    // A second person watches the same room; what Ana posts appears there without a reload.
+    let bo = driver.browser(1280, 900).await;
+    bo.goto(&format!("{base}/login")).await;
+    bo.sign_in("boss@example.com", PASSWORD).await;
+    bo.goto(&format!("{base}/incidents/INC-1")).await;
+    bo.wait_for(Locator::XPath("//span[@id='live-state' and .='Live']"))
+        .await;
+    ana.fill(
+        "#message",
+        "Card payments fail at checkout; rolling back release 42.",
+    )
+    .await;
+    ana.click("form[action$='/update'] button[type=submit]")
+        .await;
+    ana.wait_for_url_ending("/incidents/INC-1#timeline").await;
+    bo.wait_for(Locator::XPath(
+        "//li[@data-kind='update_posted' and contains(., 'rolling back release 42')]",
+    ))
+    .await;
+    // The header follows: the update set the next one due.
+    bo.wait_for(Locator::XPath(
+        "//span[@data-due and starts-with(., 'due in')]",
+    ))
+    .await;
+    ana.click("form[action$='/take-lead'] button").await;
+    bo.wait_for(Locator::XPath(
+        "//li[@data-kind='role_assigned' and contains(., 'Ana Responder is now lead')]",
+    ))
+    .await;
+    bo.wait_for(Locator::XPath("//dd[.='Ana Responder']")).await;
+
+    // A network blip: the server goes away, events are written meanwhile, the server comes
+    // back on the same address; the open room reconnects and catches up.
+    let addr = server.addr;
+    server.shut_down().await;
+    bo.wait_for(Locator::XPath(
+        "//span[@id='live-state' and .='Reconnecting…']",
+    ))
+    .await;
+    let note = firebreak_core::Command::Append {
+        entry: firebreak_core::command::Entry::Note {
+            text: "Written while the browser was cut off".into(),
+        },
+        occurred_at: None,
+    };
+    let key = firebreak_store::IncidentKey::parse("INC-1").unwrap();
+    store
+        .execute_command(key, "ana@example.com", firebreak_core::Access::All, note)
+        .await
+        .unwrap();
+    let server = start(&settings, rebind(addr).await).await;
+    bo.wait_for_long(Locator::XPath(
+        "//li[@data-kind='note' and contains(., 'while the browser was cut off')]",
+    ))
+    .await;
+    bo.wait_for(Locator::XPath("//span[@id='live-state' and .='Live']"))
+        .await;
+
+    // Screenshots of the places people spend their night in.
+    bo.screenshot("incident-room").await;
+    ana.goto(&format!("{base}/")).await;
+    ana.wait_for(Locator::XPath("//a[contains(., 'INC-1')]"))
+        .await;
+    ana.screenshot("dashboard").await;
+    let phone = driver.browser(390, 844).await;
+    phone.goto(&format!("{base}/login")).await;
+    phone.sign_in("ana@example.com", PASSWORD).await;
+    phone.goto(&format!("{base}/incidents/INC-1")).await;
+    let fits = phone
+        .execute("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
+        .await;
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "no sideways scrolling at 390 px"
+    );
+    phone.screenshot("incident-room-phone").await;
+    phone.goto(&format!("{base}/")).await;
+    phone.screenshot("dashboard-phone").await;
+
+    // A private (security) incident: the viewer cannot find it, not even by its address.
+    ana.goto(&format!("{base}/incidents/new")).await;
+    ana.fill("#title", "Leaked signing key").await;
+    ana.click("details summary").await;
+    ana.select("#incident_type", "security").await;
+    ana.click("details button[type=submit]").await;
+    ana.wait_for_url_ending("/incidents/INC-2").await;
+    ana.wait_for(Locator::XPath("//span[contains(@class, 'private')]"))
+        .await;
+    let vic = driver.browser(1280, 900).await;
+    vic.goto(&format!("{base}/login")).await;
+    vic.sign_in("vic@example.com", PASSWORD).await;
+    vic.goto(&format!("{base}/incidents/INC-2")).await;
+    vic.wait_for(Locator::XPath("//h1[.='Not found']")).await;
+    for page in ["/", "/incidents", "/incidents?q=signing"] {
+        vic.goto(&format!("{base}{page}")).await;
+        let html = vic.source().await;
+        if !page.contains("?q=") {
+            assert!(html.contains("INC-1"), "{page} shows the public incident");
+        }
+        assert!(
+            !html.contains("INC-2") && !html.contains("Leaked"),
+            "{page}"
+        );
+    }
+    vic.goto(&format!("{base}/incidents/INC-1")).await;
+    let forms = vic.count("form[action$='/update']").await;
+    assert_eq!(forms, 0, "viewers read; they get no composer");
+
+    // A form posted without its CSRF token is refused, and nothing is declared.
+    ana.goto(&format!("{base}/incidents/new")).await;
+    ana.execute("document.querySelector(\"form[action='/incidents'] input[name=csrf]\").remove(); return true;")
+        .await;
+    ana.fill("#title", "Forged declaration").await;
+    ana.click("form[action='/incidents'] button[type=submit]")
+        .await;
+    ana.wait_for(Locator::XPath("//h1[.='Not allowed']")).await;
+    let page = store
+        .incidents(&firebreak_store::IncidentFilter {
+            statuses: Vec::new(),
+            severities: Vec::new(),
+            types: Vec::new(),
+            service: None,
+            declared_from: None,
+            declared_to: None,
+            query: None,
+            access: firebreak_core::Access::All,
+            limit: 10,
+            before_number: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2, "the forged form declared nothing");
+
+    for browser in [ana, bo, vic, phone] {
+        browser.close().await;
+    }
+    server.shut_down().await;
+    store.close().await;
+    driver.stop().await;
+}
+
+/// Binds the address a stopped server used (the kernel may need a moment to release it).
+async fn rebind(addr: std::net::SocketAddr) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(addr).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not bind {addr} again");
+}
+
+impl Browser {
+    async fn sign_in(&self, email: &str, password: &str) {
+        self.wait_for(Locator::Css("#email")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_for(Locator::Css("header.top")).await;
+    }
+}
