@@ -1,4 +1,4 @@
-//! `/` (what is running here), `/healthz` (the process is up), `/readyz` (the database
+//! `/about` (what is running here), `/healthz` (the process is up), `/readyz` (the database
 //! answers) and `/metrics`.
 
 use axum::Router;
@@ -32,6 +32,7 @@ code,pre{{background:#8882;padding:.1rem .3rem;border-radius:4px}}pre{{padding:.
 <p>Self-hosted incident response. This server is up (database: {backend}).</p>
 <ul><li><a href="/api/v1/openapi.json">API reference (OpenAPI 3.1)</a></li>
 <li><a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></li></ul>
+<p><a href="/">Open the incident room</a> (sign in first).</p>
 <p>From a terminal, with a token from <code>firebreak serve --demo</code> or <code>firebreak admin create-token</code>:</p>
 <pre>export FIREBREAK_URL=&lt;this server&gt; FIREBREAK_TOKEN=fbk_…
 firebreak incidents

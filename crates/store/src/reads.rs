@@ -267,9 +267,15 @@ impl Store {
                     ));
                 }
                 Backend::Postgres => {
-                    let param = sql.bind(query);
+                    let Some(query) = tsquery(query) else {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        });
+                    };
+                    let param = sql.bind(&query);
                     sql.push(&format!(
-                        " AND id IN (SELECT incident_id FROM events WHERE search @@ websearch_to_tsquery('english', {param}))"
+                        " AND id IN (SELECT incident_id FROM events WHERE search @@ to_tsquery('english', {param}))"
                     ));
                 }
             }
@@ -379,23 +385,31 @@ impl SqlBuilder {
     }
 }
 
-/// The FTS5 query for what a person typed: every word must match (the last one as a
-/// prefix, so results follow typing), each quoted so that FTS5 operators in the input are
-/// plain text. `None` when nothing searchable is left.
-fn fts5_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
+/// What a person typed, as words: letters and digits only, so no operator of either
+/// search syntax survives. Both backends then ask for every word (the last one as a prefix,
+/// so results follow typing).
+fn search_words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|it| !it.is_empty())
-        .map(|it| format!("\"{it}\""))
-        .collect();
+        .collect()
+}
+
+/// SQLite FTS5: `"w1" "w2"*`. `None` when nothing searchable is left.
+fn fts5_query(text: &str) -> Option<String> {
+    let words = search_words(text);
     let (last, rest) = words.split_last()?;
-    let mut query = rest.join(" ");
-    if !query.is_empty() {
-        query.push(' ');
-    }
-    query.push_str(last);
-    query.push('*');
-    Some(query)
+    let mut parts: Vec<String> = rest.iter().map(|it| format!("\"{it}\"")).collect();
+    parts.push(format!("\"{last}\"*"));
+    Some(parts.join(" "))
+}
+
+/// PostgreSQL `to_tsquery`: `w1 & w2:*`. `None` when nothing searchable is left.
+fn tsquery(text: &str) -> Option<String> {
+    let words = search_words(text);
+    let (last, rest) = words.split_last()?;
+    let mut parts: Vec<String> = rest.iter().map(|it| it.to_string()).collect();
+    parts.push(format!("{last}:*"));
+    Some(parts.join(" & "))
 }
 
 #[cfg(test)]
@@ -415,6 +429,14 @@ mod tests {
         ];
         for (text, expected) in table {
             assert_eq!(fts5_query(text).as_deref(), expected, "{text}");
+        }
+        let table = [
+            ("disk full", Some("disk & full:*")),
+            ("a|b & !c <-> d", Some("a & b & c & d:*")),
+            ("--", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(tsquery(text).as_deref(), expected, "{text}");
         }
     }
 }

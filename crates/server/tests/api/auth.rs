@@ -180,10 +180,21 @@ both_backends!(tokens_and_scopes, |app: TestApp| async move {
 });
 
 both_backends!(landing_page_is_open, |app: TestApp| async move {
-    let response = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    let response = app
+        .http
+        .get(format!("{}/about", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert!(page.contains("Firebreak") && page.contains("/api/v1/openapi.json"));
+    // The root is the dashboard; a stranger lands on the sign-in page, which links here.
+    let response = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.url().path().starts_with("/login"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Sign in to Firebreak") && page.contains("href=\"/about\""));
     let response = app
         .http
         .get(format!("{}/no/such/page", app.base))

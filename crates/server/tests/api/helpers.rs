@@ -239,3 +239,79 @@ pub async fn person_token(store: &Store, email: &str, role: &str, scope: Scope) 
         .unwrap()
         .secret
 }
+
+impl TestApp {
+    /// A signed-in browser session for `email` (the person must exist): the cookie header
+    /// value and the session's CSRF token.
+    pub async fn session(&self, email: &str) -> (String, String) {
+        let user = self.store.user_by_email(email).await.unwrap().unwrap();
+        let session = self
+            .store
+            .create_session(
+                user.id,
+                "test",
+                jiff::SignedDuration::from_hours(1),
+                firebreak_store::clock::now(),
+            )
+            .await
+            .unwrap();
+        (
+            format!("fb_session={}", session.secret),
+            session.session.csrf_token,
+        )
+    }
+
+    /// A page (or any GET) as a browser with `cookie` would fetch it, without following
+    /// redirects: the status and the body text.
+    pub async fn page(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let response = no_redirects()
+            .get(format!("{}{path}", self.base))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// A form POST as a browser with `cookie` would send it.
+    pub async fn form(
+        &self,
+        cookie: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(key, value)| format!("{key}={}", urlencode(value)))
+            .collect();
+        no_redirects()
+            .post(format!("{}{path}", self.base))
+            .header("Cookie", cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn no_redirects() -> reqwest::Client {
+    firebreak_integrations::http::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -19,10 +19,10 @@ const SECRET: &str = "test-secret-0123456789";
 
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     delivery_id: String,
     signature_ok: bool,
-    body: Value,
+    pub(crate) body: Value,
     accepted: bool,
 }
 
@@ -62,7 +62,9 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Str
 }
 
 /// Starts a receiver on a free port; returns its URL and the stream of what it saw.
-async fn start_receiver(fail_first: usize) -> (String, mpsc::UnboundedReceiver<Received>) {
+pub(crate) async fn start_receiver(
+    fail_first: usize,
+) -> (String, mpsc::UnboundedReceiver<Received>) {
     let (seen, received) = mpsc::unbounded_channel();
     let state = Receiver {
         fail_first,
@@ -78,7 +80,7 @@ async fn start_receiver(fail_first: usize) -> (String, mpsc::UnboundedReceiver<R
     (url, received)
 }
 
-async fn create_hook(app: &TestApp, url: &str, extra: Value) -> Value {
+pub(crate) async fn create_hook(app: &TestApp, url: &str, extra: Value) -> Value {
     let mut body = json!({"url": url, "secret": SECRET, "description": "test receiver"});
     for (key, value) in extra.as_object().unwrap() {
         body[key] = value.clone();
@@ -90,7 +92,7 @@ async fn create_hook(app: &TestApp, url: &str, extra: Value) -> Value {
     hook
 }
 
-fn manual_worker(app: &TestApp) -> DeliveryWorker {
+pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
     DeliveryWorker {
         store: app.store.clone(),
         client: app.http.clone(),
@@ -145,7 +147,7 @@ both_backends!(
 );
 
 /// Drives the worker by hand with an advancing clock until nothing is left to do.
-async fn drain(worker: &DeliveryWorker, max_steps: usize) {
+pub(crate) async fn drain(worker: &DeliveryWorker, max_steps: usize) {
     let mut now = firebreak_store::clock::now();
     let mut idle_steps = 0;
     for _ in 0..max_steps {
