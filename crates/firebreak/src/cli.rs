@@ -336,6 +336,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             login.token
         );
     }
+    if store.users().await?.is_empty() {
+        println!(
+            "No one can sign in yet. Create the first admin (password from stdin):\n  \
+             firebreak admin create-user --email you@example.com --name \"Your Name\" --role admin"
+        );
+    }
     println!(
         "Firebreak is listening on {url}  (database: {})",
         store.backend().as_str()
