@@ -98,8 +98,20 @@ enum Cmd {
         status: Option<String>,
         #[arg(long)]
         severity: Option<String>,
-        /// Search titles and summaries.
+        /// default or security.
+        #[arg(long = "type")]
+        incident_type: Option<String>,
+        /// Only incidents affecting this service.
         #[arg(long)]
+        service: Option<String>,
+        /// Declared on or after this date (2026-11-01) or time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Declared up to and including this date, or before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// Full-text search over titles, summaries and the whole timeline.
+        #[arg(long, short = 'q')]
         query: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
@@ -132,6 +144,10 @@ enum Cmd {
     },
     /// Add a note to the timeline.
     Note { incident: String, text: String },
+    /// Let a person (by email) see a private incident.
+    AddMember { incident: String, user: String },
+    /// Who the token acts as.
+    Whoami,
     /// Print the timeline.
     Timeline {
         incident: String,
@@ -556,11 +572,24 @@ async fn client_command(
         Cmd::Incidents {
             status,
             severity,
+            incident_type,
+            service,
+            from,
+            to,
             query,
             limit,
         } => {
             let mut params = vec![format!("limit={limit}")];
-            for (key, value) in [("status", status), ("severity", severity), ("q", query)] {
+            let filters = [
+                ("status", status),
+                ("severity", severity),
+                ("type", incident_type),
+                ("service", service),
+                ("from", from),
+                ("to", to),
+                ("q", query),
+            ];
+            for (key, value) in filters {
                 if let Some(value) = value {
                     params.push(format!("{key}={}", encode(&value)));
                 }
@@ -673,6 +702,27 @@ async fn client_command(
                 println!("#{} {}", text(&event["seq"]), text(&event["kind"]))
             }
         }
+        Cmd::AddMember { incident, user } => {
+            let path = format!("/incidents/{}/members", path_part(&incident));
+            let result = client
+                .call(Method::POST, &path, Some(json!({ "user": user })))
+                .await?;
+            print_command_result(as_json, &result);
+        }
+        Cmd::Whoami => {
+            let me = client.call(Method::GET, "/me", None).await?;
+            if as_json {
+                print_json(&me);
+            } else {
+                println!(
+                    "{} <{}> ({}, {})",
+                    text(&me["name"]),
+                    text(&me["email"]),
+                    text(&me["role"]),
+                    text(&me["time_zone"])
+                );
+            }
+        }
         Cmd::Timeline { incident, limit } => {
             let mut after = 0;
             let mut items = Vec::new();
@@ -758,40 +808,17 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// One line saying what a timeline event was about.
+/// One line saying what a timeline event was about (the same words as the incident room).
 fn summarize(event: &Value) -> String {
-    let body = &event["body"];
-    match event["kind"].as_str().unwrap_or("") {
-        "declared" => format!(
-            "Declared ({}): {}",
-            text(&body["severity"]),
-            text(&body["title"])
-        ),
-        "status_changed" => format!("{} → {}", text(&body["from"]), text(&body["to"])),
-        "severity_changed" => format!("severity {} → {}", text(&body["from"]), text(&body["to"])),
-        "details_changed" => format!("{} changed", text(&body["field"])),
-        "role_assigned" => match body["previous"].as_str() {
-            Some(previous) => format!(
-                "{}: {} → {}",
-                text(&body["role"]),
-                previous,
-                text(&body["user"])
-            ),
-            None => format!("{}: {}", text(&body["role"]), text(&body["user"])),
-        },
-        "role_unassigned" => format!(
-            "{}: {} stepped down",
-            text(&body["role"]),
-            text(&body["previous"])
-        ),
-        "update_posted" => text(&body["message"]),
-        "note" | "message_pinned" | "correction" => text(&body["text"]),
-        "timestamp_asserted" => format!(
-            "{} asserted as {}",
-            text(&body["name"]),
-            short_time(&body["at"])
-        ),
-        _ => body.to_string(),
+    let told = firebreak_core::narrate::narrate(
+        event["kind"].as_str().unwrap_or(""),
+        &event["body"],
+        &|person: &str| person.to_string(),
+    );
+    if told.text.is_empty() {
+        told.label
+    } else {
+        format!("{}: {}", told.label, told.text.replace('\n', " / "))
     }
 }
 

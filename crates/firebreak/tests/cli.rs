@@ -191,6 +191,46 @@ async fn incident_commands_through_the_api() {
         run.stdout
     );
 
+    // Full-text search reaches timeline text; membership and identity from the CLI.
+    let run = firebreak(&env, &["note", "INC-1", "The flux capacitor overheated"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(
+        &env,
+        &[
+            "incidents",
+            "--query",
+            "capacitor",
+            "--service",
+            "checkout",
+            "--from",
+            "2000-01-01",
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("INC-1"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(
+        &env,
+        &["incidents", "-q", "capacitor", "--type", "security"],
+    )
+    .await;
+    assert!(run.ok && !run.stdout.contains("INC-1"), "{}", run.stdout);
+    let run = firebreak(&env, &["whoami"]).await;
+    assert_eq!(
+        run.stdout.trim(),
+        "Ana <ana@example.com> (responder, Europe/Berlin)"
+    );
+    let run = firebreak(&env, &["declare", "Leaked key", "--type", "security"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["add-member", "INC-2", "nobody@example.com"]).await;
+    assert!(!run.ok && run.stderr.contains("no user"), "{}", run.stderr);
+    let run = firebreak(&env, &["--json", "add-member", "INC-2", "ana@example.com"]).await;
+    assert!(run.ok, "{}", run.stderr);
+
     let run = firebreak(&env, &["resolve", "INC-1", "Back to normal"]).await;
     assert!(run.ok, "{}", run.stderr);
     let run = firebreak(&env, &["timeline", "INC-1"]).await;
@@ -199,13 +239,13 @@ async fn incident_commands_through_the_api() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("lead: alice"), "{}", run.stdout);
+    assert!(run.stdout.contains("alice is now lead"), "{}", run.stdout);
     let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
     let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(events.len(), 6);
+    assert_eq!(events.len(), 7);
     let run = firebreak(&env, &["verify", "INC-1"]).await;
     assert!(
-        run.ok && run.stdout.starts_with("Timeline verified: 6 events"),
+        run.ok && run.stdout.starts_with("Timeline verified: 7 events"),
         "{}",
         run.stdout
     );
