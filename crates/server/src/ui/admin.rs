@@ -298,3 +298,82 @@ pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> UiResult<Re
         reads,
     }))
 }
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    rows: Vec<(String, String)>,
+}
+
+/// `key.path = value` rows of a settings tree.
+fn flatten(prefix: &str, value: &serde_json::Value, rows: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, child, rows);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let text: Vec<String> = items
+                .iter()
+                .map(|it| it.as_str().map_or_else(|| it.to_string(), String::from))
+                .collect();
+            rows.push((prefix.to_string(), text.join(", ")));
+        }
+        serde_json::Value::String(text) => rows.push((prefix.to_string(), text.clone())),
+        other => rows.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// A database URL without its password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:•••{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    admin(&viewer)?;
+    let mut settings = (*state.settings).clone();
+    settings.database_url = redact_url(&settings.database_url);
+    let tree = serde_json::to_value(&settings).map_err(ApiError::internal)?;
+    let mut rows = Vec::new();
+    flatten("", &tree, &mut rows);
+    Ok(render(&SettingsPage {
+        chrome: viewer.chrome("settings"),
+        rows,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_not_shown() {
+        let table = [
+            (
+                "postgres://fb:s3cret@db:5432/fb",
+                "postgres://fb:•••@db:5432/fb",
+            ),
+            ("postgres://fb@db/fb", "postgres://fb@db/fb"),
+            ("sqlite:firebreak.db", "sqlite:firebreak.db"),
+        ];
+        for (url, shown) in table {
+            assert_eq!(redact_url(url), shown);
+        }
+    }
+}

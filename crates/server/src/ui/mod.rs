@@ -5,6 +5,7 @@
 //! session's CSRF token. Errors are pages, not JSON: 401 sends the browser to sign in,
 //! 404 and 403 say what happened in words.
 
+mod account;
 mod admin;
 mod login;
 mod room;
@@ -52,6 +53,9 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(admin::tokens).post(admin::create_token))
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/audit", get(admin::audit))
+        .route("/settings", get(admin::settings))
+        .route("/account", get(account::page).post(account::save))
+        .route("/account/password", post(account::change_password))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
 }

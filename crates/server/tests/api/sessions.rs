@@ -249,6 +249,88 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     let (status, _) = app.page(&cookie, "/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // Your own account: time zone and password; a new password ends every session.
+    let cookie = session_cookie(&sign_in(&app, "ana@example.com", PASSWORD).await);
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let csrf = app
+        .page(&cookie, "/account")
+        .await
+        .1
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let response = app
+        .form(
+            &cookie,
+            "/account",
+            &[
+                ("csrf", &csrf),
+                ("name", "Ana L."),
+                ("time_zone", "Mars/Base"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = app
+        .form(
+            &cookie,
+            "/account",
+            &[
+                ("csrf", &csrf),
+                ("name", "Ana L."),
+                ("time_zone", "Asia/Tokyo"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&cookie, "/incidents/INC-1").await;
+    assert!(html.contains(" JST"), "times in the reader's zone");
+    let (status, _) = app.page(&cookie, "/settings").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "settings are for admins");
+    let new_password = "another long passphrase";
+    let response = app
+        .form(
+            &cookie,
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "wrong"),
+                ("password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .form(
+            &cookie,
+            "/account/password",
+            &[
+                ("csrf", &csrf),
+                ("current", PASSWORD),
+                ("password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.page(&cookie, "/").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "signed out by the new password"
+    );
+    let old = sign_in(&app, "ana@example.com", PASSWORD).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = sign_in(&app, "ana@example.com", new_password).await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+    let (admin_cookie, _) = app.session("admin@test.example").await;
+    let (status, html) = app.page(&admin_cookie, "/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("incidents.severities") && html.contains("critical, major, minor"));
+
     // Disabling a person stops their sign-in and their tokens.
     let (status, _) = app
         .call(
