@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::event::{Detail, EventData};
 use crate::incident::Incident;
 use crate::token::Scope;
 
@@ -100,6 +101,30 @@ impl Access {
     }
 }
 
+/// Whoever makes an incident private keeps seeing it: when `events` turn `incident` private
+/// and `actor` (a person, not a token without one) is not a member, the member event to add.
+pub fn keep_author_in<'a>(
+    incident: &Incident,
+    events: impl IntoIterator<Item = &'a EventData>,
+    actor: &str,
+) -> Option<EventData> {
+    let made_private = events.into_iter().any(|event| {
+        matches!(
+            event,
+            EventData::DetailsChanged {
+                to: Detail::Private(true),
+                ..
+            }
+        )
+    });
+    let is_person = !actor.starts_with("token:");
+    (made_private && is_person && !incident.members.contains(actor)).then(|| {
+        EventData::MemberAdded {
+            member: actor.to_string(),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +158,31 @@ mod tests {
         assert_eq!(Role::parse("Admin"), None);
         assert!(Role::Admin.allows(Role::Responder));
         assert!(!Role::Viewer.allows(Role::Responder));
+    }
+
+    #[test]
+    fn making_an_incident_private_keeps_its_author_in() {
+        let incident = incident(Status::Investigating);
+        let private = EventData::DetailsChanged {
+            from: Detail::Private(false),
+            to: Detail::Private(true),
+        };
+        let public = EventData::DetailsChanged {
+            from: Detail::Private(true),
+            to: Detail::Private(false),
+        };
+        let mut member = incident.clone();
+        member.members.insert("ana@x".into());
+        let table = [
+            (&incident, &private, "ana@x", true),
+            (&member, &private, "ana@x", false),
+            (&incident, &public, "ana@x", false),
+            (&incident, &private, "token:ci", false),
+        ];
+        for (incident, event, actor, adds) in table {
+            let added = keep_author_in(incident, [event], actor);
+            assert_eq!(added.is_some(), adds, "{event:?} by {actor}");
+        }
     }
 
     #[test]

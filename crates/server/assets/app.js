@@ -60,7 +60,7 @@
       timeline.setAttribute("data-last-seq", String(lastSeq));
       var empty = document.getElementById("timeline-empty");
       if (empty) empty.remove();
-      if (headerKinds.indexOf(msg.type === "timeline" ? item.getAttribute("data-kind") : "") >= 0) refreshHeader();
+      if (headerKinds.indexOf(item.getAttribute("data-kind")) >= 0) refreshHeader();
     });
     es.onerror = function () {
       say("Reconnecting…");

@@ -263,7 +263,8 @@ impl Store {
                     };
                     let param = sql.bind(&query);
                     sql.push(&format!(
-                        " AND id IN (SELECT incident_id FROM search_fts WHERE search_fts MATCH {param})"
+                        " AND id IN (SELECT incident_id FROM events WHERE rowid IN \
+                         (SELECT rowid FROM search_fts WHERE search_fts MATCH {param}))"
                     ));
                 }
                 Backend::Postgres => {

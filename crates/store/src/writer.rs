@@ -498,7 +498,14 @@ async fn run_command(
         errors.add("merged_into", format!("there is no incident {target}"));
         return Err(DomainError::Validation(errors).into());
     }
-    let decided = decide(&incident, catalog, command, now)?;
+    let mut decided = decide(&incident, catalog, command, now)?;
+    let events_data = decided.iter().map(|it| &it.data);
+    if let Some(member) = firebreak_core::access::keep_author_in(&incident, events_data, actor) {
+        decided.push(Decided {
+            data: member,
+            occurred_at: now,
+        });
+    }
     let mut events = Vec::with_capacity(decided.len());
     for Decided { data, occurred_at } in decided {
         apply(&mut incident, &data, now);

@@ -40,7 +40,14 @@ CREATE TABLE private_reads (
 );
 CREATE INDEX private_reads_incident ON private_reads (incident_id, id);
 
--- Every string in an event's body (titles, summaries, notes, updates…) is searchable.
-ALTER TABLE events ADD COLUMN search tsvector
-    GENERATED ALWAYS AS (jsonb_to_tsvector('english', body::jsonb, '["string"]')) STORED;
+-- Full-text search over the human text of every event: titles, summaries, update messages,
+-- notes and new titles (the same fields as the SQLite index).
+ALTER TABLE events ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english',
+    coalesce(body::jsonb ->> 'title', '') || ' ' ||
+    coalesce(body::jsonb ->> 'summary', '') || ' ' ||
+    coalesce(body::jsonb ->> 'message', '') || ' ' ||
+    coalesce(body::jsonb ->> 'text', '') || ' ' ||
+    coalesce(body::jsonb ->> 'note', '') || ' ' ||
+    CASE WHEN jsonb_typeof(body::jsonb -> 'to') = 'string' THEN body::jsonb ->> 'to' ELSE '' END
+)) STORED;
 CREATE INDEX events_search ON events USING gin (search);

@@ -40,16 +40,30 @@ CREATE TABLE private_reads (
 );
 CREATE INDEX private_reads_incident ON private_reads (incident_id, id);
 
--- Every string in an event's body (titles, summaries, notes, updates…) is searchable.
+-- Full-text search over the human text of every event: titles, summaries, update messages,
+-- notes and new titles. A contentless FTS5 index (rowid = the event's rowid) without
+-- positions: it answers "which events have all these words", which is all search asks.
 CREATE VIRTUAL TABLE search_fts USING fts5 (
-    incident_id UNINDEXED,
     text,
+    content = '',
+    detail = none,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
-INSERT INTO search_fts (incident_id, text)
-    SELECT e.incident_id, (SELECT group_concat(value, ' ') FROM json_tree(e.body) WHERE type = 'text')
-    FROM events e;
+INSERT INTO search_fts (rowid, text)
+    SELECT rowid, trim(
+        coalesce(json_extract(body, '$.title'), '') || ' ' ||
+        coalesce(json_extract(body, '$.summary'), '') || ' ' ||
+        coalesce(json_extract(body, '$.message'), '') || ' ' ||
+        coalesce(json_extract(body, '$.text'), '') || ' ' ||
+        coalesce(json_extract(body, '$.note'), '') || ' ' ||
+        CASE WHEN json_type(body, '$.to') = 'text' THEN json_extract(body, '$.to') ELSE '' END)
+    FROM events;
 CREATE TRIGGER events_search AFTER INSERT ON events BEGIN
-    INSERT INTO search_fts (incident_id, text)
-        SELECT new.incident_id, group_concat(value, ' ') FROM json_tree(new.body) WHERE type = 'text';
+    INSERT INTO search_fts (rowid, text) VALUES (new.rowid, trim(
+        coalesce(json_extract(new.body, '$.title'), '') || ' ' ||
+        coalesce(json_extract(new.body, '$.summary'), '') || ' ' ||
+        coalesce(json_extract(new.body, '$.message'), '') || ' ' ||
+        coalesce(json_extract(new.body, '$.text'), '') || ' ' ||
+        coalesce(json_extract(new.body, '$.note'), '') || ' ' ||
+        CASE WHEN json_type(new.body, '$.to') = 'text' THEN json_extract(new.body, '$.to') ELSE '' END));
 END;
