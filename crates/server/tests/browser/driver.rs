@@ -59,20 +59,30 @@ impl Driver {
     }
 
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        self.browser_with(width, height, &[]).await
+    }
+
+    /// A browser with extra chromium switches (e.g. `--force-dark-mode`).
+    pub async fn browser_with(&self, width: u32, height: u32, extra: &[&str]) -> Browser {
         let chromium = program("FIREBREAK_CHROMIUM", "/usr/bin/chromium");
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},{height}"),
+        ];
+        args.extend(extra.iter().map(|it| it.to_string()));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                    format!("--window-size={width},{height}"),
-                ],
-            }),
+            json!({ "binary": chromium, "args": args }),
         );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)

@@ -193,6 +193,21 @@ async fn incident_room_in_a_real_browser() {
     phone.screenshot("incident-room-phone").await;
     phone.goto(&format!("{base}/")).await;
     phone.screenshot("dashboard-phone").await;
+    // Dark when the system is dark.
+    let night = driver.browser_with(1280, 900, &["--force-dark-mode"]).await;
+    night.goto(&format!("{base}/login")).await;
+    night.sign_in("ana@example.com", PASSWORD).await;
+    night.goto(&format!("{base}/incidents/INC-1")).await;
+    let background = night
+        .execute("return getComputedStyle(document.body).backgroundColor;")
+        .await;
+    assert_eq!(
+        background,
+        serde_json::json!("rgb(21, 23, 26)"),
+        "dark palette"
+    );
+    night.screenshot("incident-room-dark").await;
+    night.close().await;
 
     // A private (security) incident: the viewer cannot find it, not even by its address.
     ana.goto(&format!("{base}/incidents/new")).await;
