@@ -48,8 +48,6 @@ pub async fn page(viewer: Viewer) -> UiResult<Response> {
 #[derive(Deserialize)]
 pub struct ProfileForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     time_zone: String,
@@ -58,9 +56,9 @@ pub struct ProfileForm {
 pub async fn save(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<ProfileForm>,
+    UiForm { csrf, fields: form }: UiForm<ProfileForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
     let id = person(&viewer)?.id;
     let patch = PatchUser {
         name: Some(form.name),
@@ -74,8 +72,6 @@ pub async fn save(
 #[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     password: String,
@@ -84,9 +80,9 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<PasswordForm>,
+    UiForm { csrf, fields: form }: UiForm<PasswordForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
     let user = person(&viewer)?;
     let (_, hash) = state
         .store

@@ -7,7 +7,7 @@ use firebreak_core::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+use super::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 use crate::AppState;
 use crate::api::people::{CreateUser, PatchUser, create_person as create, patch_person};
 use crate::api::tokens::parse_new_token;
@@ -66,8 +66,6 @@ pub async fn people(State(state): State<AppState>, viewer: Viewer) -> UiResult<R
 #[derive(Deserialize)]
 pub struct NewPersonForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     email: String,
@@ -82,10 +80,9 @@ pub struct NewPersonForm {
 pub async fn create_person(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<NewPersonForm>,
+    UiForm { csrf, fields: form }: UiForm<NewPersonForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    admin(&viewer)?;
+    viewer.may(&csrf, Role::Admin)?;
     create(
         &state,
         CreateUser {
@@ -103,8 +100,6 @@ pub async fn create_person(
 #[derive(Deserialize)]
 pub struct PersonForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     role: String,
     #[serde(default)]
     disabled: String,
@@ -118,10 +113,9 @@ pub async fn update_person(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    UiForm(form): UiForm<PersonForm>,
+    UiForm { csrf, fields: form }: UiForm<PersonForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    admin(&viewer)?;
+    viewer.may(&csrf, Role::Admin)?;
     let patch = PatchUser {
         role: Some(form.role),
         disabled: Some(form.disabled == "true"),
@@ -131,20 +125,13 @@ pub async fn update_person(
     Ok(see_other("/people"))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn sign_out_person(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    UiForm(form): UiForm<CsrfForm>,
+    UiForm { csrf, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    admin(&viewer)?;
+    viewer.may(&csrf, Role::Admin)?;
     state
         .store
         .revoke_user_sessions(person_id(&id)?, firebreak_store::clock::now())
@@ -213,8 +200,6 @@ pub async fn tokens(State(state): State<AppState>, viewer: Viewer) -> UiResult<R
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     scope: String,
@@ -226,10 +211,9 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<TokenForm>,
+    UiForm { csrf, fields: form }: UiForm<TokenForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    admin(&viewer)?;
+    viewer.may(&csrf, Role::Admin)?;
     let (name, scope) = parse_new_token(&form.name, &form.scope)?;
     let owner = state
         .store
@@ -247,10 +231,9 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    UiForm(form): UiForm<CsrfForm>,
+    UiForm { csrf, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    admin(&viewer)?;
+    viewer.may(&csrf, Role::Admin)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
     match state
         .store

@@ -96,8 +96,6 @@ pub async fn form(
 #[derive(Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     next: Option<String>,
     #[serde(default)]
     email: String,
@@ -109,11 +107,11 @@ pub async fn submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    UiForm(form): UiForm<LoginForm>,
+    UiForm { csrf, fields: form }: UiForm<LoginForm>,
 ) -> UiResult<Response> {
     let next = safe_next(form.next.as_deref());
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if form.csrf.is_empty() || expected != form.csrf {
+    if csrf.is_empty() || expected != csrf {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf_failed",
@@ -208,18 +206,12 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<CsrfOnly>,
+    UiForm { csrf, .. }: UiForm<super::NoFields>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
     if let Some(session) = viewer.0.session() {
         match state
             .store

@@ -22,6 +22,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use firebreak_core::Role;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -203,6 +204,14 @@ impl Viewer {
         }
     }
 
+    /// A page form may act: its CSRF token is this session's, and the caller has `role`.
+    /// The CSRF check comes first, so a forged form learns nothing about roles.
+    pub fn may(&self, csrf: &str, role: Role) -> UiResult<()> {
+        self.0.check_csrf(Some(csrf))?;
+        self.0.require(role)?;
+        Ok(())
+    }
+
     pub fn csrf(&self) -> String {
         self.0
             .session()
@@ -249,15 +258,33 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-/// A form body with the CSRF field every page form carries.
-pub struct UiForm<T>(pub T);
+/// A page form: the CSRF token every page form carries, and its other fields.
+pub struct UiForm<T> {
+    pub csrf: String,
+    pub fields: T,
+}
+
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    fields: T,
+}
+
+/// A form with nothing but its CSRF token (a button).
+#[derive(Deserialize)]
+pub struct NoFields {}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for UiForm<T> {
     type Rejection = UiError;
 
     async fn from_request(req: Request, state: &S) -> UiResult<Self> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(value)) => Ok(UiForm(value)),
+        match axum::Form::<WithCsrf<T>>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(UiForm {
+                csrf: value.csrf,
+                fields: value.fields,
+            }),
             Err(rejection) => Err(UiError::Api(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad_form",

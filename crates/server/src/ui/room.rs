@@ -16,7 +16,7 @@ use firebreak_store::{BuildCommand, IncidentFilter, IncidentKey};
 use serde::Deserialize;
 
 use super::views::{self, EventView, HeadView, Lens, Row};
-use super::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+use super::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 use crate::AppState;
 use crate::api::dto::{EventDto, IncidentDto};
 use crate::api::incidents::{audit_reads, key, parse_bound, visible};
@@ -213,8 +213,6 @@ pub async fn list(
 #[derive(Deserialize, Default)]
 pub struct DeclareForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     title: String,
     #[serde(default)]
     severity: String,
@@ -300,10 +298,9 @@ fn some(text: &str) -> Option<String> {
 pub async fn declare(
     State(state): State<AppState>,
     viewer: Viewer,
-    UiForm(form): UiForm<DeclareForm>,
+    UiForm { csrf, fields: form }: UiForm<DeclareForm>,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(&form.csrf))?;
-    viewer.0.require(Role::Responder)?;
+    viewer.may(&csrf, Role::Responder)?;
     let mut errors = firebreak_core::FieldErrors::default();
     let affected_count = match form.affected_count.trim() {
         "" => None,
@@ -615,8 +612,7 @@ async fn act_on(
     csrf: &str,
     build: BuildCommand,
 ) -> UiResult<Response> {
-    viewer.0.check_csrf(Some(csrf))?;
-    viewer.0.require(Role::Responder)?;
+    viewer.may(csrf, Role::Responder)?;
     let target: IncidentKey = key(text)?;
     let outcome = state
         .store
@@ -631,8 +627,6 @@ async fn act_on(
 #[derive(Deserialize)]
 pub struct UpdateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     message: String,
     #[serde(default)]
     status: String,
@@ -646,7 +640,7 @@ pub async fn post_update(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<UpdateForm>,
+    UiForm { csrf, fields: form }: UiForm<UpdateForm>,
 ) -> UiResult<Response> {
     let status = match form.status.trim() {
         "" => None,
@@ -666,13 +660,11 @@ pub async fn post_update(
         next_update_in_minutes,
         public: form.public == "true",
     };
-    act(&state, &viewer, &text, &form.csrf, command).await
+    act(&state, &viewer, &text, &csrf, command).await
 }
 
 #[derive(Deserialize)]
 pub struct NoteForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     text: String,
 }
@@ -681,38 +673,30 @@ pub async fn post_note(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<NoteForm>,
+    UiForm { csrf, fields: form }: UiForm<NoteForm>,
 ) -> UiResult<Response> {
     let command = Command::Append {
         entry: Entry::Note { text: form.text },
         occurred_at: None,
     };
-    act(&state, &viewer, &text, &form.csrf, command).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    act(&state, &viewer, &text, &csrf, command).await
 }
 
 pub async fn take_lead(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<CsrfForm>,
+    UiForm { csrf, .. }: UiForm<NoFields>,
 ) -> UiResult<Response> {
     let command = Command::AssignRole {
         role: "lead".into(),
         user: viewer.0.actor(),
     };
-    act(&state, &viewer, &text, &form.csrf, command).await
+    act(&state, &viewer, &text, &csrf, command).await
 }
 
 #[derive(Deserialize)]
 pub struct RoleForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     role: String,
     #[serde(default)]
@@ -723,19 +707,17 @@ pub async fn assign_role(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<RoleForm>,
+    UiForm { csrf, fields: form }: UiForm<RoleForm>,
 ) -> UiResult<Response> {
     let command = Command::AssignRole {
         role: form.role,
         user: form.user,
     };
-    act(&state, &viewer, &text, &form.csrf, command).await
+    act(&state, &viewer, &text, &csrf, command).await
 }
 
 #[derive(Deserialize)]
 pub struct ChangeForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     status: String,
     #[serde(default)]
@@ -746,7 +728,7 @@ pub async fn change(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<ChangeForm>,
+    UiForm { csrf, fields: form }: UiForm<ChangeForm>,
 ) -> UiResult<Response> {
     let raw = RawChanges {
         status: some(&form.status),
@@ -755,13 +737,11 @@ pub async fn change(
     };
     let build: BuildCommand =
         Box::new(move |incident, catalog| Ok(parse_changes(raw.clone(), incident, catalog)?));
-    act_on(&state, &viewer, &text, &form.csrf, build).await
+    act_on(&state, &viewer, &text, &csrf, build).await
 }
 
 #[derive(Deserialize)]
 pub struct MemberForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     user: String,
 }
@@ -770,7 +750,7 @@ pub async fn add_member(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
-    UiForm(form): UiForm<MemberForm>,
+    UiForm { csrf, fields: form }: UiForm<MemberForm>,
 ) -> UiResult<Response> {
     let user = state
         .store
@@ -778,5 +758,5 @@ pub async fn add_member(
         .await?
         .ok_or_else(|| ApiError::field("user", "no such person"))?;
     let command = Command::AddMember { member: user.email };
-    act(&state, &viewer, &text, &form.csrf, command).await
+    act(&state, &viewer, &text, &csrf, command).await
 }

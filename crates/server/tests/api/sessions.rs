@@ -9,6 +9,17 @@ use crate::helpers::{TestApp, no_redirects, urlencode};
 
 const PASSWORD: &str = "correct horse battery";
 
+/// The first form's CSRF token on a page.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a form with a CSRF token")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The login page's CSRF token and the cookie that must come back with it.
 async fn login_form(app: &TestApp) -> (String, String) {
     let response = no_redirects()
@@ -23,15 +34,7 @@ async fn login_form(app: &TestApp) -> (String, String) {
         .to_string();
     let cookie = cookie.split(';').next().unwrap().to_string();
     let html = response.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    (cookie, csrf)
+    (cookie, csrf_in(&html))
 }
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
@@ -158,18 +161,7 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let (_, csrf) = {
-        let html = app.page(&cookie, "/incidents/new").await.1;
-        let csrf = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        ((), csrf)
-    };
+    let csrf = csrf_in(&app.page(&cookie, "/incidents/new").await.1);
     let accepted = api(Method::POST, "/api/v1/incidents")
         .header("X-CSRF-Token", &csrf)
         .json(&declare)
@@ -233,17 +225,7 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     // Signing out ends that session only.
     let cookie = session_cookie(&sign_in(&app, "ana@example.com", PASSWORD).await);
     let cookie = cookie.split(';').next().unwrap().to_string();
-    let csrf = app
-        .page(&cookie, "/")
-        .await
-        .1
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_in(&app.page(&cookie, "/").await.1);
     let response = app.form(&cookie, "/logout", &[("csrf", &csrf)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (status, _) = app.page(&cookie, "/").await;
@@ -252,17 +234,7 @@ both_backends!(sign_in_sessions_and_csrf, |app: TestApp| async move {
     // Your own account: time zone and password; a new password ends every session.
     let cookie = session_cookie(&sign_in(&app, "ana@example.com", PASSWORD).await);
     let cookie = cookie.split(';').next().unwrap().to_string();
-    let csrf = app
-        .page(&cookie, "/account")
-        .await
-        .1
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_in(&app.page(&cookie, "/account").await.1);
     let response = app
         .form(
             &cookie,
