@@ -105,6 +105,24 @@ pub struct IncidentFilter {
     pub before_number: Option<i64>,
 }
 
+impl IncidentFilter {
+    /// Every incident `access` may see, newest first, 50 to a page; narrow it from here.
+    pub fn visible_to(access: Access) -> IncidentFilter {
+        IncidentFilter {
+            statuses: Vec::new(),
+            severities: Vec::new(),
+            types: Vec::new(),
+            service: None,
+            declared_from: None,
+            declared_to: None,
+            query: None,
+            access,
+            limit: 50,
+            before_number: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,

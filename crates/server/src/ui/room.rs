@@ -22,21 +22,6 @@ use crate::api::dto::{EventDto, IncidentDto};
 use crate::api::incidents::{audit_reads, key, parse_bound, visible};
 use crate::error::ApiError;
 
-fn filter(access: firebreak_core::Access) -> IncidentFilter {
-    IncidentFilter {
-        statuses: Vec::new(),
-        severities: Vec::new(),
-        types: Vec::new(),
-        service: None,
-        declared_from: None,
-        declared_to: None,
-        query: None,
-        access,
-        limit: 200,
-        before_number: None,
-    }
-}
-
 pub struct Table {
     pub rows: Vec<Row>,
 }
@@ -54,7 +39,9 @@ pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResul
     let catalog = state.store.catalog();
     let live_filter = IncidentFilter {
         statuses: ALL_STATUSES.into_iter().filter(|it| it.is_live()).collect(),
-        ..filter(viewer.0.access())
+        // Every live incident belongs on the board.
+        limit: 200,
+        ..IncidentFilter::visible_to(viewer.0.access())
     };
     let mut live = state.store.incidents(&live_filter).await?.items;
     order_live(&mut live, catalog);
@@ -62,7 +49,7 @@ pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResul
     let recent_filter = IncidentFilter {
         statuses: vec![Status::Resolved, Status::Learning, Status::Closed],
         limit: 10,
-        ..filter(viewer.0.access())
+        ..IncidentFilter::visible_to(viewer.0.access())
     };
     let recent: Vec<Incident> = state
         .store
@@ -155,10 +142,7 @@ pub async fn list(
     let lens = viewer.lens(&state).await?;
     let catalog = state.store.catalog();
     let mut error = None;
-    let mut incident_filter = IncidentFilter {
-        limit: 50,
-        ..filter(viewer.0.access())
-    };
+    let mut incident_filter = IncidentFilter::visible_to(viewer.0.access());
     if let Some(status) = Status::parse(form.status.trim()) {
         incident_filter.statuses.push(status);
     }
@@ -270,10 +254,7 @@ pub async fn declare_form(State(state): State<AppState>, viewer: Viewer) -> UiRe
     // Preselect what this team picks most often (among the last 50 it can see).
     let recent = state
         .store
-        .incidents(&IncidentFilter {
-            limit: 50,
-            ..filter(viewer.0.access())
-        })
+        .incidents(&IncidentFilter::visible_to(viewer.0.access()))
         .await?
         .items;
     let severity = likely_severity(

@@ -247,18 +247,9 @@ async fn incident_room_in_a_real_browser() {
         .await;
     ana.wait_for(Locator::XPath("//h1[.='Not allowed']")).await;
     let page = store
-        .incidents(&firebreak_store::IncidentFilter {
-            statuses: Vec::new(),
-            severities: Vec::new(),
-            types: Vec::new(),
-            service: None,
-            declared_from: None,
-            declared_to: None,
-            query: None,
-            access: firebreak_core::Access::All,
-            limit: 10,
-            before_number: None,
-        })
+        .incidents(&firebreak_store::IncidentFilter::visible_to(
+            firebreak_core::Access::All,
+        ))
         .await
         .unwrap();
     assert_eq!(page.items.len(), 2, "the forged form declared nothing");
