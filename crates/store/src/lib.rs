@@ -53,7 +53,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct StoreOptions {
     pub database_url: String,
     pub catalog: Catalog,
-    pub max_connections: u32,
+    /// Pool size; `None` picks per backend (see `db::default_pool_size`).
+    pub max_connections: Option<u32>,
     /// Upper bound on commands committed together.
     pub max_batch: usize,
 }
@@ -63,7 +64,7 @@ impl StoreOptions {
         StoreOptions {
             database_url: database_url.into(),
             catalog: Catalog::default(),
-            max_connections: 8,
+            max_connections: None,
             max_batch: 256,
         }
     }

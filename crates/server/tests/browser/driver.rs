@@ -103,9 +103,12 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
+        // Only a real process group id, written after `--` so that `kill` cannot read the
+        // negative number as an option: `kill -KILL -N` without it has signalled every
+        // process on the machine (`kill(-1)`).
+        if let Some(pid) = self.child.id().filter(|it| *it > 1) {
             let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
                 .status();
         }
     }
