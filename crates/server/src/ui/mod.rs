@@ -7,6 +7,7 @@
 
 mod account;
 mod admin;
+mod incidents;
 mod login;
 mod room;
 mod views;
@@ -31,11 +32,11 @@ use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(room::dashboard))
+        .route("/", get(incidents::dashboard))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/incidents", get(room::list).post(room::declare))
-        .route("/incidents/new", get(room::declare_form))
+        .route("/incidents", get(incidents::list).post(incidents::declare))
+        .route("/incidents/new", get(incidents::declare_form))
         .route("/incidents/{key}", get(room::room))
         .route("/incidents/{key}/head", get(room::head))
         .route("/incidents/{key}/live", get(room::live))
