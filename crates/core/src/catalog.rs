@@ -7,6 +7,8 @@ pub struct Catalog {
     /// Most severe first.
     pub severities: Vec<String>,
     pub roles: Vec<String>,
+    /// Severities whose live incidents freeze deploys (the default rule).
+    pub freeze_severities: Vec<String>,
 }
 
 impl Default for Catalog {
@@ -20,6 +22,7 @@ impl Default for Catalog {
                 "first_responder".into(),
                 "shadow".into(),
             ],
+            freeze_severities: vec!["critical".into(), "major".into()],
         }
     }
 }

@@ -105,6 +105,11 @@ pub enum Command {
     AddMember {
         member: String,
     },
+    /// Freezes deploys because of this incident, or lifts its freeze.
+    SetFreeze {
+        on: bool,
+        reason: String,
+    },
     Append {
         entry: Entry,
         occurred_at: Option<Timestamp>,
@@ -387,6 +392,7 @@ pub fn declare(
         mode: new.mode,
         status: new.status,
         roles: Default::default(),
+        freeze: None,
         // Whoever declares a private incident can see it.
         members: if new.private {
             [actor.to_string()].into()
@@ -558,6 +564,21 @@ pub fn decide(
                 events.push(at_now(EventData::MemberAdded { member }));
             }
         }
+        Command::SetFreeze { on, reason } => {
+            let mut errors = FieldErrors::default();
+            let reason = validate::text(&mut errors, "reason", Some(&reason), 0, MAX_TEXT);
+            errors.into_result()?;
+            let reason = if reason.is_empty() {
+                "by hand".to_string()
+            } else {
+                reason
+            };
+            match (on, incident.freeze.is_some()) {
+                (true, false) => events.push(at_now(EventData::FreezeStarted { reason })),
+                (false, true) => events.push(at_now(EventData::FreezeEnded { reason })),
+                _ => {}
+            }
+        }
         Command::Append { entry, occurred_at } => {
             let mut errors = FieldErrors::default();
             let data = match entry {
@@ -681,6 +702,13 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
         EventData::MemberAdded { member } => {
             incident.members.insert(member.clone());
         }
+        EventData::FreezeStarted { reason } => {
+            incident.freeze = Some(crate::freeze::Freeze {
+                since: observed_at,
+                reason: reason.clone(),
+            });
+        }
+        EventData::FreezeEnded { .. } => incident.freeze = None,
         EventData::UpdatePosted {
             next_update_due, ..
         } => {

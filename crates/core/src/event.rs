@@ -85,6 +85,12 @@ pub enum EventData {
     MemberAdded {
         member: String,
     },
+    FreezeStarted {
+        reason: String,
+    },
+    FreezeEnded {
+        reason: String,
+    },
     UpdatePosted {
         message: String,
         status: Option<Status>,
@@ -119,6 +125,8 @@ impl EventData {
             EventData::RoleAssigned { .. } => "role_assigned",
             EventData::RoleUnassigned { .. } => "role_unassigned",
             EventData::MemberAdded { .. } => "member_added",
+            EventData::FreezeStarted { .. } => "freeze_started",
+            EventData::FreezeEnded { .. } => "freeze_ended",
             EventData::UpdatePosted { .. } => "update_posted",
             EventData::Note { .. } => "note",
             EventData::MessagePinned { .. } => "message_pinned",
@@ -182,6 +190,9 @@ impl EventData {
                 json!({ "role": role, "previous": previous })
             }
             EventData::MemberAdded { member } => json!({ "member": member }),
+            EventData::FreezeStarted { reason } | EventData::FreezeEnded { reason } => {
+                json!({ "reason": reason })
+            }
             EventData::UpdatePosted {
                 message,
                 status,

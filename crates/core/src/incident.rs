@@ -125,6 +125,8 @@ pub struct Incident {
     pub roles: BTreeMap<String, String>,
     /// Who may see the incident while it is private (besides admins), by email.
     pub members: BTreeSet<String>,
+    /// Deploys are frozen because of this incident.
+    pub freeze: Option<crate::freeze::Freeze>,
     pub next_update_due: Option<Timestamp>,
     pub timestamps: BTreeMap<TimestampName, NamedTimestamp>,
     pub merged_into: Option<Reference>,

@@ -8,6 +8,7 @@ pub mod board;
 pub mod catalog;
 pub mod command;
 pub mod event;
+pub mod freeze;
 pub mod hash;
 pub mod incident;
 pub mod lifecycle;

@@ -109,6 +109,14 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             (label, field(body, "message").to_string())
         }
         "note" => ("Note".to_string(), field(body, "text").to_string()),
+        "freeze_started" => (
+            "Deploys frozen".to_string(),
+            field(body, "reason").to_string(),
+        ),
+        "freeze_ended" => (
+            "Deploy freeze lifted".to_string(),
+            field(body, "reason").to_string(),
+        ),
         "message_pinned" => {
             let label = match body.get("author").and_then(Value::as_str) {
                 Some(author) => format!("Pinned message from {author}"),

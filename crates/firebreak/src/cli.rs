@@ -148,6 +148,11 @@ enum Cmd {
     AddMember { incident: String, user: String },
     /// Who the token acts as.
     Whoami,
+    /// Deploy freeze: check it from a pipeline, or set / lift it for an incident.
+    Freeze {
+        #[command(subcommand)]
+        command: FreezeCmd,
+    },
     /// Print the timeline.
     Timeline {
         incident: String,
@@ -193,6 +198,36 @@ enum AdminCmd {
         config: Option<PathBuf>,
     },
 }
+
+#[derive(Subcommand, Debug)]
+enum FreezeCmd {
+    /// Exit 1 while deploys are frozen (and say why), 0 when they may go ahead.
+    Check,
+    /// Freeze deploys because of an incident.
+    On {
+        incident: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Lift an incident's deploy freeze.
+    Off {
+        incident: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// `freeze check` found deploys frozen: exit 1, with the reasons already printed.
+#[derive(Debug)]
+pub struct Frozen;
+
+impl std::fmt::Display for Frozen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deploys are frozen")
+    }
+}
+
+impl std::error::Error for Frozen {}
 
 #[derive(Subcommand, Debug)]
 enum ConfigCmd {
@@ -709,6 +744,42 @@ async fn client_command(
                 .await?;
             print_command_result(as_json, &result);
         }
+        Cmd::Freeze {
+            command: FreezeCmd::On { incident, reason },
+        } => set_freeze(&client, as_json, &incident, reason, true).await?,
+        Cmd::Freeze {
+            command: FreezeCmd::Off { incident, reason },
+        } => set_freeze(&client, as_json, &incident, reason, false).await?,
+        Cmd::Freeze {
+            command: FreezeCmd::Check,
+        } => {
+            let status = client.call(Method::GET, "/freeze", None).await?;
+            if as_json {
+                print_json(&status);
+            }
+            if status["frozen"].as_bool() != Some(false) {
+                if !as_json {
+                    println!("Deploys are frozen:");
+                    for reason in status["reasons"].as_array().into_iter().flatten() {
+                        let reference = reason["incident"].as_str().unwrap_or("-");
+                        println!(
+                            "  {reference}  {} ({}) since {}{}",
+                            text(&reason["title"]),
+                            text(&reason["severity"]),
+                            short_time(&reason["since"]),
+                            match reason["reason"].as_str() {
+                                Some(why) if !why.is_empty() => format!(" — {why}"),
+                                _ => String::new(),
+                            }
+                        );
+                    }
+                }
+                return Err(Frozen.into());
+            }
+            if !as_json {
+                println!("Deploys may go ahead: nothing is frozen.");
+            }
+        }
         Cmd::Whoami => {
             let me = client.call(Method::GET, "/me", None).await?;
             if as_json {
@@ -792,6 +863,20 @@ async fn client_command(
             return Err(anyhow!("this command does not talk to a server"));
         }
     }
+    Ok(())
+}
+
+async fn set_freeze(
+    client: &Client,
+    as_json: bool,
+    incident: &str,
+    reason: String,
+    on: bool,
+) -> anyhow::Result<()> {
+    let path = format!("/incidents/{}/freeze", path_part(incident));
+    let body = json!({ "on": on, "reason": reason });
+    let result = client.call(Method::POST, &path, Some(body)).await?;
+    print_command_result(as_json, &result);
     Ok(())
 }
 

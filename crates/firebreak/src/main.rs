@@ -23,6 +23,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reasons were printed; the exit code is the answer a pipeline reads.
+        Err(err) if err.is::<cli::Frozen>() => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

@@ -224,14 +224,52 @@ async fn incident_commands_through_the_api() {
         run.stdout.trim(),
         "Ana <ana@example.com> (responder, Europe/Berlin)"
     );
-    let run = firebreak(&env, &["declare", "Leaked key", "--type", "security"]).await;
+    let run = firebreak(
+        &env,
+        &[
+            "declare",
+            "Leaked key",
+            "--type",
+            "security",
+            "--severity",
+            "minor",
+        ],
+    )
+    .await;
     assert!(run.ok, "{}", run.stderr);
     let run = firebreak(&env, &["add-member", "INC-2", "nobody@example.com"]).await;
     assert!(!run.ok && run.stderr.contains("no user"), "{}", run.stderr);
     let run = firebreak(&env, &["--json", "add-member", "INC-2", "ana@example.com"]).await;
     assert!(run.ok, "{}", run.stderr);
 
+    // INC-1 is critical: deploys are frozen until it resolves.
+    let run = firebreak(&env, &["freeze", "check"]).await;
+    assert!(!run.ok, "exit 1 while frozen");
+    assert!(
+        run.stdout.contains("Deploys are frozen") && run.stdout.contains("INC-1"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+
     let run = firebreak(&env, &["resolve", "INC-1", "Back to normal"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["freeze", "check"]).await;
+    assert!(
+        run.ok && run.stdout.contains("may go ahead"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["freeze", "on", "INC-2", "--reason", "key rotation"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["freeze", "check"]).await;
+    assert!(
+        !run.ok && run.stdout.contains("key rotation"),
+        "{}",
+        run.stdout
+    );
+    let run = firebreak(&env, &["freeze", "off", "INC-2"]).await;
     assert!(run.ok, "{}", run.stderr);
     let run = firebreak(&env, &["timeline", "INC-1"]).await;
     assert!(
@@ -242,10 +280,12 @@ async fn incident_commands_through_the_api() {
     assert!(run.stdout.contains("alice is now lead"), "{}", run.stdout);
     let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
     let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(events.len(), 7);
+    // declared, freeze_started (critical), update + status, role, note, resolve (status,
+    // update), freeze_ended.
+    assert_eq!(events.len(), 9);
     let run = firebreak(&env, &["verify", "INC-1"]).await;
     assert!(
-        run.ok && run.stdout.starts_with("Timeline verified: 7 events"),
+        run.ok && run.stdout.starts_with("Timeline verified: 9 events"),
         "{}",
         run.stdout
     );

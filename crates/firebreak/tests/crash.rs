@@ -56,9 +56,11 @@ async fn burst(
             acked
                 .incidents
                 .push((body["id"].as_str().unwrap().to_string(), reference.clone()));
+            // The declare may carry follow-ups (the deploy-freeze rule): the incident's
+            // newest event is what the answer vouches for.
             acked.events.push((
                 reference.clone(),
-                1,
+                body["last_seq"].as_i64().unwrap(),
                 body["last_hash"].as_str().unwrap().to_string(),
             ));
             own.push(reference);

@@ -29,7 +29,8 @@
   var source = timeline.getAttribute("data-live");
   var lastSeq = Number(timeline.getAttribute("data-last-seq") || "0");
   var headerKinds = ["status_changed", "severity_changed", "role_assigned", "role_unassigned",
-    "update_posted", "details_changed", "member_added", "timestamp_asserted"];
+    "update_posted", "details_changed", "member_added", "timestamp_asserted",
+    "freeze_started", "freeze_ended"];
   var es = null, retry = 1000;
 
   function say(text) { if (state) state.textContent = text; }

@@ -19,6 +19,8 @@ use crate::api;
         api::incidents::assign_role,
         api::incidents::unassign_role,
         api::incidents::add_member,
+        api::freeze::show,
+        api::freeze::set,
         api::incidents::assert_timestamp,
         api::timeline::list,
         api::timeline::append,

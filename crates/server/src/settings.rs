@@ -30,6 +30,7 @@ pub struct Settings {
 pub struct IncidentSettings {
     pub severities: Vec<String>,
     pub roles: Vec<String>,
+    pub freeze_severities: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,7 @@ impl Default for IncidentSettings {
         IncidentSettings {
             severities: catalog.severities,
             roles: catalog.roles,
+            freeze_severities: catalog.freeze_severities,
         }
     }
 }
@@ -121,6 +123,16 @@ impl Settings {
         if self.incidents.roles.is_empty() {
             return Err(SettingsError("incidents.roles cannot be empty".into()));
         }
+        if let Some(unknown) = self
+            .incidents
+            .freeze_severities
+            .iter()
+            .find(|it| !self.incidents.severities.contains(it))
+        {
+            return Err(SettingsError(format!(
+                "incidents.freeze_severities names {unknown:?}, which is not in incidents.severities"
+            )));
+        }
         if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms < 1 {
             return Err(SettingsError(
                 "webhooks.max_attempts and backoff_base_ms must be at least 1".into(),
@@ -133,6 +145,7 @@ impl Settings {
         Catalog {
             severities: self.incidents.severities.clone(),
             roles: self.incidents.roles.clone(),
+            freeze_severities: self.incidents.freeze_severities.clone(),
         }
     }
 

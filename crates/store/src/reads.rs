@@ -163,6 +163,18 @@ impl Store {
         incident_from_row(&row)
     }
 
+    /// Every incident that freezes deploys now, oldest first (visible or not: a freeze holds
+    /// for everyone; callers decide what to tell about incidents the reader may not see).
+    pub async fn frozen_incidents(&self) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE deploy_freeze IS NOT NULL ORDER BY number"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(incident_from_row).collect()
+    }
+
     /// An incident `access` may see; any other is `NotFound`, exactly like a missing one.
     pub async fn visible_incident(&self, key: IncidentKey, access: &Access) -> Result<Incident> {
         let incident = self.incident(key).await?;

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use firebreak_core::freeze::Freeze;
 use firebreak_core::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
     Status, TimestampName,
@@ -16,7 +17,7 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -31,6 +32,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let services: String = row.try_get("services")?;
     let roles: String = row.try_get("roles")?;
     let members: String = row.try_get("members")?;
+    let freeze: Option<String> = row.try_get("deploy_freeze")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -54,6 +56,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles", &roles))?,
         members: serde_json::from_str(&members).map_err(|_| corrupt("members", &members))?,
+        freeze: freeze.as_deref().map(freeze_from_json).transpose()?,
         next_update_due: next_update_due.map(from_micros),
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -93,7 +96,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$23`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$24`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -124,4 +127,25 @@ pub fn bind_incident<'q>(
         .bind(incident.last_seq)
         .bind(incident.last_hash.clone())
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
+        .bind(incident.freeze.as_ref().map(freeze_to_json))
+}
+
+fn freeze_to_json(freeze: &Freeze) -> String {
+    json!({ "since": micros(freeze.since), "reason": freeze.reason }).to_string()
+}
+
+fn freeze_from_json(text: &str) -> Result<Freeze> {
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt("freeze", text))?;
+    Ok(Freeze {
+        since: value
+            .get("since")
+            .and_then(Value::as_i64)
+            .map(from_micros)
+            .ok_or_else(|| corrupt("freeze", text))?,
+        reason: value
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    })
 }

@@ -178,7 +178,10 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 new,
                 actor,
                 idempotency_key,
-            } => run_declare(&mut tx, &mut batch, new, actor, idempotency_key.as_deref()).await,
+            } => {
+                let key = idempotency_key.as_deref();
+                run_declare(&mut tx, &mut batch, store.catalog(), new, actor, key).await
+            }
             Work::Command {
                 key,
                 actor,
@@ -424,6 +427,7 @@ fn placeholders(n_rows: usize, n_columns: usize) -> String {
 async fn run_declare(
     tx: &mut Transaction<'static, Any>,
     batch: &mut Batch,
+    catalog: &Catalog,
     new: &NewIncident,
     actor: &str,
     idempotency_key: Option<&str>,
@@ -465,7 +469,11 @@ async fn run_declare(
     .await?;
     let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
-    let events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
+    let mut events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
+    if let Some(rule) = firebreak_core::freeze::follow_up(false, &incident, catalog) {
+        apply(&mut incident, &rule, now);
+        events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
+    }
     batch.record(incident.clone(), &events);
     Ok(Outcome {
         incident,
@@ -498,6 +506,7 @@ async fn run_command(
         errors.add("merged_into", format!("there is no incident {target}"));
         return Err(DomainError::Validation(errors).into());
     }
+    let was_freezing = firebreak_core::freeze::freezes(&incident, catalog);
     let mut decided = decide(&incident, catalog, command, now)?;
     let events_data = decided.iter().map(|it| &it.data);
     if let Some(member) = firebreak_core::access::keep_author_in(&incident, events_data, actor) {
@@ -516,6 +525,12 @@ async fn run_command(
             now,
             occurred_at,
         )));
+    }
+    if !events.is_empty()
+        && let Some(rule) = firebreak_core::freeze::follow_up(was_freezing, &incident, catalog)
+    {
+        apply(&mut incident, &rule, now);
+        events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
     }
     if !events.is_empty() {
         batch.record(incident.clone(), &events);

@@ -365,3 +365,36 @@ fn membership_of_private_incidents() {
     assert_eq!(run(&mut public, assign, t(5)).unwrap(), ["role_assigned"]);
     assert!(public.members.is_empty());
 }
+
+#[test]
+fn freeze_by_hand() {
+    let mut incident = super::tests::incident(Status::Investigating);
+    let set = |on: bool, reason: &str| Command::SetFreeze {
+        on,
+        reason: reason.into(),
+    };
+    assert_eq!(
+        run(&mut incident, set(false, ""), t(1)).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        run(&mut incident, set(true, ""), t(2)).unwrap(),
+        ["freeze_started"]
+    );
+    let freeze = incident.freeze.clone().unwrap();
+    assert_eq!((freeze.since, freeze.reason.as_str()), (t(2), "by hand"));
+    assert_eq!(
+        run(&mut incident, set(true, "again"), t(3)).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        run(&mut incident, set(false, "shipped"), t(4)).unwrap(),
+        ["freeze_ended"]
+    );
+    assert!(incident.freeze.is_none());
+    let too_long = "x".repeat(MAX_TEXT + 1);
+    assert!(matches!(
+        run(&mut incident, set(true, &too_long), t(5)),
+        Err(DomainError::Validation(_))
+    ));
+}

@@ -47,6 +47,8 @@ pub struct IncidentDto {
     pub roles: BTreeMap<String, String>,
     /// Who may see the incident while it is private (besides admins), by email.
     pub members: Vec<String>,
+    /// Set while this incident freezes deploys.
+    pub deploy_freeze: Option<FreezeDto>,
     pub next_update_due: Option<String>,
     /// True when the next update is past due on a live incident.
     pub update_overdue: bool,
@@ -93,6 +95,10 @@ impl IncidentDto {
             status: incident.status.as_str().into(),
             roles: incident.roles.clone(),
             members: incident.members.iter().cloned().collect(),
+            deploy_freeze: incident.freeze.as_ref().map(|it| FreezeDto {
+                since: it.since.to_string(),
+                reason: it.reason.clone(),
+            }),
             next_update_due: incident.next_update_due.map(|it| it.to_string()),
             update_overdue: incident.update_overdue(now),
             timestamps,
@@ -102,6 +108,12 @@ impl IncidentDto {
             last_hash: incident.last_hash.clone(),
         }
     }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct FreezeDto {
+    pub since: String,
+    pub reason: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]

@@ -110,7 +110,7 @@ pub(crate) fn key(text: &str) -> ApiResult<IncidentKey> {
     IncidentKey::parse(text).ok_or_else(|| ApiError::not_found("incident"))
 }
 
-fn result(outcome: &Outcome) -> CommandResult {
+pub(crate) fn result(outcome: &Outcome) -> CommandResult {
     let now = firebreak_store::clock::now();
     CommandResult {
         incident: IncidentDto::from_incident(&outcome.incident, now),
@@ -350,7 +350,7 @@ pub async fn show(
 }
 
 /// Runs a command that does not depend on the incident's current state.
-async fn run_command(
+pub(crate) async fn run_command(
     state: &AppState,
     caller: &Caller,
     text: &str,

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`.
 
 pub mod dto;
+pub mod freeze;
 pub mod incidents;
 pub mod people;
 pub mod sse;
@@ -22,6 +23,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/incidents/{key}/updates", post(incidents::post_update))
         .route("/incidents/{key}/members", post(incidents::add_member))
+        .route("/incidents/{key}/freeze", post(freeze::set))
+        .route("/freeze", get(freeze::show))
         .route(
             "/incidents/{key}/roles/{role}",
             put(incidents::assign_role).delete(incidents::unassign_role),

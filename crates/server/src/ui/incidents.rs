@@ -24,6 +24,7 @@ pub struct Table {
 #[template(path = "dashboard.html")]
 struct Dashboard {
     chrome: Chrome,
+    freeze: crate::api::freeze::FreezeStatus,
     live: Table,
     recent: Table,
 }
@@ -59,8 +60,10 @@ pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResul
         .collect();
     audit_reads(&state, &viewer.0, &live, "dashboard").await?;
     audit_reads(&state, &viewer.0, &recent, "dashboard").await?;
+    let freeze = crate::api::freeze::status(&state, &viewer.0).await?;
     Ok(render(&Dashboard {
         chrome: viewer.chrome("dashboard"),
+        freeze,
         live: Table {
             rows: live
                 .iter()

@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/role", post(room::assign_role))
         .route("/incidents/{key}/change", post(room::change))
         .route("/incidents/{key}/member", post(room::add_member))
+        .route("/incidents/{key}/freeze", post(room::freeze))
         .route("/people", get(admin::people).post(admin::create_person))
         .route("/people/{id}", post(admin::update_person))
         .route("/people/{id}/sign-out", post(admin::sign_out_person))

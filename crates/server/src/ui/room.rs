@@ -421,3 +421,24 @@ pub async fn add_member(
     let command = Command::AddMember { member: user.email };
     act(&state, &viewer, &text, &csrf, command).await
 }
+
+#[derive(Deserialize)]
+pub struct FreezeForm {
+    #[serde(default)]
+    on: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn freeze(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<FreezeForm>,
+) -> UiResult<Response> {
+    let command = Command::SetFreeze {
+        on: form.on == "true",
+        reason: form.reason,
+    };
+    act(&state, &viewer, &text, &csrf, command).await
+}

@@ -154,6 +154,8 @@ pub struct HeadView {
     pub chain_ok: bool,
     pub chain_problem: String,
     pub n_events: i64,
+    /// "since … — reason" while this incident freezes deploys.
+    pub freeze: Option<String>,
 }
 
 pub fn head(
@@ -216,6 +218,10 @@ pub fn head(
         chain_ok,
         chain_problem,
         n_events,
+        freeze: incident
+            .freeze
+            .as_ref()
+            .map(|it| format!("since {} — {}", lens.time(it.since), it.reason)),
     }
 }
 

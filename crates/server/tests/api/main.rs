@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod freeze;
 mod incidents;
 mod openapi;
 mod private;
