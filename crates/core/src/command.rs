@@ -3,6 +3,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::action::{self, ActionError, RawAction};
 use crate::catalog::Catalog;
 use crate::event::{Detail, EventData};
 use crate::hash::GENESIS;
@@ -25,6 +26,8 @@ pub enum DomainError {
     InvalidTransition { from: Status, to: Status },
     #[error("invalid input")]
     Validation(FieldErrors),
+    #[error(transparent)]
+    Action(#[from] ActionError),
 }
 
 impl From<FieldErrors> for DomainError {
@@ -110,6 +113,11 @@ pub enum Command {
         on: bool,
         reason: String,
     },
+    /// A step of the action register; `by` is who asks (the server sets it).
+    Action {
+        by: String,
+        step: ActionStep,
+    },
     Append {
         entry: Entry,
         occurred_at: Option<Timestamp>,
@@ -118,6 +126,30 @@ pub enum Command {
         name: TimestampName,
         at: Timestamp,
         note: String,
+    },
+}
+
+/// What someone does with the action register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionStep {
+    Propose(RawAction),
+    Approve {
+        number: i64,
+    },
+    Reject {
+        number: i64,
+        reason: String,
+    },
+    Start {
+        number: i64,
+        backup_taken: bool,
+        tried_on_sample: bool,
+    },
+    Finish {
+        number: i64,
+        succeeded: bool,
+        result: String,
+        output: String,
     },
 }
 
@@ -393,6 +425,7 @@ pub fn declare(
         status: new.status,
         roles: Default::default(),
         freeze: None,
+        actions: Vec::new(),
         // Whoever declares a private incident can see it.
         members: if new.private {
             [actor.to_string()].into()
@@ -564,6 +597,27 @@ pub fn decide(
                 events.push(at_now(EventData::MemberAdded { member }));
             }
         }
+        Command::Action { by, step } => {
+            let data = match step {
+                ActionStep::Propose(raw) => action::propose(incident, raw, &by)?,
+                ActionStep::Approve { number } => action::approve(incident, number, &by)?,
+                ActionStep::Reject { number, reason } => {
+                    action::reject(incident, number, &by, &reason)?
+                }
+                ActionStep::Start {
+                    number,
+                    backup_taken,
+                    tried_on_sample,
+                } => action::start(incident, number, &by, backup_taken, tried_on_sample)?,
+                ActionStep::Finish {
+                    number,
+                    succeeded,
+                    result,
+                    output,
+                } => action::finish(incident, number, succeeded, &result, &output)?,
+            };
+            events.push(at_now(data));
+        }
         Command::SetFreeze { on, reason } => {
             let mut errors = FieldErrors::default();
             let reason = validate::text(&mut errors, "reason", Some(&reason), 0, MAX_TEXT);
@@ -709,6 +763,11 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             });
         }
         EventData::FreezeEnded { .. } => incident.freeze = None,
+        EventData::ActionProposed { .. }
+        | EventData::ActionApproved { .. }
+        | EventData::ActionRejected { .. }
+        | EventData::ActionStarted { .. }
+        | EventData::ActionFinished { .. } => action::apply(&mut incident.actions, event),
         EventData::UpdatePosted {
             next_update_due, ..
         } => {

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use crate::action::{ActionKind, Risk};
 use crate::incident::{Affected, ImpactKind, IncidentType, Mode, Reference, TimestampName};
 use crate::lifecycle::Status;
 
@@ -88,6 +89,39 @@ pub enum EventData {
     FreezeStarted {
         reason: String,
     },
+    ActionProposed {
+        number: i64,
+        kind: ActionKind,
+        title: String,
+        target: String,
+        risk: Risk,
+        rollback_plan: String,
+        destructive: bool,
+        proposed_by: String,
+    },
+    ActionApproved {
+        number: i64,
+        proposed_by: String,
+        approved_by: String,
+    },
+    ActionRejected {
+        number: i64,
+        by: String,
+        reason: String,
+    },
+    ActionStarted {
+        number: i64,
+        by: String,
+        destructive: bool,
+        backup_taken: bool,
+        tried_on_sample: bool,
+    },
+    ActionFinished {
+        number: i64,
+        succeeded: bool,
+        result: String,
+        output: String,
+    },
     FreezeEnded {
         reason: String,
     },
@@ -126,6 +160,11 @@ impl EventData {
             EventData::RoleUnassigned { .. } => "role_unassigned",
             EventData::MemberAdded { .. } => "member_added",
             EventData::FreezeStarted { .. } => "freeze_started",
+            EventData::ActionProposed { .. } => "action_proposed",
+            EventData::ActionApproved { .. } => "action_approved",
+            EventData::ActionRejected { .. } => "action_rejected",
+            EventData::ActionStarted { .. } => "action_started",
+            EventData::ActionFinished { .. } => "action_finished",
             EventData::FreezeEnded { .. } => "freeze_ended",
             EventData::UpdatePosted { .. } => "update_posted",
             EventData::Note { .. } => "note",
@@ -193,6 +232,61 @@ impl EventData {
             EventData::FreezeStarted { reason } | EventData::FreezeEnded { reason } => {
                 json!({ "reason": reason })
             }
+            EventData::ActionProposed {
+                number,
+                kind,
+                title,
+                target,
+                risk,
+                rollback_plan,
+                destructive,
+                proposed_by,
+            } => json!({
+                "action": number,
+                "kind": kind.as_str(),
+                "title": title,
+                "target": target,
+                "risk": risk.as_str(),
+                "rollback_plan": rollback_plan,
+                "destructive": destructive,
+                "proposed_by": proposed_by,
+            }),
+            EventData::ActionApproved {
+                number,
+                proposed_by,
+                approved_by,
+            } => json!({
+                "action": number,
+                "proposed_by": proposed_by,
+                "approved_by": approved_by,
+            }),
+            EventData::ActionRejected { number, by, reason } => {
+                json!({ "action": number, "by": by, "reason": reason })
+            }
+            EventData::ActionStarted {
+                number,
+                by,
+                destructive,
+                backup_taken,
+                tried_on_sample,
+            } => json!({
+                "action": number,
+                "by": by,
+                "destructive": destructive,
+                "backup_taken": backup_taken,
+                "tried_on_sample": tried_on_sample,
+            }),
+            EventData::ActionFinished {
+                number,
+                succeeded,
+                result,
+                output,
+            } => json!({
+                "action": number,
+                "succeeded": succeeded,
+                "result": result,
+                "output": output,
+            }),
             EventData::UpdatePosted {
                 message,
                 status,

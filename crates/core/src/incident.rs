@@ -127,6 +127,8 @@ pub struct Incident {
     pub members: BTreeSet<String>,
     /// Deploys are frozen because of this incident.
     pub freeze: Option<crate::freeze::Freeze>,
+    /// The action register, in proposal order.
+    pub actions: Vec<crate::action::Action>,
     pub next_update_due: Option<Timestamp>,
     pub timestamps: BTreeMap<TimestampName, NamedTimestamp>,
     pub merged_into: Option<Reference>,

@@ -4,6 +4,7 @@
 //! (may this transition happen? which events does this command produce?) is a pure function.
 
 pub mod access;
+pub mod action;
 pub mod board;
 pub mod catalog;
 pub mod command;

@@ -36,6 +36,10 @@ fn detail(value: &Value) -> String {
     }
 }
 
+fn action_number(body: &Value) -> i64 {
+    body.get("action").and_then(Value::as_i64).unwrap_or(0)
+}
+
 /// `display` turns a person's identifier (an email) into how they are shown.
 pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Narration {
     let (label, text) = match kind {
@@ -109,6 +113,78 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             (label, field(body, "message").to_string())
         }
         "note" => ("Note".to_string(), field(body, "text").to_string()),
+        "action_proposed" => {
+            let destructive = if body.get("destructive").and_then(Value::as_bool) == Some(true) {
+                ", destructive"
+            } else {
+                ""
+            };
+            let target = field(body, "target");
+            let mut text = field(body, "title").to_string();
+            if !target.is_empty() {
+                text.push_str(&format!("\non: {target}"));
+            }
+            let rollback = field(body, "rollback_plan");
+            if !rollback.is_empty() {
+                text.push_str(&format!("\nrollback: {rollback}"));
+            }
+            (
+                format!(
+                    "{} proposed action #{} ({}, {} risk{destructive})",
+                    display(field(body, "proposed_by")),
+                    action_number(body),
+                    field(body, "kind").replace('_', " "),
+                    field(body, "risk")
+                ),
+                text,
+            )
+        }
+        "action_approved" => (
+            format!(
+                "{} approved action #{} proposed by {}",
+                display(field(body, "approved_by")),
+                action_number(body),
+                display(field(body, "proposed_by"))
+            ),
+            String::new(),
+        ),
+        "action_rejected" => (
+            format!(
+                "{} rejected action #{}",
+                display(field(body, "by")),
+                action_number(body)
+            ),
+            field(body, "reason").to_string(),
+        ),
+        "action_started" => {
+            let mut label = format!(
+                "{} is starting action #{}",
+                display(field(body, "by")),
+                action_number(body)
+            );
+            if body.get("destructive").and_then(Value::as_bool) == Some(true) {
+                label = format!("Heads up: {label} (destructive)");
+            }
+            let mut checks = Vec::new();
+            if body.get("backup_taken").and_then(Value::as_bool) == Some(true) {
+                checks.push("backup taken");
+            }
+            if body.get("tried_on_sample").and_then(Value::as_bool) == Some(true) {
+                checks.push("tried on a handful of records first");
+            }
+            (label, checks.join("; "))
+        }
+        "action_finished" => {
+            let outcome = if body.get("succeeded").and_then(Value::as_bool) == Some(true) {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            (
+                format!("Action #{} {outcome}", action_number(body)),
+                field(body, "result").to_string(),
+            )
+        }
         "freeze_started" => (
             "Deploys frozen".to_string(),
             field(body, "reason").to_string(),
@@ -188,6 +264,18 @@ mod tests {
                 json!({"member": "cy@x.io"}),
                 "cy can now see this private incident",
                 "",
+            ),
+            (
+                "action_approved",
+                json!({"action": 2, "proposed_by": "ana@x.io", "approved_by": "bo@x.io"}),
+                "bo approved action #2 proposed by ana",
+                "",
+            ),
+            (
+                "action_started",
+                json!({"action": 2, "by": "ana@x.io", "destructive": true, "backup_taken": true, "tried_on_sample": true}),
+                "Heads up: ana is starting action #2 (destructive)",
+                "backup taken; tried on a handful of records first",
             ),
             ("something_new", json!({}), "something new", ""),
         ];

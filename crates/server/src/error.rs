@@ -121,6 +121,18 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", err.to_string())
             }
             DomainError::Validation(errors) => ApiError::validation(errors),
+            DomainError::Action(action) => {
+                use firebreak_core::action::ActionError;
+                let (status, code) = match &action {
+                    ActionError::SelfApproval(..) => (StatusCode::FORBIDDEN, "self_approval"),
+                    ActionError::Unknown(_) => (StatusCode::NOT_FOUND, "not_found"),
+                    ActionError::Wrong { .. } => (StatusCode::CONFLICT, "invalid_transition"),
+                    ActionError::Invalid(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                    }
+                };
+                ApiError::new(status, code, action.to_string())
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use firebreak_core::action::{Action, ActionKind, ActionStatus, Risk};
 use firebreak_core::freeze::Freeze;
 use firebreak_core::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
@@ -17,7 +18,7 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -33,6 +34,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let roles: String = row.try_get("roles")?;
     let members: String = row.try_get("members")?;
     let freeze: Option<String> = row.try_get("deploy_freeze")?;
+    let actions: String = row.try_get("actions")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -57,6 +59,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles", &roles))?,
         members: serde_json::from_str(&members).map_err(|_| corrupt("members", &members))?,
         freeze: freeze.as_deref().map(freeze_from_json).transpose()?,
+        actions: actions_from_json(&actions)?,
         next_update_due: next_update_due.map(from_micros),
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -96,7 +99,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$24`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$25`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -128,6 +131,66 @@ pub fn bind_incident<'q>(
         .bind(incident.last_hash.clone())
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
         .bind(incident.freeze.as_ref().map(freeze_to_json))
+        .bind(actions_to_json(&incident.actions))
+}
+
+fn actions_to_json(actions: &[Action]) -> String {
+    let list: Vec<Value> = actions
+        .iter()
+        .map(|it| {
+            json!({
+                "number": it.number,
+                "kind": it.kind.as_str(),
+                "title": it.title,
+                "target": it.target,
+                "risk": it.risk.as_str(),
+                "rollback_plan": it.rollback_plan,
+                "destructive": it.destructive,
+                "status": it.status.as_str(),
+                "proposed_by": it.proposed_by,
+                "approved_by": it.approved_by,
+                "started_by": it.started_by,
+                "result": it.result,
+            })
+        })
+        .collect();
+    Value::Array(list).to_string()
+}
+
+fn actions_from_json(text: &str) -> Result<Vec<Action>> {
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt("actions", text))?;
+    let bad = || corrupt("actions", text);
+    let string = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(String::from);
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|item| {
+            Ok(Action {
+                number: item.get("number").and_then(Value::as_i64).ok_or_else(bad)?,
+                kind: string(item, "kind")
+                    .and_then(|it| ActionKind::parse(&it))
+                    .ok_or_else(bad)?,
+                title: string(item, "title").unwrap_or_default(),
+                target: string(item, "target").unwrap_or_default(),
+                risk: string(item, "risk")
+                    .and_then(|it| Risk::parse(&it))
+                    .ok_or_else(bad)?,
+                rollback_plan: string(item, "rollback_plan").unwrap_or_default(),
+                destructive: item
+                    .get("destructive")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                status: string(item, "status")
+                    .and_then(|it| ActionStatus::parse(&it))
+                    .ok_or_else(bad)?,
+                proposed_by: string(item, "proposed_by").unwrap_or_default(),
+                approved_by: string(item, "approved_by"),
+                started_by: string(item, "started_by"),
+                result: string(item, "result").unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 fn freeze_to_json(freeze: &Freeze) -> String {

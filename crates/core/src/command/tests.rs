@@ -398,3 +398,151 @@ fn freeze_by_hand() {
         Err(DomainError::Validation(_))
     ));
 }
+
+#[test]
+fn two_people_for_every_action() {
+    use crate::action::{ActionError, ActionStatus, RawAction};
+    let mut incident = super::tests::incident(Status::Investigating);
+    let step = |by: &str, step: ActionStep| Command::Action {
+        by: by.into(),
+        step,
+    };
+    let propose = |kind: &str, risk: &str, rollback: &str| {
+        ActionStep::Propose(RawAction {
+            kind: Some(kind.into()),
+            title: Some("UPDATE orders SET status = 'paid' WHERE …".into()),
+            target: Some("orders on db-1".into()),
+            risk: Some(risk.into()),
+            rollback_plan: Some(rollback.into()),
+            destructive: None,
+        })
+    };
+    // A high-risk proposal without a way back is refused, field by field.
+    assert!(matches!(
+        run(&mut incident, step("ana", propose("data_fix", "high", "")), t(1)),
+        Err(DomainError::Validation(errors)) if errors.0.contains_key("rollback_plan")
+    ));
+    assert!(matches!(
+        run(&mut incident, step("ana", propose("magic", "low", "")), t(1)),
+        Err(DomainError::Validation(errors)) if errors.0.contains_key("kind")
+    ));
+    let kinds = run(
+        &mut incident,
+        step("ana", propose("data_fix", "high", "restore snapshot")),
+        t(2),
+    )
+    .unwrap();
+    assert_eq!(kinds, ["action_proposed"]);
+    assert!(
+        incident.actions[0].destructive,
+        "a data fix is destructive unless told otherwise"
+    );
+
+    // (who, step, expected error)
+    let refused: [(&str, ActionStep, ActionError); 4] = [
+        (
+            "ana",
+            ActionStep::Approve { number: 1 },
+            ActionError::SelfApproval("ana".into(), 1),
+        ),
+        (
+            "bo",
+            ActionStep::Approve { number: 9 },
+            ActionError::Unknown(9),
+        ),
+        (
+            "bo",
+            ActionStep::Start {
+                number: 1,
+                backup_taken: true,
+                tried_on_sample: true,
+            },
+            ActionError::Wrong {
+                number: 1,
+                status: "proposed",
+                wanted: "started",
+            },
+        ),
+        (
+            "bo",
+            ActionStep::Finish {
+                number: 1,
+                succeeded: true,
+                result: String::new(),
+                output: String::new(),
+            },
+            ActionError::Wrong {
+                number: 1,
+                status: "proposed",
+                wanted: "finished",
+            },
+        ),
+    ];
+    for (by, action_step, expected) in refused {
+        assert_eq!(
+            run(&mut incident, step(by, action_step), t(3)),
+            Err(DomainError::Action(expected))
+        );
+    }
+    assert_eq!(
+        run(
+            &mut incident,
+            step("bo", ActionStep::Approve { number: 1 }),
+            t(4)
+        )
+        .unwrap(),
+        ["action_approved"]
+    );
+    assert_eq!(incident.actions[0].approved_by.as_deref(), Some("bo"));
+    // The data-fix checklist comes before the start.
+    assert!(matches!(
+        run(
+            &mut incident,
+            step(
+                "ana",
+                ActionStep::Start {
+                    number: 1,
+                    backup_taken: true,
+                    tried_on_sample: false
+                }
+            ),
+            t(5)
+        ),
+        Err(DomainError::Action(ActionError::Invalid(_)))
+    ));
+    assert_eq!(
+        run(
+            &mut incident,
+            step(
+                "ana",
+                ActionStep::Start {
+                    number: 1,
+                    backup_taken: true,
+                    tried_on_sample: true
+                }
+            ),
+            t(6)
+        )
+        .unwrap(),
+        ["action_started"]
+    );
+    assert_eq!(
+        run(
+            &mut incident,
+            step(
+                "ana",
+                ActionStep::Finish {
+                    number: 1,
+                    succeeded: true,
+                    result: "412 rows fixed".into(),
+                    output: String::new()
+                }
+            ),
+            t(7)
+        )
+        .unwrap(),
+        ["action_finished"]
+    );
+    assert_eq!(incident.actions[0].status, ActionStatus::Succeeded);
+    assert_eq!(incident.actions[0].result, "412 rows fixed");
+}

@@ -49,6 +49,8 @@ pub struct IncidentDto {
     pub members: Vec<String>,
     /// Set while this incident freezes deploys.
     pub deploy_freeze: Option<FreezeDto>,
+    /// The action register: risky steps, each approved by a second person.
+    pub actions: Vec<ActionDto>,
     pub next_update_due: Option<String>,
     /// True when the next update is past due on a live incident.
     pub update_overdue: bool,
@@ -95,6 +97,11 @@ impl IncidentDto {
             status: incident.status.as_str().into(),
             roles: incident.roles.clone(),
             members: incident.members.iter().cloned().collect(),
+            actions: incident
+                .actions
+                .iter()
+                .map(ActionDto::from_action)
+                .collect(),
             deploy_freeze: incident.freeze.as_ref().map(|it| FreezeDto {
                 since: it.since.to_string(),
                 reason: it.reason.clone(),
@@ -106,6 +113,44 @@ impl IncidentDto {
             created_by: incident.created_by.clone(),
             last_seq: incident.last_seq,
             last_hash: incident.last_hash.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct ActionDto {
+    pub number: i64,
+    /// command, script, data_fix, rollback, restart, other.
+    pub kind: String,
+    pub title: String,
+    pub target: String,
+    /// low, medium, high.
+    pub risk: String,
+    pub rollback_plan: String,
+    pub destructive: bool,
+    /// proposed, approved, rejected, started, succeeded, failed.
+    pub status: String,
+    pub proposed_by: String,
+    pub approved_by: Option<String>,
+    pub started_by: Option<String>,
+    pub result: String,
+}
+
+impl ActionDto {
+    pub fn from_action(action: &firebreak_core::action::Action) -> Self {
+        ActionDto {
+            number: action.number,
+            kind: action.kind.as_str().into(),
+            title: action.title.clone(),
+            target: action.target.clone(),
+            risk: action.risk.as_str().into(),
+            rollback_plan: action.rollback_plan.clone(),
+            destructive: action.destructive,
+            status: action.status.as_str().into(),
+            proposed_by: action.proposed_by.clone(),
+            approved_by: action.approved_by.clone(),
+            started_by: action.started_by.clone(),
+            result: action.result.clone(),
         }
     }
 }

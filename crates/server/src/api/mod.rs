@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`.
 
+pub mod actions;
 pub mod dto;
 pub mod freeze;
 pub mod incidents;
@@ -24,6 +25,26 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/updates", post(incidents::post_update))
         .route("/incidents/{key}/members", post(incidents::add_member))
         .route("/incidents/{key}/freeze", post(freeze::set))
+        .route(
+            "/incidents/{key}/actions",
+            get(actions::list).post(actions::propose),
+        )
+        .route(
+            "/incidents/{key}/actions/{number}/approve",
+            post(actions::approve),
+        )
+        .route(
+            "/incidents/{key}/actions/{number}/reject",
+            post(actions::reject),
+        )
+        .route(
+            "/incidents/{key}/actions/{number}/start",
+            post(actions::start),
+        )
+        .route(
+            "/incidents/{key}/actions/{number}/finish",
+            post(actions::finish),
+        )
         .route("/freeze", get(freeze::show))
         .route(
             "/incidents/{key}/roles/{role}",

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod actions;
 mod auth;
 mod freeze;
 mod incidents;
