@@ -148,6 +148,11 @@ enum Cmd {
     AddMember { incident: String, user: String },
     /// Who the token acts as.
     Whoami,
+    /// The action register: risky steps approved by a second person.
+    Action {
+        #[command(subcommand)]
+        command: ActionCmd,
+    },
     /// Deploy freeze: check it from a pipeline, or set / lift it for an incident.
     Freeze {
         #[command(subcommand)]
@@ -196,6 +201,57 @@ enum AdminCmd {
         database_url: Option<String>,
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ActionCmd {
+    /// The incident's actions.
+    List { incident: String },
+    /// Propose an action; someone else must approve it.
+    Propose {
+        incident: String,
+        /// What will be run or changed.
+        title: String,
+        /// command, script, data_fix, rollback, restart, other.
+        #[arg(long, default_value = "command")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        target: String,
+        /// low, medium, high (high needs --rollback).
+        #[arg(long, default_value = "medium")]
+        risk: String,
+        #[arg(long, default_value = "")]
+        rollback: String,
+        #[arg(long)]
+        destructive: bool,
+    },
+    /// Approve someone else's action.
+    Approve { incident: String, number: i64 },
+    /// Reject an action.
+    Reject {
+        incident: String,
+        number: i64,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Start an approved action (data fixes: confirm the checklist).
+    Start {
+        incident: String,
+        number: i64,
+        #[arg(long)]
+        backup_taken: bool,
+        #[arg(long)]
+        tried_on_sample: bool,
+    },
+    /// Record how a started action ended.
+    Finish {
+        incident: String,
+        number: i64,
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value = "")]
+        result: String,
     },
 }
 
@@ -780,6 +836,7 @@ async fn client_command(
                 println!("Deploys may go ahead: nothing is frozen.");
             }
         }
+        Cmd::Action { command } => action_command(&client, as_json, command).await?,
         Cmd::Whoami => {
             let me = client.call(Method::GET, "/me", None).await?;
             if as_json {
@@ -863,6 +920,90 @@ async fn client_command(
             return Err(anyhow!("this command does not talk to a server"));
         }
     }
+    Ok(())
+}
+
+async fn action_command(client: &Client, as_json: bool, command: ActionCmd) -> anyhow::Result<()> {
+    let base = |incident: &str| format!("/incidents/{}/actions", path_part(incident));
+    let (path, body) = match command {
+        ActionCmd::List { incident } => {
+            let actions = client.call(Method::GET, &base(&incident), None).await?;
+            if as_json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&actions).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = actions
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|it| {
+                    vec![
+                        format!("#{}", text(&it["number"])),
+                        text(&it["status"]),
+                        text(&it["risk"]),
+                        text(&it["proposed_by"]),
+                        it["approved_by"].as_str().unwrap_or("-").to_string(),
+                        text(&it["title"]),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(
+                    &["#", "STATUS", "RISK", "PROPOSED BY", "APPROVED BY", "TITLE"],
+                    &rows
+                )
+            );
+            return Ok(());
+        }
+        ActionCmd::Propose {
+            incident,
+            title,
+            kind,
+            target,
+            risk,
+            rollback,
+            destructive,
+        } => (
+            base(&incident),
+            json!({"title": title, "kind": kind, "target": target, "risk": risk,
+                   "rollback_plan": rollback, "destructive": destructive}),
+        ),
+        ActionCmd::Approve { incident, number } => {
+            (format!("{}/{number}/approve", base(&incident)), json!({}))
+        }
+        ActionCmd::Reject {
+            incident,
+            number,
+            reason,
+        } => (
+            format!("{}/{number}/reject", base(&incident)),
+            json!({ "reason": reason }),
+        ),
+        ActionCmd::Start {
+            incident,
+            number,
+            backup_taken,
+            tried_on_sample,
+        } => (
+            format!("{}/{number}/start", base(&incident)),
+            json!({"backup_taken": backup_taken, "tried_on_sample": tried_on_sample}),
+        ),
+        ActionCmd::Finish {
+            incident,
+            number,
+            failed,
+            result,
+        } => (
+            format!("{}/{number}/finish", base(&incident)),
+            json!({"succeeded": !failed, "result": result}),
+        ),
+    };
+    let result = client.call(Method::POST, &path, Some(body)).await?;
+    print_command_result(as_json, &result);
     Ok(())
 }
 

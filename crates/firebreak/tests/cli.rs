@@ -242,6 +242,34 @@ async fn incident_commands_through_the_api() {
     let run = firebreak(&env, &["--json", "add-member", "INC-2", "ana@example.com"]).await;
     assert!(run.ok, "{}", run.stderr);
 
+    // The action register: the proposer cannot approve; the refusal is one clear line.
+    let run = firebreak(
+        &env,
+        &[
+            "action",
+            "propose",
+            "INC-1",
+            "systemctl restart api",
+            "--kind",
+            "restart",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["action", "approve", "INC-1", "1"]).await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("cannot also approve it") && run.stderr.contains("HTTP 403"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["action", "list", "INC-1"]).await;
+    assert!(
+        run.stdout.contains("#1") && run.stdout.contains("proposed"),
+        "{}",
+        run.stdout
+    );
+
     // INC-1 is critical: deploys are frozen until it resolves.
     let run = firebreak(&env, &["freeze", "check"]).await;
     assert!(!run.ok, "exit 1 while frozen");
@@ -280,12 +308,12 @@ async fn incident_commands_through_the_api() {
     assert!(run.stdout.contains("alice is now lead"), "{}", run.stdout);
     let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
     let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    // declared, freeze_started (critical), update + status, role, note, resolve (status,
-    // update), freeze_ended.
-    assert_eq!(events.len(), 9);
+    // declared, freeze_started (critical), update + status, role, note, action proposed,
+    // resolve (status, update), freeze_ended.
+    assert_eq!(events.len(), 10);
     let run = firebreak(&env, &["verify", "INC-1"]).await;
     assert!(
-        run.ok && run.stdout.starts_with("Timeline verified: 9 events"),
+        run.ok && run.stdout.starts_with("Timeline verified: 10 events"),
         "{}",
         run.stdout
     );

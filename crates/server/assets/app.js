@@ -31,6 +31,10 @@
   var headerKinds = ["status_changed", "severity_changed", "role_assigned", "role_unassigned",
     "update_posted", "details_changed", "member_added", "timestamp_asserted",
     "freeze_started", "freeze_ended"];
+  // Events that change the room's panels (actions): simplest is to reload the page when
+  // the reader is not typing.
+  var panelKinds = ["action_proposed", "action_approved", "action_rejected", "action_started",
+    "action_finished"];
   var es = null, retry = 1000;
 
   function say(text) { if (state) state.textContent = text; }
@@ -41,6 +45,27 @@
     fetch(head.getAttribute("data-src"), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) { if (html) { head.outerHTML = html; tick(); } })
+      .catch(function () {});
+  }
+
+  function refreshActions() {
+    // Re-read the room and swap in its action panels, unless someone is typing in one.
+    var active = document.activeElement;
+    if (active && active.closest && active.closest(".action")) return;
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.querySelectorAll(".action");
+        var old = document.querySelectorAll(".action");
+        old.forEach(function (el) { el.remove(); });
+        var anchor = document.getElementById("actions-heading");
+        var place = anchor;
+        fresh.forEach(function (el) { place.after(el); place = el; });
+        var empty = document.getElementById("actions-empty");
+        if (empty && fresh.length) empty.remove();
+      })
       .catch(function () {});
   }
 
@@ -61,7 +86,9 @@
       timeline.setAttribute("data-last-seq", String(lastSeq));
       var empty = document.getElementById("timeline-empty");
       if (empty) empty.remove();
-      if (headerKinds.indexOf(item.getAttribute("data-kind")) >= 0) refreshHeader();
+      var kind = item.getAttribute("data-kind");
+      if (headerKinds.indexOf(kind) >= 0) refreshHeader();
+      if (panelKinds.indexOf(kind) >= 0) refreshActions();
     });
     es.onerror = function () {
       say("Reconnecting…");

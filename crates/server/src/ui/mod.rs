@@ -50,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/change", post(room::change))
         .route("/incidents/{key}/member", post(room::add_member))
         .route("/incidents/{key}/freeze", post(room::freeze))
+        .route("/incidents/{key}/actions", post(room::propose_action))
+        .route("/incidents/{key}/actions/{number}", post(room::action_step))
         .route("/people", get(admin::people).post(admin::create_person))
         .route("/people/{id}", post(admin::update_person))
         .route("/people/{id}/sign-out", post(admin::sign_out_person))

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use firebreak_core::command::{Entry, RawChanges, parse_changes};
+use firebreak_core::command::{ActionStep, Entry, RawChanges, parse_changes};
 use firebreak_core::{Command, Incident, Role, Status};
 use firebreak_store::{BuildCommand, IncidentKey};
 use serde::Deserialize;
@@ -39,6 +39,8 @@ struct RoomPage {
     people: Vec<(String, String)>,
     quick_picks: Vec<(i64, &'static str)>,
     default_pick: i64,
+    actions: Vec<views::ActionRow>,
+    action_kinds: Vec<String>,
 }
 
 #[derive(Template)]
@@ -127,6 +129,11 @@ pub async fn room(
         people,
         quick_picks,
         default_pick,
+        actions: views::actions(&incident, &me, &lens),
+        action_kinds: firebreak_core::action::ActionKind::ALL
+            .iter()
+            .map(|it| it.as_str().to_string())
+            .collect(),
     };
     Ok(render(&page))
 }
@@ -441,4 +448,96 @@ pub async fn freeze(
         reason: form.reason,
     };
     act(&state, &viewer, &text, &csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct ProposeForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    risk: String,
+    #[serde(default)]
+    rollback_plan: String,
+    #[serde(default)]
+    destructive: String,
+}
+
+pub async fn propose_action(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<ProposeForm>,
+) -> UiResult<Response> {
+    let raw = firebreak_core::action::RawAction {
+        kind: super::incidents::some(&form.kind),
+        title: Some(form.title),
+        target: Some(form.target),
+        risk: super::incidents::some(&form.risk),
+        rollback_plan: Some(form.rollback_plan),
+        destructive: Some(form.destructive == "true"),
+    };
+    let step = ActionStep::Propose(raw);
+    act_step(&state, &viewer, &text, &csrf, step).await
+}
+
+#[derive(Deserialize)]
+pub struct ActionStepForm {
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    backup_taken: String,
+    #[serde(default)]
+    tried_on_sample: String,
+    #[serde(default)]
+    result: String,
+}
+
+/// One form per action: the button pressed (`step`) says what happens.
+pub async fn action_step(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((text, number)): Path<(String, String)>,
+    UiForm { csrf, fields: form }: UiForm<ActionStepForm>,
+) -> UiResult<Response> {
+    let number: i64 = number.parse().map_err(|_| ApiError::not_found("action"))?;
+    let step = match form.step.as_str() {
+        "approve" => ActionStep::Approve { number },
+        "reject" => ActionStep::Reject {
+            number,
+            reason: form.reason,
+        },
+        "start" => ActionStep::Start {
+            number,
+            backup_taken: form.backup_taken == "true",
+            tried_on_sample: form.tried_on_sample == "true",
+        },
+        "succeeded" | "failed" => ActionStep::Finish {
+            number,
+            succeeded: form.step == "succeeded",
+            result: form.result,
+            output: String::new(),
+        },
+        _ => return Err(ApiError::field("step", "unknown step").into()),
+    };
+    act_step(&state, &viewer, &text, &csrf, step).await
+}
+
+async fn act_step(
+    state: &AppState,
+    viewer: &Viewer,
+    text: &str,
+    csrf: &str,
+    step: ActionStep,
+) -> UiResult<Response> {
+    let command = Command::Action {
+        by: viewer.0.actor(),
+        step,
+    };
+    act(state, viewer, text, csrf, command).await
 }

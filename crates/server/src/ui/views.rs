@@ -272,3 +272,52 @@ pub fn markdown(
     }
     out
 }
+
+pub struct ActionRow {
+    pub number: i64,
+    pub kind: String,
+    pub title: String,
+    pub target: String,
+    pub risk: String,
+    pub rollback_plan: String,
+    pub destructive: bool,
+    pub status: String,
+    pub proposed_by: String,
+    pub approved_by: String,
+    pub result: String,
+    /// Someone other than the proposer may approve it now.
+    pub can_approve: bool,
+    pub can_start: bool,
+    pub can_finish: bool,
+    pub data_fix: bool,
+}
+
+/// The action register as the reader `me` sees it (what they may do next).
+pub fn actions(incident: &Incident, me: &str, lens: &Lens) -> Vec<ActionRow> {
+    use firebreak_core::action::{ActionKind, ActionStatus};
+    incident
+        .actions
+        .iter()
+        .map(|it| ActionRow {
+            number: it.number,
+            kind: it.kind.as_str().replace('_', " "),
+            title: it.title.clone(),
+            target: it.target.clone(),
+            risk: it.risk.as_str().to_string(),
+            rollback_plan: it.rollback_plan.clone(),
+            destructive: it.destructive,
+            status: it.status.as_str().to_string(),
+            proposed_by: lens.person(&it.proposed_by),
+            approved_by: it
+                .approved_by
+                .as_deref()
+                .map(|who| lens.person(who))
+                .unwrap_or_default(),
+            result: it.result.clone(),
+            can_approve: it.status == ActionStatus::Proposed && it.proposed_by != me,
+            can_start: it.status == ActionStatus::Approved,
+            can_finish: it.status == ActionStatus::Started,
+            data_fix: it.kind == ActionKind::DataFix,
+        })
+        .collect()
+}

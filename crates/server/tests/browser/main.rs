@@ -145,6 +145,31 @@ async fn incident_room_in_a_real_browser() {
     .await;
     bo.wait_for(Locator::XPath("//dd[.='Ana Responder']")).await;
 
+    // The action register: Ana proposes, cannot approve her own, Bo approves from his room.
+    ana.fill("#action-title", "systemctl restart checkout-api")
+        .await;
+    ana.fill("#action-target", "checkout-api-1").await;
+    ana.click("form[action$='/actions'] button[type=submit]")
+        .await;
+    ana.wait_for(Locator::XPath(
+        "//div[@id='action-1']//p[contains(., 'Waiting for someone else')]",
+    ))
+    .await;
+    assert_eq!(
+        ana.count("#action-1 button[value=approve]").await,
+        0,
+        "no self-approval"
+    );
+    bo.click("#action-1 button[value=approve]").await;
+    bo.wait_for(Locator::XPath(
+        "//li[@data-kind='action_approved' and contains(., 'Bo Admin approved action #1 proposed by Ana Responder')]",
+    ))
+    .await;
+    ana.wait_for(Locator::XPath(
+        "//div[@id='action-1']//button[@value='start']",
+    ))
+    .await;
+
     // A network blip: the server goes away, events are written meanwhile, the server comes
     // back on the same address; the open room reconnects and catches up.
     let addr = server.addr;
