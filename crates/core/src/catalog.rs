@@ -9,6 +9,8 @@ pub struct Catalog {
     pub roles: Vec<String>,
     /// Severities whose live incidents freeze deploys (the default rule).
     pub freeze_severities: Vec<String>,
+    /// Severity → minutes until the next update when an update does not say.
+    pub cadence_minutes: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for Catalog {
@@ -23,6 +25,10 @@ impl Default for Catalog {
                 "shadow".into(),
             ],
             freeze_severities: vec!["critical".into(), "major".into()],
+            cadence_minutes: [("critical", 30), ("major", 60), ("minor", 240)]
+                .into_iter()
+                .map(|(severity, minutes)| (severity.to_string(), minutes))
+                .collect(),
         }
     }
 }

@@ -113,6 +113,11 @@ pub enum Command {
         on: bool,
         reason: String,
     },
+    /// Sends the update reminder or overdue notice that is due `at` (a worker's clock).
+    CheckCadence {
+        at: Timestamp,
+        remind_before: SignedDuration,
+    },
     /// A step of the action register; `by` is who asks (the server sets it).
     Action {
         by: String,
@@ -433,6 +438,7 @@ pub fn declare(
             Default::default()
         },
         next_update_due: None,
+        notices: Default::default(),
         timestamps: Default::default(),
         merged_into: None,
         created_by: actor.to_string(),
@@ -535,7 +541,10 @@ pub fn decide(
                 events.extend(transition(incident, status, None)?.map(at_now));
             }
             let final_status = status.unwrap_or(incident.status);
+            // Without a time, the next update is due after the severity's cadence.
+            let cadence = catalog.cadence_minutes.get(&incident.severity).copied();
             let next_update_due = next_update_in_minutes
+                .or(cadence)
                 .filter(|_| final_status.is_live())
                 .map(|minutes| now + SignedDuration::from_mins(minutes));
             events.push(at_now(EventData::UpdatePosted {
@@ -595,6 +604,14 @@ pub fn decide(
             errors.into_result()?;
             if !incident.members.contains(&member) {
                 events.push(at_now(EventData::MemberAdded { member }));
+            }
+        }
+        Command::CheckCadence { at, remind_before } => {
+            if let Some(notice) = crate::cadence::notice(incident, at, remind_before) {
+                events.push(Decided {
+                    data: notice,
+                    occurred_at: at.min(now),
+                });
             }
         }
         Command::Action { by, step } => {
@@ -763,6 +780,8 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             });
         }
         EventData::FreezeEnded { .. } => incident.freeze = None,
+        EventData::UpdateReminder { due, .. } => incident.notices.reminded_for = Some(*due),
+        EventData::UpdateOverdue { due, .. } => incident.notices.overdue_for = Some(*due),
         EventData::ActionProposed { .. }
         | EventData::ActionApproved { .. }
         | EventData::ActionRejected { .. }

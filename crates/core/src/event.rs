@@ -89,6 +89,14 @@ pub enum EventData {
     FreezeStarted {
         reason: String,
     },
+    UpdateReminder {
+        due: Timestamp,
+        to: Option<String>,
+    },
+    UpdateOverdue {
+        due: Timestamp,
+        to: Option<String>,
+    },
     ActionProposed {
         number: i64,
         kind: ActionKind,
@@ -160,6 +168,8 @@ impl EventData {
             EventData::RoleUnassigned { .. } => "role_unassigned",
             EventData::MemberAdded { .. } => "member_added",
             EventData::FreezeStarted { .. } => "freeze_started",
+            EventData::UpdateReminder { .. } => "update_reminder",
+            EventData::UpdateOverdue { .. } => "update_overdue",
             EventData::ActionProposed { .. } => "action_proposed",
             EventData::ActionApproved { .. } => "action_approved",
             EventData::ActionRejected { .. } => "action_rejected",
@@ -231,6 +241,9 @@ impl EventData {
             EventData::MemberAdded { member } => json!({ "member": member }),
             EventData::FreezeStarted { reason } | EventData::FreezeEnded { reason } => {
                 json!({ "reason": reason })
+            }
+            EventData::UpdateReminder { due, to } | EventData::UpdateOverdue { due, to } => {
+                json!({ "due": due.to_string(), "to": to })
             }
             EventData::ActionProposed {
                 number,

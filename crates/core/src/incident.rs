@@ -130,6 +130,8 @@ pub struct Incident {
     /// The action register, in proposal order.
     pub actions: Vec<crate::action::Action>,
     pub next_update_due: Option<Timestamp>,
+    /// The reminder and overdue notice already sent for the current due time.
+    pub notices: crate::cadence::Notices,
     pub timestamps: BTreeMap<TimestampName, NamedTimestamp>,
     pub merged_into: Option<Reference>,
     pub created_by: String,

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod action;
 pub mod board;
+pub mod cadence;
 pub mod catalog;
 pub mod command;
 pub mod event;

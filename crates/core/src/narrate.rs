@@ -185,6 +185,18 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
                 field(body, "result").to_string(),
             )
         }
+        "update_reminder" | "update_overdue" => {
+            let to = match body.get("to").and_then(Value::as_str) {
+                Some(person) => format!("{}: ", display(person)),
+                None => String::new(),
+            };
+            let label = if kind == "update_reminder" {
+                format!("{to}the next status update is due soon")
+            } else {
+                format!("{to}the status update is overdue")
+            };
+            (label, format!("due {}", field(body, "due")))
+        }
         "freeze_started" => (
             "Deploys frozen".to_string(),
             field(body, "reason").to_string(),

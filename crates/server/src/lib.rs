@@ -110,6 +110,13 @@ pub async fn serve_with_store(
     let worker_task = settings
         .workers
         .then(|| tokio::spawn(worker.run(poll_interval, stop_rx.clone())));
+    let cadence = workers::CadenceWorker {
+        store: store.clone(),
+        remind_before: jiff::SignedDuration::from_mins(settings.incidents.remind_before_minutes),
+    };
+    let cadence_task = settings
+        .workers
+        .then(|| tokio::spawn(cadence.run(Duration::from_secs(10), stop_rx.clone())));
     let state = AppState {
         store: store.clone(),
         settings,
@@ -124,7 +131,7 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    if let Some(task) = worker_task {
+    for task in [worker_task, cadence_task].into_iter().flatten() {
         let _ = task.await;
     }
     store.close().await;

@@ -31,6 +31,10 @@ pub struct IncidentSettings {
     pub severities: Vec<String>,
     pub roles: Vec<String>,
     pub freeze_severities: Vec<String>,
+    /// Severity → minutes until the next update when an update does not say.
+    pub cadence_minutes: std::collections::BTreeMap<String, i64>,
+    /// How long before an update is due its reminder goes out.
+    pub remind_before_minutes: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +69,8 @@ impl Default for IncidentSettings {
             severities: catalog.severities,
             roles: catalog.roles,
             freeze_severities: catalog.freeze_severities,
+            cadence_minutes: catalog.cadence_minutes,
+            remind_before_minutes: 5,
         }
     }
 }
@@ -133,6 +139,24 @@ impl Settings {
                 "incidents.freeze_severities names {unknown:?}, which is not in incidents.severities"
             )));
         }
+        for (severity, minutes) in &self.incidents.cadence_minutes {
+            if !self.incidents.severities.contains(severity) {
+                return Err(SettingsError(format!(
+                    "incidents.cadence_minutes names {severity:?}, which is not in incidents.severities"
+                )));
+            }
+            if !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(minutes) {
+                return Err(SettingsError(format!(
+                    "incidents.cadence_minutes.{severity} must be between 1 and {}",
+                    firebreak_core::command::MAX_NEXT_UPDATE_MINUTES
+                )));
+            }
+        }
+        if self.incidents.remind_before_minutes < 0 {
+            return Err(SettingsError(
+                "incidents.remind_before_minutes cannot be negative".into(),
+            ));
+        }
         if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms < 1 {
             return Err(SettingsError(
                 "webhooks.max_attempts and backoff_base_ms must be at least 1".into(),
@@ -146,6 +170,7 @@ impl Settings {
             severities: self.incidents.severities.clone(),
             roles: self.incidents.roles.clone(),
             freeze_severities: self.incidents.freeze_severities.clone(),
+            cadence_minutes: self.incidents.cadence_minutes.clone(),
         }
     }
 

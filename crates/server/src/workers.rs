@@ -98,3 +98,50 @@ impl DeliveryWorker {
         }
     }
 }
+
+/// Sends update reminders and overdue notices: one step looks at the live incidents whose
+/// next update is due soon and asks the writer to record the notice each one is owed. The
+/// decision (and "never twice for one due time") happens inside the write transaction, so
+/// several replicas running this at once still send each notice once.
+pub struct CadenceWorker {
+    pub store: Store,
+    pub remind_before: SignedDuration,
+}
+
+impl CadenceWorker {
+    /// Returns how many notices were recorded.
+    pub async fn run_once(&self, now: Timestamp) -> Result<usize, firebreak_store::StoreError> {
+        let until = now.checked_add(self.remind_before).unwrap_or(now);
+        let mut n_notices = 0;
+        for key in self.store.updates_due_by(until).await? {
+            let command = firebreak_core::Command::CheckCadence {
+                at: now,
+                remind_before: self.remind_before,
+            };
+            let outcome = self
+                .store
+                .execute_command(key, "firebreak", firebreak_core::Access::All, command)
+                .await;
+            match outcome {
+                Ok(outcome) => n_notices += outcome.events.len(),
+                // Resolved or merged in the meantime: nothing is owed.
+                Err(firebreak_store::StoreError::NotFound)
+                | Err(firebreak_store::StoreError::Domain(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(n_notices)
+    }
+
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(err) = self.run_once(firebreak_store::clock::now()).await {
+                tracing::warn!(error = %err, "update cadence step failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

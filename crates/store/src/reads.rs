@@ -163,6 +163,33 @@ impl Store {
         incident_from_row(&row)
     }
 
+    /// Live incidents whose next update is due by `until` (candidates for a reminder or an
+    /// overdue notice), soonest first.
+    pub async fn updates_due_by(&self, until: Timestamp) -> Result<Vec<IncidentKey>> {
+        let live: Vec<String> = firebreak_core::lifecycle::ALL_STATUSES
+            .iter()
+            .filter(|it| it.is_live())
+            .map(|it| format!("'{}'", it.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT id FROM incidents WHERE next_update_due IS NOT NULL AND next_update_due <= $1 \
+             AND status IN ({}) ORDER BY next_update_due LIMIT 500",
+            live.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(until))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Uuid::parse_str(&id)
+                    .map(IncidentKey::Id)
+                    .map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))
+            })
+            .collect()
+    }
+
     /// Every incident that freezes deploys now, oldest first (visible or not: a freeze holds
     /// for everyone; callers decide what to tell about incidents the reader may not see).
     pub async fn frozen_incidents(&self) -> Result<Vec<Incident>> {

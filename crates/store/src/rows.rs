@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use firebreak_core::action::{Action, ActionKind, ActionStatus, Risk};
+use firebreak_core::cadence::Notices;
 use firebreak_core::freeze::Freeze;
 use firebreak_core::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
@@ -18,7 +19,7 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions, update_notices";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -35,6 +36,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let members: String = row.try_get("members")?;
     let freeze: Option<String> = row.try_get("deploy_freeze")?;
     let actions: String = row.try_get("actions")?;
+    let notices: String = row.try_get("update_notices")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -60,6 +62,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         members: serde_json::from_str(&members).map_err(|_| corrupt("members", &members))?,
         freeze: freeze.as_deref().map(freeze_from_json).transpose()?,
         actions: actions_from_json(&actions)?,
+        notices: notices_from_json(&notices)?,
         next_update_due: next_update_due.map(from_micros),
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -99,7 +102,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$25`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$26`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -132,6 +135,24 @@ pub fn bind_incident<'q>(
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(actions_to_json(&incident.actions))
+        .bind(notices_to_json(&incident.notices))
+}
+
+fn notices_to_json(notices: &Notices) -> String {
+    json!({
+        "reminded_for": notices.reminded_for.map(micros),
+        "overdue_for": notices.overdue_for.map(micros),
+    })
+    .to_string()
+}
+
+fn notices_from_json(text: &str) -> Result<Notices> {
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt("update_notices", text))?;
+    let read = |key: &str| value.get(key).and_then(Value::as_i64).map(from_micros);
+    Ok(Notices {
+        reminded_for: read("reminded_for"),
+        overdue_for: read("overdue_for"),
+    })
 }
 
 fn actions_to_json(actions: &[Action]) -> String {

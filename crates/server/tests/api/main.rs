@@ -4,6 +4,7 @@ mod helpers;
 
 mod actions;
 mod auth;
+mod cadence;
 mod freeze;
 mod incidents;
 mod openapi;
