@@ -11,6 +11,8 @@ pub struct Catalog {
     pub freeze_severities: Vec<String>,
     /// Severity → minutes until the next update when an update does not say.
     pub cadence_minutes: std::collections::BTreeMap<String, i64>,
+    /// Task templates added to matching incidents.
+    pub playbooks: Vec<crate::playbook::Playbook>,
 }
 
 impl Default for Catalog {
@@ -29,6 +31,7 @@ impl Default for Catalog {
                 .into_iter()
                 .map(|(severity, minutes)| (severity.to_string(), minutes))
                 .collect(),
+            playbooks: crate::playbook::default_playbooks(),
         }
     }
 }

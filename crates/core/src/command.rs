@@ -118,6 +118,11 @@ pub enum Command {
         at: Timestamp,
         remind_before: SignedDuration,
     },
+    /// A step on the task list; `by` is who asks.
+    Task {
+        by: String,
+        step: crate::playbook::TaskStep,
+    },
     /// A step of the action register; `by` is who asks (the server sets it).
     Action {
         by: String,
@@ -431,6 +436,8 @@ pub fn declare(
         roles: Default::default(),
         freeze: None,
         actions: Vec::new(),
+        tasks: Vec::new(),
+        playbooks: Vec::new(),
         // Whoever declares a private incident can see it.
         members: if new.private {
             [actor.to_string()].into()
@@ -604,6 +611,11 @@ pub fn decide(
             errors.into_result()?;
             if !incident.members.contains(&member) {
                 events.push(at_now(EventData::MemberAdded { member }));
+            }
+        }
+        Command::Task { by, step } => {
+            if let Some(event) = crate::playbook::decide(incident, step, &by, now)? {
+                events.push(at_now(event));
             }
         }
         Command::CheckCadence { at, remind_before } => {
@@ -780,6 +792,11 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             });
         }
         EventData::FreezeEnded { .. } => incident.freeze = None,
+        EventData::PlaybookAdded { .. }
+        | EventData::TaskAdded { .. }
+        | EventData::TaskAssigned { .. }
+        | EventData::TaskClosed { .. }
+        | EventData::TaskReopened { .. } => crate::playbook::apply(incident, event),
         EventData::UpdateReminder { due, .. } => incident.notices.reminded_for = Some(*due),
         EventData::UpdateOverdue { due, .. } => incident.notices.overdue_for = Some(*due),
         EventData::ActionProposed { .. }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::action::{ActionKind, Risk};
 use crate::incident::{Affected, ImpactKind, IncidentType, Mode, Reference, TimestampName};
 use crate::lifecycle::Status;
+use crate::playbook::{Task, TaskStatus};
 
 /// One field of an incident's details, as it was before or after a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +40,38 @@ impl Detail {
             Detail::Private(it) => json!(it),
         }
     }
+}
+
+/// A task as stored in event bodies and in the incident row.
+pub fn task_json(task: &Task) -> Value {
+    json!({
+        "number": task.number,
+        "title": task.title,
+        "role": task.role,
+        "assignee": task.assignee,
+        "due": task.due.map(|it| it.to_string()),
+        "status": task.status.as_str(),
+        "note": task.note,
+        "playbook": task.playbook,
+    })
+}
+
+/// The inverse of `task_json`; `None` for a malformed one.
+pub fn task_from_json(value: &Value) -> Option<Task> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(String::from);
+    Some(Task {
+        number: value.get("number")?.as_i64()?,
+        title: text("title")?,
+        role: text("role"),
+        assignee: text("assignee"),
+        due: match text("due") {
+            Some(due) => Some(due.parse().ok()?),
+            None => None,
+        },
+        status: TaskStatus::parse(&text("status")?)?,
+        note: text("note").unwrap_or_default(),
+        playbook: text("playbook").unwrap_or_default(),
+    })
 }
 
 fn affected_json(affected: &Affected) -> Value {
@@ -88,6 +121,26 @@ pub enum EventData {
     },
     FreezeStarted {
         reason: String,
+    },
+    PlaybookAdded {
+        name: String,
+        tasks: Vec<Task>,
+    },
+    TaskAdded {
+        task: Task,
+    },
+    TaskAssigned {
+        number: i64,
+        assignee: String,
+    },
+    TaskClosed {
+        number: i64,
+        status: TaskStatus,
+        by: String,
+        note: String,
+    },
+    TaskReopened {
+        number: i64,
     },
     UpdateReminder {
         due: Timestamp,
@@ -168,6 +221,11 @@ impl EventData {
             EventData::RoleUnassigned { .. } => "role_unassigned",
             EventData::MemberAdded { .. } => "member_added",
             EventData::FreezeStarted { .. } => "freeze_started",
+            EventData::PlaybookAdded { .. } => "playbook_added",
+            EventData::TaskAdded { .. } => "task_added",
+            EventData::TaskAssigned { .. } => "task_assigned",
+            EventData::TaskClosed { .. } => "task_closed",
+            EventData::TaskReopened { .. } => "task_reopened",
             EventData::UpdateReminder { .. } => "update_reminder",
             EventData::UpdateOverdue { .. } => "update_overdue",
             EventData::ActionProposed { .. } => "action_proposed",
@@ -242,6 +300,21 @@ impl EventData {
             EventData::FreezeStarted { reason } | EventData::FreezeEnded { reason } => {
                 json!({ "reason": reason })
             }
+            EventData::PlaybookAdded { name, tasks } => json!({
+                "playbook": name,
+                "tasks": tasks.iter().map(task_json).collect::<Vec<_>>(),
+            }),
+            EventData::TaskAdded { task } => json!({ "task": task_json(task) }),
+            EventData::TaskAssigned { number, assignee } => {
+                json!({ "task": number, "assignee": assignee })
+            }
+            EventData::TaskClosed {
+                number,
+                status,
+                by,
+                note,
+            } => json!({ "task": number, "status": status.as_str(), "by": by, "note": note }),
+            EventData::TaskReopened { number } => json!({ "task": number }),
             EventData::UpdateReminder { due, to } | EventData::UpdateOverdue { due, to } => {
                 json!({ "due": due.to_string(), "to": to })
             }

@@ -129,6 +129,10 @@ pub struct Incident {
     pub freeze: Option<crate::freeze::Freeze>,
     /// The action register, in proposal order.
     pub actions: Vec<crate::action::Action>,
+    /// Tasks, from playbooks and by hand, in the order they were added.
+    pub tasks: Vec<crate::playbook::Task>,
+    /// Names of the playbooks already added.
+    pub playbooks: Vec<String>,
     pub next_update_due: Option<Timestamp>,
     /// The reminder and overdue notice already sent for the current due time.
     pub notices: crate::cadence::Notices,

@@ -16,6 +16,7 @@ pub mod incident;
 pub mod lifecycle;
 pub mod narrate;
 pub mod person;
+pub mod playbook;
 pub mod retry;
 pub mod throttle;
 pub mod token;

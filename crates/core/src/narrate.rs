@@ -185,6 +185,45 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
                 field(body, "result").to_string(),
             )
         }
+        "playbook_added" => {
+            let tasks: Vec<String> = body
+                .get("tasks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|task| format!("#{} {}", task["number"], field(task, "title")))
+                .collect();
+            (
+                format!(
+                    "Playbook “{}” added {} tasks",
+                    field(body, "playbook"),
+                    tasks.len()
+                ),
+                tasks.join("\n"),
+            )
+        }
+        "task_added" => (
+            format!("Task #{} added", body["task"]["number"]),
+            field(&body["task"], "title").to_string(),
+        ),
+        "task_assigned" => (
+            format!(
+                "Task #{} assigned to {}",
+                body["task"],
+                display(field(body, "assignee"))
+            ),
+            String::new(),
+        ),
+        "task_closed" => (
+            format!(
+                "{} marked task #{} {}",
+                display(field(body, "by")),
+                body["task"],
+                field(body, "status")
+            ),
+            field(body, "note").to_string(),
+        ),
+        "task_reopened" => (format!("Task #{} reopened", body["task"]), String::new()),
         "update_reminder" | "update_overdue" => {
             let to = match body.get("to").and_then(Value::as_str) {
                 Some(person) => format!("{}: ", display(person)),

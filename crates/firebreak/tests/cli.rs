@@ -308,12 +308,12 @@ async fn incident_commands_through_the_api() {
     assert!(run.stdout.contains("alice is now lead"), "{}", run.stdout);
     let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
     let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    // declared, freeze_started (critical), update + status, role, note, action proposed,
-    // resolve (status, update), freeze_ended.
-    assert_eq!(events.len(), 10);
+    // declared, playbook_added + freeze_started (critical), update + status, role, note,
+    // action proposed, resolve (status, update), freeze_ended.
+    assert_eq!(events.len(), 11);
     let run = firebreak(&env, &["verify", "INC-1"]).await;
     assert!(
-        run.ok && run.stdout.starts_with("Timeline verified: 10 events"),
+        run.ok && run.stdout.starts_with("Timeline verified: 11 events"),
         "{}",
         run.stdout
     );

@@ -34,7 +34,8 @@
   // Events that change the room's panels (actions): simplest is to reload the page when
   // the reader is not typing.
   var panelKinds = ["action_proposed", "action_approved", "action_rejected", "action_started",
-    "action_finished"];
+    "action_finished", "playbook_added", "task_added", "task_assigned", "task_closed",
+    "task_reopened"];
   var es = null, retry = 1000;
 
   function say(text) { if (state) state.textContent = text; }
@@ -48,10 +49,10 @@
       .catch(function () {});
   }
 
-  function refreshActions() {
+  function refreshPanels() {
     // Re-read the room and swap in its action panels, unless someone is typing in one.
     var active = document.activeElement;
-    if (active && active.closest && active.closest(".action")) return;
+    if (active && active.closest && active.closest(".action, .task")) return;
     fetch(window.location.pathname, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -63,6 +64,9 @@
         var anchor = document.getElementById("actions-heading");
         var place = anchor;
         fresh.forEach(function (el) { place.after(el); place = el; });
+        var tasks = document.querySelector("ol.tasks");
+        var freshTasks = page.querySelector("ol.tasks");
+        if (tasks && freshTasks) tasks.replaceWith(freshTasks);
         var empty = document.getElementById("actions-empty");
         if (empty && fresh.length) empty.remove();
       })
@@ -88,7 +92,7 @@
       if (empty) empty.remove();
       var kind = item.getAttribute("data-kind");
       if (headerKinds.indexOf(kind) >= 0) refreshHeader();
-      if (panelKinds.indexOf(kind) >= 0) refreshActions();
+      if (panelKinds.indexOf(kind) >= 0) refreshPanels();
     });
     es.onerror = function () {
       say("Reconnecting…");

@@ -23,6 +23,34 @@ pub struct Settings {
     pub workers: bool,
     pub incidents: IncidentSettings,
     pub webhooks: WebhookSettings,
+    /// Task templates added to matching incidents (replacing the built-in ones when given).
+    pub playbooks: Vec<PlaybookSettings>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybookSettings {
+    pub name: String,
+    /// Severities it applies to; empty: all.
+    #[serde(default)]
+    pub severities: Vec<String>,
+    /// Incident types it applies to (default, security); empty: all.
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default)]
+    pub tasks: Vec<TaskSettings>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSettings {
+    pub title: String,
+    /// The role expected to do it (lead, comms, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Due this many minutes after the playbook is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_minutes: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +86,23 @@ impl Default for Settings {
             workers: true,
             incidents: IncidentSettings::default(),
             webhooks: WebhookSettings::default(),
+            playbooks: firebreak_core::playbook::default_playbooks()
+                .into_iter()
+                .map(|playbook| PlaybookSettings {
+                    name: playbook.name,
+                    severities: playbook.severities,
+                    types: playbook.types.iter().map(|it| it.to_string()).collect(),
+                    tasks: playbook
+                        .tasks
+                        .into_iter()
+                        .map(|task| TaskSettings {
+                            title: task.title,
+                            role: task.role,
+                            due_minutes: task.due_minutes,
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }
@@ -152,6 +197,57 @@ impl Settings {
                 )));
             }
         }
+        let mut names = std::collections::BTreeSet::new();
+        for playbook in &self.playbooks {
+            let what = format!("playbook {:?}", playbook.name);
+            if playbook.name.trim().is_empty() || !names.insert(playbook.name.clone()) {
+                return Err(SettingsError(format!(
+                    "{what}: every playbook needs its own, non-empty name"
+                )));
+            }
+            if let Some(unknown) = playbook
+                .severities
+                .iter()
+                .find(|it| !self.incidents.severities.contains(it))
+            {
+                return Err(SettingsError(format!(
+                    "{what}: unknown severity {unknown:?}"
+                )));
+            }
+            if let Some(unknown) = playbook
+                .types
+                .iter()
+                .find(|it| firebreak_core::IncidentType::parse(it).is_none())
+            {
+                return Err(SettingsError(format!(
+                    "{what}: unknown type {unknown:?}; expected {}",
+                    firebreak_core::IncidentType::expected()
+                )));
+            }
+            for task in &playbook.tasks {
+                if task.title.trim().is_empty() {
+                    return Err(SettingsError(format!("{what}: a task has no title")));
+                }
+                if let Some(role) = task
+                    .role
+                    .as_ref()
+                    .filter(|it| !self.incidents.roles.contains(it))
+                {
+                    return Err(SettingsError(format!(
+                        "{what}, task {:?}: unknown role {role:?}",
+                        task.title
+                    )));
+                }
+                if task.due_minutes.is_some_and(|it| {
+                    !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(&it)
+                }) {
+                    return Err(SettingsError(format!(
+                        "{what}, task {:?}: due_minutes must be between 1 and a week",
+                        task.title
+                    )));
+                }
+            }
+        }
         if self.incidents.remind_before_minutes < 0 {
             return Err(SettingsError(
                 "incidents.remind_before_minutes cannot be negative".into(),
@@ -171,6 +267,29 @@ impl Settings {
             roles: self.incidents.roles.clone(),
             freeze_severities: self.incidents.freeze_severities.clone(),
             cadence_minutes: self.incidents.cadence_minutes.clone(),
+            playbooks: self
+                .playbooks
+                .iter()
+                .map(|playbook| firebreak_core::playbook::Playbook {
+                    name: playbook.name.clone(),
+                    severities: playbook.severities.clone(),
+                    // `check` refused unknown types at load.
+                    types: playbook
+                        .types
+                        .iter()
+                        .filter_map(|it| firebreak_core::IncidentType::parse(it))
+                        .collect(),
+                    tasks: playbook
+                        .tasks
+                        .iter()
+                        .map(|task| firebreak_core::playbook::TaskTemplate {
+                            title: task.title.clone(),
+                            role: task.role.clone(),
+                            due_minutes: task.due_minutes,
+                        })
+                        .collect(),
+                })
+                .collect(),
         }
     }
 

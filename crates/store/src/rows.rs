@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use firebreak_core::action::{Action, ActionKind, ActionStatus, Risk};
 use firebreak_core::cadence::Notices;
+use firebreak_core::event::{task_from_json, task_json};
 use firebreak_core::freeze::Freeze;
+use firebreak_core::playbook::Task;
 use firebreak_core::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
     Status, TimestampName,
@@ -19,7 +21,7 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions, update_notices";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions, update_notices, tasks, playbooks";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -37,6 +39,8 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let freeze: Option<String> = row.try_get("deploy_freeze")?;
     let actions: String = row.try_get("actions")?;
     let notices: String = row.try_get("update_notices")?;
+    let tasks: String = row.try_get("tasks")?;
+    let playbooks: String = row.try_get("playbooks")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -63,6 +67,9 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         freeze: freeze.as_deref().map(freeze_from_json).transpose()?,
         actions: actions_from_json(&actions)?,
         notices: notices_from_json(&notices)?,
+        tasks: tasks_from_json(&tasks)?,
+        playbooks: serde_json::from_str(&playbooks)
+            .map_err(|_| corrupt("playbooks", &playbooks))?,
         next_update_due: next_update_due.map(from_micros),
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -102,7 +109,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$26`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$28`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -136,6 +143,18 @@ pub fn bind_incident<'q>(
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(actions_to_json(&incident.actions))
         .bind(notices_to_json(&incident.notices))
+        .bind(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string())
+        .bind(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into()))
+}
+
+fn tasks_from_json(text: &str) -> Result<Vec<Task>> {
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt("tasks", text))?;
+    value
+        .as_array()
+        .ok_or_else(|| corrupt("tasks", text))?
+        .iter()
+        .map(|it| task_from_json(it).ok_or_else(|| corrupt("task", &it.to_string())))
+        .collect()
 }
 
 fn notices_to_json(notices: &Notices) -> String {

@@ -470,7 +470,7 @@ async fn run_declare(
     let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
     let mut events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
-    if let Some(rule) = firebreak_core::freeze::follow_up(false, &incident, catalog) {
+    for rule in follow_ups(false, &incident, catalog, now) {
         apply(&mut incident, &rule, now);
         events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
     }
@@ -526,11 +526,11 @@ async fn run_command(
             occurred_at,
         )));
     }
-    if !events.is_empty()
-        && let Some(rule) = firebreak_core::freeze::follow_up(was_freezing, &incident, catalog)
-    {
-        apply(&mut incident, &rule, now);
-        events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
+    if !events.is_empty() {
+        for rule in follow_ups(was_freezing, &incident, catalog, now) {
+            apply(&mut incident, &rule, now);
+            events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
+        }
     }
     if !events.is_empty() {
         batch.record(incident.clone(), &events);
@@ -591,6 +591,24 @@ fn chain(
     incident.last_seq = event.seq;
     incident.last_hash = event.hash.clone();
     event
+}
+
+/// What the configured rules add after a change, in the same transaction: playbooks that
+/// now apply, then the deploy freeze starting or ending. `was_freezing` is the freeze rule's
+/// view of the incident before the change.
+fn follow_ups(
+    was_freezing: bool,
+    incident: &Incident,
+    catalog: &Catalog,
+    now: Timestamp,
+) -> Vec<EventData> {
+    let mut events = firebreak_core::playbook::follow_ups(incident, catalog, now);
+    events.extend(firebreak_core::freeze::follow_up(
+        was_freezing,
+        incident,
+        catalog,
+    ));
+    events
 }
 
 /// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.

@@ -51,6 +51,10 @@ pub struct IncidentDto {
     pub deploy_freeze: Option<FreezeDto>,
     /// The action register: risky steps, each approved by a second person.
     pub actions: Vec<ActionDto>,
+    /// Tasks from playbooks and by hand.
+    pub tasks: Vec<TaskDto>,
+    /// Names of the playbooks added.
+    pub playbooks: Vec<String>,
     pub next_update_due: Option<String>,
     /// True when the next update is past due on a live incident.
     pub update_overdue: bool,
@@ -102,6 +106,8 @@ impl IncidentDto {
                 .iter()
                 .map(ActionDto::from_action)
                 .collect(),
+            tasks: incident.tasks.iter().map(TaskDto::from_task).collect(),
+            playbooks: incident.playbooks.clone(),
             deploy_freeze: incident.freeze.as_ref().map(|it| FreezeDto {
                 since: it.since.to_string(),
                 reason: it.reason.clone(),
@@ -113,6 +119,37 @@ impl IncidentDto {
             created_by: incident.created_by.clone(),
             last_seq: incident.last_seq,
             last_hash: incident.last_hash.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct TaskDto {
+    pub number: i64,
+    pub title: String,
+    /// The role expected to do it, when no one is named.
+    pub role: Option<String>,
+    pub assignee: Option<String>,
+    pub due: Option<String>,
+    /// open, done, skipped.
+    pub status: String,
+    /// Evidence, or why it was skipped.
+    pub note: String,
+    /// The playbook it came from; empty when added by hand.
+    pub playbook: String,
+}
+
+impl TaskDto {
+    pub fn from_task(task: &firebreak_core::playbook::Task) -> Self {
+        TaskDto {
+            number: task.number,
+            title: task.title.clone(),
+            role: task.role.clone(),
+            assignee: task.assignee.clone(),
+            due: task.due.map(|it| it.to_string()),
+            status: task.status.as_str().into(),
+            note: task.note.clone(),
+            playbook: task.playbook.clone(),
         }
     }
 }

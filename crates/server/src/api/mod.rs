@@ -6,6 +6,7 @@ pub mod freeze;
 pub mod incidents;
 pub mod people;
 pub mod sse;
+pub mod tasks;
 pub mod timeline;
 pub mod tokens;
 pub mod webhooks;
@@ -25,6 +26,17 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/updates", post(incidents::post_update))
         .route("/incidents/{key}/members", post(incidents::add_member))
         .route("/incidents/{key}/freeze", post(freeze::set))
+        .route("/incidents/{key}/tasks", get(tasks::list).post(tasks::add))
+        .route("/incidents/{key}/tasks/{number}/done", post(tasks::done))
+        .route("/incidents/{key}/tasks/{number}/skip", post(tasks::skip))
+        .route(
+            "/incidents/{key}/tasks/{number}/reopen",
+            post(tasks::reopen),
+        )
+        .route(
+            "/incidents/{key}/tasks/{number}/assign",
+            post(tasks::assign),
+        )
         .route(
             "/incidents/{key}/actions",
             get(actions::list).post(actions::propose),

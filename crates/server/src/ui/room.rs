@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use firebreak_core::command::{ActionStep, Entry, RawChanges, parse_changes};
+use firebreak_core::playbook::TaskStep;
 use firebreak_core::{Command, Incident, Role, Status};
 use firebreak_store::{BuildCommand, IncidentKey};
 use serde::Deserialize;
@@ -41,6 +42,7 @@ struct RoomPage {
     default_pick: i64,
     actions: Vec<views::ActionRow>,
     action_kinds: Vec<String>,
+    tasks: Vec<views::TaskRow>,
 }
 
 #[derive(Template)]
@@ -130,6 +132,7 @@ pub async fn room(
         quick_picks,
         default_pick,
         actions: views::actions(&incident, &me, &lens),
+        tasks: views::tasks(&incident, &lens),
         action_kinds: firebreak_core::action::ActionKind::ALL
             .iter()
             .map(|it| it.as_str().to_string())
@@ -540,4 +543,71 @@ async fn act_step(
         step,
     };
     act(state, viewer, text, csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct TaskForm {
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// One form per task: the button pressed (`step`) says what happens.
+pub async fn task_step(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((text, number)): Path<(String, String)>,
+    UiForm { csrf, fields: form }: UiForm<TaskForm>,
+) -> UiResult<Response> {
+    let number: i64 = number.parse().map_err(|_| ApiError::not_found("task"))?;
+    let step = match form.step.as_str() {
+        "done" | "skip" => TaskStep::Close {
+            number,
+            done: form.step == "done",
+            note: form.note,
+        },
+        "reopen" => TaskStep::Reopen { number },
+        _ => return Err(ApiError::field("step", "unknown step").into()),
+    };
+    let command = Command::Task {
+        by: viewer.0.actor(),
+        step,
+    };
+    act(&state, &viewer, &text, &csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct AddTaskForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    due_in_minutes: String,
+}
+
+pub async fn add_task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<AddTaskForm>,
+) -> UiResult<Response> {
+    let due_in_minutes = match form.due_in_minutes.trim() {
+        "" => None,
+        minutes => Some(
+            minutes
+                .parse::<i64>()
+                .map_err(|_| ApiError::field("due_in_minutes", "a number of minutes"))?,
+        ),
+    };
+    let command = Command::Task {
+        by: viewer.0.actor(),
+        step: TaskStep::Add {
+            title: form.title,
+            assignee: super::incidents::some(&form.assignee),
+            due_in_minutes,
+        },
+    };
+    act(&state, &viewer, &text, &csrf, command).await
 }

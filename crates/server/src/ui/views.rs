@@ -321,3 +321,50 @@ pub fn actions(incident: &Incident, me: &str, lens: &Lens) -> Vec<ActionRow> {
         })
         .collect()
 }
+
+pub struct TaskRow {
+    pub number: i64,
+    pub title: String,
+    pub who: String,
+    pub due_text: String,
+    pub due_iso: Option<String>,
+    pub overdue: bool,
+    pub open: bool,
+    pub status: String,
+    pub note: String,
+}
+
+/// Tasks with who is expected to do them (a named person, else the holder of the role).
+pub fn tasks(incident: &Incident, lens: &Lens) -> Vec<TaskRow> {
+    use firebreak_core::playbook::TaskStatus;
+    incident
+        .tasks
+        .iter()
+        .map(|task| {
+            let who = match (&task.assignee, &task.role) {
+                (Some(person), _) => lens.person(person),
+                (None, Some(role)) => match incident.roles.get(role) {
+                    Some(holder) => format!("{} ({role})", lens.person(holder)),
+                    None => format!("the {role}"),
+                },
+                (None, None) => "anyone".to_string(),
+            };
+            let open = task.status == TaskStatus::Open;
+            let (due_text, overdue) = match task.due {
+                Some(_) if open => due_in_words(task.due, lens.now),
+                _ => (String::new(), false),
+            };
+            TaskRow {
+                number: task.number,
+                title: task.title.clone(),
+                who,
+                due_text,
+                due_iso: task.due.filter(|_| open).map(|it| it.to_string()),
+                overdue,
+                open,
+                status: task.status.as_str().to_string(),
+                note: task.note.clone(),
+            }
+        })
+        .collect()
+}

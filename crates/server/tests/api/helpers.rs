@@ -100,6 +100,7 @@ impl TestApp {
         // Most tests count events; the deploy-freeze rule would add one to every major
         // declare. Its own tests (freeze.rs) turn it back on.
         settings.incidents.freeze_severities = Vec::new();
+        settings.playbooks = Vec::new();
         configure(&mut settings);
         let mut options = StoreOptions::new(database_url.clone());
         options.catalog = settings.catalog();

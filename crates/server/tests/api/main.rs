@@ -12,5 +12,6 @@ mod private;
 mod search;
 mod sessions;
 mod sse;
+mod tasks;
 mod timeline;
 mod webhooks;

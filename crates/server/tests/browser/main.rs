@@ -145,6 +145,17 @@ async fn incident_room_in_a_real_browser() {
     .await;
     bo.wait_for(Locator::XPath("//dd[.='Ana Responder']")).await;
 
+    // The playbook gave the major incident its tasks; Ana ticks one off, Bo sees it live.
+    ana.fill("#note-2", "#inc-1-checkout").await;
+    ana.click("#task-2 button[value=done]").await;
+    ana.wait_for_url_ending("/incidents/INC-1#timeline").await;
+    bo.wait_for(Locator::XPath(
+        "//li[@data-kind='task_closed' and contains(., 'Ana Responder marked task #2 done')]",
+    ))
+    .await;
+    bo.wait_for(Locator::XPath("//li[@id='task-2']//span[.='done']"))
+        .await;
+
     // The action register: Ana proposes, cannot approve her own, Bo approves from his room.
     ana.fill("#action-title", "systemctl restart checkout-api")
         .await;
