@@ -148,6 +148,11 @@ enum Cmd {
     AddMember { incident: String, user: String },
     /// Who the token acts as.
     Whoami,
+    /// Tasks: from playbooks and by hand.
+    Task {
+        #[command(subcommand)]
+        command: TaskCmd,
+    },
     /// The action register: risky steps approved by a second person.
     Action {
         #[command(subcommand)]
@@ -201,6 +206,37 @@ enum AdminCmd {
         database_url: Option<String>,
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TaskCmd {
+    /// The incident's tasks.
+    List { incident: String },
+    /// Add a task.
+    Add {
+        incident: String,
+        title: String,
+        /// Who should do it (email).
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Due in, e.g. 30m, 2h.
+        #[arg(long)]
+        due: Option<String>,
+    },
+    /// Mark a task done, with the evidence.
+    Done {
+        incident: String,
+        number: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Skip a task, saying why.
+    Skip {
+        incident: String,
+        number: i64,
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 
@@ -837,6 +873,7 @@ async fn client_command(
             }
         }
         Cmd::Action { command } => action_command(&client, as_json, command).await?,
+        Cmd::Task { command } => task_command(&client, as_json, command).await?,
         Cmd::Whoami => {
             let me = client.call(Method::GET, "/me", None).await?;
             if as_json {
@@ -920,6 +957,81 @@ async fn client_command(
             return Err(anyhow!("this command does not talk to a server"));
         }
     }
+    Ok(())
+}
+
+async fn task_command(client: &Client, as_json: bool, command: TaskCmd) -> anyhow::Result<()> {
+    let base = |incident: &str| format!("/incidents/{}/tasks", path_part(incident));
+    let (path, body) = match command {
+        TaskCmd::List { incident } => {
+            let tasks = client.call(Method::GET, &base(&incident), None).await?;
+            if as_json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&tasks).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = tasks
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|it| {
+                    let who = it["assignee"]
+                        .as_str()
+                        .or(it["role"].as_str())
+                        .unwrap_or("-")
+                        .to_string();
+                    vec![
+                        format!("#{}", text(&it["number"])),
+                        text(&it["status"]),
+                        who,
+                        it["due"]
+                            .as_str()
+                            .map_or("-".into(), |_| short_time(&it["due"])),
+                        text(&it["title"]),
+                    ]
+                })
+                .collect();
+            print!("{}", render(&["#", "STATUS", "WHO", "DUE", "TITLE"], &rows));
+            return Ok(());
+        }
+        TaskCmd::Add {
+            incident,
+            title,
+            assignee,
+            due,
+        } => {
+            let due_in_minutes = match due.as_deref() {
+                Some(text) => Some(crate::duration::parse_minutes(text).ok_or_else(|| {
+                    anyhow!("--due: use minutes and hours such as 30m, 2h or 1h30m")
+                })?),
+                None => None,
+            };
+            (
+                base(&incident),
+                json!({"title": title, "assignee": assignee, "due_in_minutes": due_in_minutes}),
+            )
+        }
+        TaskCmd::Done {
+            incident,
+            number,
+            note,
+        } => (
+            format!("{}/{number}/done", base(&incident)),
+            json!({ "note": note }),
+        ),
+        TaskCmd::Skip {
+            incident,
+            number,
+            note,
+        } => (
+            format!("{}/{number}/skip", base(&incident)),
+            json!({ "note": note }),
+        ),
+    };
+    let result = client.call(Method::POST, &path, Some(body)).await?;
+    print_command_result(as_json, &result);
     Ok(())
 }
 

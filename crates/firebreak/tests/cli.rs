@@ -270,6 +270,22 @@ async fn incident_commands_through_the_api() {
         run.stdout
     );
 
+    // The playbook gave the critical incident its tasks.
+    let run = firebreak(&env, &["task", "done", "INC-1", "2", "--note", "#inc-1"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(
+        &env,
+        &["task", "add", "INC-1", "Page the DBAs", "--due", "soon"],
+    )
+    .await;
+    assert!(!run.ok && run.stderr.contains("--due"), "{}", run.stderr);
+    let run = firebreak(&env, &["task", "list", "INC-1"]).await;
+    assert!(
+        run.stdout.contains("#2") && run.stdout.contains("done"),
+        "{}",
+        run.stdout
+    );
+
     // INC-1 is critical: deploys are frozen until it resolves.
     let run = firebreak(&env, &["freeze", "check"]).await;
     assert!(!run.ok, "exit 1 while frozen");
@@ -309,11 +325,11 @@ async fn incident_commands_through_the_api() {
     let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
     let events: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
     // declared, playbook_added + freeze_started (critical), update + status, role, note,
-    // action proposed, resolve (status, update), freeze_ended.
-    assert_eq!(events.len(), 11);
+    // action proposed, task closed, resolve (status, update), freeze_ended.
+    assert_eq!(events.len(), 12);
     let run = firebreak(&env, &["verify", "INC-1"]).await;
     assert!(
-        run.ok && run.stdout.starts_with("Timeline verified: 11 events"),
+        run.ok && run.stdout.starts_with("Timeline verified: 12 events"),
         "{}",
         run.stdout
     );

@@ -143,7 +143,7 @@ impl Settings {
     /// exists), then the environment.
     pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        match path {
+        let file = match path {
             Some(path) => {
                 if !path.exists() {
                     return Err(SettingsError(format!(
@@ -151,10 +151,19 @@ impl Settings {
                         path.display()
                     )));
                 }
-                figment = figment.merge(Toml::file(path));
+                path.to_path_buf()
             }
-            None => figment = figment.merge(Toml::file("firebreak.toml")),
-        }
+            None => Path::new("firebreak.toml").to_path_buf(),
+        };
+        figment = figment.merge(Toml::file(&file));
+        // Every message names the file, so a refusal at start says where to look.
+        let in_file = |message: String| {
+            if file.exists() && !message.contains(&*file.to_string_lossy()) {
+                SettingsError(format!("{}: {message}", file.display()))
+            } else {
+                SettingsError(message)
+            }
+        };
         // FIREBREAK_URL and FIREBREAK_TOKEN belong to the CLI client, not the server.
         let env = Env::prefixed("FIREBREAK_")
             .split("__")
@@ -162,8 +171,8 @@ impl Settings {
         let settings: Settings = figment
             .merge(env)
             .extract()
-            .map_err(|err| SettingsError(err.to_string()))?;
-        settings.check()?;
+            .map_err(|err| in_file(err.to_string()))?;
+        settings.check().map_err(|err| in_file(err.0))?;
         Ok(settings)
     }
 
@@ -313,5 +322,54 @@ mod tests {
             .extract()
             .unwrap();
         assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_file_line_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        // (file contents, what the message must say)
+        let table: [(&str, &[&str]); 4] = [
+            (
+                "[incidents]\nseverities = [\"critical\"\nroles = 3\n",
+                &["bad.toml", "line 3", "expected"],
+            ),
+            ("[incidents]\nroles = 3\n", &["bad.toml", "incidents.roles"]),
+            (
+                "[[playbooks]]\nname = \"x\"\nseverities = [\"sev9\"]\n",
+                &["bad.toml", "playbook \"x\"", "unknown severity \"sev9\""],
+            ),
+            (
+                "[[playbooks]]\nname = \"x\"\n[[playbooks.tasks]]\ntitle = \"t\"\nrole = \"chef\"\n",
+                &["bad.toml", "unknown role \"chef\""],
+            ),
+        ];
+        for (text, needles) in table {
+            let path = dir.path().join("bad.toml");
+            std::fs::write(&path, text).unwrap();
+            let message = Settings::load(Some(&path)).unwrap_err().to_string();
+            for needle in needles {
+                assert!(message.contains(needle), "{needle:?} in {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn playbooks_from_a_file_replace_the_built_in_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[[playbooks]]\nname = \"security\"\ntypes = [\"security\"]\n\n\
+             [[playbooks.tasks]]\ntitle = \"Rotate the leaked credentials\"\nrole = \"lead\"\ndue_minutes = 15\n",
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&path)).unwrap();
+        let catalog = settings.catalog();
+        assert_eq!(catalog.playbooks.len(), 1);
+        assert_eq!(
+            catalog.playbooks[0].types,
+            [firebreak_core::IncidentType::Security]
+        );
+        assert_eq!(catalog.playbooks[0].tasks[0].due_minutes, Some(15));
     }
 }
