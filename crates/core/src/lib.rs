@@ -20,6 +20,7 @@ pub mod playbook;
 pub mod retry;
 pub mod throttle;
 pub mod token;
+pub mod update;
 pub mod validate;
 
 pub use access::{Access, Role};

@@ -16,6 +16,7 @@ use crate::api;
         api::incidents::show,
         api::incidents::patch,
         api::incidents::post_update,
+        api::incidents::latest_update_text,
         api::incidents::assign_role,
         api::incidents::unassign_role,
         api::incidents::add_member,

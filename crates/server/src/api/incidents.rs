@@ -55,7 +55,21 @@ pub struct PatchBody {
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// Free text; may be empty when the structured parts say it all.
+    #[serde(default)]
     pub message: String,
+    /// What is affected.
+    #[serde(default)]
+    pub affected: String,
+    /// Who is affected, and how many.
+    #[serde(default)]
+    pub who: String,
+    /// What we are doing.
+    #[serde(default)]
+    pub doing: String,
+    /// When we expect it fixed ("within the hour", "unknown yet").
+    #[serde(default)]
+    pub expected_resolution: String,
     /// Optionally move the incident to this status with the update.
     pub status: Option<String>,
     /// Sets `next_update_due` to now plus this many minutes (1–10080).
@@ -428,14 +442,64 @@ pub async fn post_update(
                 .ok_or_else(|| ApiError::field("status", format!("unknown status {text:?}")))?,
         ),
     };
+    let parts = firebreak_core::update::UpdateParts {
+        affected: body.affected,
+        who: body.who,
+        doing: body.doing,
+        expected_resolution: body.expected_resolution,
+    };
     let command = Command::PostUpdate {
-        message: body.message,
+        message: firebreak_core::update::compose(&body.message, &parts),
         status,
         next_update_in_minutes: body.next_update_in_minutes,
         public: body.public,
     };
     let outcome = run_command(&state, &caller, &text, command).await?;
     Ok((StatusCode::CREATED, Json(result(&outcome))))
+}
+
+/// The latest status update as plain text, ready to paste into chat, email or a status page.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/updates/latest.txt", tag = "incidents",
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn latest_update_text(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require(Role::Viewer)?;
+    let incident = visible(&state, &caller, &text, "latest update").await?;
+    let plain = latest_update_plain(&state, &incident, &|at| {
+        at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("status update"))?;
+    Ok(([("Content-Type", "text/plain; charset=utf-8")], plain))
+}
+
+/// The incident's latest status update as plain text, if it has one.
+pub(crate) async fn latest_update_plain(
+    state: &AppState,
+    incident: &Incident,
+    when: &(dyn Fn(jiff::Timestamp) -> String + Sync),
+) -> ApiResult<Option<String>> {
+    let events = state.store.timeline(incident.id.0, 0, i64::MAX).await?;
+    let Some(latest) = events.iter().rev().find(|it| it.kind == "update_posted") else {
+        return Ok(None);
+    };
+    let body: serde_json::Value = serde_json::from_str(&latest.body).unwrap_or_default();
+    let header = format!(
+        "{} · {} · {} · {}",
+        incident.reference, incident.title, incident.severity, incident.status
+    );
+    let message = body["message"].as_str().unwrap_or("");
+    Ok(Some(firebreak_core::update::plain_text(
+        &header,
+        message,
+        incident.next_update_due,
+        when,
+    )))
 }
 
 /// Assign a role; assigning a held role to someone else is a handoff.

@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
             get(incidents::show).patch(incidents::patch),
         )
         .route("/incidents/{key}/updates", post(incidents::post_update))
+        .route(
+            "/incidents/{key}/updates/latest.txt",
+            get(incidents::latest_update_text),
+        )
         .route("/incidents/{key}/members", post(incidents::add_member))
         .route("/incidents/{key}/freeze", post(freeze::set))
         .route("/incidents/{key}/tasks", get(tasks::list).post(tasks::add))

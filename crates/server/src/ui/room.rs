@@ -43,6 +43,8 @@ struct RoomPage {
     actions: Vec<views::ActionRow>,
     action_kinds: Vec<String>,
     tasks: Vec<views::TaskRow>,
+    /// The latest status update, ready to paste anywhere.
+    latest_update: Option<String>,
 }
 
 #[derive(Template)]
@@ -133,6 +135,10 @@ pub async fn room(
         default_pick,
         actions: views::actions(&incident, &me, &lens),
         tasks: views::tasks(&incident, &lens),
+        latest_update: crate::api::incidents::latest_update_plain(&state, &incident, &|at| {
+            lens.time(at)
+        })
+        .await?,
         action_kinds: firebreak_core::action::ActionKind::ALL
             .iter()
             .map(|it| it.as_str().to_string())
@@ -300,6 +306,14 @@ pub struct UpdateForm {
     #[serde(default)]
     message: String,
     #[serde(default)]
+    affected: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    doing: String,
+    #[serde(default)]
+    expected_resolution: String,
+    #[serde(default)]
     status: String,
     #[serde(default)]
     next_update_in_minutes: String,
@@ -325,8 +339,14 @@ pub async fn post_update(
             ApiError::field("next_update_in_minutes", "must be a number of minutes")
         })?),
     };
+    let parts = firebreak_core::update::UpdateParts {
+        affected: form.affected,
+        who: form.who,
+        doing: form.doing,
+        expected_resolution: form.expected_resolution,
+    };
     let command = Command::PostUpdate {
-        message: form.message,
+        message: firebreak_core::update::compose(&form.message, &parts),
         status,
         next_update_in_minutes,
         public: form.public == "true",

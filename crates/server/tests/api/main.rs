@@ -14,4 +14,5 @@ mod sessions;
 mod sse;
 mod tasks;
 mod timeline;
+mod updates;
 mod webhooks;
