@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::clock::micros;
 use crate::db::Backend;
-use crate::rows::{INCIDENT_COLUMNS, incident_from_row};
+use crate::rows::{INCIDENT_FROM, INCIDENT_SELECT, incident_from_row};
 use crate::{Result, Store, StoreError};
 
 /// How a client names an incident: its UUID or its `INC-n` reference.
@@ -152,7 +152,7 @@ fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
 impl Store {
     pub async fn incident(&self, key: IncidentKey) -> Result<Incident> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {}",
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE {}",
             key.condition("", 1)
         );
         let query = key.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
@@ -194,7 +194,7 @@ impl Store {
     /// for everyone; callers decide what to tell about incidents the reader may not see).
     pub async fn frozen_incidents(&self) -> Result<Vec<Incident>> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE deploy_freeze IS NOT NULL ORDER BY number"
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE deploy_freeze IS NOT NULL ORDER BY number"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
@@ -276,7 +276,7 @@ impl Store {
     /// Newest first. The cursor is the number of the last incident on the previous page.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>> {
         let mut sql = SqlBuilder::new(format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE 1 = 1"
         ));
         if !filter.statuses.is_empty() {
             let list: Vec<String> = filter

@@ -21,7 +21,17 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, actions, update_notices, tasks, playbooks";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices";
+
+/// What reads select: the incident row and its lists (absent until the first list event).
+pub const INCIDENT_SELECT: &str = "incidents.id, number, title, summary, severity, incident_type, \
+    impact, affected_text, affected_count, services, private, mode, status, roles, \
+    next_update_due, timestamps, merged_into, created_by, declared_at, updated_at, last_seq, \
+    last_hash, members, deploy_freeze, update_notices, l.actions, l.tasks, l.playbooks";
+
+/// The tables `INCIDENT_SELECT` reads from.
+pub const INCIDENT_FROM: &str =
+    "incidents LEFT JOIN incident_lists l ON l.incident_id = incidents.id";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -37,10 +47,14 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let roles: String = row.try_get("roles")?;
     let members: String = row.try_get("members")?;
     let freeze: Option<String> = row.try_get("deploy_freeze")?;
-    let actions: String = row.try_get("actions")?;
+    let list = |name: &str| -> Result<String> {
+        let value: Option<String> = row.try_get(name)?;
+        Ok(value.unwrap_or_else(|| "[]".to_string()))
+    };
+    let actions = list("actions")?;
     let notices: String = row.try_get("update_notices")?;
-    let tasks: String = row.try_get("tasks")?;
-    let playbooks: String = row.try_get("playbooks")?;
+    let tasks = list("tasks")?;
+    let playbooks = list("playbooks")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -109,7 +123,7 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$28`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$25`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -141,8 +155,25 @@ pub fn bind_incident<'q>(
         .bind(incident.last_hash.clone())
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
         .bind(incident.freeze.as_ref().map(freeze_to_json))
-        .bind(actions_to_json(&incident.actions))
         .bind(notices_to_json(&incident.notices))
+}
+
+/// Whether an event of this kind changes the incident's lists (so `incident_lists` must be
+/// written back); every other event leaves them as they were.
+pub fn changes_lists(kind: &str) -> bool {
+    kind.starts_with("action_") || kind.starts_with("task_") || kind == "playbook_added"
+}
+
+/// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks.
+pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks";
+
+pub fn bind_lists<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    incident: &Incident,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(incident.id.0.to_string())
+        .bind(actions_to_json(&incident.actions))
         .bind(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string())
         .bind(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into()))
 }

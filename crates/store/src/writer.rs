@@ -22,7 +22,10 @@ use uuid::Uuid;
 use crate::clock::{self, micros};
 use crate::db::{Backend, begin_write};
 use crate::reads::{IncidentKey, StoredEvent};
-use crate::rows::{INCIDENT_COLUMNS, bind_incident, incident_from_row};
+use crate::rows::{
+    INCIDENT_COLUMNS, INCIDENT_FROM, INCIDENT_SELECT, LIST_COLUMNS, bind_incident, bind_lists,
+    incident_from_row,
+};
 use crate::{Result, Store, StoreError};
 
 /// Builds the command once the incident's current state is known (inside the transaction),
@@ -229,6 +232,8 @@ struct Batch {
     by_number: HashMap<i64, Uuid>,
     /// Incidents to write back, in the order they first changed.
     dirty: Vec<Uuid>,
+    /// Of those, the ones whose lists (actions, tasks, playbooks) changed.
+    lists_dirty: Vec<Uuid>,
     events: Vec<Arc<StoredEvent>>,
 }
 
@@ -240,6 +245,7 @@ impl Batch {
             incidents: HashMap::new(),
             by_number: HashMap::new(),
             dirty: Vec::new(),
+            lists_dirty: Vec::new(),
             events: Vec::new(),
         }
     }
@@ -300,12 +306,12 @@ impl Batch {
             conditions.push(format!("number IN ({number_list})"));
         }
         let lock = if self.backend == Backend::Postgres {
-            " FOR UPDATE"
+            " FOR UPDATE OF incidents"
         } else {
             ""
         };
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {} ORDER BY id{lock}",
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE {} ORDER BY incidents.id{lock}",
             conditions.join(" OR ")
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -330,6 +336,10 @@ impl Batch {
     fn record(&mut self, incident: Incident, events: &[Arc<StoredEvent>]) {
         if !self.dirty.contains(&incident.id.0) {
             self.dirty.push(incident.id.0);
+        }
+        let lists_changed = events.iter().any(|it| crate::rows::changes_lists(&it.kind));
+        if lists_changed && !self.lists_dirty.contains(&incident.id.0) {
+            self.lists_dirty.push(incident.id.0);
         }
         self.remember(incident);
         self.events.extend(events.iter().cloned());
@@ -368,6 +378,23 @@ impl Batch {
                     .map(micros)
                     .unwrap_or(now);
                 query = bind_incident(query, incident, declared_at, now);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        let lists: Vec<&Incident> = self
+            .lists_dirty
+            .iter()
+            .filter_map(|id| self.incidents.get(id))
+            .collect();
+        for chunk in lists.chunks(100) {
+            let sql = format!(
+                "INSERT INTO incident_lists ({LIST_COLUMNS}) VALUES {} ON CONFLICT (incident_id) DO UPDATE SET \
+                 actions = excluded.actions, tasks = excluded.tasks, playbooks = excluded.playbooks",
+                placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for incident in chunk {
+                query = bind_lists(query, incident);
             }
             query.execute(&mut **tx).await?;
         }
@@ -550,12 +577,12 @@ async fn load(
     // SQLite already holds the database write lock; PostgreSQL locks just this incident so
     // replicas append to its chain one at a time.
     let lock = if backend == Backend::Postgres {
-        " FOR UPDATE"
+        " FOR UPDATE OF incidents"
     } else {
         ""
     };
     let sql = format!(
-        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {}{lock}",
+        "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE {}{lock}",
         key.condition("", 1)
     );
     let query = key.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
