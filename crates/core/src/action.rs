@@ -2,34 +2,14 @@
 //! database change, a rollback, a restart — proposed with a target, a risk and a rollback
 //! plan, approved by a *different* person, then started and finished, all on the timeline.
 
+use std::fmt;
+
 use crate::event::EventData;
 use crate::incident::Incident;
+use crate::incident::text_enum;
 use crate::validate::{self, FieldErrors};
 
-macro_rules! names {
-    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<$name> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-
-            pub fn expected() -> String {
-                [$($text),+].join(", ")
-            }
-        }
-    };
-}
-
-names!(ActionKind {
+text_enum!(ActionKind {
     Command = "command",
     Script = "script",
     DataFix = "data_fix",
@@ -37,8 +17,8 @@ names!(ActionKind {
     Restart = "restart",
     Other = "other",
 });
-names!(Risk { Low = "low", Medium = "medium", High = "high" });
-names!(ActionStatus {
+text_enum!(Risk { Low = "low", Medium = "medium", High = "high" });
+text_enum!(ActionStatus {
     Proposed = "proposed",
     Approved = "approved",
     Rejected = "rejected",

@@ -73,6 +73,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(IncidentType { Default = "default", Security = "security" });
 text_enum!(ImpactKind { Degradation = "degradation", DataCorruption = "data_corruption", Outage = "outage" });
 text_enum!(Mode { Real = "real", Drill = "drill" });
