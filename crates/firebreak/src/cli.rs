@@ -11,6 +11,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::client::Client;
+use crate::coordination::{
+    ActionCmd, FreezeCmd, TaskCmd, action_command, freeze_command, task_command,
+};
 use crate::duration::parse_minutes;
 use crate::table::{render, truncate};
 
@@ -208,118 +211,6 @@ enum AdminCmd {
         config: Option<PathBuf>,
     },
 }
-
-#[derive(Subcommand, Debug)]
-enum TaskCmd {
-    /// The incident's tasks.
-    List { incident: String },
-    /// Add a task.
-    Add {
-        incident: String,
-        title: String,
-        /// Who should do it (email).
-        #[arg(long)]
-        assignee: Option<String>,
-        /// Due in, e.g. 30m, 2h.
-        #[arg(long)]
-        due: Option<String>,
-    },
-    /// Mark a task done, with the evidence.
-    Done {
-        incident: String,
-        number: i64,
-        #[arg(long, default_value = "")]
-        note: String,
-    },
-    /// Skip a task, saying why.
-    Skip {
-        incident: String,
-        number: i64,
-        #[arg(long, default_value = "")]
-        note: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ActionCmd {
-    /// The incident's actions.
-    List { incident: String },
-    /// Propose an action; someone else must approve it.
-    Propose {
-        incident: String,
-        /// What will be run or changed.
-        title: String,
-        /// command, script, data_fix, rollback, restart, other.
-        #[arg(long, default_value = "command")]
-        kind: String,
-        #[arg(long, default_value = "")]
-        target: String,
-        /// low, medium, high (high needs --rollback).
-        #[arg(long, default_value = "medium")]
-        risk: String,
-        #[arg(long, default_value = "")]
-        rollback: String,
-        #[arg(long)]
-        destructive: bool,
-    },
-    /// Approve someone else's action.
-    Approve { incident: String, number: i64 },
-    /// Reject an action.
-    Reject {
-        incident: String,
-        number: i64,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    /// Start an approved action (data fixes: confirm the checklist).
-    Start {
-        incident: String,
-        number: i64,
-        #[arg(long)]
-        backup_taken: bool,
-        #[arg(long)]
-        tried_on_sample: bool,
-    },
-    /// Record how a started action ended.
-    Finish {
-        incident: String,
-        number: i64,
-        #[arg(long)]
-        failed: bool,
-        #[arg(long, default_value = "")]
-        result: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum FreezeCmd {
-    /// Exit 1 while deploys are frozen (and say why), 0 when they may go ahead.
-    Check,
-    /// Freeze deploys because of an incident.
-    On {
-        incident: String,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    /// Lift an incident's deploy freeze.
-    Off {
-        incident: String,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-}
-
-/// `freeze check` found deploys frozen: exit 1, with the reasons already printed.
-#[derive(Debug)]
-pub struct Frozen;
-
-impl std::fmt::Display for Frozen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("deploys are frozen")
-    }
-}
-
-impl std::error::Error for Frozen {}
 
 #[derive(Subcommand, Debug)]
 enum ConfigCmd {
@@ -523,7 +414,7 @@ fn init_tracing(filter: &str) {
         .try_init();
 }
 
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::Null => "—".into(),
         Value::String(text) => text.clone(),
@@ -532,7 +423,7 @@ fn text(value: &Value) -> String {
 }
 
 /// `2026-11-21T09:12:03.123456Z` → `2026-11-21 09:12:03Z`, enough for a terminal.
-fn short_time(value: &Value) -> String {
+pub(crate) fn short_time(value: &Value) -> String {
     match value.as_str() {
         Some(time) if time.len() >= 19 => format!("{} {}Z", &time[..10], &time[11..19]),
         _ => text(value),
@@ -623,7 +514,7 @@ fn print_incident(incident: &Value) {
 }
 
 /// The answer to a command: the JSON as is, or the incident after it.
-fn print_command_result(as_json: bool, result: &Value) {
+pub(crate) fn print_command_result(as_json: bool, result: &Value) {
     if as_json {
         println!(
             "{}",
@@ -634,7 +525,7 @@ fn print_command_result(as_json: bool, result: &Value) {
     }
 }
 
-fn path_part(text: &str) -> String {
+pub(crate) fn path_part(text: &str) -> String {
     text.chars()
         .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
         .collect()
@@ -836,42 +727,7 @@ async fn client_command(
                 .await?;
             print_command_result(as_json, &result);
         }
-        Cmd::Freeze {
-            command: FreezeCmd::On { incident, reason },
-        } => set_freeze(&client, as_json, &incident, reason, true).await?,
-        Cmd::Freeze {
-            command: FreezeCmd::Off { incident, reason },
-        } => set_freeze(&client, as_json, &incident, reason, false).await?,
-        Cmd::Freeze {
-            command: FreezeCmd::Check,
-        } => {
-            let status = client.call(Method::GET, "/freeze", None).await?;
-            if as_json {
-                print_json(&status);
-            }
-            if status["frozen"].as_bool() != Some(false) {
-                if !as_json {
-                    println!("Deploys are frozen:");
-                    for reason in status["reasons"].as_array().into_iter().flatten() {
-                        let reference = reason["incident"].as_str().unwrap_or("-");
-                        println!(
-                            "  {reference}  {} ({}) since {}{}",
-                            text(&reason["title"]),
-                            text(&reason["severity"]),
-                            short_time(&reason["since"]),
-                            match reason["reason"].as_str() {
-                                Some(why) if !why.is_empty() => format!(" — {why}"),
-                                _ => String::new(),
-                            }
-                        );
-                    }
-                }
-                return Err(Frozen.into());
-            }
-            if !as_json {
-                println!("Deploys may go ahead: nothing is frozen.");
-            }
-        }
+        Cmd::Freeze { command } => freeze_command(&client, as_json, command).await?,
         Cmd::Action { command } => action_command(&client, as_json, command).await?,
         Cmd::Task { command } => task_command(&client, as_json, command).await?,
         Cmd::Whoami => {
@@ -957,179 +813,6 @@ async fn client_command(
             return Err(anyhow!("this command does not talk to a server"));
         }
     }
-    Ok(())
-}
-
-async fn task_command(client: &Client, as_json: bool, command: TaskCmd) -> anyhow::Result<()> {
-    let base = |incident: &str| format!("/incidents/{}/tasks", path_part(incident));
-    let (path, body) = match command {
-        TaskCmd::List { incident } => {
-            let tasks = client.call(Method::GET, &base(&incident), None).await?;
-            if as_json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&tasks).unwrap_or_default()
-                );
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = tasks
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|it| {
-                    let who = it["assignee"]
-                        .as_str()
-                        .or(it["role"].as_str())
-                        .unwrap_or("-")
-                        .to_string();
-                    vec![
-                        format!("#{}", text(&it["number"])),
-                        text(&it["status"]),
-                        who,
-                        it["due"]
-                            .as_str()
-                            .map_or("-".into(), |_| short_time(&it["due"])),
-                        text(&it["title"]),
-                    ]
-                })
-                .collect();
-            print!("{}", render(&["#", "STATUS", "WHO", "DUE", "TITLE"], &rows));
-            return Ok(());
-        }
-        TaskCmd::Add {
-            incident,
-            title,
-            assignee,
-            due,
-        } => {
-            let due_in_minutes = match due.as_deref() {
-                Some(text) => Some(crate::duration::parse_minutes(text).ok_or_else(|| {
-                    anyhow!("--due: use minutes and hours such as 30m, 2h or 1h30m")
-                })?),
-                None => None,
-            };
-            (
-                base(&incident),
-                json!({"title": title, "assignee": assignee, "due_in_minutes": due_in_minutes}),
-            )
-        }
-        TaskCmd::Done {
-            incident,
-            number,
-            note,
-        } => (
-            format!("{}/{number}/done", base(&incident)),
-            json!({ "note": note }),
-        ),
-        TaskCmd::Skip {
-            incident,
-            number,
-            note,
-        } => (
-            format!("{}/{number}/skip", base(&incident)),
-            json!({ "note": note }),
-        ),
-    };
-    let result = client.call(Method::POST, &path, Some(body)).await?;
-    print_command_result(as_json, &result);
-    Ok(())
-}
-
-async fn action_command(client: &Client, as_json: bool, command: ActionCmd) -> anyhow::Result<()> {
-    let base = |incident: &str| format!("/incidents/{}/actions", path_part(incident));
-    let (path, body) = match command {
-        ActionCmd::List { incident } => {
-            let actions = client.call(Method::GET, &base(&incident), None).await?;
-            if as_json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&actions).unwrap_or_default()
-                );
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = actions
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|it| {
-                    vec![
-                        format!("#{}", text(&it["number"])),
-                        text(&it["status"]),
-                        text(&it["risk"]),
-                        text(&it["proposed_by"]),
-                        it["approved_by"].as_str().unwrap_or("-").to_string(),
-                        text(&it["title"]),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                render(
-                    &["#", "STATUS", "RISK", "PROPOSED BY", "APPROVED BY", "TITLE"],
-                    &rows
-                )
-            );
-            return Ok(());
-        }
-        ActionCmd::Propose {
-            incident,
-            title,
-            kind,
-            target,
-            risk,
-            rollback,
-            destructive,
-        } => (
-            base(&incident),
-            json!({"title": title, "kind": kind, "target": target, "risk": risk,
-                   "rollback_plan": rollback, "destructive": destructive}),
-        ),
-        ActionCmd::Approve { incident, number } => {
-            (format!("{}/{number}/approve", base(&incident)), json!({}))
-        }
-        ActionCmd::Reject {
-            incident,
-            number,
-            reason,
-        } => (
-            format!("{}/{number}/reject", base(&incident)),
-            json!({ "reason": reason }),
-        ),
-        ActionCmd::Start {
-            incident,
-            number,
-            backup_taken,
-            tried_on_sample,
-        } => (
-            format!("{}/{number}/start", base(&incident)),
-            json!({"backup_taken": backup_taken, "tried_on_sample": tried_on_sample}),
-        ),
-        ActionCmd::Finish {
-            incident,
-            number,
-            failed,
-            result,
-        } => (
-            format!("{}/{number}/finish", base(&incident)),
-            json!({"succeeded": !failed, "result": result}),
-        ),
-    };
-    let result = client.call(Method::POST, &path, Some(body)).await?;
-    print_command_result(as_json, &result);
-    Ok(())
-}
-
-async fn set_freeze(
-    client: &Client,
-    as_json: bool,
-    incident: &str,
-    reason: String,
-    on: bool,
-) -> anyhow::Result<()> {
-    let path = format!("/incidents/{}/freeze", path_part(incident));
-    let body = json!({ "on": on, "reason": reason });
-    let result = client.call(Method::POST, &path, Some(body)).await?;
-    print_command_result(as_json, &result);
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod client;
+mod coordination;
 mod duration;
 mod table;
 
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         // The reasons were printed; the exit code is the answer a pipeline reads.
-        Err(err) if err.is::<cli::Frozen>() => ExitCode::FAILURE,
+        Err(err) if err.is::<coordination::Frozen>() => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
