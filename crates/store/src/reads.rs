@@ -390,6 +390,20 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The newest event of one kind on an incident (e.g. its latest status update).
+    pub async fn latest_event(&self, incident_id: Uuid, kind: &str) -> Result<Option<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.incident_id = $1 AND e.kind = $2 ORDER BY e.seq DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id.to_string())
+            .bind(kind.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
     /// Recomputes the whole chain; `Ok(Ok(n))` when all `n` events verify.
     pub async fn verify_timeline(&self, incident_id: Uuid) -> Result<Result<i64, ChainBreak>> {
         let events = self.timeline(incident_id, 0, i64::MAX).await?;

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::dto::{ActionDto, CommandResult};
-use crate::api::incidents::{result, run_command, visible};
+use crate::api::incidents::{path_number, result, run_command, visible};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 
@@ -59,12 +59,6 @@ pub struct FinishBody {
     /// The command's output, if worth keeping (up to 50,000 characters).
     #[serde(default)]
     pub output: String,
-}
-
-/// An action's number in a path; anything else names no action.
-fn action_number(text: &str) -> ApiResult<i64> {
-    text.parse()
-        .map_err(|_| crate::error::ApiError::not_found("action"))
 }
 
 async fn step(
@@ -139,7 +133,7 @@ pub async fn approve(
             &caller,
             &text,
             ActionStep::Approve {
-                number: action_number(&number)?,
+                number: path_number(&number, "action")?,
             },
         )
         .await?,
@@ -158,7 +152,7 @@ pub async fn reject(
     ApiJson(body): ApiJson<RejectBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let reject = ActionStep::Reject {
-        number: action_number(&number)?,
+        number: path_number(&number, "action")?,
         reason: body.reason,
     };
     Ok(Json(step(&state, &caller, &text, reject).await?))
@@ -177,7 +171,7 @@ pub async fn start(
     ApiJson(body): ApiJson<StartBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let start = ActionStep::Start {
-        number: action_number(&number)?,
+        number: path_number(&number, "action")?,
         backup_taken: body.backup_taken,
         tried_on_sample: body.tried_on_sample,
     };
@@ -196,7 +190,7 @@ pub async fn finish(
     ApiJson(body): ApiJson<FinishBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let finish = ActionStep::Finish {
-        number: action_number(&number)?,
+        number: path_number(&number, "action")?,
         succeeded: body.succeeded,
         result: body.result,
         output: body.output,

@@ -120,6 +120,11 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
+/// A number in a path (`…/tasks/3`); anything else names nothing, so it is a 404.
+pub(crate) fn path_number(text: &str, what: &str) -> ApiResult<i64> {
+    text.parse().map_err(|_| ApiError::not_found(what))
+}
+
 pub(crate) fn key(text: &str) -> ApiResult<IncidentKey> {
     IncidentKey::parse(text).ok_or_else(|| ApiError::not_found("incident"))
 }

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::dto::{CommandResult, TaskDto};
-use crate::api::incidents::{result, run_command, visible};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::api::incidents::{path_number, result, run_command, visible};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -36,10 +36,6 @@ pub struct CloseTaskBody {
 #[serde(deny_unknown_fields)]
 pub struct AssignTaskBody {
     pub assignee: String,
-}
-
-fn task_number(text: &str) -> ApiResult<i64> {
-    text.parse().map_err(|_| ApiError::not_found("task"))
 }
 
 async fn step(
@@ -105,7 +101,7 @@ pub async fn done(
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let close = TaskStep::Close {
-        number: task_number(&number)?,
+        number: path_number(&number, "task")?,
         done: true,
         note: body.note,
     };
@@ -124,7 +120,7 @@ pub async fn skip(
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let close = TaskStep::Close {
-        number: task_number(&number)?,
+        number: path_number(&number, "task")?,
         done: false,
         note: body.note,
     };
@@ -142,7 +138,7 @@ pub async fn reopen(
     Path((text, number)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let reopen = TaskStep::Reopen {
-        number: task_number(&number)?,
+        number: path_number(&number, "task")?,
     };
     Ok(Json(step(&state, &caller, &text, reopen).await?))
 }
@@ -159,7 +155,7 @@ pub async fn assign(
     ApiJson(body): ApiJson<AssignTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let assign = TaskStep::Assign {
-        number: task_number(&number)?,
+        number: path_number(&number, "task")?,
         assignee: body.assignee,
     };
     Ok(Json(step(&state, &caller, &text, assign).await?))

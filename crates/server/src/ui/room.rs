@@ -19,7 +19,7 @@ use super::views::{self, EventView, HeadView, Lens};
 use super::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 use crate::AppState;
 use crate::api::dto::{EventDto, IncidentDto};
-use crate::api::incidents::{key, visible};
+use crate::api::incidents::{key, path_number, visible};
 use crate::error::ApiError;
 
 #[derive(Template)]
@@ -528,7 +528,7 @@ pub async fn action_step(
     Path((text, number)): Path<(String, String)>,
     UiForm { csrf, fields: form }: UiForm<ActionStepForm>,
 ) -> UiResult<Response> {
-    let number: i64 = number.parse().map_err(|_| ApiError::not_found("action"))?;
+    let number = path_number(&number, "action")?;
     let step = match form.step.as_str() {
         "approve" => ActionStep::Approve { number },
         "reject" => ActionStep::Reject {
@@ -580,7 +580,7 @@ pub async fn task_step(
     Path((text, number)): Path<(String, String)>,
     UiForm { csrf, fields: form }: UiForm<TaskForm>,
 ) -> UiResult<Response> {
-    let number: i64 = number.parse().map_err(|_| ApiError::not_found("task"))?;
+    let number = path_number(&number, "task")?;
     let step = match form.step.as_str() {
         "done" | "skip" => TaskStep::Close {
             number,
