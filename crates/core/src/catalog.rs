@@ -7,12 +7,22 @@ pub struct Catalog {
     /// Most severe first.
     pub severities: Vec<String>,
     pub roles: Vec<String>,
-    /// Severities whose live incidents freeze deploys (the default rule).
-    pub freeze_severities: Vec<String>,
     /// Severity → minutes until the next update when an update does not say.
     pub cadence_minutes: std::collections::BTreeMap<String, i64>,
-    /// Task templates added to matching incidents.
+    /// How long before an update is due its reminder goes out.
+    pub remind_before_minutes: i64,
+    /// Task templates that rules add to incidents.
     pub playbooks: Vec<crate::playbook::Playbook>,
+    /// Workflow rules, in the order they are evaluated.
+    pub rules: Vec<crate::rule::Rule>,
+    /// Continuous involvement after which a participant is nudged to take a break.
+    pub break_after_minutes: i64,
+    /// Incident age after which the lead is nudged to order food.
+    pub food_after_minutes: i64,
+    /// How often passive stakeholders get a digest of new updates.
+    pub digest_minutes: i64,
+    /// Everyone's working hours (in their own time zone), for out-of-hours minutes.
+    pub working_hours: crate::presence::WorkingHours,
 }
 
 impl Default for Catalog {
@@ -26,12 +36,17 @@ impl Default for Catalog {
                 "first_responder".into(),
                 "shadow".into(),
             ],
-            freeze_severities: vec!["critical".into(), "major".into()],
             cadence_minutes: [("critical", 30), ("major", 60), ("minor", 240)]
                 .into_iter()
                 .map(|(severity, minutes)| (severity.to_string(), minutes))
                 .collect(),
+            remind_before_minutes: 5,
             playbooks: crate::playbook::default_playbooks(),
+            rules: crate::rule::default_rules(),
+            break_after_minutes: 90,
+            food_after_minutes: 240,
+            digest_minutes: 60,
+            working_hours: crate::presence::WorkingHours::default(),
         }
     }
 }

@@ -100,6 +100,8 @@ pub enum Command {
     AssignRole {
         role: String,
         user: String,
+        /// What the previous holder hands over; the room asks for it on a handoff.
+        handover: Option<String>,
     },
     UnassignRole {
         role: String,
@@ -113,10 +115,21 @@ pub enum Command {
         on: bool,
         reason: String,
     },
-    /// Sends the update reminder or overdue notice that is due `at` (a worker's clock).
-    CheckCadence {
+    /// Records whatever the clock owes the incident `at` (a worker's clock): update
+    /// reminder or overdue notice, overdue tasks, nudges, the passive stakeholders' digest.
+    Tick {
         at: Timestamp,
-        remind_before: SignedDuration,
+    },
+    /// A person joins (with their IANA zone) or leaves the incident.
+    Presence {
+        person: String,
+        zone: String,
+        join: bool,
+    },
+    /// Subscribes someone to the incident's updates, or (`mode: None`) unsubscribes them.
+    Stakeholder {
+        who: String,
+        mode: Option<crate::coordination::Informed>,
     },
     /// A step on the task list; `by` is who asks.
     Task {
@@ -446,6 +459,7 @@ pub fn declare(
         },
         next_update_due: None,
         notices: Default::default(),
+        coordination: Default::default(),
         timestamps: Default::default(),
         merged_into: None,
         created_by: actor.to_string(),
@@ -549,7 +563,10 @@ pub fn decide(
             }
             let final_status = status.unwrap_or(incident.status);
             // Without a time, the next update is due after the severity's cadence.
-            let cadence = catalog.cadence_minutes.get(&incident.severity).copied();
+            let cadence = incident
+                .coordination
+                .cadence_minutes
+                .or_else(|| catalog.cadence_minutes.get(&incident.severity).copied());
             let next_update_due = next_update_in_minutes
                 .or(cadence)
                 .filter(|_| final_status.is_live())
@@ -561,7 +578,11 @@ pub fn decide(
                 public,
             }));
         }
-        Command::AssignRole { role, user } => {
+        Command::AssignRole {
+            role,
+            user,
+            handover,
+        } => {
             let mut errors = FieldErrors::default();
             if !catalog.has_role(&role) {
                 errors.add(
@@ -573,8 +594,10 @@ pub fn decide(
                 );
             }
             let user = validate::text(&mut errors, "user", Some(&user), 1, MAX_NAME);
+            let handover = validate::text(&mut errors, "handover", handover.as_deref(), 0, MAX_TEXT);
             errors.into_result()?;
             let previous = incident.roles.get(&role).cloned();
+            let handover = Some(handover).filter(|it| !it.is_empty() && previous.is_some());
             if previous.as_deref() != Some(user.as_str()) {
                 // Holding a role on a private incident means being able to see it.
                 if incident.private && !incident.members.contains(&user) {
@@ -586,6 +609,7 @@ pub fn decide(
                     role,
                     user,
                     previous,
+                    handover,
                 }));
             }
         }
@@ -618,12 +642,53 @@ pub fn decide(
                 events.push(at_now(event));
             }
         }
-        Command::CheckCadence { at, remind_before } => {
-            if let Some(notice) = crate::cadence::notice(incident, at, remind_before) {
+        Command::Tick { at } => {
+            for data in crate::due::owed(incident, catalog, at) {
                 events.push(Decided {
-                    data: notice,
+                    data,
                     occurred_at: at.min(now),
                 });
+            }
+        }
+        Command::Presence { person, zone, join } => {
+            if join {
+                if !incident.status.is_live() {
+                    let mut errors = FieldErrors::default();
+                    errors.add(
+                        "status",
+                        format!("{} is {}; there is nothing to join", incident.reference, incident.status),
+                    );
+                    return Err(errors.into());
+                }
+                if !incident.coordination.is_active_participant(&person) {
+                    events.push(at_now(EventData::ParticipantJoined { person, zone }));
+                }
+            } else if let Some(left) =
+                crate::presence::leave(incident, &person, now, &catalog.working_hours)
+            {
+                events.push(at_now(left));
+            }
+        }
+        Command::Stakeholder { who, mode } => {
+            let Some(who) = crate::person::parse_email(&who) else {
+                let mut errors = FieldErrors::default();
+                errors.add("who", "must be an email address (a person or a team's list)");
+                return Err(errors.into());
+            };
+            let current = incident
+                .coordination
+                .stakeholders
+                .iter()
+                .find(|it| it.who == who)
+                .map(|it| it.mode);
+            match mode {
+                Some(mode) if current != Some(mode) => {
+                    events.push(at_now(EventData::StakeholderAdded { who, mode }))
+                }
+                None if current.is_some() => {
+                    events.push(at_now(EventData::StakeholderRemoved { who }))
+                }
+                _ => {}
             }
         }
         Command::Action { by, step } => {
@@ -810,6 +875,34 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             if next_update_due.is_some() {
                 incident.next_update_due = *next_update_due;
             }
+            incident.coordination.updates_posted += 1;
+        }
+        EventData::RuleFired { .. } | EventData::Thanked { .. } => {}
+        EventData::CadenceSet { minutes, next_due } => {
+            incident.coordination.cadence_minutes = Some(*minutes);
+            incident.next_update_due = Some(*next_due);
+        }
+        EventData::RolesRequired { roles } => {
+            incident.coordination.required_roles = roles.clone();
+        }
+        EventData::TaskOverdue { .. } | EventData::DigestSent { .. } => {
+            crate::due::apply(incident, event, observed_at)
+        }
+        EventData::ParticipantJoined { .. }
+        | EventData::ParticipantLeft { .. }
+        | EventData::Nudged { .. } => crate::presence::apply(incident, event, observed_at),
+        EventData::StakeholderAdded { who, mode } => {
+            let list = &mut incident.coordination.stakeholders;
+            match list.iter_mut().find(|it| &it.who == who) {
+                Some(it) => it.mode = *mode,
+                None => list.push(crate::coordination::Stakeholder {
+                    who: who.clone(),
+                    mode: *mode,
+                }),
+            }
+        }
+        EventData::StakeholderRemoved { who } => {
+            incident.coordination.stakeholders.retain(|it| &it.who != who);
         }
         EventData::Note { .. } | EventData::MessagePinned { .. } | EventData::Correction { .. } => {
         }

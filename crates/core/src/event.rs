@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::action::{ActionKind, Risk};
+use crate::coordination::Informed;
 use crate::incident::{Affected, ImpactKind, IncidentType, Mode, Reference, TimestampName};
 use crate::lifecycle::Status;
 use crate::playbook::{Task, TaskStatus};
@@ -44,7 +45,7 @@ impl Detail {
 
 /// A task as stored in event bodies and in the incident row.
 pub fn task_json(task: &Task) -> Value {
-    json!({
+    let mut value = json!({
         "number": task.number,
         "title": task.title,
         "role": task.role,
@@ -53,7 +54,11 @@ pub fn task_json(task: &Task) -> Value {
         "status": task.status.as_str(),
         "note": task.note,
         "playbook": task.playbook,
-    })
+    });
+    if task.overdue_noticed {
+        value["overdue_noticed"] = json!(true);
+    }
+    value
 }
 
 /// The inverse of `task_json`; `None` for a malformed one.
@@ -71,6 +76,10 @@ pub fn task_from_json(value: &Value) -> Option<Task> {
         status: TaskStatus::parse(&text("status")?)?,
         note: text("note").unwrap_or_default(),
         playbook: text("playbook").unwrap_or_default(),
+        overdue_noticed: value
+            .get("overdue_noticed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     })
 }
 
@@ -111,6 +120,8 @@ pub enum EventData {
         role: String,
         user: String,
         previous: Option<String>,
+        /// What the previous holder hands over (asked for on a handoff).
+        handover: Option<String>,
     },
     RoleUnassigned {
         role: String,
@@ -208,6 +219,59 @@ pub enum EventData {
         at: Timestamp,
         note: String,
     },
+    /// A workflow rule fired; the events of its effects follow it.
+    RuleFired {
+        rule: String,
+        trigger: String,
+        effects: Vec<String>,
+        /// Targets notified through the outbox.
+        notify: Vec<String>,
+    },
+    CadenceSet {
+        minutes: i64,
+        next_due: Timestamp,
+    },
+    RolesRequired {
+        roles: Vec<String>,
+    },
+    TaskOverdue {
+        number: i64,
+        due: Timestamp,
+        to: Option<String>,
+    },
+    ParticipantJoined {
+        person: String,
+        zone: String,
+    },
+    ParticipantLeft {
+        person: String,
+        minutes: i64,
+        out_of_hours_minutes: i64,
+    },
+    /// `break` or `food`.
+    Nudged {
+        kind: String,
+        to: Option<String>,
+        text: String,
+    },
+    /// The all-clear's thanks to everyone who took part.
+    Thanked {
+        people: Vec<String>,
+        text: String,
+    },
+    StakeholderAdded {
+        who: String,
+        mode: Informed,
+    },
+    StakeholderRemoved {
+        who: String,
+    },
+    /// A digest of `updates` new updates went to the passive stakeholders `to`.
+    DigestSent {
+        to: Vec<String>,
+        updates: i64,
+        since: Option<Timestamp>,
+    },
 }
 
 impl EventData {
@@ -239,6 +303,17 @@ impl EventData {
             EventData::MessagePinned { .. } => "message_pinned",
             EventData::Correction { .. } => "correction",
             EventData::TimestampAsserted { .. } => "timestamp_asserted",
+            EventData::RuleFired { .. } => "rule_fired",
+            EventData::CadenceSet { .. } => "cadence_set",
+            EventData::RolesRequired { .. } => "roles_required",
+            EventData::TaskOverdue { .. } => "task_overdue",
+            EventData::ParticipantJoined { .. } => "participant_joined",
+            EventData::ParticipantLeft { .. } => "participant_left",
+            EventData::Nudged { .. } => "nudged",
+            EventData::Thanked { .. } => "thanked",
+            EventData::StakeholderAdded { .. } => "stakeholder_added",
+            EventData::StakeholderRemoved { .. } => "stakeholder_removed",
+            EventData::DigestSent { .. } => "digest_sent",
         }
     }
 
@@ -290,8 +365,14 @@ impl EventData {
                 role,
                 user,
                 previous,
+                handover,
             } => {
-                json!({ "role": role, "user": user, "previous": previous })
+                let mut body = json!({ "role": role, "user": user, "previous": previous });
+                // Only when given, so bodies from before handover notes keep their shape.
+                if let Some(note) = handover {
+                    body["handover"] = json!(note);
+                }
+                body
             }
             EventData::RoleUnassigned { role, previous } => {
                 json!({ "role": role, "previous": previous })
@@ -393,6 +474,49 @@ impl EventData {
                 "name": name.as_str(),
                 "at": at.to_string(),
                 "note": note,
+            }),
+            EventData::RuleFired {
+                rule,
+                trigger,
+                effects,
+                notify,
+            } => json!({
+                "rule": rule,
+                "trigger": trigger,
+                "effects": effects,
+                "notify": notify,
+            }),
+            EventData::CadenceSet { minutes, next_due } => {
+                json!({ "minutes": minutes, "next_due": next_due.to_string() })
+            }
+            EventData::RolesRequired { roles } => json!({ "roles": roles }),
+            EventData::TaskOverdue { number, due, to } => {
+                json!({ "task": number, "due": due.to_string(), "to": to })
+            }
+            EventData::ParticipantJoined { person, zone } => {
+                json!({ "person": person, "zone": zone })
+            }
+            EventData::ParticipantLeft {
+                person,
+                minutes,
+                out_of_hours_minutes,
+            } => json!({
+                "person": person,
+                "minutes": minutes,
+                "out_of_hours_minutes": out_of_hours_minutes,
+            }),
+            EventData::Nudged { kind, to, text } => {
+                json!({ "nudge": kind, "to": to, "text": text })
+            }
+            EventData::Thanked { people, text } => json!({ "people": people, "text": text }),
+            EventData::StakeholderAdded { who, mode } => {
+                json!({ "who": who, "mode": mode.as_str() })
+            }
+            EventData::StakeholderRemoved { who } => json!({ "who": who }),
+            EventData::DigestSent { to, updates, since } => json!({
+                "to": to,
+                "updates": updates,
+                "since": since.map(|it| it.to_string()),
             }),
         }
     }

@@ -4,7 +4,6 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::catalog::Catalog;
 use crate::event::EventData;
 use crate::incident::{Incident, IncidentType};
 use crate::validate::{self, FieldErrors};
@@ -117,46 +116,36 @@ pub struct Task {
     pub note: String,
     /// The playbook it came from; empty for a task added by hand.
     pub playbook: String,
+    /// Its overdue notice was given.
+    pub overdue_noticed: bool,
 }
 
-/// The `playbook_added` events owed to `incident`: every playbook that applies and was
-/// not added before.
-pub fn follow_ups(incident: &Incident, catalog: &Catalog, now: Timestamp) -> Vec<EventData> {
-    if !incident.status.is_live() {
-        return Vec::new();
-    }
-    let mut next_number = incident.tasks.len() as i64 + 1;
-    catalog
-        .playbooks
+/// The `playbook_added` event that puts `playbook`'s tasks on `incident`, numbered after
+/// its existing tasks and due from `now`.
+pub fn instantiate(playbook: &Playbook, incident: &Incident, now: Timestamp) -> EventData {
+    let first = incident.tasks.len() as i64 + 1;
+    let tasks = playbook
+        .tasks
         .iter()
-        .filter(|it| it.applies_to(incident) && !incident.playbooks.contains(&it.name))
-        .map(|playbook| {
-            let tasks = playbook
-                .tasks
-                .iter()
-                .map(|template| {
-                    let task = Task {
-                        number: next_number,
-                        title: template.title.clone(),
-                        role: template.role.clone(),
-                        assignee: None,
-                        due: template.due_minutes.and_then(|minutes| {
-                            now.checked_add(SignedDuration::from_mins(minutes)).ok()
-                        }),
-                        status: TaskStatus::Open,
-                        note: String::new(),
-                        playbook: playbook.name.clone(),
-                    };
-                    next_number += 1;
-                    task
-                })
-                .collect();
-            EventData::PlaybookAdded {
-                name: playbook.name.clone(),
-                tasks,
-            }
+        .zip(first..)
+        .map(|(template, number)| Task {
+            number,
+            title: template.title.clone(),
+            role: template.role.clone(),
+            assignee: None,
+            due: template
+                .due_minutes
+                .and_then(|minutes| now.checked_add(SignedDuration::from_mins(minutes)).ok()),
+            status: TaskStatus::Open,
+            note: String::new(),
+            playbook: playbook.name.clone(),
+            overdue_noticed: false,
         })
-        .collect()
+        .collect();
+    EventData::PlaybookAdded {
+        name: playbook.name.clone(),
+        tasks,
+    }
 }
 
 /// What someone does with the task list.
@@ -230,6 +219,7 @@ pub fn decide(
                     status: TaskStatus::Open,
                     note: String::new(),
                     playbook: String::new(),
+                    overdue_noticed: false,
                 },
             })
         }
@@ -304,11 +294,22 @@ pub fn apply(incident: &mut Incident, event: &EventData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Catalog;
     use crate::command::tests::incident;
     use crate::lifecycle::Status;
 
     fn t(minutes: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap()
+    }
+
+    /// What the rules' "add matching playbooks" effect adds.
+    fn follow_ups(incident: &Incident, catalog: &Catalog, now: Timestamp) -> Vec<EventData> {
+        crate::rule::effect_events(
+            &crate::rule::Effect::AddMatchingPlaybooks,
+            incident,
+            catalog,
+            now,
+        )
     }
 
     #[test]

@@ -204,6 +204,7 @@ fn roles_hand_off_and_repeat_is_a_no_op() {
     let assign = |user: &str| Command::AssignRole {
         role: "lead".into(),
         user: user.into(),
+        handover: Some("Rollback is half done; see the pinned note".into()),
     };
     assert_eq!(
         run(&mut it, assign("alice"), t(1)).unwrap(),
@@ -219,7 +220,8 @@ fn roles_hand_off_and_repeat_is_a_no_op() {
         EventData::RoleAssigned {
             role: "lead".into(),
             user: "bob".into(),
-            previous: Some("alice".into())
+            previous: Some("alice".into()),
+            handover: Some("Rollback is half done; see the pinned note".into()),
         }
     );
     apply(&mut it, &events[0].data, t(3));
@@ -238,6 +240,7 @@ fn roles_hand_off_and_repeat_is_a_no_op() {
     let unknown = Command::AssignRole {
         role: "captain".into(),
         user: "x".into(),
+        handover: None,
     };
     assert!(matches!(
         run(&mut it, unknown, t(5)),
@@ -349,6 +352,7 @@ fn membership_of_private_incidents() {
     let assign = Command::AssignRole {
         role: "lead".into(),
         user: "cy@x".into(),
+        handover: None,
     };
     assert_eq!(
         run(&mut incident, assign, t(4)).unwrap(),
@@ -361,6 +365,7 @@ fn membership_of_private_incidents() {
     let assign = Command::AssignRole {
         role: "lead".into(),
         user: "cy@x".into(),
+        handover: None,
     };
     assert_eq!(run(&mut public, assign, t(5)).unwrap(), ["role_assigned"]);
     assert!(public.members.is_empty());
