@@ -23,6 +23,8 @@ pub struct Catalog {
     pub digest_minutes: i64,
     /// Everyone's working hours (in their own time zone), for out-of-hours minutes.
     pub working_hours: crate::presence::WorkingHours,
+    /// Where rules can send notifications.
+    pub targets: Vec<crate::notify::Target>,
 }
 
 impl Default for Catalog {
@@ -47,6 +49,13 @@ impl Default for Catalog {
             food_after_minutes: 240,
             digest_minutes: 60,
             working_hours: crate::presence::WorkingHours::default(),
+            // The default rules notify it; it sends nothing until configured.
+            targets: vec![crate::notify::Target {
+                name: crate::notify::ANNOUNCEMENTS.into(),
+                webhook_url: None,
+                webhook_secret: String::new(),
+                email: Vec::new(),
+            }],
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod hash;
 pub mod incident;
 pub mod lifecycle;
 pub mod narrate;
+pub mod notify;
 pub mod person;
 pub mod playbook;
 pub mod presence;

@@ -1,4 +1,5 @@
-//! Typed clients for the outside world. For now: signed outgoing webhooks.
+//! Typed clients for the outside world: signed outgoing webhooks and email over SMTP.
 
+pub mod email;
 pub mod http;
 pub mod webhook;

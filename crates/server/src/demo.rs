@@ -100,6 +100,7 @@ fn role(role: &str, user: &str) -> Command {
     Command::AssignRole {
         role: role.into(),
         user: user.into(),
+        handover: None,
     }
 }
 

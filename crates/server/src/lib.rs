@@ -44,6 +44,7 @@ pub struct AppState {
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let mut options = StoreOptions::new(settings.database_url.clone());
     options.catalog = settings.catalog();
+    options.public_url = settings.base_url();
     Ok(Store::open(options).await?)
 }
 
@@ -105,18 +106,21 @@ pub async fn serve_with_store(
             settings.webhooks.timeout_ms,
         ))?,
         policy: settings.retry_policy(),
+        mailer: settings
+            .smtp()
+            .map(|it| firebreak_integrations::email::Mailer::new(&it))
+            .transpose()?,
     };
     let poll_interval = Duration::from_millis(settings.webhooks.poll_interval_ms);
     let worker_task = settings
         .workers
         .then(|| tokio::spawn(worker.run(poll_interval, stop_rx.clone())));
-    let cadence = workers::CadenceWorker {
+    let clock = workers::ClockWorker {
         store: store.clone(),
-        remind_before: jiff::SignedDuration::from_mins(settings.incidents.remind_before_minutes),
     };
-    let cadence_task = settings
+    let clock_task = settings
         .workers
-        .then(|| tokio::spawn(cadence.run(Duration::from_secs(10), stop_rx.clone())));
+        .then(|| tokio::spawn(clock.run(Duration::from_secs(10), stop_rx.clone())));
     let state = AppState {
         store: store.clone(),
         settings,
@@ -131,7 +135,7 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    for task in [worker_task, cadence_task].into_iter().flatten() {
+    for task in [worker_task, clock_task].into_iter().flatten() {
         let _ = task.await;
     }
     store.close().await;

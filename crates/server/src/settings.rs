@@ -8,6 +8,9 @@ use firebreak_core::Catalog;
 use firebreak_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
+pub mod workflow;
+pub use workflow::{PeopleSettings, RuleSettings, SmtpSettings, TargetSettings};
+
 /// The commented default file printed by `firebreak config example`.
 pub const EXAMPLE: &str = include_str!("../../../config/firebreak.example.toml");
 
@@ -23,8 +26,14 @@ pub struct Settings {
     pub workers: bool,
     pub incidents: IncidentSettings,
     pub webhooks: WebhookSettings,
-    /// Task templates added to matching incidents (replacing the built-in ones when given).
+    /// Task templates rules add to incidents (replacing the built-in ones when given).
     pub playbooks: Vec<PlaybookSettings>,
+    /// Workflow rules (replacing the built-in ones when given).
+    pub rules: Vec<RuleSettings>,
+    /// Where rules send notifications.
+    pub targets: Vec<TargetSettings>,
+    pub smtp: SmtpSettings,
+    pub people: PeopleSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,11 +67,12 @@ pub struct TaskSettings {
 pub struct IncidentSettings {
     pub severities: Vec<String>,
     pub roles: Vec<String>,
-    pub freeze_severities: Vec<String>,
     /// Severity → minutes until the next update when an update does not say.
     pub cadence_minutes: std::collections::BTreeMap<String, i64>,
     /// How long before an update is due its reminder goes out.
     pub remind_before_minutes: i64,
+    /// How often passive stakeholders get a digest of new updates.
+    pub digest_minutes: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +113,10 @@ impl Default for Settings {
                         .collect(),
                 })
                 .collect(),
+            rules: workflow::default_rules(),
+            targets: workflow::default_targets(),
+            smtp: SmtpSettings::default(),
+            people: PeopleSettings::default(),
         }
     }
 }
@@ -113,9 +127,9 @@ impl Default for IncidentSettings {
         IncidentSettings {
             severities: catalog.severities,
             roles: catalog.roles,
-            freeze_severities: catalog.freeze_severities,
             cadence_minutes: catalog.cadence_minutes,
-            remind_before_minutes: 5,
+            remind_before_minutes: catalog.remind_before_minutes,
+            digest_minutes: catalog.digest_minutes,
         }
     }
 }
@@ -133,10 +147,77 @@ impl Default for WebhookSettings {
     }
 }
 
-/// Why settings could not be loaded, naming the source of the bad value.
+/// Why settings could not be loaded, naming the source of the bad value, and the key path
+/// of that value when known (to find its line in the file).
 #[derive(Debug, thiserror::Error)]
 #[error("invalid settings: {0}")]
-pub struct SettingsError(String);
+pub struct SettingsError(String, Vec<String>);
+
+impl SettingsError {
+    fn new(message: impl Into<String>) -> Self {
+        SettingsError(message.into(), Vec::new())
+    }
+
+    /// The error about the value at `path` (e.g. `["rules", "2"]`).
+    fn at(mut self, path: &[&str]) -> Self {
+        self.1 = path.iter().map(|it| it.to_string()).collect();
+        self
+    }
+}
+
+/// The 1-based line of the value at `path` in a TOML text: arrays of tables by position
+/// (`rules.2` is the third `[[rules]]`), then each key's first line after that. Good enough
+/// to point a person at the right place; `None` when it cannot tell.
+fn line_of(text: &str, path: &[String]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    let mut found = None;
+    let mut table = String::new();
+    let mut idx = 0;
+    while idx < path.len() {
+        let key = &path[idx];
+        let index = path.get(idx + 1).and_then(|it| it.parse::<usize>().ok());
+        let name = if table.is_empty() {
+            key.clone()
+        } else {
+            format!("{table}.{key}")
+        };
+        if let Some(index) = index {
+            let header = format!("[[{name}]]");
+            let (line, _) = lines
+                .iter()
+                .enumerate()
+                .skip(from)
+                .filter(|(_, it)| it.trim() == header)
+                .nth(index)?;
+            from = line;
+            found = Some(line);
+            table = name;
+            idx += 2;
+            continue;
+        }
+        let header = format!("[{name}]");
+        let hit = lines.iter().enumerate().skip(from).find(|(_, it)| {
+            let it = it.trim();
+            it == header
+                || it
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+        });
+        match hit {
+            Some((line, it)) => {
+                from = line;
+                found = Some(line);
+                if it.trim().starts_with('[') {
+                    table = name;
+                }
+            }
+            None => break,
+        }
+        idx += 1;
+    }
+    found.map(|it| it + 1)
+}
 
 impl Settings {
     /// Loads defaults, then `path` (or `firebreak.toml` in the working directory when it
@@ -146,7 +227,7 @@ impl Settings {
         let file = match path {
             Some(path) => {
                 if !path.exists() {
-                    return Err(SettingsError(format!(
+                    return Err(SettingsError::new(format!(
                         "config file {} does not exist",
                         path.display()
                     )));
@@ -159,123 +240,137 @@ impl Settings {
         // Every message names the file, so a refusal at start says where to look.
         let in_file = |message: String| {
             if file.exists() && !message.contains(&*file.to_string_lossy()) {
-                SettingsError(format!("{}: {message}", file.display()))
+                SettingsError::new(format!("{}: {message}", file.display()))
             } else {
-                SettingsError(message)
+                SettingsError::new(message)
             }
         };
         // FIREBREAK_URL and FIREBREAK_TOKEN belong to the CLI client, not the server.
         let env = Env::prefixed("FIREBREAK_")
             .split("__")
             .ignore(&["url", "token"]);
-        let settings: Settings = figment
-            .merge(env)
-            .extract()
-            .map_err(|err| in_file(err.to_string()))?;
-        settings.check().map_err(|err| in_file(err.0))?;
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let at_line = |message: String, path: &[String]| match line_of(&text, path) {
+            Some(line) if !message.contains("line ") => format!("line {line}: {message}"),
+            _ => message,
+        };
+        let settings: Settings = figment.merge(env).extract().map_err(|err| {
+            let path = err.path.clone();
+            in_file(at_line(err.to_string(), &path))
+        })?;
+        settings
+            .check()
+            .map_err(|err| in_file(at_line(err.0, &err.1)))?;
         Ok(settings)
     }
 
     fn check(&self) -> Result<(), SettingsError> {
         if self.incidents.severities.is_empty() {
-            return Err(SettingsError("incidents.severities cannot be empty".into()));
+            return Err(SettingsError::new("incidents.severities cannot be empty"));
         }
         if self.incidents.roles.is_empty() {
-            return Err(SettingsError("incidents.roles cannot be empty".into()));
-        }
-        if let Some(unknown) = self
-            .incidents
-            .freeze_severities
-            .iter()
-            .find(|it| !self.incidents.severities.contains(it))
-        {
-            return Err(SettingsError(format!(
-                "incidents.freeze_severities names {unknown:?}, which is not in incidents.severities"
-            )));
+            return Err(SettingsError::new("incidents.roles cannot be empty"));
         }
         for (severity, minutes) in &self.incidents.cadence_minutes {
             if !self.incidents.severities.contains(severity) {
-                return Err(SettingsError(format!(
+                return Err(SettingsError::new(format!(
                     "incidents.cadence_minutes names {severity:?}, which is not in incidents.severities"
                 )));
             }
             if !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(minutes) {
-                return Err(SettingsError(format!(
+                return Err(SettingsError::new(format!(
                     "incidents.cadence_minutes.{severity} must be between 1 and {}",
                     firebreak_core::command::MAX_NEXT_UPDATE_MINUTES
                 )));
             }
         }
         let mut names = std::collections::BTreeSet::new();
-        for playbook in &self.playbooks {
-            let what = format!("playbook {:?}", playbook.name);
+        for (index, playbook) in self.playbooks.iter().enumerate() {
             if playbook.name.trim().is_empty() || !names.insert(playbook.name.clone()) {
-                return Err(SettingsError(format!(
-                    "{what}: every playbook needs its own, non-empty name"
-                )));
+                return Err(SettingsError::new(format!(
+                    "playbook {:?}: every playbook needs its own, non-empty name",
+                    playbook.name
+                ))
+                .at(&["playbooks", &index.to_string()]));
             }
-            if let Some(unknown) = playbook
-                .severities
-                .iter()
-                .find(|it| !self.incidents.severities.contains(it))
-            {
-                return Err(SettingsError(format!(
-                    "{what}: unknown severity {unknown:?}"
-                )));
-            }
-            if let Some(unknown) = playbook
-                .types
-                .iter()
-                .find(|it| firebreak_core::IncidentType::parse(it).is_none())
-            {
-                return Err(SettingsError(format!(
-                    "{what}: unknown type {unknown:?}; expected {}",
-                    firebreak_core::IncidentType::expected()
-                )));
-            }
-            for task in &playbook.tasks {
-                if task.title.trim().is_empty() {
-                    return Err(SettingsError(format!("{what}: a task has no title")));
-                }
-                if let Some(role) = task
-                    .role
-                    .as_ref()
-                    .filter(|it| !self.incidents.roles.contains(it))
-                {
-                    return Err(SettingsError(format!(
-                        "{what}, task {:?}: unknown role {role:?}",
-                        task.title
-                    )));
-                }
-                if task.due_minutes.is_some_and(|it| {
-                    !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(&it)
-                }) {
-                    return Err(SettingsError(format!(
-                        "{what}, task {:?}: due_minutes must be between 1 and a week",
-                        task.title
-                    )));
-                }
-            }
+            self.check_playbook(playbook)
+                .map_err(|err| err.at(&["playbooks", &index.to_string()]))?;
         }
         if self.incidents.remind_before_minutes < 0 {
-            return Err(SettingsError(
-                "incidents.remind_before_minutes cannot be negative".into(),
+            return Err(SettingsError::new(
+                "incidents.remind_before_minutes cannot be negative",
             ));
         }
+        if self.incidents.digest_minutes < 1 {
+            return Err(SettingsError::new(
+                "incidents.digest_minutes must be at least 1",
+            ));
+        }
+        workflow::apply(self, &mut Catalog::default())?;
         if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms < 1 {
-            return Err(SettingsError(
-                "webhooks.max_attempts and backoff_base_ms must be at least 1".into(),
+            return Err(SettingsError::new(
+                "webhooks.max_attempts and backoff_base_ms must be at least 1",
             ));
         }
         Ok(())
     }
 
+    fn check_playbook(&self, playbook: &PlaybookSettings) -> Result<(), SettingsError> {
+        let what = format!("playbook {:?}", playbook.name);
+        if let Some(unknown) = playbook
+            .severities
+            .iter()
+            .find(|it| !self.incidents.severities.contains(it))
+        {
+            return Err(SettingsError::new(format!(
+                "{what}: unknown severity {unknown:?}"
+            )));
+        }
+        if let Some(unknown) = playbook
+            .types
+            .iter()
+            .find(|it| firebreak_core::IncidentType::parse(it).is_none())
+        {
+            return Err(SettingsError::new(format!(
+                "{what}: unknown type {unknown:?}; expected {}",
+                firebreak_core::IncidentType::expected()
+            )));
+        }
+        for task in &playbook.tasks {
+            if task.title.trim().is_empty() {
+                return Err(SettingsError::new(format!("{what}: a task has no title")));
+            }
+            if let Some(role) = task
+                .role
+                .as_ref()
+                .filter(|it| !self.incidents.roles.contains(it))
+            {
+                return Err(SettingsError::new(format!(
+                    "{what}, task {:?}: unknown role {role:?}",
+                    task.title
+                )));
+            }
+            if task.due_minutes.is_some_and(|it| {
+                !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(&it)
+            }) {
+                return Err(SettingsError::new(format!(
+                    "{what}, task {:?}: due_minutes must be between 1 and a week",
+                    task.title
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The core's view of the settings. `load` checked them; settings built in code (tests)
+    /// that fail the workflow checks keep the built-in rules and targets.
     pub fn catalog(&self) -> Catalog {
-        Catalog {
+        let mut catalog = Catalog {
             severities: self.incidents.severities.clone(),
             roles: self.incidents.roles.clone(),
-            freeze_severities: self.incidents.freeze_severities.clone(),
             cadence_minutes: self.incidents.cadence_minutes.clone(),
+            remind_before_minutes: self.incidents.remind_before_minutes,
+            digest_minutes: self.incidents.digest_minutes,
             playbooks: self
                 .playbooks
                 .iter()
@@ -299,7 +394,27 @@ impl Settings {
                         .collect(),
                 })
                 .collect(),
+            ..Catalog::default()
+        };
+        if let Err(err) = workflow::apply(self, &mut catalog) {
+            tracing::warn!(error = %err, "workflow settings refused; using the built-in rules");
         }
+        catalog
+    }
+
+    /// The address people reach this server at, without a trailing slash: `public_url`, or
+    /// derived from `listen`.
+    pub fn base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+
+    /// The SMTP client's configuration, when `smtp.host` is set.
+    pub fn smtp(&self) -> Option<firebreak_integrations::email::SmtpConfig> {
+        workflow::smtp_config(&self.smtp).ok().flatten()
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
@@ -328,7 +443,7 @@ mod tests {
     fn bad_files_are_refused_with_file_line_and_reason() {
         let dir = tempfile::tempdir().unwrap();
         // (file contents, what the message must say)
-        let table: [(&str, &[&str]); 4] = [
+        let table: [(&str, &[&str]); 8] = [
             (
                 "[incidents]\nseverities = [\"critical\"\nroles = 3\n",
                 &["bad.toml", "line 3", "expected"],
@@ -342,6 +457,22 @@ mod tests {
                 "[[playbooks]]\nname = \"x\"\n[[playbooks.tasks]]\ntitle = \"t\"\nrole = \"chef\"\n",
                 &["bad.toml", "unknown role \"chef\""],
             ),
+            (
+                "[[rules]]\nname = \"x\"\nwhen = [\"declard\"]\n[rules.then]\nfreeze_deploys = true\n",
+                &["bad.toml", "line 1", "rule \"x\"", "unknown trigger \"declard\""],
+            ),
+            (
+                "[[rules]]\nname = \"x\"\nwhen = [\"declared\"]\n[rules.then]\nnotify = [\"slack\"]\n",
+                &["bad.toml", "notify names \"slack\""],
+            ),
+            (
+                "[[rules]]\nname = \"x\"\nwhen = [\"declared\"]\n[rules.then]\nfreeze = true\n",
+                &["bad.toml", "line 5", "found `freeze`"],
+            ),
+            (
+                "[[targets]]\nname = \"ops\"\nemail = [\"ops@example.com\"]\n",
+                &["bad.toml", "smtp.host is not set"],
+            ),
         ];
         for (text, needles) in table {
             let path = dir.path().join("bad.toml");
@@ -351,6 +482,35 @@ mod tests {
                 assert!(message.contains(needle), "{needle:?} in {message}");
             }
         }
+    }
+
+    #[test]
+    fn rules_and_targets_from_a_file_replace_the_built_in_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firebreak.toml");
+        std::fs::write(
+            &path,
+            "[smtp]\nhost = \"127.0.0.1\"\nport = 2525\n\n\
+             [[targets]]\nname = \"security-team\"\nemail = [\"sec@example.com\"]\n\n\
+             [[rules]]\nname = \"security\"\nwhen = [\"declared\", \"severity_changed\"]\n\
+             [rules.if]\ntypes = [\"security\"]\n[rules.then]\nset_cadence_minutes = 20\nnotify = [\"security-team\"]\n",
+        )
+        .unwrap();
+        let catalog = Settings::load(Some(&path)).unwrap().catalog();
+        use firebreak_core::rule::{Effect, Trigger};
+        assert_eq!(catalog.rules.len(), 1);
+        assert_eq!(
+            catalog.rules[0].when,
+            [Trigger::Declared, Trigger::SeverityChanged]
+        );
+        assert_eq!(
+            catalog.rules[0].then,
+            [
+                Effect::SetCadence(Some(20)),
+                Effect::Notify("security-team".into())
+            ]
+        );
+        assert_eq!(catalog.targets[0].email, ["sec@example.com"]);
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! Background work: the outbox fan-out and webhook delivery. Each worker exposes one step,
+//! Background work: the outbox fan-out, webhook and notification delivery, and the clock. Each worker exposes one step,
 //! `run_once(now)`, that tests drive directly; `run` loops it until shutdown.
 
 use std::time::Duration;
 
 use firebreak_core::retry::RetryPolicy;
+use firebreak_core::notify::Channel;
+use firebreak_integrations::email::{Email, Mailer};
 use firebreak_integrations::webhook::{self, Outgoing};
-use firebreak_store::{DeliveryOutcome, Store};
+use firebreak_store::{DeliveryOutcome, Notification, Store};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
@@ -27,6 +29,8 @@ pub struct DeliveryWorker {
     pub store: Store,
     pub client: reqwest::Client,
     pub policy: RetryPolicy,
+    /// `None` without `[smtp]`: email notifications fail (and are retried, then dead).
+    pub mailer: Option<Mailer>,
 }
 
 /// How long a claimed delivery is held; longer than the request timeout, so a worker that
@@ -70,7 +74,84 @@ impl DeliveryWorker {
                 .record_delivery(&claim.delivery, &outcome, &self.policy, now)
                 .await?;
         }
+        let notifications = self.store.claim_notifications(now, 64, LEASE).await?;
+        let sends = notifications
+            .iter()
+            .map(|it| self.send_notification(it, now));
+        let outcomes = futures_util::future::join_all(sends).await;
+        for (notification, outcome) in notifications.iter().zip(outcomes) {
+            match outcome {
+                DeliveryOutcome::Delivered { .. } => report.delivered += 1,
+                DeliveryOutcome::Failed { .. } => report.failed += 1,
+            }
+            self.store
+                .record_notification(notification, &outcome, &self.policy, now)
+                .await?;
+        }
         Ok(report)
+    }
+
+    async fn send_notification(&self, it: &Notification, now: Timestamp) -> DeliveryOutcome {
+        match it.channel {
+            Channel::Email => {
+                let Some(mailer) = &self.mailer else {
+                    return DeliveryOutcome::Failed {
+                        status_code: None,
+                        error: "no SMTP server is configured ([smtp] host)".into(),
+                    };
+                };
+                let email = Email {
+                    to: &it.address,
+                    subject: &it.subject,
+                    text: &it.body,
+                    id: &it.notification_id.to_string(),
+                };
+                match mailer.send(&email).await {
+                    Ok(()) => DeliveryOutcome::Delivered { status_code: 250 },
+                    Err(err) => DeliveryOutcome::Failed {
+                        status_code: None,
+                        error: err.to_string(),
+                    },
+                }
+            }
+            Channel::Webhook => {
+                let secret = self
+                    .store
+                    .catalog()
+                    .targets
+                    .iter()
+                    .find(|target| target.name == it.target)
+                    .map(|target| target.webhook_secret.clone())
+                    .unwrap_or_default();
+                let body = serde_json::json!({
+                    "notification_id": it.notification_id.to_string(),
+                    "target": it.target,
+                    "kind": it.kind,
+                    "incident_id": it.incident_id,
+                    "seq": it.seq,
+                    "subject": it.subject,
+                    "text": it.body,
+                })
+                .to_string();
+                let outgoing = Outgoing {
+                    url: &it.address,
+                    secret: &secret,
+                    delivery_id: &it.notification_id.to_string(),
+                    event_kind: &it.kind,
+                    body: &body,
+                    timestamp: now.as_second(),
+                };
+                match webhook::send(&self.client, &outgoing).await {
+                    Ok(status) => DeliveryOutcome::Delivered {
+                        status_code: i64::from(status),
+                    },
+                    Err(err) => DeliveryOutcome::Failed {
+                        status_code: err.status_code().map(i64::from),
+                        error: err.to_string(),
+                    },
+                }
+            }
+        }
     }
 
     /// Loops until shutdown: straight on while there is work, otherwise waits for a commit
@@ -99,44 +180,40 @@ impl DeliveryWorker {
     }
 }
 
-/// Sends update reminders and overdue notices: one step looks at the live incidents whose
-/// next update is due soon and asks the writer to record the notice each one is owed. The
-/// decision (and "never twice for one due time") happens inside the write transaction, so
-/// several replicas running this at once still send each notice once.
-pub struct CadenceWorker {
+/// Time-driven work: one step finds the live incidents whose `wake_at` has come and asks the
+/// writer to record whatever the clock owes each (update reminder or overdue notice, overdue
+/// tasks, break and food nudges, the passive stakeholders' digest). The decision — and "never
+/// twice" — happens inside the write transaction, so replicas running this at once still
+/// record each thing once.
+pub struct ClockWorker {
     pub store: Store,
-    pub remind_before: SignedDuration,
 }
 
-impl CadenceWorker {
-    /// Returns how many notices were recorded.
+impl ClockWorker {
+    /// Returns how many events were recorded.
     pub async fn run_once(&self, now: Timestamp) -> Result<usize, firebreak_store::StoreError> {
-        let until = now.checked_add(self.remind_before).unwrap_or(now);
-        let mut n_notices = 0;
-        for key in self.store.updates_due_by(until).await? {
-            let command = firebreak_core::Command::CheckCadence {
-                at: now,
-                remind_before: self.remind_before,
-            };
+        let mut n_events = 0;
+        for key in self.store.incidents_due(now).await? {
+            let command = firebreak_core::Command::Tick { at: now };
             let outcome = self
                 .store
                 .execute_command(key, "firebreak", firebreak_core::Access::All, command)
                 .await;
             match outcome {
-                Ok(outcome) => n_notices += outcome.events.len(),
-                // Resolved or merged in the meantime: nothing is owed.
+                Ok(outcome) => n_events += outcome.events.len(),
+                // Gone in the meantime: nothing is owed.
                 Err(firebreak_store::StoreError::NotFound)
                 | Err(firebreak_store::StoreError::Domain(_)) => {}
                 Err(other) => return Err(other),
             }
         }
-        Ok(n_notices)
+        Ok(n_events)
     }
 
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
             if let Err(err) = self.run_once(firebreak_store::clock::now()).await {
-                tracing::warn!(error = %err, "update cadence step failed");
+                tracing::warn!(error = %err, "clock step failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}

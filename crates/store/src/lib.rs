@@ -8,6 +8,7 @@
 pub mod clock;
 mod db;
 mod live;
+mod notifications;
 mod outbox;
 mod people;
 mod reads;
@@ -22,6 +23,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
+pub use notifications::Notification;
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
@@ -57,6 +59,8 @@ pub struct StoreOptions {
     pub max_connections: Option<u32>,
     /// Upper bound on commands committed together.
     pub max_batch: usize,
+    /// The server's address as people reach it, for links in notifications.
+    pub public_url: String,
 }
 
 impl StoreOptions {
@@ -66,6 +70,7 @@ impl StoreOptions {
             catalog: Catalog::default(),
             max_connections: None,
             max_batch: 256,
+            public_url: "http://localhost:8080".into(),
         }
     }
 }
@@ -80,6 +85,7 @@ struct Inner {
     pool: sqlx::AnyPool,
     backend: Backend,
     catalog: Catalog,
+    public_url: String,
     writer: mpsc::Sender<Job>,
     events: broadcast::Sender<Arc<StoredEvent>>,
     outbox_wakeup: Notify,
@@ -100,6 +106,7 @@ impl Store {
                 pool,
                 backend,
                 catalog: options.catalog,
+                public_url: options.public_url.trim_end_matches('/').to_string(),
                 writer: writer_tx,
                 events,
                 outbox_wakeup: Notify::new(),
@@ -124,6 +131,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// The server's address as people reach it, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -163,21 +163,13 @@ impl Store {
         incident_from_row(&row)
     }
 
-    /// Live incidents whose next update is due by `until` (candidates for a reminder or an
-    /// overdue notice), soonest first.
-    pub async fn updates_due_by(&self, until: Timestamp) -> Result<Vec<IncidentKey>> {
-        let live: Vec<String> = firebreak_core::lifecycle::ALL_STATUSES
-            .iter()
-            .filter(|it| it.is_live())
-            .map(|it| format!("'{}'", it.as_str()))
-            .collect();
-        let sql = format!(
-            "SELECT id FROM incidents WHERE next_update_due IS NOT NULL AND next_update_due <= $1 \
-             AND status IN ({}) ORDER BY next_update_due LIMIT 500",
-            live.join(", ")
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(micros(until))
+    /// Live incidents the clock owes something by `now` (their `wake_at` has come), most
+    /// overdue first.
+    pub async fn incidents_due(&self, now: Timestamp) -> Result<Vec<IncidentKey>> {
+        let sql = "SELECT id FROM incidents WHERE wake_at IS NOT NULL AND wake_at <= $1 \
+                   ORDER BY wake_at LIMIT 500";
+        let rows = sqlx::query(sql)
+            .bind(micros(now))
             .fetch_all(self.pool())
             .await?;
         rows.iter()

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use firebreak_core::action::{Action, ActionKind, ActionStatus, Risk};
 use firebreak_core::cadence::Notices;
+use firebreak_core::coordination::Coordination;
 use firebreak_core::event::{task_from_json, task_json};
 use firebreak_core::freeze::Freeze;
 use firebreak_core::playbook::Task;
@@ -21,13 +22,14 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices, wake_at";
 
 /// What reads select: the incident row and its lists (absent until the first list event).
 pub const INCIDENT_SELECT: &str = "incidents.id, number, title, summary, severity, incident_type, \
     impact, affected_text, affected_count, services, private, mode, status, roles, \
     next_update_due, timestamps, merged_into, created_by, declared_at, updated_at, last_seq, \
-    last_hash, members, deploy_freeze, update_notices, l.actions, l.tasks, l.playbooks";
+    last_hash, members, deploy_freeze, update_notices, l.actions, l.tasks, l.playbooks, \
+    l.coordination";
 
 /// The tables `INCIDENT_SELECT` reads from.
 pub const INCIDENT_FROM: &str =
@@ -55,6 +57,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
     let notices: String = row.try_get("update_notices")?;
     let tasks = list("tasks")?;
     let playbooks = list("playbooks")?;
+    let coordination: Option<String> = row.try_get("coordination")?;
     let timestamps: String = row.try_get("timestamps")?;
     let private: i64 = row.try_get("private")?;
     let next_update_due: Option<i64> = row.try_get("next_update_due")?;
@@ -85,6 +88,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         playbooks: serde_json::from_str(&playbooks)
             .map_err(|_| corrupt("playbooks", &playbooks))?,
         next_update_due: next_update_due.map(from_micros),
+        coordination: coordination_from_json(coordination.as_deref())?,
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
         created_by: row.try_get("created_by")?,
@@ -123,12 +127,22 @@ fn timestamps_from_json(text: &str) -> Result<BTreeMap<TimestampName, NamedTimes
     Ok(res)
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$25`.
+fn coordination_from_json(text: Option<&str>) -> Result<Coordination> {
+    match text {
+        None | Some("{}") => Ok(Coordination::default()),
+        Some(text) => serde_json::from_str(text)
+            .ok()
+            .and_then(|it| Coordination::from_json(&it))
+            .ok_or_else(|| corrupt("coordination", text)),
+    }
+}
+
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$26`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
-    declared_at: i64,
-    updated_at: i64,
+    (declared_at, updated_at): (i64, i64),
+    wake_at: Option<i64>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     query
         .bind(incident.id.0.to_string())
@@ -156,16 +170,30 @@ pub fn bind_incident<'q>(
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(notices_to_json(&incident.notices))
+        .bind(wake_at)
 }
 
 /// Whether an event of this kind changes the incident's lists (so `incident_lists` must be
 /// written back); every other event leaves them as they were.
 pub fn changes_lists(kind: &str) -> bool {
-    kind.starts_with("action_") || kind.starts_with("task_") || kind == "playbook_added"
+    kind.starts_with("action_")
+        || kind.starts_with("task_")
+        || kind.starts_with("participant_")
+        || kind.starts_with("stakeholder_")
+        || matches!(
+            kind,
+            "playbook_added"
+                | "nudged"
+                | "digest_sent"
+                | "roles_required"
+                | "cadence_set"
+                | "update_posted"
+        )
 }
 
-/// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks.
-pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks";
+/// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks,
+/// coordination.
+pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks, coordination";
 
 pub fn bind_lists<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -176,6 +204,7 @@ pub fn bind_lists<'q>(
         .bind(actions_to_json(&incident.actions))
         .bind(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string())
         .bind(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into()))
+        .bind(incident.coordination.to_json().to_string())
 }
 
 fn tasks_from_json(text: &str) -> Result<Vec<Task>> {

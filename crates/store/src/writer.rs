@@ -200,7 +200,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             other => results.push(other),
         }
     }
-    batch.flush(&mut tx).await?;
+    batch.flush(&mut tx, store.catalog()).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
         for payload in crate::live::payloads(store.replica_id(), &batch.events) {
@@ -361,7 +361,7 @@ impl Batch {
     }
 
     /// Writes incident rows first (events refer to them), then events, then outbox rows.
-    async fn flush(&self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+    async fn flush(&self, tx: &mut Transaction<'static, Any>, catalog: &Catalog) -> Result<()> {
         let now = micros(self.now);
         let dirty: Vec<&Incident> = self
             .dirty
@@ -377,7 +377,8 @@ impl Batch {
                     .observed
                     .map(micros)
                     .unwrap_or(now);
-                query = bind_incident(query, incident, declared_at, now);
+                let wake_at = firebreak_core::due::wake_at(incident, catalog).map(micros);
+                query = bind_incident(query, incident, (declared_at, now), wake_at);
             }
             query.execute(&mut **tx).await?;
         }
@@ -389,8 +390,9 @@ impl Batch {
         for chunk in lists.chunks(100) {
             let sql = format!(
                 "INSERT INTO incident_lists ({LIST_COLUMNS}) VALUES {} ON CONFLICT (incident_id) DO UPDATE SET \
-                 actions = excluded.actions, tasks = excluded.tasks, playbooks = excluded.playbooks",
-                placeholders(chunk.len(), 4)
+                 actions = excluded.actions, tasks = excluded.tasks, playbooks = excluded.playbooks, \
+                 coordination = excluded.coordination",
+                placeholders(chunk.len(), 5)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for incident in chunk {
@@ -497,10 +499,7 @@ async fn run_declare(
     let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
     let mut events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
-    for rule in follow_ups(false, &incident, catalog, now) {
-        apply(&mut incident, &rule, now);
-        events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
-    }
+    follow_ups(tx, &mut incident, &[data], actor, catalog, now, &mut events).await?;
     batch.record(incident.clone(), &events);
     Ok(Outcome {
         incident,
@@ -533,7 +532,7 @@ async fn run_command(
         errors.add("merged_into", format!("there is no incident {target}"));
         return Err(DomainError::Validation(errors).into());
     }
-    let was_freezing = firebreak_core::freeze::freezes(&incident, catalog);
+    let is_tick = matches!(command, Command::Tick { .. });
     let mut decided = decide(&incident, catalog, command, now)?;
     let events_data = decided.iter().map(|it| &it.data);
     if let Some(member) = firebreak_core::access::keep_author_in(&incident, events_data, actor) {
@@ -543,6 +542,7 @@ async fn run_command(
         });
     }
     let mut events = Vec::with_capacity(decided.len());
+    let mut happened = Vec::with_capacity(decided.len());
     for Decided { data, occurred_at } in decided {
         apply(&mut incident, &data, now);
         events.push(Arc::new(chain(
@@ -552,14 +552,13 @@ async fn run_command(
             now,
             occurred_at,
         )));
+        happened.push(data);
     }
     if !events.is_empty() {
-        for rule in follow_ups(was_freezing, &incident, catalog, now) {
-            apply(&mut incident, &rule, now);
-            events.push(Arc::new(chain(&mut incident, &rule, actor, now, now)));
-        }
+        follow_ups(tx, &mut incident, &happened, actor, catalog, now, &mut events).await?;
     }
-    if !events.is_empty() {
+    // A look at the clock that found nothing owed still moves `wake_at` on.
+    if !events.is_empty() || is_tick {
         batch.record(incident.clone(), &events);
     }
     Ok(Outcome {
@@ -620,22 +619,63 @@ fn chain(
     event
 }
 
-/// What the configured rules add after a change, in the same transaction: playbooks that
-/// now apply, then the deploy freeze starting or ending. `was_freezing` is the freeze rule's
-/// view of the incident before the change.
-fn follow_ups(
-    was_freezing: bool,
-    incident: &Incident,
+/// Who Firebreak's own follow-up events are by.
+const SYSTEM: &str = "firebreak";
+
+/// What follows a change in the same transaction, so it exists exactly when the change does:
+/// the person who acted joins the incident, the workflow rules fire on what `happened`, a
+/// freeze ends with the incident, and when it stops being live everyone leaves and is thanked.
+async fn follow_ups(
+    tx: &mut Transaction<'static, Any>,
+    incident: &mut Incident,
+    happened: &[EventData],
+    actor: &str,
     catalog: &Catalog,
     now: Timestamp,
-) -> Vec<EventData> {
-    let mut events = firebreak_core::playbook::follow_ups(incident, catalog, now);
-    events.extend(firebreak_core::freeze::follow_up(
-        was_freezing,
-        incident,
-        catalog,
-    ));
-    events
+    events: &mut Vec<Arc<StoredEvent>>,
+) -> Result<()> {
+    use firebreak_core::{freeze, presence, rule};
+    let left_now = happened.iter().any(
+        |it| matches!(it, EventData::ParticipantLeft { person, .. } if person == actor),
+    );
+    if !left_now && presence::joins(incident, actor) {
+        let zone = person_zone(tx, actor).await?;
+        let joined = EventData::ParticipantJoined {
+            person: actor.to_string(),
+            zone,
+        };
+        apply(incident, &joined, now);
+        events.push(Arc::new(chain(incident, &joined, actor, now, now)));
+    }
+    let happened: Vec<&EventData> = happened.iter().collect();
+    let mut apply_now = |it: &mut Incident, event: &EventData| apply(it, event, now);
+    let mut added = rule::fire(incident, &happened, catalog, now, &mut apply_now);
+    // `fire` applied its events as it went; these are applied here.
+    let ended = freeze::follow_up(incident);
+    for event in ended.into_iter() {
+        apply(incident, &event, now);
+        added.push(event);
+    }
+    for event in presence::wrap_up(incident, now, &catalog.working_hours) {
+        apply(incident, &event, now);
+        added.push(event);
+    }
+    for event in &added {
+        events.push(Arc::new(chain(incident, event, SYSTEM, now, now)));
+    }
+    Ok(())
+}
+
+/// A person's IANA time zone (UTC for someone Firebreak does not know).
+async fn person_zone(tx: &mut Transaction<'static, Any>, email: &str) -> Result<String> {
+    let row = sqlx::query("SELECT time_zone FROM users WHERE email = $1")
+        .bind(email.to_string())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("time_zone")?,
+        None => "UTC".to_string(),
+    })
 }
 
 /// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.

@@ -84,6 +84,9 @@ pub struct UpdateBody {
 pub struct RoleBody {
     /// Who takes the role.
     pub user: String,
+    /// On a handoff: what the previous holder hands over (state, open threads, next steps).
+    #[serde(default)]
+    pub handover: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -521,6 +524,7 @@ pub async fn assign_role(
     let command = Command::AssignRole {
         role,
         user: body.user,
+        handover: body.handover,
     };
     let outcome = run_command(&state, &caller, &text, command).await?;
     Ok(Json(result(&outcome)))

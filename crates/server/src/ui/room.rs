@@ -382,6 +382,7 @@ pub async fn take_lead(
     let command = Command::AssignRole {
         role: "lead".into(),
         user: viewer.0.actor(),
+        handover: None,
     };
     act(&state, &viewer, &text, &csrf, command).await
 }
@@ -392,6 +393,8 @@ pub struct RoleForm {
     role: String,
     #[serde(default)]
     user: String,
+    #[serde(default)]
+    handover: String,
 }
 
 pub async fn assign_role(
@@ -403,6 +406,7 @@ pub async fn assign_role(
     let command = Command::AssignRole {
         role: form.role,
         user: form.user,
+        handover: Some(form.handover),
     };
     act(&state, &viewer, &text, &csrf, command).await
 }

@@ -1,0 +1,285 @@
+//! Notifications: the outbox fan-out queues one row per event and recipient (the words
+//! decided by `core::notify`), and the delivery worker claims, sends and records them with
+//! the same retry policy as webhooks. `UNIQUE (incident_id, seq, channel, address)` keeps a
+//! fan-out that runs twice from queueing anything twice.
+
+use firebreak_core::coordination::Coordination;
+use firebreak_core::notify::{self, Brief, Channel};
+use firebreak_core::retry::RetryPolicy;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::db::{Backend, begin_write};
+use crate::outbox::DeliveryOutcome;
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub row_id: i64,
+    pub notification_id: Uuid,
+    pub incident_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub target: String,
+    pub channel: Channel,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
+    status, attempts, next_attempt_at, last_error, created_at, sent_at";
+
+fn from_row(row: &AnyRow) -> Result<Notification> {
+    let id: String = row.try_get("notification_id")?;
+    let channel: String = row.try_get("channel")?;
+    let sent_at: Option<i64> = row.try_get("sent_at")?;
+    Ok(Notification {
+        row_id: row.try_get("id")?,
+        notification_id: Uuid::parse_str(&id)
+            .map_err(|_| StoreError::Corrupt(format!("notification id {id:?}")))?,
+        incident_id: row.try_get("incident_id")?,
+        seq: row.try_get("seq")?,
+        kind: row.try_get("kind")?,
+        target: row.try_get("target")?,
+        channel: Channel::parse(&channel)
+            .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
+        address: row.try_get("address")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: from_micros(row.try_get("next_attempt_at")?),
+        last_error: row.try_get("last_error")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        sent_at: sent_at.map(from_micros),
+    })
+}
+
+/// A time in notifications: minutes, in UTC (readers are anywhere).
+fn when(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// One committed event as the fan-out reads it.
+pub(crate) struct OutboxEvent<'a> {
+    pub incident_id: &'a str,
+    pub seq: i64,
+    pub kind: &'a str,
+    pub body: &'a Value,
+    pub observed_at: i64,
+}
+
+/// Queues the notifications an event owes, inside the fan-out's transaction.
+pub(crate) async fn queue(
+    tx: &mut Transaction<'static, Any>,
+    store: &Store,
+    event: &OutboxEvent<'_>,
+    now: Timestamp,
+) -> Result<usize> {
+    let row = sqlx::query(
+        "SELECT i.number, i.title, i.severity, i.status, i.summary, l.coordination \
+         FROM incidents i LEFT JOIN incident_lists l ON l.incident_id = i.id WHERE i.id = $1",
+    )
+    .bind(event.incident_id.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let coordination: Option<String> = row.try_get("coordination")?;
+    let state = coordination
+        .as_deref()
+        .and_then(|it| serde_json::from_str::<Value>(it).ok())
+        .and_then(|it| Coordination::from_json(&it))
+        .unwrap_or_default();
+    let recipients = notify::recipients(
+        event.kind,
+        event.body,
+        &state.stakeholders,
+        &store.catalog().targets,
+    );
+    if recipients.is_empty() {
+        return Ok(0);
+    }
+    let number: i64 = row.try_get("number")?;
+    let reference = format!("INC-{number}");
+    let (title, severity, status, summary): (String, String, String, String) = (
+        row.try_get("title")?,
+        row.try_get("severity")?,
+        row.try_get("status")?,
+        row.try_get("summary")?,
+    );
+    let url = format!("{}/incidents/{reference}", store.public_url());
+    let brief = Brief {
+        reference: &reference,
+        title: &title,
+        severity: &severity,
+        status: &status,
+        summary: &summary,
+        url: &url,
+    };
+    let updates = if event.kind == "digest_sent" {
+        digest_updates(tx, event).await?
+    } else {
+        Vec::new()
+    };
+    let message = notify::message(event.kind, event.body, &brief, &updates, &when);
+    let mut queued = 0;
+    for recipient in recipients {
+        let done = sqlx::query(
+            "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
+             subject, body, status, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) \
+             ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(event.incident_id.to_string())
+        .bind(event.seq)
+        .bind(event.kind.to_string())
+        .bind(recipient.target)
+        .bind(recipient.channel.as_str())
+        .bind(recipient.address)
+        .bind(message.subject.clone())
+        .bind(message.text.clone())
+        .bind(micros(now))
+        .execute(&mut **tx)
+        .await?;
+        queued += done.rows_affected() as usize;
+    }
+    Ok(queued)
+}
+
+/// The texts of the updates a digest covers: posted after its `since`, before the digest.
+async fn digest_updates(
+    tx: &mut Transaction<'static, Any>,
+    event: &OutboxEvent<'_>,
+) -> Result<Vec<String>> {
+    let since = event
+        .body
+        .get("since")
+        .and_then(Value::as_str)
+        .and_then(|it| it.parse::<Timestamp>().ok())
+        .map(micros)
+        .unwrap_or(0);
+    let rows = sqlx::query(
+        "SELECT observed_at, body FROM events WHERE incident_id = $1 AND kind = 'update_posted' \
+         AND seq < $2 AND observed_at >= $3 AND observed_at <= $4 ORDER BY seq",
+    )
+    .bind(event.incident_id.to_string())
+    .bind(event.seq)
+    .bind(since)
+    .bind(event.observed_at)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut texts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let body: String = row.try_get("body")?;
+        let at = from_micros(row.try_get("observed_at")?);
+        let message = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|it| it.get("message").and_then(Value::as_str).map(String::from))
+            .unwrap_or_default();
+        texts.push(format!("{}:\n{message}", when(at)));
+    }
+    Ok(texts)
+}
+
+impl Store {
+    /// Leases up to `limit` due notifications. A lease that runs out frees it again.
+    pub async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        lease: SignedDuration,
+    ) -> Result<Vec<Notification>> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT {limit}{lock}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        let claimed = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        for it in &claimed {
+            sqlx::query("UPDATE notifications SET lease_until = $2 WHERE id = $1")
+                .bind(it.row_id)
+                .bind(micros(now + lease))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    pub async fn record_notification(
+        &self,
+        notification: &Notification,
+        outcome: &DeliveryOutcome,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> Result<()> {
+        let attempts = notification.attempts + 1;
+        match outcome {
+            DeliveryOutcome::Delivered { .. } => {
+                sqlx::query(
+                    "UPDATE notifications SET status = 'sent', attempts = $2, sent_at = $3, lease_until = NULL, \
+                     last_error = NULL WHERE id = $1",
+                )
+                .bind(notification.row_id)
+                .bind(attempts)
+                .bind(micros(now))
+                .execute(self.pool())
+                .await?;
+            }
+            DeliveryOutcome::Failed { error, .. } => {
+                let (status, next) = match policy.next_attempt(attempts, now) {
+                    Some(next) => ("pending", next),
+                    None => ("dead", now),
+                };
+                sqlx::query(
+                    "UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, lease_until = NULL, \
+                     last_error = $5 WHERE id = $1",
+                )
+                .bind(notification.row_id)
+                .bind(status)
+                .bind(attempts)
+                .bind(micros(next))
+                .bind(error.chars().take(1000).collect::<String>())
+                .execute(self.pool())
+                .await?;
+                if status == "dead" {
+                    tracing::warn!(notification = %notification.notification_id, target = %notification.target, "notification dead-lettered");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An incident's notifications, oldest first.
+    pub async fn incident_notifications(&self, incident_id: &str) -> Result<Vec<Notification>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE incident_id = $1 ORDER BY id LIMIT 1000"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
