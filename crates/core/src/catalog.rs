@@ -21,6 +21,8 @@ pub struct Catalog {
     pub food_after_minutes: i64,
     /// How often passive stakeholders get a digest of new updates.
     pub digest_minutes: i64,
+    /// A person who acts on a live incident joins it.
+    pub join_on_action: bool,
     /// Everyone's working hours (in their own time zone), for out-of-hours minutes.
     pub working_hours: crate::presence::WorkingHours,
     /// Where rules can send notifications.
@@ -48,6 +50,7 @@ impl Default for Catalog {
             break_after_minutes: 90,
             food_after_minutes: 240,
             digest_minutes: 60,
+            join_on_action: true,
             working_hours: crate::presence::WorkingHours::default(),
             // The default rules notify it; it sends nothing until configured.
             targets: vec![crate::notify::Target {

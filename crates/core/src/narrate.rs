@@ -85,7 +85,11 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             if let Some(previous) = body.get("previous").and_then(Value::as_str) {
                 label.push_str(&format!(" (was {})", display(previous)));
             }
-            (label, String::new())
+            let handover = match body.get("handover").and_then(Value::as_str) {
+                Some(note) => format!("Handover: {note}"),
+                None => String::new(),
+            };
+            (label, handover)
         }
         "role_unassigned" => (
             format!(
@@ -266,9 +270,106 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             ),
             field(body, "note").to_string(),
         ),
+        "rule_fired" => {
+            let notify: Vec<&str> = strings(body, "notify");
+            let mut effects: Vec<&str> = strings(body, "effects");
+            if effects.is_empty() && !notify.is_empty() {
+                effects.push("notify");
+            }
+            (
+                format!(
+                    "Rule “{}” fired on {}",
+                    field(body, "rule"),
+                    field(body, "trigger").replace('_', " ")
+                ),
+                effects.join("; "),
+            )
+        }
+        "cadence_set" => (
+            format!("Updates every {} minutes", body["minutes"]),
+            format!("next due {}", field(body, "next_due")),
+        ),
+        "roles_required" => (
+            format!("Roles required: {}", strings(body, "roles").join(", ")),
+            String::new(),
+        ),
+        "task_overdue" => {
+            let to = match body.get("to").and_then(Value::as_str) {
+                Some(person) => format!("{}: ", display(person)),
+                None => String::new(),
+            };
+            (
+                format!("{to}task #{} is overdue", body["task"]),
+                format!("due {}", field(body, "due")),
+            )
+        }
+        "participant_joined" => (
+            format!("{} joined", display(field(body, "person"))),
+            String::new(),
+        ),
+        "participant_left" => {
+            let minutes = body["minutes"].as_i64().unwrap_or(0);
+            let outside = body["out_of_hours_minutes"].as_i64().unwrap_or(0);
+            let mut text = format!("{minutes} min in the incident");
+            if outside > 0 {
+                text.push_str(&format!(", {outside} outside working hours"));
+            }
+            (format!("{} left", display(field(body, "person"))), text)
+        }
+        "nudged" => {
+            let label = match (field(body, "nudge"), body.get("to").and_then(Value::as_str)) {
+                ("break", Some(to)) => format!("{}: time for a break", display(to)),
+                ("food", _) => "Time to order food".to_string(),
+                (other, _) => format!("Nudge: {other}"),
+            };
+            (label, field(body, "text").to_string())
+        }
+        "thanked" => {
+            let names: Vec<String> = strings(body, "people")
+                .into_iter()
+                .map(display)
+                .collect();
+            (
+                format!("All clear: thank you, {}", names.join(", ")),
+                String::new(),
+            )
+        }
+        "stakeholder_added" => (
+            format!(
+                "{} is kept informed ({})",
+                display(field(body, "who")),
+                if field(body, "mode") == "active" {
+                    "every update"
+                } else {
+                    "digest"
+                }
+            ),
+            String::new(),
+        ),
+        "stakeholder_removed" => (
+            format!("{} is no longer kept informed", display(field(body, "who"))),
+            String::new(),
+        ),
+        "digest_sent" => (
+            format!(
+                "Digest of {} update(s) sent to {}",
+                body["updates"],
+                strings(body, "to").join(", ")
+            ),
+            String::new(),
+        ),
         other => (other.replace('_', " "), String::new()),
     };
     Narration { label, text }
+}
+
+fn strings<'a>(body: &'a Value, key: &str) -> Vec<&'a str> {
+    body.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 #[cfg(test)]
@@ -327,6 +428,30 @@ mod tests {
                 json!({"action": 2, "by": "ana@x.io", "destructive": true, "backup_taken": true, "tried_on_sample": true}),
                 "Heads up: ana is starting action #2 (destructive)",
                 "backup taken; tried on a handful of records first",
+            ),
+            (
+                "role_assigned",
+                json!({"role": "lead", "user": "ana@x.io", "previous": "bo@x.io", "handover": "Rollback half done"}),
+                "ana is now lead (was bo)",
+                "Handover: Rollback half done",
+            ),
+            (
+                "rule_fired",
+                json!({"rule": "serious incident", "trigger": "severity_raised", "effects": ["freeze deploys", "notify announcements"], "notify": ["announcements"]}),
+                "Rule “serious incident” fired on severity raised",
+                "freeze deploys; notify announcements",
+            ),
+            (
+                "participant_left",
+                json!({"person": "ana@x.io", "minutes": 95, "out_of_hours_minutes": 30}),
+                "ana left",
+                "95 min in the incident, 30 outside working hours",
+            ),
+            (
+                "thanked",
+                json!({"people": ["ana@x.io", "bo@x.io"], "text": "x"}),
+                "All clear: thank you, ana, bo",
+                "",
             ),
             ("something_new", json!({}), "something new", ""),
         ];

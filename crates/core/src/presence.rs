@@ -69,10 +69,12 @@ pub fn out_of_hours_minutes(
     (total - inside).as_mins()
 }
 
-/// A person who acts on a live incident joins it, unless already in it. Only people (an
-/// email address) take part; tokens of automation and Firebreak itself do not.
-pub fn joins(incident: &Incident, actor: &str) -> bool {
-    incident.status.is_live()
+/// A person who acts on a live incident joins it, unless already in it (or the installation
+/// turned that off). Only people (an email address) take part; tokens of automation and
+/// Firebreak itself do not.
+pub fn joins(incident: &Incident, actor: &str, catalog: &crate::Catalog) -> bool {
+    catalog.join_on_action
+        && incident.status.is_live()
         && actor.contains('@')
         && !incident.coordination.is_active_participant(actor)
 }

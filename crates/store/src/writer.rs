@@ -638,7 +638,7 @@ async fn follow_ups(
     let left_now = happened.iter().any(
         |it| matches!(it, EventData::ParticipantLeft { person, .. } if person == actor),
     );
-    if !left_now && presence::joins(incident, actor) {
+    if !left_now && presence::joins(incident, actor, catalog) {
         let zone = person_zone(tx, actor).await?;
         let joined = EventData::ParticipantJoined {
             person: actor.to_string(),

@@ -58,6 +58,16 @@ pub struct IncidentDto {
     pub next_update_due: Option<String>,
     /// True when the next update is past due on a live incident.
     pub update_overdue: bool,
+    /// Minutes between updates a rule set; absent: the severity's cadence.
+    pub cadence_minutes: Option<i64>,
+    /// Who takes or took part, and for how long.
+    pub participants: Vec<ParticipantDto>,
+    /// Who is kept informed: `active` (every update, at once) or `passive` (a digest).
+    pub stakeholders: Vec<StakeholderDto>,
+    /// Roles a rule requires.
+    pub required_roles: Vec<String>,
+    /// Of those, the ones nobody holds yet.
+    pub missing_roles: Vec<String>,
     /// declared, acknowledged, mitigated, resolved, closed.
     pub timestamps: BTreeMap<String, NamedTimestampDto>,
     pub merged_into: Option<String>,
@@ -114,6 +124,24 @@ impl IncidentDto {
             }),
             next_update_due: incident.next_update_due.map(|it| it.to_string()),
             update_overdue: incident.update_overdue(now),
+            cadence_minutes: incident.coordination.cadence_minutes,
+            participants: incident
+                .coordination
+                .participants
+                .iter()
+                .map(|it| ParticipantDto::from_participant(it, now))
+                .collect(),
+            stakeholders: incident
+                .coordination
+                .stakeholders
+                .iter()
+                .map(|it| StakeholderDto {
+                    who: it.who.clone(),
+                    mode: it.mode.as_str().into(),
+                })
+                .collect(),
+            required_roles: incident.coordination.required_roles.clone(),
+            missing_roles: missing_roles(incident),
             timestamps,
             merged_into: incident.merged_into.map(|it| it.to_string()),
             created_by: incident.created_by.clone(),
@@ -121,6 +149,63 @@ impl IncidentDto {
             last_hash: incident.last_hash.clone(),
         }
     }
+}
+
+/// Roles a rule requires that nobody holds.
+pub fn missing_roles(incident: &Incident) -> Vec<String> {
+    incident
+        .coordination
+        .required_roles
+        .iter()
+        .filter(|it| !incident.roles.contains_key(*it))
+        .cloned()
+        .collect()
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct ParticipantDto {
+    pub person: String,
+    /// Their IANA time zone.
+    pub zone: String,
+    /// In the incident now.
+    pub active: bool,
+    /// Start of the current (or last) stint.
+    pub joined_at: String,
+    pub left_at: Option<String>,
+    /// Minutes over all stints, the current one up to now.
+    pub minutes: i64,
+    /// Of those, minutes outside their working hours (finished stints), for comp time.
+    pub out_of_hours_minutes: i64,
+}
+
+impl ParticipantDto {
+    pub fn from_participant(
+        it: &firebreak_core::coordination::Participant,
+        now: jiff::Timestamp,
+    ) -> Self {
+        let current = if it.active() {
+            now.duration_since(it.joined_at).as_mins().max(0)
+        } else {
+            0
+        };
+        ParticipantDto {
+            person: it.person.clone(),
+            zone: it.zone.clone(),
+            active: it.active(),
+            joined_at: it.joined_at.to_string(),
+            left_at: it.left_at.map(|at| at.to_string()),
+            minutes: it.minutes + current,
+            out_of_hours_minutes: it.out_of_hours_minutes,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct StakeholderDto {
+    /// Email of a person or a team's list.
+    pub who: String,
+    /// active or passive.
+    pub mode: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]

@@ -4,12 +4,14 @@ pub mod actions;
 pub mod dto;
 pub mod freeze;
 pub mod incidents;
+pub mod participation;
 pub mod people;
 pub mod sse;
 pub mod tasks;
 pub mod timeline;
 pub mod tokens;
 pub mod webhooks;
+pub mod workflow;
 
 use axum::Router;
 use axum::routing::{delete, get, patch, post, put};
@@ -61,6 +63,17 @@ pub fn router() -> Router<AppState> {
             "/incidents/{key}/actions/{number}/finish",
             post(actions::finish),
         )
+        .route("/incidents/{key}/join", post(participation::join))
+        .route("/incidents/{key}/leave", post(participation::leave))
+        .route(
+            "/incidents/{key}/stakeholders/{who}",
+            put(participation::put_stakeholder).delete(participation::remove_stakeholder),
+        )
+        .route(
+            "/incidents/{key}/notifications",
+            get(participation::notifications),
+        )
+        .route("/workflow", get(workflow::show))
         .route("/freeze", get(freeze::show))
         .route(
             "/incidents/{key}/roles/{role}",

@@ -125,6 +125,9 @@ pub struct PeopleSettings {
     pub break_after_minutes: i64,
     /// Nudge the lead to order food once an incident is this old.
     pub food_after_minutes: i64,
+    /// A person who acts on a live incident joins it (`participant_joined`). Off: people
+    /// join and leave only by hand.
+    pub join_on_action: bool,
 }
 
 impl Default for PeopleSettings {
@@ -135,6 +138,7 @@ impl Default for PeopleSettings {
             working_days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
             break_after_minutes: catalog.break_after_minutes,
             food_after_minutes: catalog.food_after_minutes,
+            join_on_action: catalog.join_on_action,
         }
     }
 }
@@ -418,6 +422,7 @@ pub fn apply(settings: &Settings, catalog: &mut Catalog) -> Result<(), SettingsE
     catalog.working_hours = hours;
     catalog.break_after_minutes = people.break_after_minutes;
     catalog.food_after_minutes = people.food_after_minutes;
+    catalog.join_on_action = people.join_on_action;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Update cadence: the default interval per severity, one reminder before an update is due
 //! and one overdue notice after, each once per due time; a new update starts over.
 
-use firebreak_server::workers::CadenceWorker;
+use firebreak_server::workers::ClockWorker;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -28,12 +28,18 @@ async fn due(app: &TestApp) -> Timestamp {
 }
 
 async fn update_cadence(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |settings| settings.workers = false).await else {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.workers = false;
+        // Only the cadence here; the nudges have their own test.
+        settings.people.break_after_minutes = 100_000;
+        settings.people.food_after_minutes = 100_000;
+    })
+    .await
+    else {
         return;
     };
-    let worker = CadenceWorker {
+    let worker = ClockWorker {
         store: app.store.clone(),
-        remind_before: SignedDuration::from_mins(5),
     };
     app.declare(json!({"title": "Search is slow", "severity": "minor"}))
         .await;
@@ -67,9 +73,8 @@ async fn update_cadence(backend: Backend) {
         assert_eq!(n, expected, "{minutes} min from the due time");
     }
     // Another replica's worker at the same moment owes nothing either.
-    let replica = CadenceWorker {
+    let replica = ClockWorker {
         store: app.store.clone(),
-        remind_before: SignedDuration::from_mins(5),
     };
     assert_eq!(replica.run_once(at(first_due, 31)).await.unwrap(), 0);
     let kinds_now = kinds(&app).await;

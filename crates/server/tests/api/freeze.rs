@@ -28,7 +28,12 @@ async fn frozen(app: &TestApp) -> (bool, Vec<String>) {
 
 async fn deploy_freeze(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |settings| {
-        settings.incidents.freeze_severities = vec!["critical".into(), "major".into()];
+        settings.rules = vec![crate::helpers::serious_incident_rule(
+            firebreak_server::settings::workflow::EffectSettings {
+                freeze_deploys: true,
+                ..Default::default()
+            },
+        )];
     })
     .await
     else {
@@ -52,7 +57,7 @@ async fn deploy_freeze(backend: Backend) {
         .iter()
         .map(|it| it["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(events, ["declared", "freeze_started"]);
+    assert_eq!(events, ["declared", "rule_fired", "freeze_started"]);
     assert_eq!(frozen(&app).await, (true, vec!["INC-2".to_string()]));
 
     // Raising the minor one to critical freezes for it too.
@@ -65,7 +70,10 @@ async fn deploy_freeze(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(kinds(&result), ["severity_changed", "freeze_started"]);
+    assert_eq!(
+        kinds(&result),
+        ["severity_changed", "rule_fired", "freeze_started"]
+    );
 
     // Lifted by hand: the rule does not put it back on the next update.
     let (status, result) = app
@@ -124,7 +132,7 @@ async fn deploy_freeze(backend: Backend) {
             Some(json!({"status": "investigating"})),
         )
         .await;
-    assert_eq!(kinds(&result), ["status_changed", "freeze_started"]);
+    assert_eq!(kinds(&result), ["status_changed", "rule_fired", "freeze_started"]);
 
     // A private incident freezes deploys for everyone, without telling who may not see it.
     app.call(

@@ -97,10 +97,11 @@ impl TestApp {
         settings.webhooks.backoff_max_ms = 40;
         settings.webhooks.poll_interval_ms = 20;
         settings.webhooks.timeout_ms = 2_000;
-        // Most tests count events; the deploy-freeze rule would add one to every major
-        // declare. Its own tests (freeze.rs) turn it back on.
-        settings.incidents.freeze_severities = Vec::new();
+        // Most tests count events; the default rules would add several to every major
+        // declare. Their own tests (freeze.rs, rules.rs) turn them back on.
+        settings.rules = Vec::new();
         settings.playbooks = Vec::new();
+        settings.people.join_on_action = false;
         configure(&mut settings);
         let mut options = StoreOptions::new(database_url.clone());
         options.catalog = settings.catalog();
@@ -318,4 +319,14 @@ pub fn urlencode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// One rule like the built-in "serious incident" rule (declared, raised or reopened at major
+/// or worse) that does only `then`, for tests of one effect.
+pub fn serious_incident_rule(
+    then: firebreak_server::settings::workflow::EffectSettings,
+) -> firebreak_server::settings::RuleSettings {
+    let mut rule = firebreak_server::Settings::default().rules.remove(0);
+    rule.then = then;
+    rule
 }

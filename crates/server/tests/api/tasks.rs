@@ -17,6 +17,12 @@ fn kinds(result: &Value) -> Vec<&str> {
 async fn playbooks_and_tasks(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |settings| {
         settings.playbooks = firebreak_server::Settings::default().playbooks;
+        settings.rules = vec![crate::helpers::serious_incident_rule(
+            firebreak_server::settings::workflow::EffectSettings {
+                add_matching_playbooks: true,
+                ..Default::default()
+            },
+        )];
     })
     .await
     else {
@@ -93,7 +99,7 @@ async fn playbooks_and_tasks(backend: Backend) {
             Some(json!({"severity": "critical"})),
         )
         .await;
-    assert_eq!(kinds(&result), ["severity_changed", "playbook_added"]);
+    assert_eq!(kinds(&result), ["severity_changed", "rule_fired", "playbook_added"]);
     let (_, result) = app
         .call(
             &app.write,

@@ -97,6 +97,7 @@ pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
         store: app.store.clone(),
         client: app.http.clone(),
         policy: app.settings.retry_policy(),
+        mailer: None,
     }
 }
 
