@@ -236,6 +236,7 @@ impl Store {
             .map(|it| format!("'{it}'"))
             .collect::<Vec<_>>()
             .join(", ");
+        let mut settled = 0;
         if hooks.is_empty() {
             let sql = format!(
                 "UPDATE outbox SET processed_at = $1 WHERE id IN \
@@ -245,17 +246,14 @@ impl Store {
                 .bind(micros(now))
                 .execute(&mut *tx)
                 .await?;
-            if done.rows_affected() > 0 {
-                tx.commit().await?;
-                return Ok(done.rows_affected() as usize);
-            }
+            settled = done.rows_affected() as usize;
         }
         let rows = sqlx::query("SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500")
             .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
             tx.commit().await?;
-            return Ok(0);
+            return Ok(settled);
         }
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -337,7 +335,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(ids.len())
+        Ok(settled + ids.len())
     }
 
     /// Leases up to `limit` due deliveries: for each webhook and incident only the oldest

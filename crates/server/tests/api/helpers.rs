@@ -105,6 +105,7 @@ impl TestApp {
         configure(&mut settings);
         let mut options = StoreOptions::new(database_url.clone());
         options.catalog = settings.catalog();
+        options.public_url = settings.base_url();
         let store = Store::open(options).await.expect("open store");
         let admin = person_token(&store, "admin@test.example", "admin", Scope::Admin).await;
         let write = person_token(&store, "writer@test.example", "responder", Scope::Write).await;
@@ -193,6 +194,34 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
         }
+    }
+
+    /// Stops the server and its store, then starts both again on the same database and
+    /// settings (same tokens, a new port): what a restart of the process does.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        self.store.close().await;
+        let mut options = StoreOptions::new(self.database_url.clone());
+        options.catalog = self.settings.catalog();
+        options.public_url = self.settings.base_url();
+        self.store = Store::open(options).await.expect("reopen store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(firebreak_server::serve(
+            self.settings.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        )));
+        self.stop = Some(stop);
+        self
     }
 }
 

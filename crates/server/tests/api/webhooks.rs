@@ -15,13 +15,13 @@ use tokio::sync::mpsc;
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 
-const SECRET: &str = "test-secret-0123456789";
+pub(crate) const SECRET: &str = "test-secret-0123456789";
 
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
 pub(crate) struct Received {
-    delivery_id: String,
-    signature_ok: bool,
+    pub(crate) delivery_id: String,
+    pub(crate) signature_ok: bool,
     pub(crate) body: Value,
     accepted: bool,
 }
