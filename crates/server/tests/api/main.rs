@@ -8,6 +8,7 @@ mod cadence;
 mod freeze;
 mod incidents;
 mod openapi;
+mod participation;
 mod private;
 mod rules;
 mod search;
