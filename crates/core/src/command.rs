@@ -594,7 +594,8 @@ pub fn decide(
                 );
             }
             let user = validate::text(&mut errors, "user", Some(&user), 1, MAX_NAME);
-            let handover = validate::text(&mut errors, "handover", handover.as_deref(), 0, MAX_TEXT);
+            let handover =
+                validate::text(&mut errors, "handover", handover.as_deref(), 0, MAX_TEXT);
             errors.into_result()?;
             let previous = incident.roles.get(&role).cloned();
             let handover = Some(handover).filter(|it| !it.is_empty() && previous.is_some());
@@ -656,7 +657,10 @@ pub fn decide(
                     let mut errors = FieldErrors::default();
                     errors.add(
                         "status",
-                        format!("{} is {}; there is nothing to join", incident.reference, incident.status),
+                        format!(
+                            "{} is {}; there is nothing to join",
+                            incident.reference, incident.status
+                        ),
                     );
                     return Err(errors.into());
                 }
@@ -672,7 +676,10 @@ pub fn decide(
         Command::Stakeholder { who, mode } => {
             let Some(who) = crate::person::parse_email(&who) else {
                 let mut errors = FieldErrors::default();
-                errors.add("who", "must be an email address (a person or a team's list)");
+                errors.add(
+                    "who",
+                    "must be an email address (a person or a team's list)",
+                );
                 return Err(errors.into());
             };
             let current = incident
@@ -902,7 +909,10 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             }
         }
         EventData::StakeholderRemoved { who } => {
-            incident.coordination.stakeholders.retain(|it| &it.who != who);
+            incident
+                .coordination
+                .stakeholders
+                .retain(|it| &it.who != who);
         }
         EventData::Note { .. } | EventData::MessagePinned { .. } | EventData::Correction { .. } => {
         }

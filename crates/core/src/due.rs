@@ -53,7 +53,12 @@ pub fn owed(incident: &Incident, catalog: &Catalog, now: Timestamp) -> Vec<Event
                 to: task
                     .assignee
                     .clone()
-                    .or_else(|| task.role.as_ref().and_then(|it| incident.roles.get(it)).cloned())
+                    .or_else(|| {
+                        task.role
+                            .as_ref()
+                            .and_then(|it| incident.roles.get(it))
+                            .cloned()
+                    })
                     .or_else(|| incident.roles.get("lead").cloned()),
             });
         }
@@ -109,8 +114,7 @@ pub fn wake_at(incident: &Incident, catalog: &Catalog) -> Option<Timestamp> {
     }
     let mut times = Vec::new();
     if let Some(due) = incident.next_update_due {
-        if incident.notices.reminded_for != Some(due) && incident.notices.overdue_for != Some(due)
-        {
+        if incident.notices.reminded_for != Some(due) && incident.notices.overdue_for != Some(due) {
             times.push(
                 due.checked_sub(minutes(catalog.remind_before_minutes))
                     .unwrap_or(due),
@@ -132,7 +136,11 @@ pub fn wake_at(incident: &Incident, catalog: &Catalog) -> Option<Timestamp> {
             .participants
             .iter()
             .filter(|it| it.active() && !it.break_nudged)
-            .filter_map(|it| it.joined_at.checked_add(minutes(catalog.break_after_minutes)).ok()),
+            .filter_map(|it| {
+                it.joined_at
+                    .checked_add(minutes(catalog.break_after_minutes))
+                    .ok()
+            }),
     );
     if !incident.coordination.food_nudged {
         times.extend(

@@ -40,8 +40,25 @@ fn action_number(body: &Value) -> i64 {
     body.get("action").and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// `display` turns a person's identifier (an email) into how they are shown.
-pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Narration {
+/// How the reader sees people and times: `person` turns an identifier (an email) into a
+/// name, `time` an instant into the reader's zone.
+pub struct Reader<'a> {
+    pub person: &'a dyn Fn(&str) -> String,
+    pub time: &'a dyn Fn(jiff::Timestamp) -> String,
+}
+
+/// A timestamp field in the reader's words (the stored text when it does not parse).
+fn time_field(body: &Value, key: &str, reader: &Reader<'_>) -> String {
+    let text = field(body, key);
+    match text.parse::<jiff::Timestamp>() {
+        Ok(at) => (reader.time)(at),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// `reader` says how people and times are shown.
+pub fn narrate(kind: &str, body: &Value, reader: &Reader<'_>) -> Narration {
+    let display = reader.person;
     let (label, text) = match kind {
         "declared" => (
             format!(
@@ -238,7 +255,7 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             } else {
                 format!("{to}the status update is overdue")
             };
-            (label, format!("due {}", field(body, "due")))
+            (label, format!("due {}", time_field(body, "due", reader)))
         }
         "freeze_started" => (
             "Deploys frozen".to_string(),
@@ -266,7 +283,7 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             format!(
                 "Says {} happened at {}",
                 field(body, "name"),
-                field(body, "at")
+                time_field(body, "at", reader)
             ),
             field(body, "note").to_string(),
         ),
@@ -287,7 +304,7 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
         }
         "cadence_set" => (
             format!("Updates every {} minutes", body["minutes"]),
-            format!("next due {}", field(body, "next_due")),
+            format!("next due {}", time_field(body, "next_due", reader)),
         ),
         "roles_required" => (
             format!("Roles required: {}", strings(body, "roles").join(", ")),
@@ -300,7 +317,7 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             };
             (
                 format!("{to}task #{} is overdue", body["task"]),
-                format!("due {}", field(body, "due")),
+                format!("due {}", time_field(body, "due", reader)),
             )
         }
         "participant_joined" => (
@@ -325,10 +342,7 @@ pub fn narrate(kind: &str, body: &Value, display: &dyn Fn(&str) -> String) -> Na
             (label, field(body, "text").to_string())
         }
         "thanked" => {
-            let names: Vec<String> = strings(body, "people")
-                .into_iter()
-                .map(display)
-                .collect();
+            let names: Vec<String> = strings(body, "people").into_iter().map(display).collect();
             (
                 format!("All clear: thank you, {}", names.join(", ")),
                 String::new(),
@@ -456,7 +470,12 @@ mod tests {
             ("something_new", json!({}), "something new", ""),
         ];
         for (kind, body, label, text) in table {
-            let told = narrate(kind, &body, &display);
+            let time = |at: jiff::Timestamp| at.strftime("%H:%M").to_string();
+            let reader = Reader {
+                person: &display,
+                time: &time,
+            };
+            let told = narrate(kind, &body, &reader);
             assert_eq!(
                 (told.label.as_str(), told.text.as_str()),
                 (label, text),

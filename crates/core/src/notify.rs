@@ -331,12 +331,13 @@ mod tests {
             &[],
             &when,
         );
-        assert_eq!(
-            fired.subject,
-            "[INC-7 · major] Checkout is down — declared"
-        );
+        assert_eq!(fired.subject, "[INC-7 · major] Checkout is down — declared");
         assert!(fired.text.contains("Card payments fail"), "{}", fired.text);
-        assert!(fired.text.contains("http://firebreak.local/incidents/INC-7"));
+        assert!(
+            fired
+                .text
+                .contains("http://firebreak.local/incidents/INC-7")
+        );
         let digest = message(
             "digest_sent",
             &json!({ "updates": 2 }),
@@ -344,7 +345,11 @@ mod tests {
             &["one".into(), "two".into()],
             &when,
         );
-        assert!(digest.text.starts_with("2 new update(s) on INC-7"), "{}", digest.text);
+        assert!(
+            digest.text.starts_with("2 new update(s) on INC-7"),
+            "{}",
+            digest.text
+        );
         let update = message(
             "update_posted",
             &json!({ "message": "Rolling back", "next_update_due": "2027-01-15T08:00:00Z" }),

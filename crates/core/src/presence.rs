@@ -142,17 +142,15 @@ pub fn apply(incident: &mut Incident, event: &EventData, now: Timestamp) {
                 it.break_nudged = false;
                 it.zone = zone.clone();
             }
-            None => state
-                .participants
-                .push(crate::coordination::Participant {
-                    person: person.clone(),
-                    zone: zone.clone(),
-                    joined_at: now,
-                    left_at: None,
-                    break_nudged: false,
-                    minutes: 0,
-                    out_of_hours_minutes: 0,
-                }),
+            None => state.participants.push(crate::coordination::Participant {
+                person: person.clone(),
+                zone: zone.clone(),
+                joined_at: now,
+                left_at: None,
+                break_nudged: false,
+                minutes: 0,
+                out_of_hours_minutes: 0,
+            }),
         },
         EventData::ParticipantLeft {
             person,
@@ -197,13 +195,23 @@ mod tests {
             // Wednesday 10:00–11:00 UTC is 11–12 in Berlin: inside.
             ("2026-11-18T10:00:00Z", "2026-11-18T11:00:00Z", &berlin, 0),
             // …but 05–06 in New York: outside.
-            ("2026-11-18T10:00:00Z", "2026-11-18T11:00:00Z", &new_york, 60),
+            (
+                "2026-11-18T10:00:00Z",
+                "2026-11-18T11:00:00Z",
+                &new_york,
+                60,
+            ),
             // Straddling the end of the day: 16:30–17:30 local, half outside.
             ("2026-11-18T16:30:00Z", "2026-11-18T17:30:00Z", &utc, 30),
             // A Saturday is all outside.
             ("2026-11-21T10:00:00Z", "2026-11-21T12:00:00Z", &utc, 120),
             // Friday 16:00 to Monday 10:00: 1 h in on Friday, 1 h in on Monday.
-            ("2026-11-20T16:00:00Z", "2026-11-23T10:00:00Z", &utc, 64 * 60),
+            (
+                "2026-11-20T16:00:00Z",
+                "2026-11-23T10:00:00Z",
+                &utc,
+                64 * 60,
+            ),
             // The Monday after the clocks go back in Berlin: 08:00–17:00 CET, 1 h before work.
             ("2026-10-26T07:00:00Z", "2026-10-26T16:00:00Z", &berlin, 60),
             // A working Monday after the spring change: 09:00–17:00 CEST is 07–15 UTC.

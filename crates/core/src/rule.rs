@@ -56,7 +56,10 @@ impl Conditions {
             && (self.severities.is_empty() || self.severities.contains(&incident.severity))
             && (self.types.is_empty() || self.types.contains(&incident.incident_type))
             && (self.services.is_empty()
-                || self.services.iter().any(|it| incident.services.contains(it)))
+                || self
+                    .services
+                    .iter()
+                    .any(|it| incident.services.contains(it)))
             && self.private.is_none_or(|it| it == incident.private)
             && self.mode.is_none_or(|it| it == incident.mode)
     }
@@ -110,7 +113,11 @@ pub fn default_rules() -> Vec<Rule> {
     vec![
         Rule {
             name: "serious incident".into(),
-            when: vec![Trigger::Declared, Trigger::SeverityRaised, Trigger::Reopened],
+            when: vec![
+                Trigger::Declared,
+                Trigger::SeverityRaised,
+                Trigger::Reopened,
+            ],
             conditions: serious.clone(),
             then: vec![
                 Effect::AddMatchingPlaybooks,

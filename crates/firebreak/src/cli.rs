@@ -139,12 +139,32 @@ enum Cmd {
         incident: String,
         message: Option<String>,
     },
-    /// Assign a role (lead, comms, …) to someone.
+    /// Assign a role (lead, comms, …) to someone; on a handoff, say what you hand over.
     Assign {
         incident: String,
         role: String,
         user: String,
+        /// Where things stand, open threads, next steps (for the new holder).
+        #[arg(long)]
+        handover: Option<String>,
     },
+    /// Join an incident: you are in it from now.
+    Join { incident: String },
+    /// Leave an incident (records your minutes, and those outside working hours).
+    Leave { incident: String },
+    /// Keep a person or team informed: every update at once (active) or a digest (passive).
+    Stakeholder {
+        incident: String,
+        /// Email of the person or the team's list.
+        who: String,
+        /// active, passive, or remove.
+        #[arg(long, default_value = "active")]
+        mode: String,
+    },
+    /// What an incident notified (rule targets, stakeholders, people) and whether it arrived.
+    Notifications { incident: String },
+    /// The workflow in effect: rules, notification targets and playbooks.
+    Workflow,
     /// Add a note to the timeline.
     Note { incident: String, text: String },
     /// Let a person (by email) see a private incident.
@@ -692,17 +712,32 @@ async fn client_command(
             incident,
             role,
             user,
+            handover,
         } => {
             let path = format!(
                 "/incidents/{}/roles/{}",
                 path_part(&incident),
                 path_part(&role)
             );
-            let result = client
-                .call(Method::PUT, &path, Some(json!({ "user": user })))
-                .await?;
+            let body = json!({ "user": user, "handover": handover });
+            let result = client.call(Method::PUT, &path, Some(body)).await?;
             print_command_result(as_json, &result);
         }
+        Cmd::Join { incident } => {
+            crate::coordination::presence(&client, as_json, &incident, true).await?
+        }
+        Cmd::Leave { incident } => {
+            crate::coordination::presence(&client, as_json, &incident, false).await?
+        }
+        Cmd::Stakeholder {
+            incident,
+            who,
+            mode,
+        } => crate::coordination::stakeholder(&client, as_json, &incident, &who, &mode).await?,
+        Cmd::Notifications { incident } => {
+            crate::coordination::notifications(&client, as_json, &incident).await?
+        }
+        Cmd::Workflow => crate::coordination::workflow(&client, as_json).await?,
         Cmd::Note {
             incident,
             text: note,
@@ -816,8 +851,8 @@ async fn client_command(
     Ok(())
 }
 
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
+/// Percent-encodes a query value or a path segment (an email keeps its `@` meaning).
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
@@ -831,10 +866,16 @@ fn encode(value: &str) -> String {
 
 /// One line saying what a timeline event was about (the same words as the incident room).
 fn summarize(event: &Value) -> String {
+    let person = |person: &str| person.to_string();
+    let time = |at: jiff::Timestamp| at.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    let reader = firebreak_core::narrate::Reader {
+        person: &person,
+        time: &time,
+    };
     let told = firebreak_core::narrate::narrate(
         event["kind"].as_str().unwrap_or(""),
         &event["body"],
-        &|person: &str| person.to_string(),
+        &reader,
     );
     if told.text.is_empty() {
         told.label

@@ -1,11 +1,12 @@
-//! Coordination from a terminal: tasks, the action register and the deploy freeze.
+//! Coordination from a terminal: tasks, the action register, the deploy freeze, who is in
+//! an incident and who is kept informed, and the workflow in effect.
 
 use anyhow::anyhow;
 use clap::Subcommand;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cli::{path_part, print_command_result, short_time, text};
+use crate::cli::{encode, path_part, print_command_result, short_time, text};
 use crate::client::Client;
 use crate::table::render;
 
@@ -345,5 +346,138 @@ async fn set_freeze(
     let body = json!({ "on": on, "reason": reason });
     let result = client.call(Method::POST, &path, Some(body)).await?;
     print_command_result(as_json, &result);
+    Ok(())
+}
+
+pub(crate) async fn presence(
+    client: &Client,
+    as_json: bool,
+    incident: &str,
+    join: bool,
+) -> anyhow::Result<()> {
+    let step = if join { "join" } else { "leave" };
+    let path = format!("/incidents/{}/{step}", path_part(incident));
+    let result = client.call(Method::POST, &path, None).await?;
+    print_command_result(as_json, &result);
+    Ok(())
+}
+
+pub(crate) async fn stakeholder(
+    client: &Client,
+    as_json: bool,
+    incident: &str,
+    who: &str,
+    mode: &str,
+) -> anyhow::Result<()> {
+    // An address keeps its `@` and dots: percent-encoded rather than filtered.
+    let path = format!(
+        "/incidents/{}/stakeholders/{}",
+        path_part(incident),
+        encode(who)
+    );
+    let result = if mode == "remove" {
+        client.call(Method::DELETE, &path, None).await?
+    } else {
+        client
+            .call(Method::PUT, &path, Some(json!({ "mode": mode })))
+            .await?
+    };
+    print_command_result(as_json, &result);
+    Ok(())
+}
+
+pub(crate) async fn notifications(
+    client: &Client,
+    as_json: bool,
+    incident: &str,
+) -> anyhow::Result<()> {
+    let path = format!("/incidents/{}/notifications", path_part(incident));
+    let list = client.call(Method::GET, &path, None).await?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|it| {
+            vec![
+                short_time(&it["created_at"]),
+                text(&it["status"]),
+                text(&it["target"]),
+                format!("{} {}", text(&it["channel"]), text(&it["address"])),
+                text(&it["subject"]),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(&["QUEUED", "STATUS", "TARGET", "TO", "SUBJECT"], &rows)
+    );
+    Ok(())
+}
+
+pub(crate) async fn workflow(client: &Client, as_json: bool) -> anyhow::Result<()> {
+    let workflow = client.call(Method::GET, "/workflow", None).await?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&workflow).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let words = |value: &serde_json::Value| -> String {
+        match value.as_object() {
+            Some(map) if !map.is_empty() => map
+                .iter()
+                .map(|(key, value)| format!("{key} = {value}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "-".into(),
+        }
+    };
+    println!("Rules (in order):");
+    for rule in workflow["rules"].as_array().into_iter().flatten() {
+        let when: Vec<String> = rule["when"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        println!("  {}", text(&rule["name"]));
+        println!("    when  {}", when.join(", "));
+        println!("    if    {}", words(&rule["if"]));
+        println!("    then  {}", words(&rule["then"]));
+    }
+    println!("Targets:");
+    for target in workflow["targets"].as_array().into_iter().flatten() {
+        let mut to: Vec<String> = target["email"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        if let Some(url) = target["webhook_url"].as_str() {
+            to.insert(0, url.to_string());
+        }
+        let to = if to.is_empty() {
+            "(sends nothing until configured)".to_string()
+        } else {
+            to.join(", ")
+        };
+        println!("  {}  {to}", text(&target["name"]));
+    }
+    println!("Playbooks:");
+    for playbook in workflow["playbooks"].as_array().into_iter().flatten() {
+        println!(
+            "  {} ({} tasks)",
+            text(&playbook["name"]),
+            playbook["tasks"].as_array().map_or(0, Vec::len)
+        );
+    }
     Ok(())
 }

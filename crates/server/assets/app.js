@@ -30,12 +30,14 @@
   var lastSeq = Number(timeline.getAttribute("data-last-seq") || "0");
   var headerKinds = ["status_changed", "severity_changed", "role_assigned", "role_unassigned",
     "update_posted", "details_changed", "member_added", "timestamp_asserted",
-    "freeze_started", "freeze_ended"];
+    "freeze_started", "freeze_ended", "participant_joined", "participant_left",
+    "roles_required", "cadence_set"];
   // Events that change the room's panels (actions): simplest is to reload the page when
   // the reader is not typing.
   var panelKinds = ["action_proposed", "action_approved", "action_rejected", "action_started",
     "action_finished", "playbook_added", "task_added", "task_assigned", "task_closed",
-    "task_reopened"];
+    "task_reopened", "participant_joined", "participant_left", "stakeholder_added",
+    "stakeholder_removed", "thanked"];
   var es = null, retry = 1000;
 
   function say(text) { if (state) state.textContent = text; }
@@ -50,9 +52,10 @@
   }
 
   function refreshPanels() {
-    // Re-read the room and swap in its action panels, unless someone is typing in one.
+    // Re-read the room and swap in its action, task and people panels, unless someone is
+    // typing in one.
     var active = document.activeElement;
-    if (active && active.closest && active.closest(".action, .task")) return;
+    if (active && active.closest && active.closest(".action, .task, #people-panel")) return;
     fetch(window.location.pathname, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -67,6 +70,9 @@
         var tasks = document.querySelector("ol.tasks");
         var freshTasks = page.querySelector("ol.tasks");
         if (tasks && freshTasks) tasks.replaceWith(freshTasks);
+        var people = document.getElementById("people-panel");
+        var freshPeople = page.getElementById("people-panel");
+        if (people && freshPeople) people.replaceWith(freshPeople);
         var empty = document.getElementById("actions-empty");
         if (empty && fresh.length) empty.remove();
       })

@@ -459,7 +459,12 @@ mod tests {
             ),
             (
                 "[[rules]]\nname = \"x\"\nwhen = [\"declard\"]\n[rules.then]\nfreeze_deploys = true\n",
-                &["bad.toml", "line 1", "rule \"x\"", "unknown trigger \"declard\""],
+                &[
+                    "bad.toml",
+                    "line 1",
+                    "rule \"x\"",
+                    "unknown trigger \"declard\"",
+                ],
             ),
             (
                 "[[rules]]\nname = \"x\"\nwhen = [\"declared\"]\n[rules.then]\nnotify = [\"slack\"]\n",

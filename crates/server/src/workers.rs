@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use firebreak_core::retry::RetryPolicy;
 use firebreak_core::notify::Channel;
+use firebreak_core::retry::RetryPolicy;
 use firebreak_integrations::email::{Email, Mailer};
 use firebreak_integrations::webhook::{self, Outgoing};
 use firebreak_store::{DeliveryOutcome, Notification, Store};

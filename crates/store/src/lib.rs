@@ -22,8 +22,8 @@ use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
-pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use notifications::Notification;
+pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};

@@ -555,7 +555,16 @@ async fn run_command(
         happened.push(data);
     }
     if !events.is_empty() {
-        follow_ups(tx, &mut incident, &happened, actor, catalog, now, &mut events).await?;
+        follow_ups(
+            tx,
+            &mut incident,
+            &happened,
+            actor,
+            catalog,
+            now,
+            &mut events,
+        )
+        .await?;
     }
     // A look at the clock that found nothing owed still moves `wake_at` on.
     if !events.is_empty() || is_tick {
@@ -635,9 +644,9 @@ async fn follow_ups(
     events: &mut Vec<Arc<StoredEvent>>,
 ) -> Result<()> {
     use firebreak_core::{freeze, presence, rule};
-    let left_now = happened.iter().any(
-        |it| matches!(it, EventData::ParticipantLeft { person, .. } if person == actor),
-    );
+    let left_now = happened
+        .iter()
+        .any(|it| matches!(it, EventData::ParticipantLeft { person, .. } if person == actor));
     if !left_now && presence::joins(incident, actor, catalog) {
         let zone = person_zone(tx, actor).await?;
         let joined = EventData::ParticipantJoined {

@@ -100,7 +100,10 @@ fn an_overdue_task_is_noticed_once() {
             to: Some("bo@example.com".into())
         }]
     );
-    assert_eq!(run(&mut it, Command::Tick { at: t(16) }, 16), ["task_overdue"]);
+    assert_eq!(
+        run(&mut it, Command::Tick { at: t(16) }, 16),
+        ["task_overdue"]
+    );
     assert_eq!(kinds(&it, 30), Vec::<&str>::new());
     assert_eq!(wake_at(&it, &Catalog::default()), None);
 }
@@ -133,7 +136,10 @@ fn passive_stakeholders_get_a_digest_of_new_updates() {
             since: Some(t(0)),
         }]
     );
-    assert_eq!(run(&mut it, Command::Tick { at: t(60) }, 60), ["digest_sent"]);
+    assert_eq!(
+        run(&mut it, Command::Tick { at: t(60) }, 60),
+        ["digest_sent"]
+    );
     assert_eq!(kinds(&it, 500), Vec::<&str>::new());
     run(&mut it, update("Fixed"), 70);
     assert_eq!(wake_at(&it, &Catalog::default()), Some(t(120)));
@@ -144,8 +150,14 @@ fn the_update_cadence_wakes_for_the_reminder_then_the_overdue_notice() {
     let mut it = live();
     it.next_update_due = Some(t(30));
     assert_eq!(wake_at(&it, &Catalog::default()), Some(t(25)));
-    assert_eq!(run(&mut it, Command::Tick { at: t(25) }, 25), ["update_reminder"]);
+    assert_eq!(
+        run(&mut it, Command::Tick { at: t(25) }, 25),
+        ["update_reminder"]
+    );
     assert_eq!(wake_at(&it, &Catalog::default()), Some(t(30)));
-    assert_eq!(run(&mut it, Command::Tick { at: t(31) }, 31), ["update_overdue"]);
+    assert_eq!(
+        run(&mut it, Command::Tick { at: t(31) }, 31),
+        ["update_overdue"]
+    );
     assert_eq!(wake_at(&it, &Catalog::default()), None);
 }

@@ -75,10 +75,7 @@ fn triggers_from_events() {
             ],
             vec![Trigger::StatusChanged],
         ),
-        (
-            vec![EventData::Note { text: "x".into() }],
-            vec![],
-        ),
+        (vec![EventData::Note { text: "x".into() }], vec![]),
     ];
     for (events, expected) in table {
         let refs: Vec<&EventData> = events.iter().collect();
@@ -154,7 +151,11 @@ fn conditions() {
         ),
     ];
     for (conditions, expected) in table {
-        assert_eq!(conditions.hold(&major, &catalog), expected, "{conditions:?}");
+        assert_eq!(
+            conditions.hold(&major, &catalog),
+            expected,
+            "{conditions:?}"
+        );
     }
 }
 

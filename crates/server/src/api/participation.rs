@@ -55,7 +55,9 @@ pub async fn join(
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = presence(&caller, true)?;
-    Ok(Json(result(&run_command(&state, &caller, &text, command).await?)))
+    Ok(Json(result(
+        &run_command(&state, &caller, &text, command).await?,
+    )))
 }
 
 /// Leave the incident (`participant_left`, with the minutes of your stint and how many were
@@ -70,7 +72,9 @@ pub async fn leave(
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = presence(&caller, false)?;
-    Ok(Json(result(&run_command(&state, &caller, &text, command).await?)))
+    Ok(Json(result(
+        &run_command(&state, &caller, &text, command).await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -98,7 +102,9 @@ pub async fn put_stakeholder(
         who,
         mode: Some(mode),
     };
-    Ok(Json(result(&run_command(&state, &caller, &text, command).await?)))
+    Ok(Json(result(
+        &run_command(&state, &caller, &text, command).await?,
+    )))
 }
 
 /// Unsubscribe someone from the incident's updates.
@@ -112,7 +118,9 @@ pub async fn remove_stakeholder(
     Path((text, who)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = Command::Stakeholder { who, mode: None };
-    Ok(Json(result(&run_command(&state, &caller, &text, command).await?)))
+    Ok(Json(result(
+        &run_command(&state, &caller, &text, command).await?,
+    )))
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]

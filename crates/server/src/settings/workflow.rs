@@ -135,7 +135,9 @@ impl Default for PeopleSettings {
         let catalog = Catalog::default();
         PeopleSettings {
             working_hours: "09:00-17:00".into(),
-            working_days: ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec(),
+            working_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
             break_after_minutes: catalog.break_after_minutes,
             food_after_minutes: catalog.food_after_minutes,
             join_on_action: catalog.join_on_action,
@@ -282,15 +284,21 @@ fn rule(settings: &Settings, it: &RuleSettings) -> Result<Rule, SettingsError> {
         .mode
         .as_deref()
         .map(|it| {
-            Mode::parse(it)
-                .ok_or_else(|| err(format!("unknown mode {it:?}; expected {}", Mode::expected())))
+            Mode::parse(it).ok_or_else(|| {
+                err(format!(
+                    "unknown mode {it:?}; expected {}",
+                    Mode::expected()
+                ))
+            })
         })
         .transpose()?;
     let t = &it.then;
     let mut then = Vec::new();
     for name in &t.add_playbooks {
         if !settings.playbooks.iter().any(|it| &it.name == name) {
-            return Err(err(format!("add_playbooks names {name:?}, which is not a [[playbooks]] name")));
+            return Err(err(format!(
+                "add_playbooks names {name:?}, which is not a [[playbooks]] name"
+            )));
         }
         then.push(Effect::AddPlaybook(name.clone()));
     }
@@ -299,12 +307,16 @@ fn rule(settings: &Settings, it: &RuleSettings) -> Result<Rule, SettingsError> {
     }
     match (t.set_cadence, t.set_cadence_minutes) {
         (true, Some(_)) => {
-            return Err(err("give set_cadence or set_cadence_minutes, not both".into()));
+            return Err(err(
+                "give set_cadence or set_cadence_minutes, not both".into()
+            ));
         }
         (true, None) => then.push(Effect::SetCadence(None)),
         (false, Some(minutes)) => {
             if !(1..=firebreak_core::command::MAX_NEXT_UPDATE_MINUTES).contains(&minutes) {
-                return Err(err("set_cadence_minutes must be between 1 and a week".into()));
+                return Err(err(
+                    "set_cadence_minutes must be between 1 and a week".into()
+                ));
             }
             then.push(Effect::SetCadence(Some(minutes)));
         }
@@ -405,9 +417,7 @@ pub fn apply(settings: &Settings, catalog: &mut Catalog) -> Result<(), SettingsE
         .rules
         .iter()
         .enumerate()
-        .map(|(index, it)| {
-            rule(settings, it).map_err(|err| err.at(&["rules", &index.to_string()]))
-        })
+        .map(|(index, it)| rule(settings, it).map_err(|err| err.at(&["rules", &index.to_string()])))
         .collect::<Result<_, _>>()?;
     let people = &settings.people;
     if people.break_after_minutes < 1 || people.food_after_minutes < 1 {

@@ -50,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/change", post(room::change))
         .route("/incidents/{key}/member", post(room::add_member))
         .route("/incidents/{key}/freeze", post(room::freeze))
+        .route("/incidents/{key}/presence", post(room::presence))
+        .route("/incidents/{key}/stakeholders", post(room::stakeholder))
         .route("/incidents/{key}/tasks", post(room::add_task))
         .route("/incidents/{key}/tasks/{number}", post(room::task_step))
         .route("/incidents/{key}/actions", post(room::propose_action))

@@ -45,6 +45,11 @@ struct RoomPage {
     tasks: Vec<views::TaskRow>,
     /// The latest status update, ready to paste anywhere.
     latest_update: Option<String>,
+    participants: Vec<views::ParticipantRow>,
+    stakeholders: Vec<views::StakeholderRow>,
+    /// The viewer is in the incident now.
+    am_in: bool,
+    live: bool,
 }
 
 #[derive(Template)]
@@ -143,6 +148,10 @@ pub async fn room(
             .iter()
             .map(|it| it.as_str().to_string())
             .collect(),
+        participants: views::participants(&incident, &lens),
+        stakeholders: views::stakeholders(&incident, &lens),
+        am_in: incident.coordination.is_active_participant(&me),
+        live: incident.status.is_live(),
     };
     Ok(render(&page))
 }
@@ -453,6 +462,64 @@ pub async fn add_member(
         .await?
         .ok_or_else(|| ApiError::field("user", "no such person"))?;
     let command = Command::AddMember { member: user.email };
+    act(&state, &viewer, &text, &csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct PresenceForm {
+    /// `join` or `leave`.
+    #[serde(default)]
+    step: String,
+}
+
+/// Join or leave the incident.
+pub async fn presence(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<PresenceForm>,
+) -> UiResult<Response> {
+    let zone = viewer
+        .0
+        .user
+        .as_ref()
+        .map(|it| it.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let command = Command::Presence {
+        person: viewer.0.actor(),
+        zone,
+        join: form.step != "leave",
+    };
+    act(&state, &viewer, &text, &csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct StakeholderForm {
+    #[serde(default)]
+    who: String,
+    /// `active`, `passive`, or `remove`.
+    #[serde(default)]
+    mode: String,
+}
+
+/// Keep someone informed (every update, or a digest), or stop.
+pub async fn stakeholder(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<StakeholderForm>,
+) -> UiResult<Response> {
+    let mode = match form.mode.as_str() {
+        "remove" => None,
+        other => Some(
+            firebreak_core::coordination::Informed::parse(other)
+                .ok_or_else(|| ApiError::field("mode", "choose every update or a digest"))?,
+        ),
+    };
+    let command = Command::Stakeholder {
+        who: form.who,
+        mode,
+    };
     act(&state, &viewer, &text, &csrf, command).await
 }
 

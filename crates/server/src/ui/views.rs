@@ -113,7 +113,12 @@ pub struct EventView {
 pub fn event(event: &StoredEvent, lens: &Lens) -> EventView {
     let body: serde_json::Value = serde_json::from_str(&event.body).unwrap_or_default();
     let display = |email: &str| lens.person(email);
-    let told = narrate(&event.kind, &body, &display);
+    let time = |at: Timestamp| lens.time(at);
+    let reader = firebreak_core::narrate::Reader {
+        person: &display,
+        time: &time,
+    };
+    let told = narrate(&event.kind, &body, &reader);
     let observed = firebreak_store::clock::from_micros(event.observed_at_us);
     let occurred = firebreak_store::clock::from_micros(event.occurred_at_us);
     EventView {
@@ -156,6 +161,10 @@ pub struct HeadView {
     pub n_events: i64,
     /// "since … — reason" while this incident freezes deploys.
     pub freeze: Option<String>,
+    /// Roles a rule requires that nobody holds, in words ("lead, comms"); empty when none.
+    pub missing_roles: String,
+    /// Who is in the incident now, with since when.
+    pub in_incident: String,
 }
 
 pub fn head(
@@ -222,7 +231,74 @@ pub fn head(
             .freeze
             .as_ref()
             .map(|it| format!("since {} — {}", lens.time(it.since), it.reason)),
+        missing_roles: crate::api::dto::missing_roles(incident).join(", "),
+        in_incident: incident
+            .coordination
+            .participants
+            .iter()
+            .filter(|it| it.active())
+            .map(|it| {
+                format!(
+                    "{} (since {})",
+                    lens.person(&it.person),
+                    lens.time(it.joined_at)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
     }
+}
+
+pub struct ParticipantRow {
+    pub name: String,
+    pub active: bool,
+    pub since: String,
+    pub minutes: i64,
+    pub out_of_hours_minutes: i64,
+}
+
+/// Everyone who took part, those in the incident now first.
+pub fn participants(incident: &Incident, lens: &Lens) -> Vec<ParticipantRow> {
+    let mut rows: Vec<ParticipantRow> = incident
+        .coordination
+        .participants
+        .iter()
+        .map(|it| {
+            let dto = crate::api::dto::ParticipantDto::from_participant(it, lens.now);
+            ParticipantRow {
+                name: lens.person(&it.person),
+                active: it.active(),
+                since: lens.time(it.joined_at),
+                minutes: dto.minutes,
+                out_of_hours_minutes: it.out_of_hours_minutes,
+            }
+        })
+        .collect();
+    rows.sort_by_key(|it| !it.active);
+    rows
+}
+
+pub struct StakeholderRow {
+    pub email: String,
+    pub name: String,
+    /// "every update" or "digest".
+    pub how: String,
+}
+
+pub fn stakeholders(incident: &Incident, lens: &Lens) -> Vec<StakeholderRow> {
+    incident
+        .coordination
+        .stakeholders
+        .iter()
+        .map(|it| StakeholderRow {
+            email: it.who.clone(),
+            name: lens.person(&it.who),
+            how: match it.mode {
+                firebreak_core::coordination::Informed::Active => "every update".into(),
+                firebreak_core::coordination::Informed::Passive => "digest".into(),
+            },
+        })
+        .collect()
 }
 
 /// The whole timeline as Markdown, for pasting into a post-mortem.

@@ -132,7 +132,10 @@ async fn deploy_freeze(backend: Backend) {
             Some(json!({"status": "investigating"})),
         )
         .await;
-    assert_eq!(kinds(&result), ["status_changed", "rule_fired", "freeze_started"]);
+    assert_eq!(
+        kinds(&result),
+        ["status_changed", "rule_fired", "freeze_started"]
+    );
 
     // A private incident freezes deploys for everyone, without telling who may not see it.
     app.call(

@@ -16,7 +16,10 @@ async fn timeline(app: &TestApp) -> Vec<Value> {
 }
 
 fn kinds(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|it| it["kind"].as_str().unwrap()).collect()
+    events
+        .iter()
+        .map(|it| it["kind"].as_str().unwrap())
+        .collect()
 }
 
 fn delivery(app: &TestApp) -> DeliveryWorker {
@@ -72,11 +75,17 @@ async fn human_element(backend: Backend) {
         let body = json!({ "mode": mode });
         async move { app.call(&app.write, Method::PUT, &path, Some(body)).await }
     };
-    assert_eq!(stakeholder("cto@test.example", "active").await.0, StatusCode::OK);
-    assert_eq!(stakeholder("board@test.example", "passive").await.0, StatusCode::OK);
+    assert_eq!(
+        stakeholder("cto@test.example", "active").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        stakeholder("board@test.example", "passive").await.0,
+        StatusCode::OK
+    );
     let (status, bad) = stakeholder("not-an-address", "active").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    assert_eq!(bad["error"]["fields"]["who"].is_string(), true, "{bad}");
+    assert!(bad["error"]["fields"]["who"].is_string(), "{bad}");
     let (status, bad) = stakeholder("cfo@test.example", "loud").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
 
@@ -110,7 +119,9 @@ async fn human_element(backend: Backend) {
             &app.write,
             Method::PUT,
             "/api/v1/incidents/INC-1/roles/lead",
-            Some(json!({"user": "admin@test.example", "handover": "Rollback half done; DB is fine"})),
+            Some(
+                json!({"user": "admin@test.example", "handover": "Rollback half done; DB is fine"}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{handoff}");
@@ -147,7 +158,10 @@ async fn human_element(backend: Backend) {
             ("food", "admin@test.example")
         ]
     );
-    let digest = events.iter().find(|it| it["kind"] == "digest_sent").unwrap();
+    let digest = events
+        .iter()
+        .find(|it| it["kind"] == "digest_sent")
+        .unwrap();
     assert_eq!(digest["body"]["to"], json!(["board@test.example"]));
     assert_eq!(digest["body"]["updates"], 1);
     delivery(&app)
@@ -160,7 +174,11 @@ async fn human_element(backend: Backend) {
         .filter(|it| it.contains("To: board@test.example"))
         .collect();
     assert_eq!(to_board.len(), 1, "{mail:?}");
-    assert!(to_board[0].contains("Rolling back release 42"), "{}", to_board[0]);
+    assert!(
+        to_board[0].contains("Rolling back release 42"),
+        "{}",
+        to_board[0]
+    );
     // The nudges went to the people by email too.
     assert_eq!(
         mail.iter()
@@ -172,7 +190,12 @@ async fn human_element(backend: Backend) {
 
     // The admin leaves; resolving lets everyone else leave and thanks them all.
     let (_, left) = app
-        .call(&app.admin, Method::POST, "/api/v1/incidents/INC-1/leave", None)
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/incidents/INC-1/leave",
+            None,
+        )
         .await;
     assert_eq!(kinds_of(&left), ["participant_left"]);
     assert!(left["events"][0]["body"]["minutes"].is_i64());

@@ -67,7 +67,10 @@ async fn default_rules(backend: Backend) {
     assert_eq!(major["cadence_minutes"], 60);
     let due: jiff::Timestamp = major["next_update_due"].as_str().unwrap().parse().unwrap();
     let minutes = due.duration_since(before).as_mins();
-    assert!((59..=60).contains(&minutes), "first update due in an hour, got {minutes}");
+    assert!(
+        (59..=60).contains(&minutes),
+        "first update due in an hour, got {minutes}"
+    );
     assert!(major["deploy_freeze"].is_object(), "{major}");
     assert_eq!(major["missing_roles"], json!(["lead", "comms"]));
     let (_, freeze) = app.get("/api/v1/freeze").await;
@@ -93,7 +96,10 @@ async fn default_rules(backend: Backend) {
 
     // A restart before anything was sent: nothing is lost and nothing fires again.
     let app = app.restart().await;
-    let step = worker(&app).run_once(firebreak_store::clock::now()).await.unwrap();
+    let step = worker(&app)
+        .run_once(firebreak_store::clock::now())
+        .await
+        .unwrap();
     assert_eq!(step.delivered, 2, "{step:?}");
     let hook = received.try_recv().expect("the webhook target was called");
     assert!(hook.signature_ok);
@@ -123,12 +129,20 @@ async fn default_rules(backend: Backend) {
 
     // Another restart and more worker steps: still exactly once.
     let app = app.restart().await;
-    let again = worker(&app).run_once(firebreak_store::clock::now()).await.unwrap();
+    let again = worker(&app)
+        .run_once(firebreak_store::clock::now())
+        .await
+        .unwrap();
     assert_eq!(again.delivered + again.failed, 0, "{again:?}");
     assert!(received.try_recv().is_err());
     assert_eq!(smtp.messages().len(), 1);
     let timeline = kinds(&app, "INC-1").await;
-    for kind in ["rule_fired", "playbook_added", "freeze_started", "cadence_set"] {
+    for kind in [
+        "rule_fired",
+        "playbook_added",
+        "freeze_started",
+        "cadence_set",
+    ] {
         assert_eq!(count(&timeline, kind), 1, "{kind} in {timeline:?}");
     }
     let (_, sent) = app.get("/api/v1/incidents/INC-1/notifications").await;
@@ -163,7 +177,10 @@ async fn default_rules(backend: Backend) {
     let resolved = kinds(&app, "INC-1").await;
     assert_eq!(count(&resolved, "rule_fired"), 2, "{resolved:?}");
     assert_eq!(count(&resolved, "freeze_ended"), 1, "{resolved:?}");
-    worker(&app).run_once(firebreak_store::clock::now()).await.unwrap();
+    worker(&app)
+        .run_once(firebreak_store::clock::now())
+        .await
+        .unwrap();
     let subjects: Vec<String> = smtp
         .messages()
         .iter()

@@ -30,7 +30,10 @@ impl SmtpServer {
             .unwrap_or_else(|err| panic!("cannot start {python} -m aiosmtpd: {err}"));
         // Wait for it to listen (a process starting, not work to finish).
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return SmtpServer {
                     port,
                     maildir,
@@ -40,7 +43,9 @@ impl SmtpServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aiosmtpd did not listen on port {port}; is it installed (scripts/test installs it)?");
+        panic!(
+            "aiosmtpd did not listen on port {port}; is it installed (scripts/test installs it)?"
+        );
     }
 
     /// Every message received so far, as raw RFC 5322 text.

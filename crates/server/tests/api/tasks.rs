@@ -99,7 +99,10 @@ async fn playbooks_and_tasks(backend: Backend) {
             Some(json!({"severity": "critical"})),
         )
         .await;
-    assert_eq!(kinds(&result), ["severity_changed", "rule_fired", "playbook_added"]);
+    assert_eq!(
+        kinds(&result),
+        ["severity_changed", "rule_fired", "playbook_added"]
+    );
     let (_, result) = app
         .call(
             &app.write,

@@ -145,6 +145,34 @@ async fn incident_room_in_a_real_browser() {
     .await;
     bo.wait_for(Locator::XPath("//dd[.='Ana Responder']")).await;
 
+    // People: declaring made Ana a participant; the rules want a comms lead too. Bo joins
+    // from his room and Ana's header follows; Bo keeps leadership informed by digest.
+    bo.wait_for(Locator::XPath(
+        "//span[@id='missing-roles' and .='needs: comms']",
+    ))
+    .await;
+    bo.wait_for(Locator::XPath(
+        "//ul[@id='participants']//strong[.='Ana Responder']",
+    ))
+    .await;
+    bo.click("#people-panel button[value=join]").await;
+    bo.wait_for(Locator::XPath(
+        "//ul[@id='participants']//strong[.='Bo Admin']",
+    ))
+    .await;
+    ana.wait_for(Locator::XPath(
+        "//dd[@id='in-incident' and contains(., 'Bo Admin')]",
+    ))
+    .await;
+    bo.fill("#stakeholder-who", "leadership@example.com").await;
+    bo.click("#people-panel input[value=passive]").await;
+    bo.click("form[action$='/stakeholders']:not(.inline) button[type=submit]")
+        .await;
+    bo.wait_for(Locator::XPath(
+        "//ul[@id='stakeholders']/li[contains(., 'leadership@example.com · digest')]",
+    ))
+    .await;
+
     // The playbook gave the major incident its tasks; Ana ticks one off, Bo sees it live.
     ana.fill("#note-2", "#inc-1-checkout").await;
     ana.click("#task-2 button[value=done]").await;
