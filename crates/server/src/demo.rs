@@ -116,7 +116,7 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
     if store.setting(MARKER).await?.is_some() {
         return Ok(false);
     }
-    let catalog = store.catalog().clone();
+    let catalog = (*store.catalog()).clone();
     let declare = |raw: RawDeclare| {
         parse_declare(raw, &catalog).map_err(|err| anyhow::anyhow!("demo data is invalid: {err:?}"))
     };

@@ -40,12 +40,22 @@ pub struct AppState {
     pub logins: Arc<auth::LoginThrottle>,
 }
 
-/// Opens the store the settings point at.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+/// How to open a store for these settings: their catalog, rebuilt with the playbooks and
+/// rules stored through the API whenever those change.
+pub fn store_options(settings: &Settings) -> StoreOptions {
     let mut options = StoreOptions::new(settings.database_url.clone());
     options.catalog = settings.catalog();
     options.public_url = settings.base_url();
-    Ok(Store::open(options).await?)
+    let base = settings.clone();
+    options.rebuild = Some(Arc::new(
+        move |items: &[firebreak_store::WorkflowItem]| base.catalog_with(items),
+    ));
+    options
+}
+
+/// Opens the store the settings point at.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    Ok(Store::open(store_options(settings)).await?)
 }
 
 /// Builds the router over an open store.

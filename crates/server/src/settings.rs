@@ -362,6 +362,49 @@ impl Settings {
         Ok(())
     }
 
+    /// The settings with the playbooks and rules stored through the API after the file's.
+    /// A stored item may not take the name of one from the file (that one is managed there).
+    pub fn with_items(&self, items: &[firebreak_store::WorkflowItem]) -> Result<Settings, String> {
+        let mut merged = self.clone();
+        for item in items {
+            match item.kind.as_str() {
+                "playbook" => {
+                    let mut playbook: PlaybookSettings = serde_json::from_str(&item.body)
+                        .map_err(|err| format!("playbook {:?}: {err}", item.name))?;
+                    playbook.name = item.name.clone();
+                    if self.playbooks.iter().any(|it| it.name == item.name) {
+                        return Err(format!(
+                            "playbook {:?} is defined in the settings file; change it there",
+                            item.name
+                        ));
+                    }
+                    merged.playbooks.push(playbook);
+                }
+                "rule" => {
+                    let mut rule: RuleSettings = serde_json::from_str(&item.body)
+                        .map_err(|err| format!("rule {:?}: {err}", item.name))?;
+                    rule.name = item.name.clone();
+                    if self.rules.iter().any(|it| it.name == item.name) {
+                        return Err(format!(
+                            "rule {:?} is defined in the settings file; change it there",
+                            item.name
+                        ));
+                    }
+                    merged.rules.push(rule);
+                }
+                other => return Err(format!("unknown workflow item kind {other:?}")),
+            }
+        }
+        Ok(merged)
+    }
+
+    /// The catalog with the stored playbooks and rules, every check applied.
+    pub fn catalog_with(&self, items: &[firebreak_store::WorkflowItem]) -> Result<Catalog, String> {
+        let merged = self.with_items(items)?;
+        merged.check().map_err(|err| err.0)?;
+        Ok(merged.catalog())
+    }
+
     /// The core's view of the settings. `load` checked them; settings built in code (tests)
     /// that fail the workflow checks keep the built-in rules and targets.
     pub fn catalog(&self) -> Catalog {

@@ -14,6 +14,7 @@ mod people;
 mod reads;
 mod rows;
 mod tokens;
+mod workflow;
 mod writer;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
+pub use workflow::{Rebuild, WorkflowItem};
 use writer::Job;
 pub use writer::{BuildCommand, Declared, Outcome};
 
@@ -51,7 +53,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Options for opening a store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StoreOptions {
     pub database_url: String,
     pub catalog: Catalog,
@@ -61,6 +63,9 @@ pub struct StoreOptions {
     pub max_batch: usize,
     /// The server's address as people reach it, for links in notifications.
     pub public_url: String,
+    /// Builds the catalog from the playbooks and rules stored through the API (on open and
+    /// on every change); `None` keeps `catalog` as given.
+    pub rebuild: Option<workflow::Rebuild>,
 }
 
 impl StoreOptions {
@@ -71,6 +76,7 @@ impl StoreOptions {
             max_connections: None,
             max_batch: 256,
             public_url: "http://localhost:8080".into(),
+            rebuild: None,
         }
     }
 }
@@ -84,7 +90,8 @@ pub struct Store {
 struct Inner {
     pool: sqlx::AnyPool,
     backend: Backend,
-    catalog: Catalog,
+    catalog: std::sync::RwLock<Arc<Catalog>>,
+    rebuild: Option<workflow::Rebuild>,
     public_url: String,
     writer: mpsc::Sender<Job>,
     events: broadcast::Sender<Arc<StoredEvent>>,
@@ -105,7 +112,8 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 backend,
-                catalog: options.catalog,
+                catalog: std::sync::RwLock::new(Arc::new(options.catalog)),
+                rebuild: options.rebuild,
                 public_url: options.public_url.trim_end_matches('/').to_string(),
                 writer: writer_tx,
                 events,
@@ -125,6 +133,7 @@ impl Store {
         if backend == Backend::Sqlite {
             tokio::spawn(db::checkpoints(store.pool().clone(), store.closing()));
         }
+        store.reload_workflow().await?;
         tokio::spawn(writer::run(store.clone(), writer_rx, options.max_batch));
         Ok(store)
     }
@@ -138,8 +147,25 @@ impl Store {
         &self.inner.public_url
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+    /// The configuration the domain runs with: settings plus what was stored through the API.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner
+            .catalog
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_catalog(&self, catalog: Catalog) {
+        *self
+            .inner
+            .catalog
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(catalog);
+    }
+
+    pub(crate) fn rebuild(&self) -> Option<&workflow::Rebuild> {
+        self.inner.rebuild.as_ref()
     }
 
     pub(crate) fn pool(&self) -> &sqlx::AnyPool {

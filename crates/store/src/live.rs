@@ -5,6 +5,9 @@
 //! those events back and feeds them to its local broadcast, so an SSE client connected to
 //! any replica sees every event. A notification lost while a listener reconnects is not
 //! fatal: SSE streams notice the gap at the next event and catch up from the database.
+//!
+//! The same connection hears when another replica changed the playbooks and rules stored
+//! through the API (`workflow.rs`), and rebuilds this replica's catalog.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -67,7 +70,9 @@ pub(crate) fn parse(payload: &str) -> Option<(Uuid, Vec<SeqRange>)> {
 /// open on PostgreSQL already hears the other replicas.
 pub(crate) async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CHANNEL).await?;
+    listener
+        .listen_all([CHANNEL, crate::workflow::CHANNEL])
+        .await?;
     Ok(listener)
 }
 
@@ -82,6 +87,13 @@ pub(crate) async fn relay(store: Store, url: String, mut listener: PgListener) {
                 _ = closing.changed() => return,
             };
             match notification {
+                Ok(notification) if notification.channel() == crate::workflow::CHANNEL => {
+                    if notification.payload() != store.replica_id().to_string()
+                        && let Err(err) = store.reload_workflow().await
+                    {
+                        tracing::warn!(error = %err, "cannot reload the playbooks and rules");
+                    }
+                }
                 Ok(notification) => forward(&store, notification.payload()).await,
                 Err(err) => {
                     tracing::warn!(error = %err, "lost the notification connection; reconnecting");

@@ -166,6 +166,8 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
     let backend = store.backend();
     let mut tx = store.pool().begin_with(begin_write(backend)).await?;
     let mut batch = Batch::new(backend, clock::now());
+    // One catalog for the whole batch, even if an admin changes the rules meanwhile.
+    let catalog = store.catalog();
     let keys: Vec<IncidentKey> = jobs
         .iter()
         .filter_map(|job| match &job.work {
@@ -183,7 +185,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 idempotency_key,
             } => {
                 let key = idempotency_key.as_deref();
-                run_declare(&mut tx, &mut batch, store.catalog(), new, actor, key).await
+                run_declare(&mut tx, &mut batch, &catalog, new, actor, key).await
             }
             Work::Command {
                 key,
@@ -192,7 +194,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
                 build,
             } => {
                 let target = (*key, access);
-                run_command(&mut tx, &mut batch, store.catalog(), target, actor, build).await
+                run_command(&mut tx, &mut batch, &catalog, target, actor, build).await
             }
         };
         match result {
@@ -200,7 +202,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             other => results.push(other),
         }
     }
-    batch.flush(&mut tx, store.catalog()).await?;
+    batch.flush(&mut tx, &catalog).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
         for payload in crate::live::payloads(store.replica_id(), &batch.events) {

@@ -192,7 +192,7 @@ pub async fn declare(
         mode: body.mode,
         status: body.status,
     };
-    let new = parse_declare(raw, state.store.catalog()).map_err(ApiError::validation)?;
+    let new = parse_declare(raw, &state.store.catalog()).map_err(ApiError::validation)?;
     let declared = state
         .store
         .declare(new, &caller.actor(), idempotency_key)

@@ -74,6 +74,14 @@ pub fn router() -> Router<AppState> {
             get(participation::notifications),
         )
         .route("/workflow", get(workflow::show))
+        .route(
+            "/workflow/playbooks/{name}",
+            put(workflow::put_playbook).delete(workflow::delete_playbook),
+        )
+        .route(
+            "/workflow/rules/{name}",
+            put(workflow::put_rule).delete(workflow::delete_rule),
+        )
         .route("/freeze", get(freeze::show))
         .route(
             "/incidents/{key}/roles/{role}",

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use firebreak_core::coordination::Informed;
-use firebreak_core::{Command, FieldErrors, Role};
+use firebreak_core::{Command, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,12 +13,6 @@ use crate::api::dto::CommandResult;
 use crate::api::incidents::{result, run_command, visible};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    let mut errors = FieldErrors::default();
-    errors.add(field, message);
-    ApiError::validation(errors)
-}
 
 /// The caller's IANA zone (UTC for a token without a person).
 fn zone(caller: &Caller) -> String {
@@ -31,7 +25,7 @@ fn zone(caller: &Caller) -> String {
 
 fn presence(caller: &Caller, join: bool) -> ApiResult<Command> {
     if caller.user.is_none() {
-        return Err(invalid(
+        return Err(ApiError::field(
             "caller",
             "only a person takes part in an incident; this token belongs to no one",
         ));
@@ -96,8 +90,9 @@ pub async fn put_stakeholder(
     Path((text, who)): Path<(String, String)>,
     ApiJson(body): ApiJson<StakeholderBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    let mode = Informed::parse(&body.mode)
-        .ok_or_else(|| invalid("mode", &format!("must be one of {}", Informed::expected())))?;
+    let mode = Informed::parse(&body.mode).ok_or_else(|| {
+        ApiError::field("mode", format!("must be one of {}", Informed::expected()))
+    })?;
     let command = Command::Stakeholder {
         who,
         mode: Some(mode),

@@ -31,7 +31,7 @@ struct Dashboard {
 
 pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
     let lens = viewer.lens(&state).await?;
-    let catalog = state.store.catalog();
+    let catalog = &*state.store.catalog();
     let live_filter = IncidentFilter {
         statuses: ALL_STATUSES.into_iter().filter(|it| it.is_live()).collect(),
         // Every live incident belongs on the board.
@@ -137,7 +137,7 @@ pub async fn list(
     Query(form): Query<ListForm>,
 ) -> UiResult<Response> {
     let lens = viewer.lens(&state).await?;
-    let catalog = state.store.catalog();
+    let catalog = &*state.store.catalog();
     let mut error = None;
     let mut incident_filter = IncidentFilter::visible_to(viewer.0.access());
     if let Some(status) = Status::parse(form.status.trim()) {
@@ -256,7 +256,7 @@ pub async fn declare_form(State(state): State<AppState>, viewer: Viewer) -> UiRe
         .items;
     let severity = likely_severity(
         recent.iter().map(|it| it.severity.as_str()),
-        state.store.catalog(),
+        &state.store.catalog(),
     );
     let form = DeclareForm {
         severity,
@@ -313,7 +313,7 @@ pub async fn declare(
         mode: some(&form.mode),
         status: some(&form.status),
     };
-    let parsed = parse_declare(raw, state.store.catalog());
+    let parsed = parse_declare(raw, &state.store.catalog());
     let new = match parsed {
         Ok(new) if errors.is_empty() => new,
         other => {

@@ -77,7 +77,7 @@ async fn head_view(state: &AppState, incident: &Incident, lens: &Lens) -> UiResu
         Ok(n_events) => Ok(n_events),
         Err(broken) => Err(format!("{broken:?}")),
     };
-    Ok(views::head(incident, state.store.catalog(), lens, chain))
+    Ok(views::head(incident, &state.store.catalog(), lens, chain))
 }
 
 /// The update cadence quick picks; the default follows the severity (more severe, sooner).
@@ -108,7 +108,7 @@ pub async fn room(
     let incident = visible(&state, &viewer.0, &text, "incident room").await?;
     let lens = viewer.lens(&state).await?;
     let events = state.store.timeline(incident.id.0, 0, 5_000).await?;
-    let catalog = state.store.catalog();
+    let catalog = &*state.store.catalog();
     let mut people: Vec<(String, String)> = lens
         .names
         .iter()
@@ -240,7 +240,7 @@ pub async fn export_markdown(
     let incident = visible(&state, &viewer.0, &text, "export markdown").await?;
     let lens = viewer.lens(&state).await?;
     let events = state.store.timeline(incident.id.0, 0, i64::MAX).await?;
-    let body = views::markdown(&incident, &events, state.store.catalog(), &lens);
+    let body = views::markdown(&incident, &events, &state.store.catalog(), &lens);
     Ok((
         [
             (

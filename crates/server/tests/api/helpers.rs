@@ -6,7 +6,7 @@
 
 use firebreak_core::token::Scope;
 use firebreak_server::Settings;
-use firebreak_store::{Store, StoreOptions};
+use firebreak_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
@@ -103,10 +103,9 @@ impl TestApp {
         settings.playbooks = Vec::new();
         settings.people.join_on_action = false;
         configure(&mut settings);
-        let mut options = StoreOptions::new(database_url.clone());
-        options.catalog = settings.catalog();
-        options.public_url = settings.base_url();
-        let store = Store::open(options).await.expect("open store");
+        let store = Store::open(firebreak_server::store_options(&settings))
+            .await
+            .expect("open store");
         let admin = person_token(&store, "admin@test.example", "admin", Scope::Admin).await;
         let write = person_token(&store, "writer@test.example", "responder", Scope::Write).await;
         let read = person_token(&store, "reader@test.example", "viewer", Scope::Read).await;
@@ -206,10 +205,9 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
         self.store.close().await;
-        let mut options = StoreOptions::new(self.database_url.clone());
-        options.catalog = self.settings.catalog();
-        options.public_url = self.settings.base_url();
-        self.store = Store::open(options).await.expect("reopen store");
+        self.store = Store::open(firebreak_server::store_options(&self.settings))
+            .await
+            .expect("reopen store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         self.base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

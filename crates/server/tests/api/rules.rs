@@ -213,7 +213,8 @@ async fn default_rules_postgres() {
     default_rules(Backend::Postgres).await;
 }
 
-/// The workflow in effect is readable, without secrets.
+/// The workflow in effect is readable, without secrets; admins add playbooks and rules
+/// through the API, checked like the settings file, live at once and after a restart.
 async fn workflow_api(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |settings| {
         let defaults = firebreak_server::Settings::default();
@@ -228,6 +229,7 @@ async fn workflow_api(backend: Backend) {
     let (status, workflow) = app.get("/api/v1/workflow").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(workflow["rules"][0]["name"], "serious incident");
+    assert_eq!(workflow["rules"][0]["source"], "config");
     assert_eq!(
         workflow["rules"][0]["when"],
         json!(["declared", "severity_raised", "reopened"])
@@ -240,6 +242,127 @@ async fn workflow_api(backend: Backend) {
         .call("", Method::GET, "/api/v1/workflow", None::<Value>)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A playbook and a rule that adds it to security incidents, made by an admin.
+    let put = |path: &str, body: Value| {
+        let app = &app;
+        let path = format!("/api/v1/workflow/{path}");
+        async move { app.call(&app.admin, Method::PUT, &path, Some(body)).await }
+    };
+    let playbook = json!({"tasks": [{"title": "Rotate the leaked credentials", "role": "lead", "due_minutes": 15}]});
+    let (status, body) = put("playbooks/security", playbook.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = put("playbooks/security", playbook.clone()).await;
+    assert_eq!(status, StatusCode::OK, "replacing is 200");
+    let rule = json!({
+        "when": ["declared"],
+        "if": {"types": ["security"]},
+        "then": {"add_playbooks": ["security"], "set_cadence_minutes": 20},
+    });
+    let (status, body) = put("rules/security", rule.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Only admins; the file's own rules are managed there; a bad rule is a clear 422.
+    let (status, _) = app
+        .call(
+            &app.write,
+            Method::PUT,
+            "/api/v1/workflow/rules/x",
+            Some(rule.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = put("rules/serious incident", rule.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "managed_in_config");
+    let (status, body) = put(
+        "rules/broken",
+        json!({"when": ["declard"], "then": {"freeze_deploys": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown trigger \"declard\""),
+        "{body}"
+    );
+    let (status, body) = put(
+        "rules/broken",
+        json!({"when": ["declared"], "then": {"notify": ["nowhere"]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put(
+        "rules/broken",
+        json!({"when": ["declared"], "then": {"explode": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, workflow) = app.get("/api/v1/workflow").await;
+    let names: Vec<(&str, &str)> = workflow["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| (it["name"].as_str().unwrap(), it["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("serious incident", "config"),
+            ("all-clear", "config"),
+            ("security", "api")
+        ]
+    );
+
+    // On PostgreSQL every other replica hears of the change (this test's own store handle is
+    // one) and rebuilds its rules.
+    if backend == Backend::Postgres {
+        let mut heard = false;
+        for _ in 0..100 {
+            if app
+                .store
+                .catalog()
+                .rules
+                .iter()
+                .any(|it| it.name == "security")
+            {
+                heard = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(heard, "the other replica did not reload the rules");
+    }
+
+    // The new rule runs at once…
+    let incident = app
+        .declare(json!({"title": "Leaked key", "severity": "minor", "type": "security"}))
+        .await;
+    assert_eq!(incident["playbooks"], json!(["security"]));
+    assert_eq!(incident["cadence_minutes"], 20);
+    // …and after a restart, read back from the database.
+    let app = app.restart().await;
+    let incident = app
+        .declare(json!({"title": "Another leaked key", "severity": "minor", "type": "security"}))
+        .await;
+    assert_eq!(incident["playbooks"], json!(["security"]));
+
+    // A playbook a rule still uses cannot go; without the rule it can.
+    let delete = |path: &str| {
+        let app = &app;
+        let path = format!("/api/v1/workflow/{path}");
+        async move { app.call(&app.admin, Method::DELETE, &path, None).await }
+    };
+    let (status, body) = delete("playbooks/security").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(delete("rules/security").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(delete("playbooks/security").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(delete("playbooks/security").await.0, StatusCode::NOT_FOUND);
+    let incident = app
+        .declare(json!({"title": "Third leaked key", "severity": "minor", "type": "security"}))
+        .await;
+    assert_eq!(incident["playbooks"], json!([]));
     app.stop().await;
 }
 
