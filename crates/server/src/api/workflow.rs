@@ -132,7 +132,7 @@ pub struct RuleBody {
     pub then: EffectSettings,
 }
 
-fn check_name(name: &str) -> ApiResult<String> {
+pub(crate) fn check_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::field(
@@ -145,7 +145,7 @@ fn check_name(name: &str) -> ApiResult<String> {
 
 /// Stores an item after checking the whole workflow with it; 409 for a name the settings
 /// file manages, 422 when the workflow would not be valid.
-async fn put_item(
+pub(crate) async fn put_item(
     state: &AppState,
     caller: &Caller,
     (kind, name): (&str, &str),
@@ -178,7 +178,7 @@ async fn put_item(
     }
 }
 
-async fn delete_item(
+pub(crate) async fn delete_item(
     state: &AppState,
     caller: &Caller,
     (kind, name): (&str, &str),

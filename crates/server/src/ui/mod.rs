@@ -11,6 +11,7 @@ mod incidents;
 mod login;
 mod room;
 mod views;
+mod workflow;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -63,6 +64,10 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/audit", get(admin::audit))
         .route("/settings", get(admin::settings))
+        .route("/workflow", get(workflow::page))
+        .route("/workflow/rules", post(workflow::save_rule))
+        .route("/workflow/playbooks", post(workflow::save_playbook))
+        .route("/workflow/{kind}/{name}/delete", post(workflow::delete))
         .route("/account", get(account::page).post(account::save))
         .route("/account/password", post(account::change_password))
         .route("/assets/app.css", get(css))
@@ -152,7 +157,7 @@ impl IntoResponse for UiError {
 }
 
 /// Percent-encodes a path for a query parameter.
-fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

@@ -375,3 +375,113 @@ async fn workflow_api_sqlite() {
 async fn workflow_api_postgres() {
     workflow_api(Backend::Postgres).await;
 }
+
+/// The Workflow page: admins see the rules and make their own from forms; others may not.
+async fn workflow_page(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.rules = firebreak_server::Settings::default().rules;
+    })
+    .await
+    else {
+        return;
+    };
+    let (cookie, csrf) = app.session("admin@test.example").await;
+    let (status, html) = app.page(&cookie, "/workflow").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("serious incident") && html.contains("settings file"));
+    let response = app
+        .form(
+            &cookie,
+            "/workflow/playbooks",
+            &[
+                ("csrf", &csrf),
+                ("name", "security"),
+                ("type:security", "on"),
+                (
+                    "tasks",
+                    "Rotate the leaked credentials | lead | 15\nReview access logs",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = app
+        .form(
+            &cookie,
+            "/workflow/rules",
+            &[
+                ("csrf", &csrf),
+                ("name", "security"),
+                ("when:declared", "on"),
+                ("type:security", "on"),
+                ("add_matching_playbooks", "on"),
+                ("cadence", "minutes"),
+                ("cadence_minutes", "20"),
+                ("notify:announcements", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, workflow) = app.get("/api/v1/workflow").await;
+    let rule = workflow["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["name"] == "security")
+        .unwrap()
+        .clone();
+    assert_eq!(rule["source"], "api");
+    assert_eq!(rule["if"]["types"], json!(["security"]));
+    assert_eq!(rule["then"]["set_cadence_minutes"], 20);
+    assert_eq!(rule["then"]["notify"], json!(["announcements"]));
+    let playbook = workflow["playbooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["name"] == "security")
+        .unwrap()
+        .clone();
+    assert_eq!(playbook["tasks"][0]["due_minutes"], 15);
+    assert_eq!(playbook["tasks"][1]["title"], "Review access logs");
+    // The edit form comes back filled.
+    let (_, html) = app.page(&cookie, "/workflow?rule=security").await;
+    assert!(html.contains("Change rule “security”"), "{html}");
+    // A bad task line is a clear error, and nothing is stored.
+    let response = app
+        .form(
+            &cookie,
+            "/workflow/playbooks",
+            &[
+                ("csrf", &csrf),
+                ("name", "broken"),
+                ("tasks", "Call | lead | soon"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, workflow) = app.get("/api/v1/workflow").await;
+    assert!(!workflow.to_string().contains("broken"));
+    // Deleting from the page; a responder may not even look.
+    let response = app
+        .form(
+            &cookie,
+            "/workflow/rules/security/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (cookie, _) = app.session("writer@test.example").await;
+    let (status, _) = app.page(&cookie, "/workflow").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_page_sqlite() {
+    workflow_page(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_page_postgres() {
+    workflow_page(Backend::Postgres).await;
+}

@@ -238,6 +238,21 @@ async fn incident_room_in_a_real_browser() {
 
     // Screenshots of the places people spend their night in.
     bo.screenshot("incident-room").await;
+    // The admin's Workflow page: the built-in rules, and a playbook made from the form.
+    bo.goto(&format!("{base}/workflow")).await;
+    bo.fill("#playbook-name", "security").await;
+    bo.fill(
+        "#playbook-tasks",
+        "Rotate the leaked credentials | lead | 15\nReview access logs",
+    )
+    .await;
+    bo.click("#playbook-form button[type=submit]").await;
+    bo.wait_for(Locator::XPath(
+        "//details/summary[contains(., 'security') and contains(., '2 tasks')]",
+    ))
+    .await;
+    bo.screenshot("workflow").await;
+    bo.goto(&format!("{base}/incidents/INC-1")).await;
     ana.goto(&format!("{base}/")).await;
     ana.wait_for(Locator::XPath("//a[contains(., 'INC-1')]"))
         .await;
