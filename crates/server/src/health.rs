@@ -61,7 +61,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus text format; needs a read token (scrape with `authorization: {credentials: …}`).
 async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     caller.require(Role::Viewer)?;
-    let (outbox, pending) = state.store.backlog().await?;
+    let (outbox, pending, notifications) = state.store.backlog().await?;
     let body = format!(
         "# HELP firebreak_outbox_pending Outbox rows not yet fanned out.\n\
          # TYPE firebreak_outbox_pending gauge\n\
@@ -69,6 +69,9 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<imp
          # HELP firebreak_webhook_deliveries_pending Webhook deliveries waiting to be sent or retried.\n\
          # TYPE firebreak_webhook_deliveries_pending gauge\n\
          firebreak_webhook_deliveries_pending {pending}\n\
+         # HELP firebreak_notifications_pending Notifications (email, target webhooks) waiting to be sent or retried.\n\
+         # TYPE firebreak_notifications_pending gauge\n\
+         firebreak_notifications_pending {notifications}\n\
          # HELP firebreak_up Whether the database answers.\n\
          # TYPE firebreak_up gauge\n\
          firebreak_up {}\n",

@@ -482,18 +482,24 @@ impl Store {
         Ok(())
     }
 
-    /// Outbox rows not yet fanned out plus deliveries still pending, for `/metrics`.
-    pub async fn backlog(&self) -> Result<(i64, i64)> {
+    /// Outbox rows not yet fanned out, and webhook deliveries plus notifications still
+    /// pending, for `/metrics`.
+    pub async fn backlog(&self) -> Result<(i64, i64, i64)> {
         let outbox: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE processed_at IS NULL")
                 .fetch_one(self.pool())
                 .await?
                 .try_get("n")?;
-        let pending: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'")
-                .fetch_one(self.pool())
-                .await?
-                .try_get("n")?;
-        Ok((outbox, pending))
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending') AS deliveries, \
+             (SELECT COUNT(*) FROM notifications WHERE status = 'pending') AS notifications",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok((
+            outbox,
+            row.try_get("deliveries")?,
+            row.try_get("notifications")?,
+        ))
     }
 }

@@ -332,6 +332,15 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> UiResult
     admin(&viewer)?;
     let mut settings = (*state.settings).clone();
     settings.database_url = redact_url(&settings.database_url);
+    // Secrets are never shown: the SMTP password and the targets' signing keys.
+    if settings.smtp.password.is_some() {
+        settings.smtp.password = Some("•••".into());
+    }
+    for target in &mut settings.targets {
+        if !target.webhook_secret.is_empty() {
+            target.webhook_secret = "•••".into();
+        }
+    }
     let tree = serde_json::to_value(&settings).map_err(ApiError::internal)?;
     let mut rows = Vec::new();
     flatten("", &tree, &mut rows);

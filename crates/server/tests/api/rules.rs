@@ -380,6 +380,9 @@ async fn workflow_api_postgres() {
 async fn workflow_page(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |settings| {
         settings.rules = firebreak_server::Settings::default().rules;
+        settings.targets[0].webhook_url = Some("http://127.0.0.1:9/hook".into());
+        settings.targets[0].webhook_secret = "target-secret-xyz".into();
+        settings.smtp.password = Some("smtp-password-xyz".into());
     })
     .await
     else {
@@ -389,6 +392,15 @@ async fn workflow_page(backend: Backend) {
     let (status, html) = app.page(&cookie, "/workflow").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("serious incident") && html.contains("settings file"));
+    // Neither page shows a secret.
+    let (_, settings_page) = app.page(&cookie, "/settings").await;
+    for page in [&html, &settings_page] {
+        assert!(!page.contains("target-secret-xyz") && !page.contains("smtp-password-xyz"));
+    }
+    assert!(
+        settings_page.contains("smtp.host"),
+        "the settings page lists smtp"
+    );
     let response = app
         .form(
             &cookie,
