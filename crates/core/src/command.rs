@@ -459,6 +459,7 @@ pub fn declare(
         },
         next_update_due: None,
         notices: Default::default(),
+        updates_posted: 0,
         coordination: Default::default(),
         timestamps: Default::default(),
         merged_into: None,
@@ -882,7 +883,7 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             if next_update_due.is_some() {
                 incident.next_update_due = *next_update_due;
             }
-            incident.coordination.updates_posted += 1;
+            incident.updates_posted += 1;
         }
         EventData::RuleFired { .. } | EventData::Thanked { .. } => {}
         EventData::CadenceSet { minutes, next_due } => {

@@ -43,7 +43,7 @@ pub struct Stakeholder {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Digest {
     pub last_at: Option<Timestamp>,
-    /// `updates_posted` when it was sent.
+    /// The incident's `updates_posted` when it was sent.
     pub updates_seen: i64,
 }
 
@@ -56,7 +56,6 @@ pub struct Coordination {
     /// The update interval a rule set; `None` follows the severity.
     pub cadence_minutes: Option<i64>,
     pub food_nudged: bool,
-    pub updates_posted: i64,
     pub digest: Digest,
 }
 
@@ -95,7 +94,6 @@ impl Coordination {
             "required_roles": self.required_roles,
             "cadence_minutes": self.cadence_minutes,
             "food_nudged": self.food_nudged,
-            "updates_posted": self.updates_posted,
             "digest_at": self.digest.last_at.map(micros),
             "digest_updates_seen": self.digest.updates_seen,
         })
@@ -140,7 +138,6 @@ impl Coordination {
             required_roles,
             cadence_minutes: value.get("cadence_minutes").and_then(Value::as_i64),
             food_nudged: value.get("food_nudged")?.as_bool()?,
-            updates_posted: value.get("updates_posted")?.as_i64()?,
             digest: Digest {
                 last_at: at(value.get("digest_at"))?,
                 updates_seen: value.get("digest_updates_seen")?.as_i64()?,
@@ -173,7 +170,6 @@ mod tests {
             required_roles: vec!["lead".into()],
             cadence_minutes: Some(30),
             food_nudged: true,
-            updates_posted: 3,
             digest: Digest {
                 last_at: Some(t(5)),
                 updates_seen: 2,

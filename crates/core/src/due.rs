@@ -23,7 +23,7 @@ fn declared_at(incident: &Incident) -> Option<Timestamp> {
 fn digest_at(incident: &Incident, catalog: &Catalog) -> Option<Timestamp> {
     let state = &incident.coordination;
     let owed = state.stakeholders(Informed::Passive).next().is_some()
-        && state.updates_posted > state.digest.updates_seen;
+        && incident.updates_posted > state.digest.updates_seen;
     if !owed {
         return None;
     }
@@ -100,7 +100,7 @@ pub fn owed(incident: &Incident, catalog: &Catalog, now: Timestamp) -> Vec<Event
                 .stakeholders(Informed::Passive)
                 .map(|it| it.who.clone())
                 .collect(),
-            updates: state.updates_posted - state.digest.updates_seen,
+            updates: incident.updates_posted - state.digest.updates_seen,
             since: state.digest.last_at.or_else(|| declared_at(incident)),
         });
     }
@@ -161,9 +161,8 @@ pub fn apply(incident: &mut Incident, event: &EventData, now: Timestamp) {
             }
         }
         EventData::DigestSent { .. } => {
-            let state = &mut incident.coordination;
-            state.digest.last_at = Some(now);
-            state.digest.updates_seen = state.updates_posted;
+            incident.coordination.digest.last_at = Some(now);
+            incident.coordination.digest.updates_seen = incident.updates_posted;
         }
         _ => {}
     }

@@ -138,6 +138,8 @@ pub struct Incident {
     pub next_update_due: Option<Timestamp>,
     /// The reminder and overdue notice already sent for the current due time.
     pub notices: crate::cadence::Notices,
+    /// How many status updates were posted (for the passive stakeholders' digest).
+    pub updates_posted: i64,
     /// Participants, stakeholders, required roles, a rule's cadence, nudges given.
     pub coordination: crate::coordination::Coordination,
     pub timestamps: BTreeMap<TimestampName, NamedTimestamp>,

@@ -22,13 +22,13 @@ use crate::{Result, StoreError};
 
 pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
     affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices, wake_at";
+    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices, wake_at, updates_posted";
 
 /// What reads select: the incident row and its lists (absent until the first list event).
 pub const INCIDENT_SELECT: &str = "incidents.id, number, title, summary, severity, incident_type, \
     impact, affected_text, affected_count, services, private, mode, status, roles, \
     next_update_due, timestamps, merged_into, created_by, declared_at, updated_at, last_seq, \
-    last_hash, members, deploy_freeze, update_notices, l.actions, l.tasks, l.playbooks, \
+    last_hash, members, deploy_freeze, update_notices, updates_posted, l.actions, l.tasks, l.playbooks, \
     l.coordination";
 
 /// The tables `INCIDENT_SELECT` reads from.
@@ -88,6 +88,7 @@ pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
         playbooks: serde_json::from_str(&playbooks)
             .map_err(|_| corrupt("playbooks", &playbooks))?,
         next_update_due: next_update_due.map(from_micros),
+        updates_posted: row.try_get("updates_posted")?,
         coordination: coordination_from_json(coordination.as_deref())?,
         timestamps: timestamps_from_json(&timestamps)?,
         merged_into: merged_into.map(Reference),
@@ -137,7 +138,7 @@ fn coordination_from_json(text: Option<&str>) -> Result<Coordination> {
     }
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$26`.
+/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$27`.
 pub fn bind_incident<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     incident: &Incident,
@@ -171,6 +172,7 @@ pub fn bind_incident<'q>(
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(notices_to_json(&incident.notices))
         .bind(wake_at)
+        .bind(incident.updates_posted)
 }
 
 /// Whether an event of this kind changes the incident's lists (so `incident_lists` must be
@@ -187,7 +189,6 @@ pub fn changes_lists(kind: &str) -> bool {
                 | "digest_sent"
                 | "roles_required"
                 | "cadence_set"
-                | "update_posted"
         )
 }
 

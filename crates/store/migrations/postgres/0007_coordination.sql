@@ -5,6 +5,10 @@ ALTER TABLE incidents ADD COLUMN wake_at BIGINT;
 CREATE INDEX incidents_wake_at ON incidents (wake_at) WHERE wake_at IS NOT NULL;
 UPDATE incidents SET wake_at = updated_at
     WHERE status IN ('triage', 'investigating', 'identified', 'monitoring');
+-- How many status updates were posted (the passive stakeholders' digest counts new ones).
+ALTER TABLE incidents ADD COLUMN updates_posted BIGINT NOT NULL DEFAULT 0;
+UPDATE incidents SET updates_posted =
+    (SELECT COUNT(*) FROM events e WHERE e.incident_id = incidents.id AND e.kind = 'update_posted');
 
 -- Participants, stakeholders, required roles, a rule's cadence, nudges given (JSON object;
 -- '{}' is the empty state).
