@@ -98,8 +98,8 @@ pub fn leave(
     })
 }
 
-/// When an incident stops being live: everyone still in it leaves, and the all-clear thanks
-/// everyone who took part.
+/// When an incident stops being live: everyone still in it leaves, and — when it was
+/// resolved (not declined or merged) — the all-clear thanks everyone who took part.
 pub fn wrap_up(incident: &Incident, now: Timestamp, hours: &WorkingHours) -> Vec<EventData> {
     let people = &incident.coordination.participants;
     if incident.status.is_live() || people.is_empty() {
@@ -109,7 +109,7 @@ pub fn wrap_up(incident: &Incident, now: Timestamp, hours: &WorkingHours) -> Vec
         .iter()
         .filter_map(|it| leave(incident, &it.person, now, hours))
         .collect();
-    if !events.is_empty() {
+    if !events.is_empty() && incident.status == crate::lifecycle::Status::Resolved {
         let names: Vec<String> = people.iter().map(|it| it.person.clone()).collect();
         events.push(EventData::Thanked {
             text: format!(
@@ -228,6 +228,59 @@ mod tests {
                 zone.iana_name()
             );
         }
+    }
+
+    #[test]
+    fn wrap_up_thanks_only_after_a_resolve() {
+        use crate::command::tests::incident;
+        use crate::lifecycle::Status;
+        let hours = WorkingHours::default();
+        let joined = at("2026-11-18T10:00:00Z");
+        let now = at("2026-11-18T11:00:00Z");
+        let with_people = |status: Status| {
+            let mut it = incident(status);
+            for person in ["ana@x.io", "bo@x.io"] {
+                apply(
+                    &mut it,
+                    &EventData::ParticipantJoined {
+                        person: person.into(),
+                        zone: "UTC".into(),
+                    },
+                    joined,
+                );
+            }
+            it
+        };
+        let kinds = |status: Status| -> Vec<&'static str> {
+            wrap_up(&with_people(status), now, &hours)
+                .iter()
+                .map(EventData::kind)
+                .collect()
+        };
+        let table = [
+            (Status::Investigating, vec![]),
+            (
+                Status::Resolved,
+                vec!["participant_left", "participant_left", "thanked"],
+            ),
+            (Status::Merged, vec!["participant_left", "participant_left"]),
+            (
+                Status::Declined,
+                vec!["participant_left", "participant_left"],
+            ),
+        ];
+        for (status, expected) in table {
+            assert_eq!(kinds(status), expected, "{status}");
+        }
+        let events = wrap_up(&with_people(Status::Resolved), now, &hours);
+        assert_eq!(
+            events[0],
+            EventData::ParticipantLeft {
+                person: "ana@x.io".into(),
+                minutes: 60,
+                out_of_hours_minutes: 0,
+            }
+        );
     }
 
     #[test]

@@ -46,23 +46,15 @@ impl DeliveryWorker {
         };
         let claimed = self.store.claim_deliveries(now, 64, LEASE).await?;
         let sends = claimed.iter().map(|claim| async move {
-            let outgoing = Outgoing {
+            self.post(&Outgoing {
                 url: &claim.url,
                 secret: &claim.secret,
                 delivery_id: &claim.delivery.delivery_id.to_string(),
                 event_kind: &claim.delivery.kind,
                 body: &claim.delivery.payload,
                 timestamp: now.as_second(),
-            };
-            match webhook::send(&self.client, &outgoing).await {
-                Ok(status) => DeliveryOutcome::Delivered {
-                    status_code: i64::from(status),
-                },
-                Err(err) => DeliveryOutcome::Failed {
-                    status_code: err.status_code().map(i64::from),
-                    error: err.to_string(),
-                },
-            }
+            })
+            .await
         });
         let outcomes = futures_util::future::join_all(sends).await;
         for (claim, outcome) in claimed.iter().zip(outcomes) {
@@ -133,24 +125,29 @@ impl DeliveryWorker {
                     "text": it.body,
                 })
                 .to_string();
-                let outgoing = Outgoing {
+                self.post(&Outgoing {
                     url: &it.address,
                     secret: &secret,
                     delivery_id: &it.notification_id.to_string(),
                     event_kind: &it.kind,
                     body: &body,
                     timestamp: now.as_second(),
-                };
-                match webhook::send(&self.client, &outgoing).await {
-                    Ok(status) => DeliveryOutcome::Delivered {
-                        status_code: i64::from(status),
-                    },
-                    Err(err) => DeliveryOutcome::Failed {
-                        status_code: err.status_code().map(i64::from),
-                        error: err.to_string(),
-                    },
-                }
+                })
+                .await
             }
+        }
+    }
+
+    /// One signed POST, and what became of it.
+    async fn post(&self, outgoing: &Outgoing<'_>) -> DeliveryOutcome {
+        match webhook::send(&self.client, outgoing).await {
+            Ok(status) => DeliveryOutcome::Delivered {
+                status_code: i64::from(status),
+            },
+            Err(err) => DeliveryOutcome::Failed {
+                status_code: err.status_code().map(i64::from),
+                error: err.to_string(),
+            },
         }
     }
 

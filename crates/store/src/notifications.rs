@@ -1,11 +1,12 @@
-//! Notifications: the outbox fan-out queues one row per event and recipient (the words
-//! decided by `core::notify`), and the delivery worker claims, sends and records them with
-//! the same retry policy as webhooks. `UNIQUE (incident_id, seq, channel, address)` keeps a
-//! fan-out that runs twice from queueing anything twice.
+//! Notifications: the writer queues one row per event and recipient (who and in which words,
+//! decided by `core::notify`) in the transaction of the event itself, so a notification
+//! exists exactly when its event does; the delivery worker claims, sends and records them
+//! with the same retry policy as webhooks. `UNIQUE (incident_id, seq, channel, address)`
+//! backs that up.
 
-use firebreak_core::coordination::Coordination;
 use firebreak_core::notify::{self, Brief, Channel};
 use firebreak_core::retry::RetryPolicy;
+use firebreak_core::{Catalog, Incident};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::clock::{from_micros, micros};
 use crate::db::{Backend, begin_write};
 use crate::outbox::DeliveryOutcome;
+use crate::reads::StoredEvent;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,79 +74,52 @@ fn when(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// One committed event as the fan-out reads it.
-pub(crate) struct OutboxEvent<'a> {
-    pub incident_id: &'a str,
-    pub seq: i64,
-    pub kind: &'a str,
-    pub body: &'a Value,
-    pub observed_at: i64,
-}
-
-/// Queues the notifications an event owes, inside the fan-out's transaction.
+/// Queues the notifications `event` owes, in the writer's transaction (after the event is
+/// inserted), from the incident as the batch leaves it.
 pub(crate) async fn queue(
     tx: &mut Transaction<'static, Any>,
-    store: &Store,
-    event: &OutboxEvent<'_>,
+    (incident, event): (&Incident, &StoredEvent),
+    catalog: &Catalog,
+    public_url: &str,
     now: Timestamp,
-) -> Result<usize> {
-    let row = sqlx::query(
-        "SELECT i.number, i.title, i.severity, i.status, i.summary, l.coordination \
-         FROM incidents i LEFT JOIN incident_lists l ON l.incident_id = i.id WHERE i.id = $1",
-    )
-    .bind(event.incident_id.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    let coordination: Option<String> = row.try_get("coordination")?;
-    let state = coordination
-        .as_deref()
-        .and_then(|it| serde_json::from_str::<Value>(it).ok())
-        .and_then(|it| Coordination::from_json(&it))
-        .unwrap_or_default();
+) -> Result<()> {
+    let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     let recipients = notify::recipients(
-        event.kind,
-        event.body,
-        &state.stakeholders,
-        &store.catalog().targets,
+        &event.kind,
+        &body,
+        &incident.coordination.stakeholders,
+        &catalog.targets,
     );
     if recipients.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
-    let number: i64 = row.try_get("number")?;
-    let reference = format!("INC-{number}");
-    let (title, severity, status, summary): (String, String, String, String) = (
-        row.try_get("title")?,
-        row.try_get("severity")?,
-        row.try_get("status")?,
-        row.try_get("summary")?,
-    );
-    let url = format!("{}/incidents/{reference}", store.public_url());
+    let reference = incident.reference.to_string();
+    let url = format!("{public_url}/incidents/{reference}");
     let brief = Brief {
         reference: &reference,
-        title: &title,
-        severity: &severity,
-        status: &status,
-        summary: &summary,
+        title: &incident.title,
+        severity: &incident.severity,
+        status: incident.status.as_str(),
+        summary: &incident.summary,
         url: &url,
     };
     let updates = if event.kind == "digest_sent" {
-        digest_updates(tx, event).await?
+        digest_updates(tx, event, &body).await?
     } else {
         Vec::new()
     };
-    let message = notify::message(event.kind, event.body, &brief, &updates, &when);
-    let mut queued = 0;
+    let message = notify::message(&event.kind, &body, &brief, &updates, &when);
     for recipient in recipients {
-        let done = sqlx::query(
+        sqlx::query(
             "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
              subject, body, status, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10) \
              ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
         )
         .bind(Uuid::now_v7().to_string())
-        .bind(event.incident_id.to_string())
+        .bind(event.incident_id.clone())
         .bind(event.seq)
-        .bind(event.kind.to_string())
+        .bind(event.kind.clone())
         .bind(recipient.target)
         .bind(recipient.channel.as_str())
         .bind(recipient.address)
@@ -153,18 +128,17 @@ pub(crate) async fn queue(
         .bind(micros(now))
         .execute(&mut **tx)
         .await?;
-        queued += done.rows_affected() as usize;
     }
-    Ok(queued)
+    Ok(())
 }
 
 /// The texts of the updates a digest covers: posted after its `since`, before the digest.
 async fn digest_updates(
     tx: &mut Transaction<'static, Any>,
-    event: &OutboxEvent<'_>,
+    event: &StoredEvent,
+    body: &Value,
 ) -> Result<Vec<String>> {
-    let since = event
-        .body
+    let since = body
         .get("since")
         .and_then(Value::as_str)
         .and_then(|it| it.parse::<Timestamp>().ok())
@@ -174,10 +148,10 @@ async fn digest_updates(
         "SELECT observed_at, body FROM events WHERE incident_id = $1 AND kind = 'update_posted' \
          AND seq < $2 AND observed_at >= $3 AND observed_at <= $4 ORDER BY seq",
     )
-    .bind(event.incident_id.to_string())
+    .bind(event.incident_id.clone())
     .bind(event.seq)
     .bind(since)
-    .bind(event.observed_at)
+    .bind(event.observed_at_us)
     .fetch_all(&mut **tx)
     .await?;
     let mut texts = Vec::with_capacity(rows.len());

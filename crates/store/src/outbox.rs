@@ -1,4 +1,5 @@
-//! The outbox and its consumers: outgoing webhooks, and notifications (`notifications.rs`).
+//! The outbox and its first consumer, outgoing webhooks. (Notifications are queued by the
+//! writer itself, in the transaction of their event: `notifications.rs`.)
 //!
 //! Events queue an outbox row in their own transaction. `fan_out_once` turns outbox rows into
 //! one delivery per matching webhook; `claim_deliveries` hands out, per webhook and incident,
@@ -229,31 +230,24 @@ impl Store {
                 .map(webhook_from_row)
                 .collect::<Result<_>>()?
         };
-        // Kinds no webhook wants and no notification follows are settled in large, cheap
-        // steps; the rest are read one by one.
-        let notifying = firebreak_core::notify::NOTIFYING_KINDS
-            .iter()
-            .map(|it| format!("'{it}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut settled = 0;
         if hooks.is_empty() {
-            let sql = format!(
+            // Nothing subscribes: settle the backlog in large, cheap steps.
+            let done = sqlx::query(
                 "UPDATE outbox SET processed_at = $1 WHERE id IN \
-                 (SELECT id FROM outbox WHERE processed_at IS NULL AND kind NOT IN ({notifying}) ORDER BY id LIMIT 5000)"
-            );
-            let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(micros(now))
-                .execute(&mut *tx)
-                .await?;
-            settled = done.rows_affected() as usize;
+                 (SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 5000)",
+            )
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(done.rows_affected() as usize);
         }
         let rows = sqlx::query("SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500")
             .fetch_all(&mut *tx)
             .await?;
         if rows.is_empty() {
             tx.commit().await?;
-            return Ok(settled);
+            return Ok(0);
         }
         let mut ids = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -266,8 +260,7 @@ impl Store {
                 .filter(|hook| hook.event_kinds.is_empty() || hook.event_kinds.contains(&kind))
                 .filter(|hook| private == 0 || hook.include_private)
                 .collect();
-            let notifies = firebreak_core::notify::NOTIFYING_KINDS.contains(&kind.as_str());
-            if matching.is_empty() && !notifies {
+            if matching.is_empty() {
                 continue;
             }
             let incident_id: String = row.try_get("incident_id")?;
@@ -281,21 +274,6 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             let body: String = event.try_get("body")?;
-            let body = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
-            let observed_at: i64 = event.try_get("observed_at")?;
-            if notifies {
-                let outgoing = crate::notifications::OutboxEvent {
-                    incident_id: &incident_id,
-                    seq,
-                    kind: &kind,
-                    body: &body,
-                    observed_at,
-                };
-                crate::notifications::queue(&mut tx, self, &outgoing, now).await?;
-            }
-            if matching.is_empty() {
-                continue;
-            }
             let number: i64 = event.try_get("number")?;
             let event_json = json!({
                 "incident_id": incident_id,
@@ -303,9 +281,9 @@ impl Store {
                 "seq": seq,
                 "kind": kind,
                 "actor": event.try_get::<String, _>("actor")?,
-                "observed_at": from_micros(observed_at).to_string(),
+                "observed_at": from_micros(event.try_get("observed_at")?).to_string(),
                 "occurred_at": from_micros(event.try_get("occurred_at")?).to_string(),
-                "body": body,
+                "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
                 "hash": event.try_get::<String, _>("hash")?,
             });
             for hook in matching {
@@ -335,7 +313,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(settled + ids.len())
+        Ok(ids.len())
     }
 
     /// Leases up to `limit` due deliveries: for each webhook and incident only the oldest

@@ -184,11 +184,7 @@ pub fn changes_lists(kind: &str) -> bool {
         || kind.starts_with("stakeholder_")
         || matches!(
             kind,
-            "playbook_added"
-                | "nudged"
-                | "digest_sent"
-                | "roles_required"
-                | "cadence_set"
+            "playbook_added" | "nudged" | "digest_sent" | "roles_required" | "cadence_set"
         )
 }
 

@@ -202,7 +202,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             other => results.push(other),
         }
     }
-    batch.flush(&mut tx, &catalog).await?;
+    batch.flush(&mut tx, &catalog, store.public_url()).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
         for payload in crate::live::payloads(store.replica_id(), &batch.events) {
@@ -362,8 +362,14 @@ impl Batch {
         Ok(row.is_some())
     }
 
-    /// Writes incident rows first (events refer to them), then events, then outbox rows.
-    async fn flush(&self, tx: &mut Transaction<'static, Any>, catalog: &Catalog) -> Result<()> {
+    /// Writes incident rows first (events refer to them), then events, then outbox rows and
+    /// the notifications the events owe.
+    async fn flush(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        catalog: &Catalog,
+        public_url: &str,
+    ) -> Result<()> {
         let now = micros(self.now);
         let dirty: Vec<&Incident> = self
             .dirty
@@ -437,6 +443,20 @@ impl Batch {
                     .bind(now);
             }
             query.execute(&mut **tx).await?;
+        }
+        // Notifications are outbox work too: queued with their events, never apart.
+        for event in &self.events {
+            if !firebreak_core::notify::NOTIFYING_KINDS.contains(&event.kind.as_str()) {
+                continue;
+            }
+            let Some(incident) = Uuid::parse_str(&event.incident_id)
+                .ok()
+                .and_then(|id| self.incidents.get(&id))
+            else {
+                continue;
+            };
+            crate::notifications::queue(tx, (incident, event), catalog, public_url, self.now)
+                .await?;
         }
         Ok(())
     }

@@ -149,9 +149,10 @@ pub(crate) async fn put_item(
     state: &AppState,
     caller: &Caller,
     (kind, name): (&str, &str),
-    body: String,
+    item: &impl Serialize,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
+    let body = serde_json::to_string(item).map_err(ApiError::internal)?;
     let in_file = match kind {
         "playbook" => state.settings.playbooks.iter().any(|it| it.name == name),
         _ => state.settings.rules.iter().any(|it| it.name == name),
@@ -215,8 +216,7 @@ pub async fn put_playbook(
         types: body.types,
         tasks: body.tasks,
     };
-    let json = serde_json::to_string(&playbook).map_err(ApiError::internal)?;
-    put_item(&state, &caller, ("playbook", &name), json).await
+    put_item(&state, &caller, ("playbook", &name), &playbook).await
 }
 
 /// Delete a playbook made through the API (admins); 409 while a rule names it.
@@ -252,8 +252,7 @@ pub async fn put_rule(
         conditions: body.conditions,
         then: body.then,
     };
-    let json = serde_json::to_string(&rule).map_err(ApiError::internal)?;
-    put_item(&state, &caller, ("rule", &name), json).await
+    put_item(&state, &caller, ("rule", &name), &rule).await
 }
 
 /// Delete a rule made through the API (admins).

@@ -366,8 +366,7 @@ pub async fn save_rule(
             notify: chosen(&fields, "notify:"),
         },
     };
-    let json = serde_json::to_string(&rule).map_err(ApiError::internal)?;
-    put_item(&state, &viewer.0, ("rule", &name), json).await?;
+    put_item(&state, &viewer.0, ("rule", &name), &rule).await?;
     Ok(see_other("/workflow#rules"))
 }
 
@@ -384,8 +383,7 @@ pub async fn save_playbook(
         types: chosen(&fields, "type:"),
         tasks: parse_tasks(&field(&fields, "tasks"))?,
     };
-    let json = serde_json::to_string(&playbook).map_err(ApiError::internal)?;
-    put_item(&state, &viewer.0, ("playbook", &name), json).await?;
+    put_item(&state, &viewer.0, ("playbook", &name), &playbook).await?;
     Ok(see_other("/workflow#playbooks"))
 }
 

@@ -2,7 +2,7 @@
 //! nudges, stakeholders kept informed actively (every update by email) or passively (a
 //! digest), the handover note on a role handoff, and the all-clear's thanks.
 
-use firebreak_server::workers::{ClockWorker, DeliveryWorker};
+use firebreak_server::workers::ClockWorker;
 use jiff::SignedDuration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,15 +20,6 @@ fn kinds(events: &[Value]) -> Vec<&str> {
         .iter()
         .map(|it| it["kind"].as_str().unwrap())
         .collect()
-}
-
-fn delivery(app: &TestApp) -> DeliveryWorker {
-    let mut worker = crate::webhooks::manual_worker(app);
-    worker.mailer = app
-        .settings
-        .smtp()
-        .map(|it| firebreak_integrations::email::Mailer::new(&it).unwrap());
-    worker
 }
 
 async fn human_element(backend: Backend) {
@@ -97,7 +88,7 @@ async fn human_element(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    delivery(&app)
+    crate::webhooks::manual_worker(&app)
         .run_once(firebreak_store::clock::now())
         .await
         .unwrap();
@@ -164,7 +155,7 @@ async fn human_element(backend: Backend) {
         .unwrap();
     assert_eq!(digest["body"]["to"], json!(["board@test.example"]));
     assert_eq!(digest["body"]["updates"], 1);
-    delivery(&app)
+    crate::webhooks::manual_worker(&app)
         .run_once(firebreak_store::clock::now())
         .await
         .unwrap();

@@ -3,22 +3,12 @@
 //! by email (a real SMTP server) — each once, even across a restart.
 
 use firebreak_server::settings::TargetSettings;
-use firebreak_server::workers::DeliveryWorker;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp};
 use crate::smtp::SmtpServer;
 use crate::webhooks::{SECRET, start_receiver};
-
-fn worker(app: &TestApp) -> DeliveryWorker {
-    let mut worker = crate::webhooks::manual_worker(app);
-    worker.mailer = app
-        .settings
-        .smtp()
-        .map(|it| firebreak_integrations::email::Mailer::new(&it).unwrap());
-    worker
-}
 
 async fn kinds(app: &TestApp, key: &str) -> Vec<String> {
     let (_, timeline) = app.get(&format!("/api/v1/incidents/{key}/timeline")).await;
@@ -96,7 +86,7 @@ async fn default_rules(backend: Backend) {
 
     // A restart before anything was sent: nothing is lost and nothing fires again.
     let app = app.restart().await;
-    let step = worker(&app)
+    let step = crate::webhooks::manual_worker(&app)
         .run_once(firebreak_store::clock::now())
         .await
         .unwrap();
@@ -129,7 +119,7 @@ async fn default_rules(backend: Backend) {
 
     // Another restart and more worker steps: still exactly once.
     let app = app.restart().await;
-    let again = worker(&app)
+    let again = crate::webhooks::manual_worker(&app)
         .run_once(firebreak_store::clock::now())
         .await
         .unwrap();
@@ -177,7 +167,7 @@ async fn default_rules(backend: Backend) {
     let resolved = kinds(&app, "INC-1").await;
     assert_eq!(count(&resolved, "rule_fired"), 2, "{resolved:?}");
     assert_eq!(count(&resolved, "freeze_ended"), 1, "{resolved:?}");
-    worker(&app)
+    crate::webhooks::manual_worker(&app)
         .run_once(firebreak_store::clock::now())
         .await
         .unwrap();

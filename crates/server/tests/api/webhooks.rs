@@ -92,12 +92,17 @@ pub(crate) async fn create_hook(app: &TestApp, url: &str, extra: Value) -> Value
     hook
 }
 
+/// A delivery worker the test steps by hand (with email when the settings name an SMTP
+/// server).
 pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
     DeliveryWorker {
         store: app.store.clone(),
         client: app.http.clone(),
         policy: app.settings.retry_policy(),
-        mailer: None,
+        mailer: app
+            .settings
+            .smtp()
+            .map(|it| firebreak_integrations::email::Mailer::new(&it).unwrap()),
     }
 }
 
