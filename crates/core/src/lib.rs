@@ -23,6 +23,7 @@ pub mod playbook;
 pub mod presence;
 pub mod retry;
 pub mod rule;
+pub mod status_page;
 pub mod throttle;
 pub mod token;
 pub mod update;

@@ -11,6 +11,7 @@ pub mod extract;
 mod health;
 pub mod openapi;
 pub mod settings;
+pub mod status;
 mod token_cache;
 pub mod ui;
 pub mod workers;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub tokens: Arc<token_cache::TokenCache>,
     pub logins: Arc<auth::LoginThrottle>,
+    /// The public status page, rendered and held in memory.
+    pub status: status::StatusCache,
 }
 
 /// How to open a store for these settings: their catalog, rebuilt with the playbooks and
@@ -64,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .merge(health::router())
+        .merge(status::router())
         .merge(ui::router())
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body_limit))
@@ -137,7 +141,13 @@ pub async fn serve_with_store(
         shutdown: stop_rx,
         tokens: Arc::default(),
         logins: Arc::default(),
+        status: status::StatusCache::default(),
     };
+    // The status page is rendered before the first request and kept fresh.
+    if let Err(err) = status::rebuild(&state).await {
+        tracing::warn!(error = %err, "first status page render failed");
+    }
+    let status_task = tokio::spawn(status::keep_fresh(state.clone()));
     let app = router(state);
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -148,6 +158,7 @@ pub async fn serve_with_store(
     for task in [worker_task, clock_task].into_iter().flatten() {
         let _ = task.await;
     }
+    let _ = status_task.await;
     store.close().await;
     Ok(())
 }

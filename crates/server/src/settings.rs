@@ -34,6 +34,28 @@ pub struct Settings {
     pub targets: Vec<TargetSettings>,
     pub smtp: SmtpSettings,
     pub people: PeopleSettings,
+    pub status_page: StatusPageSettings,
+}
+
+/// The public status page at `/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusPageSettings {
+    pub title: String,
+    /// The page's id in the Statuspage-compatible JSON.
+    pub page_id: String,
+    /// Where the public reaches the page; empty: `public_url` + `/status`.
+    pub url: String,
+}
+
+impl Default for StatusPageSettings {
+    fn default() -> Self {
+        StatusPageSettings {
+            title: "Status".into(),
+            page_id: "firebreak".into(),
+            url: String::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +139,7 @@ impl Default for Settings {
             targets: workflow::default_targets(),
             smtp: SmtpSettings::default(),
             people: PeopleSettings::default(),
+            status_page: StatusPageSettings::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod outbox;
 mod people;
 mod reads;
 mod rows;
+mod status;
 mod tokens;
 mod workflow;
 mod writer;
@@ -26,6 +27,10 @@ pub use db::Backend;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
+pub use status::{
+    AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
+    PublicUpdate, StatusData,
+};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
 pub use workflow::{Rebuild, WorkflowItem};

@@ -7,6 +7,7 @@ pub mod incidents;
 pub mod participation;
 pub mod people;
 pub mod sse;
+pub mod status;
 pub mod tasks;
 pub mod timeline;
 pub mod tokens;
@@ -73,6 +74,16 @@ pub fn router() -> Router<AppState> {
             "/incidents/{key}/notifications",
             get(participation::notifications),
         )
+        .route(
+            "/status/components",
+            get(status::components).post(status::create_component),
+        )
+        .route("/status/components/{id}", patch(status::update_component))
+        .route(
+            "/status/incidents",
+            get(status::incidents).post(status::publish),
+        )
+        .route("/status/incidents/{id}/updates", post(status::post_update))
         .route("/workflow", get(workflow::show))
         .route(
             "/workflow/playbooks/{name}",

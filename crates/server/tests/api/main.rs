@@ -15,6 +15,7 @@ mod search;
 mod sessions;
 mod smtp;
 mod sse;
+mod status_page;
 mod tasks;
 mod timeline;
 mod updates;

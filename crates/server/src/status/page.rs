@@ -1,0 +1,296 @@
+//! The status page in HTML: server-rendered, no JavaScript needed, status as text and icon
+//! (never colour alone), uptime bars whose days are keyboard-focusable with their own
+//! description.
+
+use askama::Template;
+use firebreak_core::status_page::{ComponentStatus, Indicator, PARTIAL_WEIGHT, uptime};
+use firebreak_store::{PublicIncident, StatusData};
+use jiff::{SignedDuration, Timestamp};
+
+use super::v2::{Documents, PageInfo, shown_status};
+use crate::settings::Settings;
+
+/// Days of history in the uptime bars.
+pub const UPTIME_DAYS: i64 = 90;
+/// Days of past incidents on the front page.
+const HISTORY_DAYS: i64 = 15;
+
+pub fn info(settings: &Settings) -> PageInfo {
+    let page = &settings.status_page;
+    PageInfo {
+        id: page.page_id.clone(),
+        name: page.title.clone(),
+        url: if page.url.is_empty() {
+            format!("{}/status", settings.base_url())
+        } else {
+            page.url.trim_end_matches('/').to_string()
+        },
+    }
+}
+
+fn icon(status: ComponentStatus) -> &'static str {
+    match status {
+        ComponentStatus::Operational => "✓",
+        ComponentStatus::DegradedPerformance => "◐",
+        ComponentStatus::PartialOutage => "▲",
+        ComponentStatus::MajorOutage => "✕",
+        ComponentStatus::UnderMaintenance => "⚙",
+    }
+}
+
+fn when(at: Timestamp) -> String {
+    at.strftime("%b %-d, %H:%M UTC").to_string()
+}
+
+pub struct DayView {
+    pub class: &'static str,
+    pub label: String,
+}
+
+pub struct ComponentView {
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub class: &'static str,
+    pub icon: &'static str,
+    pub uptime: String,
+    pub days: Vec<DayView>,
+    pub showcase: bool,
+}
+
+pub struct GroupView {
+    pub name: String,
+    pub status: String,
+    pub class: &'static str,
+    pub icon: &'static str,
+    pub components: Vec<ComponentView>,
+}
+
+pub struct UpdateView {
+    pub label: &'static str,
+    pub body: String,
+    pub when: String,
+    pub iso: String,
+}
+
+pub struct IncidentView {
+    pub id: String,
+    pub name: String,
+    pub impact: String,
+    pub status: &'static str,
+    pub updates: Vec<UpdateView>,
+    pub affected: String,
+}
+
+pub struct HistoryDay {
+    pub date: String,
+    pub incidents: Vec<IncidentView>,
+}
+
+#[derive(Template)]
+#[template(path = "status_page.html")]
+struct StatusPage<'a> {
+    title: &'a str,
+    indicator: &'static str,
+    description: String,
+    active: Vec<IncidentView>,
+    groups: Vec<GroupView>,
+    history: Vec<HistoryDay>,
+    updated: String,
+    partial_weight: String,
+}
+
+#[derive(Template)]
+#[template(path = "status_incident.html")]
+struct IncidentPage<'a> {
+    title: &'a str,
+    incident: IncidentView,
+}
+
+fn class(status: ComponentStatus) -> &'static str {
+    match status {
+        ComponentStatus::Operational => "ok",
+        ComponentStatus::DegradedPerformance => "degraded",
+        ComponentStatus::PartialOutage => "partial",
+        ComponentStatus::MajorOutage => "major",
+        ComponentStatus::UnderMaintenance => "maintenance",
+    }
+}
+
+fn incident_view(incident: &PublicIncident, data: &StatusData) -> IncidentView {
+    let names: Vec<String> = incident
+        .component_ids
+        .iter()
+        .filter_map(|id| data.components.iter().find(|it| &it.id == id))
+        .map(|it| it.name.clone())
+        .collect();
+    IncidentView {
+        id: incident.id.clone(),
+        name: incident.name.clone(),
+        impact: incident.impact.as_str().to_string(),
+        status: incident.status.label(),
+        updates: incident
+            .updates
+            .iter()
+            .map(|it| UpdateView {
+                label: it.status.label(),
+                body: it.body.clone(),
+                when: when(it.created_at),
+                iso: super::v2::time(it.created_at),
+            })
+            .collect(),
+        affected: names.join(", "),
+    }
+}
+
+fn component_view(
+    component: &firebreak_store::Component,
+    data: &StatusData,
+    now: Timestamp,
+) -> ComponentView {
+    let status = shown_status(component, &data.components);
+    let changes = data
+        .changes
+        .get(&component.id)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let (days, ratio) = uptime(changes, now, UPTIME_DAYS);
+    let days = days
+        .iter()
+        .map(|day| {
+            let date = day.start.strftime("%b %-d, %Y");
+            let (class, label) = if !day.known {
+                ("none", format!("{date}: no data"))
+            } else {
+                let worst = day.worst();
+                let mut parts = Vec::new();
+                if day.major_minutes > 0 {
+                    parts.push(format!("major outage {} min", day.major_minutes));
+                }
+                if day.partial_minutes > 0 {
+                    parts.push(format!("partial outage {} min", day.partial_minutes));
+                }
+                if day.degraded_minutes > 0 {
+                    parts.push(format!("degraded {} min", day.degraded_minutes));
+                }
+                if parts.is_empty() {
+                    parts.push("no downtime".into());
+                }
+                (class(worst), format!("{date}: {}", parts.join(", ")))
+            };
+            DayView { class, label }
+        })
+        .collect();
+    ComponentView {
+        name: component.name.clone(),
+        description: component.description.clone(),
+        status: status.label().to_string(),
+        class: class(status),
+        icon: icon(status),
+        uptime: ratio.map_or("no data yet".into(), |it| {
+            format!("{:.2} % uptime", (it * 100.0).clamp(0.0, 100.0))
+        }),
+        days,
+        showcase: component.showcase,
+    }
+}
+
+/// The front page and a page per incident, by path.
+pub fn render(
+    data: &StatusData,
+    info: &PageInfo,
+    docs: &Documents,
+    now: Timestamp,
+) -> Vec<(String, String)> {
+    let visible = |component: &firebreak_store::Component| {
+        !component.only_show_if_degraded
+            || shown_status(component, &data.components) != ComponentStatus::Operational
+    };
+    let mut groups = Vec::new();
+    // Ungrouped components first, under no heading, then each group.
+    let loose: Vec<ComponentView> = data
+        .components
+        .iter()
+        .filter(|it| it.group_id.is_none() && !it.is_group && visible(it))
+        .map(|it| component_view(it, data, now))
+        .collect();
+    if !loose.is_empty() {
+        groups.push(GroupView {
+            name: String::new(),
+            status: String::new(),
+            class: "ok",
+            icon: "",
+            components: loose,
+        });
+    }
+    for group in data.components.iter().filter(|it| it.is_group && visible(it)) {
+        let status = shown_status(group, &data.components);
+        groups.push(GroupView {
+            name: group.name.clone(),
+            status: status.label().to_string(),
+            class: class(status),
+            icon: icon(status),
+            components: data
+                .components
+                .iter()
+                .filter(|it| it.group_id.as_deref() == Some(group.id.as_str()) && visible(it))
+                .map(|it| component_view(it, data, now))
+                .collect(),
+        });
+    }
+    let active: Vec<IncidentView> = data
+        .incidents
+        .iter()
+        .filter(|it| !it.status.is_resolved())
+        .map(|it| incident_view(it, data))
+        .collect();
+    let today = now
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .map(|it| it.timestamp())
+        .unwrap_or(now);
+    let history = (0..HISTORY_DAYS)
+        .map(|back| {
+            let start = today - SignedDuration::from_hours(24 * back);
+            let end = start + SignedDuration::from_hours(24);
+            HistoryDay {
+                date: start.strftime("%b %-d, %Y").to_string(),
+                incidents: data
+                    .incidents
+                    .iter()
+                    .filter(|it| it.created_at >= start && it.created_at < end)
+                    .map(|it| incident_view(it, data))
+                    .collect(),
+            }
+        })
+        .collect();
+    let indicator = docs.status["status"]["indicator"]
+        .as_str()
+        .and_then(Indicator::parse)
+        .unwrap_or(Indicator::None);
+    let front = StatusPage {
+        title: &info.name,
+        indicator: indicator.as_str(),
+        description: docs.status["status"]["description"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        active,
+        groups,
+        history,
+        updated: when(docs.updated_at.max(Timestamp::UNIX_EPOCH)),
+        partial_weight: format!("{PARTIAL_WEIGHT}"),
+    };
+    let mut pages = vec![("/status".to_string(), front.render().unwrap_or_default())];
+    for incident in &data.incidents {
+        let page = IncidentPage {
+            title: &info.name,
+            incident: incident_view(incident, data),
+        };
+        pages.push((
+            format!("/status/incidents/{}", incident.id),
+            page.render().unwrap_or_default(),
+        ));
+    }
+    pages
+}

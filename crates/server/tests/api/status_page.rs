@@ -1,0 +1,294 @@
+//! The public status page: components, a published incident with its updates, the page, and
+//! Statuspage v2 compatible JSON — shapes compared field for field with a fixture written from
+//! the research document; served from memory, so it answers with the database gone.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp};
+
+const FIXTURE: &str = include_str!("fixtures/statuspage-summary.json");
+
+/// Fails unless `ours` has exactly the keys of `fixture` at every level, with the same JSON
+/// types (`null` stands for "nullable"). Array elements are compared with the fixture element
+/// of the same kind (a group with a group).
+fn same_shape(fixture: &Value, ours: &Value, path: &str) {
+    match (fixture, ours) {
+        (Value::Object(f), Value::Object(o)) => {
+            let mut fk: Vec<&String> = f.keys().collect();
+            let mut ok: Vec<&String> = o.keys().collect();
+            fk.sort();
+            ok.sort();
+            assert_eq!(fk, ok, "keys at {path}");
+            for (key, value) in f {
+                same_shape(value, &o[key], &format!("{path}.{key}"));
+            }
+        }
+        (Value::Array(f), Value::Array(o)) => {
+            for (idx, item) in o.iter().enumerate() {
+                let model = f
+                    .iter()
+                    .find(|it| it.get("group") == item.get("group"))
+                    .or(f.first());
+                if let Some(model) = model {
+                    same_shape(model, item, &format!("{path}[{idx}]"));
+                }
+            }
+        }
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        (f, o) => panic!("type at {path}: fixture {f}, ours {o}"),
+    }
+}
+
+async fn public(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let response = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+async fn json_doc(app: &TestApp, path: &str) -> Value {
+    let (status, _, body) = public(app, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn create(app: &TestApp, body: Value) -> Value {
+    let (status, component) = app.post("/api/v1/status/components", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{component}");
+    component
+}
+
+/// The research document's example page, built through the API.
+async fn example_page(app: &TestApp) -> (String, String) {
+    let regions = create(app, json!({"name": "Regions", "group": true})).await;
+    let eu = create(
+        app,
+        json!({"name": "eu-west", "description": "Frankfurt", "group_id": regions["id"]}),
+    )
+    .await;
+    create(app, json!({"name": "API", "description": "REST and GraphQL"})).await;
+    let eu_id = eu["id"].as_str().unwrap().to_string();
+    let (status, published) = app
+        .post(
+            "/api/v1/status/incidents",
+            json!({
+                "incident": "INC-1",
+                "name": "Elevated error rates in eu-west",
+                "impact": "minor",
+                "body": "We are investigating elevated 5xx responses in eu-west.",
+                "components": { eu_id.clone(): "major_outage" },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let id = published["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 12);
+    let (status, updated) = app
+        .post(
+            &format!("/api/v1/status/incidents/{id}/updates"),
+            json!({
+                "status": "identified",
+                "body": "A faulty load-balancer config was rolled back; error rates are falling.",
+                "components": { eu_id.clone(): "partial_outage" },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    (id, eu_id)
+}
+
+both_backends!(status_page_end_to_end, |app: TestApp| async move {
+    // Before anything: an empty, operational page.
+    let empty = json_doc(&app, "/status/api/v2/status.json").await;
+    assert_eq!(
+        empty["status"],
+        json!({"indicator": "none", "description": "All Systems Operational"})
+    );
+    app.declare(json!({"title": "eu-west 5xx", "severity": "major"}))
+        .await;
+    // Bad input is a clear 422 and changes nothing.
+    let bad = [
+        json!({"name": ""}),
+        json!({"name": "x", "status": "on_fire"}),
+        json!({"name": "x", "group_id": "nope"}),
+        json!({"name": "x", "colour": "red"}),
+    ];
+    for body in bad {
+        let (status, error) = app.post("/api/v1/status/components", body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {error}");
+    }
+    let (id, eu_id) = example_page(&app).await;
+    let (status, error) = app
+        .post(
+            "/api/v1/status/incidents",
+            json!({"name": "x", "body": "y", "components": {"nope": "major_outage"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = app
+        .call(
+            &app.read,
+            Method::POST,
+            "/api/v1/status/components",
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers may not change the page");
+
+    // summary.json matches the fixture field for field, and its values follow the rules.
+    let summary = json_doc(&app, "/status/api/v2/summary.json").await;
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    same_shape(&fixture, &summary, "summary");
+    assert_eq!(summary["status"], fixture["status"]);
+    let by_name = |name: &str| -> Value {
+        summary["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("Regions")["status"], "partial_outage");
+    assert_eq!(by_name("Regions")["components"], json!([eu_id]));
+    assert_eq!(by_name("eu-west")["status"], "partial_outage");
+    assert_eq!(by_name("API")["status"], "operational");
+    let incident = &summary["incidents"][0];
+    assert_eq!(incident["id"], id);
+    assert_eq!(incident["status"], "identified");
+    let updates = incident["incident_updates"].as_array().unwrap();
+    assert_eq!(updates[0]["status"], "identified", "newest first");
+    assert_eq!(
+        updates[0]["affected_components"][0],
+        json!({"code": eu_id, "name": "Regions - eu-west", "old_status": "major_outage", "new_status": "partial_outage"})
+    );
+    assert!(
+        summary["page"]["updated_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    // Every v2 document has its envelope.
+    for (path, key) in [
+        ("status.json", "status"),
+        ("components.json", "components"),
+        ("incidents.json", "incidents"),
+        ("incidents/unresolved.json", "incidents"),
+        ("scheduled-maintenances.json", "scheduled_maintenances"),
+        ("scheduled-maintenances/upcoming.json", "scheduled_maintenances"),
+        ("scheduled-maintenances/active.json", "scheduled_maintenances"),
+    ] {
+        let doc = json_doc(&app, &format!("/status/api/v2/{path}")).await;
+        same_shape(&fixture["page"], &doc["page"], path);
+        assert!(!doc[key].is_null(), "{path}");
+    }
+
+    // The page: banner in words, the incident and its updates, components with uptime bars.
+    let (status, headers, html) = public(&app, "/status").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in [
+        "Minor Service Outage",
+        "Elevated error rates in eu-west",
+        "A faulty load-balancer config was rolled back",
+        "Regions",
+        "eu-west",
+        "Partial outage",
+        "uptime",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    // Cached by anyone, revalidated cheaply.
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    assert!(headers["cache-control"].to_str().unwrap().contains("stale-if-error"));
+    let not_modified = app
+        .http
+        .get(format!("{}/status", app.base))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    let (_, headers, _) = public(&app, "/status/api/v2/summary.json").await;
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let (status, _, page) = public(&app, &format!("/status/incidents/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("We are investigating elevated 5xx responses"));
+    assert_eq!(public(&app, "/status/nope").await.0, StatusCode::NOT_FOUND);
+
+    // Resolved, components back to operational: the page says so at once.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/status/incidents/{id}/updates"),
+            json!({"status": "resolved", "body": "Error rates are back to normal.", "components": {eu_id.clone(): "operational"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let status_doc = json_doc(&app, "/status/api/v2/status.json").await;
+    assert_eq!(status_doc["status"]["indicator"], "none");
+    let unresolved = json_doc(&app, "/status/api/v2/incidents/unresolved.json").await;
+    assert_eq!(unresolved["incidents"], json!([]));
+    let all = json_doc(&app, "/status/api/v2/incidents.json").await;
+    assert_eq!(all["incidents"][0]["status"], "resolved");
+    assert!(all["incidents"][0]["resolved_at"].is_string());
+    let (_, _, html) = public(&app, "/status").await;
+    assert!(html.contains("All Systems Operational"));
+    assert!(html.contains("Error rates are back to normal."), "in the history");
+    // The API lists it with its link to the internal incident.
+    let (_, list) = app.get("/api/v1/status/incidents").await;
+    assert_eq!(list[0]["updates"].as_array().unwrap().len(), 3);
+    assert!(list[0]["incident_id"].is_string());
+});
+
+/// With the database unreachable, the page and its JSON keep answering with the last content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_survives_losing_the_database() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    app.declare(json!({"title": "eu-west 5xx", "severity": "major"}))
+        .await;
+    example_page(&app).await;
+    let (_, before_headers, before) = public(&app, "/status/api/v2/summary.json").await;
+    let (_, _, page_before) = public(&app, "/status").await;
+    let name = app.database_url.rsplit('/').next().unwrap().to_string();
+    let admin_url = app.database_url.replace(&format!("/{name}"), "/postgres");
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url)
+        .await
+        .unwrap();
+    // Refuse new connections and cut the open ones: the database is gone for the server.
+    for sql in [
+        format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.unwrap();
+    }
+    let (status, _) = app.get("/api/v1/incidents").await;
+    assert!(status.is_server_error(), "the API really lost its database: {status}");
+    let (status, headers, after) = public(&app, "/status/api/v2/summary.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after, before);
+    assert_eq!(headers["etag"], before_headers["etag"]);
+    let (status, _, page_after) = public(&app, "/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page_after, page_before);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}
