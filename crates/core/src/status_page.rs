@@ -151,14 +151,14 @@ pub fn rollup(components: &[ComponentStatus], incidents: &[Impact]) -> (Indicato
     (indicator, description.to_string())
 }
 
-/// One day of a component's uptime bar.
+/// One day of a component's uptime bar (seconds, so a fresh outage shows at once).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UptimeDay {
     /// Start of the day (UTC).
     pub start: Timestamp,
-    pub major_minutes: i64,
-    pub partial_minutes: i64,
-    pub degraded_minutes: i64,
+    pub major_seconds: i64,
+    pub partial_seconds: i64,
+    pub degraded_seconds: i64,
     /// False for days before the component existed.
     pub known: bool,
 }
@@ -166,11 +166,11 @@ pub struct UptimeDay {
 impl UptimeDay {
     /// The day's worst state, for its colour and label.
     pub fn worst(&self) -> ComponentStatus {
-        if self.major_minutes > 0 {
+        if self.major_seconds > 0 {
             ComponentStatus::MajorOutage
-        } else if self.partial_minutes > 0 {
+        } else if self.partial_seconds > 0 {
             ComponentStatus::PartialOutage
-        } else if self.degraded_minutes > 0 {
+        } else if self.degraded_seconds > 0 {
             ComponentStatus::DegradedPerformance
         } else {
             ComponentStatus::Operational
@@ -178,13 +178,13 @@ impl UptimeDay {
     }
 }
 
-/// How partial outage minutes count against uptime (the formula the page states).
+/// How partial outage time counts against uptime (the formula the page states).
 pub const PARTIAL_WEIGHT: f64 = 0.3;
 
 /// Uptime over `days` UTC days ending with the day of `now`, from a component's status
 /// changes `(at, status)` in time order (the first is its creation). Uptime is
-/// `1 − (major minutes + 0.3 × partial minutes) / minutes known`; degraded performance and
-/// maintenance do not count as down.
+/// `1 − (major outage time + 0.3 × partial outage time) / time observed`; degraded
+/// performance and maintenance do not count as down.
 pub fn uptime(
     changes: &[(Timestamp, ComponentStatus)],
     now: Timestamp,
@@ -198,37 +198,38 @@ pub fn uptime(
         .unwrap_or(now);
     let first = today - day * (days as i32 - 1).max(0);
     let mut out = Vec::with_capacity(days as usize);
-    let (mut down, mut known_minutes) = (0.0_f64, 0_i64);
+    let (mut down, mut known_seconds) = (0.0_f64, 0_i64);
     for idx in 0..days {
         let start = first + day * idx as i32;
         let end = (start + day).min(now);
         let mut it = UptimeDay {
             start,
-            major_minutes: 0,
-            partial_minutes: 0,
-            degraded_minutes: 0,
+            major_seconds: 0,
+            partial_seconds: 0,
+            degraded_seconds: 0,
             known: false,
         };
         for (pos, (at, status)) in changes.iter().enumerate() {
             let until = changes.get(pos + 1).map_or(now, |next| next.0);
             let (from, to) = ((*at).max(start), until.min(end));
-            if to <= from {
+            if to < from || (to == from && until != now) {
                 continue;
             }
             it.known = true;
-            let minutes = to.duration_since(from).as_mins();
-            known_minutes += minutes;
+            // A state that began a moment ago still counts (at least a second).
+            let seconds = to.duration_since(from).as_secs().max(i64::from(until == now));
+            known_seconds += seconds;
             match status {
-                ComponentStatus::MajorOutage => it.major_minutes += minutes,
-                ComponentStatus::PartialOutage => it.partial_minutes += minutes,
-                ComponentStatus::DegradedPerformance => it.degraded_minutes += minutes,
+                ComponentStatus::MajorOutage => it.major_seconds += seconds,
+                ComponentStatus::PartialOutage => it.partial_seconds += seconds,
+                ComponentStatus::DegradedPerformance => it.degraded_seconds += seconds,
                 _ => {}
             }
         }
-        down += it.major_minutes as f64 + PARTIAL_WEIGHT * it.partial_minutes as f64;
+        down += it.major_seconds as f64 + PARTIAL_WEIGHT * it.partial_seconds as f64;
         out.push(it);
     }
-    let ratio = (known_minutes > 0).then(|| 1.0 - down / known_minutes as f64);
+    let ratio = (known_seconds > 0).then(|| 1.0 - down / known_seconds as f64);
     (out, ratio)
 }
 
@@ -289,14 +290,18 @@ mod tests {
         let (days, ratio) = uptime(&changes, now, 4);
         let known: Vec<bool> = days.iter().map(|it| it.known).collect();
         assert_eq!(known, [false, true, true, true]);
-        assert_eq!(days[2].major_minutes, 60);
-        assert_eq!(days[2].partial_minutes, 120);
-        assert_eq!(days[2].degraded_minutes, 60);
+        assert_eq!(days[2].major_seconds, 3600);
+        assert_eq!(days[2].partial_seconds, 7200);
+        assert_eq!(days[2].degraded_seconds, 3600);
         assert_eq!(days[2].worst(), MajorOutage);
         assert_eq!(days[3].worst(), Operational);
-        // 2.5 days known = 3,600 minutes; down = 60 + 0.3 × 120 = 96.
+        // 2.5 days known = 3,600 minutes; down = 60 + 0.3 × 120 = 96 minutes.
         let expected = 1.0 - 96.0 / 3600.0;
         assert!((ratio.unwrap() - expected).abs() < 1e-9, "{ratio:?}");
         assert_eq!(uptime(&[], now, 3).1, None);
+        // An outage that began a moment ago shows today, before a full second has passed.
+        let (days, ratio) = uptime(&[(now, MajorOutage)], now, 2);
+        assert_eq!(days[1].worst(), MajorOutage);
+        assert_eq!(ratio, Some(0.0));
     }
 }

@@ -164,14 +164,15 @@ fn component_view(
             } else {
                 let worst = day.worst();
                 let mut parts = Vec::new();
-                if day.major_minutes > 0 {
-                    parts.push(format!("major outage {} min", day.major_minutes));
+                let minutes = |seconds: i64| (seconds + 59) / 60;
+                if day.major_seconds > 0 {
+                    parts.push(format!("major outage {} min", minutes(day.major_seconds)));
                 }
-                if day.partial_minutes > 0 {
-                    parts.push(format!("partial outage {} min", day.partial_minutes));
+                if day.partial_seconds > 0 {
+                    parts.push(format!("partial outage {} min", minutes(day.partial_seconds)));
                 }
-                if day.degraded_minutes > 0 {
-                    parts.push(format!("degraded {} min", day.degraded_minutes));
+                if day.degraded_seconds > 0 {
+                    parts.push(format!("degraded {} min", minutes(day.degraded_seconds)));
                 }
                 if parts.is_empty() {
                     parts.push("no downtime".into());

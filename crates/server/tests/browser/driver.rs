@@ -64,6 +64,16 @@ impl Driver {
 
     /// A browser with extra chromium switches (e.g. `--force-dark-mode`).
     pub async fn browser_with(&self, width: u32, height: u32, extra: &[&str]) -> Browser {
+        self.open(width, height, extra, json!({})).await
+    }
+
+    /// A browser with JavaScript turned off, as some readers of a status page have it.
+    pub async fn browser_without_js(&self, width: u32, height: u32) -> Browser {
+        let prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        self.open(width, height, &[], prefs).await
+    }
+
+    async fn open(&self, width: u32, height: u32, extra: &[&str], prefs: Value) -> Browser {
         let chromium = program("FIREBREAK_CHROMIUM", "/usr/bin/chromium");
         let mut args = vec![
             "--headless=new".to_string(),
@@ -82,7 +92,7 @@ impl Driver {
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
+            json!({ "binary": chromium, "args": args, "prefs": prefs }),
         );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)

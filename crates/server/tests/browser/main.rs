@@ -236,6 +236,55 @@ async fn incident_room_in_a_real_browser() {
     bo.wait_for(Locator::XPath("//span[@id='live-state' and .='Live']"))
         .await;
 
+    // The public status page, with JavaScript off, at phone width: a component, an incident
+    // published from the room's incident, and the page read without signing in.
+    let token = store
+        .create_token(
+            "ci",
+            firebreak_core::token::Scope::Write,
+            store.user_by_email("boss@example.com").await.unwrap().as_ref(),
+            firebreak_store::clock::now(),
+        )
+        .await
+        .unwrap()
+        .secret;
+    let http = firebreak_integrations::http::client(Duration::from_secs(10)).unwrap();
+    let component: serde_json::Value = http
+        .post(format!("{base}/api/v1/status/components"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Checkout", "description": "Card and wallet payments"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let published = http
+        .post(format!("{base}/api/v1/status/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "incident": "INC-1", "name": "Card payments failing", "impact": "major",
+            "body": "Card payments fail at checkout. We are rolling back the last release.",
+            "components": { component["id"].as_str().unwrap(): "major_outage" },
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), reqwest::StatusCode::CREATED);
+    let reader = driver.browser_without_js(390, 844).await;
+    reader.goto(&format!("{base}/status")).await;
+    reader
+        .wait_for(Locator::XPath("//p[@id='banner' and contains(., 'Major System Outage')]"))
+        .await;
+    reader
+        .wait_for(Locator::XPath("//h3/a[.='Card payments failing']"))
+        .await;
+    assert!(
+        reader.count(".bars li").await >= 30,
+        "the uptime bar renders without JavaScript"
+    );
+    reader.screenshot("status-page-phone").await;
+
     // Screenshots of the places people spend their night in.
     bo.screenshot("incident-room").await;
     // The admin's Workflow page: the built-in rules, and a playbook made from the form.
