@@ -3,6 +3,7 @@
 //! A request never touches the database; if the database goes away, the last good page keeps
 //! being served.
 
+pub mod feed;
 pub mod page;
 pub mod v2;
 
@@ -71,6 +72,8 @@ impl StatusCache {
 
 const JSON: &str = "application/json; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
+const RSS: &str = "application/rss+xml; charset=utf-8";
 /// Fresh for 10 s; a cache may serve it stale while it fetches a new one, and for a day when
 /// this server cannot answer.
 const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=300, stale-if-error=86400";
@@ -102,6 +105,14 @@ pub async fn rebuild(state: &AppState) -> Result<(), firebreak_store::StoreError
     documents.insert(
         format!("{api}/scheduled-maintenances/active.json"),
         json(&docs.active),
+    );
+    documents.insert(
+        "/status/history.atom".into(),
+        Rendered::new(feed::atom(&data, &info, docs.updated_at), ATOM),
+    );
+    documents.insert(
+        "/status/history.rss".into(),
+        Rendered::new(feed::rss(&data, &info, docs.updated_at), RSS),
     );
     for (path, html) in page::render(&data, &info, &docs, now) {
         documents.insert(path, Rendered::new(html, HTML));
@@ -154,7 +165,8 @@ fn serve(state: &AppState, path: &str, headers: &HeaderMap) -> Response {
         }
         return crate::error::ApiError::not_found("page").into_response();
     };
-    let is_json = doc.content_type == JSON;
+    // Anyone's page may read the JSON and the feeds.
+    let shared = doc.content_type != HTML;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|it| it.to_str().ok())
@@ -163,7 +175,7 @@ fn serve(state: &AppState, path: &str, headers: &HeaderMap) -> Response {
         .header(header::ETAG, &doc.etag)
         .header(header::CACHE_CONTROL, CACHE_CONTROL)
         .header(header::VARY, "Accept-Encoding");
-    if is_json {
+    if shared {
         builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     if matches {

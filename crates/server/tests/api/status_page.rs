@@ -292,3 +292,59 @@ async fn the_page_survives_losing_the_database() {
     .await
     .unwrap();
 }
+
+/// What Python's feedparser (a real feed parser, installed by `scripts/test`) makes of a feed.
+fn parse_feed(text: &str) -> Value {
+    use std::io::Write;
+    let python = std::env::var("FIREBREAK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = "import sys, json, feedparser\n\
+        d = feedparser.parse(sys.stdin.buffer.read())\n\
+        print(json.dumps({'bozo': bool(d.bozo), 'error': str(d.get('bozo_exception', '')), 'version': d.version,\n\
+          'title': d.feed.get('title'), 'entries': [{'title': e.get('title'), 'link': e.get('link'),\n\
+          'id': e.get('id'), 'content': (e.get('content') or [{}])[0].get('value') or e.get('summary')} for e in d.entries]}))";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot run {python}: {err}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "feedparser failed (is it installed? scripts/test installs it)"
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+both_backends!(feeds_are_valid_atom_and_rss, |app: TestApp| async move {
+    app.declare(json!({"title": "eu-west 5xx", "severity": "major"}))
+        .await;
+    let (id, _) = example_page(&app).await;
+    for (path, version, content_type) in [
+        ("/status/history.atom", "atom10", "application/atom+xml"),
+        ("/status/history.rss", "rss20", "application/rss+xml"),
+    ] {
+        let (status, headers, body) = public(&app, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers["content-type"].to_str().unwrap().starts_with(content_type));
+        let feed = parse_feed(&body);
+        assert_eq!(feed["bozo"], false, "{path}: {}", feed["error"]);
+        assert_eq!(feed["version"], version);
+        assert_eq!(feed["title"], "Status - Incident History");
+        let entries = feed["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "one entry per incident");
+        assert_eq!(entries[0]["title"], "Elevated error rates in eu-west");
+        assert!(entries[0]["link"].as_str().unwrap().ends_with(&format!("/status/incidents/{id}")));
+        let content = entries[0]["content"].as_str().unwrap();
+        // Every update, newest first, with its label.
+        let identified = content.find("<strong>Identified</strong>").unwrap();
+        let investigating = content.find("<strong>Investigating</strong>").unwrap();
+        assert!(identified < investigating, "{content}");
+    }
+});
