@@ -217,7 +217,10 @@ pub fn uptime(
             }
             it.known = true;
             // A state that began a moment ago still counts (at least a second).
-            let seconds = to.duration_since(from).as_secs().max(i64::from(until == now));
+            let seconds = to
+                .duration_since(from)
+                .as_secs()
+                .max(i64::from(until == now));
             known_seconds += seconds;
             match status {
                 ComponentStatus::MajorOutage => it.major_seconds += seconds,
@@ -242,22 +245,97 @@ mod tests {
     fn the_page_indicator_follows_statuspage() {
         let table: Vec<(Vec<ComponentStatus>, Vec<Impact>, Indicator, &str)> = vec![
             (vec![], vec![], Indicator::None, "All Systems Operational"),
-            (vec![Operational, Operational], vec![], Indicator::None, "All Systems Operational"),
-            (vec![Operational, DegradedPerformance], vec![], Indicator::Minor, "Partially Degraded Service"),
-            (vec![DegradedPerformance, DegradedPerformance], vec![], Indicator::Minor, "Degraded System Service"),
-            (vec![Operational, PartialOutage], vec![], Indicator::Minor, "Minor Service Outage"),
-            (vec![PartialOutage, PartialOutage], vec![], Indicator::Major, "Partial System Outage"),
-            (vec![PartialOutage, MajorOutage], vec![], Indicator::Major, "Partial System Outage"),
-            (vec![Operational, MajorOutage], vec![], Indicator::Major, "Partial System Outage"),
-            (vec![MajorOutage, MajorOutage], vec![], Indicator::Critical, "Major System Outage"),
-            (vec![MajorOutage], vec![], Indicator::Critical, "Major System Outage"),
-            (vec![Operational, UnderMaintenance], vec![], Indicator::Maintenance, "Service Under Maintenance"),
-            (vec![DegradedPerformance, UnderMaintenance], vec![], Indicator::Minor, "Partially Degraded Service"),
+            (
+                vec![Operational, Operational],
+                vec![],
+                Indicator::None,
+                "All Systems Operational",
+            ),
+            (
+                vec![Operational, DegradedPerformance],
+                vec![],
+                Indicator::Minor,
+                "Partially Degraded Service",
+            ),
+            (
+                vec![DegradedPerformance, DegradedPerformance],
+                vec![],
+                Indicator::Minor,
+                "Degraded System Service",
+            ),
+            (
+                vec![Operational, PartialOutage],
+                vec![],
+                Indicator::Minor,
+                "Minor Service Outage",
+            ),
+            (
+                vec![PartialOutage, PartialOutage],
+                vec![],
+                Indicator::Major,
+                "Partial System Outage",
+            ),
+            (
+                vec![PartialOutage, MajorOutage],
+                vec![],
+                Indicator::Major,
+                "Partial System Outage",
+            ),
+            (
+                vec![Operational, MajorOutage],
+                vec![],
+                Indicator::Major,
+                "Partial System Outage",
+            ),
+            (
+                vec![MajorOutage, MajorOutage],
+                vec![],
+                Indicator::Critical,
+                "Major System Outage",
+            ),
+            (
+                vec![MajorOutage],
+                vec![],
+                Indicator::Critical,
+                "Major System Outage",
+            ),
+            (
+                vec![Operational, UnderMaintenance],
+                vec![],
+                Indicator::Maintenance,
+                "Service Under Maintenance",
+            ),
+            (
+                vec![DegradedPerformance, UnderMaintenance],
+                vec![],
+                Indicator::Minor,
+                "Partially Degraded Service",
+            ),
             // An unresolved incident raises the indicator to its impact, never lowers it.
-            (vec![Operational], vec![Impact::Minor], Indicator::Minor, "Minor Service Outage"),
-            (vec![Operational], vec![Impact::None], Indicator::None, "All Systems Operational"),
-            (vec![Operational, PartialOutage], vec![Impact::Critical], Indicator::Critical, "Major System Outage"),
-            (vec![MajorOutage], vec![Impact::Minor], Indicator::Critical, "Major System Outage"),
+            (
+                vec![Operational],
+                vec![Impact::Minor],
+                Indicator::Minor,
+                "Minor Service Outage",
+            ),
+            (
+                vec![Operational],
+                vec![Impact::None],
+                Indicator::None,
+                "All Systems Operational",
+            ),
+            (
+                vec![Operational, PartialOutage],
+                vec![Impact::Critical],
+                Indicator::Critical,
+                "Major System Outage",
+            ),
+            (
+                vec![MajorOutage],
+                vec![Impact::Minor],
+                Indicator::Critical,
+                "Major System Outage",
+            ),
         ];
         for (components, incidents, indicator, description) in table {
             assert_eq!(
@@ -271,9 +349,18 @@ mod tests {
     #[test]
     fn groups_show_their_worst_child() {
         assert_eq!(group_status(&[]), Operational);
-        assert_eq!(group_status(&[Operational, UnderMaintenance]), UnderMaintenance);
-        assert_eq!(group_status(&[UnderMaintenance, DegradedPerformance]), DegradedPerformance);
-        assert_eq!(group_status(&[PartialOutage, MajorOutage, Operational]), MajorOutage);
+        assert_eq!(
+            group_status(&[Operational, UnderMaintenance]),
+            UnderMaintenance
+        );
+        assert_eq!(
+            group_status(&[UnderMaintenance, DegradedPerformance]),
+            DegradedPerformance
+        );
+        assert_eq!(
+            group_status(&[PartialOutage, MajorOutage, Operational]),
+            MajorOutage
+        );
     }
 
     #[test]

@@ -27,11 +27,11 @@ pub use db::Backend;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
+pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
     PublicUpdate, StatusData,
 };
-pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use tokens::{NewToken, TokenInfo};
 pub use workflow::{Rebuild, WorkflowItem};
 use writer::Job;

@@ -130,7 +130,8 @@ fn invalid(field: &str, message: String) -> StoreError {
 }
 
 fn status_of(text: &str) -> Result<ComponentStatus> {
-    ComponentStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("component status {text:?}")))
+    ComponentStatus::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("component status {text:?}")))
 }
 
 const COMPONENT_COLUMNS: &str = "id, name, description, group_id, is_group, position, status, showcase, \
@@ -243,19 +244,26 @@ async fn set_statuses(
     Ok(affected)
 }
 
-async fn change_status(tx: &mut Tx, id: &str, status: ComponentStatus, now: Timestamp) -> Result<()> {
+async fn change_status(
+    tx: &mut Tx,
+    id: &str,
+    status: ComponentStatus,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query("UPDATE status_components SET status = $2, updated_at = $3 WHERE id = $1")
         .bind(id.to_string())
         .bind(status.as_str())
         .bind(micros(now))
         .execute(&mut **tx)
         .await?;
-    sqlx::query("INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)")
-        .bind(id.to_string())
-        .bind(micros(now))
-        .bind(status.as_str())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)",
+    )
+    .bind(id.to_string())
+    .bind(micros(now))
+    .bind(status.as_str())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -319,12 +327,14 @@ impl Store {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)")
-            .bind(id.clone())
-            .bind(micros(now))
-            .bind(status.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO status_component_changes (component_id, at, status) VALUES ($1, $2, $3)",
+        )
+        .bind(id.clone())
+        .bind(micros(now))
+        .bind(status.as_str())
+        .execute(&mut *tx)
+        .await?;
         let created = components_in(&mut tx)
             .await?
             .into_iter()
@@ -439,13 +449,18 @@ impl Store {
 
     /// The public incidents of an internal incident, newest first.
     pub async fn public_incidents_of(&self, incident_id: &str) -> Result<Vec<PublicIncident>> {
-        let rows = sqlx::query("SELECT id FROM public_incidents WHERE incident_id = $1 ORDER BY created_at DESC")
-            .bind(incident_id.to_string())
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id FROM public_incidents WHERE incident_id = $1 ORDER BY created_at DESC",
+        )
+        .bind(incident_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(self.public_incident(&row.try_get::<String, _>("id")?).await?);
+            out.push(
+                self.public_incident(&row.try_get::<String, _>("id")?)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -497,7 +512,10 @@ impl Store {
         if incidents.is_empty() {
             return Ok(incidents);
         }
-        let ids: Vec<String> = incidents.iter().map(|it| format!("'{}'", it.id.replace('\'', ""))).collect();
+        let ids: Vec<String> = incidents
+            .iter()
+            .map(|it| format!("'{}'", it.id.replace('\'', "")))
+            .collect();
         let sql = format!(
             "SELECT id, public_incident_id, status, body, created_at, affected FROM public_updates \
              WHERE public_incident_id IN ({}) ORDER BY created_at DESC, id DESC",

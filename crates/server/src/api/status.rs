@@ -86,7 +86,10 @@ fn component_status(field: &str, text: &str) -> ApiResult<ComponentStatus> {
     ComponentStatus::parse(text).ok_or_else(|| {
         ApiError::field(
             field,
-            format!("unknown status {text:?}; expected one of {}", ComponentStatus::expected()),
+            format!(
+                "unknown status {text:?}; expected one of {}",
+                ComponentStatus::expected()
+            ),
         )
     })
 }
@@ -166,8 +169,14 @@ pub async fn update_component(
 ) -> ApiResult<Json<ComponentDto>> {
     caller.require(Role::Responder)?;
     let patch = ComponentPatch {
-        name: body.name.as_deref().map(|it| text("name", it, 100)).transpose()?,
-        description: body.description.map(|it| it.trim().chars().take(500).collect()),
+        name: body
+            .name
+            .as_deref()
+            .map(|it| text("name", it, 100))
+            .transpose()?,
+        description: body
+            .description
+            .map(|it| it.trim().chars().take(500).collect()),
         status: body
             .status
             .as_deref()
@@ -294,7 +303,10 @@ fn post(status: &str, body: &str, components: BTreeMap<String, String>) -> ApiRe
     let status = PublicStatus::parse(status).ok_or_else(|| {
         ApiError::field(
             "status",
-            format!("unknown status {status:?}; expected one of {}", PublicStatus::expected()),
+            format!(
+                "unknown status {status:?}; expected one of {}",
+                PublicStatus::expected()
+            ),
         )
     })?;
     let components = components
@@ -331,7 +343,10 @@ pub async fn publish(
         Some(text) => Impact::parse(text).ok_or_else(|| {
             ApiError::field(
                 "impact",
-                format!("unknown impact {text:?}; expected one of {}", Impact::expected()),
+                format!(
+                    "unknown impact {text:?}; expected one of {}",
+                    Impact::expected()
+                ),
             )
         })?,
         None => Impact::Minor,
@@ -344,7 +359,11 @@ pub async fn publish(
     )?;
     let published = state
         .store
-        .publish_incident((incident_id, name, impact), post, firebreak_store::clock::now())
+        .publish_incident(
+            (incident_id, name, impact),
+            post,
+            firebreak_store::clock::now(),
+        )
         .await?;
     refresh(&state).await;
     Ok((StatusCode::CREATED, Json(public_incident_dto(&published))))

@@ -129,7 +129,10 @@ mod tests {
 
     #[test]
     fn xml_escapes_markup_and_drops_control_characters() {
-        assert_eq!(xml("a < b & 'c' \"d\" >\u{1}"), "a &lt; b &amp; &apos;c&apos; &quot;d&quot; &gt;");
+        assert_eq!(
+            xml("a < b & 'c' \"d\" >\u{1}"),
+            "a &lt; b &amp; &apos;c&apos; &quot;d&quot; &gt;"
+        );
         assert_eq!(host("https://status.acme.dev/x"), "status.acme.dev");
         assert_eq!(host("http://127.0.0.1:8080/status"), "127.0.0.1:8080");
     }

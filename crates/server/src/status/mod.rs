@@ -10,12 +10,12 @@ pub mod v2;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -93,7 +93,10 @@ pub async fn rebuild(state: &AppState) -> Result<(), firebreak_store::StoreError
     documents.insert(format!("{api}/status.json"), json(&docs.status));
     documents.insert(format!("{api}/components.json"), json(&docs.components));
     documents.insert(format!("{api}/incidents.json"), json(&docs.incidents));
-    documents.insert(format!("{api}/incidents/unresolved.json"), json(&docs.unresolved));
+    documents.insert(
+        format!("{api}/incidents/unresolved.json"),
+        json(&docs.unresolved),
+    );
     documents.insert(
         format!("{api}/scheduled-maintenances.json"),
         json(&docs.maintenances),
@@ -161,7 +164,11 @@ fn serve(state: &AppState, path: &str, headers: &HeaderMap) -> Response {
     let snapshot = state.status.get();
     let Some(doc) = snapshot.documents.get(path) else {
         if !snapshot.ready {
-            return (StatusCode::SERVICE_UNAVAILABLE, "the status page is starting").into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the status page is starting",
+            )
+                .into_response();
         }
         return crate::error::ApiError::not_found("page").into_response();
     };
@@ -170,13 +177,19 @@ fn serve(state: &AppState, path: &str, headers: &HeaderMap) -> Response {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|it| it.to_str().ok())
-        .is_some_and(|it| it.split(',').any(|tag| tag.trim() == doc.etag || tag.trim() == "*"));
+        .is_some_and(|it| {
+            it.split(',')
+                .any(|tag| tag.trim() == doc.etag || tag.trim() == "*")
+        });
     let mut builder = Response::builder()
         .header(header::ETAG, &doc.etag)
         .header(header::CACHE_CONTROL, CACHE_CONTROL)
         .header(header::VARY, "Accept-Encoding");
     if shared {
-        builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        builder = builder.header(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     if matches {
         return builder

@@ -169,7 +169,10 @@ fn component_view(
                     parts.push(format!("major outage {} min", minutes(day.major_seconds)));
                 }
                 if day.partial_seconds > 0 {
-                    parts.push(format!("partial outage {} min", minutes(day.partial_seconds)));
+                    parts.push(format!(
+                        "partial outage {} min",
+                        minutes(day.partial_seconds)
+                    ));
                 }
                 if day.degraded_seconds > 0 {
                     parts.push(format!("degraded {} min", minutes(day.degraded_seconds)));
@@ -224,7 +227,11 @@ pub fn render(
             components: loose,
         });
     }
-    for group in data.components.iter().filter(|it| it.is_group && visible(it)) {
+    for group in data
+        .components
+        .iter()
+        .filter(|it| it.is_group && visible(it))
+    {
         let status = shown_status(group, &data.components);
         groups.push(GroupView {
             name: group.name.clone(),

@@ -64,11 +64,12 @@ fn component_json(component: &Component, all: &[Component], page_id: &str) -> Va
         "only_show_if_degraded": component.only_show_if_degraded,
     });
     if component.is_group {
-        value["components"] = json!(all
-            .iter()
-            .filter(|it| it.group_id.as_deref() == Some(component.id.as_str()))
-            .map(|it| it.id.clone())
-            .collect::<Vec<_>>());
+        value["components"] = json!(
+            all.iter()
+                .filter(|it| it.group_id.as_deref() == Some(component.id.as_str()))
+                .map(|it| it.id.clone())
+                .collect::<Vec<_>>()
+        );
     }
     value
 }
@@ -137,18 +138,32 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
         "updated_at": time(updated_at),
     });
     let all = &data.components;
-    let components: Vec<Value> = all.iter().map(|it| component_json(it, all, &page.id)).collect();
+    let components: Vec<Value> = all
+        .iter()
+        .map(|it| component_json(it, all, &page.id))
+        .collect();
     let unresolved: Vec<&PublicIncident> = data
         .incidents
         .iter()
         .filter(|it| !it.status.is_resolved())
         .collect();
-    let leaves: Vec<ComponentStatus> = all.iter().filter(|it| !it.is_group).map(|it| it.status).collect();
+    let leaves: Vec<ComponentStatus> = all
+        .iter()
+        .filter(|it| !it.is_group)
+        .map(|it| it.status)
+        .collect();
     let impacts: Vec<Impact> = unresolved.iter().map(|it| it.impact).collect();
     let (indicator, description) = rollup(&leaves, &impacts);
     let status = json!({ "indicator": indicator.as_str(), "description": description });
-    let incidents: Vec<Value> = data.incidents.iter().map(|it| incident_json(it, all, page)).collect();
-    let unresolved: Vec<Value> = unresolved.iter().map(|it| incident_json(it, all, page)).collect();
+    let incidents: Vec<Value> = data
+        .incidents
+        .iter()
+        .map(|it| incident_json(it, all, page))
+        .collect();
+    let unresolved: Vec<Value> = unresolved
+        .iter()
+        .map(|it| incident_json(it, all, page))
+        .collect();
     Documents {
         summary: json!({
             "page": page_json,

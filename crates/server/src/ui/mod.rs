@@ -10,6 +10,7 @@ mod admin;
 mod incidents;
 mod login;
 mod room;
+pub(crate) mod status_admin;
 mod views;
 mod workflow;
 
@@ -64,6 +65,17 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/audit", get(admin::audit))
         .route("/settings", get(admin::settings))
+        .route("/status-page", get(status_admin::page))
+        .route("/status-page/components", post(status_admin::add_component))
+        .route(
+            "/status-page/components/{id}",
+            post(status_admin::set_component),
+        )
+        .route("/status-page/incidents", post(status_admin::publish))
+        .route(
+            "/status-page/incidents/{id}/updates",
+            post(status_admin::update),
+        )
         .route("/workflow", get(workflow::page))
         .route("/workflow/rules", post(workflow::save_rule))
         .route("/workflow/playbooks", post(workflow::save_playbook))

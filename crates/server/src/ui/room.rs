@@ -50,6 +50,22 @@ struct RoomPage {
     /// The viewer is in the incident now.
     am_in: bool,
     live: bool,
+    /// Its public face on the status page, if published.
+    public: Option<PublicFace>,
+    status_components: Vec<super::status_admin::ComponentRow>,
+    component_statuses: Vec<(&'static str, &'static str)>,
+    public_statuses: Vec<(&'static str, &'static str)>,
+    /// Proposed for publishing: the impact that matches the severity, the latest update.
+    public_impact: &'static str,
+    public_body: String,
+}
+
+pub struct PublicFace {
+    pub id: String,
+    pub name: String,
+    pub status: &'static str,
+    pub resolved: bool,
+    pub latest: String,
 }
 
 #[derive(Template)]
@@ -152,8 +168,45 @@ pub async fn room(
         stakeholders: views::stakeholders(&incident, &lens),
         am_in: incident.coordination.is_active_participant(&me),
         live: incident.status.is_live(),
+        public: state
+            .store
+            .public_incidents_of(&incident.id.to_string())
+            .await?
+            .into_iter()
+            .next()
+            .map(|it| PublicFace {
+                latest: it
+                    .updates
+                    .first()
+                    .map(|update| format!("{} — {}", update.status.label(), update.body))
+                    .unwrap_or_default(),
+                id: it.id,
+                name: it.name,
+                status: it.status.label(),
+                resolved: it.status.is_resolved(),
+            }),
+        status_components: super::status_admin::rows(&state).await?,
+        component_statuses: super::status_admin::component_statuses(),
+        public_statuses: super::status_admin::public_statuses(),
+        public_impact: match catalog.severity_rank(&incident.severity) {
+            Some(0) => "critical",
+            Some(1) => "major",
+            _ => "minor",
+        },
+        public_body: latest_update_message(&events),
     };
     Ok(render(&page))
+}
+
+/// The message of the newest status update, to offer for the public page.
+fn latest_update_message(events: &[firebreak_store::StoredEvent]) -> String {
+    events
+        .iter()
+        .rev()
+        .find(|it| it.kind == "update_posted")
+        .and_then(|it| serde_json::from_str::<serde_json::Value>(&it.body).ok())
+        .and_then(|body| body["message"].as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 pub async fn head(

@@ -76,7 +76,11 @@ async fn example_page(app: &TestApp) -> (String, String) {
         json!({"name": "eu-west", "description": "Frankfurt", "group_id": regions["id"]}),
     )
     .await;
-    create(app, json!({"name": "API", "description": "REST and GraphQL"})).await;
+    create(
+        app,
+        json!({"name": "API", "description": "REST and GraphQL"}),
+    )
+    .await;
     let eu_id = eu["id"].as_str().unwrap().to_string();
     let (status, published) = app
         .post(
@@ -143,7 +147,11 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
             Some(json!({"name": "x"})),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "viewers may not change the page");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "viewers may not change the page"
+    );
 
     // summary.json matches the fixture field for field, and its values follow the rules.
     let summary = json_doc(&app, "/status/api/v2/summary.json").await;
@@ -185,8 +193,14 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
         ("incidents.json", "incidents"),
         ("incidents/unresolved.json", "incidents"),
         ("scheduled-maintenances.json", "scheduled_maintenances"),
-        ("scheduled-maintenances/upcoming.json", "scheduled_maintenances"),
-        ("scheduled-maintenances/active.json", "scheduled_maintenances"),
+        (
+            "scheduled-maintenances/upcoming.json",
+            "scheduled_maintenances",
+        ),
+        (
+            "scheduled-maintenances/active.json",
+            "scheduled_maintenances",
+        ),
     ] {
         let doc = json_doc(&app, &format!("/status/api/v2/{path}")).await;
         same_shape(&fixture["page"], &doc["page"], path);
@@ -209,7 +223,12 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
     }
     // Cached by anyone, revalidated cheaply.
     let etag = headers["etag"].to_str().unwrap().to_string();
-    assert!(headers["cache-control"].to_str().unwrap().contains("stale-if-error"));
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("stale-if-error")
+    );
     let not_modified = app
         .http
         .get(format!("{}/status", app.base))
@@ -242,7 +261,10 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
     assert!(all["incidents"][0]["resolved_at"].is_string());
     let (_, _, html) = public(&app, "/status").await;
     assert!(html.contains("All Systems Operational"));
-    assert!(html.contains("Error rates are back to normal."), "in the history");
+    assert!(
+        html.contains("Error rates are back to normal."),
+        "in the history"
+    );
     // The API lists it with its link to the internal incident.
     let (_, list) = app.get("/api/v1/status/incidents").await;
     assert_eq!(list[0]["updates"].as_array().unwrap().len(), 3);
@@ -274,10 +296,16 @@ async fn the_page_survives_losing_the_database() {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
         ),
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
     }
     let (status, _) = app.get("/api/v1/incidents").await;
-    assert!(status.is_server_error(), "the API really lost its database: {status}");
+    assert!(
+        status.is_server_error(),
+        "the API really lost its database: {status}"
+    );
     let (status, headers, after) = public(&app, "/status/api/v2/summary.json").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(after, before);
@@ -332,7 +360,12 @@ both_backends!(feeds_are_valid_atom_and_rss, |app: TestApp| async move {
     ] {
         let (status, headers, body) = public(&app, path).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers["content-type"].to_str().unwrap().starts_with(content_type));
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type)
+        );
         let feed = parse_feed(&body);
         assert_eq!(feed["bozo"], false, "{path}: {}", feed["error"]);
         assert_eq!(feed["version"], version);
@@ -340,11 +373,123 @@ both_backends!(feeds_are_valid_atom_and_rss, |app: TestApp| async move {
         let entries = feed["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 1, "one entry per incident");
         assert_eq!(entries[0]["title"], "Elevated error rates in eu-west");
-        assert!(entries[0]["link"].as_str().unwrap().ends_with(&format!("/status/incidents/{id}")));
+        assert!(
+            entries[0]["link"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/status/incidents/{id}"))
+        );
         let content = entries[0]["content"].as_str().unwrap();
         // Every update, newest first, with its label.
         let identified = content.find("<strong>Identified</strong>").unwrap();
         let investigating = content.find("<strong>Investigating</strong>").unwrap();
         assert!(identified < investigating, "{content}");
     }
+});
+
+// A newcomer's path through the UI forms: add a component, publish the incident from its
+// room, update and resolve it — each step visible on /status, in summary.json and the feed.
+both_backends!(status_page_from_the_ui, |app: TestApp| async move {
+    app.declare(json!({"title": "Card payments failing", "severity": "major"}))
+        .await;
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (status, html) = app.page(&cookie, "/status-page").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Add a component"));
+    let response = app
+        .form(
+            &cookie,
+            "/status-page/components",
+            &[
+                ("csrf", &csrf),
+                ("name", "Checkout"),
+                ("description", "Payments"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, components) = app.get("/api/v1/status/components").await;
+    let checkout = components[0]["id"].as_str().unwrap().to_string();
+    let field = format!("component:{checkout}");
+    let steps = [
+        (
+            "investigating",
+            "major_outage",
+            "We are investigating failed card payments.",
+        ),
+        (
+            "identified",
+            "partial_outage",
+            "A bad release; rolling it back.",
+        ),
+        ("resolved", "operational", "Card payments work again."),
+    ];
+    for (idx, (status, component, body)) in steps.iter().enumerate() {
+        let response = if idx == 0 {
+            // From the incident room's Status page panel.
+            app.form(
+                &cookie,
+                "/status-page/incidents",
+                &[
+                    ("csrf", &csrf),
+                    ("incident", "INC-1"),
+                    ("name", "Card payments failing"),
+                    ("impact", "major"),
+                    ("body", body),
+                    (&field, component),
+                ],
+            )
+            .await
+        } else {
+            let (_, list) = app.get("/api/v1/status/incidents").await;
+            let id = list[0]["id"].as_str().unwrap().to_string();
+            app.form(
+                &cookie,
+                &format!("/status-page/incidents/{id}/updates"),
+                &[
+                    ("csrf", &csrf),
+                    ("status", status),
+                    ("body", body),
+                    (&field, component),
+                    ("back", "/incidents/INC-1#status-page"),
+                ],
+            )
+            .await
+        };
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{status}");
+        assert_eq!(
+            response.headers()["location"],
+            "/incidents/INC-1#status-page"
+        );
+        let (_, _, page) = public(&app, "/status").await;
+        assert!(page.contains(body), "{status} on /status");
+        let summary = json_doc(&app, "/status/api/v2/summary.json").await;
+        assert_eq!(summary["components"][0]["status"], *component, "{status}");
+        let (_, _, atom) = public(&app, "/status/history.atom").await;
+        assert!(atom.contains(body), "{status} in the feed");
+    }
+    let summary = json_doc(&app, "/status/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "none");
+    assert_eq!(summary["incidents"], json!([]));
+    // The room shows the public face.
+    let (_, room) = app.page(&cookie, "/incidents/INC-1").await;
+    assert!(room.contains("Public as"), "the room shows its public face");
+    // A bad form is a clear error; viewers may not publish.
+    let response = app
+        .form(
+            &cookie,
+            "/status-page/incidents",
+            &[("csrf", &csrf), ("name", "x"), ("body", "")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (viewer, viewer_csrf) = app.session("reader@test.example").await;
+    let response = app
+        .form(
+            &viewer,
+            "/status-page/components",
+            &[("csrf", &viewer_csrf), ("name", "Sneaky")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 });

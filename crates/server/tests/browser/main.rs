@@ -242,7 +242,11 @@ async fn incident_room_in_a_real_browser() {
         .create_token(
             "ci",
             firebreak_core::token::Scope::Write,
-            store.user_by_email("boss@example.com").await.unwrap().as_ref(),
+            store
+                .user_by_email("boss@example.com")
+                .await
+                .unwrap()
+                .as_ref(),
             firebreak_store::clock::now(),
         )
         .await
@@ -274,7 +278,9 @@ async fn incident_room_in_a_real_browser() {
     let reader = driver.browser_without_js(390, 844).await;
     reader.goto(&format!("{base}/status")).await;
     reader
-        .wait_for(Locator::XPath("//p[@id='banner' and contains(., 'Major System Outage')]"))
+        .wait_for(Locator::XPath(
+            "//p[@id='banner' and contains(., 'Major System Outage')]",
+        ))
         .await;
     reader
         .wait_for(Locator::XPath("//h3/a[.='Card payments failing']"))
