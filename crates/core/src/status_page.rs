@@ -45,11 +45,37 @@ text_enum!(PublicStatus {
     Monitoring = "monitoring",
     Resolved = "resolved",
     Postmortem = "postmortem",
+    Scheduled = "scheduled",
+    InProgress = "in_progress",
+    Verifying = "verifying",
+    Completed = "completed",
 });
 
 impl PublicStatus {
+    /// The states of an incident (the rest belong to maintenance windows).
+    pub const INCIDENT: &'static [PublicStatus] = &[
+        PublicStatus::Investigating,
+        PublicStatus::Identified,
+        PublicStatus::Monitoring,
+        PublicStatus::Resolved,
+        PublicStatus::Postmortem,
+    ];
+    pub const MAINTENANCE: &'static [PublicStatus] = &[
+        PublicStatus::Scheduled,
+        PublicStatus::InProgress,
+        PublicStatus::Verifying,
+        PublicStatus::Completed,
+    ];
+
     pub fn is_resolved(self) -> bool {
-        matches!(self, PublicStatus::Resolved | PublicStatus::Postmortem)
+        matches!(
+            self,
+            PublicStatus::Resolved | PublicStatus::Postmortem | PublicStatus::Completed
+        )
+    }
+
+    pub fn is_maintenance(self) -> bool {
+        PublicStatus::MAINTENANCE.contains(&self)
     }
 
     pub fn label(self) -> &'static str {
@@ -59,7 +85,29 @@ impl PublicStatus {
             PublicStatus::Monitoring => "Monitoring",
             PublicStatus::Resolved => "Resolved",
             PublicStatus::Postmortem => "Postmortem",
+            PublicStatus::Scheduled => "Scheduled",
+            PublicStatus::InProgress => "In progress",
+            PublicStatus::Verifying => "Verifying",
+            PublicStatus::Completed => "Completed",
         }
+    }
+}
+
+/// What a maintenance window owes at `now`: start when its time has come while scheduled,
+/// complete when its end has come while in progress or verifying.
+pub fn maintenance_step(
+    status: PublicStatus,
+    scheduled_for: Timestamp,
+    scheduled_until: Timestamp,
+    now: Timestamp,
+) -> Option<PublicStatus> {
+    match status {
+        PublicStatus::Scheduled if now >= scheduled_until => Some(PublicStatus::Completed),
+        PublicStatus::Scheduled if now >= scheduled_for => Some(PublicStatus::InProgress),
+        PublicStatus::InProgress | PublicStatus::Verifying if now >= scheduled_until => {
+            Some(PublicStatus::Completed)
+        }
+        _ => None,
     }
 }
 
@@ -68,6 +116,7 @@ text_enum!(Impact {
     Minor = "minor",
     Major = "major",
     Critical = "critical",
+    Maintenance = "maintenance",
 });
 
 text_enum!(Indicator {
@@ -138,7 +187,7 @@ pub fn rollup(components: &[ComponentStatus], incidents: &[Impact]) -> (Indicato
     };
     for impact in incidents {
         let (raised, words) = match impact {
-            Impact::None => continue,
+            Impact::None | Impact::Maintenance => continue,
             Impact::Minor => (Indicator::Minor, "Minor Service Outage"),
             Impact::Major => (Indicator::Major, "Partial System Outage"),
             Impact::Critical => (Indicator::Critical, "Major System Outage"),
@@ -342,6 +391,31 @@ mod tests {
                 rollup(&components, &incidents),
                 (indicator, description.to_string()),
                 "{components:?} {incidents:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn maintenance_windows_start_and_end_on_time() {
+        use PublicStatus::*;
+        let at = |minutes: i64| Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap();
+        let (from, until) = (at(60), at(120));
+        let table = [
+            (Scheduled, 0, None),
+            (Scheduled, 60, Some(InProgress)),
+            (Scheduled, 119, Some(InProgress)),
+            // Missed the whole window (the worker was down): straight to completed.
+            (Scheduled, 120, Some(Completed)),
+            (InProgress, 90, None),
+            (InProgress, 120, Some(Completed)),
+            (Verifying, 130, Some(Completed)),
+            (Completed, 200, None),
+        ];
+        for (status, now, expected) in table {
+            assert_eq!(
+                maintenance_step(status, from, until, at(now)),
+                expected,
+                "{status} at {now}"
             );
         }
     }

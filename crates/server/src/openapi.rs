@@ -31,6 +31,7 @@ use crate::api;
         api::status::incidents,
         api::status::publish,
         api::status::post_update,
+        api::status::schedule,
         api::workflow::show,
         api::workflow::put_playbook,
         api::workflow::delete_playbook,

@@ -30,7 +30,7 @@ pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
-    PublicUpdate, StatusData,
+    PublicUpdate, StatusData, Window,
 };
 pub use tokens::{NewToken, TokenInfo};
 pub use workflow::{Rebuild, WorkflowItem};

@@ -89,6 +89,16 @@ pub struct PublicIncident {
     pub updates: Vec<PublicUpdate>,
     /// Every component any of its updates named.
     pub component_ids: Vec<String>,
+    /// Set for a maintenance window.
+    pub window: Option<Window>,
+}
+
+/// A maintenance window: when, and which components it takes under maintenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub scheduled_for: Timestamp,
+    pub scheduled_until: Timestamp,
+    pub components: Vec<String>,
 }
 
 /// Publishing an incident, or a public update on one: the words, the state, and the
@@ -477,7 +487,8 @@ impl Store {
         };
         let sql = format!(
             "SELECT id, incident_id, name, status, impact, created_at, updated_at, started_at, monitoring_at, \
-             resolved_at FROM public_incidents {filter} ORDER BY created_at DESC, id LIMIT {}",
+             resolved_at, kind, scheduled_for, scheduled_until, maintenance_components \
+             FROM public_incidents {filter} ORDER BY created_at DESC, id LIMIT {}",
             limit.clamp(1, 500)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -507,6 +518,21 @@ impl Store {
                 resolved_at: at("resolved_at")?,
                 updates: Vec::new(),
                 component_ids: Vec::new(),
+                window: match row.try_get::<String, _>("kind")?.as_str() {
+                    "maintenance" => {
+                        let ids: Option<String> = row.try_get("maintenance_components")?;
+                        Some(Window {
+                            scheduled_for: at("scheduled_for")?.unwrap_or(Timestamp::UNIX_EPOCH),
+                            scheduled_until: at("scheduled_until")?
+                                .unwrap_or(Timestamp::UNIX_EPOCH),
+                            components: ids
+                                .as_deref()
+                                .and_then(|it| serde_json::from_str(it).ok())
+                                .unwrap_or_default(),
+                        })
+                    }
+                    _ => None,
+                },
             });
         }
         if incidents.is_empty() {
@@ -546,6 +572,126 @@ impl Store {
             }
         }
         Ok(incidents)
+    }
+
+    /// Schedules a maintenance window with its first update (`scheduled`).
+    pub async fn schedule_maintenance(
+        &self,
+        name: String,
+        window: Window,
+        body: String,
+        now: Timestamp,
+    ) -> Result<PublicIncident> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let all = components_in(&mut tx).await?;
+        let mut current = Vec::with_capacity(window.components.len());
+        for id in &window.components {
+            match all.iter().find(|it| &it.id == id) {
+                Some(it) if !it.is_group => current.push((id.clone(), it.status)),
+                Some(_) => {
+                    return Err(invalid(
+                        "components",
+                        format!("{id:?} is a group; name its components"),
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        "components",
+                        format!("there is no component {id:?}"),
+                    ));
+                }
+            }
+        }
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO public_incidents (id, name, status, impact, created_at, updated_at, started_at, kind, \
+             scheduled_for, scheduled_until, maintenance_components) \
+             VALUES ($1, $2, 'scheduled', 'maintenance', $3, $3, $4, 'maintenance', $4, $5, $6)",
+        )
+        .bind(id.clone())
+        .bind(name)
+        .bind(micros(now))
+        .bind(micros(window.scheduled_for))
+        .bind(micros(window.scheduled_until))
+        .bind(json!(window.components).to_string())
+        .execute(&mut *tx)
+        .await?;
+        // The first update names the components with their status unchanged.
+        let post = PublicPost {
+            status: PublicStatus::Scheduled,
+            body,
+            components: current,
+        };
+        add_update(&mut tx, &id, &post, now).await?;
+        tx.commit().await?;
+        self.public_incident(&id).await
+    }
+
+    /// The clock's step for maintenance windows: starts those whose time has come (their
+    /// components go under maintenance) and completes those whose end has come (back to
+    /// operational), each with its own public update. Decided row by row with the status
+    /// checked in the same statement, so replicas doing this at once do it once. Answers how
+    /// many windows moved.
+    pub async fn advance_maintenances(&self, now: Timestamp) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id, status, scheduled_for, scheduled_until, maintenance_components FROM public_incidents \
+             WHERE kind = 'maintenance' AND status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_for <= $1",
+        )
+        .bind(micros(now))
+        .fetch_all(self.pool())
+        .await?;
+        let mut moved = 0;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let status: String = row.try_get("status")?;
+            let Some(status) = PublicStatus::parse(&status) else {
+                continue;
+            };
+            let from = from_micros(row.try_get("scheduled_for")?);
+            let until = from_micros(row.try_get("scheduled_until")?);
+            let Some(next) =
+                firebreak_core::status_page::maintenance_step(status, from, until, now)
+            else {
+                continue;
+            };
+            let ids: Option<String> = row.try_get("maintenance_components")?;
+            let ids: Vec<String> = ids
+                .as_deref()
+                .and_then(|it| serde_json::from_str(it).ok())
+                .unwrap_or_default();
+            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let claimed = sqlx::query(
+                "UPDATE public_incidents SET updated_at = $3 WHERE id = $1 AND status = $2",
+            )
+            .bind(id.clone())
+            .bind(status.as_str())
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                continue;
+            }
+            let (component_status, body) = if next == PublicStatus::InProgress {
+                (
+                    ComponentStatus::UnderMaintenance,
+                    "The scheduled maintenance is in progress.",
+                )
+            } else {
+                (
+                    ComponentStatus::Operational,
+                    "The scheduled maintenance has been completed.",
+                )
+            };
+            let post = PublicPost {
+                status: next,
+                body: body.into(),
+                components: ids.into_iter().map(|it| (it, component_status)).collect(),
+            };
+            add_update(&mut tx, &id, &post, now).await?;
+            tx.commit().await?;
+            moved += 1;
+        }
+        Ok(moved)
     }
 
     /// Everything the public page shows: components, their changes since `since` (and the

@@ -84,6 +84,7 @@ pub fn router() -> Router<AppState> {
             get(status::incidents).post(status::publish),
         )
         .route("/status/incidents/{id}/updates", post(status::post_update))
+        .route("/status/maintenances", post(status::schedule))
         .route("/workflow", get(workflow::show))
         .route(
             "/workflow/playbooks/{name}",

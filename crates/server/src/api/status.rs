@@ -234,6 +234,10 @@ pub struct PublicIncidentDto {
     pub updates: Vec<PublicUpdateDto>,
     /// Its page: `/status/incidents/{id}`.
     pub url: String,
+    /// For a maintenance window: when it starts and ends, and its components.
+    pub scheduled_for: Option<String>,
+    pub scheduled_until: Option<String>,
+    pub maintenance_components: Option<Vec<String>>,
 }
 
 pub fn public_incident_dto(it: &PublicIncident) -> PublicIncidentDto {
@@ -267,6 +271,9 @@ pub fn public_incident_dto(it: &PublicIncident) -> PublicIncidentDto {
             })
             .collect(),
         url: format!("/status/incidents/{}", it.id),
+        scheduled_for: it.window.as_ref().map(|w| w.scheduled_for.to_string()),
+        scheduled_until: it.window.as_ref().map(|w| w.scheduled_until.to_string()),
+        maintenance_components: it.window.as_ref().map(|w| w.components.clone()),
     }
 }
 
@@ -382,6 +389,34 @@ pub async fn post_update(
 ) -> ApiResult<Json<PublicIncidentDto>> {
     caller.require(Role::Responder)?;
     let post = post(&body.status, &body.body, body.components)?;
+    let current = state
+        .store
+        .public_incident(&id)
+        .await
+        .map_err(|err| match err {
+            firebreak_store::StoreError::NotFound => ApiError::not_found("public incident"),
+            other => other.into(),
+        })?;
+    let family = if current.window.is_some() {
+        PublicStatus::MAINTENANCE
+    } else {
+        PublicStatus::INCIDENT
+    };
+    if !family.contains(&post.status) {
+        let allowed: Vec<&str> = family.iter().map(|it| it.as_str()).collect();
+        return Err(ApiError::field(
+            "status",
+            format!(
+                "a {} moves through {}",
+                if current.window.is_some() {
+                    "maintenance window"
+                } else {
+                    "public incident"
+                },
+                allowed.join(", ")
+            ),
+        ));
+    }
     let updated = state
         .store
         .post_public_update(&id, post, firebreak_store::clock::now())
@@ -392,6 +427,65 @@ pub async fn post_update(
         })?;
     refresh(&state).await;
     Ok(Json(public_incident_dto(&updated)))
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceBody {
+    pub name: String,
+    /// What will happen and what customers may notice.
+    pub body: String,
+    /// RFC 3339 start and end.
+    pub scheduled_for: String,
+    pub scheduled_until: String,
+    /// Component ids that go under maintenance while it is in progress.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+/// Schedule a maintenance window. At its start its components go `under_maintenance` and it
+/// moves to `in_progress`; at its end they go back to `operational` and it is `completed` —
+/// by the status page's clock, each with a public update. Post `verifying` (or an early
+/// `completed`) by hand with `…/incidents/{id}/updates`.
+#[utoipa::path(post, path = "/api/v1/status/maintenances", tag = "status page", request_body = MaintenanceBody,
+    responses((status = 201, body = PublicIncidentDto), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<MaintenanceBody>,
+) -> ApiResult<(StatusCode, Json<PublicIncidentDto>)> {
+    caller.require(Role::Responder)?;
+    let at = |field: &str, value: &str| -> ApiResult<jiff::Timestamp> {
+        value
+            .parse()
+            .map_err(|_| ApiError::field(field, "an RFC 3339 time, e.g. 2026-12-01T02:00:00Z"))
+    };
+    let (from, until) = (
+        at("scheduled_for", &body.scheduled_for)?,
+        at("scheduled_until", &body.scheduled_until)?,
+    );
+    if until <= from {
+        return Err(ApiError::field(
+            "scheduled_until",
+            "the window must end after it starts",
+        ));
+    }
+    let window = firebreak_store::Window {
+        scheduled_for: from,
+        scheduled_until: until,
+        components: body.components,
+    };
+    let scheduled = state
+        .store
+        .schedule_maintenance(
+            text("name", &body.name, 200)?,
+            window,
+            text("body", &body.body, 5_000)?,
+            firebreak_store::clock::now(),
+        )
+        .await?;
+    refresh(&state).await;
+    Ok((StatusCode::CREATED, Json(public_incident_dto(&scheduled))))
 }
 
 /// The public incidents, newest first (50).

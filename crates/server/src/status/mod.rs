@@ -127,16 +127,25 @@ pub async fn rebuild(state: &AppState) -> Result<(), firebreak_store::StoreError
     Ok(())
 }
 
-/// Rebuilds now and every 30 s until shutdown (uptime bars roll over; other replicas'
-/// changes appear).
+/// Every 15 s until shutdown: moves maintenance windows whose time has come (when this
+/// process runs the workers), then rebuilds (uptime bars roll over; other replicas' changes
+/// appear).
 pub async fn keep_fresh(state: AppState) {
     let mut shutdown = state.shutdown.clone();
     loop {
+        if state.settings.workers
+            && let Err(err) = state
+                .store
+                .advance_maintenances(firebreak_store::clock::now())
+                .await
+        {
+            tracing::warn!(error = %err, "maintenance step failed");
+        }
         if let Err(err) = rebuild(&state).await {
             tracing::warn!(error = %err, "status page rebuild failed; serving the last good one");
         }
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(15)) => {}
             _ = shutdown.changed() => return,
         }
     }

@@ -82,6 +82,15 @@ pub struct IncidentView {
     pub affected: String,
 }
 
+pub struct MaintenanceView {
+    pub id: String,
+    pub name: String,
+    pub status: &'static str,
+    pub window: String,
+    pub affected: String,
+    pub body: String,
+}
+
 pub struct HistoryDay {
     pub date: String,
     pub incidents: Vec<IncidentView>,
@@ -94,6 +103,7 @@ struct StatusPage<'a> {
     indicator: &'static str,
     description: String,
     active: Vec<IncidentView>,
+    maintenances: Vec<MaintenanceView>,
     groups: Vec<GroupView>,
     history: Vec<HistoryDay>,
     updated: String,
@@ -249,8 +259,38 @@ pub fn render(
     let active: Vec<IncidentView> = data
         .incidents
         .iter()
-        .filter(|it| !it.status.is_resolved())
+        .filter(|it| it.window.is_none() && !it.status.is_resolved())
         .map(|it| incident_view(it, data))
+        .collect();
+    let maintenances: Vec<MaintenanceView> = data
+        .incidents
+        .iter()
+        .filter(|it| !it.status.is_resolved())
+        .filter_map(|it| {
+            let window = it.window.as_ref()?;
+            let names: Vec<String> = window
+                .components
+                .iter()
+                .filter_map(|id| data.components.iter().find(|c| &c.id == id))
+                .map(|c| c.name.clone())
+                .collect();
+            Some(MaintenanceView {
+                id: it.id.clone(),
+                name: it.name.clone(),
+                status: it.status.label(),
+                window: format!(
+                    "{} – {}",
+                    when(window.scheduled_for),
+                    when(window.scheduled_until)
+                ),
+                affected: names.join(", "),
+                body: it
+                    .updates
+                    .first()
+                    .map(|u| u.body.clone())
+                    .unwrap_or_default(),
+            })
+        })
         .collect();
     let today = now
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -266,6 +306,7 @@ pub fn render(
                 incidents: data
                     .incidents
                     .iter()
+                    .filter(|it| it.window.is_none())
                     .filter(|it| it.created_at >= start && it.created_at < end)
                     .map(|it| incident_view(it, data))
                     .collect(),
@@ -284,6 +325,7 @@ pub fn render(
             .unwrap_or("")
             .to_string(),
         active,
+        maintenances,
         groups,
         history,
         updated: when(docs.updated_at.max(Timestamp::UNIX_EPOCH)),

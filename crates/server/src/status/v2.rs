@@ -3,7 +3,7 @@
 //! ours. Every key is always present (`null`, never omitted), except `components` on groups
 //! only, as Statuspage does.
 
-use firebreak_core::status_page::{ComponentStatus, Impact, group_status, rollup};
+use firebreak_core::status_page::{ComponentStatus, Impact, PublicStatus, group_status, rollup};
 use firebreak_store::{Component, PublicIncident, PublicUpdate, StatusData};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -96,7 +96,7 @@ fn update_json(update: &PublicUpdate, incident_id: &str) -> Value {
 }
 
 fn incident_json(incident: &PublicIncident, all: &[Component], page: &PageInfo) -> Value {
-    json!({
+    let mut value = json!({
         "id": incident.id,
         "name": incident.name,
         "status": incident.status.as_str(),
@@ -114,7 +114,21 @@ fn incident_json(incident: &PublicIncident, all: &[Component], page: &PageInfo) 
             .map(|it| component_json(it, all, &page.id))
             .collect::<Vec<_>>(),
         "reminder_intervals": null,
-    })
+    });
+    if let Some(window) = &incident.window {
+        value["scheduled_for"] = json!(time(window.scheduled_for));
+        value["scheduled_until"] = json!(time(window.scheduled_until));
+        // A window names its components from the start, before any update changed them.
+        value["components"] = json!(
+            window
+                .components
+                .iter()
+                .filter_map(|id| all.iter().find(|it| &it.id == id))
+                .map(|it| component_json(it, all, &page.id))
+                .collect::<Vec<_>>()
+        );
+    }
+    value
 }
 
 /// The moment anything on the page last changed (the epoch for an empty page).
@@ -142,9 +156,11 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
         .iter()
         .map(|it| component_json(it, all, &page.id))
         .collect();
-    let unresolved: Vec<&PublicIncident> = data
-        .incidents
+    let (windows, incidents): (Vec<&PublicIncident>, Vec<&PublicIncident>) =
+        data.incidents.iter().partition(|it| it.window.is_some());
+    let unresolved: Vec<&PublicIncident> = incidents
         .iter()
+        .copied()
         .filter(|it| !it.status.is_resolved())
         .collect();
     let leaves: Vec<ComponentStatus> = all
@@ -155,12 +171,25 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
     let impacts: Vec<Impact> = unresolved.iter().map(|it| it.impact).collect();
     let (indicator, description) = rollup(&leaves, &impacts);
     let status = json!({ "indicator": indicator.as_str(), "description": description });
-    let incidents: Vec<Value> = data
-        .incidents
+    let incidents: Vec<Value> = incidents
         .iter()
         .map(|it| incident_json(it, all, page))
         .collect();
     let unresolved: Vec<Value> = unresolved
+        .iter()
+        .map(|it| incident_json(it, all, page))
+        .collect();
+    let with_status = |wanted: &[PublicStatus]| -> Vec<Value> {
+        windows
+            .iter()
+            .filter(|it| wanted.contains(&it.status))
+            .map(|it| incident_json(it, all, page))
+            .collect()
+    };
+    let upcoming = with_status(&[PublicStatus::Scheduled]);
+    let active = with_status(&[PublicStatus::InProgress, PublicStatus::Verifying]);
+    let current: Vec<Value> = active.iter().chain(upcoming.iter()).cloned().collect();
+    let maintenances: Vec<Value> = windows
         .iter()
         .map(|it| incident_json(it, all, page))
         .collect();
@@ -169,16 +198,16 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
             "page": page_json,
             "components": components,
             "incidents": unresolved,
-            "scheduled_maintenances": [],
+            "scheduled_maintenances": current,
             "status": status,
         }),
         status: json!({ "page": page_json, "status": status }),
         components: json!({ "page": page_json, "components": components }),
         incidents: json!({ "page": page_json, "incidents": incidents }),
         unresolved: json!({ "page": page_json, "incidents": unresolved }),
-        maintenances: json!({ "page": page_json, "scheduled_maintenances": [] }),
-        upcoming: json!({ "page": page_json, "scheduled_maintenances": [] }),
-        active: json!({ "page": page_json, "scheduled_maintenances": [] }),
+        maintenances: json!({ "page": page_json, "scheduled_maintenances": maintenances }),
+        upcoming: json!({ "page": page_json, "scheduled_maintenances": upcoming }),
+        active: json!({ "page": page_json, "scheduled_maintenances": active }),
         updated_at,
     }
 }

@@ -493,3 +493,89 @@ both_backends!(status_page_from_the_ui, |app: TestApp| async move {
         .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 });
+
+// Maintenance windows: components go under maintenance at the start and back at the end,
+// by the clock's step with a chosen "now"; the v2 documents list them as upcoming, active,
+// then completed.
+both_backends!(maintenance_windows_on_time, |app: TestApp| async move {
+    let api = create(&app, json!({"name": "API"})).await;
+    let api_id = api["id"].as_str().unwrap().to_string();
+    let now = firebreak_store::clock::now();
+    let from = now + jiff::SignedDuration::from_hours(2);
+    let until = from + jiff::SignedDuration::from_hours(1);
+    let (status, bad) = app
+        .post(
+            "/api/v1/status/maintenances",
+            json!({"name": "x", "body": "y", "scheduled_for": until.to_string(), "scheduled_until": from.to_string()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, window) = app
+        .post(
+            "/api/v1/status/maintenances",
+            json!({
+                "name": "Database failover test",
+                "body": "We will fail the primary database over to the standby.",
+                "scheduled_for": from.to_string(),
+                "scheduled_until": until.to_string(),
+                "components": [api_id],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{window}");
+    let id = window["id"].as_str().unwrap().to_string();
+    let upcoming = json_doc(&app, "/status/api/v2/scheduled-maintenances/upcoming.json").await;
+    let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
+    let entry = &upcoming["scheduled_maintenances"][0];
+    assert_eq!(entry["status"], "scheduled");
+    assert_eq!(entry["impact"], "maintenance");
+    assert!(entry["scheduled_for"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(entry["components"][0]["id"], api_id);
+    // Same shape as an incident, plus the two window fields.
+    let mut shape = fixture["incidents"][0].clone();
+    shape["scheduled_for"] = json!("");
+    shape["scheduled_until"] = json!("");
+    same_shape(&shape, entry, "maintenance");
+    let summary = json_doc(&app, "/status/api/v2/summary.json").await;
+    assert_eq!(summary["scheduled_maintenances"][0]["id"], id);
+    // An incident status on a maintenance window is refused.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/status/incidents/{id}/updates"),
+            json!({"status": "investigating", "body": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let step = |minutes: i64| now + jiff::SignedDuration::from_mins(minutes);
+    // Before the window: nothing moves.
+    assert_eq!(app.store.advance_maintenances(step(60)).await.unwrap(), 0);
+    assert_eq!(component_status(&app).await, "operational");
+    // At the start: under maintenance, once (a second step at the same moment does nothing).
+    assert_eq!(app.store.advance_maintenances(step(121)).await.unwrap(), 1);
+    assert_eq!(app.store.advance_maintenances(step(122)).await.unwrap(), 0);
+    assert_eq!(component_status(&app).await, "under_maintenance");
+    // At the end: operational again, completed.
+    assert_eq!(app.store.advance_maintenances(step(181)).await.unwrap(), 1);
+    assert_eq!(component_status(&app).await, "operational");
+    let (_, list) = app.get("/api/v1/status/incidents").await;
+    let done = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["id"] == id)
+        .unwrap();
+    assert_eq!(done["status"], "completed");
+    let statuses: Vec<&str> = done["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["completed", "in_progress", "scheduled"]);
+});
+
+async fn component_status(app: &TestApp) -> String {
+    let (_, list) = app.get("/api/v1/status/components").await;
+    list[0]["status"].as_str().unwrap().to_string()
+}

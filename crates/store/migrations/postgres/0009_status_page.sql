@@ -32,8 +32,15 @@ CREATE TABLE public_incidents (
     updated_at BIGINT NOT NULL,
     started_at BIGINT NOT NULL,
     monitoring_at BIGINT,
-    resolved_at BIGINT
+    resolved_at BIGINT,
+    -- 'incident' or 'maintenance'; a maintenance window has its times and components (JSON
+    -- array of ids), which go under maintenance while it is in progress.
+    kind TEXT NOT NULL DEFAULT 'incident',
+    scheduled_for BIGINT,
+    scheduled_until BIGINT,
+    maintenance_components TEXT
 );
+CREATE INDEX public_incidents_due ON public_incidents (kind, status, scheduled_for);
 CREATE INDEX public_incidents_recent ON public_incidents (created_at);
 
 -- affected: JSON [{"code", "name", "old_status", "new_status"}] or null.
