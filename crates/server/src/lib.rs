@@ -49,6 +49,12 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
     let mut options = StoreOptions::new(settings.database_url.clone());
     options.catalog = settings.catalog();
     options.public_url = settings.base_url();
+    let page = status::page::info(settings);
+    options.status_page = firebreak_store::StatusPageOptions {
+        name: page.name,
+        url: page.url,
+        throttle_minutes: settings.status_page.subscriber_throttle_minutes,
+    };
     let base = settings.clone();
     options.rebuild = Some(Arc::new(
         move |items: &[firebreak_store::WorkflowItem]| base.catalog_with(items),

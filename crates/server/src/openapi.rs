@@ -32,6 +32,8 @@ use crate::api;
         api::status::publish,
         api::status::post_update,
         api::status::schedule,
+        api::status::subscribers,
+        api::status::add_subscriber,
         api::workflow::show,
         api::workflow::put_playbook,
         api::workflow::delete_playbook,

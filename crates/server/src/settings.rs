@@ -46,6 +46,9 @@ pub struct StatusPageSettings {
     pub page_id: String,
     /// Where the public reaches the page; empty: `public_url` + `/status`.
     pub url: String,
+    /// While an incident flaps, each subscriber gets at most one message about it in this
+    /// many minutes (the one that resolves it always goes out).
+    pub subscriber_throttle_minutes: i64,
 }
 
 impl Default for StatusPageSettings {
@@ -54,6 +57,7 @@ impl Default for StatusPageSettings {
             title: "Status".into(),
             page_id: "firebreak".into(),
             url: String::new(),
+            subscriber_throttle_minutes: 10,
         }
     }
 }

@@ -107,15 +107,23 @@ impl DeliveryWorker {
                 }
             }
             Channel::Webhook => {
-                let secret = self
-                    .store
-                    .catalog()
-                    .targets
-                    .iter()
-                    .find(|target| target.name == it.target)
-                    .map(|target| target.webhook_secret.clone())
-                    .unwrap_or_default();
-                let body = serde_json::json!({
+                let secret = match &it.secret {
+                    Some(secret) => secret.clone(),
+                    None => self
+                        .store
+                        .catalog()
+                        .targets
+                        .iter()
+                        .find(|target| target.name == it.target)
+                        .map(|target| target.webhook_secret.clone())
+                        .unwrap_or_default(),
+                };
+                // A status page subscriber's payload is composed already (Statuspage's shape);
+                // a rule target gets the notification as JSON.
+                let body = if it.target == "subscribers" {
+                    it.body.clone()
+                } else {
+                    serde_json::json!({
                     "notification_id": it.notification_id.to_string(),
                     "target": it.target,
                     "kind": it.kind,
@@ -123,8 +131,9 @@ impl DeliveryWorker {
                     "seq": it.seq,
                     "subject": it.subject,
                     "text": it.body,
-                })
-                .to_string();
+                    })
+                    .to_string()
+                };
                 self.post(&Outgoing {
                     url: &it.address,
                     secret: &secret,

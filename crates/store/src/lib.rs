@@ -14,6 +14,7 @@ mod people;
 mod reads;
 mod rows;
 mod status;
+mod subscribers;
 mod tokens;
 mod workflow;
 mod writer;
@@ -32,6 +33,7 @@ pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
     PublicUpdate, StatusData, Window,
 };
+pub use subscribers::{NewSubscription, StatusPageOptions, Subscriber};
 pub use tokens::{NewToken, TokenInfo};
 pub use workflow::{Rebuild, WorkflowItem};
 use writer::Job;
@@ -71,6 +73,8 @@ pub struct StoreOptions {
     /// Builds the catalog from the playbooks and rules stored through the API (on open and
     /// on every change); `None` keeps `catalog` as given.
     pub rebuild: Option<workflow::Rebuild>,
+    /// The status page, for messages to its subscribers.
+    pub status_page: StatusPageOptions,
 }
 
 impl StoreOptions {
@@ -82,6 +86,7 @@ impl StoreOptions {
             max_batch: 256,
             public_url: "http://localhost:8080".into(),
             rebuild: None,
+            status_page: StatusPageOptions::default(),
         }
     }
 }
@@ -97,6 +102,7 @@ struct Inner {
     backend: Backend,
     catalog: std::sync::RwLock<Arc<Catalog>>,
     rebuild: Option<workflow::Rebuild>,
+    status_page: StatusPageOptions,
     public_url: String,
     writer: mpsc::Sender<Job>,
     events: broadcast::Sender<Arc<StoredEvent>>,
@@ -119,6 +125,7 @@ impl Store {
                 backend,
                 catalog: std::sync::RwLock::new(Arc::new(options.catalog)),
                 rebuild: options.rebuild,
+                status_page: options.status_page,
                 public_url: options.public_url.trim_end_matches('/').to_string(),
                 writer: writer_tx,
                 events,
@@ -145,6 +152,10 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    pub(crate) fn status_page(&self) -> StatusPageOptions {
+        self.inner.status_page.clone()
     }
 
     /// The server's address as people reach it, without a trailing slash.

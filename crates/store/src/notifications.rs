@@ -38,10 +38,12 @@ pub struct Notification {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub sent_at: Option<Timestamp>,
+    /// A subscriber webhook's own signing secret (rule targets use theirs from the settings).
+    pub secret: Option<String>,
 }
 
 const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
-    status, attempts, next_attempt_at, last_error, created_at, sent_at";
+    status, attempts, next_attempt_at, last_error, created_at, sent_at, secret";
 
 fn from_row(row: &AnyRow) -> Result<Notification> {
     let id: String = row.try_get("notification_id")?;
@@ -66,6 +68,7 @@ fn from_row(row: &AnyRow) -> Result<Notification> {
         last_error: row.try_get("last_error")?,
         created_at: from_micros(row.try_get("created_at")?),
         sent_at: sent_at.map(from_micros),
+        secret: row.try_get("secret")?,
     })
 }
 

@@ -424,7 +424,7 @@ impl Store {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
-        add_update(&mut tx, &id, &post, now).await?;
+        add_update(&mut tx, &self.status_page(), &id, &post, now).await?;
         tx.commit().await?;
         self.public_incident(&id).await
     }
@@ -444,7 +444,7 @@ impl Store {
         if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        add_update(&mut tx, id, &post, now).await?;
+        add_update(&mut tx, &self.status_page(), id, &post, now).await?;
         tx.commit().await?;
         self.public_incident(id).await
     }
@@ -622,7 +622,7 @@ impl Store {
             body,
             components: current,
         };
-        add_update(&mut tx, &id, &post, now).await?;
+        add_update(&mut tx, &self.status_page(), &id, &post, now).await?;
         tx.commit().await?;
         self.public_incident(&id).await
     }
@@ -687,7 +687,7 @@ impl Store {
                 body: body.into(),
                 components: ids.into_iter().map(|it| (it, component_status)).collect(),
             };
-            add_update(&mut tx, &id, &post, now).await?;
+            add_update(&mut tx, &self.status_page(), &id, &post, now).await?;
             tx.commit().await?;
             moved += 1;
         }
@@ -727,7 +727,13 @@ impl Store {
     }
 }
 
-async fn add_update(tx: &mut Tx, id: &str, post: &PublicPost, now: Timestamp) -> Result<()> {
+async fn add_update(
+    tx: &mut Tx,
+    page: &crate::subscribers::StatusPageOptions,
+    id: &str,
+    post: &PublicPost,
+    now: Timestamp,
+) -> Result<()> {
     let affected = set_statuses(tx, &post.components, now).await?;
     sqlx::query(
         "INSERT INTO public_updates (id, public_incident_id, status, body, created_at, affected) \
@@ -757,5 +763,26 @@ async fn add_update(tx: &mut Tx, id: &str, post: &PublicPost, now: Timestamp) ->
     .bind(i64::from(resolved))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    let row = sqlx::query(
+        "SELECT i.name, i.maintenance_components, \
+         (SELECT COUNT(*) FROM public_updates u WHERE u.public_incident_id = i.id) AS n_updates \
+         FROM public_incidents i WHERE i.id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let name: String = row.try_get("name")?;
+    let window: Option<String> = row.try_get("maintenance_components")?;
+    let window: Vec<String> = window
+        .as_deref()
+        .and_then(|it| serde_json::from_str(it).ok())
+        .unwrap_or_default();
+    crate::subscribers::notify_subscribers(
+        tx,
+        page,
+        (id, &name, row.try_get("n_updates")?),
+        (post, &affected, &window),
+        now,
+    )
+    .await
 }

@@ -85,6 +85,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/status/incidents/{id}/updates", post(status::post_update))
         .route("/status/maintenances", post(status::schedule))
+        .route(
+            "/status/subscribers",
+            get(status::subscribers).post(status::add_subscriber),
+        )
         .route("/workflow", get(workflow::show))
         .route(
             "/workflow/playbooks/{name}",

@@ -9,7 +9,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use firebreak_core::Role;
 use firebreak_core::status_page::{ComponentStatus, Impact, PublicStatus};
-use firebreak_store::{Component, ComponentPatch, NewComponent, PublicIncident, PublicPost};
+use firebreak_store::{
+    Component, ComponentPatch, NewComponent, NewSubscription, PublicIncident, PublicPost,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -486,6 +488,115 @@ pub async fn schedule(
         .await?;
     refresh(&state).await;
     Ok((StatusCode::CREATED, Json(public_incident_dto(&scheduled))))
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct SubscriberDto {
+    pub id: String,
+    /// email or webhook.
+    pub kind: String,
+    pub address: String,
+    /// Component ids; empty: every component.
+    pub components: Vec<String>,
+    /// An email subscriber followed the confirmation link (webhooks added here are confirmed).
+    pub confirmed: bool,
+    pub created_at: String,
+    /// A new webhook's signing secret, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscriberBody {
+    /// An email address (sent a confirmation link) …
+    pub email: Option<String>,
+    /// … or a webhook URL (signed like every Firebreak webhook; the secret is answered once).
+    pub webhook_url: Option<String>,
+    /// Component ids; empty: every component.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// A webhook's signing secret; generated when absent (and shown once).
+    pub secret: Option<String>,
+}
+
+fn subscriber_dto(it: firebreak_store::Subscriber, secret: Option<String>) -> SubscriberDto {
+    SubscriberDto {
+        id: it.id,
+        kind: it.kind,
+        address: it.address,
+        components: it.components,
+        confirmed: it.confirmed,
+        created_at: it.created_at.to_string(),
+        secret,
+    }
+}
+
+/// The status page's subscribers (admins).
+#[utoipa::path(get, path = "/api/v1/status/subscribers", tag = "status page",
+    responses((status = 200, body = Vec<SubscriberDto>)), security(("bearer" = [])))]
+pub async fn subscribers(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<SubscriberDto>>> {
+    caller.require(Role::Admin)?;
+    let list = state.store.status_subscribers().await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|it| subscriber_dto(it, None))
+            .collect(),
+    ))
+}
+
+/// Add a subscriber (admins): an email (it gets the confirmation link, like the public form)
+/// or a webhook (confirmed at once; its signing secret is answered once).
+#[utoipa::path(post, path = "/api/v1/status/subscribers", tag = "status page", request_body = NewSubscriberBody,
+    responses((status = 201, body = SubscriberDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn add_subscriber(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewSubscriberBody>,
+) -> ApiResult<(StatusCode, Json<SubscriberDto>)> {
+    caller.require(Role::Admin)?;
+    let new = match (body.email, body.webhook_url) {
+        (Some(email), None) => NewSubscription {
+            kind: "email".into(),
+            address: firebreak_core::person::parse_email(&email)
+                .ok_or_else(|| ApiError::field("email", "not an email address"))?,
+            components: body.components,
+            secret: None,
+            confirmed: false,
+        },
+        (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+            NewSubscription {
+                kind: "webhook".into(),
+                address: url,
+                components: body.components,
+                secret: Some(match body.secret.filter(|it| !it.is_empty()) {
+                    Some(secret) if secret.len() >= 16 => secret,
+                    Some(_) => {
+                        return Err(ApiError::field("secret", "at least 16 characters"));
+                    }
+                    None => crate::api::webhooks::random_secret()?,
+                }),
+                confirmed: true,
+            }
+        }
+        (None, Some(_)) => return Err(ApiError::field("webhook_url", "an http(s) URL")),
+        _ => {
+            return Err(ApiError::field(
+                "email",
+                "give either an email or a webhook_url",
+            ));
+        }
+    };
+    let secret = new.secret.clone();
+    let added = state
+        .store
+        .add_subscriber(new, firebreak_store::clock::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(subscriber_dto(added, secret))))
 }
 
 /// The public incidents, newest first (50).

@@ -178,7 +178,7 @@ fn not_found_as_webhook(err: StoreError) -> ApiError {
     }
 }
 
-fn random_secret() -> ApiResult<String> {
+pub(crate) fn random_secret() -> ApiResult<String> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
     Ok(format!(

@@ -5,6 +5,7 @@
 
 pub mod feed;
 pub mod page;
+pub mod subscribe;
 pub mod v2;
 
 use std::collections::HashMap;
@@ -154,6 +155,18 @@ pub async fn keep_fresh(state: AppState) {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/status", get(serve_root))
+        .route(
+            "/status/subscribe",
+            axum::routing::post(subscribe::subscribe),
+        )
+        .route(
+            "/status/subscriptions/confirm",
+            get(subscribe::confirm_form).post(subscribe::confirm),
+        )
+        .route(
+            "/status/unsubscribe",
+            get(subscribe::unsubscribe_form).post(subscribe::unsubscribe),
+        )
         .route("/status/{*rest}", get(serve_path))
 }
 

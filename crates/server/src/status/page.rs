@@ -106,6 +106,8 @@ struct StatusPage<'a> {
     maintenances: Vec<MaintenanceView>,
     groups: Vec<GroupView>,
     history: Vec<HistoryDay>,
+    /// Leaf components (id, name) subscribers may choose.
+    components: Vec<(String, String)>,
     updated: String,
     partial_weight: String,
 }
@@ -328,6 +330,12 @@ pub fn render(
         maintenances,
         groups,
         history,
+        components: data
+            .components
+            .iter()
+            .filter(|it| !it.is_group)
+            .map(|it| (it.id.clone(), it.name.clone()))
+            .collect(),
         updated: when(docs.updated_at.max(Timestamp::UNIX_EPOCH)),
         partial_weight: format!("{PARTIAL_WEIGHT}"),
     };

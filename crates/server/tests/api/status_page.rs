@@ -579,3 +579,217 @@ async fn component_status(app: &TestApp) -> String {
     let (_, list) = app.get("/api/v1/status/components").await;
     list[0]["status"].as_str().unwrap().to_string()
 }
+
+/// A form POST to a public page (no session), answering the status and the page text.
+async fn public_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "{}={}",
+                crate::helpers::urlencode(key),
+                crate::helpers::urlencode(value)
+            )
+        })
+        .collect();
+    let response = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body.join("&"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// The value of `token=` in the first link to `path` in a message.
+fn token_in(message: &str, path: &str) -> String {
+    // Quoted-printable soft line breaks would split long links; undo them first.
+    let text = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = text
+        .find(&format!("{path}?token="))
+        .unwrap_or_else(|| panic!("{path} in {text}"));
+    text[start + path.len() + 7..]
+        .chars()
+        .take_while(|it| it.is_ascii_hexdigit())
+        .collect()
+}
+
+/// Email subscription end to end against a real SMTP server: double opt-in, a message per
+/// public update (throttled while it flaps, never the resolve), per-component choice,
+/// one-click unsubscribe; and a signed webhook subscriber.
+async fn subscribers(backend: Backend) {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let (hook_url, mut received) = crate::webhooks::start_receiver(0).await;
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.workers = false;
+        settings.smtp.host = "127.0.0.1".into();
+        settings.smtp.port = smtp.port;
+    })
+    .await
+    else {
+        return;
+    };
+    let deliver = || async {
+        crate::webhooks::manual_worker(&app)
+            .run_once(firebreak_store::clock::now())
+            .await
+            .unwrap()
+    };
+    let checkout = create(&app, json!({"name": "Checkout"})).await;
+    let search = create(&app, json!({"name": "Search"})).await;
+    let (checkout, search) = (
+        checkout["id"].as_str().unwrap().to_string(),
+        search["id"].as_str().unwrap().to_string(),
+    );
+    // A fan subscribes from the page's form, and someone else only for Search.
+    let (status, page) =
+        public_form(&app, "/status/subscribe", &[("email", "fan@test.example")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Check your inbox"), "{page}");
+    let search_field = format!("component:{search}");
+    public_form(
+        &app,
+        "/status/subscribe",
+        &[("email", "search-only@test.example"), (&search_field, "on")],
+    )
+    .await;
+    let (status, _) = public_form(&app, "/status/subscribe", &[("email", "nope")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    deliver().await;
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 2, "only the confirmations: {mail:?}");
+    let to_fan = mail
+        .iter()
+        .find(|it| it.contains("To: fan@test.example"))
+        .unwrap();
+    let token = token_in(to_fan, "/subscriptions/confirm");
+    // The link shows a button; pressing it confirms. The search-only subscriber confirms too.
+    let (status, _, form) = public(
+        &app,
+        &format!("/status/subscriptions/confirm?token={token}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("Confirm"));
+    let (status, done) =
+        public_form(&app, "/status/subscriptions/confirm", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains("Subscribed"));
+    let (status, _) =
+        public_form(&app, "/status/subscriptions/confirm", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a link works once");
+    let to_search = mail
+        .iter()
+        .find(|it| it.contains("To: search-only@test.example"))
+        .unwrap();
+    let search_token = token_in(to_search, "/subscriptions/confirm");
+    public_form(
+        &app,
+        "/status/subscriptions/confirm",
+        &[("token", &search_token)],
+    )
+    .await;
+    // A webhook subscriber, added by an admin, gets its secret once.
+    let (status, hook) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/status/subscribers",
+            Some(json!({"webhook_url": hook_url, "secret": crate::webhooks::SECRET})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    assert!(hook["secret"].is_string());
+    let (_, list) = app
+        .call(&app.admin, Method::GET, "/api/v1/status/subscribers", None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(
+        list.to_string().find("secret").is_none(),
+        "secrets are shown once"
+    );
+
+    // An incident on Checkout: the fan and the webhook hear of it; the Search-only one not.
+    let (status, published) = app
+        .post(
+            "/api/v1/status/incidents",
+            json!({"name": "Card payments failing", "body": "We are investigating.", "components": {checkout.clone(): "major_outage"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = published["id"].as_str().unwrap().to_string();
+    deliver().await;
+    let mail = smtp.messages();
+    let updates: Vec<&String> = mail
+        .iter()
+        .filter(|it| it.contains("Card payments failing"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{mail:?}");
+    assert!(updates[0].contains("To: fan@test.example"));
+    assert!(updates[0].contains("We are investigating."));
+    let hook = received
+        .try_recv()
+        .expect("the webhook subscriber was called");
+    assert!(hook.signature_ok, "signed with its own secret");
+    assert_eq!(hook.body["incident"]["name"], "Card payments failing");
+    // Flapping: another update within the throttle sends nothing; the resolve always does.
+    let update = |status: &str, body: &str| {
+        let app = &app;
+        let path = format!("/api/v1/status/incidents/{id}/updates");
+        let body = json!({"status": status, "body": body, "components": {checkout.clone(): "operational"}});
+        async move { app.post(&path, body).await }
+    };
+    update("identified", "Rolling back.").await;
+    deliver().await;
+    assert_eq!(
+        smtp.messages()
+            .iter()
+            .filter(|it| it.contains("Rolling back."))
+            .count(),
+        0,
+        "throttled"
+    );
+    update("resolved", "Payments work again.").await;
+    deliver().await;
+    let mail = smtp.messages();
+    let resolved: Vec<&String> = mail
+        .iter()
+        .filter(|it| it.contains("Payments work again."))
+        .collect();
+    assert_eq!(resolved.len(), 1);
+    // One click unsubscribes.
+    let token = token_in(resolved[0], "/unsubscribe");
+    let (status, done) = public_form(&app, "/status/unsubscribe", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains("Unsubscribed"));
+    app.post(
+        "/api/v1/status/incidents",
+        json!({"name": "Search is slow", "body": "Looking into it.", "components": {search.clone(): "degraded_performance"}}),
+    )
+    .await;
+    deliver().await;
+    let mail = smtp.messages();
+    let slow: Vec<&String> = mail
+        .iter()
+        .filter(|it| it.contains("Search is slow"))
+        .collect();
+    assert_eq!(slow.len(), 1, "only the Search subscriber: {slow:?}");
+    assert!(slow[0].contains("To: search-only@test.example"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_sqlite() {
+    subscribers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_postgres() {
+    subscribers(Backend::Postgres).await;
+}

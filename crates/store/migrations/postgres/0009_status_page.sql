@@ -53,3 +53,22 @@ CREATE TABLE public_updates (
     affected TEXT
 );
 CREATE INDEX public_updates_by_incident ON public_updates (public_incident_id, created_at);
+
+-- People and systems told about public updates: email (double opt-in) or a signed webhook,
+-- for every component or the ones chosen (JSON array of ids; [] means all).
+CREATE TABLE status_subscribers (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    address TEXT NOT NULL,
+    components TEXT NOT NULL DEFAULT '[]',
+    confirm_hash TEXT,
+    unsubscribe_token TEXT NOT NULL UNIQUE,
+    secret TEXT,
+    created_at BIGINT NOT NULL,
+    confirmed_at BIGINT,
+    unsubscribed_at BIGINT
+);
+CREATE INDEX status_subscribers_confirm ON status_subscribers (confirm_hash);
+
+-- A subscriber webhook signs with its own secret.
+ALTER TABLE notifications ADD COLUMN secret TEXT;
