@@ -56,6 +56,9 @@ enum Cmd {
         /// Load demo incidents (once per database) and print an admin token.
         #[arg(long)]
         demo: bool,
+        /// Serve only the public status page (and health), read-only, from the same database.
+        #[arg(long)]
+        status_page_only: bool,
     },
     /// Administration that works directly on the database.
     Admin {
@@ -260,7 +263,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             database_url,
             config,
             demo,
-        } => serve(settings(config, database_url, listen)?, demo).await,
+            status_page_only,
+        } => {
+            let mut settings = settings(config, database_url, listen)?;
+            settings.status_page_only |= status_page_only;
+            let demo = demo && !settings.status_page_only;
+            serve(settings, demo).await
+        }
         Cmd::Admin {
             command:
                 AdminCmd::CreateToken {
@@ -389,6 +398,14 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             "Try: FIREBREAK_URL={url} FIREBREAK_TOKEN={} {exe} incidents",
             login.token
         );
+    }
+    if settings.status_page_only {
+        println!(
+            "Serving only the public status page at {url}/status  (database: {})",
+            store.backend().as_str()
+        );
+        return firebreak_server::serve_with_store(settings, store, listener, shutdown_signal())
+            .await;
     }
     if store.users().await?.is_empty() {
         println!(

@@ -70,6 +70,15 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Builds the router over an open store.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
+    if state.settings.status_page_only {
+        return Router::new()
+            .merge(health::router())
+            .merge(status::router())
+            .fallback(|| async { error::ApiError::not_found("route") })
+            .layer(DefaultBodyLimit::max(body_limit))
+            .layer(middleware::from_fn(request_id))
+            .with_state(state);
+    }
     Router::new()
         .nest("/api/v1", api::router())
         .merge(health::router())
@@ -119,6 +128,11 @@ pub async fn serve_with_store(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut settings = settings;
+    if settings.status_page_only {
+        // Only the public page: no workers, no writes.
+        settings.workers = false;
+    }
     let settings = Arc::new(settings);
     let worker = workers::DeliveryWorker {
         store: store.clone(),

@@ -24,6 +24,9 @@ pub struct Settings {
     pub log: String,
     /// Run the background workers (webhook delivery) in this process.
     pub workers: bool,
+    /// Serve only the public status page (and health): a read-only process that can be
+    /// hosted apart from everything else, on the same database.
+    pub status_page_only: bool,
     pub incidents: IncidentSettings,
     pub webhooks: WebhookSettings,
     /// Task templates rules add to incidents (replacing the built-in ones when given).
@@ -120,6 +123,7 @@ impl Default for Settings {
             max_body_bytes: 256 * 1024,
             log: "info".into(),
             workers: true,
+            status_page_only: false,
             incidents: IncidentSettings::default(),
             webhooks: WebhookSettings::default(),
             playbooks: firebreak_core::playbook::default_playbooks()

@@ -793,3 +793,46 @@ async fn subscribers_sqlite() {
 async fn subscribers_postgres() {
     subscribers(Backend::Postgres).await;
 }
+
+// `serve --status-page-only`: a second process on the same database serves the page and its
+// JSON, and nothing else.
+both_backends!(a_status_page_only_process, |app: TestApp| async move {
+    app.declare(json!({"title": "eu-west 5xx", "severity": "major"}))
+        .await;
+    example_page(&app).await;
+    let mut settings = app.settings.clone();
+    settings.status_page_only = true;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(firebreak_server::serve(settings, listener, async move {
+        let _ = stopped.await;
+    }));
+    let token = app.admin.clone();
+    let get = |path: &str| {
+        let url = format!("{base}{path}");
+        let http = app.http.clone();
+        let token = token.clone();
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let page = get("/status").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Elevated error rates in eu-west")
+    );
+    let summary: Value = get("/status/api/v2/summary.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["status"]["indicator"], "minor");
+    for path in ["/api/v1/incidents", "/incidents", "/login", "/status-page"] {
+        assert_eq!(get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(get("/healthz").await.status(), StatusCode::OK);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+});
