@@ -405,6 +405,95 @@ async fn bench_backend(
     if verification["valid"] != json!(true) {
         bail!("the chain did not verify after the benchmark: {verification}");
     }
+    // The public status page: a few components and a published incident, then many readers
+    // on keep-alive connections, as during an outage.
+    let mut first_component = String::new();
+    for name in ["Website", "API", "Checkout", "Search", "Email delivery"] {
+        let component: Value = http
+            .post(format!("{url}/api/v1/status/components"))
+            .bearer_auth(&token)
+            .json(&json!({"name": name}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if first_component.is_empty() {
+            first_component = component["id"].as_str().unwrap_or("").to_string();
+        }
+    }
+    http.post(format!("{url}/api/v1/status/incidents"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"name": "Elevated errors on the website", "impact": "major",
+            "body": "We are investigating elevated error rates.",
+            "components": {first_component: "partial_outage"}}),
+        )
+        .send()
+        .await?
+        .error_for_status()?;
+    let public_page = |path: &'static str| {
+        let url = url.clone();
+        let make: MakeRequest = Arc::new(move |http: &reqwest::Client, _: usize, _: usize| {
+            http.get(format!("{url}{path}"))
+        });
+        make
+    };
+    println!(
+        "[{backend}] status page: /status, {} clients on keep-alive connections for 5 s",
+        options.clients
+    );
+    let status_page = run_rounds(
+        backend,
+        options.rounds,
+        options.clients,
+        Duration::from_secs(5),
+        public_page("/status"),
+    )
+    .await;
+    println!("[{backend}] status page: /status/api/v2/summary.json");
+    let summary_json = run_rounds(
+        backend,
+        options.rounds,
+        options.clients,
+        Duration::from_secs(5),
+        public_page("/status/api/v2/summary.json"),
+    )
+    .await;
+    // On PostgreSQL: take the database away and read the page again.
+    let db_gone = match database_url.strip_prefix("postgres://") {
+        Some(_) => {
+            use sqlx::Connection;
+            let name = database_url.rsplit('/').next().unwrap_or("").to_string();
+            let admin_url = database_url.replace(&format!("/{name}"), "/postgres");
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+            for sql in [
+                format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"),
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await?;
+            }
+            println!("[{backend}] status page with the database gone");
+            let gone = run_rounds(
+                backend,
+                1,
+                options.clients,
+                Duration::from_secs(5),
+                public_page("/status/api/v2/summary.json"),
+            )
+            .await;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
+            )))
+            .execute(&mut admin)
+            .await?;
+            Some(gone)
+        }
+        None => None,
+    };
     let loaded_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
     // The SQLite write-ahead log should stay bounded under sustained writes.
     let wal_mib = database_url
@@ -425,6 +514,9 @@ async fn bench_backend(
         "rss_after_load_mib": loaded_rss_mib,
         "sqlite_wal_mib_after_load": wal_mib,
         "outbox_settle_s": outbox_settle_s,
+        "status_page": status_page.to_json(),
+        "summary_json": summary_json.to_json(),
+        "summary_json_database_gone": db_gone.map(|it| it.to_json()),
         "cold_start_ms": cold_start_ms,
     }))
 }
@@ -476,6 +568,30 @@ fn print_table(result: &Value) {
         "| verify chain of 10,000 events | {:.1} ms | — | info |",
         f("verify_10000_ms")
     );
+    for (key, what) in [
+        ("status_page", "status page `/status`"),
+        ("summary_json", "status page `summary.json`"),
+        (
+            "summary_json_database_gone",
+            "`summary.json` with the database gone",
+        ),
+    ] {
+        if result[key].is_null() {
+            continue;
+        }
+        let (rps, p99) = (at(key, "median", "per_second"), at(key, "median", "p99_ms"));
+        let failed = result[key]["rounds"].as_array().map_or(0, |rounds| {
+            rounds
+                .iter()
+                .map(|it| it["failed"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        });
+        println!(
+            "| {what}, {} keep-alive clients, median round | {rps:.0}/s, p99 {p99:.2} ms, {failed} failed | ≥ 20,000/s | {} |",
+            result["clients"],
+            verdict(rps >= 20_000.0 && failed == 0)
+        );
+    }
     let rss = f("idle_rss_mib");
     println!(
         "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
