@@ -184,6 +184,11 @@ enum Cmd {
         #[command(subcommand)]
         command: ActionCmd,
     },
+    /// The public status page: components, public incidents and their updates, maintenance.
+    StatusPage {
+        #[command(subcommand)]
+        command: crate::status_page::StatusPageCmd,
+    },
     /// Deploy freeze: check it from a pipeline, or set / lift it for an incident.
     Freeze {
         #[command(subcommand)]
@@ -780,6 +785,9 @@ async fn client_command(
             print_command_result(as_json, &result);
         }
         Cmd::Freeze { command } => freeze_command(&client, as_json, command).await?,
+        Cmd::StatusPage { command } => {
+            crate::status_page::command(&client, as_json, command).await?
+        }
         Cmd::Action { command } => action_command(&client, as_json, command).await?,
         Cmd::Task { command } => task_command(&client, as_json, command).await?,
         Cmd::Whoami => {

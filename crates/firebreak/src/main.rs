@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod coordination;
 mod duration;
+mod status_page;
 mod table;
 
 use std::process::ExitCode;

@@ -419,6 +419,73 @@ async fn incident_commands_through_the_api() {
         run.stdout,
         run.stderr
     );
+    // The public status page from a terminal.
+    let run = firebreak(&env, &["status-page", "add-component", "Checkout"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let component = run.stdout.split_whitespace().next().unwrap().to_string();
+    let down = format!("{component}=major_outage");
+    let run = firebreak(
+        &env,
+        &[
+            "--json",
+            "status-page",
+            "publish",
+            "INC-2",
+            "--name",
+            "Checkout is down",
+            "--body",
+            "We are investigating.",
+            "--impact",
+            "major",
+            "--component",
+            &down,
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let published: Value = serde_json::from_str(&run.stdout).unwrap();
+    let run = firebreak(
+        &env,
+        &[
+            "status-page",
+            "update",
+            published["id"].as_str().unwrap(),
+            "--status",
+            "resolved",
+            "--body",
+            "Fixed.",
+            "--component",
+            &format!("{component}=operational"),
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("resolved"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["status-page", "incidents"]).await;
+    assert!(run.stdout.contains("Checkout is down"), "{}", run.stdout);
+    let run = firebreak(
+        &env,
+        &[
+            "status-page",
+            "publish",
+            "--name",
+            "x",
+            "--body",
+            "y",
+            "--component",
+            "nonsense",
+        ],
+    )
+    .await;
+    assert!(
+        !run.ok && run.stderr.contains("COMPONENT_ID=STATUS"),
+        "{}",
+        run.stderr
+    );
     let run = firebreak(&env, &["notifications", "INC-1"]).await;
     assert!(
         run.ok && run.stdout.contains("STATUS"),

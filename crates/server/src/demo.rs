@@ -286,6 +286,55 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
     )
     .await?;
 
+    // The public status page: components, and the resolved incident's public face.
+    let now = firebreak_store::clock::now();
+    let mut ids = Vec::new();
+    for (name, description) in [
+        ("Website", "www and the shop"),
+        ("Checkout", "Card and wallet payments"),
+        ("API", "REST API for partners"),
+    ] {
+        let component = store
+            .create_status_component(
+                firebreak_store::NewComponent {
+                    name: name.into(),
+                    description: description.into(),
+                    showcase: true,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
+        ids.push(component.id);
+    }
+    use firebreak_core::status_page::{ComponentStatus, Impact, PublicStatus};
+    let public = store
+        .publish_incident(
+            (
+                Some(resolved.incident.id.to_string()),
+                "Orders stuck after card payments".into(),
+                Impact::Major,
+            ),
+            firebreak_store::PublicPost {
+                status: PublicStatus::Identified,
+                body: "Some card payments succeeded but their orders stayed pending. We are fixing the affected orders.".into(),
+                components: vec![(ids[1].clone(), ComponentStatus::PartialOutage)],
+            },
+            now,
+        )
+        .await?;
+    store
+        .post_public_update(
+            &public.id,
+            firebreak_store::PublicPost {
+                status: PublicStatus::Resolved,
+                body: "All affected orders are confirmed. Checkout works normally.".into(),
+                components: vec![(ids[1].clone(), ComponentStatus::Operational)],
+            },
+            now,
+        )
+        .await?;
+
     store.set_setting(MARKER, "1").await?;
     Ok(true)
 }
