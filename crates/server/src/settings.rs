@@ -52,6 +52,10 @@ pub struct StatusPageSettings {
     /// While an incident flaps, each subscriber gets at most one message about it in this
     /// many minutes (the one that resolves it always goes out).
     pub subscriber_throttle_minutes: i64,
+    /// A logo shown above the page's title (an image URL); empty: none.
+    pub logo_url: String,
+    /// The colour of links and accents, as `#rgb` or `#rrggbb`; empty: the default blue.
+    pub accent_color: String,
 }
 
 impl Default for StatusPageSettings {
@@ -61,6 +65,8 @@ impl Default for StatusPageSettings {
             page_id: "firebreak".into(),
             url: String::new(),
             subscriber_throttle_minutes: 10,
+            logo_url: String::new(),
+            accent_color: String::new(),
         }
     }
 }
@@ -332,6 +338,23 @@ impl Settings {
                 "incidents.remind_before_minutes cannot be negative",
             ));
         }
+        let accent = &self.status_page.accent_color;
+        let hex = accent.strip_prefix('#').unwrap_or("");
+        let accent_ok = matches!(hex.len(), 3 | 6) && hex.chars().all(|it| it.is_ascii_hexdigit());
+        if !(accent.is_empty() || accent_ok) {
+            return Err(SettingsError::new(format!(
+                "status_page.accent_color {accent:?} must look like \"#2454b8\""
+            )));
+        }
+        let logo = &self.status_page.logo_url;
+        let logo_ok = ["https://", "http://", "/"]
+            .iter()
+            .any(|it| logo.starts_with(it));
+        if !(logo.is_empty() || logo_ok) {
+            return Err(SettingsError::new(format!(
+                "status_page.logo_url {logo:?} must be an http(s) URL or a path"
+            )));
+        }
         if self.incidents.digest_minutes < 1 {
             return Err(SettingsError::new(
                 "incidents.digest_minutes must be at least 1",
@@ -517,7 +540,7 @@ mod tests {
     fn bad_files_are_refused_with_file_line_and_reason() {
         let dir = tempfile::tempdir().unwrap();
         // (file contents, what the message must say)
-        let table: [(&str, &[&str]); 8] = [
+        let table: [(&str, &[&str]); 9] = [
             (
                 "[incidents]\nseverities = [\"critical\"\nroles = 3\n",
                 &["bad.toml", "line 3", "expected"],
@@ -551,6 +574,10 @@ mod tests {
             (
                 "[[targets]]\nname = \"ops\"\nemail = [\"ops@example.com\"]\n",
                 &["bad.toml", "smtp.host is not set"],
+            ),
+            (
+                "[status_page]\naccent_color = \"red; } body { display: none\"\n",
+                &["bad.toml", "status_page.accent_color"],
             ),
         ];
         for (text, needles) in table {

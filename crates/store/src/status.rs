@@ -116,7 +116,7 @@ pub struct StatusData {
     pub components: Vec<Component>,
     /// Component id → its status changes, oldest first.
     pub changes: HashMap<String, Vec<(Timestamp, ComponentStatus)>>,
-    /// The most recent public incidents, newest first.
+    /// The most recent public incidents and maintenance windows (up to 500), newest first.
     pub incidents: Vec<PublicIncident>,
 }
 
@@ -695,7 +695,8 @@ impl Store {
     }
 
     /// Everything the public page shows: components, their changes since `since` (and the
-    /// state each was in at `since`), and the 50 most recent public incidents.
+    /// state each was in at `since`), and the 500 most recent public incidents (the API
+    /// documents show the newest 50; the monthly archive goes further back).
     pub async fn status_data(&self, since: Timestamp) -> Result<StatusData> {
         let components = self.status_components().await?;
         let rows = sqlx::query(
@@ -718,7 +719,7 @@ impl Store {
             }
             list.push((at, status));
         }
-        let incidents = self.public_incidents(None, 50).await?;
+        let incidents = self.public_incidents(None, 500).await?;
         Ok(StatusData {
             components,
             changes,

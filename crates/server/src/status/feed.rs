@@ -87,7 +87,7 @@ pub fn atom(data: &StatusData, page: &PageInfo, updated: Timestamp) -> String {
         title = xml(&feed_title(&page.name)),
         updated = rfc3339(updated),
     );
-    for incident in &data.incidents {
+    for incident in data.incidents.iter().take(50) {
         out.push_str(&format!(
             "  <entry>\n    <id>tag:{host},2005:Incident/{id}</id>\n    <published>{published}</published>\n    <updated>{updated}</updated>\n    <link rel=\"alternate\" type=\"text/html\" href=\"{url}/incidents/{id}\"/>\n    <title>{title}</title>\n    <content type=\"html\">{content}</content>\n  </entry>\n",
             id = xml(&incident.id),
@@ -109,7 +109,7 @@ pub fn rss(data: &StatusData, page: &PageInfo, updated: Timestamp) -> String {
         title = xml(&feed_title(&page.name)),
         updated = rfc822(updated),
     );
-    for incident in &data.incidents {
+    for incident in data.incidents.iter().take(50) {
         out.push_str(&format!(
             "    <item>\n      <title>{title}</title>\n      <description>{content}</description>\n      <pubDate>{published}</pubDate>\n      <link>{url}/incidents/{id}</link>\n      <guid>{url}/incidents/{id}</guid>\n    </item>\n",
             title = xml(&incident.name),

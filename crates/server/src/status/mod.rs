@@ -118,7 +118,11 @@ pub async fn rebuild(state: &AppState) -> Result<(), firebreak_store::StoreError
         "/status/history.rss".into(),
         Rendered::new(feed::rss(&data, &info, docs.updated_at), RSS),
     );
-    for (path, html) in page::render(&data, &info, &docs, now) {
+    let look = (
+        state.settings.status_page.logo_url.as_str(),
+        state.settings.status_page.accent_color.as_str(),
+    );
+    for (path, html) in page::render(&data, &info, look, &docs, now) {
         documents.insert(path, Rendered::new(html, HTML));
     }
     state.status.set(Snapshot {

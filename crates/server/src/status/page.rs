@@ -97,9 +97,22 @@ pub struct HistoryDay {
 }
 
 #[derive(Template)]
+#[template(path = "status_history.html")]
+struct HistoryPage<'a> {
+    title: &'a str,
+    accent: &'a str,
+    heading: String,
+    /// (path, "November 2026", number of incidents), newest first; only on the index.
+    months: Vec<(String, String, usize)>,
+    incidents: Vec<IncidentView>,
+}
+
+#[derive(Template)]
 #[template(path = "status_page.html")]
 struct StatusPage<'a> {
     title: &'a str,
+    logo: &'a str,
+    accent: &'a str,
     indicator: &'static str,
     description: String,
     active: Vec<IncidentView>,
@@ -215,6 +228,7 @@ fn component_view(
 pub fn render(
     data: &StatusData,
     info: &PageInfo,
+    (logo, accent): (&str, &str),
     docs: &Documents,
     now: Timestamp,
 ) -> Vec<(String, String)> {
@@ -321,6 +335,8 @@ pub fn render(
         .unwrap_or(Indicator::None);
     let front = StatusPage {
         title: &info.name,
+        logo,
+        accent,
         indicator: indicator.as_str(),
         description: docs.status["status"]["description"]
             .as_str()
@@ -340,6 +356,42 @@ pub fn render(
         partial_weight: format!("{PARTIAL_WEIGHT}"),
     };
     let mut pages = vec![("/status".to_string(), front.render().unwrap_or_default())];
+    // The archive: an index of months, and a page per month (incidents, not maintenance).
+    let mut months: Vec<(String, String, usize)> = Vec::new();
+    let mut by_month: Vec<(String, Vec<IncidentView>)> = Vec::new();
+    for incident in data.incidents.iter().filter(|it| it.window.is_none()) {
+        let key = incident.created_at.strftime("%Y-%m").to_string();
+        match by_month.last_mut() {
+            Some((last, list)) if *last == key => list.push(incident_view(incident, data)),
+            _ => by_month.push((key, vec![incident_view(incident, data)])),
+        }
+    }
+    for (key, incidents) in by_month {
+        let label = data
+            .incidents
+            .iter()
+            .find(|it| it.created_at.strftime("%Y-%m").to_string() == key)
+            .map(|it| it.created_at.strftime("%B %Y").to_string())
+            .unwrap_or_else(|| key.clone());
+        let path = format!("/status/history/{key}");
+        months.push((path.clone(), label.clone(), incidents.len()));
+        let page = HistoryPage {
+            title: &info.name,
+            accent,
+            heading: format!("Incidents in {label}"),
+            months: Vec::new(),
+            incidents,
+        };
+        pages.push((path, page.render().unwrap_or_default()));
+    }
+    let index = HistoryPage {
+        title: &info.name,
+        accent,
+        heading: "Incident history".into(),
+        months,
+        incidents: Vec::new(),
+    };
+    pages.push(("/status/history".into(), index.render().unwrap_or_default()));
     for incident in &data.incidents {
         let page = IncidentPage {
             title: &info.name,

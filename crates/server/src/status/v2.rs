@@ -171,8 +171,10 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
     let impacts: Vec<Impact> = unresolved.iter().map(|it| it.impact).collect();
     let (indicator, description) = rollup(&leaves, &impacts);
     let status = json!({ "indicator": indicator.as_str(), "description": description });
+    // Like Statuspage: the 50 most recent, no pagination.
     let incidents: Vec<Value> = incidents
         .iter()
+        .take(50)
         .map(|it| incident_json(it, all, page))
         .collect();
     let unresolved: Vec<Value> = unresolved
@@ -191,6 +193,7 @@ pub fn documents(data: &StatusData, page: &PageInfo) -> Documents {
     let current: Vec<Value> = active.iter().chain(upcoming.iter()).cloned().collect();
     let maintenances: Vec<Value> = windows
         .iter()
+        .take(50)
         .map(|it| incident_json(it, all, page))
         .collect();
     Documents {

@@ -243,6 +243,17 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("We are investigating elevated 5xx responses"));
     assert_eq!(public(&app, "/status/nope").await.0, StatusCode::NOT_FOUND);
+    // The archive by month.
+    let month = firebreak_store::clock::now().strftime("%Y-%m").to_string();
+    let (status, _, index) = public(&app, "/status/history").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        index.contains(&format!("/status/history/{month}")),
+        "{index}"
+    );
+    let (status, _, archive) = public(&app, &format!("/status/history/{month}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(archive.contains("Elevated error rates in eu-west"));
 
     // Resolved, components back to operational: the page says so at once.
     let (status, _) = app
