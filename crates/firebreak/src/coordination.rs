@@ -393,31 +393,16 @@ pub(crate) async fn notifications(
 ) -> anyhow::Result<()> {
     let path = format!("/incidents/{}/notifications", path_part(incident));
     let list = client.call(Method::GET, &path, None).await?;
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&list).unwrap_or_default()
-        );
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|it| {
-            vec![
-                short_time(&it["created_at"]),
-                text(&it["status"]),
-                text(&it["target"]),
-                format!("{} {}", text(&it["channel"]), text(&it["address"])),
-                text(&it["subject"]),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        render(&["QUEUED", "STATUS", "TARGET", "TO", "SUBJECT"], &rows)
-    );
+    let headers = ["QUEUED", "STATUS", "TARGET", "TO", "SUBJECT"];
+    crate::table::print_list(as_json, &list, &headers, |it| {
+        vec![
+            short_time(&it["created_at"]),
+            text(&it["status"]),
+            text(&it["target"]),
+            format!("{} {}", text(&it["channel"]), text(&it["address"])),
+            text(&it["subject"]),
+        ]
+    });
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{encode, short_time, text};
 use crate::client::Client;
-use crate::table::render;
+use crate::table::print_list;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum StatusPageCmd {
@@ -111,31 +111,15 @@ pub(crate) async fn command(
     match command {
         StatusPageCmd::Components => {
             let list = client.call(Method::GET, "/status/components", None).await?;
-            if as_json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).unwrap_or_default()
-                );
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|it| {
-                    vec![
-                        text(&it["id"]),
-                        text(&it["name"]),
-                        if it["group"] == true {
-                            "group".into()
-                        } else {
-                            "-".into()
-                        },
-                        text(&it["status"]),
-                    ]
-                })
-                .collect();
-            print!("{}", render(&["ID", "NAME", "KIND", "STATUS"], &rows));
+            print_list(as_json, &list, &["ID", "NAME", "KIND", "STATUS"], |it| {
+                let kind = if it["group"] == true { "group" } else { "-" };
+                vec![
+                    text(&it["id"]),
+                    text(&it["name"]),
+                    kind.into(),
+                    text(&it["status"]),
+                ]
+            });
         }
         StatusPageCmd::AddComponent {
             name,
@@ -172,27 +156,14 @@ pub(crate) async fn command(
         }
         StatusPageCmd::Incidents => {
             let list = client.call(Method::GET, "/status/incidents", None).await?;
-            if as_json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).unwrap_or_default()
-                );
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|it| {
-                    vec![
-                        text(&it["id"]),
-                        text(&it["status"]),
-                        short_time(&it["updated_at"]),
-                        text(&it["name"]),
-                    ]
-                })
-                .collect();
-            print!("{}", render(&["ID", "STATUS", "UPDATED", "NAME"], &rows));
+            print_list(as_json, &list, &["ID", "STATUS", "UPDATED", "NAME"], |it| {
+                vec![
+                    text(&it["id"]),
+                    text(&it["status"]),
+                    short_time(&it["updated_at"]),
+                    text(&it["name"]),
+                ]
+            });
         }
         StatusPageCmd::Publish {
             incident,

@@ -45,6 +45,21 @@ pub fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// A JSON array printed as-is with `--json`, else as a table of `row(item)`.
+pub fn print_list(
+    as_json: bool,
+    list: &serde_json::Value,
+    headers: &[&str],
+    row: impl Fn(&serde_json::Value) -> Vec<String>,
+) {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(list).unwrap_or_default());
+        return;
+    }
+    let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(row).collect();
+    print!("{}", render(headers, &rows));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
