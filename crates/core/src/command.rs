@@ -126,6 +126,12 @@ pub enum Command {
         zone: String,
         join: bool,
     },
+    /// Records what was published about this incident on the public status page.
+    RecordPublicUpdate {
+        public_id: String,
+        status: String,
+        body: String,
+    },
     /// Subscribes someone to the incident's updates, or (`mode: None`) unsubscribes them.
     Stakeholder {
         who: String,
@@ -674,6 +680,15 @@ pub fn decide(
                 events.push(at_now(left));
             }
         }
+        Command::RecordPublicUpdate {
+            public_id,
+            status,
+            body,
+        } => events.push(at_now(EventData::PublicUpdatePublished {
+            public_id,
+            status,
+            body,
+        })),
         Command::Stakeholder { who, mode } => {
             let Some(who) = crate::person::parse_email(&who) else {
                 let mut errors = FieldErrors::default();
@@ -885,7 +900,9 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
             }
             incident.updates_posted += 1;
         }
-        EventData::RuleFired { .. } | EventData::Thanked { .. } => {}
+        EventData::RuleFired { .. }
+        | EventData::Thanked { .. }
+        | EventData::PublicUpdatePublished { .. } => {}
         EventData::CadenceSet { minutes, next_due } => {
             incident.coordination.cadence_minutes = Some(*minutes);
             incident.next_update_due = Some(*next_due);

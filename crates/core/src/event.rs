@@ -266,6 +266,12 @@ pub enum EventData {
     StakeholderRemoved {
         who: String,
     },
+    /// What customers read on the public status page, as it was published.
+    PublicUpdatePublished {
+        public_id: String,
+        status: String,
+        body: String,
+    },
     /// A digest of `updates` new updates went to the passive stakeholders `to`.
     DigestSent {
         to: Vec<String>,
@@ -314,6 +320,7 @@ impl EventData {
             EventData::StakeholderAdded { .. } => "stakeholder_added",
             EventData::StakeholderRemoved { .. } => "stakeholder_removed",
             EventData::DigestSent { .. } => "digest_sent",
+            EventData::PublicUpdatePublished { .. } => "status_page_updated",
         }
     }
 
@@ -513,6 +520,11 @@ impl EventData {
                 json!({ "who": who, "mode": mode.as_str() })
             }
             EventData::StakeholderRemoved { who } => json!({ "who": who }),
+            EventData::PublicUpdatePublished {
+                public_id,
+                status,
+                body,
+            } => json!({ "public_id": public_id, "status": status, "body": body }),
             EventData::DigestSent { to, updates, since } => json!({
                 "to": to,
                 "updates": updates,

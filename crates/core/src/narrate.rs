@@ -364,6 +364,13 @@ pub fn narrate(kind: &str, body: &Value, reader: &Reader<'_>) -> Narration {
             format!("{} is no longer kept informed", display(field(body, "who"))),
             String::new(),
         ),
+        "status_page_updated" => (
+            format!(
+                "Published on the status page · {}",
+                field(body, "status").replace('_', " ")
+            ),
+            field(body, "body").to_string(),
+        ),
         "digest_sent" => (
             format!(
                 "Digest of {} update(s) sent to {}",

@@ -107,6 +107,31 @@ fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
     Ok(value.to_string())
 }
 
+/// Records the newest public update on the internal incident's timeline (what customers
+/// were told is part of the record). Written after the public update commits; a failure is
+/// logged, the public update stands.
+pub(crate) async fn record_on_timeline(state: &AppState, actor: &str, public: &PublicIncident) {
+    let (Some(internal), Some(update)) = (&public.incident_id, public.updates.first()) else {
+        return;
+    };
+    let Ok(id) = uuid::Uuid::parse_str(internal) else {
+        return;
+    };
+    let command = firebreak_core::Command::RecordPublicUpdate {
+        public_id: public.id.clone(),
+        status: update.status.as_str().to_string(),
+        body: update.body.clone(),
+    };
+    let key = firebreak_store::IncidentKey::Id(id);
+    if let Err(err) = state
+        .store
+        .execute_command(key, actor, firebreak_core::Access::All, command)
+        .await
+    {
+        tracing::warn!(error = %err, public = %public.id, "could not record the public update on the incident's timeline");
+    }
+}
+
 /// Re-renders the page after a change; a failure leaves the old page up and is logged.
 async fn refresh(state: &AppState) {
     if let Err(err) = crate::status::rebuild(state).await {
@@ -374,6 +399,7 @@ pub async fn publish(
             firebreak_store::clock::now(),
         )
         .await?;
+    record_on_timeline(&state, &caller.actor(), &published).await;
     refresh(&state).await;
     Ok((StatusCode::CREATED, Json(public_incident_dto(&published))))
 }
@@ -427,6 +453,7 @@ pub async fn post_update(
             firebreak_store::StoreError::NotFound => ApiError::not_found("public incident"),
             other => other.into(),
         })?;
+    record_on_timeline(&state, &caller.actor(), &updated).await;
     refresh(&state).await;
     Ok(Json(public_incident_dto(&updated)))
 }

@@ -250,7 +250,7 @@ pub async fn publish(
         )
     };
     let post = public_post(&fields, "investigating")?;
-    state
+    let published = state
         .store
         .publish_incident(
             (incident_id, name, impact),
@@ -258,6 +258,7 @@ pub async fn publish(
             firebreak_store::clock::now(),
         )
         .await?;
+    crate::api::status::record_on_timeline(&state, &viewer.0.actor(), &published).await;
     refresh(&state).await;
     Ok(see_other(&back))
 }
@@ -271,7 +272,7 @@ pub async fn update(
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Responder)?;
     let post = public_post(&fields, "")?;
-    state
+    let updated = state
         .store
         .post_public_update(&id, post, firebreak_store::clock::now())
         .await
@@ -279,6 +280,7 @@ pub async fn update(
             firebreak_store::StoreError::NotFound => ApiError::not_found("public incident").into(),
             other => super::UiError::from(other),
         })?;
+    crate::api::status::record_on_timeline(&state, &viewer.0.actor(), &updated).await;
     refresh(&state).await;
     let back = match field(&fields, "back").as_str() {
         it if it.starts_with("/incidents/") => it.to_string(),

@@ -276,6 +276,25 @@ both_backends!(status_page_end_to_end, |app: TestApp| async move {
         html.contains("Error rates are back to normal."),
         "in the history"
     );
+    // What customers were told is on the internal incident's timeline, word for word.
+    let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline").await;
+    let told: Vec<(String, String)> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["kind"] == "status_page_updated")
+        .map(|it| {
+            (
+                it["body"]["status"].as_str().unwrap().to_string(),
+                it["body"]["body"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told.iter().map(|it| it.0.as_str()).collect::<Vec<_>>(),
+        ["investigating", "identified", "resolved"]
+    );
+    assert_eq!(told[2].1, "Error rates are back to normal.");
     // The API lists it with its link to the internal incident.
     let (_, list) = app.get("/api/v1/status/incidents").await;
     assert_eq!(list[0]["updates"].as_array().unwrap().len(), 3);
