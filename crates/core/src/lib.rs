@@ -5,11 +5,13 @@
 
 pub mod access;
 pub mod action;
+pub mod blameless;
 pub mod board;
 pub mod cadence;
 pub mod catalog;
 pub mod command;
 pub mod coordination;
+pub mod diff;
 pub mod due;
 pub mod event;
 pub mod freeze;
@@ -20,6 +22,7 @@ pub mod narrate;
 pub mod notify;
 pub mod person;
 pub mod playbook;
+pub mod postmortem;
 pub mod presence;
 pub mod retry;
 pub mod rule;

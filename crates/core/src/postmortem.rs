@@ -1,0 +1,210 @@
+//! Post-mortems: the draft written from an incident's timeline (summary, impact with its
+//! durations from the named timestamps, the key events, and the sections people fill in),
+//! and the states a post-mortem moves through.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::incident::{Incident, TimestampName, text_enum};
+use crate::narrate::{Reader, narrate};
+use std::fmt;
+
+text_enum!(PostmortemStatus {
+    Draft = "draft",
+    InReview = "in_review",
+    Published = "published",
+});
+
+impl PostmortemStatus {
+    /// The states a post-mortem may move to from this one (back to draft to rework it).
+    pub fn next(self) -> &'static [PostmortemStatus] {
+        match self {
+            PostmortemStatus::Draft => &[PostmortemStatus::InReview],
+            PostmortemStatus::InReview => &[PostmortemStatus::Draft, PostmortemStatus::Published],
+            PostmortemStatus::Published => &[PostmortemStatus::InReview],
+        }
+    }
+}
+
+/// One timeline event as the draft reads it.
+pub struct TimelineItem<'a> {
+    pub kind: &'a str,
+    pub body: &'a Value,
+    /// When it happened (a person's assertion when there is one).
+    pub at: Timestamp,
+}
+
+/// Kinds that belong in a post-mortem's timeline.
+const KEY_KINDS: &[&str] = &[
+    "declared",
+    "status_changed",
+    "severity_changed",
+    "role_assigned",
+    "role_unassigned",
+    "update_posted",
+    "message_pinned",
+    "action_proposed",
+    "action_approved",
+    "action_started",
+    "action_finished",
+    "freeze_started",
+    "freeze_ended",
+    "timestamp_asserted",
+    "status_page_updated",
+];
+
+/// "1 h 35 min", "12 min", "2 d 3 h".
+pub fn duration_words(duration: SignedDuration) -> String {
+    let minutes = duration.as_mins().max(0);
+    let (days, hours, mins) = (minutes / 1440, (minutes % 1440) / 60, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, _) => format!("{hours} h {mins} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
+fn between(incident: &Incident, from: TimestampName, to: TimestampName) -> Option<SignedDuration> {
+    let (from, to) = (
+        incident.timestamp(from).effective()?,
+        incident.timestamp(to).effective()?,
+    );
+    (to >= from).then(|| to.duration_since(from))
+}
+
+/// The draft, in Markdown.
+pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader<'_>) -> String {
+    let mut out = format!(
+        "# Post-mortem: {} — {}\n\n*Blameless: we look for what in our systems and processes made this possible, not for who to blame.*\n\n",
+        incident.reference, incident.title
+    );
+    out.push_str("## Summary\n\n");
+    if incident.summary.is_empty() {
+        out.push_str("_What happened, in two or three sentences._\n\n");
+    } else {
+        out.push_str(&format!("{}\n\n", incident.summary));
+    }
+    out.push_str("## Impact\n\n");
+    out.push_str(&format!(
+        "- **Severity:** {}\n- **How it showed:** {}\n",
+        incident.severity,
+        incident.impact.as_str().replace('_', " ")
+    ));
+    let who = match (incident.affected.text.as_str(), incident.affected.count) {
+        ("", None) => "_who and how many were affected_".to_string(),
+        ("", Some(count)) => format!("{count}"),
+        (text, None) => text.to_string(),
+        (text, Some(count)) => format!("{text} ({count})"),
+    };
+    out.push_str(&format!("- **Who was affected:** {who}\n"));
+    if !incident.services.is_empty() {
+        out.push_str(&format!("- **Services:** {}\n", incident.services.join(", ")));
+    }
+    let moments = [
+        ("Declared", TimestampName::Declared),
+        ("Mitigated", TimestampName::Mitigated),
+        ("Resolved", TimestampName::Resolved),
+    ];
+    for (label, name) in moments {
+        let slot = incident.timestamp(name);
+        if let Some(at) = slot.effective() {
+            let asserted = if slot.asserted.is_some() {
+                " (as stated by a responder)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("- **{label}:** {}{asserted}\n", (reader.time)(at)));
+        }
+    }
+    if let Some(duration) = between(incident, TimestampName::Declared, TimestampName::Resolved) {
+        out.push_str(&format!(
+            "- **Duration (declared → resolved):** {}\n",
+            duration_words(duration)
+        ));
+    }
+    if let Some(duration) = between(incident, TimestampName::Declared, TimestampName::Mitigated) {
+        out.push_str(&format!(
+            "- **Time to mitigate:** {}\n",
+            duration_words(duration)
+        ));
+    }
+    out.push_str("\n## Timeline\n\n");
+    for item in timeline.iter().filter(|it| KEY_KINDS.contains(&it.kind)) {
+        let told = narrate(item.kind, item.body, reader);
+        out.push_str(&format!("- **{}** — {}", (reader.time)(item.at), told.label));
+        let text = told.text.lines().next().unwrap_or("").trim();
+        if !text.is_empty() {
+            out.push_str(&format!(": {text}"));
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\n## Root cause and contributing factors\n\n_What in the system allowed this? List every contributing factor._\n\n\
+         ## What went well\n\n- \n\n\
+         ## What went badly\n\n- \n\n\
+         ## Where we got lucky\n\n- \n\n\
+         ## Action items\n\n| Action | Owner | Due | Kind |\n|---|---|---|---|\n| | | | |\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::tests::incident;
+    use crate::lifecycle::Status;
+    use serde_json::json;
+
+    #[test]
+    fn the_draft_tells_the_timeline_and_the_durations() {
+        let at = |minutes: i64| Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap();
+        let mut it = incident(Status::Resolved);
+        it.summary = "Card payments failed at checkout.".into();
+        it.timestamps
+            .entry(TimestampName::Resolved)
+            .or_default()
+            .observed = Some(at(95));
+        it.timestamps
+            .entry(TimestampName::Mitigated)
+            .or_default()
+            .asserted = Some(at(40));
+        let bodies = [
+            json!({"from": "investigating", "to": "identified"}),
+            json!({"text": "chatter"}),
+            json!({"message": "Rolling back release 42", "public": false}),
+        ];
+        let timeline = [
+            TimelineItem { kind: "status_changed", body: &bodies[0], at: at(10) },
+            TimelineItem { kind: "note", body: &bodies[1], at: at(11) },
+            TimelineItem { kind: "update_posted", body: &bodies[2], at: at(12) },
+        ];
+        let person = |it: &str| it.to_string();
+        let time = |at: Timestamp| at.strftime("%H:%M").to_string();
+        let reader = Reader { person: &person, time: &time };
+        let text = draft(&it, &timeline, &reader);
+        for needle in [
+            "# Post-mortem: INC-1 — Checkout is down",
+            "Card payments failed at checkout.",
+            "- **Duration (declared → resolved):** 1 h 35 min",
+            "- **Time to mitigate:** 40 min",
+            "(as stated by a responder)",
+            "Status investigating → identified",
+            "Status update: Rolling back release 42",
+            "## Root cause and contributing factors",
+            "## Where we got lucky",
+            "## Action items",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in\n{text}");
+        }
+        assert!(!text.contains("chatter"), "notes stay out of the draft");
+        assert_eq!(duration_words(SignedDuration::from_mins(3 * 1440 + 125)), "3 d 2 h");
+    }
+
+    #[test]
+    fn states_move_forward_and_back_for_rework() {
+        use PostmortemStatus::*;
+        assert_eq!(Draft.next(), [InReview]);
+        assert_eq!(InReview.next(), [Draft, Published]);
+        assert_eq!(Published.next(), [InReview]);
+    }
+}
