@@ -19,11 +19,25 @@ const PHRASES: &[(&[&str], &str)] = &[
         "Name the condition that made the mistake possible (a missing guard, an unclear runbook, a risky default) instead of \"human error\".",
     ),
     (
-        &["should have", "should've", "ought to have", "could have avoided"],
+        &[
+            "should have",
+            "should've",
+            "ought to have",
+            "could have avoided",
+        ],
         "Describe what the system made easy or hard at the time, not what someone ought to have done with hindsight.",
     ),
     (
-        &["careless", "carelessly", "negligent", "negligence", "sloppy", "reckless", "incompetent", "lazy"],
+        &[
+            "careless",
+            "carelessly",
+            "negligent",
+            "negligence",
+            "sloppy",
+            "reckless",
+            "incompetent",
+            "lazy",
+        ],
         "Describe the circumstances and the information people had, not their character.",
     ),
     (
@@ -34,8 +48,19 @@ const PHRASES: &[(&[&str], &str)] = &[
 
 /// Verbs of failure that, with a person as subject, blame them.
 const FAILURE_VERBS: &[&str] = &[
-    "failed", "forgot", "broke", "caused", "missed", "neglected", "ignored", "didn't",
-    "did not", "messed up", "screwed up", "overlooked", "mistakenly",
+    "failed",
+    "forgot",
+    "broke",
+    "caused",
+    "missed",
+    "neglected",
+    "ignored",
+    "didn't",
+    "did not",
+    "messed up",
+    "screwed up",
+    "overlooked",
+    "mistakenly",
 ];
 
 const PERSON_SUGGESTION: &str = "Make the system the subject: what let this happen (\"the deploy ran without the migration because the pipeline does not check for it\")?";
@@ -51,8 +76,13 @@ fn sentences(text: &str) -> Vec<&str> {
 /// Words of a sentence, lowercased, with punctuation trimmed (apostrophes kept).
 fn words(sentence: &str) -> Vec<String> {
     sentence
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '*' | '_'))
-        .map(|it| it.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase())
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '"' | '*' | '_')
+        })
+        .map(|it| {
+            it.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+                .to_lowercase()
+        })
         .filter(|it| !it.is_empty())
         .collect()
 }
@@ -105,10 +135,18 @@ pub fn check(text: &str, people: &[String]) -> Vec<Finding> {
                 .iter()
                 .filter(|name| words[idx..].starts_with(name))
                 .map(Vec::len)
-                .chain(["he", "she"].iter().filter(|it| words[idx] == **it).map(|_| 1));
+                .chain(
+                    ["he", "she"]
+                        .iter()
+                        .filter(|it| words[idx] == **it)
+                        .map(|_| 1),
+                );
             for len in subjects.collect::<Vec<_>>() {
                 let rest = &words[idx + len..];
-                if let Some(verb) = FAILURE_VERBS.iter().find(|verb| find(rest, verb) == Some(0)) {
+                if let Some(verb) = FAILURE_VERBS
+                    .iter()
+                    .find(|verb| find(rest, verb) == Some(0))
+                {
                     findings.push(Finding {
                         sentence: sentence.to_string(),
                         matched: format!("{} {verb}", words[idx..idx + len].join(" ")),
@@ -131,11 +169,17 @@ mod tests {
         let people = vec!["Bob Stone".to_string(), "ana".to_string()];
         let must_flag = [
             ("Bob forgot to run the migration.", "bob forgot"),
-            ("Then Bob Stone caused the outage by restarting the wrong node", "bob stone caused"),
+            (
+                "Then Bob Stone caused the outage by restarting the wrong node",
+                "bob stone caused",
+            ),
             ("Stone missed the alert", "stone missed"),
             ("ana didn't check the dashboard", "ana didn't"),
             ("This was human error.", "human error"),
-            ("The on-call engineer should have rolled back sooner", "should have"),
+            (
+                "The on-call engineer should have rolled back sooner",
+                "should have",
+            ),
             ("A careless change to the config", "careless"),
             ("It was the DBA's fault", "fault"),
             ("Nobody is to blame here", "to blame"),

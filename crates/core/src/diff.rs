@@ -14,8 +14,10 @@ pub fn lines(before: &str, after: &str) -> Vec<(Change, String)> {
     let a: Vec<&str> = before.lines().collect();
     let b: Vec<&str> = after.lines().collect();
     if a.len() * b.len() > 16_000_000 {
-        let mut out: Vec<(Change, String)> =
-            a.iter().map(|it| (Change::Removed, it.to_string())).collect();
+        let mut out: Vec<(Change, String)> = a
+            .iter()
+            .map(|it| (Change::Removed, it.to_string()))
+            .collect();
         out.extend(b.iter().map(|it| (Change::Added, it.to_string())));
         return out;
     }
@@ -52,14 +54,29 @@ mod tests {
     use super::*;
     use Change::*;
 
+    /// (before, after, the marked lines).
+    type Case = (&'static str, &'static str, Vec<(Change, &'static str)>);
+
     #[test]
     fn changed_lines_are_marked_in_order() {
-        let table: Vec<(&str, &str, Vec<(Change, &str)>)> = vec![
-            ("a\nb\nc", "a\nb\nc", vec![(Same, "a"), (Same, "b"), (Same, "c")]),
-            ("a\nb\nc", "a\nx\nc", vec![(Same, "a"), (Added, "x"), (Removed, "b"), (Same, "c")]),
+        let table: Vec<Case> = vec![
+            (
+                "a\nb\nc",
+                "a\nb\nc",
+                vec![(Same, "a"), (Same, "b"), (Same, "c")],
+            ),
+            (
+                "a\nb\nc",
+                "a\nx\nc",
+                vec![(Same, "a"), (Added, "x"), (Removed, "b"), (Same, "c")],
+            ),
             ("", "new", vec![(Added, "new")]),
             ("old", "", vec![(Removed, "old")]),
-            ("a\nc", "a\nb\nc", vec![(Same, "a"), (Added, "b"), (Same, "c")]),
+            (
+                "a\nc",
+                "a\nb\nc",
+                vec![(Same, "a"), (Added, "b"), (Same, "c")],
+            ),
         ];
         for (before, after, expected) in table {
             let got = lines(before, after);

@@ -75,7 +75,7 @@ fn between(incident: &Incident, from: TimestampName, to: TimestampName) -> Optio
 /// The draft, in Markdown.
 pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader<'_>) -> String {
     let mut out = format!(
-        "# Post-mortem: {} — {}\n\n*Blameless: we look for what in our systems and processes made this possible, not for who to blame.*\n\n",
+        "# Post-mortem: {} — {}\n\n*Blameless: we look for what in our systems and processes made this possible, so that it cannot happen again.*\n\n",
         incident.reference, incident.title
     );
     out.push_str("## Summary\n\n");
@@ -98,7 +98,10 @@ pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader
     };
     out.push_str(&format!("- **Who was affected:** {who}\n"));
     if !incident.services.is_empty() {
-        out.push_str(&format!("- **Services:** {}\n", incident.services.join(", ")));
+        out.push_str(&format!(
+            "- **Services:** {}\n",
+            incident.services.join(", ")
+        ));
     }
     let moments = [
         ("Declared", TimestampName::Declared),
@@ -131,7 +134,11 @@ pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader
     out.push_str("\n## Timeline\n\n");
     for item in timeline.iter().filter(|it| KEY_KINDS.contains(&it.kind)) {
         let told = narrate(item.kind, item.body, reader);
-        out.push_str(&format!("- **{}** — {}", (reader.time)(item.at), told.label));
+        out.push_str(&format!(
+            "- **{}** — {}",
+            (reader.time)(item.at),
+            told.label
+        ));
         let text = told.text.lines().next().unwrap_or("").trim();
         if !text.is_empty() {
             out.push_str(&format!(": {text}"));
@@ -174,13 +181,28 @@ mod tests {
             json!({"message": "Rolling back release 42", "public": false}),
         ];
         let timeline = [
-            TimelineItem { kind: "status_changed", body: &bodies[0], at: at(10) },
-            TimelineItem { kind: "note", body: &bodies[1], at: at(11) },
-            TimelineItem { kind: "update_posted", body: &bodies[2], at: at(12) },
+            TimelineItem {
+                kind: "status_changed",
+                body: &bodies[0],
+                at: at(10),
+            },
+            TimelineItem {
+                kind: "note",
+                body: &bodies[1],
+                at: at(11),
+            },
+            TimelineItem {
+                kind: "update_posted",
+                body: &bodies[2],
+                at: at(12),
+            },
         ];
         let person = |it: &str| it.to_string();
         let time = |at: Timestamp| at.strftime("%H:%M").to_string();
-        let reader = Reader { person: &person, time: &time };
+        let reader = Reader {
+            person: &person,
+            time: &time,
+        };
         let text = draft(&it, &timeline, &reader);
         for needle in [
             "# Post-mortem: INC-1 — Checkout is down",
@@ -197,7 +219,12 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} in\n{text}");
         }
         assert!(!text.contains("chatter"), "notes stay out of the draft");
-        assert_eq!(duration_words(SignedDuration::from_mins(3 * 1440 + 125)), "3 d 2 h");
+        // The draft itself passes its own check.
+        assert_eq!(crate::blameless::check(&text, &[]), Vec::new());
+        assert_eq!(
+            duration_words(SignedDuration::from_mins(3 * 1440 + 125)),
+            "3 d 2 h"
+        );
     }
 
     #[test]

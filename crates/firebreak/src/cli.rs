@@ -184,6 +184,20 @@ enum Cmd {
         #[command(subcommand)]
         command: ActionCmd,
     },
+    /// Print an incident's post-mortem (Markdown, warnings on stderr); draft it, save a new
+    /// revision from a file, or move it: draft, in_review, published.
+    Postmortem {
+        incident: String,
+        /// Draft it now from the timeline (it is drafted by itself when the incident resolves).
+        #[arg(long)]
+        draft: bool,
+        /// Save this file as the new revision.
+        #[arg(long)]
+        save: Option<PathBuf>,
+        /// Move it: draft, in_review, published.
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// The public status page: components, public incidents and their updates, maintenance.
     StatusPage {
         #[command(subcommand)]
@@ -785,6 +799,20 @@ async fn client_command(
             print_command_result(as_json, &result);
         }
         Cmd::Freeze { command } => freeze_command(&client, as_json, command).await?,
+        Cmd::Postmortem {
+            incident,
+            draft,
+            save,
+            status,
+        } => {
+            let options = crate::postmortem::Options {
+                incident,
+                draft,
+                save,
+                status,
+            };
+            crate::postmortem::command(&client, as_json, options).await?
+        }
         Cmd::StatusPage { command } => {
             crate::status_page::command(&client, as_json, command).await?
         }

@@ -419,6 +419,35 @@ async fn incident_commands_through_the_api() {
         run.stdout,
         run.stderr
     );
+    // The post-mortem of the resolved incident: drafted on demand, saved from a file, moved.
+    let run = firebreak(&env, &["postmortem", "INC-1", "--draft"]).await;
+    assert!(
+        run.ok && run.stdout.starts_with("# Post-mortem: INC-1"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let file = dir.path().join("pm.md");
+    std::fs::write(&file, "# Post-mortem\nIt was human error.\n").unwrap();
+    let run = firebreak(
+        &env,
+        &[
+            "postmortem",
+            "INC-1",
+            "--save",
+            file.to_str().unwrap(),
+            "--status",
+            "in_review",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("in_review · revision 2 · 1 blameless warning"),
+        "{}",
+        run.stderr
+    );
     // The public status page from a terminal.
     let run = firebreak(&env, &["status-page", "add-component", "Checkout"]).await;
     assert!(run.ok, "{}", run.stderr);

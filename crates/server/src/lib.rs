@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod openapi;
+pub mod postmortem;
 pub mod settings;
 pub mod status;
 mod token_cache;

@@ -190,7 +190,8 @@ impl DeliveryWorker {
 /// writer to record whatever the clock owes each (update reminder or overdue notice, overdue
 /// tasks, break and food nudges, the passive stakeholders' digest). The decision — and "never
 /// twice" — happens inside the write transaction, so replicas running this at once still
-/// record each thing once.
+/// record each thing once. It also drafts the post-mortem of every incident that stopped
+/// being worked on (created at most once: the insert does nothing when one exists).
 pub struct ClockWorker {
     pub store: Store,
 }
@@ -212,6 +213,12 @@ impl ClockWorker {
                 | Err(firebreak_store::StoreError::Domain(_)) => {}
                 Err(other) => return Err(other),
             }
+        }
+        // Incidents that stopped being worked on get their post-mortem draft.
+        for id in self.store.incidents_needing_postmortem(50).await? {
+            let key = firebreak_store::IncidentKey::Id(id);
+            let incident = self.store.incident(key).await?;
+            crate::postmortem::ensure(&self.store, &incident, "firebreak").await?;
         }
         Ok(n_events)
     }

@@ -11,6 +11,7 @@ mod live;
 mod notifications;
 mod outbox;
 mod people;
+mod postmortems;
 mod reads;
 mod rows;
 mod status;
@@ -28,6 +29,7 @@ pub use db::Backend;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
+pub use postmortems::{Postmortem, Revision};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,

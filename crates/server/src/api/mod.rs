@@ -6,6 +6,7 @@ pub mod freeze;
 pub mod incidents;
 pub mod participation;
 pub mod people;
+pub mod postmortems;
 pub mod sse;
 pub mod status;
 pub mod tasks;
@@ -88,6 +89,32 @@ pub fn router() -> Router<AppState> {
         .route(
             "/status/subscribers",
             get(status::subscribers).post(status::add_subscriber),
+        )
+        .route(
+            "/incidents/{key}/postmortem",
+            get(postmortems::show)
+                .post(postmortems::create)
+                .put(postmortems::save),
+        )
+        .route(
+            "/incidents/{key}/postmortem/status",
+            post(postmortems::set_status),
+        )
+        .route(
+            "/incidents/{key}/postmortem/revisions",
+            get(postmortems::revisions),
+        )
+        .route(
+            "/incidents/{key}/postmortem/revisions/{n}",
+            get(postmortems::revision),
+        )
+        .route(
+            "/incidents/{key}/postmortem.md",
+            get(postmortems::export_markdown),
+        )
+        .route(
+            "/incidents/{key}/postmortem.html",
+            get(postmortems::export_html),
         )
         .route("/workflow", get(workflow::show))
         .route(

@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod incidents;
 mod login;
+mod postmortem;
 mod room;
 pub(crate) mod status_admin;
 mod views;
@@ -54,6 +55,19 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/freeze", post(room::freeze))
         .route("/incidents/{key}/presence", post(room::presence))
         .route("/incidents/{key}/stakeholders", post(room::stakeholder))
+        .route(
+            "/incidents/{key}/postmortem",
+            get(postmortem::page).post(postmortem::save),
+        )
+        .route("/incidents/{key}/postmortem/draft", post(postmortem::draft))
+        .route(
+            "/incidents/{key}/postmortem/status",
+            post(postmortem::set_status),
+        )
+        .route(
+            "/incidents/{key}/postmortem/revisions/{n}",
+            get(postmortem::revision),
+        )
         .route("/incidents/{key}/tasks", post(room::add_task))
         .route("/incidents/{key}/tasks/{number}", post(room::task_step))
         .route("/incidents/{key}/actions", post(room::propose_action))

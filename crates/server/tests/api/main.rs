@@ -9,6 +9,7 @@ mod freeze;
 mod incidents;
 mod openapi;
 mod participation;
+mod postmortems;
 mod private;
 mod rules;
 mod search;

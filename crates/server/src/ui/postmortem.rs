@@ -1,0 +1,221 @@
+//! The post-mortem page: the blameless check's warnings, a Markdown editor with a rendered
+//! preview, the states, the revisions and what each changed.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use firebreak_core::Role;
+use firebreak_core::postmortem::PostmortemStatus;
+
+use super::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
+use crate::AppState;
+use crate::api::incidents::visible;
+use crate::api::postmortems::{BlameWarning, people_of, revision_detail, warnings};
+use crate::error::ApiError;
+
+pub struct PostmortemView {
+    pub status: &'static str,
+    pub revision: i64,
+    pub updated: String,
+    pub body: String,
+    pub html: String,
+    pub warnings: Vec<BlameWarning>,
+    pub next: Vec<(&'static str, &'static str)>,
+    pub revisions: Vec<(i64, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "postmortem.html")]
+struct PostmortemPage {
+    chrome: Chrome,
+    csrf: String,
+    reference: String,
+    title: String,
+    can_act: bool,
+    pm: Option<PostmortemView>,
+}
+
+#[derive(Template)]
+#[template(path = "postmortem_revision.html")]
+struct RevisionPage {
+    chrome: Chrome,
+    reference: String,
+    revision: i64,
+    author: String,
+    when: String,
+    diff: Vec<(String, String)>,
+}
+
+fn label(status: PostmortemStatus) -> &'static str {
+    match status {
+        PostmortemStatus::Draft => "Back to draft",
+        PostmortemStatus::InReview => "Send for review",
+        PostmortemStatus::Published => "Publish",
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+) -> UiResult<Response> {
+    let incident = visible(&state, &viewer.0, &text, "post-mortem page").await?;
+    let lens = viewer.lens(&state).await?;
+    let pm = match state.store.postmortem(incident.id.0).await? {
+        None => None,
+        Some(pm) => {
+            let names: Vec<(String, String)> = lens
+                .names
+                .iter()
+                .map(|(email, name)| (email.clone(), name.clone()))
+                .collect();
+            let revisions = state
+                .store
+                .postmortem_revisions(incident.id.0)
+                .await?
+                .into_iter()
+                .map(|it| {
+                    (
+                        it.revision,
+                        lens.person(&it.author),
+                        lens.time(it.created_at),
+                    )
+                })
+                .collect();
+            Some(PostmortemView {
+                status: pm.status.as_str(),
+                revision: pm.revision,
+                updated: lens.time(pm.updated_at),
+                html: crate::postmortem::render_html(&pm.body),
+                warnings: warnings(&pm.body, &people_of(&incident, &names)),
+                next: pm
+                    .status
+                    .next()
+                    .iter()
+                    .map(|it| (it.as_str(), label(*it)))
+                    .collect(),
+                body: pm.body,
+                revisions,
+            })
+        }
+    };
+    Ok(render(&PostmortemPage {
+        chrome: viewer.chrome("incidents"),
+        csrf: viewer.csrf(),
+        reference: incident.reference.to_string(),
+        title: incident.title.clone(),
+        can_act: viewer.0.role.allows(Role::Responder),
+        pm,
+    }))
+}
+
+pub async fn draft(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, .. }: UiForm<NoFields>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = visible(&state, &viewer.0, &text, "draft post-mortem").await?;
+    crate::postmortem::ensure(&state.store, &incident, &viewer.0.actor()).await?;
+    Ok(see_other(&format!(
+        "/incidents/{}/postmortem",
+        incident.reference
+    )))
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = visible(&state, &viewer.0, &text, "save post-mortem").await?;
+    let body = fields.get("body").cloned().unwrap_or_default();
+    if body.trim().is_empty() || body.len() > crate::api::postmortems::MAX_BODY {
+        return Err(ApiError::field("body", "the post-mortem is empty or too long").into());
+    }
+    let base: i64 = fields
+        .get("base_revision")
+        .and_then(|it| it.parse().ok())
+        .ok_or_else(|| ApiError::field("base_revision", "missing"))?;
+    state
+        .store
+        .save_postmortem(
+            incident.id.0,
+            // Browsers send CRLF; keep the text as people typed it, with Unix line ends.
+            &body.replace("\r\n", "\n"),
+            (&viewer.0.actor(), base),
+            firebreak_store::clock::now(),
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "/incidents/{}/postmortem",
+        incident.reference
+    )))
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = visible(&state, &viewer.0, &text, "post-mortem status").await?;
+    let wanted = fields
+        .get("status")
+        .and_then(|it| PostmortemStatus::parse(it))
+        .ok_or_else(|| ApiError::field("status", "choose a state"))?;
+    let pm = state
+        .store
+        .postmortem(incident.id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("post-mortem"))?;
+    if !pm.status.next().contains(&wanted) {
+        return Err(
+            ApiError::field("status", format!("{} cannot move to {wanted}", pm.status)).into(),
+        );
+    }
+    state
+        .store
+        .set_postmortem_status(incident.id.0, wanted, firebreak_store::clock::now())
+        .await?;
+    Ok(see_other(&format!(
+        "/incidents/{}/postmortem",
+        incident.reference
+    )))
+}
+
+pub async fn revision(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((text, number)): Path<(String, String)>,
+) -> UiResult<Response> {
+    let incident = visible(&state, &viewer.0, &text, "post-mortem revision").await?;
+    let number: i64 = number
+        .parse()
+        .map_err(|_| ApiError::not_found("revision"))?;
+    let detail = revision_detail(&state, &incident, number).await?;
+    let lens = viewer.lens(&state).await?;
+    let when = detail
+        .created_at
+        .parse::<jiff::Timestamp>()
+        .map(|at| lens.time(at))
+        .unwrap_or(detail.created_at.clone());
+    Ok(render(&RevisionPage {
+        chrome: viewer.chrome("incidents"),
+        reference: incident.reference.to_string(),
+        revision: detail.revision,
+        author: lens.person(&detail.author),
+        when,
+        diff: detail
+            .diff
+            .into_iter()
+            .map(|it| (it.change, it.line))
+            .collect(),
+    }))
+}

@@ -1,0 +1,201 @@
+//! Post-mortems and their revisions. The text is Markdown; every save is a new revision (who,
+//! when, the whole text). A save names the revision it was based on, so two people editing
+//! at once cannot silently overwrite each other (the second gets `Conflict`).
+
+use firebreak_core::postmortem::PostmortemStatus;
+use jiff::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::db::begin_write;
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Postmortem {
+    pub incident_id: String,
+    pub status: PostmortemStatus,
+    pub body: String,
+    pub revision: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub published_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    pub revision: i64,
+    pub author: String,
+    pub created_at: Timestamp,
+    pub body: String,
+}
+
+impl Store {
+    pub async fn postmortem(&self, incident_id: Uuid) -> Result<Option<Postmortem>> {
+        let row = sqlx::query(
+            "SELECT incident_id, status, body, revision, created_at, updated_at, published_at \
+             FROM postmortems WHERE incident_id = $1",
+        )
+        .bind(incident_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let status: String = row.try_get("status")?;
+        Ok(Some(Postmortem {
+            incident_id: row.try_get("incident_id")?,
+            status: PostmortemStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("post-mortem status {status:?}")))?,
+            body: row.try_get("body")?,
+            revision: row.try_get("revision")?,
+            created_at: from_micros(row.try_get("created_at")?),
+            updated_at: from_micros(row.try_get("updated_at")?),
+            published_at: row
+                .try_get::<Option<i64>, _>("published_at")?
+                .map(from_micros),
+        }))
+    }
+
+    /// Creates the draft unless the incident has a post-mortem; answers true when it did.
+    pub async fn create_postmortem(
+        &self,
+        incident_id: Uuid,
+        body: &str,
+        author: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let done = sqlx::query(
+            "INSERT INTO postmortems (incident_id, status, body, revision, created_at, updated_at) \
+             VALUES ($1, 'draft', $2, 1, $3, $3) ON CONFLICT (incident_id) DO NOTHING",
+        )
+        .bind(incident_id.to_string())
+        .bind(body.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query(
+                "INSERT INTO postmortem_revisions (incident_id, revision, body, author, created_at) \
+                 VALUES ($1, 1, $2, $3, $4)",
+            )
+            .bind(incident_id.to_string())
+            .bind(body.to_string())
+            .bind(author.to_string())
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Saves a new revision based on `base` (the revision the editor started from).
+    pub async fn save_postmortem(
+        &self,
+        incident_id: Uuid,
+        body: &str,
+        (author, base): (&str, i64),
+        now: Timestamp,
+    ) -> Result<Postmortem> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let done = sqlx::query(
+            "UPDATE postmortems SET body = $2, revision = revision + 1, updated_at = $3 \
+             WHERE incident_id = $1 AND revision = $4",
+        )
+        .bind(incident_id.to_string())
+        .bind(body.to_string())
+        .bind(micros(now))
+        .bind(base)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(match self.postmortem(incident_id).await? {
+                None => StoreError::NotFound,
+                Some(current) => StoreError::Conflict(format!(
+                    "revision {} was saved after revision {base}, which this edit started from; reload and merge",
+                    current.revision
+                )),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO postmortem_revisions (incident_id, revision, body, author, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(incident_id.to_string())
+        .bind(base + 1)
+        .bind(body.to_string())
+        .bind(author.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.postmortem(incident_id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn set_postmortem_status(
+        &self,
+        incident_id: Uuid,
+        status: PostmortemStatus,
+        now: Timestamp,
+    ) -> Result<Postmortem> {
+        let published = status == PostmortemStatus::Published;
+        sqlx::query(
+            "UPDATE postmortems SET status = $2, updated_at = $3, \
+             published_at = CASE WHEN $4 = 1 THEN $3 ELSE published_at END WHERE incident_id = $1",
+        )
+        .bind(incident_id.to_string())
+        .bind(status.as_str())
+        .bind(micros(now))
+        .bind(i64::from(published))
+        .execute(self.pool())
+        .await?;
+        self.postmortem(incident_id)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Every revision, newest first.
+    pub async fn postmortem_revisions(&self, incident_id: Uuid) -> Result<Vec<Revision>> {
+        let rows = sqlx::query(
+            "SELECT revision, author, created_at, body FROM postmortem_revisions \
+             WHERE incident_id = $1 ORDER BY revision DESC",
+        )
+        .bind(incident_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Revision {
+                    revision: row.try_get("revision")?,
+                    author: row.try_get("author")?,
+                    created_at: from_micros(row.try_get("created_at")?),
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Incidents that stopped being worked on (resolved, learning, closed) and have no
+    /// post-mortem yet, oldest first.
+    pub async fn incidents_needing_postmortem(&self, limit: i64) -> Result<Vec<Uuid>> {
+        let sql = format!(
+            "SELECT id FROM incidents i WHERE status IN ('resolved', 'learning', 'closed') \
+             AND NOT EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id) \
+             ORDER BY updated_at LIMIT {}",
+            limit.clamp(1, 500)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))
+            })
+            .collect()
+    }
+}
