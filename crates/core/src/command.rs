@@ -126,6 +126,11 @@ pub enum Command {
         zone: String,
         join: bool,
     },
+    /// Records that the incident's post-mortem was published (its stakeholders and the
+    /// announcement target hear of it).
+    RecordPostmortemPublished {
+        url: String,
+    },
     /// Records what was published about this incident on the public status page.
     RecordPublicUpdate {
         public_id: String,
@@ -680,6 +685,9 @@ pub fn decide(
                 events.push(at_now(left));
             }
         }
+        Command::RecordPostmortemPublished { url } => {
+            events.push(at_now(EventData::PostmortemPublished { url }))
+        }
         Command::RecordPublicUpdate {
             public_id,
             status,
@@ -902,7 +910,8 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
         }
         EventData::RuleFired { .. }
         | EventData::Thanked { .. }
-        | EventData::PublicUpdatePublished { .. } => {}
+        | EventData::PublicUpdatePublished { .. }
+        | EventData::PostmortemPublished { .. } => {}
         EventData::CadenceSet { minutes, next_due } => {
             incident.coordination.cadence_minutes = Some(*minutes);
             incident.next_update_due = Some(*next_due);

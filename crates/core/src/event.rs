@@ -266,6 +266,10 @@ pub enum EventData {
     StakeholderRemoved {
         who: String,
     },
+    /// The post-mortem was published (its page: `url`).
+    PostmortemPublished {
+        url: String,
+    },
     /// What customers read on the public status page, as it was published.
     PublicUpdatePublished {
         public_id: String,
@@ -321,6 +325,7 @@ impl EventData {
             EventData::StakeholderRemoved { .. } => "stakeholder_removed",
             EventData::DigestSent { .. } => "digest_sent",
             EventData::PublicUpdatePublished { .. } => "status_page_updated",
+            EventData::PostmortemPublished { .. } => "postmortem_published",
         }
     }
 
@@ -520,6 +525,7 @@ impl EventData {
                 json!({ "who": who, "mode": mode.as_str() })
             }
             EventData::StakeholderRemoved { who } => json!({ "who": who }),
+            EventData::PostmortemPublished { url } => json!({ "url": url }),
             EventData::PublicUpdatePublished {
                 public_id,
                 status,

@@ -364,6 +364,10 @@ pub fn narrate(kind: &str, body: &Value, reader: &Reader<'_>) -> Narration {
             format!("{} is no longer kept informed", display(field(body, "who"))),
             String::new(),
         ),
+        "postmortem_published" => (
+            "Post-mortem published".to_string(),
+            field(body, "url").to_string(),
+        ),
         "status_page_updated" => (
             format!(
                 "Published on the status page · {}",

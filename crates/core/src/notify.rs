@@ -51,6 +51,7 @@ pub const NOTIFYING_KINDS: &[&str] = &[
     "update_overdue",
     "task_overdue",
     "nudged",
+    "postmortem_published",
 ];
 
 fn email(target: &str, address: &str) -> Recipient {
@@ -99,6 +100,20 @@ pub fn recipients(
                 .map(|it| email("stakeholders", &it.who)),
         ),
         "digest_sent" => out.extend(list("to").into_iter().map(|it| email("digest", it))),
+        // Everyone kept informed, and the company-wide announcement target.
+        "postmortem_published" => {
+            out.extend(stakeholders.iter().map(|it| email("stakeholders", &it.who)));
+            if let Some(target) = targets.iter().find(|it| it.name == ANNOUNCEMENTS) {
+                if let Some(url) = &target.webhook_url {
+                    out.push(Recipient {
+                        target: ANNOUNCEMENTS.into(),
+                        channel: Channel::Webhook,
+                        address: url.clone(),
+                    });
+                }
+                out.extend(target.email.iter().map(|it| email(ANNOUNCEMENTS, it)));
+            }
+        }
         "update_reminder" | "update_overdue" | "task_overdue" | "nudged" => {
             out.extend(
                 text("to")
@@ -226,6 +241,14 @@ pub fn message(
         "nudged" => (
             format!("{head} — {}", text("nudge")),
             vec![text("text").to_string()],
+        ),
+        "postmortem_published" => (
+            format!("{head} — post-mortem published"),
+            vec![format!(
+                "The post-mortem of {} is published: {}",
+                brief.reference,
+                text("url")
+            )],
         ),
         other => (format!("{head} — {other}"), Vec::new()),
     };

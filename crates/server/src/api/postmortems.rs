@@ -226,7 +226,31 @@ pub async fn set_status(
         .store
         .set_postmortem_status(incident.id.0, wanted, firebreak_store::clock::now())
         .await?;
+    if wanted == PostmortemStatus::Published {
+        announce(&state, &incident, &caller.actor()).await?;
+    }
     Ok(Json(dto(&state, &incident, moved).await?))
+}
+
+/// Records the publication on the incident's timeline; its stakeholders and the
+/// announcement target are notified through the outbox.
+pub async fn announce(
+    state: &AppState,
+    incident: &firebreak_core::Incident,
+    actor: &str,
+) -> ApiResult<()> {
+    let url = format!(
+        "{}/api/v1/incidents/{}/postmortem.html",
+        state.settings.base_url(),
+        incident.reference
+    );
+    let command = firebreak_core::Command::RecordPostmortemPublished { url };
+    let key = firebreak_store::IncidentKey::Id(incident.id.0);
+    state
+        .store
+        .execute_command(key, actor, firebreak_core::Access::All, command)
+        .await?;
+    Ok(())
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]

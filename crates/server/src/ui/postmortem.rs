@@ -184,6 +184,9 @@ pub async fn set_status(
         .store
         .set_postmortem_status(incident.id.0, wanted, firebreak_store::clock::now())
         .await?;
+    if wanted == PostmortemStatus::Published {
+        crate::api::postmortems::announce(&state, &incident, &viewer.0.actor()).await?;
+    }
     Ok(see_other(&format!(
         "/incidents/{}/postmortem",
         incident.reference

@@ -133,11 +133,46 @@ both_backends!(postmortem_lifecycle, |app: TestApp| async move {
                 .await
         }
     };
+    app.call(
+        &app.write,
+        Method::PUT,
+        "/api/v1/incidents/INC-1/stakeholders/cto@test.example",
+        Some(json!({"mode": "passive"})),
+    )
+    .await;
     assert_eq!(move_to("published").await.0, StatusCode::CONFLICT);
     assert_eq!(move_to("in_review").await.0, StatusCode::OK);
     let (status, published) = move_to("published").await;
     assert_eq!(status, StatusCode::OK);
     assert!(published["published_at"].is_string());
+    // Publishing is on the timeline, and its stakeholders hear of it.
+    let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline").await;
+    let last = timeline["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "postmortem_published");
+    assert!(
+        last["body"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v1/incidents/INC-1/postmortem.html")
+    );
+    let (_, sent) = app.get("/api/v1/incidents/INC-1/notifications").await;
+    let told: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["kind"] == "postmortem_published")
+        .map(|it| it["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        told,
+        ["cto@test.example"],
+        "even passive stakeholders hear of the post-mortem"
+    );
 
     // Exports: the Markdown as saved, and a standalone HTML page without the script.
     let export = |path: &str| {
