@@ -14,6 +14,7 @@ pub mod coordination;
 pub mod diff;
 pub mod due;
 pub mod event;
+pub mod followup;
 pub mod freeze;
 pub mod hash;
 pub mod incident;

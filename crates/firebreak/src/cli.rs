@@ -198,6 +198,26 @@ enum Cmd {
         #[arg(long)]
         status: Option<String>,
     },
+    /// Follow-ups: everyone's open ones (overdue first), or add / close one.
+    Followups {
+        /// Include done and won't-do.
+        #[arg(long)]
+        all: bool,
+        /// Add one to this incident (with --title and --owner).
+        #[arg(long)]
+        add: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        /// The owner's email.
+        #[arg(long)]
+        owner: Option<String>,
+        /// 24h, 48h, 72h or 1w.
+        #[arg(long, default_value = "72h")]
+        due_in: String,
+        /// Mark this follow-up id done.
+        #[arg(long)]
+        done: Option<String>,
+    },
     /// The public status page: components, public incidents and their updates, maintenance.
     StatusPage {
         #[command(subcommand)]
@@ -812,6 +832,53 @@ async fn client_command(
                 status,
             };
             crate::postmortem::command(&client, as_json, options).await?
+        }
+        Cmd::Followups {
+            all,
+            add,
+            title,
+            owner,
+            due_in,
+            done,
+        } => {
+            if let Some(incident) = add {
+                let body = json!({"title": title.unwrap_or_default(), "owner": owner.unwrap_or_default(), "due_in": due_in});
+                let path = format!("/incidents/{}/followups", path_part(&incident));
+                client.call(Method::POST, &path, Some(body)).await?;
+            }
+            if let Some(id) = done {
+                let path = format!("/followups/{}", encode(&id));
+                client
+                    .call(Method::PATCH, &path, Some(json!({"status": "done"})))
+                    .await?;
+            }
+            let path = if all {
+                "/followups?status=all"
+            } else {
+                "/followups"
+            };
+            let list = client.call(Method::GET, path, None).await?;
+            crate::table::print_list(
+                as_json,
+                &list,
+                &["ID", "INCIDENT", "STATUS", "DUE", "OWNER", "TITLE"],
+                |it| {
+                    let mut status = text(&it["status"]);
+                    if it["overdue"] == true {
+                        status.push_str(" (overdue)");
+                    }
+                    vec![
+                        text(&it["id"]),
+                        text(&it["incident"]),
+                        status,
+                        it["due_at"]
+                            .as_str()
+                            .map_or("-".into(), |_| short_time(&it["due_at"])),
+                        text(&it["owner"]),
+                        text(&it["title"]),
+                    ]
+                },
+            );
         }
         Cmd::StatusPage { command } => {
             crate::status_page::command(&client, as_json, command).await?

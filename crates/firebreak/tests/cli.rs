@@ -448,6 +448,28 @@ async fn incident_commands_through_the_api() {
         "{}",
         run.stderr
     );
+    // Follow-ups from a terminal.
+    let run = firebreak(
+        &env,
+        &[
+            "followups",
+            "--add",
+            "INC-1",
+            "--title",
+            "Add a migration check",
+            "--owner",
+            "ana@example.com",
+            "--due-in",
+            "48h",
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("Add a migration check"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     // The public status page from a terminal.
     let run = firebreak(&env, &["status-page", "add-component", "Checkout"]).await;
     assert!(run.ok, "{}", run.stderr);

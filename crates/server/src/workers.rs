@@ -214,6 +214,8 @@ impl ClockWorker {
                 Err(other) => return Err(other),
             }
         }
+        // Follow-ups: due soon, overdue, still overdue (to the lead).
+        n_events += self.store.followup_reminders(now).await?;
         // Incidents that stopped being worked on get their post-mortem draft.
         for id in self.store.incidents_needing_postmortem(50).await? {
             let key = firebreak_store::IncidentKey::Id(id);

@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod db;
+mod followups;
 mod live;
 mod notifications;
 mod outbox;
@@ -26,6 +27,7 @@ use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
+pub use followups::{Followup, FollowupPatch, NewFollowup};
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod dto;
+pub mod followups;
 pub mod freeze;
 pub mod incidents;
 pub mod participation;
@@ -116,6 +117,12 @@ pub fn router() -> Router<AppState> {
             "/incidents/{key}/postmortem.html",
             get(postmortems::export_html),
         )
+        .route(
+            "/incidents/{key}/followups",
+            get(followups::of_incident).post(followups::create),
+        )
+        .route("/followups", get(followups::list))
+        .route("/followups/{id}", patch(followups::update))
         .route("/workflow", get(workflow::show))
         .route(
             "/workflow/playbooks/{name}",

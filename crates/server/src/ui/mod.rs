@@ -7,6 +7,7 @@
 
 mod account;
 mod admin;
+mod followups;
 mod incidents;
 mod login;
 mod postmortem;
@@ -60,6 +61,9 @@ pub fn router() -> Router<AppState> {
             get(postmortem::page).post(postmortem::save),
         )
         .route("/incidents/{key}/postmortem/draft", post(postmortem::draft))
+        .route("/incidents/{key}/followups", post(followups::add))
+        .route("/followups", get(followups::page))
+        .route("/followups/{id}", post(followups::set_status))
         .route(
             "/incidents/{key}/postmortem/status",
             post(postmortem::set_status),

@@ -35,6 +35,8 @@ struct PostmortemPage {
     title: String,
     can_act: bool,
     pm: Option<PostmortemView>,
+    /// (title, owner, due, status).
+    followups: Vec<(String, String, String, String)>,
 }
 
 #[derive(Template)]
@@ -108,6 +110,22 @@ pub async fn page(
         title: incident.title.clone(),
         can_act: viewer.0.role.allows(Role::Responder),
         pm,
+        followups: state
+            .store
+            .followups(Some(incident.id.0), false)
+            .await?
+            .into_iter()
+            .map(|it| {
+                (
+                    it.title,
+                    lens.person(&it.owner),
+                    it.due_at
+                        .map(|at| lens.time(at))
+                        .unwrap_or_else(|| "—".into()),
+                    it.status.as_str().replace('_', " "),
+                )
+            })
+            .collect(),
     }))
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod actions;
 mod auth;
 mod cadence;
+mod followups;
 mod freeze;
 mod incidents;
 mod openapi;
