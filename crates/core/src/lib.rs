@@ -17,6 +17,7 @@ pub mod event;
 pub mod followup;
 pub mod freeze;
 pub mod hash;
+pub mod ics;
 pub mod incident;
 pub mod lifecycle;
 pub mod narrate;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -55,6 +55,8 @@ pub struct Email<'a> {
     pub text: &'a str,
     /// Becomes `Message-ID: <id@firebreak>`; the same on every retry.
     pub id: &'a str,
+    /// An iCalendar invitation (`METHOD:REQUEST`), sent as `invite.ics`.
+    pub calendar: Option<&'a str>,
 }
 
 impl Mailer {
@@ -93,14 +95,28 @@ impl Mailer {
             .to
             .parse()
             .map_err(|_| EmailError::Address(email.to.to_string()))?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(email.subject)
-            .message_id(Some(format!("<{}@firebreak>", email.id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.text.to_string())
-            .map_err(|err| EmailError::Build(err.to_string()))?;
+            .message_id(Some(format!("<{}@firebreak>", email.id)));
+        let message = match email.calendar {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.text.to_string()),
+            Some(ics) => {
+                let calendar = ContentType::parse("text/calendar; method=REQUEST; charset=UTF-8")
+                    .map_err(|err| EmailError::Build(err.to_string()))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(email.text.to_string()))
+                        .singlepart(
+                            Attachment::new("invite.ics".into()).body(ics.to_string(), calendar),
+                        ),
+                )
+            }
+        }
+        .map_err(|err| EmailError::Build(err.to_string()))?;
         self.transport
             .send(message)
             .await

@@ -40,6 +40,7 @@ use crate::api;
         api::postmortems::set_status,
         api::postmortems::revisions,
         api::postmortems::revision,
+        api::postmortems::schedule_retrospective,
         api::followups::create,
         api::followups::of_incident,
         api::followups::list,

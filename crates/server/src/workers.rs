@@ -97,6 +97,7 @@ impl DeliveryWorker {
                     subject: &it.subject,
                     text: &it.body,
                     id: &it.notification_id.to_string(),
+                    calendar: it.calendar.as_deref(),
                 };
                 match mailer.send(&email).await {
                     Ok(()) => DeliveryOutcome::Delivered { status_code: 250 },

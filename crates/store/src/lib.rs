@@ -14,6 +14,7 @@ mod outbox;
 mod people;
 mod postmortems;
 mod reads;
+mod retrospectives;
 mod rows;
 mod status;
 mod subscribers;
@@ -33,6 +34,7 @@ pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
+pub use retrospectives::{Invitation, Retrospective};
 pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
     PublicUpdate, StatusData, Window,

@@ -40,10 +40,12 @@ pub struct Notification {
     pub sent_at: Option<Timestamp>,
     /// A subscriber webhook's own signing secret (rule targets use theirs from the settings).
     pub secret: Option<String>,
+    /// An iCalendar invitation to send with the email.
+    pub calendar: Option<String>,
 }
 
 const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
-    status, attempts, next_attempt_at, last_error, created_at, sent_at, secret";
+    status, attempts, next_attempt_at, last_error, created_at, sent_at, secret, calendar";
 
 fn from_row(row: &AnyRow) -> Result<Notification> {
     let id: String = row.try_get("notification_id")?;
@@ -69,6 +71,7 @@ fn from_row(row: &AnyRow) -> Result<Notification> {
         created_at: from_micros(row.try_get("created_at")?),
         sent_at: sent_at.map(from_micros),
         secret: row.try_get("secret")?,
+        calendar: row.try_get("calendar")?,
     })
 }
 

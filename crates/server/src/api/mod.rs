@@ -98,6 +98,10 @@ pub fn router() -> Router<AppState> {
                 .put(postmortems::save),
         )
         .route(
+            "/incidents/{key}/retrospective",
+            post(postmortems::schedule_retrospective),
+        )
+        .route(
             "/incidents/{key}/postmortem/status",
             post(postmortems::set_status),
         )

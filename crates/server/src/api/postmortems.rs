@@ -410,3 +410,143 @@ async fn export(state: &AppState, caller: &Caller, text: &str, file: &str) -> Ap
     )
         .into_response())
 }
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RetrospectiveBody {
+    /// RFC 3339 start.
+    pub starts_at: String,
+    /// Default 60.
+    pub duration_minutes: Option<i64>,
+    /// Emails of the people invited.
+    pub attendees: Vec<String>,
+    #[serde(default)]
+    pub location: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct RetrospectiveDto {
+    pub starts_at: String,
+    pub ends_at: String,
+    pub attendees: Vec<String>,
+    /// 0 for the first invitation; each reschedule sends the next.
+    pub sequence: i64,
+    /// Set when the meeting is more than 7 days after the incident resolved.
+    pub warning: Option<String>,
+}
+
+/// Schedule (or move) the retrospective: every attendee gets an email with an iCalendar
+/// invitation (`METHOD:REQUEST`, the post-mortem link in it). Within 7 days of the resolution
+/// is the norm; later is allowed, with a warning.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/retrospective", tag = "post-mortems", request_body = RetrospectiveBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 201, body = RetrospectiveDto), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn schedule_retrospective(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<RetrospectiveBody>,
+) -> ApiResult<(StatusCode, Json<RetrospectiveDto>)> {
+    caller.require(Role::Responder)?;
+    let incident = visible(&state, &caller, &text, "schedule retrospective").await?;
+    let starts_at: jiff::Timestamp = body
+        .starts_at
+        .parse()
+        .map_err(|_| ApiError::field("starts_at", "an RFC 3339 time, e.g. 2026-11-24T15:00:00Z"))?;
+    let minutes = body.duration_minutes.unwrap_or(60);
+    if !(15..=480).contains(&minutes) {
+        return Err(ApiError::field("duration_minutes", "between 15 and 480"));
+    }
+    let attendees: Vec<String> = body
+        .attendees
+        .iter()
+        .map(|it| {
+            firebreak_core::person::parse_email(it).ok_or_else(|| {
+                ApiError::field("attendees", format!("{it:?} is not an email address"))
+            })
+        })
+        .collect::<ApiResult<_>>()?;
+    if attendees.is_empty() {
+        return Err(ApiError::field("attendees", "invite at least one person"));
+    }
+    let ends_at = starts_at + jiff::SignedDuration::from_mins(minutes);
+    let resolved = incident
+        .timestamp(firebreak_core::TimestampName::Resolved)
+        .effective();
+    let warning = resolved
+        .filter(|at| starts_at > *at + jiff::SignedDuration::from_hours(24 * 7))
+        .map(|_| {
+            "the retrospective is more than 7 days after the incident resolved; memories fade, consider an earlier slot".to_string()
+        });
+    let link = format!(
+        "{}/incidents/{}/postmortem",
+        state.settings.base_url(),
+        incident.reference
+    );
+    let summary = format!("Retrospective: {} — {}", incident.reference, incident.title);
+    let description = format!(
+        "Blameless retrospective of {}. Read the post-mortem before: {link}",
+        incident.reference
+    );
+    let organizer = if caller.actor().contains('@') {
+        caller.actor()
+    } else {
+        "firebreak@localhost".to_string()
+    };
+    let now = firebreak_store::clock::now();
+    let ics = {
+        let (summary, description, location, organizer, attendees) = (
+            summary.clone(),
+            description.clone(),
+            body.location.clone(),
+            organizer.clone(),
+            attendees.clone(),
+        );
+        move |uid: &str, sequence: i64| {
+            firebreak_core::ics::request(&firebreak_core::ics::Invite {
+                uid,
+                sequence,
+                start: starts_at,
+                end: ends_at,
+                summary: &summary,
+                description: &description,
+                location: &location,
+                organizer: &organizer,
+                attendees: &attendees,
+                now,
+            })
+        }
+    };
+    let invitation = firebreak_store::Invitation {
+        subject: format!(
+            "Invitation: {summary} ({})",
+            starts_at.strftime("%Y-%m-%d %H:%M UTC")
+        ),
+        text: format!(
+            "{description}\n\nWhen: {} to {} (UTC)\n\nThe invitation is attached (invite.ics).\n",
+            starts_at.strftime("%Y-%m-%d %H:%M"),
+            ends_at.strftime("%H:%M")
+        ),
+    };
+    let scheduled = state
+        .store
+        .schedule_retrospective(
+            incident.id.0,
+            (starts_at, ends_at, &attendees),
+            (&caller.actor(), &invitation),
+            &ics,
+            now,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RetrospectiveDto {
+            starts_at: scheduled.starts_at.to_string(),
+            ends_at: scheduled.ends_at.to_string(),
+            attendees: scheduled.attendees,
+            sequence: scheduled.sequence,
+            warning,
+        }),
+    ))
+}

@@ -12,6 +12,7 @@ mod openapi;
 mod participation;
 mod postmortems;
 mod private;
+mod retrospectives;
 mod rules;
 mod search;
 mod sessions;
