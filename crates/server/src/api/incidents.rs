@@ -409,6 +409,9 @@ pub async fn patch(
     Path(text): Path<String>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Json<CommandResult>> {
+    if body.status.as_deref() == Some("closed") {
+        crate::api::postmortems::check_may_close(&state, &caller, &text).await?;
+    }
     let (affected_text, affected_count) = split_affected(body.affected);
     let raw = RawChanges {
         title: body.title,
@@ -450,6 +453,9 @@ pub async fn post_update(
                 .ok_or_else(|| ApiError::field("status", format!("unknown status {text:?}")))?,
         ),
     };
+    if status == Some(Status::Closed) {
+        crate::api::postmortems::check_may_close(&state, &caller, &text).await?;
+    }
     let parts = firebreak_core::update::UpdateParts {
         affected: body.affected,
         who: body.who,

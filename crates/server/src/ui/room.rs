@@ -487,6 +487,10 @@ pub async fn change(
     Path(text): Path<String>,
     UiForm { csrf, fields: form }: UiForm<ChangeForm>,
 ) -> UiResult<Response> {
+    if form.status == "closed" {
+        viewer.may(&csrf, Role::Responder)?;
+        crate::api::postmortems::check_may_close(&state, &viewer.0, &text).await?;
+    }
     let raw = RawChanges {
         status: some(&form.status),
         severity: some(&form.severity),

@@ -141,6 +141,34 @@ both_backends!(postmortem_lifecycle, |app: TestApp| async move {
     )
     .await;
     assert_eq!(move_to("published").await.0, StatusCode::CONFLICT);
+    // In learning until the post-mortem is published and no follow-up is open.
+    let patch_status = |status: &str| {
+        let app = &app;
+        let body = json!({ "status": status });
+        async move {
+            app.call(
+                &app.write,
+                Method::PATCH,
+                "/api/v1/incidents/INC-1",
+                Some(body),
+            )
+            .await
+        }
+    };
+    assert_eq!(patch_status("learning").await.0, StatusCode::OK);
+    app.post(
+        "/api/v1/incidents/INC-1/followups",
+        json!({"title": "Add a migration check", "owner": "writer@test.example", "due_in": "72h"}),
+    )
+    .await;
+    let (status, refused) = patch_status("closed").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_ready_to_close");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not published") && message.contains("1 follow-up"),
+        "{message}"
+    );
     assert_eq!(move_to("in_review").await.0, StatusCode::OK);
     let (status, published) = move_to("published").await;
     assert_eq!(status, StatusCode::OK);
@@ -173,6 +201,19 @@ both_backends!(postmortem_lifecycle, |app: TestApp| async move {
         ["cto@test.example"],
         "even passive stakeholders hear of the post-mortem"
     );
+
+    // Published; the follow-up accepted as won't-do: now it may close.
+    let (_, followups) = app.get("/api/v1/incidents/INC-1/followups").await;
+    let id = followups[0]["id"].as_str().unwrap().to_string();
+    app.call(
+        &app.write,
+        Method::PATCH,
+        &format!("/api/v1/followups/{id}"),
+        Some(json!({"status": "wont_do"})),
+    )
+    .await;
+    let (status, closed) = patch_status("closed").await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
 
     // Exports: the Markdown as saved, and a standalone HTML page without the script.
     let export = |path: &str| {
