@@ -19,6 +19,7 @@ pub mod freeze;
 pub mod hash;
 pub mod ics;
 pub mod incident;
+pub mod insights;
 pub mod lifecycle;
 pub mod narrate;
 pub mod notify;

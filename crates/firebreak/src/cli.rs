@@ -218,6 +218,13 @@ enum Cmd {
         #[arg(long)]
         done: Option<String>,
     },
+    /// Insights over the last N days: MTTA, time to mitigate, MTTR, change failure rate,
+    /// post-mortems and follow-ups done, responder load (heroics), bus factor.
+    Insights {
+        /// e.g. 30d, 90d.
+        #[arg(long, default_value = "30d")]
+        since: String,
+    },
     /// The public status page: components, public incidents and their updates, maintenance.
     StatusPage {
         #[command(subcommand)]
@@ -879,6 +886,76 @@ async fn client_command(
                     ]
                 },
             );
+        }
+        Cmd::Insights { since } => {
+            let days: i64 = since
+                .strip_suffix('d')
+                .and_then(|it| it.parse().ok())
+                .filter(|it| *it > 0)
+                .ok_or_else(|| anyhow!("--since takes days, e.g. 30d"))?;
+            let from = firebreak_store::clock::now() - jiff::SignedDuration::from_hours(24 * days);
+            let path = format!("/insights?from={}", encode(&from.to_string()));
+            let it = client.call(Method::GET, &path, None).await?;
+            if as_json {
+                print_json(&it);
+            } else {
+                let minutes = |value: &Value| {
+                    value["mean_minutes"]
+                        .as_f64()
+                        .map_or("—".to_string(), |it| format!("{it:.0} min"))
+                };
+                let share = |value: &Value| {
+                    value
+                        .as_f64()
+                        .map_or("—".to_string(), |it| format!("{:.0} %", it * 100.0))
+                };
+                println!("Incidents (real): {}", text(&it["incidents"]));
+                println!(
+                    "MTTA: {}  ({} with an asserted time)",
+                    minutes(&it["mtta"]),
+                    text(&it["mtta"]["with_asserted_time"])
+                );
+                println!("Time to mitigate: {}", minutes(&it["time_to_mitigate"]));
+                println!(
+                    "MTTR: {}  ({} with an asserted time)",
+                    minutes(&it["mttr"]),
+                    text(&it["mttr"]["with_asserted_time"])
+                );
+                println!(
+                    "Change failure rate: {}  ({} of {} deploys)",
+                    share(&it["change_failure_rate"]),
+                    text(&it["failed_deploys"]),
+                    text(&it["deploys"])
+                );
+                println!(
+                    "Post-mortems published: {}",
+                    share(&it["postmortem_completion"])
+                );
+                println!(
+                    "Follow-ups done on time: {}",
+                    share(&it["followups_on_time"])
+                );
+                for (person, load) in it["people"].as_object().into_iter().flatten() {
+                    let flag = if load["heroics"] == true {
+                        "  ← heroics"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "  {person}: {} incidents, {} led, {} h{flag}",
+                        text(&load["incidents"]),
+                        text(&load["led"]),
+                        text(&load["hours"])
+                    );
+                }
+                for (service, n) in it["bus_factor"].as_object().into_iter().flatten() {
+                    if n == 1 {
+                        println!(
+                            "  {service}: bus factor 1 (one person has led all its incidents)"
+                        );
+                    }
+                }
+            }
         }
         Cmd::StatusPage { command } => {
             crate::status_page::command(&client, as_json, command).await?

@@ -448,6 +448,13 @@ async fn incident_commands_through_the_api() {
         "{}",
         run.stderr
     );
+    let run = firebreak(&env, &["insights", "--since", "30d"]).await;
+    assert!(
+        run.ok && run.stdout.contains("MTTR:"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
     // Follow-ups from a terminal.
     let run = firebreak(
         &env,

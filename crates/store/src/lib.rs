@@ -8,6 +8,7 @@
 pub mod clock;
 mod db;
 mod followups;
+mod insights;
 mod live;
 mod notifications;
 mod outbox;
@@ -29,6 +30,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use db::Backend;
 pub use followups::{Followup, FollowupPatch, NewFollowup};
+pub use insights::Deploy;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};

@@ -5,6 +5,7 @@ pub mod dto;
 pub mod followups;
 pub mod freeze;
 pub mod incidents;
+pub mod insights;
 pub mod participation;
 pub mod people;
 pub mod postmortems;
@@ -127,6 +128,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/followups", get(followups::list))
         .route("/followups/{id}", patch(followups::update))
+        .route("/insights", get(insights::show))
+        .route("/insights.csv", get(insights::csv))
+        .route("/deploys", post(insights::record_deploy))
+        .route("/deploys/{id}/incident", put(insights::link_deploy))
         .route("/workflow", get(workflow::show))
         .route(
             "/workflow/playbooks/{name}",

@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod followups;
 mod incidents;
+mod insights;
 mod login;
 mod postmortem;
 mod room;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/postmortem/draft", post(postmortem::draft))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
+        .route("/insights", get(insights::page))
         .route("/followups/{id}", post(followups::set_status))
         .route(
             "/incidents/{key}/postmortem/status",

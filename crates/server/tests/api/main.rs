@@ -8,6 +8,7 @@ mod cadence;
 mod followups;
 mod freeze;
 mod incidents;
+mod insights;
 mod openapi;
 mod participation;
 mod postmortems;

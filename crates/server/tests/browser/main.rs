@@ -307,6 +307,9 @@ async fn incident_room_in_a_real_browser() {
     ))
     .await;
     bo.screenshot("workflow").await;
+    bo.goto(&format!("{base}/insights")).await;
+    bo.wait_for(Locator::Css("svg#by-week")).await;
+    bo.screenshot("insights").await;
     bo.goto(&format!("{base}/incidents/INC-1")).await;
     ana.goto(&format!("{base}/")).await;
     ana.wait_for(Locator::XPath("//a[contains(., 'INC-1')]"))

@@ -1,0 +1,157 @@
+//! What insights read: the real incidents declared in a period (not drills, not declined or
+//! merged), their post-mortems, the follow-ups due in it, and the deploys.
+
+use firebreak_core::TimestampName;
+use firebreak_core::insights::{FollowupFacts, IncidentFacts};
+use jiff::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::rows::{INCIDENT_FROM, INCIDENT_SELECT, incident_from_row};
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deploy {
+    pub id: String,
+    pub service: String,
+    pub version: String,
+    pub deployed_at: Timestamp,
+    pub deployed_by: String,
+    pub incident_id: Option<String>,
+}
+
+impl Store {
+    pub async fn create_deploy(
+        &self,
+        (service, version, at): (&str, &str, Timestamp),
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Deploy> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO deploys (id, service, version, deployed_at, deployed_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.clone())
+        .bind(service.to_string())
+        .bind(version.to_string())
+        .bind(micros(at))
+        .bind(by.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(Deploy {
+            id,
+            service: service.into(),
+            version: version.into(),
+            deployed_at: at,
+            deployed_by: by.into(),
+            incident_id: None,
+        })
+    }
+
+    /// Links a deploy to the incident it caused; `NotFound` for an unknown deploy.
+    pub async fn link_deploy(&self, deploy_id: &str, incident_id: Uuid) -> Result<()> {
+        let done = sqlx::query("UPDATE deploys SET incident_id = $2 WHERE id = $1")
+            .bind(deploy_id.to_string())
+            .bind(incident_id.to_string())
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// (incidents, follow-ups, (deploys, deploys that caused an incident)) for `[from, to)`.
+    pub async fn insights_data(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(Vec<IncidentFacts>, Vec<FollowupFacts>, (usize, usize))> {
+        let sql = format!(
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE declared_at >= $1 AND declared_at < $2 \
+             ORDER BY declared_at"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(from))
+            .bind(micros(to))
+            .fetch_all(self.pool())
+            .await?;
+        let published: std::collections::HashSet<String> =
+            sqlx::query("SELECT incident_id FROM postmortems WHERE status = 'published'")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String, _>("incident_id"))
+                .collect::<std::result::Result<_, _>>()?;
+        let causes: std::collections::HashMap<String, String> =
+            sqlx::query("SELECT id, incident_id FROM deploys WHERE incident_id IS NOT NULL")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<String, _>("incident_id")?,
+                        row.try_get::<String, _>("id")?,
+                    ))
+                })
+                .collect::<Result<_>>()?;
+        let mut incidents = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let it = incident_from_row(row)?;
+            // Real incidents only: not drills, not declined or merged.
+            if it.mode != firebreak_core::Mode::Real
+                || matches!(
+                    it.status,
+                    firebreak_core::Status::Declined | firebreak_core::Status::Merged
+                )
+            {
+                continue;
+            }
+            let id = it.id.to_string();
+            incidents.push(IncidentFacts {
+                reference: it.reference.to_string(),
+                severity: it.severity.clone(),
+                services: it.services.clone(),
+                declared: it.timestamp(TimestampName::Declared),
+                acknowledged: it.timestamp(TimestampName::Acknowledged),
+                mitigated: it.timestamp(TimestampName::Mitigated),
+                resolved: it.timestamp(TimestampName::Resolved),
+                lead: it.roles.get("lead").cloned(),
+                participants: it
+                    .coordination
+                    .participants
+                    .iter()
+                    .map(|p| (p.person.clone(), p.minutes, p.out_of_hours_minutes))
+                    .collect(),
+                postmortem_published: published.contains(&id),
+                caused_by_deploy: causes.get(&id).cloned(),
+            });
+        }
+        let followups = sqlx::query(
+            "SELECT due_at, done_at FROM followups WHERE due_at IS NOT NULL AND due_at >= $1 AND due_at < $2",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(FollowupFacts {
+                due: row.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
+                done_at: row.try_get::<Option<i64>, _>("done_at")?.map(from_micros),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COUNT(incident_id) AS failed FROM deploys WHERE deployed_at >= $1 AND deployed_at < $2",
+        )
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_one(self.pool())
+        .await?;
+        let (n, failed): (i64, i64) = (row.try_get("n")?, row.try_get("failed")?);
+        Ok((incidents, followups, (n as usize, failed as usize)))
+    }
+}
