@@ -2,4 +2,5 @@
 
 pub mod email;
 pub mod http;
+pub mod trackers;
 pub mod webhook;

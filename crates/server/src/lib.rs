@@ -14,6 +14,7 @@ pub mod postmortem;
 pub mod settings;
 pub mod status;
 mod token_cache;
+pub mod trackers;
 pub mod ui;
 pub mod workers;
 
@@ -156,6 +157,13 @@ pub async fn serve_with_store(
     let clock_task = settings
         .workers
         .then(|| tokio::spawn(clock.run(Duration::from_secs(10), stop_rx.clone())));
+    let tracker_worker = trackers::TrackerWorker {
+        store: store.clone(),
+        trackers: trackers::Trackers::from_settings(&settings)?,
+    };
+    let tracker_task = (settings.workers
+        && (tracker_worker.trackers.github.is_some() || tracker_worker.trackers.jira.is_some()))
+    .then(|| tokio::spawn(tracker_worker.run(Duration::from_secs(300), stop_rx.clone())));
     let state = AppState {
         store: store.clone(),
         settings,
@@ -176,7 +184,10 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    for task in [worker_task, clock_task].into_iter().flatten() {
+    for task in [worker_task, clock_task, tracker_task]
+        .into_iter()
+        .flatten()
+    {
         let _ = task.await;
     }
     let _ = status_task.await;

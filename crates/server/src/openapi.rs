@@ -45,6 +45,7 @@ use crate::api;
         api::followups::of_incident,
         api::followups::list,
         api::followups::update,
+        api::followups::export,
         api::insights::show,
         api::insights::record_deploy,
         api::insights::link_deploy,

@@ -38,6 +38,46 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub people: PeopleSettings,
     pub status_page: StatusPageSettings,
+    /// Issue trackers follow-ups can be exported to.
+    pub trackers: TrackerSettings,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerSettings {
+    pub github: GitHubSettings,
+    pub jira: JiraSettings,
+}
+
+/// GitHub Issues; used when `repo` is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitHubSettings {
+    pub base_url: String,
+    /// `owner/repo`.
+    pub repo: String,
+    pub token: String,
+}
+
+impl Default for GitHubSettings {
+    fn default() -> Self {
+        GitHubSettings {
+            base_url: "https://api.github.com".into(),
+            repo: String::new(),
+            token: String::new(),
+        }
+    }
+}
+
+/// Jira (Cloud or Server, REST API v3); used when `project` is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JiraSettings {
+    pub base_url: String,
+    pub email: String,
+    pub token: String,
+    /// The project key, e.g. OPS.
+    pub project: String,
 }
 
 /// The public status page at `/status`.
@@ -154,6 +194,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             people: PeopleSettings::default(),
             status_page: StatusPageSettings::default(),
+            trackers: TrackerSettings::default(),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Followup {
     pub created_at: Timestamp,
     pub done_at: Option<Timestamp>,
     pub sent: Sent,
+    /// Exported to a tracker: (github or jira, its id there, a link).
+    pub external: Option<(String, String, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -50,7 +52,8 @@ pub struct FollowupPatch {
 }
 
 const COLUMNS: &str = "f.id, f.incident_id, i.number, f.title, f.description, f.owner, f.due_at, f.priority, \
-    f.kind, f.status, f.created_at, f.done_at, f.reminded_before_due, f.reminded_overdue, f.reminded_escalated, i.roles";
+    f.kind, f.status, f.created_at, f.done_at, f.reminded_before_due, f.reminded_overdue, f.reminded_escalated, i.roles, \
+    f.external_kind, f.external_id, f.external_url";
 
 fn from_row(row: &AnyRow) -> Result<Followup> {
     let bad = |what: &str, value: &str| StoreError::Corrupt(format!("follow-up {what} {value:?}"));
@@ -74,6 +77,14 @@ fn from_row(row: &AnyRow) -> Result<Followup> {
             before_due: flag("reminded_before_due")?,
             overdue: flag("reminded_overdue")?,
             escalated: flag("reminded_escalated")?,
+        },
+        external: match (
+            row.try_get::<Option<String>, _>("external_kind")?,
+            row.try_get::<Option<String>, _>("external_id")?,
+            row.try_get::<Option<String>, _>("external_url")?,
+        ) {
+            (Some(kind), Some(id), Some(url)) => Some((kind, id, url)),
+            _ => None,
         },
     })
 }
@@ -180,6 +191,44 @@ impl Store {
         .execute(self.pool())
         .await?;
         self.followup(id).await
+    }
+
+    /// Records where a follow-up was exported; `Conflict` if it already was.
+    pub async fn set_followup_external(
+        &self,
+        id: &str,
+        (kind, external_id, url): (&str, &str, &str),
+        now: Timestamp,
+    ) -> Result<Followup> {
+        let done = sqlx::query(
+            "UPDATE followups SET external_kind = $2, external_id = $3, external_url = $4, updated_at = $5 \
+             WHERE id = $1 AND external_kind IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(kind.to_string())
+        .bind(external_id.to_string())
+        .bind(url.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the follow-up was exported already".into(),
+            ));
+        }
+        self.followup(id).await
+    }
+
+    /// Open follow-ups that live in a tracker too (to poll their status back).
+    pub async fn exported_open_followups(&self) -> Result<Vec<Followup>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM followups f JOIN incidents i ON i.id = f.incident_id \
+             WHERE f.status = 'open' AND f.external_kind IS NOT NULL LIMIT 500"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// The clock's step for follow-ups; answers how many reminders were queued.

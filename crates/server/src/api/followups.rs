@@ -34,6 +34,8 @@ pub struct FollowupDto {
     pub overdue: bool,
     pub created_at: String,
     pub done_at: Option<String>,
+    /// Where it was exported (GitHub issue or Jira ticket), if it was.
+    pub external_url: Option<String>,
 }
 
 pub fn dto(it: &Followup, now: jiff::Timestamp) -> FollowupDto {
@@ -50,6 +52,7 @@ pub fn dto(it: &Followup, now: jiff::Timestamp) -> FollowupDto {
         overdue: it.status == FollowupStatus::Open && it.due_at.is_some_and(|at| at < now),
         created_at: it.created_at.to_string(),
         done_at: it.done_at.map(|at| at.to_string()),
+        external_url: it.external.as_ref().map(|(_, _, url)| url.clone()),
     }
 }
 
@@ -194,6 +197,73 @@ pub async fn list(
         }
     }
     Ok(Json(out))
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ExportBody {
+    /// github or jira.
+    pub to: String,
+}
+
+/// Export a follow-up to GitHub Issues or Jira (configured in `[trackers]`); the link is
+/// kept, and the issue's status is read back: closed there, done here.
+#[utoipa::path(post, path = "/api/v1/followups/{id}/export", tag = "follow-ups", request_body = ExportBody,
+    params(("id" = String, Path, description = "Follow-up id")),
+    responses((status = 200, body = FollowupDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ExportBody>,
+) -> ApiResult<Json<FollowupDto>> {
+    caller.require(Role::Responder)?;
+    let current = state.store.followup(&id).await.map_err(|err| match err {
+        firebreak_store::StoreError::NotFound => ApiError::not_found("follow-up"),
+        other => other.into(),
+    })?;
+    let key = firebreak_store::IncidentKey::Id(
+        uuid::Uuid::parse_str(&current.incident_id).map_err(ApiError::internal)?,
+    );
+    state
+        .store
+        .visible_incident(key, &caller.access())
+        .await
+        .map_err(|_| ApiError::not_found("follow-up"))?;
+    if let Some((kind, _, url)) = &current.external {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_exported",
+            format!("already exported to {kind}: {url}"),
+        ));
+    }
+    let trackers =
+        crate::trackers::Trackers::from_settings(&state.settings).map_err(ApiError::internal)?;
+    let link = format!(
+        "{}/incidents/{}",
+        state.settings.base_url(),
+        current.reference
+    );
+    let (kind, external_id, url) =
+        trackers
+            .export(&current, &body.to, &link)
+            .await
+            .map_err(|err| match err {
+                crate::trackers::ExportError::Tracker(err) => ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "tracker_failed",
+                    format!("the tracker refused the issue: {err}"),
+                ),
+                other => ApiError::field("to", other.to_string()),
+            })?;
+    let now = firebreak_store::clock::now();
+    let updated = state
+        .store
+        .set_followup_external(&id, (&kind, &external_id, &url), now)
+        .await?;
+    Ok(Json(dto(&updated, now)))
 }
 
 #[derive(Deserialize, ToSchema, Debug, Default)]

@@ -128,6 +128,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/followups", get(followups::list))
         .route("/followups/{id}", patch(followups::update))
+        .route("/followups/{id}/export", post(followups::export))
         .route("/insights", get(insights::show))
         .route("/insights.csv", get(insights::csv))
         .route("/deploys", post(insights::record_deploy))

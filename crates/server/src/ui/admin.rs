@@ -336,6 +336,14 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> UiResult
     if settings.smtp.password.is_some() {
         settings.smtp.password = Some("•••".into());
     }
+    for token in [
+        &mut settings.trackers.github.token,
+        &mut settings.trackers.jira.token,
+    ] {
+        if !token.is_empty() {
+            *token = "•••".into();
+        }
+    }
     for target in &mut settings.targets {
         if !target.webhook_secret.is_empty() {
             target.webhook_secret = "•••".into();

@@ -158,3 +158,131 @@ both_backends!(followups_and_reminders, |app: TestApp| async move {
         .clone();
     assert_eq!(wont["status"], "wont_do");
 });
+
+/// Export to GitHub Issues and Jira, against mock servers that check the request shape and
+/// the auth header; the status is read back (closed on GitHub → done here).
+async fn export_to_trackers(backend: crate::helpers::Backend) {
+    use wiremock::matchers::{basic_auth, bearer_token, body_partial_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let github = MockServer::start().await;
+    let jira = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/platform/issues"))
+        .and(bearer_token("gh-token"))
+        .and(body_partial_json(json!({"title": "Add a migration check", "labels": ["follow-up"]})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "number": 17, "html_url": "https://github.example/acme/platform/issues/17", "state": "open"})))
+        .expect(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/platform/issues/17"))
+        .and(bearer_token("gh-token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"number": 17, "state": "closed"})),
+        )
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue"))
+        .and(basic_auth("ops@test.example", "jira-token"))
+        .and(body_partial_json(json!({"fields": {
+            "project": {"key": "OPS"}, "summary": "Document the rollback", "issuetype": {"name": "Task"},
+            "description": {"type": "doc", "version": 1}}})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "10001", "key": "OPS-12"})))
+        .expect(1)
+        .mount(&jira)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/rest/api/3/issue/OPS-12"))
+        .and(basic_auth("ops@test.example", "jira-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "key": "OPS-12", "fields": {"status": {"statusCategory": {"key": "indeterminate"}}}})))
+        .mount(&jira)
+        .await;
+    let (github_url, jira_url) = (github.uri(), jira.uri());
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.trackers.github.base_url = github_url.clone();
+        settings.trackers.github.repo = "acme/platform".into();
+        settings.trackers.github.token = "gh-token".into();
+        settings.trackers.jira.base_url = jira_url.clone();
+        settings.trackers.jira.email = "ops@test.example".into();
+        settings.trackers.jira.token = "jira-token".into();
+        settings.trackers.jira.project = "OPS".into();
+        settings.workers = false;
+    })
+    .await
+    else {
+        return;
+    };
+    app.declare(json!({"title": "Checkout is down", "severity": "major"}))
+        .await;
+    let mut ids = Vec::new();
+    for title in ["Add a migration check", "Document the rollback"] {
+        let (_, created) = app
+            .post(
+                "/api/v1/incidents/INC-1/followups",
+                json!({"title": title, "owner": "owner@test.example", "due_in": "72h"}),
+            )
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    let export = |id: &str, to: &str| {
+        let app = &app;
+        let path = format!("/api/v1/followups/{id}/export");
+        let body = json!({ "to": to });
+        async move { app.post(&path, body).await }
+    };
+    let (status, exported) = export(&ids[0], "github").await;
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    assert_eq!(
+        exported["external_url"],
+        "https://github.example/acme/platform/issues/17"
+    );
+    let (status, again) = export(&ids[0], "github").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (status, exported) = export(&ids[1], "jira").await;
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    assert!(
+        exported["external_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/browse/OPS-12")
+    );
+    let (status, _) = export(&ids[1], "trello").await;
+    assert_eq!(status, StatusCode::CONFLICT, "already exported comes first");
+    // Reading the status back: the GitHub issue is closed, the Jira one is in progress.
+    let worker = firebreak_server::trackers::TrackerWorker {
+        store: app.store.clone(),
+        trackers: firebreak_server::trackers::Trackers::from_settings(&app.settings).unwrap(),
+    };
+    assert_eq!(
+        worker
+            .run_once(firebreak_store::clock::now())
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, list) = app.get("/api/v1/incidents/INC-1/followups").await;
+    let status_of = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status_of(&ids[0]), "done");
+    assert_eq!(status_of(&ids[1]), "open");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_to_trackers_sqlite() {
+    export_to_trackers(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_to_trackers_postgres() {
+    export_to_trackers(crate::helpers::Backend::Postgres).await;
+}

@@ -15,7 +15,11 @@ CREATE TABLE followups (
     done_at BIGINT,
     reminded_before_due BIGINT NOT NULL DEFAULT 0,
     reminded_overdue BIGINT NOT NULL DEFAULT 0,
-    reminded_escalated BIGINT NOT NULL DEFAULT 0
+    reminded_escalated BIGINT NOT NULL DEFAULT 0,
+    -- Exported to an issue tracker: 'github' or 'jira', its id there, and a link.
+    external_kind TEXT,
+    external_id TEXT,
+    external_url TEXT
 );
 CREATE INDEX followups_open ON followups (status, due_at);
 CREATE INDEX followups_by_incident ON followups (incident_id);
