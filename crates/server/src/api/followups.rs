@@ -219,8 +219,20 @@ pub async fn export(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ExportBody>,
 ) -> ApiResult<Json<FollowupDto>> {
+    let updated = export_to(&state, &caller, &id, &body.to).await?;
+    Ok(Json(dto(&updated, firebreak_store::clock::now())))
+}
+
+/// Exports one follow-up the caller can see to the tracker named `to`; the API and the
+/// follow-ups page both come here.
+pub async fn export_to(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    to: &str,
+) -> ApiResult<Followup> {
     caller.require(Role::Responder)?;
-    let current = state.store.followup(&id).await.map_err(|err| match err {
+    let current = state.store.followup(id).await.map_err(|err| match err {
         firebreak_store::StoreError::NotFound => ApiError::not_found("follow-up"),
         other => other.into(),
     })?;
@@ -248,7 +260,7 @@ pub async fn export(
     );
     let (kind, external_id, url) =
         trackers
-            .export(&current, &body.to, &link)
+            .export(&current, to, &link)
             .await
             .map_err(|err| match err {
                 crate::trackers::ExportError::Tracker(err) => ApiError::new(
@@ -258,12 +270,14 @@ pub async fn export(
                 ),
                 other => ApiError::field("to", other.to_string()),
             })?;
-    let now = firebreak_store::clock::now();
-    let updated = state
+    Ok(state
         .store
-        .set_followup_external(&id, (&kind, &external_id, &url), now)
-        .await?;
-    Ok(Json(dto(&updated, now)))
+        .set_followup_external(
+            id,
+            (&kind, &external_id, &url),
+            firebreak_store::clock::now(),
+        )
+        .await?)
 }
 
 #[derive(Deserialize, ToSchema, Debug, Default)]

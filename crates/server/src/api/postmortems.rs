@@ -483,6 +483,32 @@ pub async fn schedule_retrospective(
 ) -> ApiResult<(StatusCode, Json<RetrospectiveDto>)> {
     caller.require(Role::Responder)?;
     let incident = visible(&state, &caller, &text, "schedule retrospective").await?;
+    let scheduled = schedule(&state, &caller, &incident, body).await?;
+    Ok((StatusCode::CREATED, Json(scheduled)))
+}
+
+/// Set when the meeting is more than 7 days after the incident resolved.
+pub fn late_warning(
+    incident: &firebreak_core::Incident,
+    starts_at: jiff::Timestamp,
+) -> Option<String> {
+    incident
+        .timestamp(firebreak_core::TimestampName::Resolved)
+        .effective()
+        .filter(|at| starts_at > *at + jiff::SignedDuration::from_hours(24 * 7))
+        .map(|_| {
+            "the retrospective is more than 7 days after the incident resolved; memories fade, consider an earlier slot".to_string()
+        })
+}
+
+/// Checks and records a retrospective and queues the invitations; the API and the
+/// post-mortem page both come here.
+pub async fn schedule(
+    state: &AppState,
+    caller: &Caller,
+    incident: &firebreak_core::Incident,
+    body: RetrospectiveBody,
+) -> ApiResult<RetrospectiveDto> {
     let starts_at: jiff::Timestamp = body
         .starts_at
         .parse()
@@ -504,14 +530,7 @@ pub async fn schedule_retrospective(
         return Err(ApiError::field("attendees", "invite at least one person"));
     }
     let ends_at = starts_at + jiff::SignedDuration::from_mins(minutes);
-    let resolved = incident
-        .timestamp(firebreak_core::TimestampName::Resolved)
-        .effective();
-    let warning = resolved
-        .filter(|at| starts_at > *at + jiff::SignedDuration::from_hours(24 * 7))
-        .map(|_| {
-            "the retrospective is more than 7 days after the incident resolved; memories fade, consider an earlier slot".to_string()
-        });
+    let warning = late_warning(incident, starts_at);
     let link = format!(
         "{}/incidents/{}/postmortem",
         state.settings.base_url(),
@@ -572,14 +591,11 @@ pub async fn schedule_retrospective(
             now,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RetrospectiveDto {
-            starts_at: scheduled.starts_at.to_string(),
-            ends_at: scheduled.ends_at.to_string(),
-            attendees: scheduled.attendees,
-            sequence: scheduled.sequence,
-            warning,
-        }),
-    ))
+    Ok(RetrospectiveDto {
+        starts_at: scheduled.starts_at.to_string(),
+        ends_at: scheduled.ends_at.to_string(),
+        attendees: scheduled.attendees,
+        sequence: scheduled.sequence,
+        warning,
+    })
 }

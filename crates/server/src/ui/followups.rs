@@ -25,6 +25,8 @@ pub struct Row {
     pub open: bool,
     pub kind: String,
     pub priority: String,
+    /// The address in GitHub or Jira, once exported.
+    pub external: String,
 }
 
 #[derive(Template)]
@@ -35,6 +37,8 @@ struct FollowupsPage {
     can_act: bool,
     show_all: bool,
     rows: Vec<Row>,
+    /// (value, label) of each configured tracker.
+    trackers: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -80,6 +84,7 @@ pub async fn page(
             open,
             kind: it.kind.as_str().into(),
             priority: it.priority.as_str().into(),
+            external: it.external.map(|(_, _, url)| url).unwrap_or_default(),
         });
     }
     Ok(render(&FollowupsPage {
@@ -88,6 +93,22 @@ pub async fn page(
         can_act: viewer.0.role.allows(Role::Responder),
         show_all,
         rows,
+        trackers: [
+            (
+                "github",
+                "GitHub",
+                !state.settings.trackers.github.repo.is_empty(),
+            ),
+            (
+                "jira",
+                "Jira",
+                !state.settings.trackers.jira.project.is_empty(),
+            ),
+        ]
+        .into_iter()
+        .filter(|it| it.2)
+        .map(|(value, label, _)| (value, label))
+        .collect(),
     }))
 }
 
@@ -98,6 +119,10 @@ pub async fn set_status(
     UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Responder)?;
+    if let Some(to) = fields.get("export") {
+        crate::api::followups::export_to(&state, &viewer.0, &id, to).await?;
+        return Ok(see_other("/followups"));
+    }
     let status = fields
         .get("status")
         .and_then(|it| FollowupStatus::parse(it))

@@ -62,6 +62,10 @@ pub fn router() -> Router<AppState> {
             get(postmortem::page).post(postmortem::save),
         )
         .route("/incidents/{key}/postmortem/draft", post(postmortem::draft))
+        .route(
+            "/incidents/{key}/retrospective",
+            post(postmortem::retrospective),
+        )
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
         .route("/insights", get(insights::page))

@@ -37,6 +37,116 @@ struct PostmortemPage {
     pm: Option<PostmortemView>,
     /// (title, owner, due, status).
     followups: Vec<(String, String, String, String)>,
+    retro: RetroView,
+}
+
+/// The retrospective as scheduled (if it is) and the form's starting values.
+pub struct RetroView {
+    /// "Tue 24 Nov 15:00–16:00 (Europe/Berlin)", empty when none is scheduled.
+    pub when: String,
+    pub invited: String,
+    pub sequence: i64,
+    pub warning: String,
+    /// `datetime-local` value in the viewer's zone.
+    pub start_local: String,
+    pub zone: String,
+    pub attendees: String,
+}
+
+async fn retro_view(
+    state: &AppState,
+    incident: &firebreak_core::Incident,
+    lens: &super::views::Lens,
+) -> UiResult<RetroView> {
+    let current = state.store.retrospective(incident.id.0).await?;
+    let local = |at: jiff::Timestamp| at.to_zoned(lens.zone.clone());
+    Ok(match current {
+        Some(it) => RetroView {
+            when: format!(
+                "{}–{} ({})",
+                local(it.starts_at).strftime("%a %-d %b %Y %H:%M"),
+                local(it.ends_at).strftime("%H:%M"),
+                lens.zone_name
+            ),
+            invited: it
+                .attendees
+                .iter()
+                .map(|email| lens.person(email))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sequence: it.sequence,
+            warning: crate::api::postmortems::late_warning(incident, it.starts_at)
+                .unwrap_or_default(),
+            start_local: local(it.starts_at).strftime("%Y-%m-%dT%H:%M").to_string(),
+            zone: lens.zone_name.clone(),
+            attendees: it.attendees.join(", "),
+        },
+        None => {
+            // Default: three days after the resolution (or from now), 15:00 local.
+            let from = incident
+                .timestamp(firebreak_core::TimestampName::Resolved)
+                .effective()
+                .unwrap_or(lens.now);
+            let day = (local(from) + jiff::Span::new().days(3)).date();
+            let mut people: Vec<String> = incident
+                .coordination
+                .participants
+                .iter()
+                .map(|it| it.person.clone())
+                .chain(incident.roles.values().cloned())
+                .filter(|it| it.contains('@'))
+                .collect();
+            people.sort();
+            people.dedup();
+            RetroView {
+                when: String::new(),
+                invited: String::new(),
+                sequence: 0,
+                warning: String::new(),
+                start_local: format!("{}T15:00", day.strftime("%Y-%m-%d")),
+                zone: lens.zone_name.clone(),
+                attendees: people.join(", "),
+            }
+        }
+    })
+}
+
+/// Schedules or moves the retrospective from the post-mortem page; the time is read in the
+/// viewer's own zone.
+pub async fn retrospective(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = visible(&state, &viewer.0, &text, "schedule retrospective").await?;
+    let lens = viewer.lens(&state).await?;
+    let field = |name: &str| fields.get(name).map(|it| it.trim()).unwrap_or_default();
+    let starts_at = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", field("starts_at"))
+        .ok()
+        .and_then(|it| it.to_zoned(lens.zone.clone()).ok())
+        .ok_or_else(|| ApiError::field("starts_at", "a date and time, e.g. 2026-11-24T15:00"))?
+        .timestamp();
+    let body =
+        crate::api::postmortems::RetrospectiveBody {
+            starts_at: starts_at.to_string(),
+            duration_minutes: Some(field("duration_minutes").parse().map_err(|_| {
+                ApiError::field("duration_minutes", "a number of minutes, 15 to 480")
+            })?),
+            attendees: field("attendees")
+                .split([',', ';', '\n', ' '])
+                .map(str::trim)
+                .filter(|it| !it.is_empty())
+                .map(String::from)
+                .collect(),
+            location: field("location").to_string(),
+        };
+    crate::api::postmortems::schedule(&state, &viewer.0, &incident, body).await?;
+    Ok(see_other(&format!(
+        "/incidents/{}/postmortem#retrospective",
+        incident.reference
+    )))
 }
 
 #[derive(Template)]
@@ -103,7 +213,9 @@ pub async fn page(
             })
         }
     };
+    let retro = retro_view(&state, &incident, &lens).await?;
     Ok(render(&PostmortemPage {
+        retro,
         chrome: viewer.chrome("incidents"),
         csrf: viewer.csrf(),
         reference: incident.reference.to_string(),

@@ -241,14 +241,22 @@ async fn export_to_trackers(backend: crate::helpers::Backend) {
     );
     let (status, again) = export(&ids[0], "github").await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
-    let (status, exported) = export(&ids[1], "jira").await;
-    assert_eq!(status, StatusCode::OK, "{exported}");
-    assert!(
-        exported["external_url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/browse/OPS-12")
-    );
+    // The second one from the follow-ups page, as a person would.
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (_, page) = app.page(&cookie, "/followups").await;
+    assert!(page.contains("Export to Jira"), "{page}");
+    assert!(page.contains("https://github.example/acme/platform/issues/17"));
+    let response = app
+        .form(
+            &cookie,
+            &format!("/followups/{}", ids[1]),
+            &[("csrf", &csrf), ("export", "jira")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&cookie, "/followups").await;
+    assert!(page.contains("/browse/OPS-12\">tracked</a>"), "{page}");
+    assert!(!page.contains("Export to Jira"), "nothing left to export");
     let (status, _) = export(&ids[1], "trello").await;
     assert_eq!(status, StatusCode::CONFLICT, "already exported comes first");
     // Reading the status back: the GitHub issue is closed, the Jira one is in progress.

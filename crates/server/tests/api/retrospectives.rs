@@ -126,6 +126,50 @@ async fn retrospective_invite(backend: Backend) {
     assert_eq!(latest["uid"], invite["uid"]);
     assert_eq!(latest["start"], "2030-01-15T15:00:00+00:00");
     assert_eq!(latest["end"], "2030-01-15T15:45:00+00:00");
+    // From the post-mortem page: the time is read in the person's zone (UTC here).
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (_, page) = app.page(&cookie, "/incidents/INC-1/postmortem").await;
+    assert!(page.contains("Tue 15 Jan 2030 15:00–15:45"), "{page}");
+    assert!(page.contains("more than 7 days"), "the warning shows");
+    let move_to = |start: &'static str| {
+        let (app, cookie, csrf) = (&app, cookie.clone(), csrf.clone());
+        async move {
+            app.form(
+                &cookie,
+                "/incidents/INC-1/retrospective",
+                &[
+                    ("csrf", &csrf),
+                    ("starts_at", start),
+                    ("duration_minutes", "30"),
+                    ("attendees", "ana@test.example, cy@test.example"),
+                    ("location", "Room 4"),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(
+        move_to("next tuesday").await,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        move_to("2030-02-01T10:30").await,
+        reqwest::StatusCode::SEE_OTHER
+    );
+    let (_, page) = app.page(&cookie, "/incidents/INC-1/postmortem").await;
+    assert!(page.contains("Fri 1 Feb 2030 10:30–11:00"), "{page}");
+    crate::webhooks::manual_worker(&app)
+        .run_once(firebreak_store::clock::now())
+        .await
+        .unwrap();
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 6, "two more invitations");
+    let moved = mail
+        .iter()
+        .map(|it| read_invitation(it))
+        .find(|it| it["sequence"] == 2);
+    assert_eq!(moved.unwrap()["start"], "2030-02-01T10:30:00+00:00");
     app.stop().await;
 }
 
