@@ -184,10 +184,14 @@ enum Cmd {
         #[command(subcommand)]
         command: ActionCmd,
     },
-    /// Print an incident's post-mortem (Markdown, warnings on stderr); draft it, save a new
-    /// revision from a file, or move it: draft, in_review, published.
+    /// Print an incident's post-mortem (Markdown, warnings on stderr); draft it, edit it in
+    /// $VISUAL / $EDITOR, save a new revision from a file, or move it: draft, in_review,
+    /// published.
     Postmortem {
         incident: String,
+        /// Open it in $VISUAL or $EDITOR (else vi); saving a changed text makes a revision.
+        #[arg(long, conflicts_with = "save")]
+        edit: bool,
         /// Draft it now from the timeline (it is drafted by itself when the incident resolves).
         #[arg(long)]
         draft: bool,
@@ -828,12 +832,14 @@ async fn client_command(
         Cmd::Freeze { command } => freeze_command(&client, as_json, command).await?,
         Cmd::Postmortem {
             incident,
+            edit,
             draft,
             save,
             status,
         } => {
             let options = crate::postmortem::Options {
                 incident,
+                edit,
                 draft,
                 save,
                 status,

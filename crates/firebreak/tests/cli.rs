@@ -448,6 +448,40 @@ async fn incident_commands_through_the_api() {
         "{}",
         run.stderr
     );
+    // --edit opens $EDITOR (here: sed) and saves what changed as a new revision.
+    let with_editor = |editor: &'static str| {
+        let mut env = env.to_vec();
+        env.push(("EDITOR", editor));
+        env.push(("VISUAL", ""));
+        env
+    };
+    let run = firebreak(
+        &with_editor("sed -i 's/human error/a missing check/'"),
+        &["postmortem", "INC-1", "--edit"],
+    )
+    .await;
+    assert!(
+        run.ok
+            && run
+                .stderr
+                .contains("in_review · revision 3 · 0 blameless warning"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&with_editor("true"), &["postmortem", "INC-1", "--edit"]).await;
+    assert!(run.ok && run.stderr.contains("No change"), "{}", run.stderr);
+    let run = firebreak(&with_editor("false"), &["postmortem", "INC-1", "--edit"]).await;
+    assert!(
+        !run.ok && run.stderr.contains("nothing was saved"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["postmortem", "INC-1"]).await;
+    assert!(
+        run.stdout.contains("It was a missing check."),
+        "{}",
+        run.stdout
+    );
     let run = firebreak(&env, &["insights", "--since", "30d"]).await;
     assert!(
         run.ok && run.stdout.contains("MTTR:"),
