@@ -155,8 +155,128 @@ pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader
     out
 }
 
+/// The most a customer-facing version may hold (the status page's update limit).
+pub const CUSTOMER_MAX: usize = 5_000;
+
+/// The customer-facing version of a post-mortem, as plain text for the status page: the
+/// summary, the impact and the root cause as written, and the action items by name only.
+/// Left out: the internal timeline, what went well or badly, where we got lucky, who owns
+/// what, any line naming someone by email, the severity and the template's prompts.
+pub fn customer_version(markdown: &str) -> String {
+    const KEPT: &[(&str, &str)] = &[
+        ("summary", "Summary"),
+        ("impact", "Impact"),
+        ("root cause", "Root cause"),
+        ("action items", "What we are doing about it"),
+    ];
+    // (title, lines) of each kept section, in the order written.
+    let mut sections: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut current: Option<&str> = None;
+    for line in markdown.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            let heading = heading.trim().to_lowercase();
+            current = KEPT
+                .iter()
+                .find(|(start, _)| heading.starts_with(start))
+                .map(|(start, title)| {
+                    sections.push((title, Vec::new()));
+                    *start
+                });
+            continue;
+        }
+        let (Some(kind), Some((_, lines))) = (current, sections.last_mut()) else {
+            continue;
+        };
+        let text = line.trim();
+        let prompt = text.len() > 1 && text.starts_with('_') && text.ends_with('_');
+        if text.is_empty() || prompt || text.starts_with('#') {
+            continue;
+        }
+        let kept = match (kind, text.strip_prefix('|')) {
+            // A table row: the first cell is the action; the header, the rule and empty rows go.
+            ("action items", Some(row)) => {
+                let first = row.split('|').next().unwrap_or("").trim();
+                let rule = first.chars().all(|c| c == '-' || c == ':');
+                if first.is_empty() || rule || first.eq_ignore_ascii_case("action") {
+                    continue;
+                }
+                format!("- {first}")
+            }
+            _ if text.to_lowercase().contains("**severity:**") => continue,
+            _ => text.replace("**", ""),
+        };
+        if kept.contains('@') || kept.trim() == "-" {
+            continue;
+        }
+        lines.push(kept);
+    }
+    let out = sections
+        .into_iter()
+        .filter(|(_, lines)| !lines.is_empty())
+        .map(|(title, lines)| format!("{title}\n{}", lines.join("\n")))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if out.len() <= CUSTOMER_MAX {
+        return out;
+    }
+    let mut end = CUSTOMER_MAX - 3;
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &out[..end])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_customer_version_keeps_what_customers_should_read() {
+        let markdown = "# Post-mortem: INC-1 — Checkout is down\n\n*Blameless.*\n\n\
+            ## Summary\n\nCard payments failed at checkout.\n\n\
+            ## Impact\n\n- **Severity:** critical\n- **How it showed:** unavailable\n\
+            - **Who was affected:** EU customers (1200)\n\n\
+            ## Timeline\n\n- 09:00 Declared by ana@example.com\n\n\
+            ## Root cause and contributing factors\n\n_What in the system allowed this?_\n\n\
+            A migration locked the orders table. Paged ana@example.com.\n\n\
+            ## What went well\n\n- The rollback was fast\n\n\
+            ## Where we got lucky\n\n- Low traffic\n\n\
+            ## Action items\n\n| Action | Owner | Due | Kind |\n|---|---|---|---|\n\
+            | Check migrations in CI | ana@example.com | 2026-12-01 | code |\n| | | | |\n";
+        let expected = "Summary\nCard payments failed at checkout.\n\n\
+            Impact\n- How it showed: unavailable\n- Who was affected: EU customers (1200)\n\n\
+            What we are doing about it\n- Check migrations in CI";
+        assert_eq!(customer_version(markdown), expected);
+        // Each row: (markdown, must contain, must not contain).
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "## Timeline\n- 09:00 paged\n## Summary\nDown.",
+                "Down.",
+                "paged",
+            ),
+            ("## Where we got lucky\n- it was night\n", "", "night"),
+            (
+                "## Summary\n_What happened, in two or three sentences._\n",
+                "",
+                "Summary",
+            ),
+            (
+                "## Root cause\nA full disk.\n",
+                "Root cause\nA full disk.",
+                "##",
+            ),
+        ];
+        for (markdown, has, lacks) in cases {
+            let text = customer_version(markdown);
+            assert!(text.contains(has), "{markdown:?} → {text:?}");
+            assert!(
+                lacks.is_empty() || !text.contains(lacks),
+                "{markdown:?} → {text:?}"
+            );
+        }
+        let long = format!("## Summary\n{}\n", "é".repeat(CUSTOMER_MAX));
+        let text = customer_version(&long);
+        assert!(text.len() <= CUSTOMER_MAX && text.ends_with('…'));
+    }
+
     use super::*;
     use crate::command::tests::incident;
     use crate::lifecycle::Status;

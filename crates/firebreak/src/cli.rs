@@ -201,6 +201,10 @@ enum Cmd {
         /// Move it: draft, in_review, published.
         #[arg(long)]
         status: Option<String>,
+        /// Attach the published post-mortem to the incident's status page incident, in its
+        /// customer-facing version (summary, impact, root cause, actions; no names).
+        #[arg(long)]
+        share: bool,
     },
     /// Follow-ups: everyone's open ones (overdue first), or add / close one.
     Followups {
@@ -836,6 +840,7 @@ async fn client_command(
             draft,
             save,
             status,
+            share,
         } => {
             let options = crate::postmortem::Options {
                 incident,
@@ -843,6 +848,7 @@ async fn client_command(
                 draft,
                 save,
                 status,
+                share,
             };
             crate::postmortem::command(&client, as_json, options).await?
         }

@@ -16,6 +16,7 @@ pub(crate) struct Options {
     pub edit: bool,
     pub save: Option<PathBuf>,
     pub status: Option<String>,
+    pub share: bool,
 }
 
 pub(crate) async fn command(
@@ -45,6 +46,15 @@ pub(crate) async fn command(
                 Some(json!({ "status": status })),
             )
             .await?;
+    }
+    if options.share {
+        let public = client
+            .call(Method::POST, &format!("{base}/share"), Some(json!({})))
+            .await?;
+        eprintln!(
+            "Shared on the status page: /status/incidents/{}",
+            public["id"].as_str().unwrap_or("?")
+        );
     }
     let pm = client.call(Method::GET, &base, None).await?;
     if options.edit && !as_json {

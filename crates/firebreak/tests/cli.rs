@@ -482,6 +482,15 @@ async fn incident_commands_through_the_api() {
         "{}",
         run.stdout
     );
+    let run = firebreak(&env, &["postmortem", "INC-1", "--share"]).await;
+    assert!(
+        !run.ok
+            && run
+                .stderr
+                .contains("publish the post-mortem before sharing"),
+        "{}",
+        run.stderr
+    );
     let run = firebreak(&env, &["insights", "--since", "30d"]).await;
     assert!(
         run.ok && run.stdout.contains("MTTR:"),

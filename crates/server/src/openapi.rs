@@ -41,6 +41,7 @@ use crate::api;
         api::postmortems::revisions,
         api::postmortems::revision,
         api::postmortems::schedule_retrospective,
+        api::postmortems::share,
         api::followups::create,
         api::followups::of_incident,
         api::followups::list,

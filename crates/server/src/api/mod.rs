@@ -107,6 +107,10 @@ pub fn router() -> Router<AppState> {
             post(postmortems::set_status),
         )
         .route(
+            "/incidents/{key}/postmortem/share",
+            post(postmortems::share),
+        )
+        .route(
             "/incidents/{key}/postmortem/revisions",
             get(postmortems::revisions),
         )

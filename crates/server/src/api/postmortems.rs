@@ -599,3 +599,82 @@ pub async fn schedule(
         warning,
     })
 }
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ShareBody {
+    /// What customers read. Default: the customer-facing version drafted from the post-mortem
+    /// (summary, impact, root cause, the actions by name; no internal timeline, no owners).
+    pub body: Option<String>,
+}
+
+/// Attach the published post-mortem to the incident's public status page incident, in a
+/// customer-facing version: a `postmortem` update, as Statuspage does.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/postmortem/share", tag = "post-mortems", request_body = ShareBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, body = crate::api::status::PublicIncidentDto), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn share(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<ShareBody>,
+) -> ApiResult<Json<crate::api::status::PublicIncidentDto>> {
+    caller.require(Role::Responder)?;
+    let incident = visible(&state, &caller, &text, "share post-mortem").await?;
+    let shared = share_on_status_page(&state, &caller, &incident, body.body).await?;
+    Ok(Json(crate::api::status::public_incident_dto(&shared)))
+}
+
+/// The public incident a post-mortem would be shared on: the newest one of this incident
+/// that is not a maintenance window.
+pub async fn public_face(
+    state: &AppState,
+    incident: &firebreak_core::Incident,
+) -> ApiResult<Option<firebreak_store::PublicIncident>> {
+    Ok(state
+        .store
+        .public_incidents_of(&incident.id.to_string())
+        .await?
+        .into_iter()
+        .find(|it| it.window.is_none()))
+}
+
+/// Posts the customer-facing version (or `text`) as a `postmortem` update; the API and the
+/// post-mortem page both come here.
+pub async fn share_on_status_page(
+    state: &AppState,
+    caller: &Caller,
+    incident: &firebreak_core::Incident,
+    text: Option<String>,
+) -> ApiResult<firebreak_store::PublicIncident> {
+    let pm = current(state, incident).await?;
+    if pm.status != PostmortemStatus::Published {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_published",
+            "publish the post-mortem before sharing it with customers",
+        ));
+    }
+    let public = public_face(state, incident).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "not_on_status_page",
+            "this incident has no public incident on the status page; publish one first",
+        )
+    })?;
+    let text = text.unwrap_or_else(|| firebreak_core::postmortem::customer_version(&pm.body));
+    let post = firebreak_store::PublicPost {
+        status: firebreak_core::status_page::PublicStatus::Postmortem,
+        body: crate::api::status::text("body", &text, firebreak_core::postmortem::CUSTOMER_MAX)?,
+        components: Vec::new(),
+    };
+    let updated = state
+        .store
+        .post_public_update(&public.id, post, firebreak_store::clock::now())
+        .await?;
+    crate::api::status::record_on_timeline(state, &caller.actor(), &updated).await;
+    crate::api::status::refresh(state).await;
+    Ok(updated)
+}

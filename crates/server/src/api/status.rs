@@ -96,7 +96,7 @@ fn component_status(field: &str, text: &str) -> ApiResult<ComponentStatus> {
     })
 }
 
-fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+pub(crate) fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > max {
         return Err(ApiError::field(
@@ -133,7 +133,7 @@ pub(crate) async fn record_on_timeline(state: &AppState, actor: &str, public: &P
 }
 
 /// Re-renders the page after a change; a failure leaves the old page up and is logged.
-async fn refresh(state: &AppState) {
+pub(crate) async fn refresh(state: &AppState) {
     if let Err(err) = crate::status::rebuild(state).await {
         tracing::warn!(error = %err, "status page rebuild failed after a change");
     }

@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
             "/incidents/{key}/retrospective",
             post(postmortem::retrospective),
         )
+        .route("/incidents/{key}/postmortem/share", post(postmortem::share))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
         .route("/insights", get(insights::page))

@@ -38,6 +38,18 @@ struct PostmortemPage {
     /// (title, owner, due, status).
     followups: Vec<(String, String, String, String)>,
     retro: RetroView,
+    /// Set once the post-mortem is published.
+    share: Option<ShareView>,
+}
+
+/// Sharing the published post-mortem on the status page.
+pub struct ShareView {
+    /// The public incident's id; empty when the incident was never on the status page.
+    pub public_id: String,
+    /// Already shared (the public incident's latest state is `postmortem`).
+    pub shared: bool,
+    /// The customer-facing version to start from.
+    pub text: String,
 }
 
 /// The retrospective as scheduled (if it is) and the form's starting values.
@@ -109,6 +121,23 @@ async fn retro_view(
             }
         }
     })
+}
+
+/// Shares the published post-mortem on the status page in the words the form holds.
+pub async fn share(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = visible(&state, &viewer.0, &text, "share post-mortem").await?;
+    let body = fields.get("body").map(|it| it.replace("\r\n", "\n"));
+    crate::api::postmortems::share_on_status_page(&state, &viewer.0, &incident, body).await?;
+    Ok(see_other(&format!(
+        "/incidents/{}/postmortem#share",
+        incident.reference
+    )))
 }
 
 /// Schedules or moves the retrospective from the post-mortem page; the time is read in the
@@ -214,8 +243,22 @@ pub async fn page(
         }
     };
     let retro = retro_view(&state, &incident, &lens).await?;
+    let share = match &pm {
+        Some(pm) if pm.status == PostmortemStatus::Published.as_str() => {
+            let public = crate::api::postmortems::public_face(&state, &incident).await?;
+            Some(ShareView {
+                shared: public.as_ref().is_some_and(|it| {
+                    it.status == firebreak_core::status_page::PublicStatus::Postmortem
+                }),
+                public_id: public.map(|it| it.id).unwrap_or_default(),
+                text: firebreak_core::postmortem::customer_version(&pm.body),
+            })
+        }
+        _ => None,
+    };
     Ok(render(&PostmortemPage {
         retro,
+        share,
         chrome: viewer.chrome("incidents"),
         csrf: viewer.csrf(),
         reference: incident.reference.to_string(),

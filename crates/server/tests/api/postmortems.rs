@@ -4,7 +4,7 @@
 
 use firebreak_server::workers::ClockWorker;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::TestApp;
@@ -284,4 +284,122 @@ both_backends!(postmortem_lifecycle, |app: TestApp| async move {
             .0,
         StatusCode::OK
     );
+});
+
+// A published post-mortem goes to the status page in its customer-facing version: the
+// summary, impact, root cause and actions, no internal timeline, no names.
+both_backends!(postmortem_for_customers, |app: TestApp| async move {
+    app.declare(json!({"title": "Checkout is down", "severity": "major"}))
+        .await;
+    app.declare(json!({"title": "Never public", "severity": "minor"}))
+        .await;
+    let (status, public) = app
+        .post(
+            "/api/v1/status/incidents",
+            json!({"incident": "INC-1", "name": "Checkout errors",
+                   "body": "We are investigating failed payments."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{public}");
+    let public_id = public["id"].as_str().unwrap().to_string();
+    let body = "# Post-mortem: INC-1\n\n## Summary\n\nCard payments failed for 40 minutes.\n\n\
+        ## Timeline\n\n- 09:02 ana@test.example paged the database team\n\n\
+        ## Root cause and contributing factors\n\nA migration locked the orders table.\n\n\
+        ## What went badly\n\n- The dashboard lagged\n\n\
+        ## Action items\n\n| Action | Owner | Due | Kind |\n|---|---|---|---|\n\
+        | Check migrations in CI | ana@test.example | 2026-12-01 | code |\n";
+    for key in ["INC-1", "INC-2"] {
+        app.post(&format!("/api/v1/incidents/{key}/postmortem"), json!({}))
+            .await;
+        let (status, saved) = app
+            .call(
+                &app.write,
+                Method::PUT,
+                &format!("/api/v1/incidents/{key}/postmortem"),
+                Some(json!({"body": body, "base_revision": 1})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+    }
+    let share = |key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.post(&format!("/api/v1/incidents/{key}/postmortem/share"), body)
+                .await
+        }
+    };
+    let (status, refused) = share("INC-1", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_published");
+    for key in ["INC-1", "INC-2"] {
+        for state in ["in_review", "published"] {
+            app.post(
+                &format!("/api/v1/incidents/{key}/postmortem/status"),
+                json!({ "status": state }),
+            )
+            .await;
+        }
+    }
+    let (status, refused) = share("INC-2", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_on_status_page");
+    let (status, bad) = share("INC-1", json!({"body": "  "})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, shared) = share("INC-1", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{shared}");
+    assert_eq!(shared["status"], "postmortem");
+    // What the public sees, through the Statuspage-compatible JSON.
+    let doc: Value = app
+        .http
+        .get(format!("{}/status/api/v2/incidents.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let incident = &doc["incidents"][0];
+    assert_eq!(incident["status"], "postmortem");
+    let text = incident["incident_updates"][0]["body"].as_str().unwrap();
+    assert_eq!(
+        text,
+        "Summary\nCard payments failed for 40 minutes.\n\n\
+         Root cause\nA migration locked the orders table.\n\n\
+         What we are doing about it\n- Check migrations in CI"
+    );
+    // The page offers the customer version, says it is shared, and shares edited words.
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (_, page) = app.page(&cookie, "/incidents/INC-1/postmortem").await;
+    assert!(page.contains("id=\"share-done\""), "{page}");
+    assert!(page.contains(&format!("/status/incidents/{public_id}")));
+    let response = app
+        .form(
+            &cookie,
+            "/incidents/INC-1/postmortem/share",
+            &[
+                ("csrf", &csrf),
+                ("body", "A corrected summary.\r\nThanks for your patience."),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&cookie, "/incidents/INC-2/postmortem").await;
+    assert!(page.contains("never on the status page"), "{page}");
+    let (_, list) = app.get("/api/v1/status/incidents").await;
+    let public = &list[0];
+    assert_eq!(public["id"], public_id.as_str());
+    let latest = public["updates"][0]["body"].as_str().unwrap_or_default();
+    assert_eq!(
+        latest, "A corrected summary.\nThanks for your patience.",
+        "{public}"
+    );
+    // The internal timeline records what customers were told.
+    let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline").await;
+    let told = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["body"]["status"] == "postmortem")
+        .count();
+    assert_eq!(told, 2);
 });
