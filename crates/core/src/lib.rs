@@ -29,6 +29,7 @@ pub mod postmortem;
 pub mod presence;
 pub mod retry;
 pub mod rule;
+pub mod schedule;
 pub mod status_page;
 pub mod throttle;
 pub mod token;

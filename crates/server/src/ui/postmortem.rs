@@ -152,8 +152,10 @@ pub async fn retrospective(
     let incident = visible(&state, &viewer.0, &text, "schedule retrospective").await?;
     let lens = viewer.lens(&state).await?;
     let field = |name: &str| fields.get(name).map(|it| it.trim()).unwrap_or_default();
-    let starts_at = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M", field("starts_at"))
-        .ok()
+    // Browsers send minutes, or seconds too when the field has a step.
+    let starts_at = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| jiff::civil::DateTime::strptime(format, field("starts_at")).ok())
         .and_then(|it| it.to_zoned(lens.zone.clone()).ok())
         .ok_or_else(|| ApiError::field("starts_at", "a date and time, e.g. 2026-11-24T15:00"))?
         .timestamp();
