@@ -87,6 +87,44 @@ pub fn request(invite: &Invite<'_>) -> String {
     lines.iter().map(|it| fold(it)).collect()
 }
 
+/// One event of a published calendar (a feed clients subscribe to).
+pub struct FeedEvent<'a> {
+    /// Stable for the same shift, so a refresh updates rather than duplicates.
+    pub uid: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub summary: &'a str,
+    pub description: &'a str,
+}
+
+/// A subscribable calendar (`METHOD:PUBLISH`) of many events, times in UTC.
+pub fn feed(name: &str, events: &[FeedEvent<'_>], now: Timestamp) -> String {
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".to_string(),
+        "PRODID:-//Firebreak//On call//EN".to_string(),
+        "CALSCALE:GREGORIAN".to_string(),
+        "METHOD:PUBLISH".to_string(),
+        format!("X-WR-CALNAME:{}", text(name)),
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H".to_string(),
+    ];
+    for event in events {
+        lines.extend([
+            "BEGIN:VEVENT".to_string(),
+            format!("UID:{}", event.uid),
+            format!("DTSTAMP:{}", utc(now)),
+            format!("DTSTART:{}", utc(event.start)),
+            format!("DTEND:{}", utc(event.end)),
+            format!("SUMMARY:{}", text(event.summary)),
+            format!("DESCRIPTION:{}", text(event.description)),
+            "TRANSP:TRANSPARENT".to_string(),
+            "END:VEVENT".to_string(),
+        ]);
+    }
+    lines.push("END:VCALENDAR".to_string());
+    lines.iter().map(|it| fold(it)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
     }
     Router::new()
         .nest("/api/v1", api::router())
+        .route("/calendar/{file}", axum::routing::get(api::schedules::feed))
         .merge(health::router())
         .merge(status::router())
         .merge(ui::router())

@@ -17,6 +17,7 @@ mod postmortems;
 mod reads;
 mod retrospectives;
 mod rows;
+mod schedules;
 mod status;
 mod subscribers;
 mod tokens;
@@ -37,6 +38,7 @@ pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use retrospectives::{Invitation, Retrospective};
+pub use schedules::{FeedSubject, StoredOverride, StoredSchedule};
 pub use status::{
     AffectedComponent, Component, ComponentPatch, NewComponent, PublicIncident, PublicPost,
     PublicUpdate, StatusData, Window,

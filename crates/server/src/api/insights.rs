@@ -28,7 +28,7 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
-fn moment(field: &str, text: &str) -> ApiResult<jiff::Timestamp> {
+pub(crate) fn moment(field: &str, text: &str) -> ApiResult<jiff::Timestamp> {
     if let Ok(at) = text.parse::<jiff::Timestamp>() {
         return Ok(at);
     }

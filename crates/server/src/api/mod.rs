@@ -9,6 +9,7 @@ pub mod insights;
 pub mod participation;
 pub mod people;
 pub mod postmortems;
+pub mod schedules;
 pub mod sse;
 pub mod status;
 pub mod tasks;
@@ -133,6 +134,23 @@ pub fn router() -> Router<AppState> {
         .route("/followups", get(followups::list))
         .route("/followups/{id}", patch(followups::update))
         .route("/followups/{id}/export", post(followups::export))
+        .route("/schedules", get(schedules::list).post(schedules::create))
+        .route(
+            "/schedules/{id}",
+            get(schedules::show)
+                .put(schedules::replace)
+                .delete(schedules::delete),
+        )
+        .route("/schedules/{id}/oncall", get(schedules::oncall))
+        .route("/schedules/{id}/shifts", get(schedules::shifts))
+        .route("/schedules/{id}/report", get(schedules::report))
+        .route("/schedules/{id}/overrides", post(schedules::add_override))
+        .route(
+            "/schedules/{id}/overrides/{override_id}",
+            axum::routing::delete(schedules::delete_override),
+        )
+        .route("/oncall", get(schedules::everyone))
+        .route("/calendar-feeds", post(schedules::create_feed))
         .route("/insights", get(insights::show))
         .route("/insights.csv", get(insights::csv))
         .route("/deploys", post(insights::record_deploy))

@@ -15,6 +15,7 @@ mod postmortems;
 mod private;
 mod retrospectives;
 mod rules;
+mod schedules;
 mod search;
 mod sessions;
 mod smtp;

@@ -1,0 +1,286 @@
+//! On-call schedules as stored: name, zone and layers (the API's JSON, kept as written),
+//! overrides, and the secret calendar feeds. What they mean is `core::schedule`.
+
+use jiff::Timestamp;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::db::begin_write;
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSchedule {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    /// JSON, in the API's shape.
+    pub layers: String,
+    /// Newest first.
+    pub overrides: Vec<StoredOverride>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredOverride {
+    pub id: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub person: String,
+    pub created_by: String,
+}
+
+/// What a calendar feed shows: one schedule, or one person's shifts in every schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedSubject {
+    Schedule(String),
+    Person(String),
+}
+
+fn override_from(row: &AnyRow) -> Result<StoredOverride> {
+    Ok(StoredOverride {
+        id: row.try_get("id")?,
+        start: from_micros(row.try_get("starts_at")?),
+        end: from_micros(row.try_get("ends_at")?),
+        person: row.try_get("person")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+impl Store {
+    /// A new schedule; `Conflict` when the name is taken.
+    pub async fn create_schedule(
+        &self,
+        (name, time_zone, layers): (&str, &str, &str),
+        now: Timestamp,
+    ) -> Result<StoredSchedule> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let taken = sqlx::query("SELECT id FROM schedules WHERE name = $1")
+            .bind(name.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a schedule named {name:?} exists"
+            )));
+        }
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO schedules (id, name, time_zone, layers, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(id.clone())
+        .bind(name.to_string())
+        .bind(time_zone.to_string())
+        .bind(layers.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.schedule(&id).await
+    }
+
+    /// Replaces a schedule's name, zone and layers (overrides stay).
+    pub async fn update_schedule(
+        &self,
+        id: &str,
+        (name, time_zone, layers): (&str, &str, &str),
+        now: Timestamp,
+    ) -> Result<StoredSchedule> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let taken = sqlx::query("SELECT id FROM schedules WHERE name = $1 AND id <> $2")
+            .bind(name.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a schedule named {name:?} exists"
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE schedules SET name = $2, time_zone = $3, layers = $4, updated_at = $5 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(name.to_string())
+        .bind(time_zone.to_string())
+        .bind(layers.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        self.schedule(id).await
+    }
+
+    /// Deletes a schedule with its overrides and feeds.
+    pub async fn delete_schedule(&self, id: &str) -> Result<()> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        for sql in [
+            "DELETE FROM schedule_overrides WHERE schedule_id = $1",
+            "DELETE FROM calendar_feeds WHERE schedule_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One schedule by id or by name.
+    pub async fn schedule(&self, id_or_name: &str) -> Result<StoredSchedule> {
+        let row = sqlx::query(
+            "SELECT id, name, time_zone, layers, created_at, updated_at FROM schedules WHERE id = $1 OR name = $1",
+        )
+        .bind(id_or_name.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let mut found = self.schedule_rows(vec![row]).await?;
+        found.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Every schedule, by name.
+    pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
+        let rows = sqlx::query(
+            "SELECT id, name, time_zone, layers, created_at, updated_at FROM schedules ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        self.schedule_rows(rows).await
+    }
+
+    async fn schedule_rows(&self, rows: Vec<AnyRow>) -> Result<Vec<StoredSchedule>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let overrides = sqlx::query(
+                "SELECT id, starts_at, ends_at, person, created_by FROM schedule_overrides \
+                 WHERE schedule_id = $1 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(id.clone())
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(override_from)
+            .collect::<Result<Vec<_>>>()?;
+            out.push(StoredSchedule {
+                id,
+                name: row.try_get("name")?,
+                time_zone: row.try_get("time_zone")?,
+                layers: row.try_get("layers")?,
+                overrides,
+                created_at: from_micros(row.try_get("created_at")?),
+                updated_at: from_micros(row.try_get("updated_at")?),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Someone covers `[start, end)` of a schedule.
+    pub async fn add_override(
+        &self,
+        schedule_id: &str,
+        (start, end, person): (Timestamp, Timestamp, &str),
+        by: &str,
+        now: Timestamp,
+    ) -> Result<StoredOverride> {
+        let id = Uuid::now_v7().to_string();
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let found = sqlx::query("SELECT id FROM schedules WHERE id = $1")
+            .bind(schedule_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "INSERT INTO schedule_overrides (id, schedule_id, starts_at, ends_at, person, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.clone())
+        .bind(schedule_id.to_string())
+        .bind(micros(start))
+        .bind(micros(end))
+        .bind(person.to_string())
+        .bind(by.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(StoredOverride {
+            id,
+            start,
+            end,
+            person: person.into(),
+            created_by: by.into(),
+        })
+    }
+
+    pub async fn delete_override(&self, schedule_id: &str, override_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM schedule_overrides WHERE id = $1 AND schedule_id = $2")
+            .bind(override_id.to_string())
+            .bind(schedule_id.to_string())
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Records a calendar feed by the hash of its secret.
+    pub async fn create_calendar_feed(
+        &self,
+        secret_hash: &str,
+        subject: &FeedSubject,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (schedule, person) = match subject {
+            FeedSubject::Schedule(id) => (Some(id.clone()), None),
+            FeedSubject::Person(email) => (None, Some(email.clone())),
+        };
+        sqlx::query(
+            "INSERT INTO calendar_feeds (secret_hash, schedule_id, person, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(secret_hash.to_string())
+        .bind(schedule)
+        .bind(person)
+        .bind(by.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// What the feed with this secret's hash shows.
+    pub async fn calendar_feed(&self, secret_hash: &str) -> Result<FeedSubject> {
+        let row =
+            sqlx::query("SELECT schedule_id, person FROM calendar_feeds WHERE secret_hash = $1")
+                .bind(secret_hash.to_string())
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        match (
+            row.try_get::<Option<String>, _>("schedule_id")?,
+            row.try_get::<Option<String>, _>("person")?,
+        ) {
+            (Some(id), _) => Ok(FeedSubject::Schedule(id)),
+            (None, Some(person)) => Ok(FeedSubject::Person(person)),
+            (None, None) => Err(StoreError::NotFound),
+        }
+    }
+}
