@@ -233,6 +233,17 @@ enum Cmd {
         #[arg(long, default_value = "30d")]
         since: String,
     },
+    /// Who is on call now (or --at an RFC 3339 time), in every schedule.
+    Oncall {
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// On-call schedules: list, apply a JSON file, shifts, the fairness report, overrides,
+    /// calendar feeds.
+    Schedules {
+        #[command(subcommand)]
+        command: crate::oncall::ScheduleCmd,
+    },
     /// The public status page: components, public incidents and their updates, maintenance.
     StatusPage {
         #[command(subcommand)]
@@ -969,6 +980,8 @@ async fn client_command(
                 }
             }
         }
+        Cmd::Oncall { at } => crate::oncall::oncall(&client, as_json, at).await?,
+        Cmd::Schedules { command } => crate::oncall::command(&client, as_json, command).await?,
         Cmd::StatusPage { command } => {
             crate::status_page::command(&client, as_json, command).await?
         }

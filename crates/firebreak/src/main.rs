@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod coordination;
 mod duration;
+mod oncall;
 mod postmortem;
 mod status_page;
 mod table;

@@ -619,6 +619,97 @@ async fn incident_commands_through_the_api() {
         run.stderr
     );
 
+    // On call: a schedule from a JSON file (admins only), who is on call, shifts, the report.
+    let schedule = dir.path().join("schedule.json");
+    std::fs::write(
+        &schedule,
+        r#"{"name": "primary", "time_zone": "Europe/Berlin", "layers": [
+            {"name": "daily", "start": "2026-01-01T09:00", "shift": "1d",
+             "participants": ["ana@example.com"]}]}"#,
+    )
+    .unwrap();
+    let run = firebreak(&env, &["schedules", "apply", schedule.to_str().unwrap()]).await;
+    assert!(!run.ok && run.stderr.contains("HTTP 403"), "{}", run.stderr);
+    let root = firebreak_with_stdin(
+        &db_env,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "root@example.com",
+            "--name",
+            "Root",
+            "--role",
+            "admin",
+        ],
+        "correct horse battery\n",
+    )
+    .await;
+    assert!(root.ok, "{}", root.stderr);
+    let admin_token = firebreak(
+        &db_env,
+        &[
+            "admin",
+            "create-token",
+            "--name",
+            "ops",
+            "--scope",
+            "admin",
+            "--user",
+            "root@example.com",
+        ],
+    )
+    .await
+    .stdout
+    .trim()
+    .to_string();
+    let admin_env = [
+        ("FIREBREAK_URL", url.as_str()),
+        ("FIREBREAK_TOKEN", admin_token.as_str()),
+    ];
+    let run = firebreak(
+        &admin_env,
+        &["schedules", "apply", schedule.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        run.ok
+            && run
+                .stdout
+                .contains("Created primary (on call now: ana@example.com)"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(
+        &admin_env,
+        &["schedules", "apply", schedule.to_str().unwrap()],
+    )
+    .await;
+    assert!(run.stdout.contains("Replaced primary"), "{}", run.stdout);
+    let run = firebreak(&env, &["oncall"]).await;
+    assert!(
+        run.ok && run.stdout.contains("primary") && run.stdout.contains("ana@example.com"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["oncall", "--at", "2025-06-01T00:00:00Z"]).await;
+    assert!(run.stdout.contains("nobody"), "{}", run.stdout);
+    let run = firebreak(&env, &["schedules", "shifts", "primary", "--days", "2"]).await;
+    assert!(
+        run.ok && run.stdout.contains("ana@example.com"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["schedules", "report", "primary", "--since", "7d"]).await;
+    assert!(
+        run.ok && run.stdout.contains("168.0") && run.stdout.contains("Nobody on call: 0.0 h"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+
     // Flags work as well as the environment; no token is a clear error.
     let run = firebreak(&[], &["--url", &url, "--token", &token, "show", "INC-1"]).await;
     assert!(run.ok, "{}", run.stderr);
