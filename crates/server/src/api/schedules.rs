@@ -89,7 +89,7 @@ pub struct OnCallDto {
     pub at: String,
     /// Null: nobody is on call.
     pub person: Option<String>,
-    /// When this stretch began and ends (within a year around `at`).
+    /// When this stretch began and ends (looking up to 35 days either way).
     pub since: String,
     pub until: String,
 }
@@ -318,7 +318,7 @@ fn dto(stored: &StoredSchedule, now: Timestamp) -> ApiResult<ScheduleDto> {
     })
 }
 
-async fn find(state: &AppState, id: &str) -> ApiResult<StoredSchedule> {
+pub async fn find(state: &AppState, id: &str) -> ApiResult<StoredSchedule> {
     state.store.schedule(id).await.map_err(|err| match err {
         firebreak_store::StoreError::NotFound => ApiError::not_found("schedule"),
         other => other.into(),
@@ -351,21 +351,36 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> ApiResult<(StatusCode, Json<ScheduleDto>)> {
+    let created = save(&state, &caller, None, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(dto(&created, firebreak_store::clock::now())?),
+    ))
+}
+
+/// Checks and stores a schedule: a new one, or a replacement for `existing` (an id or a
+/// name). Admins only; the API and the on-call page both come here.
+pub async fn save(
+    state: &AppState,
+    caller: &Caller,
+    existing: Option<&str>,
+    body: &ScheduleBody,
+) -> ApiResult<StoredSchedule> {
     caller.require(Role::Admin)?;
-    let (_, layers) = parse(&body)?;
+    let (_, layers) = parse(body)?;
+    let layers = serde_json::to_string(&layers).map_err(ApiError::internal)?;
+    let fields = (body.name.trim(), body.time_zone.trim(), layers.as_str());
     let now = firebreak_store::clock::now();
-    let created = state
-        .store
-        .create_schedule(
-            (
-                body.name.trim(),
-                body.time_zone.trim(),
-                &serde_json::to_string(&layers).map_err(ApiError::internal)?,
-            ),
-            now,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(dto(&created, now)?)))
+    Ok(match existing {
+        None => state.store.create_schedule(fields, now).await?,
+        Some(id) => {
+            let current = find(state, id).await?;
+            state
+                .store
+                .update_schedule(&current.id, fields, now)
+                .await?
+        }
+    })
 }
 
 /// One schedule, by id or name.
@@ -395,23 +410,8 @@ pub async fn replace(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> ApiResult<Json<ScheduleDto>> {
-    caller.require(Role::Admin)?;
-    let (_, layers) = parse(&body)?;
-    let current = find(&state, &id).await?;
-    let now = firebreak_store::clock::now();
-    let updated = state
-        .store
-        .update_schedule(
-            &current.id,
-            (
-                body.name.trim(),
-                body.time_zone.trim(),
-                &serde_json::to_string(&layers).map_err(ApiError::internal)?,
-            ),
-            now,
-        )
-        .await?;
-    Ok(Json(dto(&updated, now)?))
+    let updated = save(&state, &caller, Some(&id), &body).await?;
+    Ok(Json(dto(&updated, firebreak_store::clock::now())?))
 }
 
 /// Delete a schedule with its overrides and feeds (admin).
@@ -463,8 +463,8 @@ fn range_of(
 /// Who a schedule puts on call at `at`, and the stretch it is part of.
 pub fn on_call_at(stored: &StoredSchedule, at: Timestamp) -> ApiResult<OnCallDto> {
     let schedule = to_core(stored)?;
-    let year = SignedDuration::from_hours(24 * 183);
-    let shifts = schedule.shifts(at - year, at + year);
+    let reach = SignedDuration::from_hours(24 * 35);
+    let shifts = schedule.shifts(at - reach, at + reach);
     let current = shifts
         .iter()
         .find(|it| it.start <= at && at < it.end)
@@ -605,7 +605,6 @@ pub async fn add_override(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<OverrideBody>,
 ) -> ApiResult<(StatusCode, Json<OverrideDto>)> {
-    caller.require(Role::Responder)?;
     let start: Timestamp = body
         .start
         .parse()
@@ -614,24 +613,7 @@ pub async fn add_override(
         .end
         .parse()
         .map_err(|_| ApiError::field("end", "an RFC 3339 time"))?;
-    if end <= start {
-        return Err(ApiError::field("end", "must be after `start`"));
-    }
-    if end.duration_since(start) > SignedDuration::from_hours(24 * MAX_RANGE_DAYS) {
-        return Err(ApiError::field("end", "an override is at most 366 days"));
-    }
-    let person = firebreak_core::person::parse_email(&body.person)
-        .ok_or_else(|| ApiError::field("person", "an email address"))?;
-    let current = find(&state, &id).await?;
-    let added = state
-        .store
-        .add_override(
-            &current.id,
-            (start, end, &person),
-            &caller.actor(),
-            firebreak_store::clock::now(),
-        )
-        .await?;
+    let added = cover(&state, &caller, &id, (start, end, &body.person)).await?;
     Ok((
         StatusCode::CREATED,
         Json(OverrideDto {
@@ -642,6 +624,35 @@ pub async fn add_override(
             created_by: added.created_by,
         }),
     ))
+}
+
+/// Records that `person` covers `[start, end)` of a schedule (responders); the API and the
+/// on-call page both come here.
+pub async fn cover(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    (start, end, person): (Timestamp, Timestamp, &str),
+) -> ApiResult<firebreak_store::StoredOverride> {
+    caller.require(Role::Responder)?;
+    if end <= start {
+        return Err(ApiError::field("end", "must be after `start`"));
+    }
+    if end.duration_since(start) > SignedDuration::from_hours(24 * MAX_RANGE_DAYS) {
+        return Err(ApiError::field("end", "an override is at most 366 days"));
+    }
+    let person = firebreak_core::person::parse_email(person)
+        .ok_or_else(|| ApiError::field("person", "an email address"))?;
+    let current = find(state, id).await?;
+    Ok(state
+        .store
+        .add_override(
+            &current.id,
+            (start, end, &person),
+            &caller.actor(),
+            firebreak_store::clock::now(),
+        )
+        .await?)
 }
 
 /// Remove an override (responder).
@@ -690,9 +701,16 @@ pub async fn create_feed(
     caller: Caller,
     ApiJson(body): ApiJson<FeedBody>,
 ) -> ApiResult<(StatusCode, Json<FeedDto>)> {
+    let url = new_feed(&state, &caller, &body).await?;
+    Ok((StatusCode::CREATED, Json(FeedDto { url })))
+}
+
+/// Makes a secret calendar feed and answers its address (shown once); the API and the
+/// on-call page both come here.
+pub async fn new_feed(state: &AppState, caller: &Caller, body: &FeedBody) -> ApiResult<String> {
     caller.require(Role::Viewer)?;
     let subject = match (&body.schedule, &body.person) {
-        (Some(id), None) => FeedSubject::Schedule(find(&state, id).await?.id),
+        (Some(id), None) => FeedSubject::Schedule(find(state, id).await?.id),
         (None, Some(person)) => {
             let email = firebreak_core::person::parse_email(person)
                 .ok_or_else(|| ApiError::field("person", "an email address"))?;
@@ -717,11 +735,9 @@ pub async fn create_feed(
             firebreak_store::clock::now(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(FeedDto {
-            url: format!("{}/calendar/{secret}.ics", state.settings.base_url()),
-        }),
+    Ok(format!(
+        "{}/calendar/{secret}.ics",
+        state.settings.base_url()
     ))
 }
 

@@ -27,6 +27,8 @@ struct Dashboard {
     freeze: crate::api::freeze::FreezeStatus,
     live: Table,
     recent: Table,
+    /// (schedule, who or "nobody", until), one per schedule.
+    on_call: Vec<(String, String, String)>,
 }
 
 pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
@@ -61,7 +63,21 @@ pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResul
     audit_reads(&state, &viewer.0, &live, "dashboard").await?;
     audit_reads(&state, &viewer.0, &recent, "dashboard").await?;
     let freeze = crate::api::freeze::status(&state, &viewer.0).await?;
+    let on_call = crate::api::schedules::now_on_call(&state)
+        .await?
+        .into_iter()
+        .map(|(schedule, person, until)| {
+            (
+                schedule,
+                person
+                    .map(|it| lens.person(&it))
+                    .unwrap_or_else(|| "nobody".into()),
+                lens.time(until),
+            )
+        })
+        .collect();
     Ok(render(&Dashboard {
+        on_call,
         chrome: viewer.chrome("dashboard"),
         freeze,
         live: Table {

@@ -11,6 +11,7 @@ mod followups;
 mod incidents;
 mod insights;
 mod login;
+mod oncall;
 mod postmortem;
 mod room;
 pub(crate) mod status_admin;
@@ -69,6 +70,14 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/postmortem/share", post(postmortem::share))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
+        .route("/oncall", get(oncall::page))
+        .route("/oncall/schedules", post(oncall::apply))
+        .route("/oncall/feed", post(oncall::feed))
+        .route("/oncall/{id}/overrides", post(oncall::add_override))
+        .route(
+            "/oncall/{id}/overrides/{override_id}/delete",
+            post(oncall::delete_override),
+        )
         .route("/insights", get(insights::page))
         .route("/followups/{id}", post(followups::set_status))
         .route(

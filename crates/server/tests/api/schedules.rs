@@ -261,6 +261,67 @@ both_backends!(schedules_and_who_is_on_call, |app: TestApp| async move {
     let (status, _) = app.get("/calendar/cal_not-a-secret.ics").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The pages: the dashboard says who is on call, the on-call page shows the week and
+    // takes overrides (times in the person's zone) and schedules written as JSON (admins).
+    let (cookie, csrf) = app.session("admin@test.example").await;
+    let (status, page) = app.page(&cookie, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("On call now") && page.contains("Platform primary"),
+        "{page}"
+    );
+    let (_, page) = app.page(&cookie, "/oncall").await;
+    assert!(
+        page.contains("The next 7 days") && page.contains("daily: 2 turns of 1d"),
+        "{page}"
+    );
+    let response = app
+        .form(
+            &cookie,
+            &format!("/oncall/{id}/overrides"),
+            &[
+                ("csrf", &csrf),
+                ("person", "eve@test.example"),
+                ("start", "2030-01-01T00:00"),
+                ("end", "2030-01-02T00:00"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        oncall("2030-01-01T12:00:00Z").await["person"],
+        "eve@test.example"
+    );
+    let mut night = berlin();
+    night["name"] = json!("Nights");
+    let response = app
+        .form(
+            &cookie,
+            "/oncall/schedules",
+            &[("csrf", &csrf), ("schedule", &night.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = app
+        .form(
+            &cookie,
+            "/oncall/schedules",
+            &[("csrf", &csrf), ("schedule", "{\"name\": 1}")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, all) = app.get("/api/v1/schedules").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let response = app
+        .form(
+            &cookie,
+            "/oncall/feed",
+            &[("csrf", &csrf), ("schedule", &id)],
+        )
+        .await;
+    let page = response.text().await.unwrap();
+    assert!(page.contains("/calendar/cal_"), "the address, shown once");
+
     // Overrides and schedules go away.
     let override_id = added["id"].as_str().unwrap();
     let (status, _) = app

@@ -310,6 +310,15 @@ async fn incident_room_in_a_real_browser() {
     bo.goto(&format!("{base}/insights")).await;
     bo.wait_for(Locator::Css("svg#by-week")).await;
     bo.screenshot("insights").await;
+    // On call: the admin saves the example schedule; the week ahead shows, ana first.
+    bo.goto(&format!("{base}/oncall")).await;
+    bo.click("form[action='/oncall/schedules'] button[type=submit]")
+        .await;
+    bo.wait_for(Locator::XPath(
+        "//p[contains(@class, 'oncall-now') and contains(., 'until')]",
+    ))
+    .await;
+    bo.screenshot("oncall").await;
     bo.goto(&format!("{base}/incidents/INC-1")).await;
     ana.goto(&format!("{base}/")).await;
     ana.wait_for(Locator::XPath("//a[contains(., 'INC-1')]"))
