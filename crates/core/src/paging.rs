@@ -1,0 +1,273 @@
+//! Paging decisions: what an incoming alert event does to the alert with the same dedup key,
+//! and how an escalation policy moves from step to step. Pure: the store applies them in
+//! one transaction with the row locked.
+//!
+//! Dedup follows PagerDuty's Events API v2: the key is scoped to the service; a trigger on an
+//! open alert with the same key is counted on it (no new alert, no new page); acknowledge
+//! stops escalation; resolve closes it; after that a trigger with the same key opens a new
+//! alert, while acknowledge or resolve for a key with no open alert is dropped (and still
+//! accepted, so the sender does not retry).
+
+use std::fmt;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::incident::text_enum;
+
+text_enum!(AlertStatus {
+    Triggered = "triggered",
+    Acknowledged = "acknowledged",
+    Resolved = "resolved",
+});
+
+text_enum!(AlertSeverity {
+    Critical = "critical",
+    Error = "error",
+    Warning = "warning",
+    Info = "info",
+});
+
+/// What a monitoring tool asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertAction {
+    Trigger,
+    Acknowledge,
+    Resolve,
+}
+
+/// What happens to the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A new alert (and a page).
+    Open,
+    /// The open alert counts one more trigger.
+    Count,
+    Acknowledge,
+    Resolve,
+    /// Nothing to do (accepted all the same).
+    Drop,
+}
+
+/// `open`: the status of the open alert with the same key on the same service, if any.
+pub fn decide(open: Option<AlertStatus>, action: AlertAction) -> Decision {
+    match (open, action) {
+        (None | Some(AlertStatus::Resolved), AlertAction::Trigger) => Decision::Open,
+        (Some(_), AlertAction::Trigger) => Decision::Count,
+        (Some(AlertStatus::Triggered), AlertAction::Acknowledge) => Decision::Acknowledge,
+        (Some(AlertStatus::Triggered | AlertStatus::Acknowledged), AlertAction::Resolve) => {
+            Decision::Resolve
+        }
+        _ => Decision::Drop,
+    }
+}
+
+/// Who a step pages: people directly, or whoever a schedule has on call at the time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Person(String),
+    Schedule(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub targets: Vec<Target>,
+    /// How long the step waits for an acknowledgement before the next step.
+    pub delay_minutes: i64,
+}
+
+/// An escalation policy as an alert keeps it (a snapshot: later edits do not change an
+/// alert already escalating).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub steps: Vec<Step>,
+    /// How many more times the whole policy runs after the last step (0 = once).
+    pub repeat: i64,
+}
+
+/// Where an escalation stands: the step paged last and which pass through the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub step: usize,
+    pub pass: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("a policy needs at least one step")]
+    NoSteps,
+    #[error("step {0} pages nobody")]
+    NoTargets(usize),
+    #[error("step {0} waits 1 to 1440 minutes before escalating")]
+    Delay(usize),
+    #[error("a policy repeats 0 to 9 times")]
+    Repeat,
+}
+
+impl Policy {
+    pub fn check(&self) -> Result<(), PolicyError> {
+        if self.steps.is_empty() {
+            return Err(PolicyError::NoSteps);
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.targets.is_empty() {
+                return Err(PolicyError::NoTargets(i + 1));
+            }
+            if !(1..=1440).contains(&step.delay_minutes) {
+                return Err(PolicyError::Delay(i + 1));
+            }
+        }
+        if !(0..=9).contains(&self.repeat) {
+            return Err(PolicyError::Repeat);
+        }
+        Ok(())
+    }
+
+    /// The first page: step 0, and when to escalate if nobody acknowledges.
+    pub fn start(&self, now: Timestamp) -> Option<(Position, Timestamp)> {
+        let step = self.steps.first()?;
+        Some((
+            Position { step: 0, pass: 0 },
+            now + SignedDuration::from_mins(step.delay_minutes),
+        ))
+    }
+
+    /// The step after `at` (and when it escalates in turn), or `None` when the policy is
+    /// exhausted: the alert stays open, nobody more is paged.
+    pub fn next(&self, at: Position, now: Timestamp) -> Option<(Position, Timestamp)> {
+        let next = if at.step + 1 < self.steps.len() {
+            Position {
+                step: at.step + 1,
+                pass: at.pass,
+            }
+        } else if at.pass < self.repeat {
+            Position {
+                step: 0,
+                pass: at.pass + 1,
+            }
+        } else {
+            return None;
+        };
+        let step = self.steps.get(next.step)?;
+        Some((next, now + SignedDuration::from_mins(step.delay_minutes)))
+    }
+}
+
+/// Parses the times monitoring tools send: RFC 3339 (`Z` or `+00:00`) and PagerDuty's
+/// documented `2015-07-17T08:42:58.315+0000` (no colon in the offset).
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Some(at);
+    }
+    let (head, tail) = text.split_at(text.len().checked_sub(5)?);
+    let sign = tail.chars().next()?;
+    if (sign == '+' || sign == '-') && tail[1..].chars().all(|c| c.is_ascii_digit()) {
+        return format!("{head}{}:{}", &tail[..3], &tail[3..]).parse().ok();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_decisions_follow_the_events_api() {
+        use AlertAction::*;
+        use AlertStatus::*;
+        // Each row: the open alert with that key (if any), the action, the decision.
+        let cases = [
+            (None, Trigger, Decision::Open),
+            (Some(Triggered), Trigger, Decision::Count),
+            (Some(Acknowledged), Trigger, Decision::Count),
+            (Some(Resolved), Trigger, Decision::Open),
+            (None, Acknowledge, Decision::Drop),
+            (Some(Triggered), Acknowledge, Decision::Acknowledge),
+            (Some(Acknowledged), Acknowledge, Decision::Drop),
+            (Some(Resolved), Acknowledge, Decision::Drop),
+            (None, Resolve, Decision::Drop),
+            (Some(Triggered), Resolve, Decision::Resolve),
+            (Some(Acknowledged), Resolve, Decision::Resolve),
+            (Some(Resolved), Resolve, Decision::Drop),
+        ];
+        for (open, action, decision) in cases {
+            assert_eq!(decide(open, action), decision, "{open:?} {action:?}");
+        }
+    }
+
+    #[test]
+    fn a_policy_walks_its_steps_then_repeats_then_stops() {
+        let step = |who: &str, delay| Step {
+            targets: vec![Target::Person(who.into())],
+            delay_minutes: delay,
+        };
+        let policy = Policy {
+            steps: vec![step("ana", 5), step("bo", 10)],
+            repeat: 1,
+        };
+        assert_eq!(policy.check(), Ok(()));
+        let t0: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let (first, due) = policy.start(t0).unwrap();
+        assert_eq!((first.step, first.pass), (0, 0));
+        assert_eq!(due, "2026-11-21T10:05:00Z".parse().unwrap());
+        let (second, due) = policy.next(first, due).unwrap();
+        assert_eq!((second.step, second.pass), (1, 0));
+        assert_eq!(due, "2026-11-21T10:15:00Z".parse().unwrap());
+        let (third, _) = policy.next(second, due).unwrap();
+        assert_eq!((third.step, third.pass), (0, 1), "the repeat starts over");
+        let (fourth, due) = policy.next(third, due).unwrap();
+        assert_eq!(policy.next(fourth, due), None, "exhausted");
+        // Bad policies: each refused with its reason.
+        let cases = [
+            (
+                Policy {
+                    steps: vec![],
+                    repeat: 0,
+                },
+                PolicyError::NoSteps,
+            ),
+            (
+                Policy {
+                    steps: vec![Step {
+                        targets: vec![],
+                        delay_minutes: 5,
+                    }],
+                    repeat: 0,
+                },
+                PolicyError::NoTargets(1),
+            ),
+            (
+                Policy {
+                    steps: vec![step("ana", 0)],
+                    repeat: 0,
+                },
+                PolicyError::Delay(1),
+            ),
+            (
+                Policy {
+                    steps: vec![step("ana", 5)],
+                    repeat: 10,
+                },
+                PolicyError::Repeat,
+            ),
+        ];
+        for (policy, error) in cases {
+            assert_eq!(policy.check(), Err(error));
+        }
+    }
+
+    #[test]
+    fn monitoring_timestamps_in_every_documented_form() {
+        let want: Timestamp = "2015-07-17T08:42:58.315Z".parse().unwrap();
+        for text in [
+            "2015-07-17T08:42:58.315Z",
+            "2015-07-17T08:42:58.315+00:00",
+            "2015-07-17T08:42:58.315+0000",
+            "2015-07-17T10:42:58.315+0200",
+        ] {
+            assert_eq!(parse_time(text), Some(want), "{text}");
+        }
+        for text in ["", "yesterday", "2015-07-17T08:42:58.315+0o00", "+0000"] {
+            assert_eq!(parse_time(text), None, "{text}");
+        }
+    }
+}
