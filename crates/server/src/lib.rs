@@ -9,7 +9,9 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod ingest;
 pub mod openapi;
+pub mod paging;
 pub mod postmortem;
 pub mod settings;
 pub mod status;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub logins: Arc<auth::LoginThrottle>,
     /// The public status page, rendered and held in memory.
     pub status: status::StatusCache,
+    /// Alert events per integration key in the last minute.
+    pub events: Arc<paging::EventLimiter>,
 }
 
 /// How to open a store for these settings: their catalog, rebuilt with the playbooks and
@@ -84,6 +88,20 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .route("/calendar/{file}", axum::routing::get(api::schedules::feed))
+        .route("/v2/enqueue", axum::routing::post(ingest::pagerduty))
+        .route("/v2/alerts", axum::routing::post(ingest::opsgenie_create))
+        .route(
+            "/v2/alerts/{identifier}/{verb}",
+            axum::routing::post(ingest::opsgenie_action),
+        )
+        .route(
+            "/integrations/alertmanager/{key}",
+            axum::routing::post(ingest::alertmanager),
+        )
+        .route(
+            "/alerts/{id}/respond",
+            axum::routing::get(api::paging::link_page).post(api::paging::link_action),
+        )
         .merge(health::router())
         .merge(status::router())
         .merge(ui::router())
@@ -165,6 +183,16 @@ pub async fn serve_with_store(
     let tracker_task = (settings.workers
         && (tracker_worker.trackers.github.is_some() || tracker_worker.trackers.jira.is_some()))
     .then(|| tokio::spawn(tracker_worker.run(Duration::from_secs(300), stop_rx.clone())));
+    let escalation = paging::EscalationWorker {
+        store: store.clone(),
+        settings: settings.clone(),
+    };
+    let escalation_task = settings.workers.then(|| {
+        tokio::spawn(escalation.run(
+            Duration::from_secs(settings.paging.escalation_interval_seconds.max(1)),
+            stop_rx.clone(),
+        ))
+    });
     let state = AppState {
         store: store.clone(),
         settings,
@@ -172,6 +200,7 @@ pub async fn serve_with_store(
         tokens: Arc::default(),
         logins: Arc::default(),
         status: status::StatusCache::default(),
+        events: Arc::default(),
     };
     // The status page is rendered before the first request and kept fresh.
     if let Err(err) = status::rebuild(&state).await {
@@ -185,7 +214,7 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    for task in [worker_task, clock_task, tracker_task]
+    for task in [worker_task, clock_task, tracker_task, escalation_task]
         .into_iter()
         .flatten()
     {

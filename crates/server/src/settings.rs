@@ -40,6 +40,33 @@ pub struct Settings {
     pub status_page: StatusPageSettings,
     /// Issue trackers follow-ups can be exported to.
     pub trackers: TrackerSettings,
+    pub paging: PagingSettings,
+}
+
+/// Paging: limits on what monitoring may send and on how often one person is paged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagingSettings {
+    /// Events one integration key may send per minute (PagerDuty's limit is 120); more are
+    /// answered 429 and the sender retries. Counted per server process.
+    pub events_per_minute_per_key: u32,
+    /// Pages one person may get in an hour; more are written in the alert's log, not sent.
+    pub pages_per_person_per_hour: i64,
+    /// How long the acknowledge / resolve link in a page works.
+    pub link_hours: i64,
+    /// How often the escalation worker looks for due timers (seconds).
+    pub escalation_interval_seconds: u64,
+}
+
+impl Default for PagingSettings {
+    fn default() -> Self {
+        PagingSettings {
+            events_per_minute_per_key: 120,
+            pages_per_person_per_hour: 20,
+            link_hours: 24,
+            escalation_interval_seconds: 5,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +222,7 @@ impl Default for Settings {
             people: PeopleSettings::default(),
             status_page: StatusPageSettings::default(),
             trackers: TrackerSettings::default(),
+            paging: PagingSettings::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod insights;
 mod live;
 mod notifications;
 mod outbox;
+mod paging;
 mod people;
 mod postmortems;
 mod reads;
@@ -34,6 +35,10 @@ pub use followups::{Followup, FollowupPatch, NewFollowup};
 pub use insights::Deploy;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
+pub use paging::{
+    Alert, AlertLogEntry, EscalationPolicy, IncomingAlert, Ingested, IntegrationKey, Pager,
+    PolicyDoc, Service, StepDoc, TargetDoc, Team,
+};
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
 pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};

@@ -6,6 +6,7 @@ pub mod followups;
 pub mod freeze;
 pub mod incidents;
 pub mod insights;
+pub mod paging;
 pub mod participation;
 pub mod people;
 pub mod postmortems;
@@ -150,6 +151,29 @@ pub fn router() -> Router<AppState> {
             axum::routing::delete(schedules::delete_override),
         )
         .route("/oncall", get(schedules::everyone))
+        .route("/teams", get(paging::teams).post(paging::create_team))
+        .route(
+            "/escalation-policies",
+            get(paging::policies).post(paging::create_policy),
+        )
+        .route("/escalation-policies/{id}", put(paging::replace_policy))
+        .route(
+            "/services",
+            get(paging::services).post(paging::create_service),
+        )
+        .route("/services/{id}", get(paging::service))
+        .route(
+            "/services/{id}/integration-keys",
+            get(paging::keys).post(paging::create_key),
+        )
+        .route(
+            "/services/{id}/integration-keys/{key_id}",
+            axum::routing::delete(paging::revoke_key),
+        )
+        .route("/alerts", get(paging::alerts).post(paging::ingest))
+        .route("/alerts/{id}", get(paging::alert))
+        .route("/alerts/{id}/ack", post(paging::ack))
+        .route("/alerts/{id}/resolve", post(paging::resolve))
         .route("/calendar-feeds", post(schedules::create_feed))
         .route("/insights", get(insights::show))
         .route("/insights.csv", get(insights::csv))

@@ -1,0 +1,137 @@
+//! Paging's moving parts in the server: who a schedule has on call (for the store's pager),
+//! the escalation worker, and the per-integration-key event limit.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use firebreak_core::schedule::Schedule;
+use firebreak_store::{Pager, Store, StoreError};
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::watch;
+
+use crate::settings::Settings;
+
+/// Every schedule in its core form, by id, for the pager's "who is on call".
+pub async fn schedules(store: &Store) -> Result<HashMap<String, Schedule>, StoreError> {
+    let mut out = HashMap::new();
+    for stored in store.schedules().await? {
+        match crate::api::schedules::to_core(&stored) {
+            Ok(schedule) => {
+                out.insert(stored.id.clone(), schedule);
+            }
+            Err(err) => {
+                tracing::warn!(schedule = %stored.id, error = ?err, "a stored schedule does not parse; it pages nobody");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the store's pager borrows: the schedules, the server's address and the limits.
+pub struct PagerParts {
+    schedules: HashMap<String, Schedule>,
+    base_url: String,
+    per_person_per_hour: i64,
+    link_lifetime: SignedDuration,
+}
+
+impl PagerParts {
+    pub async fn load(store: &Store, settings: &Settings) -> Result<PagerParts, StoreError> {
+        Ok(PagerParts {
+            schedules: schedules(store).await?,
+            base_url: settings.base_url(),
+            per_person_per_hour: settings.paging.pages_per_person_per_hour,
+            link_lifetime: SignedDuration::from_hours(settings.paging.link_hours),
+        })
+    }
+
+    /// Who the schedule `id` has on call at `at`.
+    pub fn on_call(&self, id: &str, at: Timestamp) -> Option<String> {
+        self.schedules
+            .get(id)
+            .and_then(|it| it.on_call(at).cloned())
+    }
+
+    /// The store's pager; `on_call` is `|id, at| parts.on_call(id, at)` made by the caller.
+    pub fn pager<'a>(
+        &'a self,
+        on_call: &'a (dyn Fn(&str, Timestamp) -> Option<String> + Send + Sync),
+    ) -> Pager<'a> {
+        Pager {
+            on_call,
+            base_url: &self.base_url,
+            per_person_per_hour: self.per_person_per_hour,
+            link_lifetime: self.link_lifetime,
+        }
+    }
+}
+
+/// Takes the next escalation step of every alert whose timer is due.
+pub struct EscalationWorker {
+    pub store: Store,
+    pub settings: std::sync::Arc<Settings>,
+}
+
+impl EscalationWorker {
+    /// One pass at `now`; answers how many alerts moved.
+    pub async fn run_once(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let parts = PagerParts::load(&self.store, &self.settings).await?;
+        let mut moved = 0;
+        loop {
+            let on_call = |id: &str, at: Timestamp| parts.on_call(id, at);
+            let pager = parts.pager(&on_call);
+            let n = self.store.escalate_due(&pager, now, 200).await?;
+            moved += n;
+            if n < 200 {
+                return Ok(moved);
+            }
+        }
+    }
+
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(err) = self.run_once(firebreak_store::clock::now()).await {
+                tracing::warn!(error = %err, "escalation pass failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// Events per integration key in the last minute, in memory (per process).
+#[derive(Default)]
+pub struct EventLimiter {
+    seen: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl EventLimiter {
+    /// Counts an event for `key`; false when the key is over `per_minute`.
+    pub fn allow(&self, key: &str, per_minute: u32) -> bool {
+        let now = Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        if seen.len() > 10_000 {
+            seen.retain(|_, it| {
+                it.back()
+                    .is_some_and(|at| now.duration_since(*at) < Duration::from_secs(60))
+            });
+        }
+        let window = seen.entry(key.to_string()).or_default();
+        while window
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(60))
+        {
+            window.pop_front();
+        }
+        if window.len() >= per_minute as usize {
+            return false;
+        }
+        window.push_back(now);
+        true
+    }
+}

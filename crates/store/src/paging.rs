@@ -1,0 +1,963 @@
+//! Paging as stored: teams, escalation policies, services and their integration keys, and
+//! alerts — ingested, deduplicated, escalated and paged, each step in the alert's log.
+//!
+//! An alert event is applied in one transaction with the open alert locked (`FOR UPDATE` on
+//! PostgreSQL; SQLite writes one transaction at a time): the decision is `core::paging::decide`,
+//! and a new alert takes a snapshot of its service's policy, pages step 1 and sets its
+//! escalation time. Escalation timers are the `next_escalation_at` column, claimed by any
+//! number of workers with `FOR UPDATE SKIP LOCKED`; a page is a row in `notifications`
+//! queued in the same transaction, so an alert is paged exactly when its step is taken.
+
+use firebreak_core::paging::{
+    AlertAction, AlertSeverity, AlertStatus, Decision, Policy, Position, Step, Target, decide,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::db::{Backend, begin_write};
+use crate::{Result, Store, StoreError};
+
+/// The stored form of a policy (the API's shape).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PolicyDoc {
+    pub steps: Vec<StepDoc>,
+    #[serde(default)]
+    pub repeat: i64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StepDoc {
+    pub targets: Vec<TargetDoc>,
+    pub delay_minutes: i64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TargetDoc {
+    /// `person` (an email) or `schedule` (a schedule id).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+impl PolicyDoc {
+    pub fn to_core(&self) -> Policy {
+        Policy {
+            steps: self
+                .steps
+                .iter()
+                .map(|step| Step {
+                    targets: step
+                        .targets
+                        .iter()
+                        .map(|it| match it.kind.as_str() {
+                            "schedule" => Target::Schedule(it.id.clone()),
+                            _ => Target::Person(it.id.clone()),
+                        })
+                        .collect(),
+                    delay_minutes: step.delay_minutes,
+                })
+                .collect(),
+            repeat: self.repeat,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    pub id: String,
+    pub name: String,
+    pub policy: PolicyDoc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    pub team_id: Option<String>,
+    pub policy_id: Option<String>,
+    pub depends_on: Vec<String>,
+    pub runbook_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntegrationKey {
+    pub id: String,
+    pub service_id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub id: String,
+    pub service_id: String,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    pub summary: String,
+    pub severity: AlertSeverity,
+    pub source: String,
+    /// JSON.
+    pub details: String,
+    /// JSON array of `{href, text}`.
+    pub links: String,
+    pub count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub step: i64,
+    pub pass: i64,
+    pub next_escalation_at: Option<Timestamp>,
+    pub incident_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertLogEntry {
+    pub at: Timestamp,
+    pub kind: String,
+    /// JSON.
+    pub detail: String,
+}
+
+/// An event from a monitoring tool, already parsed from its wire format.
+#[derive(Clone, Debug)]
+pub struct IncomingAlert {
+    pub action: AlertAction,
+    pub dedup_key: String,
+    pub summary: String,
+    pub severity: AlertSeverity,
+    pub source: String,
+    /// JSON.
+    pub details: String,
+    /// JSON array.
+    pub links: String,
+    /// Where it came from, for the log: `pagerduty`, `alertmanager`, `opsgenie`, `api`.
+    pub via: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    pub decision: Decision,
+    /// The alert the event went to (none when dropped).
+    pub alert_id: Option<String>,
+}
+
+/// What paging needs from outside the store: who a schedule has on call, the server's
+/// address for acknowledge links, and the per-person limit.
+pub struct Pager<'a> {
+    pub on_call: &'a (dyn Fn(&str, Timestamp) -> Option<String> + Send + Sync),
+    pub base_url: &'a str,
+    /// Pages one person may get in an hour; more are logged, not sent.
+    pub per_person_per_hour: i64,
+    /// How long an acknowledge / resolve link in a page works.
+    pub link_lifetime: SignedDuration,
+}
+
+const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, severity, source, details, links, count, \
+    created_at, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, step, pass, \
+    next_escalation_at, incident_id";
+
+fn alert_from(row: &AnyRow) -> Result<Alert> {
+    let status: String = row.try_get("status")?;
+    let severity: String = row.try_get("severity")?;
+    let opt_time = |name: &str| -> Result<Option<Timestamp>> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(from_micros))
+    };
+    Ok(Alert {
+        id: row.try_get("id")?,
+        service_id: row.try_get("service_id")?,
+        dedup_key: row.try_get("dedup_key")?,
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert status {status:?}")))?,
+        summary: row.try_get("summary")?,
+        severity: AlertSeverity::parse(&severity).unwrap_or(AlertSeverity::Error),
+        source: row.try_get("source")?,
+        details: row.try_get("details")?,
+        links: row.try_get("links")?,
+        count: row.try_get("count")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        updated_at: from_micros(row.try_get("updated_at")?),
+        acknowledged_at: opt_time("acknowledged_at")?,
+        acknowledged_by: row.try_get("acknowledged_by")?,
+        resolved_at: opt_time("resolved_at")?,
+        resolved_by: row.try_get("resolved_by")?,
+        step: row.try_get("step")?,
+        pass: row.try_get("pass")?,
+        next_escalation_at: opt_time("next_escalation_at")?,
+        incident_id: row.try_get("incident_id")?,
+    })
+}
+
+fn service_from(row: &AnyRow) -> Result<Service> {
+    let depends: String = row.try_get("depends_on")?;
+    Ok(Service {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        team_id: row.try_get("team_id")?,
+        policy_id: row.try_get("policy_id")?,
+        depends_on: serde_json::from_str(&depends).unwrap_or_default(),
+        runbook_url: row.try_get("runbook_url")?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.code()
+                .is_some_and(|code| code == "23505" || code == "2067" || code == "1555")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+async fn log(
+    tx: &mut Transaction<'static, Any>,
+    alert_id: &str,
+    at: Timestamp,
+    kind: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(alert_id.to_string())
+    .bind(micros(at))
+    .bind(kind.to_string())
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    // ----- teams, policies, services, keys -----
+
+    pub async fn create_team(
+        &self,
+        name: &str,
+        members: &[String],
+        now: Timestamp,
+    ) -> Result<Team> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO teams (id, name, members, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id.clone())
+            .bind(name.to_string())
+            .bind(serde_json::to_string(members).unwrap_or_else(|_| "[]".into()))
+            .bind(micros(now))
+            .execute(self.pool())
+            .await
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    StoreError::Conflict(format!("a team named {name:?} exists"))
+                } else {
+                    err.into()
+                }
+            })?;
+        Ok(Team {
+            id,
+            name: name.into(),
+            members: members.to_vec(),
+        })
+    }
+
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        let rows = sqlx::query("SELECT id, name, members FROM teams ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let members: String = row.try_get("members")?;
+                Ok(Team {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    members: serde_json::from_str(&members).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// A team by id or name.
+    pub async fn team(&self, id_or_name: &str) -> Result<Team> {
+        self.teams()
+            .await?
+            .into_iter()
+            .find(|it| it.id == id_or_name || it.name == id_or_name)
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn create_policy(
+        &self,
+        name: &str,
+        policy: &PolicyDoc,
+        now: Timestamp,
+    ) -> Result<EscalationPolicy> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO escalation_policies (id, name, policy, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(id.clone())
+        .bind(name.to_string())
+        .bind(serde_json::to_string(policy).unwrap_or_default())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err) {
+                StoreError::Conflict(format!("a policy named {name:?} exists"))
+            } else {
+                err.into()
+            }
+        })?;
+        Ok(EscalationPolicy {
+            id,
+            name: name.into(),
+            policy: policy.clone(),
+        })
+    }
+
+    pub async fn update_policy(&self, id: &str, policy: &PolicyDoc, now: Timestamp) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE escalation_policies SET policy = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(serde_json::to_string(policy).unwrap_or_default())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn policies(&self) -> Result<Vec<EscalationPolicy>> {
+        let rows = sqlx::query("SELECT id, name, policy FROM escalation_policies ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let policy: String = row.try_get("policy")?;
+                Ok(EscalationPolicy {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    policy: serde_json::from_str(&policy)
+                        .map_err(|err| StoreError::Corrupt(format!("policy: {err}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// A policy by id or name.
+    pub async fn policy(&self, id_or_name: &str) -> Result<EscalationPolicy> {
+        self.policies()
+            .await?
+            .into_iter()
+            .find(|it| it.id == id_or_name || it.name == id_or_name)
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn create_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO services (id, name, team_id, policy_id, depends_on, runbook_url, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(id.clone())
+        .bind(service.name.clone())
+        .bind(service.team_id.clone())
+        .bind(service.policy_id.clone())
+        .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
+        .bind(service.runbook_url.clone())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err) {
+                StoreError::Conflict(format!("a service named {:?} exists", service.name))
+            } else {
+                err.into()
+            }
+        })?;
+        Ok(Service {
+            id,
+            ..service.clone()
+        })
+    }
+
+    pub async fn services(&self) -> Result<Vec<Service>> {
+        let rows = sqlx::query(
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url FROM services ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(service_from).collect()
+    }
+
+    /// A service by id or name.
+    pub async fn service(&self, id_or_name: &str) -> Result<Service> {
+        let row = sqlx::query(
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url FROM services WHERE id = $1 OR name = $1",
+        )
+        .bind(id_or_name.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        service_from(&row)
+    }
+
+    /// Records an integration key by the SHA-256 of its clear text.
+    pub async fn create_integration_key(
+        &self,
+        service_id: &str,
+        name: &str,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<IntegrationKey> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO integration_keys (id, service_id, name, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.clone())
+        .bind(service_id.to_string())
+        .bind(name.to_string())
+        .bind(key_hash.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(IntegrationKey {
+            id,
+            service_id: service_id.into(),
+            name: name.into(),
+            created_at: now,
+            revoked_at: None,
+        })
+    }
+
+    pub async fn integration_keys(&self, service_id: &str) -> Result<Vec<IntegrationKey>> {
+        let rows = sqlx::query(
+            "SELECT id, service_id, name, created_at, revoked_at FROM integration_keys WHERE service_id = $1 ORDER BY created_at",
+        )
+        .bind(service_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IntegrationKey {
+                    id: row.try_get("id")?,
+                    service_id: row.try_get("service_id")?,
+                    name: row.try_get("name")?,
+                    created_at: from_micros(row.try_get("created_at")?),
+                    revoked_at: row
+                        .try_get::<Option<i64>, _>("revoked_at")?
+                        .map(from_micros),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn revoke_integration_key(
+        &self,
+        service_id: &str,
+        key_id: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE integration_keys SET revoked_at = $3 WHERE id = $1 AND service_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(key_id.to_string())
+        .bind(service_id.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The service a live integration key belongs to.
+    pub async fn service_by_key(&self, key_hash: &str) -> Result<Service> {
+        let row = sqlx::query(
+            "SELECT s.id, s.name, s.team_id, s.policy_id, s.depends_on, s.runbook_url FROM integration_keys k \
+             JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(key_hash.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        service_from(&row)
+    }
+
+    // ----- alerts -----
+
+    /// Applies an event from a monitoring tool to the service's alerts. Answers only once it
+    /// is committed. Two triggers racing to open the same key: one opens, the other counts.
+    pub async fn ingest_alert(
+        &self,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        match self.ingest_once(service, incoming, pager, now).await {
+            Err(StoreError::Database(err)) if is_unique_violation(&err) => {
+                self.ingest_once(service, incoming, pager, now).await
+            }
+            other => other,
+        }
+    }
+
+    async fn ingest_once(
+        &self,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let open_key = format!("{}/{}", service.id, incoming.dedup_key);
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
+        let open = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(open_key.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (open_id, open_status) = match &open {
+            Some(row) => {
+                let status: String = row.try_get("status")?;
+                (
+                    Some(row.try_get::<String, _>("id")?),
+                    AlertStatus::parse(&status),
+                )
+            }
+            None => (None, None),
+        };
+        let decision = decide(open_status, incoming.action);
+        let detail = json!({ "via": incoming.via, "dedup_key": incoming.dedup_key });
+        let alert_id = match (decision, open_id) {
+            (Decision::Open, _) => {
+                let id = Uuid::now_v7().to_string();
+                let policy = match &service.policy_id {
+                    Some(policy_id) => {
+                        sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
+                            .bind(policy_id.clone())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|row| row.try_get::<String, _>("policy"))
+                            .transpose()?
+                    }
+                    None => None,
+                };
+                sqlx::query(
+                    "INSERT INTO alerts (id, service_id, dedup_key, open_key, status, summary, severity, source, \
+                     details, links, count, created_at, updated_at, policy) \
+                     VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $9, 1, $10, $10, $11)",
+                )
+                .bind(id.clone())
+                .bind(service.id.clone())
+                .bind(incoming.dedup_key.clone())
+                .bind(open_key)
+                .bind(incoming.summary.clone())
+                .bind(incoming.severity.as_str())
+                .bind(incoming.source.clone())
+                .bind(incoming.details.clone())
+                .bind(incoming.links.clone())
+                .bind(micros(now))
+                .bind(policy.clone())
+                .execute(&mut *tx)
+                .await?;
+                log(&mut tx, &id, now, "triggered", detail).await?;
+                let parsed = policy
+                    .as_deref()
+                    .and_then(|it| serde_json::from_str::<PolicyDoc>(it).ok())
+                    .map(|it| it.to_core());
+                match parsed
+                    .as_ref()
+                    .and_then(|it| it.start(now).map(|s| (it, s)))
+                {
+                    Some((policy, (position, due))) => {
+                        self.take_step(
+                            &mut tx,
+                            &id,
+                            &incoming.summary,
+                            policy,
+                            position,
+                            due,
+                            pager,
+                            now,
+                        )
+                        .await?;
+                    }
+                    None => {
+                        log(
+                            &mut tx,
+                            &id,
+                            now,
+                            "not_paged",
+                            json!({"reason": "the service has no escalation policy"}),
+                        )
+                        .await?;
+                    }
+                }
+                Some(id)
+            }
+            (Decision::Count, Some(id)) => {
+                sqlx::query("UPDATE alerts SET count = count + 1, updated_at = $2 WHERE id = $1")
+                    .bind(id.clone())
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                log(&mut tx, &id, now, "counted", detail).await?;
+                Some(id)
+            }
+            (Decision::Acknowledge | Decision::Resolve, Some(id)) => {
+                let action = if decision == Decision::Acknowledge {
+                    AlertAction::Acknowledge
+                } else {
+                    AlertAction::Resolve
+                };
+                set_status(&mut tx, &id, action, incoming.via, now).await?;
+                Some(id)
+            }
+            _ => None,
+        };
+        tx.commit().await?;
+        Ok(Ingested { decision, alert_id })
+    }
+
+    /// Pages everyone step `position` names (schedules by who is on call now) and sets when
+    /// the alert escalates next. Part of the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_step(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        alert_id: &str,
+        summary: &str,
+        policy: &Policy,
+        position: Position,
+        due: Timestamp,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE alerts SET step = $2, pass = $3, next_escalation_at = $4 WHERE id = $1",
+        )
+        .bind(alert_id.to_string())
+        .bind(position.step as i64)
+        .bind(position.pass)
+        .bind(micros(due))
+        .execute(&mut **tx)
+        .await?;
+        log(
+            tx,
+            alert_id,
+            now,
+            "step",
+            json!({"step": position.step + 1, "pass": position.pass + 1, "escalates_at": due.to_string()}),
+        )
+        .await?;
+        let Some(step) = policy.steps.get(position.step) else {
+            return Ok(());
+        };
+        let mut people: Vec<(String, String)> = Vec::new();
+        for target in &step.targets {
+            match target {
+                Target::Person(email) => people.push((email.clone(), "directly".into())),
+                Target::Schedule(schedule) => match (pager.on_call)(schedule, now) {
+                    Some(email) => people.push((email, format!("on call in schedule {schedule}"))),
+                    None => {
+                        log(
+                            tx,
+                            alert_id,
+                            now,
+                            "not_paged",
+                            json!({"schedule": schedule, "reason": "nobody is on call"}),
+                        )
+                        .await?;
+                    }
+                },
+            }
+        }
+        people.dedup_by(|a, b| a.0 == b.0);
+        let seq = position.pass * 1000 + position.step as i64;
+        for (email, why) in people {
+            let recent: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'page' AND address = $1 AND created_at > $2",
+            )
+            .bind(email.clone())
+            .bind(micros(now - SignedDuration::from_hours(1)))
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+            if recent >= pager.per_person_per_hour {
+                log(tx, alert_id, now, "not_paged", json!({"person": email, "reason": "rate limit: too many pages in the last hour"}))
+                    .await?;
+                continue;
+            }
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|err| StoreError::Corrupt(format!("no randomness for a link: {err}")))?;
+            let token = hex::encode(secret);
+            sqlx::query("INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(firebreak_core::token::hash_token(&token))
+                .bind(alert_id.to_string())
+                .bind(email.clone())
+                .bind(micros(now + pager.link_lifetime))
+                .execute(&mut **tx)
+                .await?;
+            let link = format!("{}/alerts/{alert_id}/respond?t={token}", pager.base_url);
+            let body = format!(
+                "{summary}\n\nYou are paged {why} (step {} of the escalation policy).\n\n\
+                 Acknowledge or resolve: {link}\n\nThe link works for {} hours. The alert: {}/alerts/{alert_id}\n",
+                position.step + 1,
+                pager.link_lifetime.as_hours(),
+                pager.base_url
+            );
+            sqlx::query(
+                "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
+                 subject, body, status, attempts, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, 'page', 'escalation', 'email', $4, $5, $6, 'pending', 0, $7, $7) \
+                 ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(format!("alert:{alert_id}"))
+            .bind(seq)
+            .bind(email.clone())
+            .bind(format!("[Firebreak] ALERT: {summary}"))
+            .bind(body)
+            .bind(micros(now))
+            .execute(&mut **tx)
+            .await?;
+            log(
+                tx,
+                alert_id,
+                now,
+                "paged",
+                json!({"person": email, "why": why, "channel": "email", "step": position.step + 1}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One escalation pass: every triggered alert whose timer is due takes its next step (or
+    /// is logged as exhausted). Claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any
+    /// number of workers can run it; answers how many alerts moved.
+    pub async fn escalate_due(
+        &self,
+        pager: &Pager<'_>,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<usize> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT id, summary, policy, step, pass FROM alerts WHERE next_escalation_at <= $1 \
+             AND status = 'triggered' ORDER BY next_escalation_at LIMIT {limit}{lock}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        let count = rows.len();
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let summary: String = row.try_get("summary")?;
+            let policy: Option<String> = row.try_get("policy")?;
+            let at = Position {
+                step: usize::try_from(row.try_get::<i64, _>("step")?).unwrap_or(0),
+                pass: row.try_get("pass")?,
+            };
+            let policy = policy
+                .as_deref()
+                .and_then(|it| serde_json::from_str::<PolicyDoc>(it).ok())
+                .map(|it| it.to_core());
+            match policy
+                .as_ref()
+                .and_then(|it| it.next(at, now).map(|next| (it, next)))
+            {
+                Some((policy, (position, due))) => {
+                    log(
+                        &mut tx,
+                        &id,
+                        now,
+                        "escalated",
+                        json!({"from_step": at.step + 1, "to_step": position.step + 1}),
+                    )
+                    .await?;
+                    self.take_step(&mut tx, &id, &summary, policy, position, due, pager, now)
+                        .await?;
+                }
+                None => {
+                    sqlx::query("UPDATE alerts SET next_escalation_at = NULL WHERE id = $1")
+                        .bind(id.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    log(
+                        &mut tx,
+                        &id,
+                        now,
+                        "exhausted",
+                        json!({"reason": "every step was paged; nobody acknowledged"}),
+                    )
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    /// Acknowledge or resolve an alert by id (a person, through the API, the CLI, a page or a
+    /// link). `Conflict` when it is already in that state or past it.
+    pub async fn respond_to_alert(
+        &self,
+        alert_id: &str,
+        action: AlertAction,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Alert> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT status FROM alerts WHERE id = $1{lock}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(alert_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let status: String = row.try_get("status")?;
+        let decision = decide(AlertStatus::parse(&status), action);
+        if !matches!(decision, Decision::Acknowledge | Decision::Resolve) {
+            return Err(StoreError::Conflict(format!(
+                "the alert is already {status}"
+            )));
+        }
+        set_status(&mut tx, alert_id, action, by, now).await?;
+        tx.commit().await?;
+        self.alert(alert_id).await
+    }
+
+    /// Who a page's link was for, if it is valid for that alert and has not expired.
+    pub async fn alert_link(
+        &self,
+        alert_id: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT person FROM alert_links WHERE token_hash = $1 AND alert_id = $2 AND expires_at > $3",
+        )
+        .bind(token_hash.to_string())
+        .bind(alert_id.to_string())
+        .bind(micros(now))
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(row.try_get("person")?)
+    }
+
+    pub async fn alert(&self, id: &str) -> Result<Alert> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        alert_from(&row)
+    }
+
+    /// Alerts, newest first: open ones only, or all.
+    pub async fn alerts(&self, open_only: bool, limit: i64) -> Result<Vec<Alert>> {
+        let filter = if open_only {
+            "WHERE status <> 'resolved' "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts {filter}ORDER BY created_at DESC, id DESC LIMIT {}",
+            limit.clamp(1, 1000)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    /// An alert's log, oldest first.
+    pub async fn alert_log(&self, id: &str) -> Result<Vec<AlertLogEntry>> {
+        let rows =
+            sqlx::query("SELECT at, kind, detail FROM alert_log WHERE alert_id = $1 ORDER BY id")
+                .bind(id.to_string())
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AlertLogEntry {
+                    at: from_micros(row.try_get("at")?),
+                    kind: row.try_get("kind")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Acknowledges (stops escalation) or resolves (closes, frees the dedup key) an alert in the
+/// caller's transaction.
+async fn set_status(
+    tx: &mut Transaction<'static, Any>,
+    alert_id: &str,
+    action: AlertAction,
+    by: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let (sql, kind) = match action {
+        AlertAction::Acknowledge => (
+            "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, \
+             next_escalation_at = NULL, updated_at = $2 WHERE id = $1",
+            "acknowledged",
+        ),
+        AlertAction::Resolve => (
+            "UPDATE alerts SET status = 'resolved', resolved_at = $2, resolved_by = $3, open_key = NULL, \
+             next_escalation_at = NULL, updated_at = $2 WHERE id = $1",
+            "resolved",
+        ),
+        AlertAction::Trigger => return Ok(()),
+    };
+    sqlx::query(sql)
+        .bind(alert_id.to_string())
+        .bind(micros(now))
+        .bind(by.to_string())
+        .execute(&mut **tx)
+        .await?;
+    log(tx, alert_id, now, kind, json!({ "by": by })).await
+}
