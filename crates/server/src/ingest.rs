@@ -24,6 +24,17 @@ use crate::paging::PagerParts;
 /// The most an event body may be (PagerDuty's limit).
 pub const MAX_EVENT_BYTES: usize = 512 * 1024;
 
+/// The ingestion routes, with room for bodies up to 2 MB (an Alertmanager group can be big).
+pub fn router() -> axum::Router<AppState> {
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/v2/enqueue", post(pagerduty))
+        .route("/v2/alerts", post(opsgenie_create))
+        .route("/v2/alerts/{identifier}/{verb}", post(opsgenie_action))
+        .route("/integrations/alertmanager/{key}", post(alertmanager))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_EVENT_BYTES * 4))
+}
+
 /// The service an integration key belongs to, if the key is live.
 async fn service_for(state: &AppState, key: &str) -> Result<Option<Service>, StoreError> {
     match state
@@ -139,10 +150,9 @@ pub fn parse_pagerduty(event: &Value) -> Result<(String, IncomingAlert), Vec<Str
                 Some(it) => severity = it,
                 None => errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')".into()),
             }
-            if let Some(at) = payload.get("timestamp").filter(|it| !it.is_null()) {
-                if at.as_str().and_then(parse_time).is_none() {
-                    errors.push("'payload.timestamp' is not a valid ISO 8601 date-time".into());
-                }
+            let timestamp = payload.get("timestamp").filter(|it| !it.is_null());
+            if timestamp.is_some_and(|at| at.as_str().and_then(parse_time).is_none()) {
+                errors.push("'payload.timestamp' is not a valid ISO 8601 date-time".into());
             }
         }
     }

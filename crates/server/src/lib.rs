@@ -88,16 +88,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .route("/calendar/{file}", axum::routing::get(api::schedules::feed))
-        .route("/v2/enqueue", axum::routing::post(ingest::pagerduty))
-        .route("/v2/alerts", axum::routing::post(ingest::opsgenie_create))
-        .route(
-            "/v2/alerts/{identifier}/{verb}",
-            axum::routing::post(ingest::opsgenie_action),
-        )
-        .route(
-            "/integrations/alertmanager/{key}",
-            axum::routing::post(ingest::alertmanager),
-        )
+        .merge(ingest::router())
         .route(
             "/alerts/{id}/respond",
             axum::routing::get(api::paging::link_page).post(api::paging::link_action),

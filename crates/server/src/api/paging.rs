@@ -392,9 +392,8 @@ pub async fn create_service(
         );
     }
     let runbook_url = body.runbook_url.trim().to_string();
-    if !runbook_url.is_empty()
-        && !(runbook_url.starts_with("https://") || runbook_url.starts_with("http://"))
-    {
+    let web = runbook_url.starts_with("https://") || runbook_url.starts_with("http://");
+    if !(runbook_url.is_empty() || web) {
         return Err(ApiError::field("runbook_url", "an http(s) address"));
     }
     let created = state

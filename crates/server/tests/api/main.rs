@@ -10,6 +10,7 @@ mod freeze;
 mod incidents;
 mod insights;
 mod openapi;
+mod paging;
 mod participation;
 mod postmortems;
 mod private;
