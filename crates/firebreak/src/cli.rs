@@ -233,6 +233,18 @@ enum Cmd {
         #[arg(long, default_value = "30d")]
         since: String,
     },
+    /// Acknowledge an alert: escalation stops.
+    Ack { id: String },
+    /// Alerts: list, show with the log, resolve.
+    Alerts {
+        #[command(subcommand)]
+        command: crate::paging::AlertsCmd,
+    },
+    /// The paging catalog: services, integration keys, escalation policies, teams.
+    Paging {
+        #[command(subcommand)]
+        command: crate::paging::CatalogCmd,
+    },
     /// Who is on call now (or --at an RFC 3339 time), in every schedule.
     Oncall {
         #[arg(long)]
@@ -980,6 +992,9 @@ async fn client_command(
                 }
             }
         }
+        Cmd::Ack { id } => crate::paging::ack(&client, as_json, &id).await?,
+        Cmd::Alerts { command } => crate::paging::alerts(&client, as_json, command).await?,
+        Cmd::Paging { command } => crate::paging::catalog(&client, as_json, command).await?,
         Cmd::Oncall { at } => crate::oncall::oncall(&client, as_json, at).await?,
         Cmd::Schedules { command } => crate::oncall::command(&client, as_json, command).await?,
         Cmd::StatusPage { command } => {

@@ -5,6 +5,7 @@ mod client;
 mod coordination;
 mod duration;
 mod oncall;
+mod paging;
 mod postmortem;
 mod status_page;
 mod table;

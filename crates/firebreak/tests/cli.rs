@@ -710,6 +710,82 @@ async fn incident_commands_through_the_api() {
         run.stderr
     );
 
+    // Paging: a policy paging whoever "primary" has on call, a service, a key; an alert
+    // from monitoring; acknowledge and resolve from the terminal.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"name": "payments", "steps": [{"targets": [{"type": "schedule", "id": "primary"}], "delay_minutes": 5}]}"#,
+    )
+    .unwrap();
+    let run = firebreak(
+        &admin_env,
+        &["paging", "apply-policy", policy.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("Created policy payments"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(
+        &admin_env,
+        &["paging", "add-service", "payments", "--policy", "payments"],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(
+        &admin_env,
+        &["paging", "key", "payments", "--name", "alertmanager"],
+    )
+    .await;
+    assert!(
+        run.ok && run.stderr.contains("/v2/enqueue"),
+        "{}",
+        run.stderr
+    );
+    let key = run.stdout.trim().to_string();
+    assert_eq!(key.len(), 32, "only the key on stdout");
+    firebreak_integrations::http::install_crypto_provider();
+    let sent: Value = reqwest::Client::new()
+        .post(format!("{url}/api/v1/alerts"))
+        .json(&serde_json::json!({"integration_key": key, "summary": "Payments 5xx above 2%", "dedup_key": "p5xx"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alert = sent["alert_id"].as_str().unwrap().to_string();
+    let run = firebreak(&env, &["alerts", "list"]).await;
+    assert!(
+        run.ok && run.stdout.contains("Payments 5xx above 2%"),
+        "{}",
+        run.stdout
+    );
+    let run = firebreak(&env, &["ack", &alert]).await;
+    assert!(
+        run.ok && run.stdout.contains("Acknowledged"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["ack", &alert]).await;
+    assert!(
+        !run.ok && run.stderr.contains("already acknowledged"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["alerts", "show", &alert]).await;
+    assert!(
+        run.stdout.contains("paged") && run.stdout.contains("ana@example.com"),
+        "{}",
+        run.stdout
+    );
+    let run = firebreak(&env, &["alerts", "resolve", &alert]).await;
+    assert!(run.ok && run.stdout.contains("Resolved"), "{}", run.stderr);
+
     // Flags work as well as the environment; no token is a clear error.
     let run = firebreak(&[], &["--url", &url, "--token", &token, "show", "INC-1"]).await;
     assert!(run.ok, "{}", run.stderr);

@@ -1,0 +1,286 @@
+//! Paging from a terminal: alerts (list, show with the log, acknowledge, resolve) and the
+//! catalog (teams, escalation policies, services, integration keys).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cli::{path_part, short_time, text};
+use crate::client::Client;
+use crate::table::print_list;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AlertsCmd {
+    /// Open alerts, newest first (--all: resolved ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// One alert and its log: who was paged and why, who was not and why not.
+    Show { id: String },
+    /// Resolve an alert.
+    Resolve { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CatalogCmd {
+    /// The services.
+    Services,
+    /// Add a service (admins).
+    AddService {
+        name: String,
+        /// The escalation policy (id or name).
+        #[arg(long)]
+        policy: Option<String>,
+        /// The owner team (id or name).
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long, default_value = "")]
+        runbook: String,
+        /// Services it depends on, repeatable.
+        #[arg(long = "depends-on")]
+        depends_on: Vec<String>,
+    },
+    /// Make an integration key for a service (admins); printed once.
+    Key {
+        service: String,
+        #[arg(long, default_value = "integration")]
+        name: String,
+    },
+    /// The escalation policies.
+    Policies,
+    /// Create an escalation policy from a JSON file (the API's body), or replace the one of
+    /// that name (admins).
+    ApplyPolicy { file: PathBuf },
+    /// The teams.
+    Teams,
+    /// Add a team (admins).
+    AddTeam {
+        name: String,
+        /// Members' emails, repeatable.
+        #[arg(long = "member")]
+        members: Vec<String>,
+    },
+}
+
+fn alert_row(it: &Value) -> Vec<String> {
+    vec![
+        text(&it["id"]),
+        text(&it["status"]),
+        text(&it["severity"]),
+        text(&it["count"]),
+        short_time(&it["created_at"]),
+        text(&it["summary"]),
+    ]
+}
+
+const ALERT_HEADERS: [&str; 6] = ["ID", "STATUS", "SEVERITY", "COUNT", "CREATED", "SUMMARY"];
+
+/// `firebreak ack ID`.
+pub(crate) async fn ack(client: &Client, as_json: bool, id: &str) -> anyhow::Result<()> {
+    let path = format!("/alerts/{}/ack", path_part(id));
+    let it = client.call(Method::POST, &path, None).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&it).unwrap_or_default());
+    } else {
+        println!(
+            "Acknowledged {}: {} (escalation stopped)",
+            text(&it["id"]),
+            text(&it["summary"])
+        );
+    }
+    Ok(())
+}
+
+pub(crate) async fn alerts(
+    client: &Client,
+    as_json: bool,
+    command: AlertsCmd,
+) -> anyhow::Result<()> {
+    match command {
+        AlertsCmd::List { all } => {
+            let path = if all { "/alerts?status=all" } else { "/alerts" };
+            let list = client.call(Method::GET, path, None).await?;
+            print_list(as_json, &list, &ALERT_HEADERS, alert_row);
+        }
+        AlertsCmd::Show { id } => {
+            let it = client
+                .call(Method::GET, &format!("/alerts/{}", path_part(&id)), None)
+                .await?;
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&it).unwrap_or_default());
+                return Ok(());
+            }
+            println!(
+                "{} [{}] {}",
+                text(&it["id"]),
+                text(&it["status"]),
+                text(&it["summary"])
+            );
+            println!(
+                "severity {} · seen {} time(s) · step {}",
+                text(&it["severity"]),
+                text(&it["count"]),
+                text(&it["step"])
+            );
+            for entry in it["log"].as_array().into_iter().flatten() {
+                println!(
+                    "  {}  {:<13} {}",
+                    short_time(&entry["at"]),
+                    text(&entry["kind"]),
+                    entry["detail"]
+                );
+            }
+        }
+        AlertsCmd::Resolve { id } => {
+            let path = format!("/alerts/{}/resolve", path_part(&id));
+            let it = client.call(Method::POST, &path, None).await?;
+            if as_json {
+                println!("{}", serde_json::to_string_pretty(&it).unwrap_or_default());
+            } else {
+                println!("Resolved {}: {}", text(&it["id"]), text(&it["summary"]));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn catalog(
+    client: &Client,
+    as_json: bool,
+    command: CatalogCmd,
+) -> anyhow::Result<()> {
+    let show = |value: &Value| {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        )
+    };
+    match command {
+        CatalogCmd::Services => {
+            let list = client.call(Method::GET, "/services", None).await?;
+            print_list(as_json, &list, &["ID", "NAME", "POLICY", "RUNBOOK"], |it| {
+                vec![
+                    text(&it["id"]),
+                    text(&it["name"]),
+                    it["escalation_policy_id"]
+                        .as_str()
+                        .unwrap_or("-")
+                        .to_string(),
+                    text(&it["runbook_url"]),
+                ]
+            });
+        }
+        CatalogCmd::AddService {
+            name,
+            policy,
+            team,
+            runbook,
+            depends_on,
+        } => {
+            let body = json!({"name": name, "escalation_policy": policy, "team": team,
+                              "runbook_url": runbook, "depends_on": depends_on});
+            let created = client.call(Method::POST, "/services", Some(body)).await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!(
+                    "Created service {} ({})",
+                    text(&created["name"]),
+                    text(&created["id"])
+                );
+            }
+        }
+        CatalogCmd::Key { service, name } => {
+            let path = format!("/services/{}/integration-keys", path_part(&service));
+            let created = client
+                .call(Method::POST, &path, Some(json!({ "name": name })))
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!("{}", text(&created["key"]));
+                for (format, url) in created["endpoints"].as_object().into_iter().flatten() {
+                    eprintln!("  {format}: {}", text(url));
+                }
+            }
+        }
+        CatalogCmd::Policies => {
+            let list = client
+                .call(Method::GET, "/escalation-policies", None)
+                .await?;
+            print_list(as_json, &list, &["ID", "NAME", "STEPS", "REPEAT"], |it| {
+                vec![
+                    text(&it["id"]),
+                    text(&it["name"]),
+                    it["steps"].as_array().map_or(0, Vec::len).to_string(),
+                    text(&it["repeat"]),
+                ]
+            });
+        }
+        CatalogCmd::ApplyPolicy { file } => {
+            let body: Value = serde_json::from_str(
+                &std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?,
+            )
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+            let name = body["name"]
+                .as_str()
+                .ok_or_else(|| anyhow!("{} has no \"name\"", file.display()))?
+                .to_string();
+            let exists = client
+                .call(Method::GET, "/escalation-policies", None)
+                .await?
+                .as_array()
+                .is_some_and(|all| all.iter().any(|it| it["name"] == name.as_str()));
+            let result = if exists {
+                let path = format!("/escalation-policies/{}", path_part(&name));
+                client.call(Method::PUT, &path, Some(body)).await?
+            } else {
+                client
+                    .call(Method::POST, "/escalation-policies", Some(body))
+                    .await?
+            };
+            if as_json {
+                show(&result);
+            } else {
+                println!(
+                    "{} policy {name} ({} steps)",
+                    if exists { "Replaced" } else { "Created" },
+                    result["steps"].as_array().map_or(0, Vec::len)
+                );
+            }
+        }
+        CatalogCmd::Teams => {
+            let list = client.call(Method::GET, "/teams", None).await?;
+            print_list(as_json, &list, &["ID", "NAME", "MEMBERS"], |it| {
+                vec![
+                    text(&it["id"]),
+                    text(&it["name"]),
+                    it["members"]
+                        .as_array()
+                        .map(|all| all.iter().map(text).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default(),
+                ]
+            });
+        }
+        CatalogCmd::AddTeam { name, members } => {
+            let created = client
+                .call(
+                    Method::POST,
+                    "/teams",
+                    Some(json!({"name": name, "members": members})),
+                )
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!("Created team {}", text(&created["name"]));
+            }
+        }
+    }
+    Ok(())
+}
