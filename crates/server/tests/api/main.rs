@@ -3,6 +3,7 @@
 mod helpers;
 
 mod actions;
+mod alertmanager;
 mod auth;
 mod cadence;
 mod followups;
