@@ -12,7 +12,17 @@ use tokio::process::{Child, Command};
 /// Starts `binary serve` on a free port and waits (up to 30 s) for the line saying where it
 /// listens. Returns the child (killed on drop) and its URL.
 pub async fn start_server(binary: &Path, database_url: &str) -> anyhow::Result<(Child, String)> {
+    start_server_with(binary, database_url, &[]).await
+}
+
+/// As `start_server`, with settings given as `FIREBREAK_*` environment variables.
+pub async fn start_server_with(
+    binary: &Path,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(binary)
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--listen",

@@ -21,3 +21,10 @@ pub fn create_token(database_url: &str) -> String {
     spawn::create_admin_token(std::path::Path::new(BIN), database_url, "crash")
         .expect("create token")
 }
+
+/// Starts `firebreak serve` with settings as `FIREBREAK_*` environment variables.
+pub async fn start_with(database_url: &str, env: &[(&str, &str)]) -> (Child, String) {
+    spawn::start_server_with(std::path::Path::new(BIN), database_url, env)
+        .await
+        .expect("firebreak serve starts")
+}
