@@ -70,6 +70,7 @@ use crate::api;
         api::paging::ack,
         api::paging::resolve,
         api::paging::ingest,
+        api::paging::declare_incident,
         api::followups::create,
         api::followups::of_incident,
         api::followups::list,

@@ -866,6 +866,40 @@ impl Store {
         self.alert(alert_id).await
     }
 
+    /// Records the incident declared from an alert; `Conflict` if it already has one.
+    pub async fn link_alert_incident(
+        &self,
+        alert_id: &str,
+        incident_id: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let done = sqlx::query(
+            "UPDATE alerts SET incident_id = $2, updated_at = $3 WHERE id = $1 AND incident_id IS NULL",
+        )
+        .bind(alert_id.to_string())
+        .bind(incident_id.to_string())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "an incident was already declared from this alert".into(),
+            ));
+        }
+        log(
+            &mut tx,
+            alert_id,
+            now,
+            "incident_declared",
+            json!({"incident": incident_id, "by": by}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Who a page's link was for, if it is valid for that alert and has not expired.
     pub async fn alert_link(
         &self,

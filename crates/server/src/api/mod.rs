@@ -174,6 +174,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}", get(paging::alert))
         .route("/alerts/{id}/ack", post(paging::ack))
         .route("/alerts/{id}/resolve", post(paging::resolve))
+        .route("/alerts/{id}/incident", post(paging::declare_incident))
         .route("/calendar-feeds", post(schedules::create_feed))
         .route("/insights", get(insights::show))
         .route("/insights.csv", get(insights::csv))

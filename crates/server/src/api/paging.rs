@@ -564,6 +564,8 @@ pub struct AlertDto {
     /// The escalation step paged last (1-based) and when the next one is due.
     pub step: i64,
     pub next_escalation_at: Option<String>,
+    /// The incident declared from this alert (its id), if any.
+    pub incident_id: Option<String>,
     /// Every step: triggered, step, paged (who and why), not_paged (why not), escalated,
     /// acknowledged, resolved, exhausted. Only on `GET /alerts/{id}`.
     pub log: Option<Vec<Value>>,
@@ -588,6 +590,7 @@ pub fn alert_dto(it: Alert) -> AlertDto {
         resolved_by: it.resolved_by,
         step: it.step + 1,
         next_escalation_at: it.next_escalation_at.map(|at| at.to_string()),
+        incident_id: it.incident_id,
         log: None,
     }
 }
@@ -819,6 +822,83 @@ pub async fn ingest(
             dedup_key,
         }),
     ))
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareFromAlert {
+    /// Default: the catalog's default severity.
+    pub severity: Option<String>,
+}
+
+/// Declare an incident from an alert: in `triage`, titled by the alert, on its service, the
+/// alert linked (once).
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/incident", tag = "paging", request_body = DeclareFromAlert,
+    params(("id" = String, Path, description = "Alert id")),
+    responses((status = 201, body = crate::api::dto::IncidentDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn declare_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeclareFromAlert>,
+) -> ApiResult<(StatusCode, Json<crate::api::dto::IncidentDto>)> {
+    let incident = declare_from(&state, &caller, &id, body.severity).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::api::dto::IncidentDto::from_incident(
+            &incident,
+            firebreak_store::clock::now(),
+        )),
+    ))
+}
+
+/// The API and the alert page both come here.
+pub async fn declare_from(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    severity: Option<String>,
+) -> ApiResult<firebreak_core::Incident> {
+    caller.require(Role::Responder)?;
+    let alert = state.store.alert(id).await.map_err(not_found("alert"))?;
+    if alert.incident_id.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "an incident was already declared from this alert",
+        ));
+    }
+    let service = state.store.service(&alert.service_id).await?;
+    let raw = firebreak_core::command::RawDeclare {
+        title: Some(alert.summary.chars().take(200).collect()),
+        summary: Some(format!(
+            "Declared from alert {} ({}, seen {} time(s), source {}).",
+            alert.id, alert.severity, alert.count, alert.source
+        )),
+        severity,
+        incident_type: None,
+        impact: None,
+        affected_text: None,
+        affected_count: None,
+        services: Some(vec![service.name]),
+        private: None,
+        mode: None,
+        status: Some("triage".into()),
+    };
+    let new = firebreak_core::command::parse_declare(raw, &state.store.catalog())
+        .map_err(ApiError::validation)?;
+    let declared = state.store.declare(new, &caller.actor(), None).await?;
+    state
+        .store
+        .link_alert_incident(
+            &alert.id,
+            &declared.incident.id.to_string(),
+            &caller.actor(),
+            firebreak_store::clock::now(),
+        )
+        .await?;
+    Ok(declared.incident)
 }
 
 // ----- the links in pages -----

@@ -7,6 +7,7 @@
 
 mod account;
 mod admin;
+mod alerts;
 mod followups;
 mod incidents;
 mod insights;
@@ -70,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/postmortem/share", post(postmortem::share))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
+        .route("/alerts", get(alerts::page))
+        .route("/alerts/{id}", get(alerts::show).post(alerts::act))
         .route("/oncall", get(oncall::page))
         .route("/oncall/schedules", post(oncall::apply))
         .route("/oncall/feed", post(oncall::feed))

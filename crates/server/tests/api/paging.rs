@@ -498,6 +498,49 @@ async fn escalation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    // The pages: the list, the alert with its log, and an incident declared from it.
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (_, list) = app.page(&cookie, "/alerts").await;
+    assert!(
+        list.contains("checkout is down") && list.contains("Resolve"),
+        "{list}"
+    );
+    let (_, page) = app.page(&cookie, &format!("/alerts/{ignored}")).await;
+    assert!(
+        page.contains("exhausted") && page.contains("bo@test.example"),
+        "{page}"
+    );
+    let response = app
+        .form(
+            &cookie,
+            &format!("/alerts/{ignored}"),
+            &[("csrf", &csrf), ("action", "declare")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/incidents/INC-1");
+    let (_, incident) = app.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(incident["status"], "triage");
+    assert_eq!(incident["title"], "checkout is down");
+    assert_eq!(incident["services"], json!(["payments"]));
+    let (status, _) = app
+        .post(&format!("/api/v1/alerts/{ignored}/incident"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "once per alert");
+    let (_, page) = app.page(&cookie, &format!("/alerts/{ignored}")).await;
+    assert!(page.contains("/incidents/INC-1"), "{page}");
+    let response = app
+        .form(
+            &cookie,
+            &format!("/alerts/{acked}"),
+            &[("csrf", &csrf), ("action", "resolve"), ("back", "list")],
+        )
+        .await;
+    assert_eq!(response.headers()["location"], "/alerts");
+    let (_, it) = app.get(&format!("/api/v1/alerts/{acked}")).await;
+    assert_eq!(it["status"], "resolved");
+    assert_eq!(it["resolved_by"], "writer@test.example");
     app.stop().await;
 }
 
