@@ -238,14 +238,29 @@ pub async fn create_policy(
     caller: Caller,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> ApiResult<(StatusCode, Json<PolicyDto>)> {
+    let created = save_policy(&state, &caller, &body, false).await?;
+    Ok((StatusCode::CREATED, Json(policy_dto(created))))
+}
+
+/// Checks and stores a policy: a new one, or (with `replace`) the one of that name (admins).
+/// The API and the services page come here.
+pub async fn save_policy(
+    state: &AppState,
+    caller: &Caller,
+    body: &PolicyBody,
+    replace: bool,
+) -> ApiResult<firebreak_store::EscalationPolicy> {
     caller.require(Role::Admin)?;
     let name = name_of("name", &body.name)?;
-    let doc = policy_doc(&state, &body).await?;
-    let created = state
-        .store
-        .create_policy(&name, &doc, firebreak_store::clock::now())
-        .await?;
-    Ok((StatusCode::CREATED, Json(policy_dto(created))))
+    let doc = policy_doc(state, body).await?;
+    let now = firebreak_store::clock::now();
+    match state.store.policy(&name).await {
+        Ok(current) if replace => {
+            state.store.update_policy(&current.id, &doc, now).await?;
+            Ok(state.store.policy(&current.id).await?)
+        }
+        _ => Ok(state.store.create_policy(&name, &doc, now).await?),
+    }
 }
 
 /// Replace a policy's steps (admin). Alerts already escalating keep the snapshot they took.
@@ -352,6 +367,16 @@ pub async fn create_service(
     caller: Caller,
     ApiJson(body): ApiJson<ServiceBody>,
 ) -> ApiResult<(StatusCode, Json<ServiceDto>)> {
+    let created = add_service(&state, &caller, &body).await?;
+    Ok((StatusCode::CREATED, Json(service_dto(created))))
+}
+
+/// Checks and stores a new service (admins); the API and the services page come here.
+pub async fn add_service(
+    state: &AppState,
+    caller: &Caller,
+    body: &ServiceBody,
+) -> ApiResult<Service> {
     caller.require(Role::Admin)?;
     let name = name_of("name", &body.name)?;
     let team_id = match body.team.as_deref().filter(|it| !it.is_empty()) {
@@ -396,7 +421,7 @@ pub async fn create_service(
     if !(runbook_url.is_empty() || web) {
         return Err(ApiError::field("runbook_url", "an http(s) address"));
     }
-    let created = state
+    Ok(state
         .store
         .create_service(
             &Service {
@@ -409,8 +434,7 @@ pub async fn create_service(
             },
             firebreak_store::clock::now(),
         )
-        .await?;
-    Ok((StatusCode::CREATED, Json(service_dto(created))))
+        .await?)
 }
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
@@ -443,29 +467,7 @@ pub async fn create_key(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<KeyBody>,
 ) -> ApiResult<(StatusCode, Json<KeyDto>)> {
-    caller.require(Role::Admin)?;
-    let service = state
-        .store
-        .service(&id)
-        .await
-        .map_err(not_found("service"))?;
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-    let key: String = bytes.iter().map(|it| format!("{it:02x}")).collect();
-    let name = if body.name.trim().is_empty() {
-        "integration".to_string()
-    } else {
-        name_of("name", &body.name)?
-    };
-    let created = state
-        .store
-        .create_integration_key(
-            &service.id,
-            &name,
-            &firebreak_core::token::hash_token(&key),
-            firebreak_store::clock::now(),
-        )
-        .await?;
+    let (created, key) = new_key(&state, &caller, &id, &body.name).await?;
     let base = state.settings.base_url();
     Ok((
         StatusCode::CREATED,
@@ -483,6 +485,39 @@ pub async fn create_key(
             key: Some(key),
         }),
     ))
+}
+
+/// Makes an integration key (admins): the stored record and the key, which is not kept.
+pub async fn new_key(
+    state: &AppState,
+    caller: &Caller,
+    service: &str,
+    name: &str,
+) -> ApiResult<(firebreak_store::IntegrationKey, String)> {
+    caller.require(Role::Admin)?;
+    let service = state
+        .store
+        .service(service)
+        .await
+        .map_err(not_found("service"))?;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    let key: String = bytes.iter().map(|it| format!("{it:02x}")).collect();
+    let name = if name.trim().is_empty() {
+        "integration".to_string()
+    } else {
+        name_of("name", name)?
+    };
+    let created = state
+        .store
+        .create_integration_key(
+            &service.id,
+            &name,
+            &firebreak_core::token::hash_token(&key),
+            firebreak_store::clock::now(),
+        )
+        .await?;
+    Ok((created, key))
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{id}/integration-keys", tag = "paging",

@@ -15,6 +15,7 @@ mod login;
 mod oncall;
 mod postmortem;
 mod room;
+mod services;
 pub(crate) mod status_admin;
 mod views;
 mod workflow;
@@ -71,6 +72,17 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/postmortem/share", post(postmortem::share))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
+        .route(
+            "/services",
+            get(services::page).post(services::create_service),
+        )
+        .route("/services/policies", post(services::save_policy_form))
+        .route("/services/teams", post(services::create_team))
+        .route("/services/{id}/keys", post(services::create_key))
+        .route(
+            "/services/{id}/keys/{key_id}/revoke",
+            post(services::revoke_key),
+        )
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}", get(alerts::show).post(alerts::act))
         .route("/oncall", get(oncall::page))

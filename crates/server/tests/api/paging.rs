@@ -317,6 +317,65 @@ async fn opsgenie_and_alertmanager(backend: Backend) {
     let (status, _) = raw(&app, &path, &[], "{\"alerts\": 3}").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
+    // The services page: admins make a key (shown once), a policy from JSON, a team, a service.
+    let (cookie, csrf) = app.session("admin@test.example").await;
+    let (_, page) = app.page(&cookie, "/services").await;
+    assert!(
+        page.contains("payments") && page.contains("Make an integration key"),
+        "{page}"
+    );
+    let made = app
+        .form(
+            &cookie,
+            "/services/payments/keys",
+            &[("csrf", &csrf), ("name", "grafana")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = made.find("<p><code>").unwrap() + "<p><code>".len();
+    let grafana_key = &made[start..start + 32];
+    assert!(grafana_key.chars().all(|c| c.is_ascii_hexdigit()), "{made}");
+    let (status, body) = app
+        .post(
+            "/api/v1/alerts",
+            json!({"integration_key": grafana_key, "summary": "From the new key"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let policy = json!({"name": "backend", "steps": [
+        {"targets": [{"type": "person", "id": "cy@test.example"}], "delay_minutes": 3}]});
+    for (path, fields) in [
+        ("/services/policies", vec![("policy", policy.to_string())]),
+        (
+            "/services/teams",
+            vec![
+                ("name", "Backend".to_string()),
+                ("members", "cy@test.example, dee@test.example".to_string()),
+            ],
+        ),
+        (
+            "/services",
+            vec![
+                ("name", "search".to_string()),
+                ("policy", "backend".to_string()),
+                ("team", "Backend".to_string()),
+            ],
+        ),
+    ] {
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(fields);
+        let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let response = app.form(&cookie, path, &refs).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    let (_, page) = app.page(&cookie, "/services").await;
+    assert!(page.contains("1. cy@test.example (then 3 min)"), "{page}");
+    assert!(page.contains("search") && page.contains("cy@test.example, dee@test.example"));
+    let (_, service) = app.get("/api/v1/services/search").await;
+    assert!(service["escalation_policy_id"].is_string() && service["team_id"].is_string());
+
     // Generic JSON, and a revoked key is refused everywhere.
     let (status, body) = app
         .post(

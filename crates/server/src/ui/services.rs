@@ -1,0 +1,251 @@
+//! Services in the browser: each with its escalation policy, runbook and integration keys
+//! (made and shown once, revoked); admins add services, policies (as JSON) and teams —
+//! through the same functions as the API.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use firebreak_core::Role;
+
+use super::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+use crate::AppState;
+use crate::api::paging::{PolicyBody, ServiceBody, add_service, new_key, save_policy};
+use crate::error::ApiError;
+
+pub struct ServiceView {
+    pub id: String,
+    pub name: String,
+    pub policy: String,
+    pub team: String,
+    pub runbook: String,
+    /// (id, name, created, revoked).
+    pub keys: Vec<(String, String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+struct ServicesPage {
+    chrome: Chrome,
+    csrf: String,
+    is_admin: bool,
+    services: Vec<ServiceView>,
+    /// (name, steps in words).
+    policies: Vec<(String, String)>,
+    teams: Vec<(String, String)>,
+    /// A key just made: (service, key, base URL) — shown once.
+    new_key: Option<(String, String, String)>,
+    example: String,
+}
+
+const EXAMPLE: &str = r#"{
+  "name": "payments",
+  "steps": [
+    {"targets": [{"type": "schedule", "id": "Platform primary"}], "delay_minutes": 5},
+    {"targets": [{"type": "person", "id": "lead@example.com"}], "delay_minutes": 10}
+  ],
+  "repeat": 1
+}"#;
+
+async fn render_page(
+    state: &AppState,
+    viewer: &Viewer,
+    new_key: Option<(String, String, String)>,
+) -> UiResult<Response> {
+    let lens = viewer.lens(state).await?;
+    let is_admin = viewer.0.role.allows(Role::Admin);
+    let policies = state.store.policies().await?;
+    let teams = state.store.teams().await?;
+    let schedules = state.store.schedules().await?;
+    let mut services = Vec::new();
+    for it in state.store.services().await? {
+        let keys = if is_admin {
+            state
+                .store
+                .integration_keys(&it.id)
+                .await?
+                .into_iter()
+                .map(|key| {
+                    (
+                        key.id,
+                        key.name,
+                        lens.time(key.created_at),
+                        key.revoked_at.is_some(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        services.push(ServiceView {
+            policy: policies
+                .iter()
+                .find(|p| Some(&p.id) == it.policy_id.as_ref())
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| "none: alerts page nobody".into()),
+            team: teams
+                .iter()
+                .find(|t| Some(&t.id) == it.team_id.as_ref())
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            id: it.id,
+            name: it.name,
+            runbook: it.runbook_url,
+            keys,
+        });
+    }
+    let words = |policy: &firebreak_store::PolicyDoc| {
+        let steps: Vec<String> = policy
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let who: Vec<String> = step
+                    .targets
+                    .iter()
+                    .map(|t| match t.kind.as_str() {
+                        "schedule" => format!(
+                            "on call in {}",
+                            schedules
+                                .iter()
+                                .find(|s| s.id == t.id)
+                                .map(|s| s.name.as_str())
+                                .unwrap_or("?")
+                        ),
+                        _ => lens.person(&t.id),
+                    })
+                    .collect();
+                format!(
+                    "{}. {} (then {} min)",
+                    i + 1,
+                    who.join(", "),
+                    step.delay_minutes
+                )
+            })
+            .collect();
+        let repeat = if policy.repeat > 0 {
+            format!("; repeats {} time(s)", policy.repeat)
+        } else {
+            String::new()
+        };
+        format!("{}{repeat}", steps.join(" → "))
+    };
+    Ok(render(&ServicesPage {
+        chrome: viewer.chrome("services"),
+        csrf: viewer.csrf(),
+        is_admin,
+        services,
+        policies: policies
+            .iter()
+            .map(|p| (p.name.clone(), words(&p.policy)))
+            .collect(),
+        teams: teams
+            .iter()
+            .map(|t| (t.name.clone(), t.members.join(", ")))
+            .collect(),
+        new_key,
+        example: EXAMPLE.to_string(),
+    }))
+}
+
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    render_page(&state, &viewer, None).await
+}
+
+fn field(fields: &BTreeMap<String, String>, name: &str) -> String {
+    fields
+        .get(name)
+        .map(|it| it.trim().to_string())
+        .unwrap_or_default()
+}
+
+pub async fn create_service(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let optional = |name: &str| Some(field(&fields, name)).filter(|it| !it.is_empty());
+    let body = ServiceBody {
+        name: field(&fields, "name"),
+        team: optional("team"),
+        escalation_policy: optional("policy"),
+        depends_on: Vec::new(),
+        runbook_url: field(&fields, "runbook_url"),
+    };
+    add_service(&state, &viewer.0, &body).await?;
+    Ok(see_other("/services"))
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let (created, key) = new_key(&state, &viewer.0, &id, &field(&fields, "name")).await?;
+    let service = state.store.service(&created.service_id).await?;
+    render_page(
+        &state,
+        &viewer,
+        Some((service.name, key, state.settings.base_url())),
+    )
+    .await
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, key_id)): Path<(String, String)>,
+    UiForm { csrf, .. }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    state
+        .store
+        .revoke_integration_key(&id, &key_id, firebreak_store::clock::now())
+        .await
+        .map_err(|_| ApiError::not_found("integration key"))?;
+    Ok(see_other("/services"))
+}
+
+/// A policy written as JSON (the API's body); one with the same name is replaced.
+pub async fn save_policy_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let body: PolicyBody = serde_json::from_str(&field(&fields, "policy"))
+        .map_err(|err| ApiError::field("policy", format!("not a policy in JSON: {err}")))?;
+    save_policy(&state, &viewer.0, &body, true).await?;
+    Ok(see_other("/services"))
+}
+
+pub async fn create_team(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let name = field(&fields, "name");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::field("name", "1 to 100 characters").into());
+    }
+    let members = field(&fields, "members")
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|it| !it.is_empty())
+        .map(|it| {
+            firebreak_core::person::parse_email(it).ok_or_else(|| {
+                ApiError::field("members", format!("{it:?} is not an email address"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    state
+        .store
+        .create_team(&name, &members, firebreak_store::clock::now())
+        .await?;
+    Ok(see_other("/services"))
+}
