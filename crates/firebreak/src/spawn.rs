@@ -11,6 +11,8 @@ use tokio::process::{Child, Command};
 
 /// Starts `binary serve` on a free port and waits (up to 30 s) for the line saying where it
 /// listens. Returns the child (killed on drop) and its URL.
+// The tests start servers with the defaults; the benchmark always passes settings.
+#[allow(dead_code)]
 pub async fn start_server(binary: &Path, database_url: &str) -> anyhow::Result<(Child, String)> {
     start_server_with(binary, database_url, &[]).await
 }

@@ -89,13 +89,23 @@ impl EscalationWorker {
         }
     }
 
+    /// Runs passes until shutdown: each sleeps until the next timer is due (a timer made in
+    /// the meantime is at least a minute away) or `interval`, whichever is sooner.
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
             if let Err(err) = self.run_once(firebreak_store::clock::now()).await {
                 tracing::warn!(error = %err, "escalation pass failed");
             }
+            let next = self.store.next_escalation_at().await.ok().flatten();
+            let wait = next
+                .map(|at| {
+                    let until = at.duration_since(firebreak_store::clock::now());
+                    Duration::try_from(until).unwrap_or(Duration::ZERO)
+                })
+                .unwrap_or(interval)
+                .clamp(Duration::from_millis(5), interval);
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
             }
         }

@@ -833,6 +833,14 @@ impl Store {
         Ok(count)
     }
 
+    /// When the next escalation timer is due (acknowledged and resolved alerts have none).
+    pub async fn next_escalation_at(&self) -> Result<Option<Timestamp>> {
+        let row = sqlx::query("SELECT MIN(next_escalation_at) AS at FROM alerts")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("at")?.map(from_micros))
+    }
+
     /// Acknowledge or resolve an alert by id (a person, through the API, the CLI, a page or a
     /// link). `Conflict` when it is already in that state or past it.
     pub async fn respond_to_alert(

@@ -1,7 +1,9 @@
 //! The benchmark runner: starts the real `firebreak` binary on a fresh database and measures
 //! what DESIGN.md §5 sets bars for — incident commands per second with p50/p99 latency under
 //! concurrent clients (durable commits), timeline reads at 10,000 events, idle RSS and cold
-//! start. Prints a table and writes JSON.
+//! start; the public status page under load; and paging — ingest through `/v2/enqueue`,
+//! alert-to-page-queued latency at 1,000 alerts/s, and escalation lateness with 100,000
+//! pending timers. Prints a table and writes JSON.
 //!
 //! `cargo run --release -p firebreak --bin firebreak-bench -- [--postgres URL] [--json FILE]`
 
@@ -69,8 +71,16 @@ struct Server {
 }
 
 async fn start(binary: &std::path::Path, database_url: &str) -> anyhow::Result<(Server, Duration)> {
+    start_with(binary, database_url, &[]).await
+}
+
+async fn start_with(
+    binary: &std::path::Path,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
-    let (child, url) = spawn::start_server(binary, database_url).await?;
+    let (child, url) = spawn::start_server_with(binary, database_url, env).await?;
     let http = reqwest::Client::new();
     let response = http.get(format!("{url}/healthz")).send().await?;
     if !response.status().is_success() {
@@ -501,8 +511,10 @@ async fn bench_backend(
         .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
         .map(|it| it.len() as f64 / (1024.0 * 1024.0));
     server.stop().await?;
+    let paging = bench_paging(binary, backend, database_url, &token, options).await?;
 
     Ok(json!({
+        "paging": paging,
         "backend": backend,
         "clients": options.clients,
         "commands": commands.to_json(),
@@ -518,6 +530,199 @@ async fn bench_backend(
         "summary_json": summary_json.to_json(),
         "summary_json_database_gone": db_gone.map(|it| it.to_json()),
         "cold_start_ms": cold_start_ms,
+    }))
+}
+
+/// Paging: ingest throughput through `/v2/enqueue` (every event a new alert that pages), the
+/// latency from an alert sent to its page queued at a steady 1,000 alerts/s (the page is
+/// queued in the alert's own transaction, so it is the answer's latency), and escalation
+/// lateness: 100,000 pending timers, 1,000 of them due over 10 s, each escalated by the
+/// server's worker — how late, from the alert's log.
+async fn bench_paging(
+    binary: &std::path::Path,
+    backend: &str,
+    database_url: &str,
+    token: &str,
+    options: &Options,
+) -> anyhow::Result<Value> {
+    use sqlx::Connection;
+    let env = [
+        ("FIREBREAK_PAGING__EVENTS_PER_MINUTE_PER_KEY", "1000000000"),
+        ("FIREBREAK_PAGING__PAGES_PER_PERSON_PER_HOUR", "1000000000"),
+    ];
+    let (server, _) = start_with(binary, database_url, &env).await?;
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{url}/api/v1{path}"))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    post(
+        "/escalation-policies",
+        json!({"name": "bench", "steps": [
+            {"targets": [{"type": "person", "id": "oncall@example.com"}], "delay_minutes": 1},
+            {"targets": [{"type": "person", "id": "backup@example.com"}], "delay_minutes": 1}]}),
+    )
+    .send()
+    .await?
+    .error_for_status()?;
+    let service: Value = post(
+        "/services",
+        json!({"name": "bench", "escalation_policy": "bench"}),
+    )
+    .send()
+    .await?
+    .error_for_status()?
+    .json()
+    .await?;
+    let service_id = service["id"].as_str().context("service id")?.to_string();
+    let key: Value = post("/services/bench/integration-keys", json!({}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let key = key["key"].as_str().context("integration key")?.to_string();
+    let event = move |dedup: String| {
+        json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+               "payload": {"summary": "bench alert", "source": "bench", "severity": "critical"}})
+    };
+
+    println!(
+        "[{backend}] paging: /v2/enqueue, {} clients for 5 s, every event a new alert",
+        options.clients
+    );
+    let ingest = {
+        let (url, event) = (url.clone(), event.clone());
+        let make: MakeRequest =
+            Arc::new(move |http: &reqwest::Client, client: usize, round: usize| {
+                http.post(format!("{url}/v2/enqueue"))
+                    .json(&event(format!("load-{client}-{round}")))
+            });
+        run_rounds(backend, 1, options.clients, Duration::from_secs(5), make).await
+    };
+
+    println!("[{backend}] paging: 1,000 alerts/s for 5 s, alert → page queued");
+    let steady = {
+        let mut ticks = tokio::time::interval(Duration::from_millis(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut sent = Vec::new();
+        let started = Instant::now();
+        for n in 0..5_000 {
+            ticks.tick().await;
+            let request = http
+                .post(format!("{url}/v2/enqueue"))
+                .json(&event(format!("steady-{n}")));
+            sent.push(tokio::spawn(async move {
+                let at = Instant::now();
+                let ok = request
+                    .send()
+                    .await
+                    .is_ok_and(|it| it.status().as_u16() == 202);
+                (ok, at.elapsed().as_micros() as u64)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut failed = 0;
+        for task in sent {
+            let (ok, took) = task.await?;
+            if ok {
+                latencies.push(took);
+            } else {
+                failed += 1;
+            }
+        }
+        let rate = 5_000.0 / started.elapsed().as_secs_f64();
+        let (p50, p99) = percentiles(&mut latencies);
+        println!(
+            "[{backend}]   {rate:.0}/s offered, p50 {p50:.2} ms, p99 {p99:.2} ms, {failed} failed"
+        );
+        json!({"offered_per_second": rate, "p50_ms": p50, "p99_ms": p99, "failed": failed})
+    };
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(database_url).await?;
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    let pages = count(
+        "SELECT COUNT(*) FROM notifications WHERE kind = 'page' AND incident_id LIKE 'alert:%'",
+    )
+    .fetch_one(&mut db)
+    .await?;
+    let alerts = count("SELECT COUNT(*) FROM alerts")
+        .fetch_one(&mut db)
+        .await?;
+
+    println!("[{backend}] paging: 100,000 pending timers, 1,000 due over 10 s");
+    let policy = r#"{"steps":[{"targets":[{"type":"person","id":"oncall@example.com"}],"delay_minutes":1},{"targets":[{"type":"person","id":"backup@example.com"}],"delay_minutes":1}],"repeat":0}"#;
+    let now_us = firebreak_store::clock::now().as_microsecond();
+    let near_base = now_us + 3_000_000;
+    let series = |name: &str, n: i64, spacing: i64| {
+        let columns = "id, service_id, dedup_key, open_key, status, summary, severity, source, details, links, \
+            count, created_at, updated_at, policy, step, pass, next_escalation_at";
+        let values = format!(
+            "'{name}-' || i, $1, '{name}-' || i, $1 || '/{name}-' || i, 'triggered', 'bench timer', 'error', \
+             'bench', '{{}}', '[]', 1, $2, $2, $3, 0, 0, $4 + i * {spacing}"
+        );
+        if database_url.starts_with("sqlite:") {
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+                 INSERT INTO alerts ({columns}) SELECT {values} FROM n"
+            )
+        } else {
+            format!(
+                "INSERT INTO alerts ({columns}) SELECT {values} FROM generate_series(1, {n}) AS i"
+            )
+        }
+    };
+    for (sql, base) in [
+        (series("far", 99_000, 1_000_000), now_us + 3_600_000_000),
+        (series("near", 1_000, 10_000), near_base),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(service_id.clone())
+            .bind(now_us)
+            .bind(policy)
+            .bind(base)
+            .execute(&mut db)
+            .await?;
+    }
+    let waited = Instant::now();
+    loop {
+        let done = count(
+            "SELECT COUNT(*) FROM alert_log WHERE kind = 'escalated' AND alert_id LIKE 'near-%'",
+        )
+        .fetch_one(&mut db)
+        .await?;
+        if done >= 1_000 || waited.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT alert_id, at FROM alert_log WHERE kind = 'escalated' AND alert_id LIKE 'near-%'",
+    )
+    .fetch_all(&mut db)
+    .await?;
+    let mut lateness: Vec<u64> = rows
+        .iter()
+        .filter_map(|(id, at)| {
+            let i: i64 = id.strip_prefix("near-")?.parse().ok()?;
+            u64::try_from(at - (near_base + i * 10_000)).ok()
+        })
+        .collect();
+    let escalated = lateness.len();
+    let max_ms = lateness.iter().max().copied().unwrap_or(0) as f64 / 1000.0;
+    let (late_p50, late_p99) = percentiles(&mut lateness);
+    println!(
+        "[{backend}]   {escalated} of 1,000 escalated; lateness p50 {late_p50:.1} ms, p99 {late_p99:.1} ms, max {max_ms:.1} ms"
+    );
+    server.stop().await?;
+    Ok(json!({
+        "ingest": ingest.to_json(),
+        "steady_1000_per_second": steady,
+        "alerts": alerts,
+        "pages_queued": pages,
+        "escalation": {"pending_timers": 100_000, "due": 1_000, "escalated": escalated,
+                       "lateness_p50_ms": late_p50, "lateness_p99_ms": late_p99, "lateness_max_ms": max_ms},
     }))
 }
 
@@ -590,6 +795,35 @@ fn print_table(result: &Value) {
             "| {what}, {} keep-alive clients, median round | {rps:.0}/s, p99 {p99:.2} ms, {failed} failed | ≥ 20,000/s | {} |",
             result["clients"],
             verdict(rps >= 20_000.0 && failed == 0)
+        );
+    }
+    let paging = &result["paging"];
+    if !paging.is_null() {
+        let ingest = &paging["ingest"]["median"];
+        println!(
+            "| alert ingest via `/v2/enqueue` (each a new alert, paged in its transaction), {} clients | {:.0}/s, p50 {:.2} ms, p99 {:.2} ms | — | info |",
+            result["clients"],
+            ingest["per_second"].as_f64().unwrap_or(f64::NAN),
+            ingest["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            ingest["p99_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+        let steady = &paging["steady_1000_per_second"];
+        let p99 = steady["p99_ms"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| alert → page queued at {:.0} alerts/s | p50 {:.2} ms, p99 {p99:.2} ms, {} failed | p99 < 100 ms | {} |",
+            steady["offered_per_second"].as_f64().unwrap_or(f64::NAN),
+            steady["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            steady["failed"],
+            verdict(p99 < 100.0 && steady["failed"] == 0)
+        );
+        let escalation = &paging["escalation"];
+        let max = escalation["lateness_max_ms"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| escalation lateness, 100,000 pending timers ({} of 1,000 due escalated) | p50 {:.1} ms, p99 {:.1} ms, max {max:.1} ms | < 1 s | {} |",
+            escalation["escalated"],
+            escalation["lateness_p50_ms"].as_f64().unwrap_or(f64::NAN),
+            escalation["lateness_p99_ms"].as_f64().unwrap_or(f64::NAN),
+            verdict(max < 1000.0 && escalation["escalated"] == 1000)
         );
     }
     let rss = f("idle_rss_mib");
