@@ -50,6 +50,13 @@ pub(crate) enum CatalogCmd {
         #[arg(long, default_value = "integration")]
         name: String,
     },
+    /// Add a heartbeat monitor to a service (admins): a ping is expected every --every minutes.
+    Heartbeat {
+        service: String,
+        name: String,
+        #[arg(long)]
+        every: i64,
+    },
     /// The escalation policies.
     Policies,
     /// Create an escalation policy from a JSON file (the API's body), or replace the one of
@@ -206,6 +213,30 @@ pub(crate) async fn catalog(
                 for (format, url) in created["endpoints"].as_object().into_iter().flatten() {
                     eprintln!("  {format}: {}", text(url));
                 }
+            }
+        }
+        CatalogCmd::Heartbeat {
+            service,
+            name,
+            every,
+        } => {
+            let path = format!("/services/{}/heartbeats", path_part(&service));
+            let created = client
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(json!({"name": name, "interval_minutes": every})),
+                )
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!(
+                    "Heartbeat {}: ping {} at least every {every} min (first due {})",
+                    text(&created["name"]),
+                    text(&created["ping_url"]),
+                    short_time(&created["next_ping_due"])
+                );
             }
         }
         CatalogCmd::Policies => {

@@ -32,6 +32,10 @@ pub fn router() -> axum::Router<AppState> {
         .route("/v2/alerts", post(opsgenie_create))
         .route("/v2/alerts/{identifier}/{verb}", post(opsgenie_action))
         .route("/integrations/alertmanager/{key}", post(alertmanager))
+        .route(
+            "/integrations/heartbeat/{key}/{name}",
+            post(heartbeat_ping).get(heartbeat_ping),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_EVENT_BYTES * 4))
 }
 
@@ -54,13 +58,94 @@ pub async fn apply(
     service: &Service,
     incoming: &IncomingAlert,
 ) -> Result<Ingested, StoreError> {
-    let parts = PagerParts::load(&state.store, &state.settings).await?;
+    let parts = state.pager.get(&state.store, &state.settings).await?;
     let on_call = |id: &str, at: jiff::Timestamp| parts.on_call(id, at);
     let pager = parts.pager(&on_call);
     state
         .store
         .ingest_alert(service, incoming, &pager, firebreak_store::clock::now())
         .await
+}
+
+/// As `apply`, for workers that have a store and settings rather than the app's state.
+pub async fn apply_with(
+    store: &firebreak_store::Store,
+    settings: &crate::settings::Settings,
+    service: &Service,
+    incoming: &IncomingAlert,
+) -> Result<Ingested, StoreError> {
+    let parts = PagerParts::load(store, settings).await?;
+    let on_call = |id: &str, at: jiff::Timestamp| parts.on_call(id, at);
+    let pager = parts.pager(&on_call);
+    store
+        .ingest_alert(service, incoming, &pager, firebreak_store::clock::now())
+        .await
+}
+
+/// The alert event of a heartbeat: raised when a ping is missed, resolved by the next one.
+pub fn heartbeat_event(
+    heartbeat: &firebreak_store::Heartbeat,
+    action: AlertAction,
+) -> IncomingAlert {
+    IncomingAlert {
+        action,
+        dedup_key: format!("heartbeat/{}", heartbeat.name),
+        summary: format!(
+            "Heartbeat {} missed: no ping for {} minutes",
+            heartbeat.name, heartbeat.interval_minutes
+        ),
+        severity: AlertSeverity::Critical,
+        source: "heartbeat".into(),
+        details:
+            json!({"heartbeat": heartbeat.name, "interval_minutes": heartbeat.interval_minutes,
+                        "last_ping_at": heartbeat.last_ping_at.map(|at| at.to_string())})
+            .to_string(),
+        links: "[]".into(),
+        via: "heartbeat",
+    }
+}
+
+/// `POST` (or `GET`) `/integrations/heartbeat/{key}/{name}`: a ping. Resolves the alert of a
+/// missed ping, if one is open.
+pub async fn heartbeat_ping(
+    State(state): State<AppState>,
+    Path((key, name)): Path<(String, String)>,
+) -> Response {
+    let not_found =
+        |message: &str| (StatusCode::NOT_FOUND, Json(json!({"error": message}))).into_response();
+    let service = match service_for(&state, &key).await {
+        Ok(Some(service)) => service,
+        Ok(None) => return not_found("unknown or revoked integration key"),
+        Err(err) => return unavailable(err),
+    };
+    let heartbeat = match state.store.heartbeat(&service.id, &name).await {
+        Ok(it) => it,
+        Err(StoreError::NotFound) => return not_found("the service has no heartbeat of that name"),
+        Err(err) => return unavailable(err),
+    };
+    // Resolve first: if the ping's own write fails, the next ping resolves it again.
+    if heartbeat.missed
+        && let Err(err) = apply(
+            &state,
+            &service,
+            &heartbeat_event(&heartbeat, AlertAction::Resolve),
+        )
+        .await
+    {
+        return unavailable(err);
+    }
+    match state
+        .store
+        .ping_heartbeat(&heartbeat.id, firebreak_store::clock::now())
+        .await
+    {
+        Ok(it) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "next_ping_due": it.due_at.to_string()})),
+        )
+            .into_response(),
+        Err(err) => unavailable(err),
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

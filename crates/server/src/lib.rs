@@ -47,6 +47,8 @@ pub struct AppState {
     pub status: status::StatusCache,
     /// Alert events per integration key in the last minute.
     pub events: Arc<paging::EventLimiter>,
+    /// Who schedules have on call, for paging from request handlers.
+    pub pager: Arc<paging::PagerCache>,
 }
 
 /// How to open a store for these settings: their catalog, rebuilt with the playbooks and
@@ -192,6 +194,7 @@ pub async fn serve_with_store(
         logins: Arc::default(),
         status: status::StatusCache::default(),
         events: Arc::default(),
+        pager: Arc::default(),
     };
     // The status page is rendered before the first request and kept fresh.
     if let Err(err) = status::rebuild(&state).await {

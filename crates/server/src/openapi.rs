@@ -71,6 +71,8 @@ use crate::api;
         api::paging::resolve,
         api::paging::ingest,
         api::paging::declare_incident,
+        api::paging::create_heartbeat,
+        api::paging::heartbeats,
         api::followups::create,
         api::followups::of_incident,
         api::followups::list,

@@ -67,6 +67,35 @@ impl PagerParts {
     }
 }
 
+/// The pager's parts for request handlers, reloaded at most every 5 seconds and whenever a
+/// schedule changes in this process (another replica's change reaches it within 5 s).
+#[derive(Default)]
+pub struct PagerCache {
+    parts: tokio::sync::Mutex<Option<(Instant, std::sync::Arc<PagerParts>)>>,
+}
+
+impl PagerCache {
+    pub async fn get(
+        &self,
+        store: &Store,
+        settings: &Settings,
+    ) -> Result<std::sync::Arc<PagerParts>, StoreError> {
+        let mut slot = self.parts.lock().await;
+        if let Some((at, parts)) = slot.as_ref()
+            && at.elapsed() < Duration::from_secs(5)
+        {
+            return Ok(parts.clone());
+        }
+        let parts = std::sync::Arc::new(PagerParts::load(store, settings).await?);
+        *slot = Some((Instant::now(), parts.clone()));
+        Ok(parts)
+    }
+
+    pub async fn invalidate(&self) {
+        *self.parts.lock().await = None;
+    }
+}
+
 /// Takes the next escalation step of every alert whose timer is due.
 pub struct EscalationWorker {
     pub store: Store,
@@ -74,8 +103,28 @@ pub struct EscalationWorker {
 }
 
 impl EscalationWorker {
-    /// One pass at `now`; answers how many alerts moved.
+    /// Raises an alert for every heartbeat whose ping is overdue at `now` (once: a second
+    /// worker's trigger is counted on the same open alert). Answers how many.
+    pub async fn check_heartbeats(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let overdue = self.store.overdue_heartbeats(now).await?;
+        for heartbeat in &overdue {
+            let service = self.store.service(&heartbeat.service_id).await?;
+            let event = crate::ingest::heartbeat_event(
+                heartbeat,
+                firebreak_core::paging::AlertAction::Trigger,
+            );
+            crate::ingest::apply_with(&self.store, &self.settings, &service, &event).await?;
+            self.store
+                .mark_heartbeat_missed(&heartbeat.id, heartbeat.due_at)
+                .await?;
+        }
+        Ok(overdue.len())
+    }
+
+    /// One pass at `now`: overdue heartbeats, then due escalation timers; answers how many
+    /// alerts moved.
     pub async fn run_once(&self, now: Timestamp) -> Result<usize, StoreError> {
+        self.check_heartbeats(now).await?;
         let parts = PagerParts::load(&self.store, &self.settings).await?;
         let mut moved = 0;
         loop {

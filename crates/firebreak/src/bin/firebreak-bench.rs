@@ -23,6 +23,8 @@ struct Options {
     clients: usize,
     seconds: u64,
     rounds: usize,
+    /// Only the paging scenarios (for working on them).
+    only_paging: bool,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -32,6 +34,7 @@ fn parse_options() -> anyhow::Result<Options> {
         clients: 64,
         seconds: 10,
         rounds: 3,
+        only_paging: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -42,6 +45,7 @@ fn parse_options() -> anyhow::Result<Options> {
             "--clients" => options.clients = value()?.parse()?,
             "--seconds" => options.seconds = value()?.parse()?,
             "--rounds" => options.rounds = value()?.parse::<usize>()?.max(1),
+            "--only-paging" => options.only_paging = true,
             "-h" | "--help" => {
                 println!(
                     "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3]"
@@ -244,6 +248,10 @@ async fn bench_backend(
 ) -> anyhow::Result<Value> {
     println!("\n[{backend}] preparing {database_url}");
     let token = spawn::create_admin_token(binary, database_url, "bench")?;
+    if options.only_paging {
+        let paging = bench_paging(binary, backend, database_url, &token, options).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
+    }
     // Cold start: process spawn to first healthy answer, on an already-migrated database.
     let mut starts = Vec::new();
     for _ in 0..5 {
@@ -669,7 +677,7 @@ async fn bench_paging(
             )
         } else {
             format!(
-                "INSERT INTO alerts ({columns}) SELECT {values} FROM generate_series(1, {n}) AS i"
+                "INSERT INTO alerts ({columns}) SELECT {values} FROM generate_series(1::bigint, {n}) AS i"
             )
         }
     };

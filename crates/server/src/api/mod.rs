@@ -170,6 +170,10 @@ pub fn router() -> Router<AppState> {
             "/services/{id}/integration-keys/{key_id}",
             axum::routing::delete(paging::revoke_key),
         )
+        .route(
+            "/services/{id}/heartbeats",
+            get(paging::heartbeats).post(paging::create_heartbeat),
+        )
         .route("/alerts", get(paging::alerts).post(paging::ingest))
         .route("/alerts/{id}", get(paging::alert))
         .route("/alerts/{id}/ack", post(paging::ack))

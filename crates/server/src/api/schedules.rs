@@ -371,7 +371,7 @@ pub async fn save(
     let layers = serde_json::to_string(&layers).map_err(ApiError::internal)?;
     let fields = (body.name.trim(), body.time_zone.trim(), layers.as_str());
     let now = firebreak_store::clock::now();
-    Ok(match existing {
+    let saved = match existing {
         None => state.store.create_schedule(fields, now).await?,
         Some(id) => {
             let current = find(state, id).await?;
@@ -380,7 +380,9 @@ pub async fn save(
                 .update_schedule(&current.id, fields, now)
                 .await?
         }
-    })
+    };
+    state.pager.invalidate().await;
+    Ok(saved)
 }
 
 /// One schedule, by id or name.
@@ -426,6 +428,7 @@ pub async fn delete(
     caller.require(Role::Admin)?;
     let current = find(&state, &id).await?;
     state.store.delete_schedule(&current.id).await?;
+    state.pager.invalidate().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -644,7 +647,7 @@ pub async fn cover(
     let person = firebreak_core::person::parse_email(person)
         .ok_or_else(|| ApiError::field("person", "an email address"))?;
     let current = find(state, id).await?;
-    Ok(state
+    let added = state
         .store
         .add_override(
             &current.id,
@@ -652,7 +655,9 @@ pub async fn cover(
             &caller.actor(),
             firebreak_store::clock::now(),
         )
-        .await?)
+        .await?;
+    state.pager.invalidate().await;
+    Ok(added)
 }
 
 /// Remove an override (responder).
@@ -674,6 +679,7 @@ pub async fn delete_override(
             firebreak_store::StoreError::NotFound => ApiError::not_found("override"),
             other => other.into(),
         })?;
+    state.pager.invalidate().await;
     Ok(StatusCode::NO_CONTENT)
 }
 

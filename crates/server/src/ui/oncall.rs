@@ -214,6 +214,7 @@ pub async fn delete_override(
             firebreak_store::StoreError::NotFound => ApiError::not_found("override"),
             other => other.into(),
         })?;
+    state.pager.invalidate().await;
     Ok(see_other("/oncall"))
 }
 

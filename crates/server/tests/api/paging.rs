@@ -6,6 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 
 fn fixture(name: &str) -> Value {
@@ -612,3 +613,92 @@ async fn escalation_sqlite() {
 async fn escalation_postgres() {
     escalation(Backend::Postgres).await;
 }
+
+// A heartbeat monitor: a missed ping raises an alert (once, paged), the next ping resolves it.
+both_backends!(heartbeats, |app: TestApp| async move {
+    let (_, key) = setup(&app, 5).await;
+    let (status, created) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services/payments/heartbeats",
+            Some(json!({"name": "nightly-backup", "interval_minutes": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(
+        created["ping_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/integrations/heartbeat/{key}/nightly-backup")
+    );
+    for (body, field) in [
+        (json!({"name": "has space", "interval_minutes": 5}), "name"),
+        (
+            json!({"name": "ok", "interval_minutes": 0}),
+            "interval_minutes",
+        ),
+    ] {
+        let (status, error) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/services/payments/heartbeats",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert!(error["error"]["fields"][field].is_string(), "{error}");
+    }
+    let ping = |name: &'static str| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            app.http
+                .post(format!("{}/integrations/heartbeat/{key}/{name}", app.base))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(ping("nightly-backup").await, StatusCode::OK);
+    assert_eq!(ping("no-such").await, StatusCode::NOT_FOUND);
+    let worker = firebreak_server::paging::EscalationWorker {
+        store: app.store.clone(),
+        settings: std::sync::Arc::new(app.settings.clone()),
+    };
+    let later =
+        |minutes: i64| firebreak_store::clock::now() + jiff::SignedDuration::from_mins(minutes);
+    assert_eq!(
+        worker.check_heartbeats(later(30)).await.unwrap(),
+        0,
+        "not due yet"
+    );
+    assert_eq!(worker.check_heartbeats(later(61)).await.unwrap(), 1);
+    assert_eq!(worker.check_heartbeats(later(62)).await.unwrap(), 0, "once");
+    let alerts = open_alerts(&app).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["dedup_key"], "heartbeat/nightly-backup");
+    assert!(alerts[0]["summary"].as_str().unwrap().contains("missed"));
+    let (_, it) = app
+        .get(&format!(
+            "/api/v1/alerts/{}",
+            alerts[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        it["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["kind"] == "paged"),
+        "{it}"
+    );
+    let (_, list) = app.get("/api/v1/services/payments/heartbeats").await;
+    assert_eq!(list[0]["missed"], true);
+    // The next ping resolves it.
+    assert_eq!(ping("nightly-backup").await, StatusCode::OK);
+    assert_eq!(open_alerts(&app).await[0]["status"], "resolved");
+    let (_, list) = app.get("/api/v1/services/payments/heartbeats").await;
+    assert_eq!(list[0]["missed"], false);
+});
