@@ -152,6 +152,90 @@ impl Policy {
     }
 }
 
+/// A silence as paging sees it: from `starts` to `ends`, on one service (or every one),
+/// matching alerts whose summary or dedup key contains `matching` (any case; empty: every
+/// alert). A maintenance window is a silence of a whole service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Silence {
+    pub id: String,
+    pub service_id: Option<String>,
+    pub matching: String,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+}
+
+impl Silence {
+    pub fn covers(&self, service_id: &str, summary: &str, dedup_key: &str, at: Timestamp) -> bool {
+        let active = self.starts <= at && at < self.ends;
+        let service = self.service_id.as_deref().is_none_or(|it| it == service_id);
+        let needle = self.matching.to_lowercase();
+        let matches = needle.is_empty()
+            || summary.to_lowercase().contains(&needle)
+            || dedup_key.to_lowercase().contains(&needle);
+        active && service && matches
+    }
+}
+
+/// Why a new alert is kept but nobody is paged for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Quiet {
+    Silenced {
+        silence: String,
+    },
+    /// Its key opened this many alerts within the flapping window.
+    Flapping {
+        opened: usize,
+    },
+    /// It joined the storm around this open alert of the service (which was paged).
+    Grouped {
+        into: String,
+    },
+}
+
+/// What decides whether a new alert pages.
+pub struct NewAlert<'a> {
+    pub service_id: &'a str,
+    pub summary: &'a str,
+    pub dedup_key: &'a str,
+    pub at: Timestamp,
+    pub silences: &'a [Silence],
+    /// Alerts this key opened on the service within the flapping window, this one included.
+    pub opened_recently: usize,
+    /// From this many on the key is flapping; 0: never.
+    pub flap_threshold: usize,
+    /// An open alert of the service opened within its grouping window, if grouping is on.
+    pub storm: Option<&'a str>,
+}
+
+/// Silenced first (someone said so), then flapping, then grouped into a storm; else page.
+pub fn quiet(alert: &NewAlert<'_>) -> Option<Quiet> {
+    if let Some(silence) = alert
+        .silences
+        .iter()
+        .find(|it| it.covers(alert.service_id, alert.summary, alert.dedup_key, alert.at))
+    {
+        return Some(Quiet::Silenced {
+            silence: silence.id.clone(),
+        });
+    }
+    if alert.flap_threshold > 0 && alert.opened_recently >= alert.flap_threshold {
+        return Some(Quiet::Flapping {
+            opened: alert.opened_recently,
+        });
+    }
+    alert.storm.map(|into| Quiet::Grouped { into: into.into() })
+}
+
+/// The rank of an alert severity, for "at least": info 0 … critical 3.
+pub fn severity_rank(severity: AlertSeverity) -> u8 {
+    match severity {
+        AlertSeverity::Info => 0,
+        AlertSeverity::Warning => 1,
+        AlertSeverity::Error => 2,
+        AlertSeverity::Critical => 3,
+    }
+}
+
 /// Parses the times monitoring tools send: RFC 3339 (`Z` or `+00:00`) and PagerDuty's
 /// documented `2015-07-17T08:42:58.315+0000` (no colon in the offset).
 pub fn parse_time(text: &str) -> Option<Timestamp> {
@@ -252,6 +336,110 @@ mod tests {
         ];
         for (policy, error) in cases {
             assert_eq!(policy.check(), Err(error));
+        }
+    }
+
+    #[test]
+    fn what_keeps_a_new_alert_quiet() {
+        let at: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let hour = SignedDuration::from_hours(1);
+        let silence = |id: &str, service: Option<&str>, matching: &str, from: Timestamp| Silence {
+            id: id.into(),
+            service_id: service.map(String::from),
+            matching: matching.into(),
+            starts: from,
+            ends: from + hour,
+        };
+        let silences = [
+            silence("maint", Some("db"), "", at - hour / 2),
+            silence("disk", None, "DISK", at - hour / 2),
+            silence("later", Some("api"), "", at + hour),
+        ];
+        let base = NewAlert {
+            service_id: "api",
+            summary: "5xx above 2%",
+            dedup_key: "api-5xx",
+            at,
+            silences: &silences,
+            opened_recently: 1,
+            flap_threshold: 4,
+            storm: None,
+        };
+        // Each row: what differs from `base`, and the answer.
+        let cases: Vec<(NewAlert<'_>, Option<Quiet>)> = vec![
+            (NewAlert { ..base }, None),
+            (
+                NewAlert {
+                    service_id: "db",
+                    ..base
+                },
+                Some(Quiet::Silenced {
+                    silence: "maint".into(),
+                }),
+            ),
+            (
+                NewAlert {
+                    summary: "Disk /var 97% full",
+                    ..base
+                },
+                Some(Quiet::Silenced {
+                    silence: "disk".into(),
+                }),
+            ),
+            (
+                NewAlert {
+                    at: at + hour + hour / 2,
+                    ..base
+                },
+                Some(Quiet::Silenced {
+                    silence: "later".into(),
+                }),
+            ),
+            (
+                NewAlert {
+                    opened_recently: 4,
+                    ..base
+                },
+                Some(Quiet::Flapping { opened: 4 }),
+            ),
+            (
+                NewAlert {
+                    opened_recently: 9,
+                    flap_threshold: 0,
+                    ..base
+                },
+                None,
+            ),
+            (
+                NewAlert {
+                    storm: Some("first"),
+                    ..base
+                },
+                Some(Quiet::Grouped {
+                    into: "first".into(),
+                }),
+            ),
+            (
+                NewAlert {
+                    service_id: "db",
+                    storm: Some("first"),
+                    opened_recently: 5,
+                    ..base
+                },
+                Some(Quiet::Silenced {
+                    silence: "maint".into(),
+                }),
+            ),
+        ];
+        for (alert, want) in cases {
+            assert_eq!(
+                quiet(&alert),
+                want,
+                "{} {} {}",
+                alert.service_id,
+                alert.summary,
+                alert.at
+            );
         }
     }
 

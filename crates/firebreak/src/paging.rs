@@ -57,6 +57,23 @@ pub(crate) enum CatalogCmd {
         #[arg(long)]
         every: i64,
     },
+    /// Silence alerts: of one service (with no --matching: a maintenance window) or of every
+    /// service whose summary or dedup key contains --matching. They are kept, not paged.
+    Silence {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value = "")]
+        matching: String,
+        /// How long, in minutes.
+        #[arg(long)]
+        minutes: i64,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Silences and maintenance windows now or to come.
+    Silences,
+    /// End a silence now.
+    EndSilence { id: String },
     /// The escalation policies.
     Policies,
     /// Create an escalation policy from a JSON file (the API's body), or replace the one of
@@ -238,6 +255,57 @@ pub(crate) async fn catalog(
                     short_time(&created["next_ping_due"])
                 );
             }
+        }
+        CatalogCmd::Silence {
+            service,
+            matching,
+            minutes,
+            comment,
+        } => {
+            let created = client
+                .call(
+                    Method::POST,
+                    "/silences",
+                    Some(json!({"service": service, "matching": matching,
+                                "duration_minutes": minutes, "comment": comment})),
+                )
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!(
+                    "Silenced until {} ({})",
+                    short_time(&created["ends_at"]),
+                    text(&created["id"])
+                );
+            }
+        }
+        CatalogCmd::Silences => {
+            let list = client.call(Method::GET, "/silences", None).await?;
+            print_list(
+                as_json,
+                &list,
+                &["ID", "SERVICE", "MATCHING", "UNTIL", "COMMENT"],
+                |it| {
+                    vec![
+                        text(&it["id"]),
+                        it["service_id"].as_str().unwrap_or("every").to_string(),
+                        text(&it["matching"]),
+                        short_time(&it["ends_at"]),
+                        text(&it["comment"]),
+                    ]
+                },
+            );
+        }
+        CatalogCmd::EndSilence { id } => {
+            client
+                .call(
+                    Method::DELETE,
+                    &format!("/silences/{}", path_part(&id)),
+                    None,
+                )
+                .await?;
+            println!("Ended {id}");
         }
         CatalogCmd::Policies => {
             let list = client

@@ -785,6 +785,27 @@ async fn incident_commands_through_the_api() {
     );
     let run = firebreak(&env, &["alerts", "resolve", &alert]).await;
     assert!(run.ok && run.stdout.contains("Resolved"), "{}", run.stderr);
+    let run = firebreak(
+        &env,
+        &[
+            "paging",
+            "silence",
+            "--service",
+            "payments",
+            "--minutes",
+            "30",
+            "--comment",
+            "upgrade",
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("Silenced until"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["paging", "silences"]).await;
+    assert!(run.stdout.contains("upgrade"), "{}", run.stdout);
 
     // Flags work as well as the environment; no token is a clear error.
     let run = firebreak(&[], &["--url", &url, "--token", &token, "show", "INC-1"]).await;

@@ -61,10 +61,62 @@ pub async fn apply(
     let parts = state.pager.get(&state.store, &state.settings).await?;
     let on_call = |id: &str, at: jiff::Timestamp| parts.on_call(id, at);
     let pager = parts.pager(&on_call);
-    state
+    let done = state
         .store
         .ingest_alert(service, incoming, &pager, firebreak_store::clock::now())
-        .await
+        .await?;
+    auto_declare(&state.store, service, incoming, &done).await;
+    Ok(done)
+}
+
+/// The service's auto-declare rule: a new alert of at least its severity opens an incident in
+/// triage, linked to the alert. Idempotent by the alert's id (a retry declares nothing new);
+/// a failure is logged and leaves the alert as it is.
+async fn auto_declare(
+    store: &firebreak_store::Store,
+    service: &Service,
+    incoming: &IncomingAlert,
+    done: &Ingested,
+) {
+    use firebreak_core::paging::severity_rank;
+    let (Decision::Open, Some(alert_id)) = (done.decision, &done.alert_id) else {
+        return;
+    };
+    let Some(threshold) = AlertSeverity::parse(&service.auto_declare_severity) else {
+        return;
+    };
+    if severity_rank(incoming.severity) < severity_rank(threshold) {
+        return;
+    }
+    let raw = firebreak_core::command::RawDeclare {
+        title: Some(incoming.summary.chars().take(200).collect()),
+        summary: Some(format!(
+            "Declared by the auto-declare rule of {} from alert {alert_id}.",
+            service.name
+        )),
+        services: Some(vec![service.name.clone()]),
+        status: Some("triage".into()),
+        ..Default::default()
+    };
+    let result = async {
+        let new = firebreak_core::command::parse_declare(raw, &store.catalog())
+            .map_err(|err| StoreError::Conflict(format!("{err:?}")))?;
+        let declared = store
+            .declare(new, "firebreak", Some(format!("alert:{alert_id}")))
+            .await?;
+        store
+            .link_alert_incident(
+                alert_id,
+                &declared.incident.id.to_string(),
+                "firebreak",
+                firebreak_store::clock::now(),
+            )
+            .await
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::warn!(alert = %alert_id, error = %err, "auto-declare failed; the alert stands");
+    }
 }
 
 /// As `apply`, for workers that have a store and settings rather than the app's state.

@@ -34,6 +34,8 @@ pub struct PagerParts {
     base_url: String,
     per_person_per_hour: i64,
     link_lifetime: SignedDuration,
+    flap_threshold: usize,
+    flap_window: SignedDuration,
 }
 
 impl PagerParts {
@@ -43,6 +45,8 @@ impl PagerParts {
             base_url: settings.base_url(),
             per_person_per_hour: settings.paging.pages_per_person_per_hour,
             link_lifetime: SignedDuration::from_hours(settings.paging.link_hours),
+            flap_threshold: settings.paging.flap_threshold,
+            flap_window: SignedDuration::from_mins(settings.paging.flap_window_minutes),
         })
     }
 
@@ -63,6 +67,8 @@ impl PagerParts {
             base_url: &self.base_url,
             per_person_per_hour: self.per_person_per_hour,
             link_lifetime: self.link_lifetime,
+            flap_threshold: self.flap_threshold,
+            flap_window: self.flap_window,
         }
     }
 }

@@ -56,6 +56,10 @@ pub struct PagingSettings {
     pub link_hours: i64,
     /// How often the escalation worker looks for due timers (seconds).
     pub escalation_interval_seconds: u64,
+    /// A dedup key that opens this many alerts within `flap_window_minutes` is flapping: its
+    /// new alerts are kept but page nobody. 0: off.
+    pub flap_threshold: usize,
+    pub flap_window_minutes: i64,
 }
 
 impl Default for PagingSettings {
@@ -65,6 +69,8 @@ impl Default for PagingSettings {
             pages_per_person_per_hour: 20,
             link_hours: 24,
             escalation_interval_seconds: 5,
+            flap_threshold: 4,
+            flap_window_minutes: 30,
         }
     }
 }

@@ -9,7 +9,8 @@
 //! queued in the same transaction, so an alert is paged exactly when its step is taken.
 
 use firebreak_core::paging::{
-    AlertAction, AlertSeverity, AlertStatus, Decision, Policy, Position, Step, Target, decide,
+    AlertAction, AlertSeverity, AlertStatus, Decision, NewAlert, Policy, Position, Quiet, Silence,
+    Step, Target, decide, quiet,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,10 @@ pub struct Service {
     pub policy_id: Option<String>,
     pub depends_on: Vec<String>,
     pub runbook_url: String,
+    /// Alerts opened within this many minutes of an open alert join it (one page); 0: off.
+    pub group_window_minutes: i64,
+    /// Every new alert of at least this severity opens an incident; empty: never.
+    pub auto_declare_severity: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +171,10 @@ pub struct Pager<'a> {
     pub per_person_per_hour: i64,
     /// How long an acknowledge / resolve link in a page works.
     pub link_lifetime: SignedDuration,
+    /// A key that opens this many alerts within `flap_window` is flapping: kept, not paged.
+    /// 0: off.
+    pub flap_threshold: usize,
+    pub flap_window: SignedDuration,
 }
 
 const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, severity, source, details, links, count, \
@@ -203,6 +212,16 @@ fn alert_from(row: &AnyRow) -> Result<Alert> {
     })
 }
 
+fn silence_from(row: &AnyRow) -> Result<Silence> {
+    Ok(Silence {
+        id: row.try_get("id")?,
+        service_id: row.try_get("service_id")?,
+        matching: row.try_get("matching")?,
+        starts: from_micros(row.try_get("starts_at")?),
+        ends: from_micros(row.try_get("ends_at")?),
+    })
+}
+
 fn service_from(row: &AnyRow) -> Result<Service> {
     let depends: String = row.try_get("depends_on")?;
     Ok(Service {
@@ -212,6 +231,8 @@ fn service_from(row: &AnyRow) -> Result<Service> {
         policy_id: row.try_get("policy_id")?,
         depends_on: serde_json::from_str(&depends).unwrap_or_default(),
         runbook_url: row.try_get("runbook_url")?,
+        group_window_minutes: row.try_get("group_window_minutes")?,
+        auto_declare_severity: row.try_get("auto_declare_severity")?,
     })
 }
 
@@ -376,8 +397,8 @@ impl Store {
     pub async fn create_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
         let id = Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO services (id, name, team_id, policy_id, depends_on, runbook_url, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO services (id, name, team_id, policy_id, depends_on, runbook_url, created_at, updated_at, \
+             group_window_minutes, auto_declare_severity) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
         )
         .bind(id.clone())
         .bind(service.name.clone())
@@ -386,6 +407,8 @@ impl Store {
         .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
         .bind(service.runbook_url.clone())
         .bind(micros(now))
+        .bind(service.group_window_minutes)
+        .bind(service.auto_declare_severity.clone())
         .execute(self.pool())
         .await
         .map_err(|err| {
@@ -403,7 +426,7 @@ impl Store {
 
     pub async fn services(&self) -> Result<Vec<Service>> {
         let rows = sqlx::query(
-            "SELECT id, name, team_id, policy_id, depends_on, runbook_url FROM services ORDER BY name",
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity FROM services ORDER BY name",
         )
         .fetch_all(self.pool())
         .await?;
@@ -413,7 +436,7 @@ impl Store {
     /// A service by id or name.
     pub async fn service(&self, id_or_name: &str) -> Result<Service> {
         let row = sqlx::query(
-            "SELECT id, name, team_id, policy_id, depends_on, runbook_url FROM services WHERE id = $1 OR name = $1",
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity FROM services WHERE id = $1 OR name = $1",
         )
         .bind(id_or_name.to_string())
         .fetch_optional(self.pool())
@@ -495,7 +518,7 @@ impl Store {
     /// The service a live integration key belongs to.
     pub async fn service_by_key(&self, key_hash: &str) -> Result<Service> {
         let row = sqlx::query(
-            "SELECT s.id, s.name, s.team_id, s.policy_id, s.depends_on, s.runbook_url FROM integration_keys k \
+            "SELECT s.id, s.name, s.team_id, s.policy_id, s.depends_on, s.runbook_url, s.group_window_minutes, s.auto_declare_severity FROM integration_keys k \
              JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash.to_string())
@@ -588,6 +611,45 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 log(&mut tx, &id, now, "triggered", detail).await?;
+                if let Some(quiet) = self
+                    .quiet(&mut tx, service, incoming, &id, pager, now)
+                    .await?
+                {
+                    let (reason, extra) = match &quiet {
+                        Quiet::Silenced { silence } => {
+                            ("silenced".to_string(), json!({ "silence": silence }))
+                        }
+                        Quiet::Flapping { opened } => (
+                            format!("flapping: the key opened {opened} alerts recently"),
+                            json!({ "opened": opened }),
+                        ),
+                        Quiet::Grouped { into } => {
+                            sqlx::query("UPDATE alerts SET group_id = $2 WHERE id = $1")
+                                .bind(id.clone())
+                                .bind(into.clone())
+                                .execute(&mut *tx)
+                                .await?;
+                            (
+                                "grouped into an open alert of the service (paged once)"
+                                    .to_string(),
+                                json!({ "group": into }),
+                            )
+                        }
+                    };
+                    log(
+                        &mut tx,
+                        &id,
+                        now,
+                        "not_paged",
+                        json!({"reason": reason, "detail": extra}),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(Ingested {
+                        decision,
+                        alert_id: Some(id),
+                    });
+                }
                 let parsed = policy
                     .as_deref()
                     .and_then(|it| serde_json::from_str::<PolicyDoc>(it).ok())
@@ -644,6 +706,127 @@ impl Store {
         };
         tx.commit().await?;
         Ok(Ingested { decision, alert_id })
+    }
+
+    /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
+    async fn quiet(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        service: &Service,
+        incoming: &IncomingAlert,
+        id: &str,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Quiet>> {
+        let rows = sqlx::query(
+            "SELECT id, service_id, matching, starts_at, ends_at FROM silences \
+             WHERE starts_at <= $1 AND ends_at > $1 AND (service_id IS NULL OR service_id = $2)",
+        )
+        .bind(micros(now))
+        .bind(service.id.clone())
+        .fetch_all(&mut **tx)
+        .await?;
+        let silences = rows.iter().map(silence_from).collect::<Result<Vec<_>>>()?;
+        let opened_recently: i64 = if pager.flap_threshold > 0 {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
+            )
+            .bind(service.id.clone())
+            .bind(incoming.dedup_key.clone())
+            .bind(micros(now - pager.flap_window))
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?
+        } else {
+            0
+        };
+        let storm: Option<String> = if service.group_window_minutes > 0 {
+            sqlx::query(
+                "SELECT id FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND group_id IS NULL \
+                 AND id <> $2 AND created_at >= $3 ORDER BY created_at LIMIT 1",
+            )
+            .bind(service.id.clone())
+            .bind(id.to_string())
+            .bind(micros(now - SignedDuration::from_mins(service.group_window_minutes)))
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<String, _>("id"))
+            .transpose()?
+        } else {
+            None
+        };
+        Ok(quiet(&NewAlert {
+            service_id: &service.id,
+            summary: &incoming.summary,
+            dedup_key: &incoming.dedup_key,
+            at: now,
+            silences: &silences,
+            opened_recently: usize::try_from(opened_recently).unwrap_or(0),
+            flap_threshold: pager.flap_threshold,
+            storm: storm.as_deref(),
+        }))
+    }
+
+    /// A silence (or, for a whole service, a maintenance window).
+    pub async fn create_silence(
+        &self,
+        silence: &Silence,
+        comment: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Silence> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO silences (id, service_id, matching, starts_at, ends_at, comment, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id.clone())
+        .bind(silence.service_id.clone())
+        .bind(silence.matching.clone())
+        .bind(micros(silence.starts))
+        .bind(micros(silence.ends))
+        .bind(comment.to_string())
+        .bind(by.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(Silence {
+            id,
+            ..silence.clone()
+        })
+    }
+
+    /// Silences not yet over at `now` (active or to come), with their comment and author.
+    pub async fn silences(&self, now: Timestamp) -> Result<Vec<(Silence, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, service_id, matching, starts_at, ends_at, comment, created_by FROM silences \
+             WHERE ends_at > $1 ORDER BY starts_at",
+        )
+        .bind(micros(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    silence_from(row)?,
+                    row.try_get("comment")?,
+                    row.try_get("created_by")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Ends a silence now.
+    pub async fn end_silence(&self, id: &str, now: Timestamp) -> Result<()> {
+        let done = sqlx::query("UPDATE silences SET ends_at = $2 WHERE id = $1 AND ends_at > $2")
+            .bind(id.to_string())
+            .bind(micros(now))
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Pages everyone step `position` names (schedules by who is on call now) and sets when

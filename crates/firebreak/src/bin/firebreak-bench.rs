@@ -659,10 +659,9 @@ async fn bench_paging(
         .fetch_one(&mut db)
         .await?;
 
-    println!("[{backend}] paging: 100,000 pending timers, 1,000 due over 10 s");
+    println!("[{backend}] paging: 100,000 pending timers, 1,000 due over 10 s from 10 s on");
     let policy = r#"{"steps":[{"targets":[{"type":"person","id":"oncall@example.com"}],"delay_minutes":1},{"targets":[{"type":"person","id":"backup@example.com"}],"delay_minutes":1}],"repeat":0}"#;
     let now_us = firebreak_store::clock::now().as_microsecond();
-    let near_base = now_us + 3_000_000;
     let series = |name: &str, n: i64, spacing: i64| {
         let columns = "id, service_id, dedup_key, open_key, status, summary, severity, source, details, links, \
             count, created_at, updated_at, policy, step, pass, next_escalation_at";
@@ -681,18 +680,23 @@ async fn bench_paging(
             )
         }
     };
-    for (sql, base) in [
-        (series("far", 99_000, 1_000_000), now_us + 3_600_000_000),
-        (series("near", 1_000, 10_000), near_base),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(service_id.clone())
-            .bind(now_us)
-            .bind(policy)
-            .bind(base)
-            .execute(&mut db)
-            .await?;
-    }
+    sqlx::query(sqlx::AssertSqlSafe(series("far", 99_000, 1_000_000)))
+        .bind(service_id.clone())
+        .bind(now_us)
+        .bind(policy)
+        .bind(now_us + 3_600_000_000)
+        .execute(&mut db)
+        .await?;
+    // Due from 10 s on: a timer is always made at least a minute ahead (the shortest step),
+    // so a worker polling every 5 s has seen it before it is due.
+    let near_base = firebreak_store::clock::now().as_microsecond() + 10_000_000;
+    sqlx::query(sqlx::AssertSqlSafe(series("near", 1_000, 10_000)))
+        .bind(service_id.clone())
+        .bind(now_us)
+        .bind(policy)
+        .bind(near_base)
+        .execute(&mut db)
+        .await?;
     let waited = Instant::now();
     loop {
         let done = count(

@@ -174,6 +174,11 @@ pub fn router() -> Router<AppState> {
             "/services/{id}/heartbeats",
             get(paging::heartbeats).post(paging::create_heartbeat),
         )
+        .route(
+            "/silences",
+            get(paging::silences).post(paging::create_silence),
+        )
+        .route("/silences/{id}", axum::routing::delete(paging::end_silence))
         .route("/alerts", get(paging::alerts).post(paging::ingest))
         .route("/alerts/{id}", get(paging::alert))
         .route("/alerts/{id}/ack", post(paging::ack))

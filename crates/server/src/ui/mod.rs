@@ -78,6 +78,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/services/policies", post(services::save_policy_form))
         .route("/services/teams", post(services::create_team))
+        .route("/services/silences", post(services::create_silence))
+        .route("/services/silences/{id}/end", post(services::end_silence))
         .route("/services/{id}/keys", post(services::create_key))
         .route(
             "/services/{id}/keys/{key_id}/revoke",

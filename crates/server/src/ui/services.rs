@@ -22,6 +22,8 @@ pub struct ServiceView {
     pub runbook: String,
     /// (id, name, created, revoked).
     pub keys: Vec<(String, String, String, bool)>,
+    /// "grouping 10 min", "auto-declare at critical" — empty when neither is on.
+    pub behaviour: String,
 }
 
 #[derive(Template)]
@@ -36,6 +38,9 @@ struct ServicesPage {
     teams: Vec<(String, String)>,
     /// A key just made: (service, key, base URL) — shown once.
     new_key: Option<(String, String, String)>,
+    /// (id, what, until, comment, by).
+    silences: Vec<(String, String, String, String, String)>,
+    can_act: bool,
     example: String,
 }
 
@@ -89,6 +94,20 @@ async fn render_page(
                 .find(|t| Some(&t.id) == it.team_id.as_ref())
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
+            behaviour: [
+                (it.group_window_minutes > 0)
+                    .then(|| format!("storm grouping {} min", it.group_window_minutes)),
+                (!it.auto_declare_severity.is_empty()).then(|| {
+                    format!(
+                        "an incident for every {} alert or worse",
+                        it.auto_declare_severity
+                    )
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
             id: it.id,
             name: it.name,
             runbook: it.runbook_url,
@@ -131,7 +150,39 @@ async fn render_page(
         };
         format!("{}{repeat}", steps.join(" → "))
     };
+    let names: std::collections::HashMap<String, String> = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .map(|it| (it.id, it.name))
+        .collect();
+    let silences = state
+        .store
+        .silences(lens.now)
+        .await?
+        .into_iter()
+        .map(|(it, comment, by)| {
+            let service = it
+                .service_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned())
+                .unwrap_or_else(|| "every service".into());
+            let what = match (it.matching.is_empty(), it.service_id.is_some()) {
+                (true, true) => format!("{service}: maintenance"),
+                _ => format!("{service}: alerts matching “{}”", it.matching),
+            };
+            let when = if it.starts > lens.now {
+                format!("from {} to {}", lens.time(it.starts), lens.time(it.ends))
+            } else {
+                format!("until {}", lens.time(it.ends))
+            };
+            (it.id, what, when, comment, lens.person(&by))
+        })
+        .collect();
     Ok(render(&ServicesPage {
+        silences,
+        can_act: viewer.0.role.allows(Role::Responder),
         chrome: viewer.chrome("services"),
         csrf: viewer.csrf(),
         is_admin,
@@ -173,6 +224,8 @@ pub async fn create_service(
         escalation_policy: optional("policy"),
         depends_on: Vec::new(),
         runbook_url: field(&fields, "runbook_url"),
+        group_window_minutes: field(&fields, "group_window_minutes").parse().unwrap_or(0),
+        auto_declare_severity: field(&fields, "auto_declare_severity"),
     };
     add_service(&state, &viewer.0, &body).await?;
     Ok(see_other("/services"))
@@ -207,6 +260,41 @@ pub async fn revoke_key(
         .revoke_integration_key(&id, &key_id, firebreak_store::clock::now())
         .await
         .map_err(|_| ApiError::not_found("integration key"))?;
+    Ok(see_other("/services"))
+}
+
+/// A silence or a maintenance window from the page.
+pub async fn create_silence(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let body = crate::api::paging::SilenceBody {
+        service: Some(field(&fields, "service")).filter(|it| !it.is_empty()),
+        matching: field(&fields, "matching"),
+        starts_at: None,
+        duration_minutes: field(&fields, "minutes")
+            .parse()
+            .map_err(|_| ApiError::field("minutes", "a number of minutes"))?,
+        comment: field(&fields, "comment"),
+    };
+    crate::api::paging::silence(&state, &viewer.0, &body).await?;
+    Ok(see_other("/services"))
+}
+
+pub async fn end_silence(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm { csrf, .. }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    state
+        .store
+        .end_silence(&id, firebreak_store::clock::now())
+        .await
+        .map_err(|_| ApiError::not_found("silence"))?;
     Ok(see_other("/services"))
 }
 

@@ -702,3 +702,140 @@ both_backends!(heartbeats, |app: TestApp| async move {
     let (_, list) = app.get("/api/v1/services/payments/heartbeats").await;
     assert_eq!(list[0]["missed"], false);
 });
+
+fn log_kinds(alert: &Value) -> Vec<String> {
+    alert["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| {
+            let reason = it["detail"]["reason"].as_str().unwrap_or("");
+            format!("{} {reason}", it["kind"].as_str().unwrap())
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+// Silences and maintenance windows, flapping, storm grouping and the auto-declare rule: the
+// alert is always kept; whether anyone is paged is in its log.
+both_backends!(quiet_alerts, |app: TestApp| async move {
+    let (_, key) = setup(&app, 5).await;
+    let send = |key: String, dedup: &'static str, severity: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post(
+                    "/api/v1/alerts",
+                    json!({"integration_key": key, "summary": format!("{dedup} fired"), "dedup_key": dedup, "severity": severity}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            let id = body["alert_id"].as_str().unwrap().to_string();
+            app.get(&format!("/api/v1/alerts/{id}")).await.1
+        }
+    };
+    let resolve = |key: String, dedup: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/alerts",
+                json!({"integration_key": key, "action": "resolve", "dedup_key": dedup}),
+            )
+            .await;
+        }
+    };
+    // A maintenance window on the service: kept, not paged; ended, paging is back.
+    let (status, bad) = app
+        .post("/api/v1/silences", json!({"duration_minutes": 30}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, window) = app
+        .post(
+            "/api/v1/silences",
+            json!({"service": "payments", "duration_minutes": 30, "comment": "database upgrade"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{window}");
+    let quiet = send(key.clone(), "during-upgrade", "critical").await;
+    assert_eq!(log_kinds(&quiet), ["triggered", "not_paged silenced"]);
+    assert!(quiet["next_escalation_at"].is_null());
+    let (_, listed) = app.get("/api/v1/silences").await;
+    assert_eq!(listed[0]["comment"], "database upgrade");
+    let (status, _) = app
+        .call(
+            &app.write,
+            Method::DELETE,
+            &format!("/api/v1/silences/{}", window["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let loud = send(key.clone(), "after-upgrade", "critical").await;
+    assert!(log_kinds(&loud).contains(&"paged".to_string()), "{loud}");
+    // A silence by text, on every service.
+    app.post(
+        "/api/v1/silences",
+        json!({"matching": "DISKFULL", "duration_minutes": 10}),
+    )
+    .await;
+    let disk = send(key.clone(), "diskfull-db-1", "critical").await;
+    assert_eq!(log_kinds(&disk)[1], "not_paged silenced");
+    // Flapping: the fourth opening of one key within 30 minutes pages nobody.
+    for round in 0..4 {
+        let alert = send(key.clone(), "flappy", "error").await;
+        let paged = log_kinds(&alert).contains(&"paged".to_string());
+        assert_eq!(paged, round < 3, "round {round}: {alert}");
+        resolve(key.clone(), "flappy").await;
+    }
+    // A service that groups storms (10 minutes) and opens an incident for critical alerts.
+    let (status, body) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "storms", "escalation_policy": "payments",
+                        "group_window_minutes": 10, "auto_declare_severity": "critical"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "bad", "auto_declare_severity": "fatal"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, storm_key) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services/storms/integration-keys",
+            Some(json!({})),
+        )
+        .await;
+    let storm_key = storm_key["key"].as_str().unwrap().to_string();
+    let first = send(storm_key.clone(), "node-1-down", "warning").await;
+    assert!(log_kinds(&first).contains(&"paged".to_string()));
+    assert!(
+        first["incident_id"].is_null(),
+        "a warning opens no incident"
+    );
+    let second = send(storm_key.clone(), "node-2-down", "critical").await;
+    assert!(
+        log_kinds(&second)
+            .iter()
+            .any(|it| it.starts_with("not_paged grouped")),
+        "{second}"
+    );
+    assert!(
+        second["incident_id"].is_string(),
+        "a critical alert opens an incident"
+    );
+    let (_, incident) = app.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(incident["status"], "triage");
+    assert_eq!(incident["title"], "node-2-down fired");
+    assert_eq!(incident["services"], json!(["storms"]));
+});
