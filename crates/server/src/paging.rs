@@ -148,7 +148,12 @@ impl EscalationWorker {
     /// the meantime is at least a minute away) or `interval`, whichever is sooner.
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
-            if let Err(err) = self.run_once(firebreak_store::clock::now()).await {
+            // Timers are due by the database's clock, the same for every replica.
+            let now = match self.store.database_now().await {
+                Ok(now) => now,
+                Err(_) => firebreak_store::clock::now(),
+            };
+            if let Err(err) = self.run_once(now).await {
                 tracing::warn!(error = %err, "escalation pass failed");
             }
             let next = self.store.next_escalation_at().await.ok().flatten();

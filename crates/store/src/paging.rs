@@ -1016,6 +1016,21 @@ impl Store {
         Ok(count)
     }
 
+    /// The database's clock (PostgreSQL's `clock_timestamp()`), so that replicas whose own
+    /// clocks drift still agree on when a timer is due; SQLite is on this machine, so its
+    /// clock is the process's.
+    pub async fn database_now(&self) -> Result<Timestamp> {
+        if self.backend() != Backend::Postgres {
+            return Ok(crate::clock::now());
+        }
+        let row = sqlx::query(
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT) AS now",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(from_micros(row.try_get("now")?))
+    }
+
     /// When the next escalation timer is due (acknowledged and resolved alerts have none).
     pub async fn next_escalation_at(&self) -> Result<Option<Timestamp>> {
         let row = sqlx::query("SELECT MIN(next_escalation_at) AS at FROM alerts")

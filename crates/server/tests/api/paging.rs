@@ -455,6 +455,14 @@ async fn escalation(backend: Backend) {
                 .to_string()
         }
     };
+    // Timers are due by the database's clock; it agrees with ours here.
+    let skew = app
+        .store
+        .database_now()
+        .await
+        .unwrap()
+        .duration_since(firebreak_store::clock::now());
+    assert!(skew.abs() < jiff::SignedDuration::from_secs(5), "{skew}");
     let ignored = send("checkout").await;
     let acked = send("search").await;
     let t0 = firebreak_store::clock::now();
