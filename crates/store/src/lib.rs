@@ -36,8 +36,8 @@ pub use insights::Deploy;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use paging::{
-    Alert, AlertLogEntry, EscalationPolicy, Heartbeat, IncomingAlert, Ingested, IntegrationKey,
-    Pager, PolicyDoc, Service, StepDoc, TargetDoc, Team,
+    Alert, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat, IncomingAlert, Ingested,
+    IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc, Team,
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};

@@ -886,7 +886,7 @@ impl Store {
         let seq = position.pass * 1000 + position.step as i64;
         for (email, why) in people {
             let recent: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'page' AND address = $1 AND created_at > $2",
+                "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'page' AND target = $1 AND created_at > $2",
             )
             .bind(email.clone())
             .bind(micros(now - SignedDuration::from_hours(1)))
@@ -917,29 +917,57 @@ impl Store {
                 pager.link_lifetime.as_hours(),
                 pager.base_url
             );
-            sqlx::query(
-                "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
-                 subject, body, status, attempts, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, 'page', 'escalation', 'email', $4, $5, $6, 'pending', 0, $7, $7) \
-                 ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
+            // The person's own rules, else an email to their address right away.
+            let mut rules: Vec<(i64, String, String, Option<String>)> = sqlx::query(
+                "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
+                 JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
             )
-            .bind(Uuid::now_v7().to_string())
-            .bind(format!("alert:{alert_id}"))
-            .bind(seq)
             .bind(email.clone())
-            .bind(format!("[Firebreak] ALERT: {summary}"))
-            .bind(body)
-            .bind(micros(now))
-            .execute(&mut **tx)
-            .await?;
-            log(
-                tx,
-                alert_id,
-                now,
-                "paged",
-                json!({"person": email, "why": why, "channel": "email", "step": position.step + 1}),
-            )
-            .await?;
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("delay_minutes")?,
+                    row.try_get("kind")?,
+                    row.try_get("address")?,
+                    row.try_get("secret")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+            if rules.is_empty() {
+                rules.push((0, "email".into(), email.clone(), None));
+            }
+            for (delay, channel, address, secret) in rules {
+                let at = now + SignedDuration::from_mins(delay);
+                sqlx::query(
+                    "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
+                     subject, body, status, attempts, next_attempt_at, created_at, secret) \
+                     VALUES ($1, $2, $3, 'page', $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) \
+                     ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
+                )
+                .bind(Uuid::now_v7().to_string())
+                .bind(format!("alert:{alert_id}"))
+                .bind(seq)
+                .bind(email.clone())
+                .bind(channel.clone())
+                .bind(address)
+                .bind(format!("[Firebreak] ALERT: {summary}"))
+                .bind(body.clone())
+                .bind(micros(at))
+                .bind(micros(now))
+                .bind(secret)
+                .execute(&mut **tx)
+                .await?;
+                log(
+                    tx,
+                    alert_id,
+                    now,
+                    "paged",
+                    json!({"person": email, "why": why, "channel": channel, "after_minutes": delay, "step": position.step + 1}),
+                )
+                .await?;
+            }
         }
         Ok(())
     }
@@ -1199,7 +1227,23 @@ async fn set_status(
         .bind(by.to_string())
         .execute(&mut **tx)
         .await?;
-    log(tx, alert_id, now, kind, json!({ "by": by })).await
+    // Pages not sent yet (a later rule's webhook, say) are no longer needed.
+    let cancelled = sqlx::query(
+        "UPDATE notifications SET status = 'cancelled', lease_until = NULL \
+         WHERE incident_id = $1 AND kind = 'page' AND status = 'pending'",
+    )
+    .bind(format!("alert:{alert_id}"))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    log(
+        tx,
+        alert_id,
+        now,
+        kind,
+        json!({ "by": by, "pages_cancelled": cancelled }),
+    )
+    .await
 }
 
 /// A heartbeat monitor: the service expects a ping every `interval_minutes`.
@@ -1342,6 +1386,157 @@ impl Store {
             .bind(micros(due_at))
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+}
+
+/// A way to reach a person: an email address or a signed webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactMethod {
+    pub id: String,
+    pub person: String,
+    /// `email` or `webhook`.
+    pub kind: String,
+    pub address: String,
+}
+
+/// "After `delay_minutes`, by this contact method."
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRule {
+    pub id: String,
+    pub contact_method: ContactMethod,
+    pub delay_minutes: i64,
+}
+
+impl Store {
+    pub async fn create_contact_method(
+        &self,
+        person: &str,
+        (kind, address, secret): (&str, &str, Option<&str>),
+        now: Timestamp,
+    ) -> Result<ContactMethod> {
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO contact_methods (id, person, kind, address, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.clone())
+        .bind(person.to_string())
+        .bind(kind.to_string())
+        .bind(address.to_string())
+        .bind(secret.map(String::from))
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(ContactMethod {
+            id,
+            person: person.into(),
+            kind: kind.into(),
+            address: address.into(),
+        })
+    }
+
+    pub async fn contact_methods(&self, person: &str) -> Result<Vec<ContactMethod>> {
+        let rows = sqlx::query(
+            "SELECT id, person, kind, address FROM contact_methods WHERE person = $1 ORDER BY created_at",
+        )
+        .bind(person.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ContactMethod {
+                    id: row.try_get("id")?,
+                    person: row.try_get("person")?,
+                    kind: row.try_get("kind")?,
+                    address: row.try_get("address")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a person's contact method and the rules that use it.
+    pub async fn delete_contact_method(&self, person: &str, id: &str) -> Result<()> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        sqlx::query("DELETE FROM notification_rules WHERE contact_method_id = $1 AND person = $2")
+            .bind(id.to_string())
+            .bind(person.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND person = $2")
+            .bind(id.to_string())
+            .bind(person.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A rule for one of the person's own contact methods; `NotFound` for someone else's.
+    pub async fn create_notification_rule(
+        &self,
+        person: &str,
+        contact_method_id: &str,
+        delay_minutes: i64,
+        now: Timestamp,
+    ) -> Result<NotificationRule> {
+        let method = self
+            .contact_methods(person)
+            .await?
+            .into_iter()
+            .find(|it| it.id == contact_method_id)
+            .ok_or(StoreError::NotFound)?;
+        let id = Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO notification_rules (id, person, contact_method_id, delay_minutes, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.clone())
+        .bind(person.to_string())
+        .bind(contact_method_id.to_string())
+        .bind(delay_minutes)
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(NotificationRule {
+            id,
+            contact_method: method,
+            delay_minutes,
+        })
+    }
+
+    pub async fn notification_rules(&self, person: &str) -> Result<Vec<NotificationRule>> {
+        let methods = self.contact_methods(person).await?;
+        let rows = sqlx::query(
+            "SELECT id, contact_method_id, delay_minutes FROM notification_rules WHERE person = $1 ORDER BY delay_minutes",
+        )
+        .bind(person.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let method_id: String = row.try_get("contact_method_id")?;
+            if let Some(method) = methods.iter().find(|it| it.id == method_id) {
+                out.push(NotificationRule {
+                    id: row.try_get("id")?,
+                    contact_method: method.clone(),
+                    delay_minutes: row.try_get("delay_minutes")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn delete_notification_rule(&self, person: &str, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND person = $2")
+            .bind(id.to_string())
+            .bind(person.to_string())
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 }

@@ -179,6 +179,22 @@ pub fn router() -> Router<AppState> {
             get(paging::silences).post(paging::create_silence),
         )
         .route("/silences/{id}", axum::routing::delete(paging::end_silence))
+        .route(
+            "/me/contact-methods",
+            get(paging::contacts).post(paging::add_contact),
+        )
+        .route(
+            "/me/contact-methods/{id}",
+            axum::routing::delete(paging::delete_contact),
+        )
+        .route(
+            "/me/notification-rules",
+            get(paging::rules).post(paging::add_rule),
+        )
+        .route(
+            "/me/notification-rules/{id}",
+            axum::routing::delete(paging::delete_rule),
+        )
         .route("/alerts", get(paging::alerts).post(paging::ingest))
         .route("/alerts/{id}", get(paging::alert))
         .route("/alerts/{id}/ack", post(paging::ack))

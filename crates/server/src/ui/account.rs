@@ -22,6 +22,10 @@ struct AccountPage {
     role: String,
     name: String,
     time_zone: String,
+    /// (id, kind, address).
+    contacts: Vec<(String, String, String)>,
+    /// (id, "after 5 min by webhook https://…").
+    rules: Vec<(String, String)>,
 }
 
 fn person(viewer: &Viewer) -> UiResult<&firebreak_store::User> {
@@ -32,12 +36,49 @@ fn person(viewer: &Viewer) -> UiResult<&firebreak_store::User> {
         .ok_or_else(|| ApiError::not_found("account for this token"))?)
 }
 
-pub async fn page(viewer: Viewer) -> UiResult<Response> {
-    let user = person(&viewer)?;
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    render_page(&state, &viewer, None).await
+}
+
+async fn render_page(
+    state: &AppState,
+    viewer: &Viewer,
+    flash: Option<String>,
+) -> UiResult<Response> {
+    let user = person(viewer)?;
+    let contacts = state
+        .store
+        .contact_methods(&user.email)
+        .await?
+        .into_iter()
+        .map(|it| (it.id, it.kind, it.address))
+        .collect();
+    let rules = state
+        .store
+        .notification_rules(&user.email)
+        .await?
+        .into_iter()
+        .map(|it| {
+            let when = if it.delay_minutes == 0 {
+                "at once".to_string()
+            } else {
+                format!("after {} min", it.delay_minutes)
+            };
+            (
+                it.id,
+                format!(
+                    "{when} by {} {}",
+                    it.contact_method.kind, it.contact_method.address
+                ),
+            )
+        })
+        .collect();
     Ok(render(&AccountPage {
+        contacts,
+        rules,
         chrome: viewer.chrome("account"),
         csrf: viewer.csrf(),
-        flash: None,
+        flash,
         email: user.email.clone(),
         role: user.role.as_str().to_string(),
         name: user.name.clone(),
@@ -67,6 +108,71 @@ pub async fn save(
     };
     patch_person(&state, &viewer.0, id, patch).await?;
     Ok(see_other("/account"))
+}
+
+/// Adds a contact method, a rule, or removes one (`action`: contact, rule, delete-contact,
+/// delete-rule) — through the same functions as the API.
+pub async fn paging(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<std::collections::BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .map(|it| it.trim().to_string())
+            .unwrap_or_default()
+    };
+    let email = person(&viewer)?.email.clone();
+    let flash = match field("action").as_str() {
+        "contact" => {
+            let body = crate::api::paging::ContactBody {
+                kind: field("kind"),
+                address: field("address"),
+                secret: None,
+            };
+            let created = crate::api::paging::contact(&state, &viewer.0, &body).await?;
+            created.secret.map(|secret| {
+                format!("Your webhook's pages are signed with this secret (shown once): {secret}")
+            })
+        }
+        "rule" => {
+            let body = crate::api::paging::RuleBody {
+                contact_method: field("contact_method"),
+                delay_minutes: field("delay_minutes")
+                    .parse()
+                    .map_err(|_| ApiError::field("delay_minutes", "a number of minutes"))?,
+            };
+            crate::api::paging::rule(&state, &viewer.0, &body).await?;
+            None
+        }
+        "delete-contact" => {
+            state
+                .store
+                .delete_contact_method(&email, &field("id"))
+                .await
+                .map_err(|_| ApiError::not_found("contact method"))?;
+            None
+        }
+        "delete-rule" => {
+            state
+                .store
+                .delete_notification_rule(&email, &field("id"))
+                .await
+                .map_err(|_| ApiError::not_found("notification rule"))?;
+            None
+        }
+        _ => {
+            return Err(
+                ApiError::field("action", "contact, rule, delete-contact or delete-rule").into(),
+            );
+        }
+    };
+    match flash {
+        Some(flash) => render_page(&state, &viewer, Some(flash)).await,
+        None => Ok(see_other("/account#paging")),
+    }
 }
 
 #[derive(Deserialize)]

@@ -133,6 +133,7 @@ pub fn router() -> Router<AppState> {
         .route("/workflow/{kind}/{name}/delete", post(workflow::delete))
         .route("/account", get(account::page).post(account::save))
         .route("/account/password", post(account::change_password))
+        .route("/account/paging", post(account::paging))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
 }

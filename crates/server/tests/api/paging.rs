@@ -519,7 +519,17 @@ async fn escalation(backend: Backend) {
         .await
         .unwrap();
     let mail = smtp.messages();
-    assert_eq!(mail.len(), 3, "ana twice (two alerts), bo once");
+    // The acknowledged alert's page to ana was not sent yet: acknowledging cancelled it.
+    assert_eq!(mail.len(), 2, "ana and then bo for the ignored alert");
+    let (_, it) = app.get(&format!("/api/v1/alerts/{acked}")).await;
+    let acknowledged = it["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["kind"] == "acknowledged")
+        .unwrap()
+        .clone();
+    assert_eq!(acknowledged["detail"]["pages_cancelled"], 1);
     // Undo quoted-printable: soft line breaks and `=3D`.
     let decoded: Vec<String> = mail
         .iter()
@@ -847,3 +857,187 @@ both_backends!(quiet_alerts, |app: TestApp| async move {
     assert_eq!(incident["title"], "node-2-down fired");
     assert_eq!(incident["services"], json!(["storms"]));
 });
+
+// Personal rules: email at once, a signed webhook after 5 minutes — which an acknowledgement
+// in between cancels.
+async fn personal_rules(backend: Backend) {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.workers = false;
+        settings.smtp.host = "127.0.0.1".into();
+        settings.smtp.port = smtp.port;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.admin.clone();
+    app.call(
+        &admin,
+        Method::POST,
+        "/api/v1/escalation-policies",
+        Some(json!({"name": "writer", "steps": [
+            {"targets": [{"type": "person", "id": "writer@test.example"}], "delay_minutes": 30}]})),
+    )
+    .await;
+    app.call(
+        &admin,
+        Method::POST,
+        "/api/v1/services",
+        Some(json!({"name": "api", "escalation_policy": "writer"})),
+    )
+    .await;
+    let (_, key) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/services/api/integration-keys",
+            Some(json!({})),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap().to_string();
+    let (hook, mut received) = crate::webhooks::start_receiver(0).await;
+    let (status, phone) = app
+        .post(
+            "/api/v1/me/contact-methods",
+            json!({"kind": "email", "address": "Writer.Phone@test.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{phone}");
+    let (_, webhook) = app
+        .post(
+            "/api/v1/me/contact-methods",
+            json!({"kind": "webhook", "address": hook, "secret": crate::webhooks::SECRET}),
+        )
+        .await;
+    for (method, delay) in [(&phone, 0), (&webhook, 5)] {
+        let (status, body) = app
+            .post(
+                "/api/v1/me/notification-rules",
+                json!({"contact_method": method["id"], "delay_minutes": delay}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/me/notification-rules",
+            json!({"contact_method": phone["id"], "delay_minutes": 61}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/me/notification-rules",
+            Some(json!({"contact_method": phone["id"], "delay_minutes": 1})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not the admin's method"
+    );
+    let (_, rules) = app
+        .call(
+            &app.write,
+            Method::GET,
+            "/api/v1/me/notification-rules",
+            None,
+        )
+        .await;
+    assert_eq!(rules.as_array().unwrap().len(), 2);
+
+    let send = |dedup: &'static str| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            app.post(
+                "/api/v1/alerts",
+                json!({"integration_key": key, "summary": format!("{dedup} is down"), "dedup_key": dedup}),
+            )
+            .await
+            .1["alert_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let first = send("first").await;
+    let worker = crate::webhooks::manual_worker(&app);
+    worker
+        .run_once(firebreak_store::clock::now())
+        .await
+        .unwrap();
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].contains("To: writer.phone@test.example"),
+        "{}",
+        mail[0]
+    );
+    // Acknowledged within the 5 minutes: the webhook is never sent.
+    app.call(
+        &app.write,
+        Method::POST,
+        &format!("/api/v1/alerts/{first}/ack"),
+        None,
+    )
+    .await;
+    let second = send("second").await;
+    let later = firebreak_store::clock::now() + jiff::SignedDuration::from_mins(6);
+    worker.run_once(later).await.unwrap();
+    worker.run_once(later).await.unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got.signature_ok, "signed with the contact method's secret");
+    assert_eq!(got.body["kind"], "page");
+    assert_eq!(got.body["incident_id"], format!("alert:{second}"));
+    assert!(
+        got.body["subject"]
+            .as_str()
+            .unwrap()
+            .contains("second is down")
+    );
+    assert!(
+        received.try_recv().is_err(),
+        "nothing for the acknowledged alert"
+    );
+    assert_eq!(smtp.messages().len(), 2, "the second alert's email too");
+    // The account page lists the rules and adds a webhook, showing its secret once.
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let (_, page) = app.page(&cookie, "/account").await;
+    assert!(page.contains("after 5 min by webhook"), "{page}");
+    let shown = app
+        .form(
+            &cookie,
+            "/account/paging",
+            &[
+                ("csrf", &csrf),
+                ("action", "contact"),
+                ("kind", "webhook"),
+                ("address", "https://hooks.example/pager"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("shown once") && shown.contains("whsec_"),
+        "{shown}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_rules_sqlite() {
+    personal_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_rules_postgres() {
+    personal_rules(Backend::Postgres).await;
+}
