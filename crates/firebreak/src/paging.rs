@@ -79,6 +79,31 @@ pub(crate) enum CatalogCmd {
     /// Create an escalation policy from a JSON file (the API's body), or replace the one of
     /// that name (admins).
     ApplyPolicy { file: PathBuf },
+    /// Your contact methods (how you are paged).
+    Contacts,
+    /// Add a contact method: `email ADDRESS` or `webhook URL` (a webhook's signing secret is
+    /// printed once).
+    AddContact {
+        /// `email` or `webhook`.
+        kind: String,
+        address: String,
+        /// A webhook's signing secret (16+ characters); made for you when absent.
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// Remove one of your contact methods and the rules that use it.
+    RemoveContact { id: String },
+    /// Your notification rules. With none, a page is an email to your address at once.
+    Rules,
+    /// Add a rule: when you are paged, use this contact method after --after minutes.
+    AddRule {
+        /// A contact method id (see `firebreak paging contacts`).
+        contact: String,
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
+    /// Remove one of your notification rules.
+    RemoveRule { id: String },
     /// The teams.
     Teams,
     /// Add a team (admins).
@@ -352,6 +377,82 @@ pub(crate) async fn catalog(
                     result["steps"].as_array().map_or(0, Vec::len)
                 );
             }
+        }
+        CatalogCmd::Contacts => {
+            let list = client
+                .call(Method::GET, "/me/contact-methods", None)
+                .await?;
+            print_list(as_json, &list, &["ID", "KIND", "ADDRESS"], |it| {
+                vec![text(&it["id"]), text(&it["kind"]), text(&it["address"])]
+            });
+        }
+        CatalogCmd::AddContact {
+            kind,
+            address,
+            secret,
+        } => {
+            let created = client
+                .call(
+                    Method::POST,
+                    "/me/contact-methods",
+                    Some(json!({"kind": kind, "address": address, "secret": secret})),
+                )
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!(
+                    "Added {} {} ({})",
+                    text(&created["kind"]),
+                    text(&created["address"]),
+                    text(&created["id"])
+                );
+                if let Some(secret) = created["secret"].as_str() {
+                    println!("signing secret (shown once): {secret}");
+                }
+            }
+        }
+        CatalogCmd::RemoveContact { id } => {
+            let path = format!("/me/contact-methods/{}", path_part(&id));
+            client.call(Method::DELETE, &path, None).await?;
+            println!("Removed {id}");
+        }
+        CatalogCmd::Rules => {
+            let list = client
+                .call(Method::GET, "/me/notification-rules", None)
+                .await?;
+            print_list(as_json, &list, &["ID", "AFTER", "BY", "ADDRESS"], |it| {
+                vec![
+                    text(&it["id"]),
+                    format!("{} min", text(&it["delay_minutes"])),
+                    text(&it["contact_method"]["kind"]),
+                    text(&it["contact_method"]["address"]),
+                ]
+            });
+        }
+        CatalogCmd::AddRule { contact, after } => {
+            let created = client
+                .call(
+                    Method::POST,
+                    "/me/notification-rules",
+                    Some(json!({"contact_method": contact, "delay_minutes": after})),
+                )
+                .await?;
+            if as_json {
+                show(&created);
+            } else {
+                println!(
+                    "When paged: after {after} min by {} {} ({})",
+                    text(&created["contact_method"]["kind"]),
+                    text(&created["contact_method"]["address"]),
+                    text(&created["id"])
+                );
+            }
+        }
+        CatalogCmd::RemoveRule { id } => {
+            let path = format!("/me/notification-rules/{}", path_part(&id));
+            client.call(Method::DELETE, &path, None).await?;
+            println!("Removed {id}");
         }
         CatalogCmd::Teams => {
             let list = client.call(Method::GET, "/teams", None).await?;

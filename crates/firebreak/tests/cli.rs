@@ -807,6 +807,48 @@ async fn incident_commands_through_the_api() {
     let run = firebreak(&env, &["paging", "silences"]).await;
     assert!(run.stdout.contains("upgrade"), "{}", run.stdout);
 
+    // How you are paged: a webhook (its secret printed once) five minutes after the page.
+    let run = firebreak(
+        &env,
+        &[
+            "paging",
+            "add-contact",
+            "webhook",
+            "https://hooks.example.com/me",
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("signing secret (shown once)"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let contact = run.stdout.split(['(', ')']).nth(1).unwrap().to_string();
+    let run = firebreak(&env, &["paging", "add-rule", &contact, "--after", "5"]).await;
+    assert!(
+        run.ok && run.stdout.contains("after 5 min by webhook"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["paging", "rules"]).await;
+    assert!(
+        run.stdout.contains("5 min") && run.stdout.contains("hooks.example.com"),
+        "{}",
+        run.stdout
+    );
+    let run = firebreak(&env, &["paging", "add-rule", &contact, "--after", "90"]).await;
+    assert!(
+        !run.ok && run.stderr.contains("delay_minutes"),
+        "{}",
+        run.stderr
+    );
+    let run = firebreak(&env, &["paging", "remove-contact", &contact]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["paging", "rules"]).await;
+    assert!(!run.stdout.contains("hooks.example.com"), "{}", run.stdout);
+
     // Flags work as well as the environment; no token is a clear error.
     let run = firebreak(&[], &["--url", &url, "--token", &token, "show", "INC-1"]).await;
     assert!(run.ok, "{}", run.stderr);
