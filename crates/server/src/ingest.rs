@@ -52,19 +52,14 @@ async fn service_for(state: &AppState, key: &str) -> Result<Option<Service>, Sto
     }
 }
 
-/// Applies one event, paging through the schedules as they are now.
+/// Applies one event, paging through the schedules as they are now; many events arriving
+/// together share a transaction (`AlertBatcher`).
 pub async fn apply(
     state: &AppState,
     service: &Service,
     incoming: &IncomingAlert,
 ) -> Result<Ingested, StoreError> {
-    let parts = state.pager.get(&state.store, &state.settings).await?;
-    let on_call = |id: &str, at: jiff::Timestamp| parts.on_call(id, at);
-    let pager = parts.pager(&on_call);
-    let done = state
-        .store
-        .ingest_alert(service, incoming, &pager, firebreak_store::clock::now())
-        .await?;
+    let done = state.alerts.apply(service, incoming).await?;
     auto_declare(&state.store, service, incoming, &done).await;
     Ok(done)
 }

@@ -49,6 +49,8 @@ pub struct AppState {
     pub events: Arc<paging::EventLimiter>,
     /// Who schedules have on call, for paging from request handlers.
     pub pager: Arc<paging::PagerCache>,
+    /// Alert events from monitoring, committed in batches.
+    pub alerts: paging::AlertBatcher,
 }
 
 /// How to open a store for these settings: their catalog, rebuilt with the playbooks and
@@ -186,15 +188,17 @@ pub async fn serve_with_store(
             stop_rx.clone(),
         ))
     });
+    let pager: Arc<paging::PagerCache> = Arc::default();
     let state = AppState {
         store: store.clone(),
-        settings,
+        settings: settings.clone(),
         shutdown: stop_rx,
         tokens: Arc::default(),
         logins: Arc::default(),
         status: status::StatusCache::default(),
         events: Arc::default(),
-        pager: Arc::default(),
+        pager: pager.clone(),
+        alerts: paging::AlertBatcher::start(store.clone(), settings.clone(), pager),
     };
     // The status page is rendered before the first request and kept fresh.
     if let Err(err) = status::rebuild(&state).await {

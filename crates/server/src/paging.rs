@@ -2,11 +2,11 @@
 //! the escalation worker, and the per-integration-key event limit.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use firebreak_core::schedule::Schedule;
-use firebreak_store::{Pager, Store, StoreError};
+use firebreak_store::{IncomingAlert, Ingested, Pager, Service, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 
@@ -99,6 +99,78 @@ impl PagerCache {
 
     pub async fn invalidate(&self) {
         *self.parts.lock().await = None;
+    }
+}
+
+/// Alert events from request handlers, applied many to a transaction: one task takes what
+/// has queued up while the last batch committed and commits it together (group commit, as
+/// the incident writer). A quiet moment is a batch of one, so nothing waits for company.
+#[derive(Clone)]
+pub struct AlertBatcher {
+    jobs: tokio::sync::mpsc::Sender<AlertJob>,
+}
+
+struct AlertJob {
+    service: Service,
+    incoming: IncomingAlert,
+    reply: tokio::sync::oneshot::Sender<Result<Ingested, StoreError>>,
+}
+
+/// The most events in one transaction.
+const ALERT_BATCH: usize = 128;
+
+impl AlertBatcher {
+    /// Starts the task; it ends when the last `AlertBatcher` is dropped.
+    pub fn start(store: Store, settings: Arc<Settings>, pager: Arc<PagerCache>) -> AlertBatcher {
+        let (jobs, mut queue) = tokio::sync::mpsc::channel::<AlertJob>(4096);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(ALERT_BATCH);
+            while queue.recv_many(&mut batch, ALERT_BATCH).await > 0 {
+                let taken = std::mem::take(&mut batch);
+                let parts = match pager.get(&store, &settings).await {
+                    Ok(parts) => parts,
+                    Err(err) => {
+                        for job in taken {
+                            let _ = job.reply.send(Err(StoreError::Closed));
+                        }
+                        tracing::error!(error = %err, "cannot load the schedules to page");
+                        continue;
+                    }
+                };
+                let on_call = |id: &str, at: Timestamp| parts.on_call(id, at);
+                let events: Vec<_> = taken
+                    .iter()
+                    .map(|job| (&job.service, &job.incoming))
+                    .collect();
+                let results = store
+                    .ingest_alerts(
+                        &events,
+                        &parts.pager(&on_call),
+                        firebreak_store::clock::now(),
+                    )
+                    .await;
+                for (job, result) in taken.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+        });
+        AlertBatcher { jobs }
+    }
+
+    /// Applies one event; answers once it is committed.
+    pub async fn apply(
+        &self,
+        service: &Service,
+        incoming: &IncomingAlert,
+    ) -> Result<Ingested, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = AlertJob {
+            service: service.clone(),
+            incoming: incoming.clone(),
+            reply,
+        };
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 }
 

@@ -547,6 +547,44 @@ impl Store {
         }
     }
 
+    /// Applies many events in one transaction, in order (group commit: one fsync for all, so
+    /// a burst from monitoring is not one commit per alert). Each answer is as
+    /// `ingest_alert`'s. If the database refuses any of them (another replica opened the
+    /// same key meanwhile, say), the whole batch is rolled back and each event is applied
+    /// alone, so one cannot fail its neighbours.
+    pub async fn ingest_alerts(
+        &self,
+        events: &[(&Service, &IncomingAlert)],
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Vec<Result<Ingested>> {
+        let together = async {
+            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let mut done = Vec::with_capacity(events.len());
+            for (service, incoming) in events {
+                done.push(
+                    self.apply_alert(&mut tx, service, incoming, pager, now)
+                        .await?,
+                );
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(done)
+        };
+        match together.await {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            Err(err) => {
+                if events.len() > 1 {
+                    tracing::debug!(error = %err, n = events.len(), "alert batch failed; applying its events one by one");
+                }
+                let mut done = Vec::with_capacity(events.len());
+                for (service, incoming) in events {
+                    done.push(self.ingest_alert(service, incoming, pager, now).await);
+                }
+                done
+            }
+        }
+    }
+
     async fn ingest_once(
         &self,
         service: &Service,
@@ -554,8 +592,24 @@ impl Store {
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<Ingested> {
-        let open_key = format!("{}/{}", service.id, incoming.dedup_key);
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let done = self
+            .apply_alert(&mut tx, service, incoming, pager, now)
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// One event inside the caller's write transaction.
+    async fn apply_alert(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let open_key = format!("{}/{}", service.id, incoming.dedup_key);
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"
         } else {
@@ -564,7 +618,7 @@ impl Store {
         let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
         let open = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(open_key.clone())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let (open_id, open_status) = match &open {
             Some(row) => {
@@ -585,7 +639,7 @@ impl Store {
                     Some(policy_id) => {
                         sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
                             .bind(policy_id.clone())
-                            .fetch_optional(&mut *tx)
+                            .fetch_optional(&mut **tx)
                             .await?
                             .map(|row| row.try_get::<String, _>("policy"))
                             .transpose()?
@@ -608,13 +662,10 @@ impl Store {
                 .bind(incoming.links.clone())
                 .bind(micros(now))
                 .bind(policy.clone())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-                log(&mut tx, &id, now, "triggered", detail).await?;
-                if let Some(quiet) = self
-                    .quiet(&mut tx, service, incoming, &id, pager, now)
-                    .await?
-                {
+                log(tx, &id, now, "triggered", detail).await?;
+                if let Some(quiet) = self.quiet(tx, service, incoming, &id, pager, now).await? {
                     let (reason, extra) = match &quiet {
                         Quiet::Silenced { silence } => {
                             ("silenced".to_string(), json!({ "silence": silence }))
@@ -627,7 +678,7 @@ impl Store {
                             sqlx::query("UPDATE alerts SET group_id = $2 WHERE id = $1")
                                 .bind(id.clone())
                                 .bind(into.clone())
-                                .execute(&mut *tx)
+                                .execute(&mut **tx)
                                 .await?;
                             (
                                 "grouped into an open alert of the service (paged once)"
@@ -637,14 +688,13 @@ impl Store {
                         }
                     };
                     log(
-                        &mut tx,
+                        tx,
                         &id,
                         now,
                         "not_paged",
                         json!({"reason": reason, "detail": extra}),
                     )
                     .await?;
-                    tx.commit().await?;
                     return Ok(Ingested {
                         decision,
                         alert_id: Some(id),
@@ -660,7 +710,7 @@ impl Store {
                 {
                     Some((policy, (position, due))) => {
                         self.take_step(
-                            &mut tx,
+                            tx,
                             &id,
                             &incoming.summary,
                             policy,
@@ -673,7 +723,7 @@ impl Store {
                     }
                     None => {
                         log(
-                            &mut tx,
+                            tx,
                             &id,
                             now,
                             "not_paged",
@@ -688,9 +738,9 @@ impl Store {
                 sqlx::query("UPDATE alerts SET count = count + 1, updated_at = $2 WHERE id = $1")
                     .bind(id.clone())
                     .bind(micros(now))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                log(&mut tx, &id, now, "counted", detail).await?;
+                log(tx, &id, now, "counted", detail).await?;
                 Some(id)
             }
             (Decision::Acknowledge | Decision::Resolve, Some(id)) => {
@@ -699,12 +749,11 @@ impl Store {
                 } else {
                     AlertAction::Resolve
                 };
-                set_status(&mut tx, &id, action, incoming.via, now).await?;
+                set_status(tx, &id, action, incoming.via, now).await?;
                 Some(id)
             }
             _ => None,
         };
-        tx.commit().await?;
         Ok(Ingested { decision, alert_id })
     }
 

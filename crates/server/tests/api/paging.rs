@@ -1041,3 +1041,44 @@ async fn personal_rules_sqlite() {
 async fn personal_rules_postgres() {
     personal_rules(Backend::Postgres).await;
 }
+
+// Monitoring sends in bursts: events arriving together share a transaction. Sixty at once —
+// twelve keys, five triggers each — are twelve alerts counted five times, each paged once.
+both_backends!(a_burst_of_events, |app: TestApp| async move {
+    let (_, key) = setup(&app, 5).await;
+    let sends = (0..60).map(|n| {
+        let event = json!({"routing_key": key, "event_action": "trigger",
+                           "dedup_key": format!("disk-{}", n % 12),
+                           "payload": {"summary": format!("disk {} full", n % 12),
+                                       "source": "node", "severity": "error"}});
+        let app = &app;
+        async move { enqueue(app, event).await }
+    });
+    for (status, answer) in futures_util::future::join_all(sends).await {
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    }
+    let alerts = open_alerts(&app).await;
+    assert_eq!(alerts.len(), 12, "{alerts:?}");
+    for alert in &alerts {
+        assert_eq!(alert["count"], 5, "{alert}");
+        let (_, it) = app
+            .get(&format!("/api/v1/alerts/{}", alert["id"].as_str().unwrap()))
+            .await;
+        let kinds: Vec<&str> = it["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds.iter().filter(|kind| **kind == "paged").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|kind| **kind == "counted").count(),
+            4,
+            "{kinds:?}"
+        );
+    }
+});
