@@ -247,24 +247,58 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
-async fn log(
-    tx: &mut Transaction<'static, Any>,
-    alert_id: &str,
-    at: Timestamp,
-    kind: &str,
-    detail: serde_json::Value,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(alert_id.to_string())
-    .bind(micros(at))
-    .bind(kind.to_string())
-    .bind(detail.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// Alert log entries made in a transaction, written together just before it commits (one
+/// statement for many, which is what lets a batch of alerts commit quickly).
+#[derive(Default)]
+struct LogBuffer(Vec<(String, String, i64, String, String)>);
+
+/// Rows per INSERT (5 parameters each, well under every backend's limit).
+const LOG_ROWS_PER_INSERT: usize = 200;
+
+impl LogBuffer {
+    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        for chunk in self.0.chunks(LOG_ROWS_PER_INSERT) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let n = i * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4,
+                        n + 5
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql =
+                format!("INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES {values}");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, alert_id, at, kind, detail) in chunk {
+                query = query
+                    .bind(id.clone())
+                    .bind(alert_id.clone())
+                    .bind(*at)
+                    .bind(kind.clone())
+                    .bind(detail.clone());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        self.0.clear();
+        Ok(())
+    }
+}
+
+/// Adds an entry to the alert's log (written when the transaction's buffer is flushed).
+fn log(logs: &mut LogBuffer, alert_id: &str, at: Timestamp, kind: &str, detail: serde_json::Value) {
+    logs.0.push((
+        Uuid::now_v7().to_string(),
+        alert_id.to_string(),
+        micros(at),
+        kind.to_string(),
+        detail.to_string(),
+    ));
 }
 
 impl Store {
@@ -560,13 +594,15 @@ impl Store {
     ) -> Vec<Result<Ingested>> {
         let together = async {
             let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let logs = &mut LogBuffer::default();
             let mut done = Vec::with_capacity(events.len());
             for (service, incoming) in events {
                 done.push(
-                    self.apply_alert(&mut tx, service, incoming, pager, now)
+                    self.apply_alert(&mut tx, logs, service, incoming, pager, now)
                         .await?,
                 );
             }
+            logs.flush(&mut tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         };
@@ -593,9 +629,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<Ingested> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let logs = &mut LogBuffer::default();
         let done = self
-            .apply_alert(&mut tx, service, incoming, pager, now)
+            .apply_alert(&mut tx, logs, service, incoming, pager, now)
             .await?;
+        logs.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -604,6 +642,7 @@ impl Store {
     async fn apply_alert(
         &self,
         tx: &mut Transaction<'static, Any>,
+        logs: &mut LogBuffer,
         service: &Service,
         incoming: &IncomingAlert,
         pager: &Pager<'_>,
@@ -664,7 +703,7 @@ impl Store {
                 .bind(policy.clone())
                 .execute(&mut **tx)
                 .await?;
-                log(tx, &id, now, "triggered", detail).await?;
+                log(logs, &id, now, "triggered", detail);
                 if let Some(quiet) = self.quiet(tx, service, incoming, &id, pager, now).await? {
                     let (reason, extra) = match &quiet {
                         Quiet::Silenced { silence } => {
@@ -688,13 +727,12 @@ impl Store {
                         }
                     };
                     log(
-                        tx,
+                        logs,
                         &id,
                         now,
                         "not_paged",
                         json!({"reason": reason, "detail": extra}),
-                    )
-                    .await?;
+                    );
                     return Ok(Ingested {
                         decision,
                         alert_id: Some(id),
@@ -711,6 +749,7 @@ impl Store {
                     Some((policy, (position, due))) => {
                         self.take_step(
                             tx,
+                            logs,
                             &id,
                             &incoming.summary,
                             policy,
@@ -723,13 +762,12 @@ impl Store {
                     }
                     None => {
                         log(
-                            tx,
+                            logs,
                             &id,
                             now,
                             "not_paged",
                             json!({"reason": "the service has no escalation policy"}),
-                        )
-                        .await?;
+                        );
                     }
                 }
                 Some(id)
@@ -740,7 +778,7 @@ impl Store {
                     .bind(micros(now))
                     .execute(&mut **tx)
                     .await?;
-                log(tx, &id, now, "counted", detail).await?;
+                log(logs, &id, now, "counted", detail);
                 Some(id)
             }
             (Decision::Acknowledge | Decision::Resolve, Some(id)) => {
@@ -749,7 +787,7 @@ impl Store {
                 } else {
                     AlertAction::Resolve
                 };
-                set_status(tx, &id, action, incoming.via, now).await?;
+                set_status(tx, logs, &id, action, incoming.via, now).await?;
                 Some(id)
             }
             _ => None,
@@ -884,6 +922,7 @@ impl Store {
     async fn take_step(
         &self,
         tx: &mut Transaction<'static, Any>,
+        logs: &mut LogBuffer,
         alert_id: &str,
         summary: &str,
         policy: &Policy,
@@ -902,13 +941,12 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         log(
-            tx,
+            logs,
             alert_id,
             now,
             "step",
             json!({"step": position.step + 1, "pass": position.pass + 1, "escalates_at": due.to_string()}),
-        )
-        .await?;
+        );
         let Some(step) = policy.steps.get(position.step) else {
             return Ok(());
         };
@@ -920,13 +958,12 @@ impl Store {
                     Some(email) => people.push((email, format!("on call in schedule {schedule}"))),
                     None => {
                         log(
-                            tx,
+                            logs,
                             alert_id,
                             now,
                             "not_paged",
                             json!({"schedule": schedule, "reason": "nobody is on call"}),
-                        )
-                        .await?;
+                        );
                     }
                 },
             }
@@ -934,17 +971,27 @@ impl Store {
         people.dedup_by(|a, b| a.0 == b.0);
         let seq = position.pass * 1000 + position.step as i64;
         for (email, why) in people {
+            // Pages to this person in the last hour (a page is one alert's step, however many
+            // of their rules it uses), counted up to the limit: a storm's thousands of pages
+            // cost no more to check than the limit's worth.
             let recent: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM notifications WHERE kind = 'page' AND target = $1 AND created_at > $2",
+                "SELECT COUNT(*) AS n FROM (SELECT DISTINCT incident_id, seq FROM notifications \
+                 WHERE kind = 'page' AND target = $1 AND created_at > $2 LIMIT $3) AS recent",
             )
             .bind(email.clone())
             .bind(micros(now - SignedDuration::from_hours(1)))
+            .bind(pager.per_person_per_hour)
             .fetch_one(&mut **tx)
             .await?
             .try_get("n")?;
             if recent >= pager.per_person_per_hour {
-                log(tx, alert_id, now, "not_paged", json!({"person": email, "reason": "rate limit: too many pages in the last hour"}))
-                    .await?;
+                log(
+                    logs,
+                    alert_id,
+                    now,
+                    "not_paged",
+                    json!({"person": email, "reason": "rate limit: too many pages in the last hour"}),
+                );
                 continue;
             }
             let mut secret = [0u8; 32];
@@ -1009,13 +1056,12 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
                 log(
-                    tx,
+                    logs,
                     alert_id,
                     now,
                     "paged",
                     json!({"person": email, "why": why, "channel": channel, "after_minutes": delay, "step": position.step + 1}),
-                )
-                .await?;
+                );
             }
         }
         Ok(())
@@ -1031,6 +1077,7 @@ impl Store {
         limit: i64,
     ) -> Result<usize> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let logs = &mut LogBuffer::default();
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
         } else {
@@ -1063,15 +1110,16 @@ impl Store {
             {
                 Some((policy, (position, due))) => {
                     log(
-                        &mut tx,
+                        logs,
                         &id,
                         now,
                         "escalated",
                         json!({"from_step": at.step + 1, "to_step": position.step + 1}),
+                    );
+                    self.take_step(
+                        &mut tx, logs, &id, &summary, policy, position, due, pager, now,
                     )
                     .await?;
-                    self.take_step(&mut tx, &id, &summary, policy, position, due, pager, now)
-                        .await?;
                 }
                 None => {
                     sqlx::query("UPDATE alerts SET next_escalation_at = NULL WHERE id = $1")
@@ -1079,16 +1127,16 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     log(
-                        &mut tx,
+                        logs,
                         &id,
                         now,
                         "exhausted",
                         json!({"reason": "every step was paged; nobody acknowledged"}),
-                    )
-                    .await?;
+                    );
                 }
             }
         }
+        logs.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -1126,6 +1174,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Alert> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let logs = &mut LogBuffer::default();
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"
         } else {
@@ -1144,7 +1193,8 @@ impl Store {
                 "the alert is already {status}"
             )));
         }
-        set_status(&mut tx, alert_id, action, by, now).await?;
+        set_status(&mut tx, logs, alert_id, action, by, now).await?;
+        logs.flush(&mut tx).await?;
         tx.commit().await?;
         self.alert(alert_id).await
     }
@@ -1158,6 +1208,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let logs = &mut LogBuffer::default();
         let done = sqlx::query(
             "UPDATE alerts SET incident_id = $2, updated_at = $3 WHERE id = $1 AND incident_id IS NULL",
         )
@@ -1172,13 +1223,13 @@ impl Store {
             ));
         }
         log(
-            &mut tx,
+            logs,
             alert_id,
             now,
             "incident_declared",
             json!({"incident": incident_id, "by": by}),
-        )
-        .await?;
+        );
+        logs.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1252,6 +1303,7 @@ impl Store {
 /// caller's transaction.
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
+    logs: &mut LogBuffer,
     alert_id: &str,
     action: AlertAction,
     by: &str,
@@ -1286,13 +1338,13 @@ async fn set_status(
     .await?
     .rows_affected();
     log(
-        tx,
+        logs,
         alert_id,
         now,
         kind,
         json!({ "by": by, "pages_cancelled": cancelled }),
-    )
-    .await
+    );
+    Ok(())
 }
 
 /// A heartbeat monitor: the service expects a ping every `interval_minutes`.

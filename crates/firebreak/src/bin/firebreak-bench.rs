@@ -541,6 +541,9 @@ async fn bench_backend(
     }))
 }
 
+/// Services (each with its own policy, person and key) the paging scenarios spread alerts over.
+const SERVICES: usize = 100;
+
 /// Paging: ingest throughput through `/v2/enqueue` (every event a new alert that pages), the
 /// latency from an alert sent to its page queued at a steady 1,000 alerts/s (the page is
 /// queued in the alert's own transaction, so it is the answer's latency), and escalation
@@ -566,33 +569,41 @@ async fn bench_paging(
             .bearer_auth(token)
             .json(&body)
     };
-    post(
-        "/escalation-policies",
-        json!({"name": "bench", "steps": [
-            {"targets": [{"type": "person", "id": "oncall@example.com"}], "delay_minutes": 1},
-            {"targets": [{"type": "person", "id": "backup@example.com"}], "delay_minutes": 1}]}),
-    )
-    .send()
-    .await?
-    .error_for_status()?;
-    let service: Value = post(
-        "/services",
-        json!({"name": "bench", "escalation_policy": "bench"}),
-    )
-    .send()
-    .await?
-    .error_for_status()?
-    .json()
-    .await?;
-    let service_id = service["id"].as_str().context("service id")?.to_string();
-    let key: Value = post("/services/bench/integration-keys", json!({}))
+    // A storm pages many people: 100 services, each on its own policy paging its own person
+    // (then a backup), each with a key; events go round the keys.
+    let mut keys = Vec::new();
+    let mut service_id = String::new();
+    for n in 0..SERVICES {
+        post(
+            "/escalation-policies",
+            json!({"name": format!("bench-{n}"), "steps": [
+                {"targets": [{"type": "person", "id": format!("oncall-{n}@example.com")}], "delay_minutes": 1},
+                {"targets": [{"type": "person", "id": "backup@example.com"}], "delay_minutes": 1}]}),
+        )
         .send()
         .await?
+        .error_for_status()?;
+        let service: Value = post(
+            "/services",
+            json!({"name": format!("bench-{n}"), "escalation_policy": format!("bench-{n}")}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
         .json()
         .await?;
-    let key = key["key"].as_str().context("integration key")?.to_string();
-    let event = move |dedup: String| {
-        json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup,
+        service_id = service["id"].as_str().context("service id")?.to_string();
+        let key: Value = post(&format!("/services/bench-{n}/integration-keys"), json!({}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        keys.push(key["key"].as_str().context("integration key")?.to_string());
+    }
+    let keys = Arc::new(keys);
+    let event = move |n: usize, dedup: String| {
+        json!({"routing_key": keys[n % SERVICES], "event_action": "trigger", "dedup_key": dedup,
                "payload": {"summary": "bench alert", "source": "bench", "severity": "critical"}})
     };
 
@@ -605,7 +616,7 @@ async fn bench_paging(
         let make: MakeRequest =
             Arc::new(move |http: &reqwest::Client, client: usize, round: usize| {
                 http.post(format!("{url}/v2/enqueue"))
-                    .json(&event(format!("load-{client}-{round}")))
+                    .json(&event(client + round, format!("load-{client}-{round}")))
             });
         run_rounds(backend, 1, options.clients, Duration::from_secs(5), make).await
     };
@@ -620,7 +631,7 @@ async fn bench_paging(
             ticks.tick().await;
             let request = http
                 .post(format!("{url}/v2/enqueue"))
-                .json(&event(format!("steady-{n}")));
+                .json(&event(n, format!("steady-{n}")));
             sent.push(tokio::spawn(async move {
                 let at = Instant::now();
                 let ok = request

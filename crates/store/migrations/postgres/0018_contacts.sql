@@ -1,6 +1,6 @@
 -- How each person is paged: contact methods (email, signed webhook) and personal rules
 -- ("immediately by email, after 5 minutes by webhook"). Without rules, a page is an email to
--- the person's address. Pages name the person in `target`, for the per-person limit.
+-- the person's address. Pages name the person in `target`.
 CREATE TABLE contact_methods (
     id TEXT PRIMARY KEY,
     person TEXT NOT NULL,
@@ -18,4 +18,6 @@ CREATE TABLE notification_rules (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX notification_rules_person ON notification_rules (person);
+-- Pages name the person in `target`; the per-person limit counts them by it.
+DROP INDEX notifications_pages;
 CREATE INDEX notifications_pages_by_person ON notifications (kind, target, created_at);
