@@ -71,15 +71,16 @@ impl DeliveryWorker {
             .iter()
             .map(|it| self.send_notification(it, now));
         let outcomes = futures_util::future::join_all(sends).await;
-        for (notification, outcome) in notifications.iter().zip(outcomes) {
+        let results: Vec<_> = notifications.iter().zip(outcomes).collect();
+        for (_, outcome) in &results {
             match outcome {
                 DeliveryOutcome::Delivered { .. } => report.delivered += 1,
                 DeliveryOutcome::Failed { .. } => report.failed += 1,
             }
-            self.store
-                .record_notification(notification, &outcome, &self.policy, now)
-                .await?;
         }
+        self.store
+            .record_notifications(&results, &self.policy, now)
+            .await?;
         Ok(report)
     }
 

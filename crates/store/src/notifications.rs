@@ -207,47 +207,55 @@ impl Store {
         Ok(claimed)
     }
 
-    pub async fn record_notification(
+    /// Records what became of notifications the delivery worker tried, all in one
+    /// transaction (a storm's thousand pages are not a thousand commits).
+    pub async fn record_notifications(
         &self,
-        notification: &Notification,
-        outcome: &DeliveryOutcome,
+        outcomes: &[(&Notification, DeliveryOutcome)],
         policy: &RetryPolicy,
         now: Timestamp,
     ) -> Result<()> {
-        let attempts = notification.attempts + 1;
-        match outcome {
-            DeliveryOutcome::Delivered { .. } => {
-                sqlx::query(
-                    "UPDATE notifications SET status = 'sent', attempts = $2, sent_at = $3, lease_until = NULL, \
-                     last_error = NULL WHERE id = $1",
-                )
-                .bind(notification.row_id)
-                .bind(attempts)
-                .bind(micros(now))
-                .execute(self.pool())
-                .await?;
-            }
-            DeliveryOutcome::Failed { error, .. } => {
-                let (status, next) = match policy.next_attempt(attempts, now) {
-                    Some(next) => ("pending", next),
-                    None => ("dead", now),
-                };
-                sqlx::query(
-                    "UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, lease_until = NULL, \
-                     last_error = $5 WHERE id = $1",
-                )
-                .bind(notification.row_id)
-                .bind(status)
-                .bind(attempts)
-                .bind(micros(next))
-                .bind(error.chars().take(1000).collect::<String>())
-                .execute(self.pool())
-                .await?;
-                if status == "dead" {
-                    tracing::warn!(notification = %notification.notification_id, target = %notification.target, "notification dead-lettered");
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        for (notification, outcome) in outcomes {
+            let attempts = notification.attempts + 1;
+            match outcome {
+                DeliveryOutcome::Delivered { .. } => {
+                    sqlx::query(
+                        "UPDATE notifications SET status = 'sent', attempts = $2, sent_at = $3, lease_until = NULL, \
+                         last_error = NULL WHERE id = $1",
+                    )
+                    .bind(notification.row_id)
+                    .bind(attempts)
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                DeliveryOutcome::Failed { error, .. } => {
+                    let (status, next) = match policy.next_attempt(attempts, now) {
+                        Some(next) => ("pending", next),
+                        None => ("dead", now),
+                    };
+                    sqlx::query(
+                        "UPDATE notifications SET status = $2, attempts = $3, next_attempt_at = $4, lease_until = NULL, \
+                         last_error = $5 WHERE id = $1",
+                    )
+                    .bind(notification.row_id)
+                    .bind(status)
+                    .bind(attempts)
+                    .bind(micros(next))
+                    .bind(error.chars().take(1000).collect::<String>())
+                    .execute(&mut *tx)
+                    .await?;
+                    if status == "dead" {
+                        tracing::warn!(notification = %notification.notification_id, target = %notification.target, "notification dead-lettered");
+                    }
                 }
             }
         }
+        tx.commit().await?;
         Ok(())
     }
 
