@@ -8,6 +8,8 @@
 //! number of workers with `FOR UPDATE SKIP LOCKED`; a page is a row in `notifications`
 //! queued in the same transaction, so an alert is paged exactly when its step is taken.
 
+use std::collections::HashMap;
+
 use firebreak_core::paging::{
     AlertAction, AlertSeverity, AlertStatus, Decision, NewAlert, Policy, Position, Quiet, Silence,
     Step, Target, decide, quiet,
@@ -247,33 +249,47 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
-/// Alert log entries made in a transaction, written together just before it commits (one
-/// statement for many, which is what lets a batch of alerts commit quickly).
+/// What a paging transaction owes the database before it commits, and what it has read once
+/// already. Log entries and page links are written together at the end (one statement for
+/// many: what lets a batch of alerts commit quickly); the silences in effect, policies and
+/// people's rules are read once per transaction (nothing in it changes them).
 #[derive(Default)]
-struct LogBuffer(Vec<(String, String, i64, String, String)>);
+struct Pending {
+    log: Vec<(String, String, i64, String, String)>,
+    /// (token hash, alert, person, expires at).
+    links: Vec<(String, String, String, i64)>,
+    silences: Option<Vec<Silence>>,
+    policies: HashMap<String, Option<String>>,
+    rules: HashMap<String, Vec<PageRule>>,
+}
 
-/// Rows per INSERT (5 parameters each, well under every backend's limit).
-const LOG_ROWS_PER_INSERT: usize = 200;
+/// A person's notification rule as paging uses it: after minutes, channel, address, secret.
+type PageRule = (i64, String, String, Option<String>);
 
-impl LogBuffer {
-    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
-        for chunk in self.0.chunks(LOG_ROWS_PER_INSERT) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let n = i * 5;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4,
-                        n + 5
-                    )
-                })
+/// Rows per INSERT (at most 5 parameters each, well under every backend's limit).
+const ROWS_PER_INSERT: usize = 200;
+
+/// `($1, $2, …), ($k+1, …)`: placeholders for `rows` rows of `width` values.
+fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells = (1..=width)
+                .map(|cell| format!("${}", row * width + cell))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql =
-                format!("INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES {values}");
+            format!("({cells})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Pending {
+    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        for chunk in self.log.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, alert_id, at, kind, detail) in chunk {
                 query = query
@@ -285,14 +301,107 @@ impl LogBuffer {
             }
             query.execute(&mut **tx).await?;
         }
-        self.0.clear();
+        self.log.clear();
+        for chunk in self.links.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES {}",
+                placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (hash, alert_id, person, expires_at) in chunk {
+                query = query
+                    .bind(hash.clone())
+                    .bind(alert_id.clone())
+                    .bind(person.clone())
+                    .bind(*expires_at);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        self.links.clear();
         Ok(())
+    }
+
+    /// The silences in effect at `now` (every transaction has one `now`).
+    async fn silences(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        now: Timestamp,
+    ) -> Result<&[Silence]> {
+        if self.silences.is_none() {
+            let rows = sqlx::query(
+                "SELECT id, service_id, matching, starts_at, ends_at FROM silences \
+                 WHERE starts_at <= $1 AND ends_at > $1",
+            )
+            .bind(micros(now))
+            .fetch_all(&mut **tx)
+            .await?;
+            self.silences = Some(rows.iter().map(silence_from).collect::<Result<_>>()?);
+        }
+        Ok(self.silences.as_deref().unwrap_or_default())
+    }
+
+    /// An escalation policy as stored (JSON), if it exists.
+    async fn policy(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+    ) -> Result<Option<String>> {
+        if let Some(policy) = self.policies.get(id) {
+            return Ok(policy.clone());
+        }
+        let policy = sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<String, _>("policy"))
+            .transpose()?;
+        self.policies.insert(id.to_string(), policy.clone());
+        Ok(policy)
+    }
+
+    /// A person's notification rules, soonest first; none: an email to them at once.
+    async fn rules(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+    ) -> Result<Vec<PageRule>> {
+        if let Some(rules) = self.rules.get(person) {
+            return Ok(rules.clone());
+        }
+        let mut rules = sqlx::query(
+            "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
+             JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
+        )
+        .bind(person.to_string())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("delay_minutes")?,
+                row.try_get("kind")?,
+                row.try_get("address")?,
+                row.try_get("secret")?,
+            ))
+        })
+        .collect::<Result<Vec<PageRule>>>()?;
+        if rules.is_empty() {
+            rules.push((0, "email".into(), person.to_string(), None));
+        }
+        self.rules.insert(person.to_string(), rules.clone());
+        Ok(rules)
     }
 }
 
 /// Adds an entry to the alert's log (written when the transaction's buffer is flushed).
-fn log(logs: &mut LogBuffer, alert_id: &str, at: Timestamp, kind: &str, detail: serde_json::Value) {
-    logs.0.push((
+fn log(
+    pending: &mut Pending,
+    alert_id: &str,
+    at: Timestamp,
+    kind: &str,
+    detail: serde_json::Value,
+) {
+    pending.log.push((
         Uuid::now_v7().to_string(),
         alert_id.to_string(),
         micros(at),
@@ -594,15 +703,15 @@ impl Store {
     ) -> Vec<Result<Ingested>> {
         let together = async {
             let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-            let logs = &mut LogBuffer::default();
+            let pending = &mut Pending::default();
             let mut done = Vec::with_capacity(events.len());
             for (service, incoming) in events {
                 done.push(
-                    self.apply_alert(&mut tx, logs, service, incoming, pager, now)
+                    self.apply_alert(&mut tx, pending, service, incoming, pager, now)
                         .await?,
                 );
             }
-            logs.flush(&mut tx).await?;
+            pending.flush(&mut tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         };
@@ -629,11 +738,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<Ingested> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let logs = &mut LogBuffer::default();
+        let pending = &mut Pending::default();
         let done = self
-            .apply_alert(&mut tx, logs, service, incoming, pager, now)
+            .apply_alert(&mut tx, pending, service, incoming, pager, now)
             .await?;
-        logs.flush(&mut tx).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -642,7 +751,7 @@ impl Store {
     async fn apply_alert(
         &self,
         tx: &mut Transaction<'static, Any>,
-        logs: &mut LogBuffer,
+        pending: &mut Pending,
         service: &Service,
         incoming: &IncomingAlert,
         pager: &Pager<'_>,
@@ -675,14 +784,7 @@ impl Store {
             (Decision::Open, _) => {
                 let id = Uuid::now_v7().to_string();
                 let policy = match &service.policy_id {
-                    Some(policy_id) => {
-                        sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
-                            .bind(policy_id.clone())
-                            .fetch_optional(&mut **tx)
-                            .await?
-                            .map(|row| row.try_get::<String, _>("policy"))
-                            .transpose()?
-                    }
+                    Some(policy_id) => pending.policy(tx, policy_id).await?,
                     None => None,
                 };
                 sqlx::query(
@@ -703,8 +805,11 @@ impl Store {
                 .bind(policy.clone())
                 .execute(&mut **tx)
                 .await?;
-                log(logs, &id, now, "triggered", detail);
-                if let Some(quiet) = self.quiet(tx, service, incoming, &id, pager, now).await? {
+                log(pending, &id, now, "triggered", detail);
+                if let Some(quiet) = self
+                    .quiet(tx, pending, service, incoming, &id, pager, now)
+                    .await?
+                {
                     let (reason, extra) = match &quiet {
                         Quiet::Silenced { silence } => {
                             ("silenced".to_string(), json!({ "silence": silence }))
@@ -727,7 +832,7 @@ impl Store {
                         }
                     };
                     log(
-                        logs,
+                        pending,
                         &id,
                         now,
                         "not_paged",
@@ -749,7 +854,7 @@ impl Store {
                     Some((policy, (position, due))) => {
                         self.take_step(
                             tx,
-                            logs,
+                            pending,
                             &id,
                             &incoming.summary,
                             policy,
@@ -762,7 +867,7 @@ impl Store {
                     }
                     None => {
                         log(
-                            logs,
+                            pending,
                             &id,
                             now,
                             "not_paged",
@@ -778,7 +883,7 @@ impl Store {
                     .bind(micros(now))
                     .execute(&mut **tx)
                     .await?;
-                log(logs, &id, now, "counted", detail);
+                log(pending, &id, now, "counted", detail);
                 Some(id)
             }
             (Decision::Acknowledge | Decision::Resolve, Some(id)) => {
@@ -787,7 +892,7 @@ impl Store {
                 } else {
                     AlertAction::Resolve
                 };
-                set_status(tx, logs, &id, action, incoming.via, now).await?;
+                set_status(tx, pending, &id, action, incoming.via, now).await?;
                 Some(id)
             }
             _ => None,
@@ -796,24 +901,18 @@ impl Store {
     }
 
     /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
+    #[allow(clippy::too_many_arguments)]
     async fn quiet(
         &self,
         tx: &mut Transaction<'static, Any>,
+        pending: &mut Pending,
         service: &Service,
         incoming: &IncomingAlert,
         id: &str,
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<Option<Quiet>> {
-        let rows = sqlx::query(
-            "SELECT id, service_id, matching, starts_at, ends_at FROM silences \
-             WHERE starts_at <= $1 AND ends_at > $1 AND (service_id IS NULL OR service_id = $2)",
-        )
-        .bind(micros(now))
-        .bind(service.id.clone())
-        .fetch_all(&mut **tx)
-        .await?;
-        let silences = rows.iter().map(silence_from).collect::<Result<Vec<_>>>()?;
+        let silences = pending.silences(tx, now).await?.to_vec();
         let opened_recently: i64 = if pager.flap_threshold > 0 {
             sqlx::query(
                 "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
@@ -922,7 +1021,7 @@ impl Store {
     async fn take_step(
         &self,
         tx: &mut Transaction<'static, Any>,
-        logs: &mut LogBuffer,
+        pending: &mut Pending,
         alert_id: &str,
         summary: &str,
         policy: &Policy,
@@ -941,7 +1040,7 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         log(
-            logs,
+            pending,
             alert_id,
             now,
             "step",
@@ -958,7 +1057,7 @@ impl Store {
                     Some(email) => people.push((email, format!("on call in schedule {schedule}"))),
                     None => {
                         log(
-                            logs,
+                            pending,
                             alert_id,
                             now,
                             "not_paged",
@@ -986,7 +1085,7 @@ impl Store {
             .try_get("n")?;
             if recent >= pager.per_person_per_hour {
                 log(
-                    logs,
+                    pending,
                     alert_id,
                     now,
                     "not_paged",
@@ -998,13 +1097,12 @@ impl Store {
             getrandom::fill(&mut secret)
                 .map_err(|err| StoreError::Corrupt(format!("no randomness for a link: {err}")))?;
             let token = hex::encode(secret);
-            sqlx::query("INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(firebreak_core::token::hash_token(&token))
-                .bind(alert_id.to_string())
-                .bind(email.clone())
-                .bind(micros(now + pager.link_lifetime))
-                .execute(&mut **tx)
-                .await?;
+            pending.links.push((
+                firebreak_core::token::hash_token(&token),
+                alert_id.to_string(),
+                email.clone(),
+                micros(now + pager.link_lifetime),
+            ));
             let link = format!("{}/alerts/{alert_id}/respond?t={token}", pager.base_url);
             let body = format!(
                 "{summary}\n\nYou are paged {why} (step {} of the escalation policy).\n\n\
@@ -1014,26 +1112,7 @@ impl Store {
                 pager.base_url
             );
             // The person's own rules, else an email to their address right away.
-            let mut rules: Vec<(i64, String, String, Option<String>)> = sqlx::query(
-                "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
-                 JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
-            )
-            .bind(email.clone())
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("delay_minutes")?,
-                    row.try_get("kind")?,
-                    row.try_get("address")?,
-                    row.try_get("secret")?,
-                ))
-            })
-            .collect::<Result<_>>()?;
-            if rules.is_empty() {
-                rules.push((0, "email".into(), email.clone(), None));
-            }
+            let rules = pending.rules(tx, &email).await?;
             for (delay, channel, address, secret) in rules {
                 let at = now + SignedDuration::from_mins(delay);
                 sqlx::query(
@@ -1056,7 +1135,7 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
                 log(
-                    logs,
+                    pending,
                     alert_id,
                     now,
                     "paged",
@@ -1077,7 +1156,7 @@ impl Store {
         limit: i64,
     ) -> Result<usize> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let logs = &mut LogBuffer::default();
+        let pending = &mut Pending::default();
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
         } else {
@@ -1110,14 +1189,14 @@ impl Store {
             {
                 Some((policy, (position, due))) => {
                     log(
-                        logs,
+                        pending,
                         &id,
                         now,
                         "escalated",
                         json!({"from_step": at.step + 1, "to_step": position.step + 1}),
                     );
                     self.take_step(
-                        &mut tx, logs, &id, &summary, policy, position, due, pager, now,
+                        &mut tx, pending, &id, &summary, policy, position, due, pager, now,
                     )
                     .await?;
                 }
@@ -1127,7 +1206,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     log(
-                        logs,
+                        pending,
                         &id,
                         now,
                         "exhausted",
@@ -1136,7 +1215,7 @@ impl Store {
                 }
             }
         }
-        logs.flush(&mut tx).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -1174,7 +1253,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Alert> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let logs = &mut LogBuffer::default();
+        let pending = &mut Pending::default();
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"
         } else {
@@ -1193,8 +1272,8 @@ impl Store {
                 "the alert is already {status}"
             )));
         }
-        set_status(&mut tx, logs, alert_id, action, by, now).await?;
-        logs.flush(&mut tx).await?;
+        set_status(&mut tx, pending, alert_id, action, by, now).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         self.alert(alert_id).await
     }
@@ -1208,7 +1287,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let logs = &mut LogBuffer::default();
+        let pending = &mut Pending::default();
         let done = sqlx::query(
             "UPDATE alerts SET incident_id = $2, updated_at = $3 WHERE id = $1 AND incident_id IS NULL",
         )
@@ -1223,13 +1302,13 @@ impl Store {
             ));
         }
         log(
-            logs,
+            pending,
             alert_id,
             now,
             "incident_declared",
             json!({"incident": incident_id, "by": by}),
         );
-        logs.flush(&mut tx).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1303,7 +1382,7 @@ impl Store {
 /// caller's transaction.
 async fn set_status(
     tx: &mut Transaction<'static, Any>,
-    logs: &mut LogBuffer,
+    pending: &mut Pending,
     alert_id: &str,
     action: AlertAction,
     by: &str,
@@ -1338,7 +1417,7 @@ async fn set_status(
     .await?
     .rows_affected();
     log(
-        logs,
+        pending,
         alert_id,
         now,
         kind,
