@@ -196,12 +196,17 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let claimed = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        for it in &claimed {
-            sqlx::query("UPDATE notifications SET lease_until = $2 WHERE id = $1")
-                .bind(it.row_id)
-                .bind(micros(now + lease))
-                .execute(&mut *tx)
-                .await?;
+        if !claimed.is_empty() {
+            let ids = (2..claimed.len() + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("UPDATE notifications SET lease_until = $1 WHERE id IN ({ids})");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now + lease));
+            for it in &claimed {
+                query = query.bind(it.row_id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(claimed)
@@ -219,20 +224,31 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        // Every one sent in one statement; each failure has its own error and next attempt.
+        let sent: Vec<i64> = outcomes
+            .iter()
+            .filter(|(_, outcome)| matches!(outcome, DeliveryOutcome::Delivered { .. }))
+            .map(|(notification, _)| notification.row_id)
+            .collect();
+        if !sent.is_empty() {
+            let ids = (2..sent.len() + 2)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE notifications SET status = 'sent', attempts = attempts + 1, sent_at = $1, \
+                 lease_until = NULL, last_error = NULL WHERE id IN ({ids})"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(micros(now));
+            for id in sent {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
+        }
         for (notification, outcome) in outcomes {
             let attempts = notification.attempts + 1;
             match outcome {
-                DeliveryOutcome::Delivered { .. } => {
-                    sqlx::query(
-                        "UPDATE notifications SET status = 'sent', attempts = $2, sent_at = $3, lease_until = NULL, \
-                         last_error = NULL WHERE id = $1",
-                    )
-                    .bind(notification.row_id)
-                    .bind(attempts)
-                    .bind(micros(now))
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                DeliveryOutcome::Delivered { .. } => {}
                 DeliveryOutcome::Failed { error, .. } => {
                     let (status, next) = match policy.next_attempt(attempts, now) {
                         Some(next) => ("pending", next),
