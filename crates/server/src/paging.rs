@@ -102,12 +102,18 @@ impl PagerCache {
     }
 }
 
-/// Alert events from request handlers, applied many to a transaction: one task takes what
-/// has queued up while the last batch committed and commits it together (group commit, as
-/// the incident writer). A quiet moment is a batch of one, so nothing waits for company.
+/// Alert events from request handlers, applied many to a transaction: a lane's task takes
+/// what has queued up while its last batch committed and commits it together (group commit,
+/// as the incident writer). A quiet moment is a batch of one, so nothing waits for company.
+///
+/// SQLite has one writer, so one lane. PostgreSQL runs batches side by side, so it gets a few
+/// lanes; an event goes to the lane of its service and dedup key, so two events for one
+/// alert are never in two of this process's transactions at once (no waiting on each other,
+/// no deadlock). Another replica's batch can still meet one; the store then retries each
+/// event alone.
 #[derive(Clone)]
 pub struct AlertBatcher {
-    jobs: tokio::sync::mpsc::Sender<AlertJob>,
+    lanes: Arc<Vec<tokio::sync::mpsc::Sender<AlertJob>>>,
 }
 
 struct AlertJob {
@@ -119,42 +125,31 @@ struct AlertJob {
 /// The most events in one transaction.
 const ALERT_BATCH: usize = 128;
 
+/// Lanes on PostgreSQL (each holds one connection while it commits; the pool has 8).
+const POSTGRES_LANES: usize = 3;
+
 impl AlertBatcher {
-    /// Starts the task; it ends when the last `AlertBatcher` is dropped.
+    /// Starts the lanes' tasks; they end when the last `AlertBatcher` is dropped.
     pub fn start(store: Store, settings: Arc<Settings>, pager: Arc<PagerCache>) -> AlertBatcher {
-        let (jobs, mut queue) = tokio::sync::mpsc::channel::<AlertJob>(4096);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(ALERT_BATCH);
-            while queue.recv_many(&mut batch, ALERT_BATCH).await > 0 {
-                let taken = std::mem::take(&mut batch);
-                let parts = match pager.get(&store, &settings).await {
-                    Ok(parts) => parts,
-                    Err(err) => {
-                        for job in taken {
-                            let _ = job.reply.send(Err(StoreError::Closed));
-                        }
-                        tracing::error!(error = %err, "cannot load the schedules to page");
-                        continue;
-                    }
-                };
-                let on_call = |id: &str, at: Timestamp| parts.on_call(id, at);
-                let events: Vec<_> = taken
-                    .iter()
-                    .map(|job| (&job.service, &job.incoming))
-                    .collect();
-                let results = store
-                    .ingest_alerts(
-                        &events,
-                        &parts.pager(&on_call),
-                        firebreak_store::clock::now(),
-                    )
-                    .await;
-                for (job, result) in taken.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
-                }
-            }
-        });
-        AlertBatcher { jobs }
+        let lanes = match store.backend() {
+            firebreak_store::Backend::Sqlite => 1,
+            firebreak_store::Backend::Postgres => POSTGRES_LANES,
+        };
+        let lanes = (0..lanes)
+            .map(|_| {
+                let (jobs, queue) = tokio::sync::mpsc::channel::<AlertJob>(4096);
+                tokio::spawn(run_lane(
+                    store.clone(),
+                    settings.clone(),
+                    pager.clone(),
+                    queue,
+                ));
+                jobs
+            })
+            .collect();
+        AlertBatcher {
+            lanes: Arc::new(lanes),
+        }
     }
 
     /// Applies one event; answers once it is committed.
@@ -169,8 +164,54 @@ impl AlertBatcher {
             incoming: incoming.clone(),
             reply,
         };
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        let lane = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            (&service.id, &incoming.dedup_key).hash(&mut hasher);
+            (hasher.finish() % self.lanes.len() as u64) as usize
+        };
+        self.lanes[lane]
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run_lane(
+    store: Store,
+    settings: Arc<Settings>,
+    pager: Arc<PagerCache>,
+    mut queue: tokio::sync::mpsc::Receiver<AlertJob>,
+) {
+    let mut batch = Vec::with_capacity(ALERT_BATCH);
+    while queue.recv_many(&mut batch, ALERT_BATCH).await > 0 {
+        let taken = std::mem::take(&mut batch);
+        let parts = match pager.get(&store, &settings).await {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot load the schedules to page");
+                for job in taken {
+                    let _ = job.reply.send(Err(StoreError::Closed));
+                }
+                continue;
+            }
+        };
+        let on_call = |id: &str, at: Timestamp| parts.on_call(id, at);
+        let events: Vec<_> = taken
+            .iter()
+            .map(|job| (&job.service, &job.incoming))
+            .collect();
+        let results = store
+            .ingest_alerts(
+                &events,
+                &parts.pager(&on_call),
+                firebreak_store::clock::now(),
+            )
+            .await;
+        for (job, result) in taken.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
     }
 }
 
