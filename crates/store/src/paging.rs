@@ -900,6 +900,35 @@ impl Store {
         Ok(Ingested { decision, alert_id })
     }
 
+    /// Counts a page to `person` and answers how many they have had in the current window:
+    /// an hour long, starting with the first page after the last window ended. On
+    /// PostgreSQL the count is its own short transaction, shared at once by every lane and
+    /// replica (holding the row until a batch commits would make batches wait on each other,
+    /// or deadlock); a batch that then fails has spent a little budget without paging,
+    /// never the other way round. SQLite has one writer, so it counts in the transaction.
+    async fn spend_page(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let query = sqlx::query(
+            "INSERT INTO page_budget (person, window_start, pages) VALUES ($1, $2, 1) \
+             ON CONFLICT (person) DO UPDATE SET \
+             pages = CASE WHEN page_budget.window_start <= $3 THEN 1 ELSE page_budget.pages + 1 END, \
+             window_start = CASE WHEN page_budget.window_start <= $3 THEN $2 ELSE page_budget.window_start END \
+             RETURNING pages",
+        )
+        .bind(person.to_string())
+        .bind(micros(now))
+        .bind(micros(now - SignedDuration::from_hours(1)));
+        let row = match self.backend() {
+            Backend::Postgres => query.fetch_one(self.pool()).await?,
+            Backend::Sqlite => query.fetch_one(&mut **tx).await?,
+        };
+        Ok(row.try_get("pages")?)
+    }
+
     /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
     #[allow(clippy::too_many_arguments)]
     async fn quiet(
@@ -1070,20 +1099,7 @@ impl Store {
         people.dedup_by(|a, b| a.0 == b.0);
         let seq = position.pass * 1000 + position.step as i64;
         for (email, why) in people {
-            // Pages to this person in the last hour (a page is one alert's step, however many
-            // of their rules it uses), counted up to the limit: a storm's thousands of pages
-            // cost no more to check than the limit's worth.
-            let recent: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM (SELECT DISTINCT incident_id, seq FROM notifications \
-                 WHERE kind = 'page' AND target = $1 AND created_at > $2 LIMIT $3) AS recent",
-            )
-            .bind(email.clone())
-            .bind(micros(now - SignedDuration::from_hours(1)))
-            .bind(pager.per_person_per_hour)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-            if recent >= pager.per_person_per_hour {
+            if self.spend_page(tx, &email, now).await? > pager.per_person_per_hour {
                 log(
                     pending,
                     alert_id,
@@ -1423,6 +1439,33 @@ async fn set_status(
         kind,
         json!({ "by": by, "pages_cancelled": cancelled }),
     );
+    // The alerts of a storm grouped into this one follow it (they were never paged).
+    let open = if action == AlertAction::Acknowledge {
+        "status = 'triggered'"
+    } else {
+        "status <> 'resolved'"
+    };
+    let members_sql = format!("SELECT id FROM alerts WHERE group_id = $1 AND {open}");
+    let members = sqlx::query(sqlx::AssertSqlSafe(members_sql))
+        .bind(alert_id.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    for row in members {
+        let member: String = row.try_get("id")?;
+        sqlx::query(sql)
+            .bind(member.clone())
+            .bind(micros(now))
+            .bind(by.to_string())
+            .execute(&mut **tx)
+            .await?;
+        log(
+            pending,
+            &member,
+            now,
+            kind,
+            json!({ "by": by, "with_group": alert_id }),
+        );
+    }
     Ok(())
 }
 

@@ -856,6 +856,28 @@ both_backends!(quiet_alerts, |app: TestApp| async move {
     assert_eq!(incident["status"], "triage");
     assert_eq!(incident["title"], "node-2-down fired");
     assert_eq!(incident["services"], json!(["storms"]));
+    // The storm's alerts follow its first: acknowledged with it, resolved with it.
+    let (first_id, second_id) = (
+        first["id"].as_str().unwrap().to_string(),
+        second["id"].as_str().unwrap().to_string(),
+    );
+    let (status, _) = app
+        .post(&format!("/api/v1/alerts/{first_id}/ack"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, member) = app.get(&format!("/api/v1/alerts/{second_id}")).await;
+    assert_eq!(member["status"], "acknowledged", "{member}");
+    resolve(storm_key.clone(), "node-1-down").await;
+    let (_, member) = app.get(&format!("/api/v1/alerts/{second_id}")).await;
+    assert_eq!(member["status"], "resolved", "{member}");
+    assert!(
+        member["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|it| it["kind"] == "resolved" && it["detail"]["with_group"] == first_id.as_str()),
+        "{member}"
+    );
 });
 
 // Personal rules: email at once, a signed webhook after 5 minutes — which an acknowledgement

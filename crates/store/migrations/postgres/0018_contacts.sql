@@ -18,6 +18,14 @@ CREATE TABLE notification_rules (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX notification_rules_person ON notification_rules (person);
--- Pages name the person in `target`; the per-person limit counts them by it.
+-- Pages per person in the current hour-long window (the per-person limit), one row each: the
+-- limit is checked in one statement however many pages a storm has made, and on PostgreSQL
+-- in its own short transaction, so every replica and lane shares it.
 DROP INDEX notifications_pages;
-CREATE INDEX notifications_pages_by_person ON notifications (kind, target, created_at);
+CREATE TABLE page_budget (
+    person TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    pages BIGINT NOT NULL
+);
+-- Alerts grouped into a storm's first alert, found when it is acknowledged or resolved.
+CREATE INDEX alerts_group ON alerts (group_id) WHERE group_id IS NOT NULL;
