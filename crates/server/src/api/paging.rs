@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 
-fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |err| match err {
         StoreError::NotFound => ApiError::not_found(what),
         other => other.into(),

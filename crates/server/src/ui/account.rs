@@ -152,7 +152,7 @@ pub async fn paging(
                 .store
                 .delete_contact_method(&email, &field("id"))
                 .await
-                .map_err(|_| ApiError::not_found("contact method"))?;
+                .map_err(crate::api::paging::not_found("contact method"))?;
             None
         }
         "delete-rule" => {
@@ -160,7 +160,7 @@ pub async fn paging(
                 .store
                 .delete_notification_rule(&email, &field("id"))
                 .await
-                .map_err(|_| ApiError::not_found("notification rule"))?;
+                .map_err(crate::api::paging::not_found("notification rule"))?;
             None
         }
         _ => {

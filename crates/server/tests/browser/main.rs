@@ -384,6 +384,27 @@ async fn incident_room_in_a_real_browser() {
     let forms = vic.count("form[action$='/update']").await;
     assert_eq!(forms, 0, "viewers read; they get no composer");
 
+    // How Ana is paged: a webhook (its secret shown once), used five minutes after a page.
+    ana.goto(&format!("{base}/account")).await;
+    ana.select("#contact-kind", "webhook").await;
+    ana.fill("#contact-address", "https://pager.example.com/ana")
+        .await;
+    ana.click("form:has(input[name=action][value=contact]) button[type=submit]")
+        .await;
+    ana.wait_for(Locator::XPath(
+        "//*[contains(., 'signed with this secret (shown once)')]",
+    ))
+    .await;
+    ana.goto(&format!("{base}/account")).await;
+    ana.fill("#rule-delay", "5").await;
+    ana.click("form:has(input[name=action][value=rule]) button[type=submit]")
+        .await;
+    ana.wait_for(Locator::XPath(
+        "//li[contains(., 'after 5 min by webhook https://pager.example.com/ana')]",
+    ))
+    .await;
+    ana.screenshot("account-paging").await;
+
     // A form posted without its CSRF token is refused, and nothing is declared.
     ana.goto(&format!("{base}/incidents/new")).await;
     ana.execute("document.querySelector(\"form[action='/incidents'] input[name=csrf]\").remove(); return true;")
