@@ -1097,7 +1097,9 @@ impl Store {
             }
         }
         people.dedup_by(|a, b| a.0 == b.0);
-        let seq = position.pass * 1000 + position.step as i64;
+        // One message per rule: the same method may be used twice ("email now, and again
+        // after 10 minutes"), so the rule's place is part of what makes each one unique.
+        let seq = (position.pass * 1000 + position.step as i64) * 100;
         for (email, why) in people {
             if self.spend_page(tx, &email, now).await? > pager.per_person_per_hour {
                 log(
@@ -1129,7 +1131,7 @@ impl Store {
             );
             // The person's own rules, else an email to their address right away.
             let rules = pending.rules(tx, &email).await?;
-            for (delay, channel, address, secret) in rules {
+            for (place, (delay, channel, address, secret)) in rules.into_iter().enumerate() {
                 let at = now + SignedDuration::from_mins(delay);
                 sqlx::query(
                     "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
@@ -1139,7 +1141,7 @@ impl Store {
                 )
                 .bind(Uuid::now_v7().to_string())
                 .bind(format!("alert:{alert_id}"))
-                .bind(seq)
+                .bind(seq + place as i64)
                 .bind(email.clone())
                 .bind(channel.clone())
                 .bind(address)
@@ -1623,6 +1625,9 @@ pub struct ContactMethod {
     pub address: String,
 }
 
+/// A person's rules are few: each page is one message per rule.
+pub const MAX_RULES_PER_PERSON: usize = 10;
+
 /// "After `delay_minutes`, by this contact method."
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotificationRule {
@@ -1711,6 +1716,19 @@ impl Store {
             .into_iter()
             .find(|it| it.id == contact_method_id)
             .ok_or(StoreError::NotFound)?;
+        let existing = self.notification_rules(person).await?;
+        if existing.iter().any(|it| {
+            it.contact_method.id == contact_method_id && it.delay_minutes == delay_minutes
+        }) {
+            return Err(StoreError::Conflict(
+                "you have that rule already (same method, same delay)".into(),
+            ));
+        }
+        if existing.len() >= MAX_RULES_PER_PERSON {
+            return Err(StoreError::Conflict(format!(
+                "at most {MAX_RULES_PER_PERSON} notification rules per person"
+            )));
+        }
         let id = Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO notification_rules (id, person, contact_method_id, delay_minutes, created_at) VALUES ($1, $2, $3, $4, $5)",

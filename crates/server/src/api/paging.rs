@@ -888,10 +888,12 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Add a rule: when you are paged, use this contact method after this many minutes. With no
-/// rules, a page is an email to your address at once.
+/// Add a rule: when you are paged, use this contact method after this many minutes (a method
+/// may be used again later: "email now, and again after 10 minutes"). With no rules, a page
+/// is an email to your address at once. At most 10 rules.
 #[utoipa::path(post, path = "/api/v1/me/notification-rules", tag = "paging", request_body = RuleBody,
-    responses((status = 201, body = RuleDto), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = RuleDto), (status = 409, body = ErrorBody, description = "the same rule exists, or 10 rules do"),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn add_rule(
     State(state): State<AppState>,
     caller: Caller,

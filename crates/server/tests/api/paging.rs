@@ -932,7 +932,8 @@ async fn personal_rules(backend: Backend) {
             json!({"kind": "webhook", "address": hook, "secret": crate::webhooks::SECRET}),
         )
         .await;
-    for (method, delay) in [(&phone, 0), (&webhook, 5)] {
+    // At once by email, after 5 minutes by webhook, after 10 minutes by email again.
+    for (method, delay) in [(&phone, 0), (&webhook, 5), (&phone, 10)] {
         let (status, body) = app
             .post(
                 "/api/v1/me/notification-rules",
@@ -948,6 +949,13 @@ async fn personal_rules(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, twice) = app
+        .post(
+            "/api/v1/me/notification-rules",
+            json!({"contact_method": phone["id"], "delay_minutes": 10}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{twice}");
     let (status, _) = app
         .call(
             &app.admin,
@@ -969,7 +977,7 @@ async fn personal_rules(backend: Backend) {
             None,
         )
         .await;
-    assert_eq!(rules.as_array().unwrap().len(), 2);
+    assert_eq!(rules.as_array().unwrap().len(), 3);
 
     let send = |dedup: &'static str| {
         let (app, key) = (&app, key.clone());
@@ -1028,6 +1036,17 @@ async fn personal_rules(backend: Backend) {
         "nothing for the acknowledged alert"
     );
     assert_eq!(smtp.messages().len(), 2, "the second alert's email too");
+    // Still unanswered after 10 minutes: the email again (the first alert's was cancelled).
+    let later = firebreak_store::clock::now() + jiff::SignedDuration::from_mins(11);
+    worker.run_once(later).await.unwrap();
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 3, "one repeat, for the second alert only");
+    assert_eq!(
+        mail.iter()
+            .filter(|it| it.contains("second is down"))
+            .count(),
+        2
+    );
     // The account page lists the rules and adds a webhook, showing its secret once.
     let (cookie, csrf) = app.session("writer@test.example").await;
     let (_, page) = app.page(&cookie, "/account").await;
