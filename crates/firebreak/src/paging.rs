@@ -44,6 +44,29 @@ pub(crate) enum CatalogCmd {
         #[arg(long = "depends-on")]
         depends_on: Vec<String>,
     },
+    /// Change a service (admins): only the options given change; its keys stay.
+    UpdateService {
+        service: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// The escalation policy (id or name); "" for none.
+        #[arg(long)]
+        policy: Option<String>,
+        /// The owner team (id or name); "" for none.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        runbook: Option<String>,
+        /// Services it depends on, repeatable (replaces the list).
+        #[arg(long = "depends-on")]
+        depends_on: Option<Vec<String>>,
+        /// Group alert storms within this many minutes (0: off).
+        #[arg(long = "group-window")]
+        group_window: Option<i64>,
+        /// Open an incident for every alert of at least this severity ("" for never).
+        #[arg(long = "auto-declare")]
+        auto_declare: Option<String>,
+    },
     /// Make an integration key for a service (admins); printed once.
     Key {
         service: String,
@@ -240,6 +263,38 @@ pub(crate) async fn catalog(
                     "Created service {} ({})",
                     text(&created["name"]),
                     text(&created["id"])
+                );
+            }
+        }
+        CatalogCmd::UpdateService {
+            service,
+            name,
+            policy,
+            team,
+            runbook,
+            depends_on,
+            group_window,
+            auto_declare,
+        } => {
+            let path = format!("/services/{}", path_part(&service));
+            let now = client.call(Method::GET, &path, None).await?;
+            let body = json!({
+                "name": name.unwrap_or_else(|| text(&now["name"])),
+                "escalation_policy": policy.unwrap_or_else(|| now["escalation_policy_id"].as_str().unwrap_or("").to_string()),
+                "team": team.unwrap_or_else(|| now["team_id"].as_str().unwrap_or("").to_string()),
+                "runbook_url": runbook.unwrap_or_else(|| text(&now["runbook_url"])),
+                "depends_on": depends_on.map_or_else(|| now["depends_on"].clone(), |it| json!(it)),
+                "group_window_minutes": group_window.map_or_else(|| now["group_window_minutes"].clone(), |it| json!(it)),
+                "auto_declare_severity": auto_declare.unwrap_or_else(|| text(&now["auto_declare_severity"])),
+            });
+            let saved = client.call(Method::PUT, &path, Some(body)).await?;
+            if as_json {
+                show(&saved);
+            } else {
+                println!(
+                    "Updated service {} ({})",
+                    text(&saved["name"]),
+                    text(&saved["id"])
                 );
             }
         }

@@ -737,6 +737,29 @@ async fn incident_commands_through_the_api() {
     assert!(run.ok, "{}", run.stderr);
     let run = firebreak(
         &admin_env,
+        &[
+            "paging",
+            "update-service",
+            "payments",
+            "--runbook",
+            "https://runbooks.example/payments",
+        ],
+    )
+    .await;
+    assert!(
+        run.ok && run.stdout.contains("Updated service payments"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let run = firebreak(&env, &["paging", "services"]).await;
+    assert!(
+        run.stdout.contains("https://runbooks.example/payments"),
+        "the runbook changed: {}",
+        run.stdout
+    );
+    let run = firebreak(
+        &admin_env,
         &["paging", "key", "payments", "--name", "alertmanager"],
     )
     .await;

@@ -62,6 +62,7 @@ use crate::api;
         api::paging::services,
         api::paging::service,
         api::paging::create_service,
+        api::paging::replace_service,
         api::paging::create_key,
         api::paging::keys,
         api::paging::revoke_key,

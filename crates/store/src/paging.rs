@@ -567,6 +567,37 @@ impl Store {
         })
     }
 
+    /// Replaces a service's settings (its id and keys stay); `NotFound`, or `Conflict` when
+    /// another service has the name.
+    pub async fn replace_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
+        let done = sqlx::query(
+            "UPDATE services SET name = $2, team_id = $3, policy_id = $4, depends_on = $5, runbook_url = $6, \
+             updated_at = $7, group_window_minutes = $8, auto_declare_severity = $9 WHERE id = $1",
+        )
+        .bind(service.id.clone())
+        .bind(service.name.clone())
+        .bind(service.team_id.clone())
+        .bind(service.policy_id.clone())
+        .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
+        .bind(service.runbook_url.clone())
+        .bind(micros(now))
+        .bind(service.group_window_minutes)
+        .bind(service.auto_declare_severity.clone())
+        .execute(self.pool())
+        .await
+        .map_err(|err| {
+            if is_unique_violation(&err) {
+                StoreError::Conflict(format!("a service named {:?} exists", service.name))
+            } else {
+                err.into()
+            }
+        })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(service.clone())
+    }
+
     pub async fn services(&self) -> Result<Vec<Service>> {
         let rows = sqlx::query(
             "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity FROM services ORDER BY name",

@@ -161,7 +161,10 @@ pub fn router() -> Router<AppState> {
             "/services",
             get(paging::services).post(paging::create_service),
         )
-        .route("/services/{id}", get(paging::service))
+        .route(
+            "/services/{id}",
+            get(paging::service).put(paging::replace_service),
+        )
         .route(
             "/services/{id}/integration-keys",
             get(paging::keys).post(paging::create_key),

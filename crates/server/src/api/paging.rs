@@ -383,6 +383,24 @@ pub async fn create_service(
     Ok((StatusCode::CREATED, Json(service_dto(created))))
 }
 
+/// Replace a service's settings (admin): name, team, policy, dependencies, runbook, storm
+/// grouping, auto-declare. Its id and integration keys stay; alerts already open keep the
+/// policy they started with.
+#[utoipa::path(put, path = "/api/v1/services/{id}", tag = "paging", request_body = ServiceBody,
+    params(("id" = String, Path, description = "Id or name")),
+    responses((status = 200, body = ServiceDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ServiceBody>,
+) -> ApiResult<Json<ServiceDto>> {
+    let saved = save_service(&state, &caller, &id, &body).await?;
+    Ok(Json(service_dto(saved)))
+}
+
 /// Checks and stores a new service (admins); the API and the services page come here.
 pub async fn add_service(
     state: &AppState,
@@ -390,6 +408,45 @@ pub async fn add_service(
     body: &ServiceBody,
 ) -> ApiResult<Service> {
     caller.require(Role::Admin)?;
+    let service = checked_service(state, body).await?;
+    Ok(state
+        .store
+        .create_service(&service, firebreak_store::clock::now())
+        .await?)
+}
+
+/// Checks and replaces a service's settings (admins); the API and the services page come here.
+pub async fn save_service(
+    state: &AppState,
+    caller: &Caller,
+    id_or_name: &str,
+    body: &ServiceBody,
+) -> ApiResult<Service> {
+    caller.require(Role::Admin)?;
+    let existing = state
+        .store
+        .service(id_or_name)
+        .await
+        .map_err(not_found("service"))?;
+    let service = Service {
+        id: existing.id.clone(),
+        ..checked_service(state, body).await?
+    };
+    if service.depends_on.contains(&service.id) {
+        return Err(ApiError::field(
+            "depends_on",
+            "a service cannot depend on itself",
+        ));
+    }
+    state
+        .store
+        .replace_service(&service, firebreak_store::clock::now())
+        .await
+        .map_err(not_found("service"))
+}
+
+/// A service as the body describes it (without an id), names resolved to ids.
+async fn checked_service(state: &AppState, body: &ServiceBody) -> ApiResult<Service> {
     let name = name_of("name", &body.name)?;
     let team_id = match body.team.as_deref().filter(|it| !it.is_empty()) {
         Some(team) => Some(
@@ -443,22 +500,16 @@ pub async fn add_service(
     if !(runbook_url.is_empty() || web) {
         return Err(ApiError::field("runbook_url", "an http(s) address"));
     }
-    Ok(state
-        .store
-        .create_service(
-            &Service {
-                id: String::new(),
-                name,
-                team_id,
-                policy_id,
-                depends_on,
-                runbook_url,
-                group_window_minutes: body.group_window_minutes,
-                auto_declare_severity,
-            },
-            firebreak_store::clock::now(),
-        )
-        .await?)
+    Ok(Service {
+        id: String::new(),
+        name,
+        team_id,
+        policy_id,
+        depends_on,
+        runbook_url,
+        group_window_minutes: body.group_window_minutes,
+        auto_declare_severity,
+    })
 }
 
 #[derive(Deserialize, ToSchema, Debug, Default)]

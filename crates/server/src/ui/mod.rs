@@ -81,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .route("/services/silences", post(services::create_silence))
         .route("/services/silences/{id}/end", post(services::end_silence))
         .route("/services/{id}/keys", post(services::create_key))
+        .route("/services/{id}/edit", post(services::edit_service))
         .route(
             "/services/{id}/keys/{key_id}/revoke",
             post(services::revoke_key),

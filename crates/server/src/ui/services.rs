@@ -24,6 +24,10 @@ pub struct ServiceView {
     pub keys: Vec<(String, String, String, bool)>,
     /// "grouping 10 min", "auto-declare at critical" — empty when neither is on.
     pub behaviour: String,
+    /// For the edit form: the policy's name (empty: none), storm window, auto-declare level.
+    pub policy_name: String,
+    pub group_window_minutes: i64,
+    pub auto_declare_severity: String,
 }
 
 #[derive(Template)]
@@ -83,12 +87,20 @@ async fn render_page(
         } else {
             Vec::new()
         };
+        let policy_name = policies
+            .iter()
+            .find(|p| Some(&p.id) == it.policy_id.as_ref())
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         services.push(ServiceView {
-            policy: policies
-                .iter()
-                .find(|p| Some(&p.id) == it.policy_id.as_ref())
-                .map(|p| p.name.clone())
-                .unwrap_or_else(|| "none: alerts page nobody".into()),
+            policy: if policy_name.is_empty() {
+                "none: alerts page nobody".into()
+            } else {
+                policy_name.clone()
+            },
+            policy_name,
+            group_window_minutes: it.group_window_minutes,
+            auto_declare_severity: it.auto_declare_severity.clone(),
             team: teams
                 .iter()
                 .find(|t| Some(&t.id) == it.team_id.as_ref())
@@ -211,24 +223,58 @@ fn field(fields: &BTreeMap<String, String>, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The service form's fields as the API's body (`depends_on` as given).
+fn service_body(
+    fields: &BTreeMap<String, String>,
+    depends_on: Vec<String>,
+) -> Result<ServiceBody, ApiError> {
+    let optional = |name: &str| Some(field(fields, name)).filter(|it| !it.is_empty());
+    let group = field(fields, "group_window_minutes");
+    Ok(ServiceBody {
+        name: field(fields, "name"),
+        team: optional("team"),
+        escalation_policy: optional("policy"),
+        depends_on,
+        runbook_url: field(fields, "runbook_url"),
+        group_window_minutes: if group.is_empty() {
+            0
+        } else {
+            group.parse().map_err(|_| {
+                ApiError::field("group_window_minutes", "a number of minutes (0: off)")
+            })?
+        },
+        auto_declare_severity: field(fields, "auto_declare_severity"),
+    })
+}
+
 pub async fn create_service(
     State(state): State<AppState>,
     viewer: Viewer,
     UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Admin)?;
-    let optional = |name: &str| Some(field(&fields, name)).filter(|it| !it.is_empty());
-    let body = ServiceBody {
-        name: field(&fields, "name"),
-        team: optional("team"),
-        escalation_policy: optional("policy"),
-        depends_on: Vec::new(),
-        runbook_url: field(&fields, "runbook_url"),
-        group_window_minutes: field(&fields, "group_window_minutes").parse().unwrap_or(0),
-        auto_declare_severity: field(&fields, "auto_declare_severity"),
-    };
+    let body = service_body(&fields, Vec::new())?;
     add_service(&state, &viewer.0, &body).await?;
     Ok(see_other("/services"))
+}
+
+/// The edit form: everything but the dependencies (which stay as they are; the API and CLI
+/// set them).
+pub async fn edit_service(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let existing = state
+        .store
+        .service(&id)
+        .await
+        .map_err(crate::api::paging::not_found("service"))?;
+    let body = service_body(&fields, existing.depends_on)?;
+    crate::api::paging::save_service(&state, &viewer.0, &existing.id, &body).await?;
+    Ok(see_other(&format!("/services#service-{}", existing.id)))
 }
 
 pub async fn create_key(

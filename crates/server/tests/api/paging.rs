@@ -1148,3 +1148,139 @@ async fn a_burst_of_events_sqlite() {
 async fn a_burst_of_events_postgres() {
     a_burst_of_events(Backend::Postgres).await;
 }
+
+// A service is changed in place: its policy, runbook, storm window and auto-declare; its
+// keys keep working. Bad changes are refused and change nothing.
+both_backends!(services_are_edited, |app: TestApp| async move {
+    let (service_id, key) = setup(&app, 5).await;
+    let admin = app.admin.clone();
+    let (status, _) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/escalation-policies",
+            Some(json!({"name": "backup-only", "steps": [
+                {"targets": [{"type": "person", "id": "bo@test.example"}], "delay_minutes": 5}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, other) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let body = json!({"name": "payments-api", "escalation_policy": "backup-only",
+                      "runbook_url": "https://runbooks.example/payments-v2",
+                      "depends_on": ["web"], "group_window_minutes": 15});
+    let (status, saved) = app
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/v1/services/payments",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["id"], service_id.as_str());
+    assert_eq!(saved["name"], "payments-api");
+    assert_eq!(saved["depends_on"], json!([other["id"]]));
+    assert_eq!(saved["group_window_minutes"], 15);
+    // The key still works, and the new policy pages bo.
+    let (status, sent) = enqueue(
+        &app,
+        json!({"routing_key": key, "event_action": "trigger", "dedup_key": "after-edit",
+               "payload": {"summary": "after the edit", "source": "x", "severity": "error"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let alert = &open_alerts(&app).await[0];
+    let (_, it) = app
+        .get(&format!("/api/v1/alerts/{}", alert["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        it["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["kind"] == "paged" && entry["detail"]["person"] == "bo@test.example"),
+        "{it}"
+    );
+    // Refused: a name another service has, itself as a dependency, an unknown service, a
+    // responder.
+    for (path, body, expected) in [
+        (
+            "/api/v1/services/payments-api",
+            json!({"name": "web"}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "/api/v1/services/payments-api",
+            json!({"name": "payments-api", "depends_on": ["payments-api"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/api/v1/services/no-such",
+            json!({"name": "x"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, error) = app.call(&admin, Method::PUT, path, Some(body)).await;
+        assert_eq!(status, expected, "{path}: {error}");
+    }
+    let (status, _) = app
+        .call(
+            &app.write,
+            Method::PUT,
+            "/api/v1/services/payments-api",
+            Some(json!({"name": "mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, unchanged) = app.get("/api/v1/services/payments-api").await;
+    assert_eq!(
+        unchanged["escalation_policy_id"],
+        saved["escalation_policy_id"]
+    );
+    assert_eq!(unchanged["depends_on"], saved["depends_on"]);
+
+    // The Services page edits it too (dependencies stay as they are).
+    let (cookie, csrf) = app.session("admin@test.example").await;
+    let (_, page) = app.page(&cookie, "/services").await;
+    assert!(page.contains("Edit payments-api"), "{page}");
+    let response = app
+        .form(
+            &cookie,
+            &format!("/services/{service_id}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "payments-api"),
+                ("policy", "payments"),
+                ("team", ""),
+                ("runbook_url", ""),
+                ("group_window_minutes", "0"),
+                ("auto_declare_severity", "critical"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, now) = app.get("/api/v1/services/payments-api").await;
+    assert_eq!(now["auto_declare_severity"], "critical");
+    assert_eq!(now["group_window_minutes"], 0);
+    assert_eq!(now["depends_on"], saved["depends_on"]);
+    let response = app
+        .form(
+            &cookie,
+            &format!("/services/{service_id}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "payments-api"),
+                ("group_window_minutes", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+});
