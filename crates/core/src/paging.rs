@@ -236,6 +236,13 @@ pub fn severity_rank(severity: AlertSeverity) -> u8 {
     }
 }
 
+/// Whether a service whose auto-declare rule is `threshold` (a severity, or empty for never)
+/// opens an incident for a new alert of `severity`.
+pub fn auto_declares(threshold: &str, severity: AlertSeverity) -> bool {
+    AlertSeverity::parse(threshold)
+        .is_some_and(|threshold| severity_rank(severity) >= severity_rank(threshold))
+}
+
 /// Parses the times monitoring tools send: RFC 3339 (`Z` or `+00:00`) and PagerDuty's
 /// documented `2015-07-17T08:42:58.315+0000` (no colon in the offset).
 pub fn parse_time(text: &str) -> Option<Timestamp> {
@@ -253,6 +260,27 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_declare_thresholds() {
+        use AlertSeverity::*;
+        for (threshold, severity, expected) in [
+            ("", Critical, false),
+            ("critical", Critical, true),
+            ("critical", Error, false),
+            ("error", Critical, true),
+            ("error", Error, true),
+            ("error", Warning, false),
+            ("info", Info, true),
+            ("nonsense", Critical, false),
+        ] {
+            assert_eq!(
+                auto_declares(threshold, severity),
+                expected,
+                "{threshold} / {severity:?}"
+            );
+        }
+    }
 
     #[test]
     fn dedup_decisions_follow_the_events_api() {

@@ -65,26 +65,32 @@ pub async fn apply(
 }
 
 /// The service's auto-declare rule: a new alert of at least its severity opens an incident in
-/// triage, linked to the alert. Idempotent by the alert's id (a retry declares nothing new);
-/// a failure is logged and leaves the alert as it is.
+/// triage, linked to the alert. A failure is logged, and the escalation worker tries again
+/// (`declare_owed`).
 async fn auto_declare(
     store: &firebreak_store::Store,
     service: &Service,
     incoming: &IncomingAlert,
     done: &Ingested,
 ) {
-    use firebreak_core::paging::severity_rank;
     let (Decision::Open, Some(alert_id)) = (done.decision, &done.alert_id) else {
         return;
     };
-    let Some(threshold) = AlertSeverity::parse(&service.auto_declare_severity) else {
-        return;
-    };
-    if severity_rank(incoming.severity) < severity_rank(threshold) {
-        return;
+    if firebreak_core::paging::auto_declares(&service.auto_declare_severity, incoming.severity) {
+        declare_for_alert(store, service, alert_id, &incoming.summary).await;
     }
+}
+
+/// Opens the incident an alert's service's auto-declare rule owes it, in triage, and links
+/// it. Idempotent by the alert's id: a second try declares nothing new.
+pub async fn declare_for_alert(
+    store: &firebreak_store::Store,
+    service: &Service,
+    alert_id: &str,
+    summary: &str,
+) {
     let raw = firebreak_core::command::RawDeclare {
-        title: Some(incoming.summary.chars().take(200).collect()),
+        title: Some(summary.chars().take(200).collect()),
         summary: Some(format!(
             "Declared by the auto-declare rule of {} from alert {alert_id}.",
             service.name

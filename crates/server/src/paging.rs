@@ -242,8 +242,26 @@ impl EscalationWorker {
 
     /// One pass at `now`: overdue heartbeats, then due escalation timers; answers how many
     /// alerts moved.
+    /// Declares the incidents services' auto-declare rules still owe: for alerts whose request
+    /// did not get to it (the process stopped, the declare failed) and for alerts raised here
+    /// (missed heartbeats). Alerts younger than 10 s are left to their request. Answers how
+    /// many were tried.
+    pub async fn declare_owed(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let owed = self
+            .store
+            .alerts_to_declare(now - SignedDuration::from_secs(10), 50)
+            .await?;
+        for alert in &owed {
+            let service = self.store.service(&alert.service_id).await?;
+            crate::ingest::declare_for_alert(&self.store, &service, &alert.id, &alert.summary)
+                .await;
+        }
+        Ok(owed.len())
+    }
+
     pub async fn run_once(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.check_heartbeats(now).await?;
+        self.declare_owed(now).await?;
         let parts = PagerParts::load(&self.store, &self.settings).await?;
         let mut moved = 0;
         loop {

@@ -820,8 +820,8 @@ impl Store {
                 };
                 sqlx::query(
                     "INSERT INTO alerts (id, service_id, dedup_key, open_key, status, summary, severity, source, \
-                     details, links, count, created_at, updated_at, policy) \
-                     VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $9, 1, $10, $10, $11)",
+                     details, links, count, created_at, updated_at, policy, declare_pending) \
+                     VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $9, 1, $10, $10, $11, $12)",
                 )
                 .bind(id.clone())
                 .bind(service.id.clone())
@@ -834,6 +834,12 @@ impl Store {
                 .bind(incoming.links.clone())
                 .bind(micros(now))
                 .bind(policy.clone())
+                // The service's auto-declare rule is owed an incident for this alert until
+                // one is linked (`alerts_to_declare` finds it if the first try is lost).
+                .bind(i64::from(firebreak_core::paging::auto_declares(
+                    &service.auto_declare_severity,
+                    incoming.severity,
+                )))
                 .execute(&mut **tx)
                 .await?;
                 log(pending, &id, now, "triggered", detail);
@@ -1327,6 +1333,22 @@ impl Store {
         self.alert(alert_id).await
     }
 
+    /// Alerts whose service's auto-declare rule is still owed an incident: opened at or before
+    /// `before` (the request that opened one normally declares it at once) and within the
+    /// last day (a declare that keeps failing is given up then), oldest first.
+    pub async fn alerts_to_declare(&self, before: Timestamp, limit: i64) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE declare_pending = 1 AND created_at <= $1 \
+             AND created_at > $2 ORDER BY created_at LIMIT {limit}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(before))
+            .bind(micros(before - SignedDuration::from_hours(24)))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
     /// Records the incident declared from an alert; `Conflict` if it already has one.
     pub async fn link_alert_incident(
         &self,
@@ -1338,7 +1360,7 @@ impl Store {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
         let pending = &mut Pending::default();
         let done = sqlx::query(
-            "UPDATE alerts SET incident_id = $2, updated_at = $3 WHERE id = $1 AND incident_id IS NULL",
+            "UPDATE alerts SET incident_id = $2, updated_at = $3, declare_pending = 0 WHERE id = $1 AND incident_id IS NULL",
         )
         .bind(alert_id.to_string())
         .bind(incident_id.to_string())

@@ -1284,3 +1284,48 @@ both_backends!(services_are_edited, |app: TestApp| async move {
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 });
+
+// An auto-declare the request did not make is made by the escalation worker: here for a
+// missed heartbeat, whose alert is raised by the worker itself. Once, and linked.
+both_backends!(owed_declares, |app: TestApp| async move {
+    let (_, _) = setup(&app, 5).await;
+    let (status, saved) = app
+        .call(
+            &app.admin,
+            Method::PUT,
+            "/api/v1/services/payments",
+            Some(json!({"name": "payments", "escalation_policy": "payments",
+                        "auto_declare_severity": "critical"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, _) = app
+        .call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services/payments/heartbeats",
+            Some(json!({"name": "nightly-backup", "interval_minutes": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let worker = firebreak_server::paging::EscalationWorker {
+        store: app.store.clone(),
+        settings: std::sync::Arc::new(app.settings.clone()),
+    };
+    let later =
+        |minutes: i64| firebreak_store::clock::now() + jiff::SignedDuration::from_mins(minutes);
+    worker.run_once(later(61)).await.unwrap();
+    let alerts = open_alerts(&app).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0]["incident_id"].is_string(), "{alerts:?}");
+    let (_, incident) = app.get("/api/v1/incidents/INC-1").await;
+    assert_eq!(incident["status"], "triage");
+    assert_eq!(incident["services"], json!(["payments"]));
+    assert_eq!(
+        worker.declare_owed(later(62)).await.unwrap(),
+        0,
+        "nothing owed any more"
+    );
+    let (_, list) = app.get("/api/v1/incidents").await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+});

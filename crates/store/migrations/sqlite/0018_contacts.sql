@@ -29,3 +29,7 @@ CREATE TABLE page_budget (
 );
 -- Alerts grouped into a storm's first alert, found when it is acknowledged or resolved.
 CREATE INDEX alerts_group ON alerts (group_id) WHERE group_id IS NOT NULL;
+-- An alert whose service's auto-declare rule is owed an incident (1) until one is linked; the
+-- escalation worker declares for those the request that opened them did not.
+ALTER TABLE alerts ADD COLUMN declare_pending BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX alerts_declare_pending ON alerts (created_at) WHERE declare_pending = 1;
