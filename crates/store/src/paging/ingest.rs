@@ -1,0 +1,322 @@
+//! Alert events applied to a service's alerts: dedup, quiet alerts, the first page, and
+//! batches of events in one transaction.
+
+use super::escalation::set_status;
+use super::*;
+
+impl Store {
+    /// Applies an event from a monitoring tool to the service's alerts. Answers only once it
+    /// is committed. Two triggers racing to open the same key: one opens, the other counts.
+    pub async fn ingest_alert(
+        &self,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        match self.ingest_once(service, incoming, pager, now).await {
+            Err(StoreError::Database(err)) if is_unique_violation(&err) => {
+                self.ingest_once(service, incoming, pager, now).await
+            }
+            other => other,
+        }
+    }
+
+    /// Applies many events in one transaction, in order (group commit: one fsync for all, so
+    /// a burst from monitoring is not one commit per alert). Each answer is as
+    /// `ingest_alert`'s. If the database refuses any of them (another replica opened the
+    /// same key meanwhile, say), the whole batch is rolled back and each event is applied
+    /// alone, so one cannot fail its neighbours.
+    pub async fn ingest_alerts(
+        &self,
+        events: &[(&Service, &IncomingAlert)],
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Vec<Result<Ingested>> {
+        let together = async {
+            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let pending = &mut Pending::default();
+            let mut done = Vec::with_capacity(events.len());
+            for (service, incoming) in events {
+                done.push(
+                    self.apply_alert(&mut tx, pending, service, incoming, pager, now)
+                        .await?,
+                );
+            }
+            pending.flush(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(done)
+        };
+        match together.await {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            Err(err) => {
+                if events.len() > 1 {
+                    tracing::debug!(error = %err, n = events.len(), "alert batch failed; applying its events one by one");
+                }
+                let mut done = Vec::with_capacity(events.len());
+                for (service, incoming) in events {
+                    done.push(self.ingest_alert(service, incoming, pager, now).await);
+                }
+                done
+            }
+        }
+    }
+
+    pub(super) async fn ingest_once(
+        &self,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let pending = &mut Pending::default();
+        let done = self
+            .apply_alert(&mut tx, pending, service, incoming, pager, now)
+            .await?;
+        pending.flush(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// One event inside the caller's write transaction.
+    pub(super) async fn apply_alert(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        pending: &mut Pending,
+        service: &Service,
+        incoming: &IncomingAlert,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let open_key = format!("{}/{}", service.id, incoming.dedup_key);
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
+        let open = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(open_key.clone())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let (open_id, open_status) = match &open {
+            Some(row) => {
+                let status: String = row.try_get("status")?;
+                (
+                    Some(row.try_get::<String, _>("id")?),
+                    AlertStatus::parse(&status),
+                )
+            }
+            None => (None, None),
+        };
+        let decision = decide(open_status, incoming.action);
+        let detail = json!({ "via": incoming.via, "dedup_key": incoming.dedup_key });
+        let alert_id = match (decision, open_id) {
+            (Decision::Open, _) => {
+                let id = Uuid::now_v7().to_string();
+                let policy = match &service.policy_id {
+                    Some(policy_id) => pending.policy(tx, policy_id).await?,
+                    None => None,
+                };
+                sqlx::query(
+                    "INSERT INTO alerts (id, service_id, dedup_key, open_key, status, summary, severity, source, \
+                     details, links, count, created_at, updated_at, policy, declare_pending) \
+                     VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $9, 1, $10, $10, $11, $12)",
+                )
+                .bind(id.clone())
+                .bind(service.id.clone())
+                .bind(incoming.dedup_key.clone())
+                .bind(open_key)
+                .bind(incoming.summary.clone())
+                .bind(incoming.severity.as_str())
+                .bind(incoming.source.clone())
+                .bind(incoming.details.clone())
+                .bind(incoming.links.clone())
+                .bind(micros(now))
+                .bind(policy.clone())
+                // The service's auto-declare rule is owed an incident for this alert until
+                // one is linked (`alerts_to_declare` finds it if the first try is lost).
+                .bind(i64::from(firebreak_core::paging::auto_declares(
+                    &service.auto_declare_severity,
+                    incoming.severity,
+                )))
+                .execute(&mut **tx)
+                .await?;
+                log(pending, &id, now, "triggered", detail);
+                if let Some(quiet) = self
+                    .quiet(tx, pending, service, incoming, &id, pager, now)
+                    .await?
+                {
+                    let (reason, extra) = match &quiet {
+                        Quiet::Silenced { silence } => {
+                            ("silenced".to_string(), json!({ "silence": silence }))
+                        }
+                        Quiet::Flapping { opened } => (
+                            format!("flapping: the key opened {opened} alerts recently"),
+                            json!({ "opened": opened }),
+                        ),
+                        Quiet::Grouped { into } => {
+                            sqlx::query("UPDATE alerts SET group_id = $2 WHERE id = $1")
+                                .bind(id.clone())
+                                .bind(into.clone())
+                                .execute(&mut **tx)
+                                .await?;
+                            (
+                                "grouped into an open alert of the service (paged once)"
+                                    .to_string(),
+                                json!({ "group": into }),
+                            )
+                        }
+                    };
+                    log(
+                        pending,
+                        &id,
+                        now,
+                        "not_paged",
+                        json!({"reason": reason, "detail": extra}),
+                    );
+                    return Ok(Ingested {
+                        decision,
+                        alert_id: Some(id),
+                    });
+                }
+                let parsed = policy
+                    .as_deref()
+                    .and_then(|it| serde_json::from_str::<PolicyDoc>(it).ok())
+                    .map(|it| it.to_core());
+                match parsed
+                    .as_ref()
+                    .and_then(|it| it.start(now).map(|s| (it, s)))
+                {
+                    Some((policy, (position, due))) => {
+                        self.take_step(
+                            tx,
+                            pending,
+                            &id,
+                            &incoming.summary,
+                            policy,
+                            position,
+                            due,
+                            pager,
+                            now,
+                        )
+                        .await?;
+                    }
+                    None => {
+                        log(
+                            pending,
+                            &id,
+                            now,
+                            "not_paged",
+                            json!({"reason": "the service has no escalation policy"}),
+                        );
+                    }
+                }
+                Some(id)
+            }
+            (Decision::Count, Some(id)) => {
+                sqlx::query("UPDATE alerts SET count = count + 1, updated_at = $2 WHERE id = $1")
+                    .bind(id.clone())
+                    .bind(micros(now))
+                    .execute(&mut **tx)
+                    .await?;
+                log(pending, &id, now, "counted", detail);
+                Some(id)
+            }
+            (Decision::Acknowledge | Decision::Resolve, Some(id)) => {
+                let action = if decision == Decision::Acknowledge {
+                    AlertAction::Acknowledge
+                } else {
+                    AlertAction::Resolve
+                };
+                set_status(tx, pending, &id, action, incoming.via, now).await?;
+                Some(id)
+            }
+            _ => None,
+        };
+        Ok(Ingested { decision, alert_id })
+    }
+
+    /// Counts a page to `person` and answers how many they have had in the current window:
+    /// an hour long, starting with the first page after the last window ended. On
+    /// PostgreSQL the count is its own short transaction, shared at once by every lane and
+    /// replica (holding the row until a batch commits would make batches wait on each other,
+    /// or deadlock); a batch that then fails has spent a little budget without paging,
+    /// never the other way round. SQLite has one writer, so it counts in the transaction.
+    pub(super) async fn spend_page(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let query = sqlx::query(
+            "INSERT INTO page_budget (person, window_start, pages) VALUES ($1, $2, 1) \
+             ON CONFLICT (person) DO UPDATE SET \
+             pages = CASE WHEN page_budget.window_start <= $3 THEN 1 ELSE page_budget.pages + 1 END, \
+             window_start = CASE WHEN page_budget.window_start <= $3 THEN $2 ELSE page_budget.window_start END \
+             RETURNING pages",
+        )
+        .bind(person.to_string())
+        .bind(micros(now))
+        .bind(micros(now - SignedDuration::from_hours(1)));
+        let row = match self.backend() {
+            Backend::Postgres => query.fetch_one(self.pool()).await?,
+            Backend::Sqlite => query.fetch_one(&mut **tx).await?,
+        };
+        Ok(row.try_get("pages")?)
+    }
+
+    /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn quiet(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        pending: &mut Pending,
+        service: &Service,
+        incoming: &IncomingAlert,
+        id: &str,
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Quiet>> {
+        let silences = pending.silences(tx, now).await?.to_vec();
+        let opened_recently: i64 = if pager.flap_threshold > 0 {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
+            )
+            .bind(service.id.clone())
+            .bind(incoming.dedup_key.clone())
+            .bind(micros(now - pager.flap_window))
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?
+        } else {
+            0
+        };
+        let storm: Option<String> = if service.group_window_minutes > 0 {
+            sqlx::query(
+                "SELECT id FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND group_id IS NULL \
+                 AND id <> $2 AND created_at >= $3 ORDER BY created_at LIMIT 1",
+            )
+            .bind(service.id.clone())
+            .bind(id.to_string())
+            .bind(micros(now - SignedDuration::from_mins(service.group_window_minutes)))
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<String, _>("id"))
+            .transpose()?
+        } else {
+            None
+        };
+        Ok(quiet(&NewAlert {
+            service_id: &service.id,
+            summary: &incoming.summary,
+            dedup_key: &incoming.dedup_key,
+            at: now,
+            silences: &silences,
+            opened_recently: usize::try_from(opened_recently).unwrap_or(0),
+            flap_threshold: pager.flap_threshold,
+            storm: storm.as_deref(),
+        }))
+    }
+}

@@ -1,0 +1,421 @@
+//! Paging as stored: teams, escalation policies, services and their integration keys, and
+//! alerts — ingested, deduplicated, escalated and paged, each step in the alert's log.
+//!
+//! An alert event is applied in one transaction with the open alert locked (`FOR UPDATE` on
+//! PostgreSQL; SQLite writes one transaction at a time): the decision is `core::paging::decide`,
+//! and a new alert takes a snapshot of its service's policy, pages step 1 and sets its
+//! escalation time. Escalation timers are the `next_escalation_at` column, claimed by any
+//! number of workers with `FOR UPDATE SKIP LOCKED`; a page is a row in `notifications`
+//! queued in the same transaction, so an alert is paged exactly when its step is taken.
+
+use std::collections::HashMap;
+
+use firebreak_core::paging::{
+    AlertAction, AlertSeverity, AlertStatus, Decision, NewAlert, Policy, Position, Quiet, Silence,
+    Step, Target, decide, quiet,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use crate::clock::{from_micros, micros};
+use crate::db::{Backend, begin_write};
+use crate::{Result, Store, StoreError};
+
+mod catalog;
+mod contacts;
+mod escalation;
+mod heartbeats;
+mod ingest;
+mod silences;
+
+pub use contacts::{ContactMethod, NotificationRule};
+pub use heartbeats::Heartbeat;
+
+/// The stored form of a policy (the API's shape).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PolicyDoc {
+    pub steps: Vec<StepDoc>,
+    #[serde(default)]
+    pub repeat: i64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StepDoc {
+    pub targets: Vec<TargetDoc>,
+    pub delay_minutes: i64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TargetDoc {
+    /// `person` (an email) or `schedule` (a schedule id).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+impl PolicyDoc {
+    pub fn to_core(&self) -> Policy {
+        Policy {
+            steps: self
+                .steps
+                .iter()
+                .map(|step| Step {
+                    targets: step
+                        .targets
+                        .iter()
+                        .map(|it| match it.kind.as_str() {
+                            "schedule" => Target::Schedule(it.id.clone()),
+                            _ => Target::Person(it.id.clone()),
+                        })
+                        .collect(),
+                    delay_minutes: step.delay_minutes,
+                })
+                .collect(),
+            repeat: self.repeat,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    pub id: String,
+    pub name: String,
+    pub policy: PolicyDoc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub id: String,
+    pub name: String,
+    pub team_id: Option<String>,
+    pub policy_id: Option<String>,
+    pub depends_on: Vec<String>,
+    pub runbook_url: String,
+    /// Alerts opened within this many minutes of an open alert join it (one page); 0: off.
+    pub group_window_minutes: i64,
+    /// Every new alert of at least this severity opens an incident; empty: never.
+    pub auto_declare_severity: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntegrationKey {
+    pub id: String,
+    pub service_id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub id: String,
+    pub service_id: String,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    pub summary: String,
+    pub severity: AlertSeverity,
+    pub source: String,
+    /// JSON.
+    pub details: String,
+    /// JSON array of `{href, text}`.
+    pub links: String,
+    pub count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub step: i64,
+    pub pass: i64,
+    pub next_escalation_at: Option<Timestamp>,
+    pub incident_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertLogEntry {
+    pub at: Timestamp,
+    pub kind: String,
+    /// JSON.
+    pub detail: String,
+}
+
+/// An event from a monitoring tool, already parsed from its wire format.
+#[derive(Clone, Debug)]
+pub struct IncomingAlert {
+    pub action: AlertAction,
+    pub dedup_key: String,
+    pub summary: String,
+    pub severity: AlertSeverity,
+    pub source: String,
+    /// JSON.
+    pub details: String,
+    /// JSON array.
+    pub links: String,
+    /// Where it came from, for the log: `pagerduty`, `alertmanager`, `opsgenie`, `api`.
+    pub via: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    pub decision: Decision,
+    /// The alert the event went to (none when dropped).
+    pub alert_id: Option<String>,
+}
+
+/// What paging needs from outside the store: who a schedule has on call, the server's
+/// address for acknowledge links, and the per-person limit.
+pub struct Pager<'a> {
+    pub on_call: &'a (dyn Fn(&str, Timestamp) -> Option<String> + Send + Sync),
+    pub base_url: &'a str,
+    /// Pages one person may get in an hour; more are logged, not sent.
+    pub per_person_per_hour: i64,
+    /// How long an acknowledge / resolve link in a page works.
+    pub link_lifetime: SignedDuration,
+    /// A key that opens this many alerts within `flap_window` is flapping: kept, not paged.
+    /// 0: off.
+    pub flap_threshold: usize,
+    pub flap_window: SignedDuration,
+}
+
+const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, severity, source, details, links, count, \
+    created_at, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, step, pass, \
+    next_escalation_at, incident_id";
+
+fn alert_from(row: &AnyRow) -> Result<Alert> {
+    let status: String = row.try_get("status")?;
+    let severity: String = row.try_get("severity")?;
+    let opt_time = |name: &str| -> Result<Option<Timestamp>> {
+        Ok(row.try_get::<Option<i64>, _>(name)?.map(from_micros))
+    };
+    Ok(Alert {
+        id: row.try_get("id")?,
+        service_id: row.try_get("service_id")?,
+        dedup_key: row.try_get("dedup_key")?,
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert status {status:?}")))?,
+        summary: row.try_get("summary")?,
+        severity: AlertSeverity::parse(&severity).unwrap_or(AlertSeverity::Error),
+        source: row.try_get("source")?,
+        details: row.try_get("details")?,
+        links: row.try_get("links")?,
+        count: row.try_get("count")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        updated_at: from_micros(row.try_get("updated_at")?),
+        acknowledged_at: opt_time("acknowledged_at")?,
+        acknowledged_by: row.try_get("acknowledged_by")?,
+        resolved_at: opt_time("resolved_at")?,
+        resolved_by: row.try_get("resolved_by")?,
+        step: row.try_get("step")?,
+        pass: row.try_get("pass")?,
+        next_escalation_at: opt_time("next_escalation_at")?,
+        incident_id: row.try_get("incident_id")?,
+    })
+}
+
+fn silence_from(row: &AnyRow) -> Result<Silence> {
+    Ok(Silence {
+        id: row.try_get("id")?,
+        service_id: row.try_get("service_id")?,
+        matching: row.try_get("matching")?,
+        starts: from_micros(row.try_get("starts_at")?),
+        ends: from_micros(row.try_get("ends_at")?),
+    })
+}
+
+fn service_from(row: &AnyRow) -> Result<Service> {
+    let depends: String = row.try_get("depends_on")?;
+    Ok(Service {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        team_id: row.try_get("team_id")?,
+        policy_id: row.try_get("policy_id")?,
+        depends_on: serde_json::from_str(&depends).unwrap_or_default(),
+        runbook_url: row.try_get("runbook_url")?,
+        group_window_minutes: row.try_get("group_window_minutes")?,
+        auto_declare_severity: row.try_get("auto_declare_severity")?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.code()
+                .is_some_and(|code| code == "23505" || code == "2067" || code == "1555")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+/// What a paging transaction owes the database before it commits, and what it has read once
+/// already. Log entries and page links are written together at the end (one statement for
+/// many: what lets a batch of alerts commit quickly); the silences in effect, policies and
+/// people's rules are read once per transaction (nothing in it changes them).
+#[derive(Default)]
+struct Pending {
+    log: Vec<(String, String, i64, String, String)>,
+    /// (token hash, alert, person, expires at).
+    links: Vec<(String, String, String, i64)>,
+    silences: Option<Vec<Silence>>,
+    policies: HashMap<String, Option<String>>,
+    rules: HashMap<String, Vec<PageRule>>,
+}
+
+/// A person's notification rule as paging uses it: after minutes, channel, address, secret.
+type PageRule = (i64, String, String, Option<String>);
+
+/// Rows per INSERT (at most 5 parameters each, well under every backend's limit).
+const ROWS_PER_INSERT: usize = 200;
+
+/// `($1, $2, …), ($k+1, …)`: placeholders for `rows` rows of `width` values.
+fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells = (1..=width)
+                .map(|cell| format!("${}", row * width + cell))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({cells})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Pending {
+    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        for chunk in self.log.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES {}",
+                placeholders(chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, alert_id, at, kind, detail) in chunk {
+                query = query
+                    .bind(id.clone())
+                    .bind(alert_id.clone())
+                    .bind(*at)
+                    .bind(kind.clone())
+                    .bind(detail.clone());
+            }
+            query.execute(&mut **tx).await?;
+        }
+        self.log.clear();
+        for chunk in self.links.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES {}",
+                placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (hash, alert_id, person, expires_at) in chunk {
+                query = query
+                    .bind(hash.clone())
+                    .bind(alert_id.clone())
+                    .bind(person.clone())
+                    .bind(*expires_at);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        self.links.clear();
+        Ok(())
+    }
+
+    /// The silences in effect at `now` (every transaction has one `now`).
+    async fn silences(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        now: Timestamp,
+    ) -> Result<&[Silence]> {
+        if self.silences.is_none() {
+            let rows = sqlx::query(
+                "SELECT id, service_id, matching, starts_at, ends_at FROM silences \
+                 WHERE starts_at <= $1 AND ends_at > $1",
+            )
+            .bind(micros(now))
+            .fetch_all(&mut **tx)
+            .await?;
+            self.silences = Some(rows.iter().map(silence_from).collect::<Result<_>>()?);
+        }
+        Ok(self.silences.as_deref().unwrap_or_default())
+    }
+
+    /// An escalation policy as stored (JSON), if it exists.
+    async fn policy(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        id: &str,
+    ) -> Result<Option<String>> {
+        if let Some(policy) = self.policies.get(id) {
+            return Ok(policy.clone());
+        }
+        let policy = sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<String, _>("policy"))
+            .transpose()?;
+        self.policies.insert(id.to_string(), policy.clone());
+        Ok(policy)
+    }
+
+    /// A person's notification rules, soonest first; none: an email to them at once.
+    async fn rules(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+    ) -> Result<Vec<PageRule>> {
+        if let Some(rules) = self.rules.get(person) {
+            return Ok(rules.clone());
+        }
+        let mut rules = sqlx::query(
+            "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
+             JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
+        )
+        .bind(person.to_string())
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("delay_minutes")?,
+                row.try_get("kind")?,
+                row.try_get("address")?,
+                row.try_get("secret")?,
+            ))
+        })
+        .collect::<Result<Vec<PageRule>>>()?;
+        if rules.is_empty() {
+            rules.push((0, "email".into(), person.to_string(), None));
+        }
+        self.rules.insert(person.to_string(), rules.clone());
+        Ok(rules)
+    }
+}
+
+/// Adds an entry to the alert's log (written when the transaction's buffer is flushed).
+fn log(
+    pending: &mut Pending,
+    alert_id: &str,
+    at: Timestamp,
+    kind: &str,
+    detail: serde_json::Value,
+) {
+    pending.log.push((
+        Uuid::now_v7().to_string(),
+        alert_id.to_string(),
+        micros(at),
+        kind.to_string(),
+        detail.to_string(),
+    ));
+}
