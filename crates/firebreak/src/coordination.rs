@@ -6,8 +6,9 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::cli::{encode, path_part, print_command_result, short_time, text};
+use crate::cli::{encode, path_part, short_time, text};
 use crate::client::Client;
+use crate::commands::print_command_result;
 use crate::table::render;
 
 #[derive(Subcommand, Debug)]

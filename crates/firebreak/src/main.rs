@@ -2,6 +2,7 @@
 
 mod cli;
 mod client;
+mod commands;
 mod coordination;
 mod duration;
 mod oncall;

@@ -11,6 +11,7 @@ mod freeze;
 mod incidents;
 mod insights;
 mod openapi;
+mod pages;
 mod paging;
 mod participation;
 mod postmortems;
