@@ -128,64 +128,65 @@ impl Store {
     }
 
     pub async fn create_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
-        let id = Uuid::now_v7().to_string();
-        sqlx::query(
+        let service = Service {
+            id: Uuid::now_v7().to_string(),
+            ..service.clone()
+        };
+        self.write_service(
             "INSERT INTO services (id, name, team_id, policy_id, depends_on, runbook_url, created_at, updated_at, \
              group_window_minutes, auto_declare_severity) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+            &service,
+            now,
         )
-        .bind(id.clone())
-        .bind(service.name.clone())
-        .bind(service.team_id.clone())
-        .bind(service.policy_id.clone())
-        .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
-        .bind(service.runbook_url.clone())
-        .bind(micros(now))
-        .bind(service.group_window_minutes)
-        .bind(service.auto_declare_severity.clone())
-        .execute(self.pool())
-        .await
-        .map_err(|err| {
-            if is_unique_violation(&err) {
-                StoreError::Conflict(format!("a service named {:?} exists", service.name))
-            } else {
-                err.into()
-            }
-        })?;
-        Ok(Service {
-            id,
-            ..service.clone()
-        })
+        .await?;
+        Ok(service)
     }
 
     /// Replaces a service's settings (its id and keys stay); `NotFound`, or `Conflict` when
     /// another service has the name.
     pub async fn replace_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
-        let done = sqlx::query(
-            "UPDATE services SET name = $2, team_id = $3, policy_id = $4, depends_on = $5, runbook_url = $6, \
-             updated_at = $7, group_window_minutes = $8, auto_declare_severity = $9 WHERE id = $1",
-        )
-        .bind(service.id.clone())
-        .bind(service.name.clone())
-        .bind(service.team_id.clone())
-        .bind(service.policy_id.clone())
-        .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
-        .bind(service.runbook_url.clone())
-        .bind(micros(now))
-        .bind(service.group_window_minutes)
-        .bind(service.auto_declare_severity.clone())
-        .execute(self.pool())
-        .await
-        .map_err(|err| {
-            if is_unique_violation(&err) {
-                StoreError::Conflict(format!("a service named {:?} exists", service.name))
-            } else {
-                err.into()
-            }
-        })?;
-        if done.rows_affected() == 0 {
+        let changed = self
+            .write_service(
+                "UPDATE services SET name = $2, team_id = $3, policy_id = $4, depends_on = $5, runbook_url = $6, \
+                 updated_at = $7, group_window_minutes = $8, auto_declare_severity = $9 WHERE id = $1",
+                service,
+                now,
+            )
+            .await?;
+        if changed == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(service.clone())
+    }
+
+    /// Runs `sql` with the service's columns as $1…$9 (id, name, team, policy, dependencies,
+    /// runbook, now, storm window, auto-declare); a name another service has is `Conflict`.
+    async fn write_service(
+        &self,
+        sql: &'static str,
+        service: &Service,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(sql)
+            .bind(service.id.clone())
+            .bind(service.name.clone())
+            .bind(service.team_id.clone())
+            .bind(service.policy_id.clone())
+            .bind(serde_json::to_string(&service.depends_on).unwrap_or_else(|_| "[]".into()))
+            .bind(service.runbook_url.clone())
+            .bind(micros(now))
+            .bind(service.group_window_minutes)
+            .bind(service.auto_declare_severity.clone())
+            .execute(self.pool())
+            .await
+            .map_err(|err| {
+                if is_unique_violation(&err) {
+                    StoreError::Conflict(format!("a service named {:?} exists", service.name))
+                } else {
+                    err.into()
+                }
+            })?;
+        Ok(done.rows_affected())
     }
 
     pub async fn services(&self) -> Result<Vec<Service>> {
