@@ -139,6 +139,7 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
                 ..Default::default()
             })?,
             "maria@example.com",
+            Access::All,
             None,
         )
         .await?;
@@ -234,6 +235,7 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
                 ..Default::default()
             })?,
             "token:alertmanager",
+            Access::All,
             None,
         )
         .await?;
@@ -267,6 +269,7 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
                 ..Default::default()
             })?,
             "maria@example.com",
+            Access::All,
             None,
         )
         .await?;

@@ -25,6 +25,8 @@ pub struct ApiError {
     pub fields: BTreeMap<String, String>,
     /// Logged, never sent.
     pub internal: Option<String>,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -51,6 +53,21 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             internal: None,
+            retry_after: None,
+        }
+    }
+
+    /// 503: the database cannot take the request now (full disk, connection lost); the
+    /// request changed nothing and may be sent again.
+    pub fn unavailable(err: impl std::fmt::Display) -> Self {
+        ApiError {
+            internal: Some(err.to_string()),
+            retry_after: Some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database cannot take this request right now; nothing was changed, try again shortly",
+            )
         }
     }
 
@@ -104,11 +121,20 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
-            StoreError::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server is shutting down",
+            StoreError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was sent before with a different request body; use a new key",
             ),
+            StoreError::Closed => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the server is shutting down",
+                )
+            },
+            other if other.is_unavailable() => ApiError::unavailable(other),
             other => ApiError::internal(other),
         }
     }
@@ -166,7 +192,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
         if let Some(internal) = &self.internal {
-            tracing::error!(%request_id, error = %internal, "request failed");
+            if self.status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(%request_id, error = %internal, "request refused: database unavailable");
+            } else {
+                tracing::error!(%request_id, error = %internal, "request failed");
+            }
         }
         let body = ErrorBody {
             error: ErrorDetail {
@@ -177,6 +207,11 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("Retry-After", axum::http::HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 "WWW-Authenticate",

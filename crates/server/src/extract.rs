@@ -19,6 +19,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body with a digest of what it says (keys sorted, whitespace ignored), so a replayed
+/// `Idempotency-Key` can tell the same request from a different one.
+pub struct ApiJsonDigest<T>(pub T, pub String);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonDigest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        use sha2::Digest;
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        // serde_json's maps are ordered by key, so this text is canonical.
+        let digest = hex::encode(sha2::Sha256::digest(value.to_string().as_bytes()));
+        let parsed = T::deserialize(value).map_err(|err| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("Failed to deserialize the JSON body into the target type: {err}"),
+            )
+        })?;
+        Ok(ApiJsonDigest(parsed, digest))
+    }
+}
+
 /// Query string; a bad one is a 400 in our shape.
 pub struct ApiQuery<T>(pub T);
 

@@ -50,8 +50,10 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready when the database answers and takes writes (after a failed write, a probe write
+/// decides), so a load balancer stops sending traffic while the disk is full.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.store.ping().await {
+    if state.store.ready().await {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")

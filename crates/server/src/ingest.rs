@@ -103,7 +103,15 @@ pub async fn declare_for_alert(
         let new = firebreak_core::command::parse_declare(raw, &store.catalog())
             .map_err(|err| StoreError::Conflict(format!("{err:?}")))?;
         let declared = store
-            .declare(new, "firebreak", Some(format!("alert:{alert_id}")))
+            .declare(
+                new,
+                "firebreak",
+                firebreak_core::Access::All,
+                Some(firebreak_store::Idempotency {
+                    key: format!("alert:{alert_id}"),
+                    fingerprint: "auto-declare".into(),
+                }),
+            )
             .await?;
         store
             .link_alert_incident(

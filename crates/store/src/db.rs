@@ -78,6 +78,17 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
         .max_connections(max_connections.unwrap_or_else(|| default_pool_size(backend)))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A connection handed back still inside a transaction is closed, not reused: when
+        // SQLite rolls a transaction back by itself (a full disk), the driver's own ROLLBACK
+        // fails and it would otherwise keep counting a transaction that no longer exists,
+        // refusing every later BEGIN on that connection.
+        .after_release(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Connection;
+                conn.ping().await?;
+                Ok(!conn.is_in_transaction())
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
@@ -102,6 +113,38 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
         Backend::Postgres => POSTGRES.run(&pool).await?,
     }
     Ok((pool, backend))
+}
+
+/// Whether a database error means "not now" rather than "not this": a full disk, an I/O
+/// failure, a lost or refused connection, a database shutting down or out of resources.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE classes: 08 connection exception, 53 insufficient resources (53100
+                // disk full), 57P0x the server shutting down or starting, 55000 a database
+                // that does not take connections now.
+                return code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "55000";
+            }
+            // SQLite primary result codes (the low byte of extended ones): BUSY 5, LOCKED 6,
+            // NOMEM 7, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+            code.parse::<i64>()
+                .is_ok_and(|number| matches!(number & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14))
+        }
+        _ => false,
+    }
 }
 
 /// Copies the SQLite WAL back into the database file every second, off the writer's path.

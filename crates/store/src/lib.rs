@@ -52,7 +52,7 @@ pub use subscribers::{NewSubscription, StatusPageOptions, Subscriber};
 pub use tokens::{NewToken, TokenInfo};
 pub use workflow::{Rebuild, WorkflowItem};
 use writer::Job;
-pub use writer::{BuildCommand, Declared, Outcome};
+pub use writer::{BuildCommand, Declared, Idempotency, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -70,6 +70,23 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error("the idempotency key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("the write panicked: {0}")]
+    Panicked(String),
+}
+
+impl StoreError {
+    /// True when the database cannot take the request right now — full disk, I/O error,
+    /// connection lost or refused, pool exhausted — so the client should retry later (503),
+    /// as opposed to a fault in the request or in Firebreak.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(err) => db::is_unavailable(err),
+            StoreError::Closed => true,
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -126,6 +143,9 @@ struct Inner {
     replica_id: uuid::Uuid,
     /// Flips to true when the store closes; background tasks end on it.
     closing: tokio::sync::watch::Sender<bool>,
+    /// Set when a write failed because the database could not take it (a full disk, a lost
+    /// connection); cleared by the next write that commits. `/readyz` reads it.
+    writes_failing: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -147,6 +167,7 @@ impl Store {
                 outbox_wakeup: Notify::new(),
                 replica_id: uuid::Uuid::now_v7(),
                 closing: tokio::sync::watch::Sender::new(false),
+                writes_failing: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         if backend == Backend::Postgres {
@@ -236,6 +257,46 @@ impl Store {
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
+    }
+
+    /// Records whether the last write could be committed (see `ready`).
+    pub(crate) fn note_write(&self, result: std::result::Result<(), &StoreError>) {
+        use std::sync::atomic::Ordering;
+        match result {
+            Ok(()) => self.inner.writes_failing.store(false, Ordering::Release),
+            Err(err) if err.is_unavailable() => {
+                self.inner.writes_failing.store(true, Ordering::Release)
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// True when the database answers and takes writes. After a write failed for want of
+    /// the database (a full disk, say), a small write transaction is tried instead of
+    /// trusting a read: readiness comes back as soon as writes would succeed.
+    pub async fn ready(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if !self.inner.writes_failing.load(Ordering::Acquire) {
+            return self.ping().await;
+        }
+        let probe = async {
+            let mut tx = self
+                .pool()
+                .begin_with(db::begin_write(self.backend()))
+                .await?;
+            sqlx::query("INSERT INTO write_probe (id, payload) VALUES (1, $1)")
+                .bind("0".repeat(256 * 1024))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM write_probe")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        };
+        let result = probe.await;
+        self.note_write(result.as_ref().map(|_| ()));
+        result.is_ok()
     }
 
     pub async fn close(&self) {

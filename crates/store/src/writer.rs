@@ -37,7 +37,8 @@ pub enum Work {
     Declare {
         new: NewIncident,
         actor: String,
-        idempotency_key: Option<String>,
+        access: Access,
+        idempotency: Option<Idempotency>,
     },
     Command {
         key: IncidentKey,
@@ -45,6 +46,15 @@ pub enum Work {
         access: Access,
         build: BuildCommand,
     },
+}
+
+/// An `Idempotency-Key` as the caller sent it, with a fingerprint of the request it came with.
+/// Keys belong to their caller: the same key from someone else is another key.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub key: String,
+    /// Any stable digest of the request body; a replay with another body is refused.
+    pub fingerprint: String,
 }
 
 pub struct Job {
@@ -67,16 +77,21 @@ pub struct Outcome {
 }
 
 impl Store {
+    /// Declares an incident. A replayed idempotency key answers the incident it made, if
+    /// `access` may still see it (else `NotFound`), or `IdempotencyKeyReused` when the body
+    /// differs from the first request's.
     pub async fn declare(
         &self,
         new: NewIncident,
         actor: &str,
-        idempotency_key: Option<String>,
+        access: Access,
+        idempotency: Option<Idempotency>,
     ) -> Result<Declared> {
         let work = Work::Declare {
             new,
             actor: actor.to_string(),
-            idempotency_key,
+            access,
+            idempotency,
         };
         let outcome = self.submit(work).await?;
         Ok(Declared {
@@ -135,7 +150,9 @@ pub(crate) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: 
 }
 
 async fn process_batch(store: &Store, jobs: Vec<Job>) {
-    match commit_batch(store, &jobs).await {
+    let committed = commit_guarded(store, &jobs).await;
+    store.note_write(committed.as_ref().map(|_| ()));
+    match committed {
         Ok(results) => {
             for (job, result) in jobs.into_iter().zip(results) {
                 let _ = job.reply.send(result);
@@ -150,12 +167,48 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
         Err(err) => {
             tracing::warn!(error = %err, n_jobs = jobs.len(), "batch failed; retrying its jobs one by one");
             for job in jobs {
-                let result = match commit_batch(store, std::slice::from_ref(&job)).await {
+                let committed = commit_guarded(store, std::slice::from_ref(&job)).await;
+                store.note_write(committed.as_ref().map(|_| ()));
+                let result = match committed {
                     Ok(mut results) => results.pop().unwrap_or(Err(StoreError::Closed)),
                     Err(err) => Err(err),
                 };
                 let _ = job.reply.send(result);
             }
+        }
+    }
+}
+
+/// `commit_batch`, with a panic inside it (a bug in `decide` or `apply`) turned into an error
+/// for this batch: the transaction is dropped, so rolled back, and the writer keeps serving.
+/// A batch of several jobs that panics is retried job by job like any failed batch, so only
+/// the job that panics fails.
+async fn commit_guarded(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>>> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(commit_batch(store, jobs))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|it| it.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            let work: Vec<String> = jobs.iter().map(|job| job.work.describe()).collect();
+            tracing::error!(panic = %message, jobs = ?work, "incident write panicked; rolled back");
+            Err(StoreError::Panicked(message))
+        }
+    }
+}
+
+impl Work {
+    /// What the job was, for the log of a write that failed.
+    fn describe(&self) -> String {
+        match self {
+            Work::Declare { actor, .. } => format!("declare by {actor}"),
+            Work::Command { key, actor, .. } => format!("command on {key:?} by {actor}"),
         }
     }
 }
@@ -182,9 +235,10 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
             Work::Declare {
                 new,
                 actor,
-                idempotency_key,
+                access,
+                idempotency,
             } => {
-                let key = idempotency_key.as_deref();
+                let key = idempotency.as_ref().map(|it| (it, access));
                 run_declare(&mut tx, &mut batch, &catalog, new, actor, key).await
             }
             Work::Command {
@@ -481,31 +535,45 @@ async fn run_declare(
     catalog: &Catalog,
     new: &NewIncident,
     actor: &str,
-    idempotency_key: Option<&str>,
+    idempotency: Option<(&Idempotency, &Access)>,
 ) -> Result<Outcome> {
     let now = batch.now;
     let id = Uuid::now_v7();
-    if let Some(key) = idempotency_key {
+    if let Some((idempotency, access)) = idempotency {
         // Claim the key first: on PostgreSQL a concurrent claim waits for ours to commit and
         // then finds the key taken, so two replicas never create two incidents.
         let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (key, incident_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO NOTHING RETURNING key",
+            "INSERT INTO idempotency_claims (owner, key, fingerprint, incident_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING RETURNING key",
         )
-        .bind(key.to_string())
+        .bind(actor.to_string())
+        .bind(idempotency.key.clone())
+        .bind(idempotency.fingerprint.clone())
         .bind(id.to_string())
         .bind(micros(now))
         .fetch_optional(&mut **tx)
         .await?;
         if claimed.is_none() {
-            let row = sqlx::query("SELECT incident_id FROM idempotency_keys WHERE key = $1")
-                .bind(key.to_string())
-                .fetch_one(&mut **tx)
-                .await?;
+            let row = sqlx::query(
+                "SELECT incident_id, fingerprint FROM idempotency_claims WHERE owner = $1 AND key = $2",
+            )
+            .bind(actor.to_string())
+            .bind(idempotency.key.clone())
+            .fetch_one(&mut **tx)
+            .await?;
             let existing: String = row.try_get("incident_id")?;
+            let fingerprint: String = row.try_get("fingerprint")?;
             let existing = Uuid::parse_str(&existing)
                 .map_err(|_| StoreError::Corrupt("idempotency key incident".into()))?;
             let incident = batch.incident(tx, IncidentKey::Id(existing)).await?;
+            // A replay is a read like any other: someone removed from a private incident
+            // since does not get it back through their old key.
+            if !access.can_see(&incident) {
+                return Err(StoreError::NotFound);
+            }
+            if !fingerprint.is_empty() && fingerprint != idempotency.fingerprint {
+                return Err(StoreError::IdempotencyKeyReused);
+            }
             return Ok(Outcome {
                 incident,
                 created: false,

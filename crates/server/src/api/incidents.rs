@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
 use firebreak_core::{Command, Incident, IncidentType, Role, Status, TimestampName};
-use firebreak_store::{IncidentFilter, IncidentKey, Outcome};
+use firebreak_store::{Idempotency, IncidentFilter, IncidentKey, Outcome};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::api::dto::{AffectedDto, CommandResult, EventDto, IncidentDto, IncidentPage};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, Caller};
+use crate::extract::{ApiJson, ApiJsonDigest, ApiQuery, Caller};
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -153,16 +153,18 @@ fn split_affected(affected: Option<AffectedDto>) -> (Option<String>, Option<i64>
     params(("Idempotency-Key" = Option<String>, Header, description = "The same key returns the same incident")),
     responses((status = 201, body = IncidentDto, description = "Declared"),
         (status = 200, body = IncidentDto, description = "An earlier declare with the same Idempotency-Key"),
-        (status = 422, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        (status = 422, body = ErrorBody, description = "Invalid, or `idempotency_key_reused`: the key came with a different body before"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "The key's incident is one the caller may no longer see")),
     security(("bearer" = [])))]
 pub async fn declare(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<DeclareBody>,
+    ApiJsonDigest(body, fingerprint): ApiJsonDigest<DeclareBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require(Role::Responder)?;
-    let idempotency_key = match headers.get("Idempotency-Key") {
+    let idempotency = match headers.get("Idempotency-Key") {
         None => None,
         Some(value) => {
             let text = value
@@ -175,7 +177,10 @@ pub async fn declare(
                     "must be 1–255 characters",
                 ));
             }
-            Some(text.to_string())
+            Some(Idempotency {
+                key: text.to_string(),
+                fingerprint,
+            })
         }
     };
     let (affected_text, affected_count) = split_affected(body.affected);
@@ -195,8 +200,19 @@ pub async fn declare(
     let new = parse_declare(raw, &state.store.catalog()).map_err(ApiError::validation)?;
     let declared = state
         .store
-        .declare(new, &caller.actor(), idempotency_key)
+        .declare(new, &caller.actor(), caller.access(), idempotency)
         .await?;
+    if !declared.created {
+        // A replay reads an incident that exists already: audited like any other read.
+        let replayed = std::slice::from_ref(&declared.incident);
+        audit_reads(
+            &state,
+            &caller,
+            replayed,
+            "POST incident (idempotent replay)",
+        )
+        .await?;
+    }
     let status = if declared.created {
         StatusCode::CREATED
     } else {

@@ -348,7 +348,10 @@ pub async fn declare(
             return Ok(response);
         }
     };
-    let declared = state.store.declare(new, &viewer.0.actor(), None).await?;
+    let declared = state
+        .store
+        .declare(new, &viewer.0.actor(), viewer.0.access(), None)
+        .await?;
     Ok(see_other(&format!(
         "/incidents/{}",
         declared.incident.reference

@@ -8,6 +8,7 @@ mod auth;
 mod cadence;
 mod followups;
 mod freeze;
+mod hardening;
 mod incidents;
 mod insights;
 mod openapi;

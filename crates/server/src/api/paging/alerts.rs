@@ -351,7 +351,10 @@ pub async fn declare_from(
     };
     let new = firebreak_core::command::parse_declare(raw, &state.store.catalog())
         .map_err(ApiError::validation)?;
-    let declared = state.store.declare(new, &caller.actor(), None).await?;
+    let declared = state
+        .store
+        .declare(new, &caller.actor(), caller.access(), None)
+        .await?;
     state
         .store
         .link_alert_incident(
