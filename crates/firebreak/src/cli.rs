@@ -439,6 +439,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     init_tracing(&settings.log);
+    let fd_limit = firebreak_server::listen::raise_fd_limit();
+    let wanted = settings.limits.max_connections + settings.limits.reserved_connections + 256;
+    if (wanted as u64) > fd_limit {
+        tracing::warn!(
+            fd_limit,
+            wanted,
+            "the open-file limit is below [limits] max_connections + reserved_connections + 256; \
+             raise it (ulimit -n) or lower max_connections"
+        );
+    }
     let addr: SocketAddr = settings
         .listen
         .parse()

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod ingest;
+pub mod listen;
 pub mod openapi;
 pub mod paging;
 pub mod postmortem;
@@ -80,12 +81,20 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Builds the router over an open store.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
+    let body_read = (
+        Duration::from_secs(state.settings.limits.body_read_timeout_seconds.max(1)),
+        body_limit,
+    );
     if state.settings.status_page_only {
         return Router::new()
             .merge(health::router())
             .merge(status::router())
             .fallback(|| async { error::ApiError::not_found("route") })
             .layer(DefaultBodyLimit::max(body_limit))
+            .layer(middleware::from_fn_with_state(
+                body_read,
+                listen::read_body_within,
+            ))
             .layer(middleware::from_fn(request_id))
             .with_state(state);
     }
@@ -102,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router())
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            body_read,
+            listen::read_body_within,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -206,8 +219,7 @@ pub async fn serve_with_store(
     }
     let status_task = tokio::spawn(status::keep_fresh(state.clone()));
     let app = router(state);
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let serving = listen::serve(listener, app, settings.connection_limits(), async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });

@@ -41,6 +41,45 @@ pub struct Settings {
     /// Issue trackers follow-ups can be exported to.
     pub trackers: TrackerSettings,
     pub paging: PagingSettings,
+    pub limits: LimitSettings,
+    pub outbound: OutboundSettings,
+}
+
+/// What one process accepts from clients, so idle, slow or too many connections cannot take
+/// the server away from everyone else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// A request's headers must arrive within this many seconds; an idle keep-alive
+    /// connection is closed after as long.
+    pub header_read_timeout_seconds: u64,
+    /// A request's body must arrive within this many seconds (else 408).
+    pub body_read_timeout_seconds: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Extra connections kept for /healthz, /readyz and /status when the others are taken.
+    pub reserved_connections: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            max_connections: 4096,
+            reserved_connections: 64,
+        }
+    }
+}
+
+/// Where Firebreak may send webhooks, subscriber notifications and pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// Allow loopback, private, link-local, unique-local and other non-public addresses.
+    pub allow_private: bool,
+    /// Networks allowed even though they are not public, e.g. `["10.1.2.0/24"]`.
+    pub allowed_networks: Vec<String>,
 }
 
 /// Paging: limits on what monitoring may send and on how often one person is paged.
@@ -193,6 +232,22 @@ pub struct WebhookSettings {
     pub poll_interval_ms: u64,
 }
 
+impl Settings {
+    /// The listener's limits (`[limits]`).
+    pub fn connection_limits(&self) -> crate::listen::ConnectionLimits {
+        crate::listen::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.limits.header_read_timeout_seconds.max(1),
+            ),
+            body_read_timeout: std::time::Duration::from_secs(
+                self.limits.body_read_timeout_seconds.max(1),
+            ),
+            max_connections: self.limits.max_connections,
+            reserved_connections: self.limits.reserved_connections,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -203,6 +258,8 @@ impl Default for Settings {
             log: "info".into(),
             workers: true,
             status_page_only: false,
+            limits: LimitSettings::default(),
+            outbound: OutboundSettings::default(),
             incidents: IncidentSettings::default(),
             webhooks: WebhookSettings::default(),
             playbooks: firebreak_core::playbook::default_playbooks()

@@ -212,3 +212,165 @@ async fn sqlite_writes_fail_with_503_on_a_full_disk_and_recover_when_space_retur
 async fn postgres_writes_fail_with_503_in_an_outage_and_recover_after_it() {
     writes_fail_with_503_and_recover(crate::helpers::Backend::Postgres).await;
 }
+
+both_backends!(
+    a_panic_in_a_write_fails_that_write_only,
+    |app: TestApp| async move {
+        use firebreak_core::command::Entry;
+        use firebreak_core::{Access, Command, Reference};
+        use firebreak_store::{IncidentKey, StoreError};
+        app.declare(json!({"title": "Queue backlog"})).await;
+        let key = IncidentKey::Reference(Reference(1));
+        // Three writes reach the writer together; the middle one panics while it is decided.
+        let note = |text: &str| Command::Append {
+            entry: Entry::Note { text: text.into() },
+            occurred_at: None,
+        };
+        let before = app
+            .store
+            .execute_command(key, "a@test.example", Access::All, note("one"));
+        let panics = app.store.execute(
+            key,
+            "b@test.example",
+            Access::All,
+            Box::new(|_, _| panic!("injected for the test")),
+        );
+        let after = app
+            .store
+            .execute_command(key, "c@test.example", Access::All, note("two"));
+        let (before, panics, after) = tokio::join!(before, panics, after);
+        assert!(matches!(panics, Err(StoreError::Panicked(ref it)) if it.contains("injected")));
+        assert!(before.is_ok() && after.is_ok(), "its neighbours commit");
+        // The writer keeps serving, and the chain is whole.
+        let (status, _) = app
+            .post("/api/v1/incidents/INC-1/timeline", json!({"text": "three"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, verified) = app.get("/api/v1/incidents/INC-1/timeline/verify").await;
+        assert_eq!(verified["valid"], true, "{verified}");
+        app.stop().await;
+    }
+);
+
+/// `both_backends!` over `spawn_limited`.
+macro_rules! both_backends_limited {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = spawn_limited(crate::helpers::Backend::Sqlite)
+                    .await
+                    .unwrap();
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = spawn_limited(crate::helpers::Backend::Postgres).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// An app with small limits: 1 s for headers, 2 s for a body, 8 connections and 2 reserved.
+async fn spawn_limited(backend: crate::helpers::Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |settings| {
+        settings.limits.header_read_timeout_seconds = 1;
+        settings.limits.body_read_timeout_seconds = 2;
+        settings.limits.max_connections = 8;
+        settings.limits.reserved_connections = 2;
+    })
+    .await
+}
+
+/// Reads until the server closes the connection (or 10 s pass); what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut seen),
+    );
+    read.await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&seen).into_owned())
+}
+
+both_backends_limited!(
+    idle_and_slow_connections_are_closed,
+    |app: TestApp| async move {
+        use tokio::io::AsyncWriteExt;
+        let addr = app.base.trim_start_matches("http://").to_string();
+        // Nothing sent at all, and half a header: both closed after the header deadline.
+        let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let mut slow_header = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        slow_header
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        assert!(
+            read_until_closed(&mut idle).await.is_some(),
+            "idle connection closed"
+        );
+        assert!(
+            read_until_closed(&mut slow_header).await.is_some(),
+            "slow header closed"
+        );
+        // A body that stops coming: 408 after the body deadline.
+        let mut slow_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/incidents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\"",
+            app.write
+        );
+        slow_body.write_all(head.as_bytes()).await.unwrap();
+        let answer = read_until_closed(&mut slow_body).await.expect("closed");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("request_timeout"), "{answer}");
+        app.stop().await;
+    }
+);
+
+both_backends_limited!(
+    a_full_server_keeps_room_for_health_and_the_status_page,
+    |app: TestApp| async move {
+        let addr = app.base.trim_start_matches("http://").to_string();
+        // Eight idle connections take every ordinary slot.
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        // Let the server accept them all before the next ones arrive.
+        let (status, _) = app.get("/healthz").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "health is served on a reserved connection"
+        );
+        let (status, body) = app.get("/api/v1/incidents").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["error"]["code"], "busy");
+        let page = app
+            .http
+            .get(format!("{}/status", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.status(),
+            StatusCode::OK,
+            "the status page is served too"
+        );
+        // Once the idle ones time out, the API answers again.
+        for stream in &mut held {
+            read_until_closed(stream).await.expect("closed");
+        }
+        let (status, _) = app.get("/api/v1/incidents").await;
+        assert_eq!(status, StatusCode::OK);
+        app.stop().await;
+    }
+);
