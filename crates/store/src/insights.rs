@@ -63,12 +63,26 @@ impl Store {
         Ok(())
     }
 
-    /// (incidents, follow-ups, (deploys, deploys that caused an incident)) for `[from, to)`.
+    /// (incidents, follow-ups, (deploys, deploys that caused an incident)) for `[from, to)`, as
+    /// `access` may see them: a private incident it may not see counts nowhere — not itself,
+    /// its follow-ups, nor the deploy that caused it.
     pub async fn insights_data(
         &self,
-        from: Timestamp,
-        to: Timestamp,
+        access: &firebreak_core::Access,
+        (from, to): (Timestamp, Timestamp),
     ) -> Result<(Vec<IncidentFacts>, Vec<FollowupFacts>, (usize, usize))> {
+        let sql =
+            format!("SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE incidents.private = 1");
+        let mut hidden = std::collections::HashSet::new();
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(self.pool())
+            .await?
+        {
+            let it = incident_from_row(&row)?;
+            if !access.can_see(&it) {
+                hidden.insert(it.id.to_string());
+            }
+        }
         let sql = format!(
             "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE declared_at >= $1 AND declared_at < $2 \
              ORDER BY declared_at"
@@ -100,6 +114,9 @@ impl Store {
         let mut incidents = Vec::with_capacity(rows.len());
         for row in &rows {
             let it = incident_from_row(row)?;
+            if hidden.contains(&it.id.to_string()) {
+                continue;
+            }
             // Real incidents only: not drills, not declined or merged.
             if it.mode != firebreak_core::Mode::Real
                 || matches!(
@@ -130,13 +147,17 @@ impl Store {
             });
         }
         let followups = sqlx::query(
-            "SELECT due_at, done_at FROM followups WHERE due_at IS NOT NULL AND due_at >= $1 AND due_at < $2",
+            "SELECT incident_id, due_at, done_at FROM followups WHERE due_at IS NOT NULL AND due_at >= $1 AND due_at < $2",
         )
         .bind(micros(from))
         .bind(micros(to))
         .fetch_all(self.pool())
         .await?
         .iter()
+        .filter(|row| {
+            row.try_get::<String, _>("incident_id")
+                .is_ok_and(|id| !hidden.contains(&id))
+        })
         .map(|row| {
             Ok(FollowupFacts {
                 due: row.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
@@ -144,14 +165,22 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COUNT(incident_id) AS failed FROM deploys WHERE deployed_at >= $1 AND deployed_at < $2",
+        let deploys = sqlx::query(
+            "SELECT incident_id FROM deploys WHERE deployed_at >= $1 AND deployed_at < $2",
         )
         .bind(micros(from))
         .bind(micros(to))
-        .fetch_one(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        let (n, failed): (i64, i64) = (row.try_get("n")?, row.try_get("failed")?);
-        Ok((incidents, followups, (n as usize, failed as usize)))
+        let (mut n, mut failed) = (0, 0);
+        for row in &deploys {
+            match row.try_get::<Option<String>, _>("incident_id")? {
+                Some(id) if hidden.contains(&id) => continue,
+                Some(_) => failed += 1,
+                None => {}
+            }
+            n += 1;
+        }
+        Ok((incidents, followups, (n, failed)))
     }
 }

@@ -401,19 +401,30 @@ impl Batch {
         self.events.extend(events.iter().cloned());
     }
 
-    async fn exists(
+    /// Whether `reference` names an incident `access` may see (read without locking it: only
+    /// the incident being changed is locked). A hidden one is reported as missing.
+    async fn visible(
         &self,
         tx: &mut Transaction<'static, Any>,
         reference: Reference,
+        access: &Access,
     ) -> Result<bool> {
-        if self.by_number.contains_key(&reference.0) {
-            return Ok(true);
+        if let Some(incident) = self
+            .by_number
+            .get(&reference.0)
+            .and_then(|id| self.incidents.get(id))
+        {
+            return Ok(access.can_see(incident));
         }
-        let row = sqlx::query("SELECT 1 AS found FROM incidents WHERE number = $1")
+        let sql = format!("SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE number = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(reference.0)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(row.is_some())
+        match row {
+            Some(row) => Ok(access.can_see(&incident_from_row(&row)?)),
+            None => Ok(false),
+        }
     }
 
     /// Writes incident rows first (events refer to them), then events, then outbox rows and
@@ -616,7 +627,7 @@ async fn run_command(
         merged_into: Some(target),
         ..
     } = &command
-        && !batch.exists(tx, *target).await?
+        && !batch.visible(tx, *target, access).await?
     {
         let mut errors = FieldErrors::default();
         errors.add("merged_into", format!("there is no incident {target}"));

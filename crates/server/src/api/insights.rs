@@ -139,11 +139,14 @@ fn dto(it: &Insights, (from, to): (jiff::Timestamp, jiff::Timestamp)) -> Insight
     }
 }
 
+/// Insights over `range` as `caller` may see them (private incidents follow `Access`).
 pub async fn insights_for(
     state: &AppState,
+    caller: &Caller,
     range: (jiff::Timestamp, jiff::Timestamp),
 ) -> ApiResult<InsightsDto> {
-    let (incidents, followups, deploys) = state.store.insights_data(range.0, range.1).await?;
+    let access = caller.access();
+    let (incidents, followups, deploys) = state.store.insights_data(&access, range).await?;
     Ok(dto(
         &compute(&incidents, &followups, deploys, HEROICS_SHARE),
         range,
@@ -163,7 +166,7 @@ pub async fn show(
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<Json<InsightsDto>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(insights_for(&state, period(&query)?).await?))
+    Ok(Json(insights_for(&state, &caller, period(&query)?).await?))
 }
 
 /// The same as CSV: `metric,key,value` rows.
@@ -173,7 +176,7 @@ pub async fn csv(
     Query(query): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     caller.require(Role::Viewer)?;
-    let it = insights_for(&state, period(&query)?).await?;
+    let it = insights_for(&state, &caller, period(&query)?).await?;
     let mut rows = vec!["metric,key,value".to_string()];
     let number = |value: Option<f64>| value.map_or(String::new(), |it| format!("{it:.4}"));
     rows.push(format!("incidents,,{}", it.incidents));

@@ -122,7 +122,7 @@ pub async fn show(
 ) -> UiResult<Response> {
     let lens = viewer.lens(&state).await?;
     let names = service_names(&state).await?;
-    let it = with_log(&state, &id).await?;
+    let it = with_log(&state, &viewer.0.access(), &id).await?;
     let service = state.store.service(&it.service_id).await?;
     let incident = match &it.incident_id {
         Some(incident) => match uuid::Uuid::parse_str(incident) {
@@ -209,10 +209,12 @@ pub async fn act(
     viewer.may(&csrf, Role::Responder)?;
     match fields.get("action").map(String::as_str) {
         Some("acknowledge") => {
-            respond(&state, &id, AlertAction::Acknowledge, &viewer.0.actor()).await?;
+            let by = viewer.0.actor();
+            respond(&state, &id, AlertAction::Acknowledge, (&by, viewer.0.role)).await?;
         }
         Some("resolve") => {
-            respond(&state, &id, AlertAction::Resolve, &viewer.0.actor()).await?;
+            let by = viewer.0.actor();
+            respond(&state, &id, AlertAction::Resolve, (&by, viewer.0.role)).await?;
         }
         Some("declare") => {
             let incident = crate::api::paging::declare_from(&state, &viewer.0, &id, None).await?;

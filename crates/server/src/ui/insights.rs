@@ -46,7 +46,7 @@ pub async fn page(
     Query(query): Query<PeriodQuery>,
 ) -> UiResult<Response> {
     let range = period(&query)?;
-    let it = insights_for(&state, range).await?;
+    let it = insights_for(&state, &viewer.0, range).await?;
     let lens = viewer.lens(&state).await?;
     let clock = |c: &crate::api::insights::ClockedDto| {
         format!(

@@ -374,3 +374,210 @@ both_backends_limited!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    a_read_token_changes_no_paging_setup,
+    |app: TestApp| async move {
+        let contact = json!({"kind": "webhook", "address": "https://hooks.example/page"});
+        let (status, body) = app
+            .call(
+                &app.read,
+                Method::POST,
+                "/api/v1/me/contact-methods",
+                Some(contact.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.get("secret").is_none());
+        let (status, method) = app
+            .call(
+                &app.write,
+                Method::POST,
+                "/api/v1/me/contact-methods",
+                Some(contact),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{method}");
+        let rule = json!({"contact_method": method["id"], "delay_minutes": 0});
+        let (status, _) = app
+            .call(
+                &app.read,
+                Method::POST,
+                "/api/v1/me/notification-rules",
+                Some(rule),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // An admin's read token is read-only too.
+        let admin_read = person_token(&app.store, "admin@test.example", "admin", Scope::Read).await;
+        let feed = json!({"person": "admin@test.example"});
+        let (status, _) = app
+            .call(
+                &admin_read,
+                Method::POST,
+                "/api/v1/calendar-feeds",
+                Some(feed),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    a_page_link_follows_the_same_rule_as_the_api,
+    |app: TestApp| async move {
+        use sqlx::Connection;
+        let (_, key) = crate::paging::setup(&app, 5).await;
+        let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "db",
+            "payload": {"summary": "db down", "source": "db-1", "severity": "critical"}});
+        assert_eq!(
+            crate::paging::enqueue(&app, event).await.0,
+            StatusCode::ACCEPTED
+        );
+        let alert = crate::paging::open_alerts(&app).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, _) = app
+            .call(
+                &app.read,
+                Method::POST,
+                &format!("/api/v1/alerts/{alert}/ack"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a viewer may not acknowledge"
+        );
+        // A page link made out to the same viewer may not either.
+        let hash = firebreak_core::token::hash_token("viewer-link");
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash).bind(alert.clone()).bind("reader@test.example").bind(i64::MAX)
+            .execute(&mut db).await.unwrap();
+        let response = app
+            .http
+            .post(format!("{}/alerts/{alert}/respond", app.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("t=viewer-link&action=resolve")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let (_, it) = app.get(&format!("/api/v1/alerts/{alert}")).await;
+        assert_eq!(it["status"], "triggered");
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    insights_count_only_what_the_reader_may_see,
+    |app: TestApp| async move {
+        let private = json!({"title": "Vault unsealed", "type": "security", "services": ["vault"]});
+        let (status, _) = app
+            .call(&app.admin, Method::POST, "/api/v1/incidents", Some(private))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        app.declare(json!({"title": "Checkout slow", "services": ["checkout"]}))
+            .await;
+        let (_, mine) = app.get("/api/v1/insights").await;
+        assert!(!mine.to_string().contains("vault"), "{mine}");
+        assert!(mine.to_string().contains("checkout"));
+        let csv = app
+            .http
+            .get(format!("{}/api/v1/insights.csv", app.base))
+            .bearer_auth(&app.read)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!csv.contains("vault") && csv.contains("checkout"), "{csv}");
+        let (cookie, _) = app.session("reader@test.example").await;
+        let (_, page) = app.page(&cookie, "/insights").await;
+        assert!(!page.contains("vault") && page.contains("checkout"));
+        let (_, all) = app
+            .call(&app.admin, Method::GET, "/api/v1/insights", None)
+            .await;
+        assert!(
+            all.to_string().contains("vault"),
+            "an admin sees everything"
+        );
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    a_private_incident_is_missing_to_a_merge_and_to_an_alert,
+    |app: TestApp| async move {
+        let private = json!({"title": "Leaked signing key", "type": "security"});
+        let (_, leaked) = app
+            .call(&app.admin, Method::POST, "/api/v1/incidents", Some(private))
+            .await;
+        app.declare(json!({"title": "Duplicate page", "status": "triage"}))
+            .await;
+        let merge = |into: &str| json!({"status": "merged", "merged_into": into});
+        let (status, missing) = app
+            .call(
+                &app.write,
+                Method::PATCH,
+                "/api/v1/incidents/INC-2",
+                Some(merge("INC-999")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, hidden) = app
+            .call(
+                &app.write,
+                Method::PATCH,
+                "/api/v1/incidents/INC-2",
+                Some(merge("INC-1")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{hidden}");
+        assert_eq!(
+            hidden["error"]["fields"]["merged_into"],
+            "there is no incident INC-1"
+        );
+        assert_eq!(
+            missing["error"]["fields"]["merged_into"],
+            "there is no incident INC-999"
+        );
+        // An alert linked to the private incident does not name it to a non-member.
+        let (_, key) = crate::paging::setup(&app, 5).await;
+        let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "k",
+            "payload": {"summary": "vault sealed", "source": "v-1", "severity": "critical"}});
+        crate::paging::enqueue(&app, event).await;
+        let alert = crate::paging::open_alerts(&app).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let incident_id = leaked["id"].as_str().unwrap();
+        let now = firebreak_store::clock::now();
+        app.store
+            .link_alert_incident(&alert, incident_id, "admin@test.example", now)
+            .await
+            .unwrap();
+        let (_, seen) = app.get(&format!("/api/v1/alerts/{alert}")).await;
+        assert!(!seen.to_string().contains(incident_id), "{seen}");
+        let (_, list) = app.get("/api/v1/alerts").await;
+        assert!(!list.to_string().contains(incident_id), "{list}");
+        let (_, by_admin) = app
+            .call(
+                &app.admin,
+                Method::GET,
+                &format!("/api/v1/alerts/{alert}"),
+                None,
+            )
+            .await;
+        assert_eq!(by_admin["incident_id"], incident_id);
+        app.stop().await;
+    }
+);

@@ -75,15 +75,56 @@ pub async fn alerts(
     Query(query): Query<AlertsQuery>,
 ) -> ApiResult<Json<Vec<AlertDto>>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(
-        state
-            .store
-            .alerts(query.status != "all", 500)
-            .await?
-            .into_iter()
-            .map(alert_dto)
-            .collect(),
-    ))
+    let mut alerts: Vec<AlertDto> = state
+        .store
+        .alerts(query.status != "all", 500)
+        .await?
+        .into_iter()
+        .map(alert_dto)
+        .collect();
+    redact(&state, &caller.access(), &mut alerts).await?;
+    Ok(Json(alerts))
+}
+
+/// Removes what the caller may not see from alerts: the id of a linked private incident they
+/// are not a member of (in the alert and in its log), as if none were linked.
+pub async fn redact(
+    state: &AppState,
+    access: &firebreak_core::Access,
+    alerts: &mut [AlertDto],
+) -> ApiResult<()> {
+    let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    for alert in alerts.iter_mut() {
+        let Some(id) = alert.incident_id.clone() else {
+            continue;
+        };
+        let visible = match seen.get(&id) {
+            Some(visible) => *visible,
+            None => {
+                let key = uuid::Uuid::parse_str(&id).map(firebreak_store::IncidentKey::Id);
+                let visible = match key {
+                    Ok(key) => match state.store.visible_incident(key, access).await {
+                        Ok(_) => true,
+                        Err(StoreError::NotFound) => false,
+                        Err(err) => return Err(err.into()),
+                    },
+                    Err(_) => false,
+                };
+                seen.insert(id.clone(), visible);
+                visible
+            }
+        };
+        if visible {
+            continue;
+        }
+        alert.incident_id = None;
+        for entry in alert.log.iter_mut().flatten() {
+            if entry["detail"]["incident"] == Value::String(id.clone()) {
+                entry["detail"]["incident"] = Value::Null;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One alert with its log: who was paged and why, and who was not and why not.
@@ -96,10 +137,15 @@ pub async fn alert(
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlertDto>> {
     caller.require(Role::Viewer)?;
-    Ok(Json(with_log(&state, &id).await?))
+    Ok(Json(with_log(&state, &caller.access(), &id).await?))
 }
 
-pub async fn with_log(state: &AppState, id: &str) -> ApiResult<AlertDto> {
+/// One alert with its log, as `access` may see it.
+pub async fn with_log(
+    state: &AppState,
+    access: &firebreak_core::Access,
+    id: &str,
+) -> ApiResult<AlertDto> {
     let found = state.store.alert(id).await.map_err(not_found("alert"))?;
     let log = state
         .store
@@ -114,19 +160,34 @@ pub async fn with_log(state: &AppState, id: &str) -> ApiResult<AlertDto> {
             })
         })
         .collect();
-    Ok(AlertDto {
+    let mut alert = [AlertDto {
         log: Some(log),
         ..alert_dto(found)
-    })
+    }];
+    redact(state, access, &mut alert).await?;
+    let [alert] = alert;
+    Ok(alert)
 }
 
 /// Acknowledge or resolve as a person: the API, the CLI and the pages come here.
+/// Acknowledges or resolves an alert for `by`, acting with `role`: the API and the page link
+/// share this one rule (a responder may, a viewer may not).
 pub async fn respond(
     state: &AppState,
     id: &str,
     action: AlertAction,
-    by: &str,
+    (by, role): (&str, Role),
 ) -> ApiResult<Alert> {
+    if !role.allows(Role::Responder) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "acknowledging or resolving needs the responder role; {by} is a {}",
+                role.as_str()
+            ),
+        ));
+    }
     state
         .store
         .respond_to_alert(id, action, by, firebreak_store::clock::now())
@@ -150,10 +211,12 @@ pub async fn ack(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlertDto>> {
-    caller.require(Role::Responder)?;
-    Ok(Json(alert_dto(
-        respond(&state, &id, AlertAction::Acknowledge, &caller.actor()).await?,
-    )))
+    let by = caller.actor();
+    let alert = respond(&state, &id, AlertAction::Acknowledge, (&by, caller.role)).await?;
+    let mut alert = [alert_dto(alert)];
+    redact(&state, &caller.access(), &mut alert).await?;
+    let [alert] = alert;
+    Ok(Json(alert))
 }
 
 /// Resolve: the alert closes; a new trigger with its key opens a new alert.
@@ -166,10 +229,12 @@ pub async fn resolve(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlertDto>> {
-    caller.require(Role::Responder)?;
-    Ok(Json(alert_dto(
-        respond(&state, &id, AlertAction::Resolve, &caller.actor()).await?,
-    )))
+    let by = caller.actor();
+    let alert = respond(&state, &id, AlertAction::Resolve, (&by, caller.role)).await?;
+    let mut alert = [alert_dto(alert)];
+    redact(&state, &caller.access(), &mut alert).await?;
+    let [alert] = alert;
+    Ok(Json(alert))
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -480,12 +545,24 @@ pub async fn link_action(
         "resolve" => AlertAction::Resolve,
         _ => return (StatusCode::UNPROCESSABLE_ENTITY, page("Unknown action", "")).into_response(),
     };
-    match respond(&state, &id, action, &person).await {
+    // The link stands in for signing in, not for the role: a person who may not acknowledge
+    // through the API may not through a link either.
+    let role = match state.store.user_by_email(&person).await {
+        Ok(Some(user)) if user.disabled_at.is_none() => user.role,
+        Ok(_) => Role::Viewer,
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    match respond(&state, &id, action, (&person, role)).await {
         Ok(alert) => page(
             &format!("{} by {person}", alert.status.as_str().replace('_', " ")),
             &format!("<p>{}</p>", escape(&alert.summary)),
         )
         .into_response(),
+        Err(err) if err.status == StatusCode::FORBIDDEN => (
+            StatusCode::FORBIDDEN,
+            page("Not allowed", &format!("<p>{}</p>", escape(&err.message))),
+        )
+            .into_response(),
         Err(err) if err.status == StatusCode::CONFLICT => (
             StatusCode::CONFLICT,
             page("Already done", &format!("<p>{}</p>", escape(&err.message))),

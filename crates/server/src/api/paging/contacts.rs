@@ -49,6 +49,13 @@ pub(crate) fn person_of(caller: &Caller) -> ApiResult<String> {
         .ok_or_else(|| ApiError::not_found("person for this token"))
 }
 
+/// The person whose own paging setup the caller changes: a change needs the responder role
+/// (a read-scope token or a viewer only reads it).
+pub(crate) fn person_changing(caller: &Caller) -> ApiResult<String> {
+    caller.require(Role::Responder)?;
+    person_of(caller)
+}
+
 pub(crate) fn contact_dto(
     it: firebreak_store::ContactMethod,
     secret: Option<String>,
@@ -63,7 +70,7 @@ pub(crate) fn contact_dto(
 
 /// Add a way to reach you when you are paged (email or a signed webhook).
 #[utoipa::path(post, path = "/api/v1/me/contact-methods", tag = "paging", request_body = ContactBody,
-    responses((status = 201, body = ContactDto), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = ContactDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn add_contact(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,8 +86,7 @@ pub async fn contact(
     caller: &Caller,
     body: &ContactBody,
 ) -> ApiResult<ContactDto> {
-    caller.require(Role::Viewer)?;
-    let person = person_of(caller)?;
+    let person = person_changing(caller)?;
     let (address, secret) = match body.kind.as_str() {
         "email" => (
             firebreak_core::person::parse_email(&body.address)
@@ -133,13 +139,13 @@ pub async fn contacts(
 /// Remove one of your contact methods (and the rules that use it).
 #[utoipa::path(delete, path = "/api/v1/me/contact-methods/{id}", tag = "paging",
     params(("id" = String, Path, description = "Contact method id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_contact(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let person = person_of(&caller)?;
+    let person = person_changing(&caller)?;
     state
         .store
         .delete_contact_method(&person, &id)
@@ -153,7 +159,7 @@ pub async fn delete_contact(
 /// is an email to your address at once. At most 10 rules.
 #[utoipa::path(post, path = "/api/v1/me/notification-rules", tag = "paging", request_body = RuleBody,
     responses((status = 201, body = RuleDto), (status = 409, body = ErrorBody, description = "the same rule exists, or 10 rules do"),
-        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn add_rule(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,7 +171,7 @@ pub async fn add_rule(
 
 /// The API and the account page come here.
 pub async fn rule(state: &AppState, caller: &Caller, body: &RuleBody) -> ApiResult<RuleDto> {
-    let person = person_of(caller)?;
+    let person = person_changing(caller)?;
     if !(0..=60).contains(&body.delay_minutes) {
         return Err(ApiError::field("delay_minutes", "0 to 60"));
     }
@@ -212,13 +218,13 @@ pub async fn rules(State(state): State<AppState>, caller: Caller) -> ApiResult<J
 
 #[utoipa::path(delete, path = "/api/v1/me/notification-rules/{id}", tag = "paging",
     params(("id" = String, Path, description = "Rule id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_rule(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let person = person_of(&caller)?;
+    let person = person_changing(&caller)?;
     state
         .store
         .delete_notification_rule(&person, &id)
