@@ -1,5 +1,22 @@
 //! `firebreak`: run the server, administer it, and drive incidents from a terminal.
 
+// Every `println!` and `print!` in this crate goes through `terminal::safe`: these shadow the
+// standard macros for the modules below, so no output path can forget it.
+macro_rules! println {
+    () => {
+        std::println!()
+    };
+    ($($arg:tt)*) => {
+        std::println!("{}", $crate::terminal::safe(&format!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        std::print!("{}", $crate::terminal::safe(&format!($($arg)*)))
+    };
+}
+
 mod cli;
 mod client;
 mod commands;
@@ -10,6 +27,7 @@ mod paging;
 mod postmortem;
 mod status_page;
 mod table;
+mod terminal;
 
 use std::process::ExitCode;
 

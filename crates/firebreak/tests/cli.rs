@@ -959,3 +959,72 @@ async fn serve_refuses_a_bad_workflow_file_at_start() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_control_characters_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite:{}", dir.path().join("cli.db").display());
+    let db_env = [("FIREBREAK_DATABASE_URL", database_url.as_str())];
+    let user = firebreak_with_stdin(
+        &db_env,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+            "--role",
+            "responder",
+        ],
+        "correct horse battery\n",
+    )
+    .await;
+    assert!(user.ok, "{}", user.stderr);
+    let args = [
+        "admin",
+        "create-token",
+        "--name",
+        "cli",
+        "--scope",
+        "write",
+        "--user",
+        "ana@example.com",
+    ];
+    let token = firebreak(&db_env, &args).await.stdout.trim().to_string();
+    let (mut server, url) = start(&database_url).await;
+    let env = [
+        ("FIREBREAK_URL", url.as_str()),
+        ("FIREBREAK_TOKEN", token.as_str()),
+    ];
+    let hostile = "\u{1b}[2J\u{1b}]0;pwned\u{7}Checkout \u{202e}nwod";
+    let run = firebreak(&env, &["declare", hostile]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let run = firebreak(&env, &["note", "INC-1", "see \u{1b}[31mred\u{1b}[0m"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    for args in [
+        &["timeline", "INC-1"][..],
+        &["incidents"],
+        &["show", "INC-1"],
+    ] {
+        let run = firebreak(&env, args).await;
+        assert!(run.ok, "{}", run.stderr);
+        assert!(
+            !run.stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+            "{args:?}: {:?}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("\\u001b[2J"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+    let run = firebreak(&env, &["--json", "timeline", "INC-1"]).await;
+    let events: Value = serde_json::from_str(&run.stdout).expect("--json output stays JSON");
+    assert!(
+        events.to_string().contains('\u{202e}'),
+        "the JSON keeps the text itself"
+    );
+    server.kill().await.unwrap();
+}

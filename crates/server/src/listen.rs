@@ -147,6 +147,14 @@ pub async fn read_body_within(
     let (parts, body) = request.into_parts();
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, max_bytes)).await {
         Ok(Ok(bytes)) => {
+            if carries_nul(&parts.headers, &bytes) {
+                return ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "text must not contain NUL characters",
+                )
+                .into_response();
+            }
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
@@ -174,6 +182,43 @@ pub async fn read_body_within(
     }
 }
 
+/// Whether a JSON or form body carries a NUL character in its text: nothing Firebreak stores
+/// may hold one (PostgreSQL refuses it, a terminal shows it as nothing), so it is refused at
+/// the door for every endpoint at once.
+fn carries_nul(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|it| it.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if kind.contains("x-www-form-urlencoded") {
+        return body.windows(3).any(|it| it == b"%00");
+    }
+    if !kind.contains("json") {
+        return false;
+    }
+    // In JSON a NUL can only be the escape `\u0000`; an escaped backslash before `u0000` is
+    // text, so count the backslashes in front.
+    let mut from = 0;
+    while let Some(found) = find(&body[from..], b"u0000") {
+        let at = from + found;
+        let n_backslashes = body[..at]
+            .iter()
+            .rev()
+            .take_while(|it| **it == b'\\')
+            .count();
+        if n_backslashes % 2 == 1 {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|it| it == needle)
+}
+
 /// Raises the soft limit on open files to the hard limit, so the connection cap, not the
 /// kernel, decides when to refuse; returns the limit now in force.
 pub fn raise_fd_limit() -> u64 {
@@ -189,5 +234,30 @@ pub fn raise_fd_limit() -> u64 {
             tracing::warn!(error = %err, "could not raise the open-file limit");
             limit.current.unwrap_or(u64::MAX)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(content_type: &str, body: &str, expected: bool) {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap(),
+        );
+        assert_eq!(carries_nul(&headers, body.as_bytes()), expected, "{body}");
+    }
+
+    #[test]
+    fn a_nul_in_text_is_found_and_a_literal_backslash_u_is_not() {
+        check("application/json", r#"{"title": "a\u0000b"}"#, true);
+        check("application/json", r#"{"title": "a\\u0000b"}"#, false);
+        check("application/json", r#"{"title": "a\\\u0000b"}"#, true);
+        check("application/json", r#"{"title": "u0000"}"#, false);
+        check("application/x-www-form-urlencoded", "title=a%00b", true);
+        check("application/x-www-form-urlencoded", "title=a%2500b", false);
+        check("text/plain", r#"\u0000"#, false);
     }
 }

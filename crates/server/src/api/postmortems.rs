@@ -237,6 +237,16 @@ pub async fn set_status(
 /// what is missing).
 pub async fn check_may_close(state: &AppState, caller: &Caller, text: &str) -> ApiResult<()> {
     let incident = visible(state, caller, text, "close").await?;
+    // The status table decides first: from a live status the answer is "not from here",
+    // whatever the post-mortem's state.
+    let closed = firebreak_core::Status::Closed;
+    if !incident.status.can_become(closed) {
+        return Err(firebreak_core::DomainError::InvalidTransition {
+            from: incident.status,
+            to: closed,
+        }
+        .into());
+    }
     let mut missing = Vec::new();
     match state.store.postmortem(incident.id.0).await? {
         Some(pm) if pm.status == PostmortemStatus::Published => {}

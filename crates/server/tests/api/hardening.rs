@@ -581,3 +581,66 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    closing_a_live_incident_is_an_invalid_transition,
+    |app: TestApp| async move {
+        app.declare(json!({"title": "Checkout down"})).await;
+        let (status, _) = app
+            .call(
+                &app.write,
+                Method::PATCH,
+                "/api/v1/incidents/INC-1",
+                Some(json!({"status": "identified"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, refused) = app
+            .call(
+                &app.write,
+                Method::PATCH,
+                "/api/v1/incidents/INC-1",
+                Some(json!({"status": "closed"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(refused["error"]["code"], "invalid_transition", "{refused}");
+        app.stop().await;
+    }
+);
+
+both_backends!(
+    text_with_a_nul_is_refused_everywhere,
+    |app: TestApp| async move {
+        let (status, body) = app
+            .post("/api/v1/incidents", json!({"title": "nul\u{0}here"}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        app.declare(json!({"title": "Clean"})).await;
+        let (status, _) = app
+            .post(
+                "/api/v1/incidents/INC-1/timeline",
+                json!({"text": "a\u{0}"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let service = json!({"name": "svc\u{0}"});
+        let (status, _) = app
+            .call(&app.admin, Method::POST, "/api/v1/services", Some(service))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a 500 on PostgreSQL"
+        );
+        // An escaped backslash followed by u0000 is ordinary text.
+        let (status, _) = app
+            .post(
+                "/api/v1/incidents/INC-1/timeline",
+                json!({"text": "C:\\u0000"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        app.stop().await;
+    }
+);
