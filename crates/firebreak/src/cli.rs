@@ -319,7 +319,7 @@ fn settings(
 ) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(config.as_deref())?;
     if let Some(url) = database_url {
-        settings.database_url = url;
+        settings.database_url = url.into();
     }
     if let Some(listen) = listen {
         settings.listen = listen;

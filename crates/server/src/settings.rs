@@ -8,7 +8,10 @@ use firebreak_core::Catalog;
 use firebreak_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
+mod secret;
 pub mod workflow;
+
+pub use secret::{DatabaseUrl, Secret};
 pub use workflow::{PeopleSettings, RuleSettings, SmtpSettings, TargetSettings};
 
 /// The commented default file printed by `firebreak config example`.
@@ -18,7 +21,7 @@ pub const EXAMPLE: &str = include_str!("../../../config/firebreak.example.toml")
 #[serde(default)]
 pub struct Settings {
     pub listen: String,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub public_url: String,
     pub max_body_bytes: usize,
     pub log: String,
@@ -128,7 +131,7 @@ pub struct GitHubSettings {
     pub base_url: String,
     /// `owner/repo`.
     pub repo: String,
-    pub token: String,
+    pub token: Secret,
 }
 
 impl Default for GitHubSettings {
@@ -136,7 +139,7 @@ impl Default for GitHubSettings {
         GitHubSettings {
             base_url: "https://api.github.com".into(),
             repo: String::new(),
-            token: String::new(),
+            token: Secret::default(),
         }
     }
 }
@@ -147,7 +150,7 @@ impl Default for GitHubSettings {
 pub struct JiraSettings {
     pub base_url: String,
     pub email: String,
-    pub token: String,
+    pub token: Secret,
     /// The project key, e.g. OPS.
     pub project: String,
 }
@@ -252,7 +255,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: "127.0.0.1:8080".into(),
-            database_url: "sqlite:firebreak.db".into(),
+            database_url: DatabaseUrl::from("sqlite:firebreak.db"),
             public_url: String::new(),
             max_body_bytes: 256 * 1024,
             log: "info".into(),

@@ -26,12 +26,12 @@ impl Trackers {
             github: (!t.github.repo.is_empty()).then(|| GitHub {
                 base_url: t.github.base_url.clone(),
                 repo: t.github.repo.clone(),
-                token: t.github.token.clone(),
+                token: t.github.token.expose().to_string(),
             }),
             jira: (!t.jira.project.is_empty()).then(|| Jira {
                 base_url: t.jira.base_url.clone(),
                 email: t.jira.email.clone(),
-                token: t.jira.token.clone(),
+                token: t.jira.token.expose().to_string(),
                 project: t.jira.project.clone(),
             }),
         })

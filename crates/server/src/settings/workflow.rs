@@ -10,7 +10,7 @@ use firebreak_core::{Catalog, IncidentType};
 use firebreak_integrations::email::{Security, SmtpConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{Settings, SettingsError};
+use super::{Secret, Settings, SettingsError};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,7 +78,7 @@ pub struct TargetSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     #[serde(default)]
-    pub webhook_secret: String,
+    pub webhook_secret: Secret,
     /// Addresses that get an email (needs `[smtp]`).
     #[serde(default)]
     pub email: Vec<String>,
@@ -95,7 +95,7 @@ pub struct SmtpSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub from: String,
     pub timeout_ms: u64,
 }
@@ -187,7 +187,7 @@ pub fn default_targets() -> Vec<TargetSettings> {
         .map(|it| TargetSettings {
             name: it.name,
             webhook_url: it.webhook_url,
-            webhook_secret: it.webhook_secret,
+            webhook_secret: Secret::new(it.webhook_secret),
             email: it.email,
         })
         .collect()
@@ -379,7 +379,7 @@ fn target(it: &TargetSettings) -> Result<Target, SettingsError> {
     Ok(Target {
         name: it.name.clone(),
         webhook_url: it.webhook_url.clone(),
-        webhook_secret: it.webhook_secret.clone(),
+        webhook_secret: it.webhook_secret.expose().to_string(),
         email,
     })
 }
@@ -456,7 +456,7 @@ pub fn smtp_config(smtp: &SmtpSettings) -> Result<Option<SmtpConfig>, SettingsEr
         port: smtp.port,
         security,
         username: smtp.username.clone(),
-        password: smtp.password.clone(),
+        password: smtp.password.as_ref().map(|it| it.expose().to_string()),
         from: smtp.from.clone(),
         timeout: std::time::Duration::from_millis(smtp.timeout_ms),
     };

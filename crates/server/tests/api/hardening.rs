@@ -76,7 +76,7 @@ impl Outage {
     /// Settings for an app whose database can be taken away: SQLite on its own small tmpfs.
     fn prepare(settings: &mut firebreak_server::Settings) -> std::path::PathBuf {
         let dir = tempfile::tempdir().unwrap().keep();
-        if settings.database_url.starts_with("sqlite:") {
+        if settings.database_url.is_sqlite() {
             let mounted = std::process::Command::new("mount")
                 .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
                 .arg(&dir)
@@ -86,7 +86,7 @@ impl Outage {
                 mounted.success(),
                 "this test mounts a small tmpfs to fill: run it as root"
             );
-            settings.database_url = format!("sqlite:{}", dir.join("full.db").display());
+            settings.database_url = format!("sqlite:{}", dir.join("full.db").display()).into();
         }
         dir
     }
@@ -641,6 +641,67 @@ both_backends!(
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
+        app.stop().await;
+    }
+);
+
+/// Settings holding every kind of secret.
+fn with_secrets(settings: &mut firebreak_server::Settings) {
+    use firebreak_server::settings::Secret;
+    settings.smtp.password = Some(Secret::new("smtp-hunter2"));
+    settings.trackers.github.token = Secret::new("ghp-hunter2");
+    settings.trackers.jira.token = Secret::new("jira-hunter2");
+    settings.targets = vec![firebreak_server::settings::workflow::TargetSettings {
+        name: "ops".into(),
+        webhook_url: Some("https://hooks.example/ops".into()),
+        webhook_secret: Secret::new("whsec-hunter2"),
+        email: vec![],
+    }];
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_never_show_their_secrets() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, with_secrets)
+        .await
+        .unwrap();
+    let debug = format!("{:?}", app.settings);
+    let (cookie, _) = app.session("admin@test.example").await;
+    let (status, page) = app.page(&cookie, "/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [&debug, &page] {
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("•••"));
+    }
+    app.stop().await;
+}
+
+both_backends!(
+    pages_are_served_with_security_headers,
+    |app: TestApp| async move {
+        let page = app
+            .http
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap();
+        let headers = page.headers();
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            policy.contains("script-src 'self'") && !policy.contains("unsafe-eval"),
+            "{policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        let api = app
+            .http
+            .get(format!("{}/api/v1/incidents", app.base))
+            .bearer_auth(&app.read)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.headers()["x-content-type-options"], "nosniff");
         app.stop().await;
     }
 );

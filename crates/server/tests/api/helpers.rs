@@ -90,7 +90,7 @@ impl TestApp {
             Backend::Postgres => (fresh_postgres_url().await?, None),
         };
         let mut settings = Settings {
-            database_url: database_url.clone(),
+            database_url: database_url.clone().into(),
             ..Settings::default()
         };
         settings.webhooks.backoff_base_ms = 10;

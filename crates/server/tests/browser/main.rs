@@ -71,7 +71,7 @@ async fn incident_room_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite:{}", dir.path().join("browser.db").display());
     let settings = Settings {
-        database_url: database_url.clone(),
+        database_url: database_url.clone().into(),
         ..Settings::default()
     };
     let store = Store::open(StoreOptions::new(database_url.clone()))

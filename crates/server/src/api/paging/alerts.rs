@@ -546,10 +546,12 @@ pub async fn link_action(
         _ => return (StatusCode::UNPROCESSABLE_ENTITY, page("Unknown action", "")).into_response(),
     };
     // The link stands in for signing in, not for the role: a person who may not acknowledge
-    // through the API may not through a link either.
+    // through the API (a viewer, a disabled account) may not through a link either. Someone
+    // paged who has no account was put on call by an admin's policy: they respond as such.
     let role = match state.store.user_by_email(&person).await {
         Ok(Some(user)) if user.disabled_at.is_none() => user.role,
-        Ok(_) => Role::Viewer,
+        Ok(Some(_)) => Role::Viewer,
+        Ok(None) => Role::Responder,
         Err(err) => return ApiError::from(err).into_response(),
     };
     match respond(&state, &id, action, (&person, role)).await {
