@@ -23,6 +23,7 @@ pub mod insights;
 pub mod lifecycle;
 pub mod narrate;
 pub mod notify;
+pub mod outbound;
 pub mod paging;
 pub mod person;
 pub mod playbook;

@@ -2,5 +2,6 @@
 
 pub mod email;
 pub mod http;
+pub mod outbound;
 pub mod trackers;
 pub mod webhook;

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::outbound::Outbound;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
     #[error("request failed: {0}")]
@@ -65,12 +67,13 @@ impl GitHub {
 
     pub async fn create(
         &self,
-        client: &reqwest::Client,
+        client: &Outbound,
         title: &str,
         body: &str,
     ) -> Result<Created, TrackerError> {
         let response = client
-            .post(self.url("issues"))
+            .request(reqwest::Method::POST, &self.url("issues"))
+            .map_err(|err| TrackerError::Request(err.to_string()))?
             .bearer_auth(&self.token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
@@ -78,7 +81,7 @@ impl GitHub {
             .json(&json!({"title": title, "body": body, "labels": ["follow-up"]}))
             .send()
             .await
-            .map_err(|err| TrackerError::Request(err.to_string()))?;
+            .map_err(|err| TrackerError::Request(crate::outbound::describe(&err)))?;
         let value = answer(response).await?;
         Ok(Created {
             id: value["number"]
@@ -92,15 +95,16 @@ impl GitHub {
         })
     }
 
-    pub async fn is_done(&self, client: &reqwest::Client, id: &str) -> Result<bool, TrackerError> {
+    pub async fn is_done(&self, client: &Outbound, id: &str) -> Result<bool, TrackerError> {
         let response = client
-            .get(self.url(&format!("issues/{id}")))
+            .request(reqwest::Method::GET, &self.url(&format!("issues/{id}")))
+            .map_err(|err| TrackerError::Request(err.to_string()))?
             .bearer_auth(&self.token)
             .header("Accept", "application/vnd.github+json")
             .header("User-Agent", "firebreak")
             .send()
             .await
-            .map_err(|err| TrackerError::Request(err.to_string()))?;
+            .map_err(|err| TrackerError::Request(crate::outbound::describe(&err)))?;
         let value = answer(response).await?;
         Ok(value["state"]
             .as_str()
@@ -116,7 +120,7 @@ impl Jira {
 
     pub async fn create(
         &self,
-        client: &reqwest::Client,
+        client: &Outbound,
         title: &str,
         body: &str,
     ) -> Result<Created, TrackerError> {
@@ -127,7 +131,8 @@ impl Jira {
             "content": [{"type": "paragraph", "content": [{"type": "text", "text": body}]}],
         });
         let response = client
-            .post(self.url("issue"))
+            .request(reqwest::Method::POST, &self.url("issue"))
+            .map_err(|err| TrackerError::Request(err.to_string()))?
             .basic_auth(&self.email, Some(&self.token))
             .json(&json!({"fields": {
                 "project": {"key": self.project},
@@ -138,7 +143,7 @@ impl Jira {
             }}))
             .send()
             .await
-            .map_err(|err| TrackerError::Request(err.to_string()))?;
+            .map_err(|err| TrackerError::Request(crate::outbound::describe(&err)))?;
         let value = answer(response).await?;
         let key = value["key"].as_str().ok_or(TrackerError::Shape("key"))?;
         Ok(Created {
@@ -147,13 +152,17 @@ impl Jira {
         })
     }
 
-    pub async fn is_done(&self, client: &reqwest::Client, id: &str) -> Result<bool, TrackerError> {
+    pub async fn is_done(&self, client: &Outbound, id: &str) -> Result<bool, TrackerError> {
         let response = client
-            .get(self.url(&format!("issue/{id}?fields=status")))
+            .request(
+                reqwest::Method::GET,
+                &self.url(&format!("issue/{id}?fields=status")),
+            )
+            .map_err(|err| TrackerError::Request(err.to_string()))?
             .basic_auth(&self.email, Some(&self.token))
             .send()
             .await
-            .map_err(|err| TrackerError::Request(err.to_string()))?;
+            .map_err(|err| TrackerError::Request(crate::outbound::describe(&err)))?;
         let value = answer(response).await?;
         let category = value["fields"]["status"]["statusCategory"]["key"]
             .as_str()

@@ -11,6 +11,8 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::outbound::Outbound;
+
 pub const DELIVERY_HEADER: &str = "Firebreak-Delivery";
 pub const EVENT_HEADER: &str = "Firebreak-Event";
 pub const SIGNATURE_HEADER: &str = "Firebreak-Signature";
@@ -58,7 +60,8 @@ pub fn verify(secret: &str, header: &str, body: &str) -> bool {
 pub enum SendError {
     #[error("receiver answered {status}")]
     Status { status: u16 },
-    #[error("could not reach the receiver: {0}")]
+    /// Refused by the outbound policy, or could not reach the receiver (deliberately no more).
+    #[error("{0}")]
     Transport(String),
 }
 
@@ -81,10 +84,13 @@ pub struct Outgoing<'a> {
     pub timestamp: i64,
 }
 
-/// Sends one delivery; any 2xx is success. Returns the status code.
-pub async fn send(client: &reqwest::Client, outgoing: &Outgoing<'_>) -> Result<u16, SendError> {
-    let response = client
-        .post(outgoing.url)
+/// Sends one delivery through the outbound policy; any 2xx is success (a redirect is not
+/// followed, so it is a failure). Returns the status code.
+pub async fn send(client: &Outbound, outgoing: &Outgoing<'_>) -> Result<u16, SendError> {
+    let request = client
+        .request(reqwest::Method::POST, outgoing.url)
+        .map_err(|err| SendError::Transport(err.to_string()))?;
+    let response = request
         .header("Content-Type", "application/json")
         .header(DELIVERY_HEADER, outgoing.delivery_id)
         .header(EVENT_HEADER, outgoing.event_kind)
@@ -95,7 +101,7 @@ pub async fn send(client: &reqwest::Client, outgoing: &Outgoing<'_>) -> Result<u
         .body(outgoing.body.to_string())
         .send()
         .await
-        .map_err(|err| SendError::Transport(err.to_string()))?;
+        .map_err(|err| SendError::Transport(crate::outbound::describe(&err)))?;
     let status = response.status().as_u16();
     if response.status().is_success() {
         Ok(status)

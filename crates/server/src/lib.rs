@@ -202,9 +202,10 @@ pub async fn serve_with_store(
     let settings = Arc::new(settings);
     let worker = workers::DeliveryWorker {
         store: store.clone(),
-        client: firebreak_integrations::http::client(Duration::from_millis(
-            settings.webhooks.timeout_ms,
-        ))?,
+        client: firebreak_integrations::outbound::Outbound::new(
+            Duration::from_millis(settings.webhooks.timeout_ms),
+            settings.outbound_policy(),
+        )?,
         policy: settings.retry_policy(),
         mailer: settings
             .smtp()

@@ -436,7 +436,25 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Where webhooks, subscriber webhooks and pages may go (`[outbound]`).
+    pub fn outbound_policy(&self) -> firebreak_core::outbound::Policy {
+        // `check` refused a bad network at start, so this parses.
+        firebreak_core::outbound::Policy::parse(
+            self.outbound.allow_private,
+            &self.outbound.allowed_networks,
+        )
+        .unwrap_or_default()
+    }
+
     fn check(&self) -> Result<(), SettingsError> {
+        if let Err(message) = firebreak_core::outbound::Policy::parse(
+            self.outbound.allow_private,
+            &self.outbound.allowed_networks,
+        ) {
+            return Err(SettingsError::new(format!(
+                "outbound.allowed_networks: {message}"
+            )));
+        }
         if self.incidents.severities.is_empty() {
             return Err(SettingsError::new("incidents.severities cannot be empty"));
         }

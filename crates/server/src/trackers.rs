@@ -13,7 +13,7 @@ use crate::settings::Settings;
 
 #[derive(Clone)]
 pub struct Trackers {
-    pub client: reqwest::Client,
+    pub client: firebreak_integrations::outbound::Outbound,
     pub github: Option<GitHub>,
     pub jira: Option<Jira>,
 }
@@ -22,7 +22,10 @@ impl Trackers {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Trackers> {
         let t = &settings.trackers;
         Ok(Trackers {
-            client: firebreak_integrations::http::client(Duration::from_secs(15))?,
+            client: firebreak_integrations::outbound::Outbound::new(
+                Duration::from_secs(15),
+                settings.outbound_policy(),
+            )?,
             github: (!t.github.repo.is_empty()).then(|| GitHub {
                 base_url: t.github.base_url.clone(),
                 repo: t.github.repo.clone(),

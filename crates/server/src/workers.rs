@@ -27,7 +27,7 @@ impl Report {
 
 pub struct DeliveryWorker {
     pub store: Store,
-    pub client: reqwest::Client,
+    pub client: firebreak_integrations::outbound::Outbound,
     pub policy: RetryPolicy,
     /// `None` without `[smtp]`: email notifications fail (and are retried, then dead).
     pub mailer: Option<Mailer>,

@@ -595,7 +595,8 @@ pub async fn add_subscriber(
             secret: None,
             confirmed: false,
         },
-        (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+        (None, Some(url)) => {
+            let url = crate::api::webhooks::outbound_url(&state, "webhook_url", &url)?;
             NewSubscription {
                 kind: "webhook".into(),
                 address: url,
@@ -610,7 +611,6 @@ pub async fn add_subscriber(
                 confirmed: true,
             }
         }
-        (None, Some(_)) => return Err(ApiError::field("webhook_url", "an http(s) URL")),
         _ => {
             return Err(ApiError::field(
                 "email",

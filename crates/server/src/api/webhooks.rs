@@ -129,26 +129,13 @@ fn delivery_dto(delivery: Delivery) -> DeliveryDto {
     }
 }
 
-fn check_url(url: &str) -> ApiResult<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2000
-        && url_host(url).is_some_and(|host| !host.is_empty());
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "url",
-            "must be an http:// or https:// URL with a host",
-        ))
-    }
-}
-
-/// The host part of an http(s) URL, without pulling a URL parser into the server.
-fn url_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    Some(host.split(':').next().unwrap_or(host))
+/// A URL Firebreak will send to, checked strictly and against the outbound policy (an address
+/// written in it; a name is checked each time it is resolved). The API's one check for every
+/// user-supplied URL: webhooks, subscriber webhooks, contact methods.
+pub(crate) fn outbound_url(state: &AppState, field: &str, url: &str) -> ApiResult<String> {
+    firebreak_integrations::outbound::check_url(url, &state.settings.outbound_policy())
+        .map(|_| url.to_string())
+        .map_err(|err| ApiError::field(field, err.to_string()))
 }
 
 fn check_kinds(kinds: &[String]) -> ApiResult<()> {
@@ -219,7 +206,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookDto>)> {
     caller.require(Role::Admin)?;
-    check_url(&body.url)?;
+    outbound_url(&state, "url", &body.url)?;
     check_kinds(&body.event_kinds)?;
     let secret = match body.secret {
         Some(secret) if secret.len() < 16 => {
@@ -272,7 +259,7 @@ pub async fn update(
 ) -> ApiResult<Json<WebhookDto>> {
     caller.require(Role::Admin)?;
     if let Some(url) = &body.url {
-        check_url(url)?;
+        outbound_url(&state, "url", url)?;
     }
     if let Some(kinds) = &body.event_kinds {
         check_kinds(kinds)?;

@@ -705,3 +705,161 @@ both_backends!(
         app.stop().await;
     }
 );
+
+/// `both_backends!` with the default outbound policy, plus 127.0.0.2 allowed.
+macro_rules! both_backends_outbound {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn spawn(backend: crate::helpers::Backend) -> Option<TestApp> {
+                TestApp::spawn_with(backend, |settings| {
+                    settings.outbound.allow_private = false;
+                    settings.outbound.allowed_networks = vec!["127.0.0.2/32".into()];
+                    settings.workers = false;
+                })
+                .await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)(spawn(crate::helpers::Backend::Sqlite).await.unwrap()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = spawn(crate::helpers::Backend::Postgres).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A bare HTTP receiver on `ip`: answers every request with `response` and counts requests.
+async fn bare_receiver(
+    ip: &str,
+    response: String,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = vec![0u8; 65536];
+            let _ = stream.read(&mut buffer).await;
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (port, hits)
+}
+
+both_backends_outbound!(
+    webhooks_reach_only_what_the_outbound_policy_allows,
+    |app: TestApp| async move {
+        use std::sync::atomic::Ordering::SeqCst;
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://localhost.:9/x\u{0}",
+            "http://[::1]/",
+            "http://0.0.0.0/",
+            "http://2130706433/",
+            "http://127.1/",
+            "http://10.0.0.1/",
+            "http://169.254.169.254/",
+            "http://[::ffff:127.0.0.1]/",
+            "https://example.com/\u{1b}[2J",
+            "https://example.com/\r\nX: 1",
+        ] {
+            let body = json!({"url": url, "event_kinds": ["declared"]});
+            let (status, error) = app
+                .call(&app.admin, Method::POST, "/api/v1/webhooks", Some(body))
+                .await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {error}");
+        }
+        let contact = json!({"kind": "webhook", "address": "http://169.254.169.254/latest"});
+        let (status, _) = app
+            .call(
+                &app.write,
+                Method::POST,
+                "/api/v1/me/contact-methods",
+                Some(contact),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let subscriber = json!({"webhook_url": "http://10.0.0.1/"});
+        let (status, _) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/status/subscribers",
+                Some(subscriber),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // 127.0.0.2 is allowed here: it redirects to 127.0.0.1, which is not.
+        let (target, target_hits) = bare_receiver(
+            "127.0.0.1",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into(),
+        )
+        .await;
+        let redirect = format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{target}/\r\nContent-Length: 0\r\n\r\n"
+        );
+        let (redirecting, redirect_hits) = bare_receiver("127.0.0.2", redirect).await;
+        let hooks = [
+            format!("http://127.0.0.2:{redirecting}/hook"),
+            format!("http://localhost:{target}/hook"),
+            "http://127.0.0.2:1/closed".to_string(),
+        ];
+        let mut ids = Vec::new();
+        for url in &hooks {
+            let body = json!({"url": url, "event_kinds": ["declared"]});
+            let (status, hook) = app
+                .call(&app.admin, Method::POST, "/api/v1/webhooks", Some(body))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{url}: {hook}");
+            ids.push(hook["id"].as_str().unwrap().to_string());
+        }
+        app.declare(json!({"title": "Something"})).await;
+        crate::webhooks::manual_worker(&app)
+            .run_once(firebreak_store::clock::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            redirect_hits.load(SeqCst),
+            1,
+            "the allowed receiver was called"
+        );
+        assert_eq!(
+            target_hits.load(SeqCst),
+            0,
+            "neither the redirect nor a name for loopback"
+        );
+        let mut last_errors = Vec::new();
+        for id in &ids {
+            let path = format!("/api/v1/webhooks/{id}/deliveries");
+            let (_, deliveries) = app.call(&app.admin, Method::GET, &path, None).await;
+            last_errors.push(
+                deliveries[0]["last_error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        assert_eq!(last_errors[0], "receiver answered 302");
+        assert!(
+            last_errors[1].contains("outbound policy"),
+            "{}",
+            last_errors[1]
+        );
+        assert_eq!(
+            last_errors[2], "could not reach the receiver",
+            "no port scanning"
+        );
+        app.stop().await;
+    }
+);

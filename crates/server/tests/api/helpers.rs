@@ -102,6 +102,8 @@ impl TestApp {
         settings.rules = Vec::new();
         settings.playbooks = Vec::new();
         settings.people.join_on_action = false;
+        // The tests' receivers (webhooks, trackers, SMTP) listen on 127.0.0.1.
+        settings.outbound.allow_private = true;
         configure(&mut settings);
         let store = Store::open(firebreak_server::store_options(&settings))
             .await

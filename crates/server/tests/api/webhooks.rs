@@ -97,7 +97,11 @@ pub(crate) async fn create_hook(app: &TestApp, url: &str, extra: Value) -> Value
 pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
     DeliveryWorker {
         store: app.store.clone(),
-        client: app.http.clone(),
+        client: firebreak_integrations::outbound::Outbound::new(
+            std::time::Duration::from_secs(5),
+            app.settings.outbound_policy(),
+        )
+        .unwrap(),
         policy: app.settings.retry_policy(),
         mailer: app
             .settings

@@ -94,16 +94,13 @@ pub async fn contact(
             None,
         ),
         "webhook" => {
-            let url = body.address.trim();
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-                return Err(ApiError::field("address", "an http(s) URL"));
-            }
+            let url = crate::api::webhooks::outbound_url(state, "address", body.address.trim())?;
             let secret = match body.secret.as_deref() {
                 Some(secret) if secret.len() >= 16 && secret.len() <= 200 => secret.to_string(),
                 Some(_) => return Err(ApiError::field("secret", "16 to 200 characters")),
                 None => crate::api::webhooks::random_secret()?,
             };
-            (url.to_string(), Some(secret))
+            (url, Some(secret))
         }
         _ => return Err(ApiError::field("kind", "email or webhook")),
     };
