@@ -10,7 +10,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-use crate::Result;
+use crate::{Result, StoreError};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -107,12 +107,70 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
             })
         })
         .connect_with(options)
-        .await?;
+        .await
+        .map_err(|err| connect_error(&url, err))?;
     match backend {
         Backend::Sqlite => SQLITE.run(&pool).await?,
         Backend::Postgres => POSTGRES.run(&pool).await?,
     }
     Ok((pool, backend))
+}
+
+/// A failed first connection in one line a person can act on; a certificate the server
+/// presents that cannot be verified says how to trust it.
+fn connect_error(url: &str, err: sqlx::Error) -> StoreError {
+    let text = err.to_string();
+    const UNTRUSTED: &str = "invalid peer certificate: ";
+    let reason = match text.find(UNTRUSTED) {
+        Some(idx) => {
+            let detail = text[idx + UNTRUSTED.len()..]
+                .split(':')
+                .next()
+                .unwrap_or("");
+            format!(
+                "the server's TLS certificate is not trusted ({}); name the CA that signed it with \
+                 sslrootcert=/path/to/ca.pem, or use sslmode=require to encrypt without verifying",
+                detail.trim()
+            )
+        }
+        None => text.lines().next().unwrap_or_default().to_string(),
+    };
+    StoreError::Connect(format!(
+        "cannot connect to the database at {}: {reason}",
+        redact_url(url)
+    ))
+}
+
+/// A database URL with any password (in its user info or its query) replaced by `•••`.
+pub fn redact_url(url: &str) -> String {
+    const HIDDEN: &str = "•••";
+    let mut url = url.to_string();
+    if let Some(scheme_end) = url.find("://").map(|it| it + 3) {
+        let authority_end = url[scheme_end..]
+            .find(['/', '?'])
+            .map_or(url.len(), |it| it + scheme_end);
+        if let Some(at) = url[scheme_end..authority_end]
+            .rfind('@')
+            .map(|it| it + scheme_end)
+            && let Some(colon) = url[scheme_end..at].find(':')
+        {
+            url.replace_range(scheme_end + colon + 1..at, HIDDEN);
+        }
+    }
+    let password = url.split_once('?').and_then(|(_, query)| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("password="))
+            .filter(|it| !it.is_empty())
+            .map(String::from)
+    });
+    if let Some(password) = password {
+        url = url.replace(
+            &format!("password={password}"),
+            &format!("password={HIDDEN}"),
+        );
+    }
+    url
 }
 
 /// Whether a database error means "not now" rather than "not this": a full disk, an I/O

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
-pub use db::Backend;
+pub use db::{Backend, redact_url};
 pub use followups::{Followup, FollowupPatch, NewFollowup};
 pub use insights::Deploy;
 pub use notifications::Notification;
@@ -74,6 +74,9 @@ pub enum StoreError {
     IdempotencyKeyReused,
     #[error("the write panicked: {0}")]
     Panicked(String),
+    /// The first connection failed; the message says why in one line.
+    #[error("{0}")]
+    Connect(String),
 }
 
 impl StoreError {

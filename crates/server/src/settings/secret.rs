@@ -63,37 +63,8 @@ impl DatabaseUrl {
 
     /// The URL with any password (in its user info or its query) replaced by `•••`.
     pub fn redacted(&self) -> String {
-        let mut url = self.0.clone();
-        if let Some(scheme_end) = url.find("://").map(|it| it + 3) {
-            let authority_end = url[scheme_end..]
-                .find(['/', '?'])
-                .map_or(url.len(), |it| it + scheme_end);
-            if let Some(at) = url[scheme_end..authority_end]
-                .rfind('@')
-                .map(|it| it + scheme_end)
-                && let Some(colon) = url[scheme_end..at].find(':')
-            {
-                url.replace_range(scheme_end + colon + 1..at, HIDDEN);
-            }
-        }
-        if let Some(password) = password_in_query(&url) {
-            url = url.replace(
-                &format!("password={password}"),
-                &format!("password={HIDDEN}"),
-            );
-        }
-        url
+        firebreak_store::redact_url(&self.0)
     }
-}
-
-/// `password=…` in a URL's query (libpq accepts it there too).
-fn password_in_query(url: &str) -> Option<String> {
-    let (_, query) = url.split_once('?')?;
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("password="))
-        .filter(|it| !it.is_empty())
-        .map(String::from)
 }
 
 impl std::fmt::Debug for DatabaseUrl {

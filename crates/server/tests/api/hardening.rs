@@ -863,3 +863,82 @@ both_backends_outbound!(
         app.stop().await;
     }
 );
+
+/// A fresh PostgreSQL database's URL with `query` appended, and the server's certificate file.
+async fn postgres_with(query: &str) -> Option<(String, String)> {
+    use sqlx::Connection;
+    let url = crate::helpers::fresh_postgres_url().await?;
+    let admin = std::env::var("TEST_POSTGRES_URL").unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let cert: String =
+        sqlx::query_scalar("SELECT setting FROM pg_settings WHERE name = 'ssl_cert_file'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    Some((format!("{url}?{query}"), cert))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_with_sslmode_require_and_verify_ca() {
+    use sqlx::Connection;
+    let Some((url, cert)) = postgres_with("sslmode=require").await else {
+        return;
+    };
+    let app = TestApp::spawn_with(crate::helpers::Backend::Postgres, |settings| {
+        settings.database_url = url.clone().into();
+    })
+    .await
+    .unwrap();
+    app.declare(json!({"title": "Over TLS"})).await;
+    let name = url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = std::env::var("TEST_POSTGRES_URL").unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let (n, all_tls): (i64, Option<bool>) = sqlx::query_as(
+        "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1",
+    )
+    .bind(&name)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        n > 0 && all_tls == Some(true),
+        "{n} connections, all TLS: {all_tls:?}"
+    );
+    app.stop().await;
+    // With the server's certificate as the trusted root, verify-ca connects too.
+    let verified = format!(
+        "{}?sslmode=verify-ca&sslrootcert={cert}",
+        url.split('?').next().unwrap()
+    );
+    let store = firebreak_store::Store::open(firebreak_store::StoreOptions::new(verified)).await;
+    assert!(store.is_ok(), "{:?}", store.err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_verify_full_without_a_trusted_root_refuses_in_one_line() {
+    let Some((url, _)) = postgres_with("sslmode=verify-full").await else {
+        return;
+    };
+    let url = url.replacen("postgres://postgres@", "postgres://postgres:pw@", 1);
+    let refused = firebreak_store::Store::open(firebreak_store::StoreOptions::new(url)).await;
+    let message = refused
+        .err()
+        .expect("an untrusted certificate is refused")
+        .to_string();
+    assert!(!message.contains('\n'), "{message}");
+    assert!(
+        message.contains("certificate is not trusted") && message.contains("sslrootcert"),
+        "{message}"
+    );
+    assert!(
+        message.contains("postgres:•••@") && !message.contains(":pw@"),
+        "no password: {message}"
+    );
+}
