@@ -58,8 +58,18 @@ pub struct ChainBreak {
 pub fn verify_chain<'a>(
     links: impl IntoIterator<Item = StoredLink<'a>>,
 ) -> Result<i64, ChainBreak> {
-    let mut expected_prev = GENESIS.to_string();
-    let mut expected_seq = 1;
+    verify_chain_from((0, GENESIS), links)
+}
+
+/// Walks events that follow an already verified event (`seq`, its `hash`) — `(0, GENESIS)`
+/// for the whole chain; `Ok(last seq)` when every link holds, so verification can go on from
+/// there next time instead of from the start.
+pub fn verify_chain_from<'a>(
+    (verified_seq, verified_hash): (i64, &str),
+    links: impl IntoIterator<Item = StoredLink<'a>>,
+) -> Result<i64, ChainBreak> {
+    let mut expected_prev = verified_hash.to_string();
+    let mut expected_seq = verified_seq + 1;
     for link in links {
         let seq = link.envelope.seq;
         if seq != expected_seq {

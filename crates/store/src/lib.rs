@@ -41,7 +41,7 @@ pub use paging::{
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
-pub use reads::{IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
+pub use reads::{ChainState, IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
 pub use retrospectives::{Invitation, Retrospective};
 pub use schedules::{FeedSubject, StoredOverride, StoredSchedule};
 pub use status::{
@@ -149,6 +149,10 @@ struct Inner {
     /// Set when a write failed because the database could not take it (a full disk, a lost
     /// connection); cleared by the next write that commits. `/readyz` reads it.
     writes_failing: std::sync::atomic::AtomicBool,
+    /// Where each incident's chain is verified to, and the incidents being verified in the
+    /// background (see `verify_new_events`).
+    chains: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, ChainState>>,
+    verifying: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
 }
 
 impl Store {
@@ -171,6 +175,8 @@ impl Store {
                 replica_id: uuid::Uuid::now_v7(),
                 closing: tokio::sync::watch::Sender::new(false),
                 writes_failing: std::sync::atomic::AtomicBool::new(false),
+                chains: Default::default(),
+                verifying: Default::default(),
             }),
         };
         if backend == Backend::Postgres {
@@ -260,6 +266,51 @@ impl Store {
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
+    }
+
+    pub(crate) fn chain_state(&self, incident_id: uuid::Uuid) -> ChainState {
+        let chains = self
+            .inner
+            .chains
+            .lock()
+            .unwrap_or_else(|it| it.into_inner());
+        chains.get(&incident_id).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn remember_chain(&self, incident_id: uuid::Uuid, state: &ChainState) {
+        let mut chains = self
+            .inner
+            .chains
+            .lock()
+            .unwrap_or_else(|it| it.into_inner());
+        chains.insert(incident_id, state.clone());
+    }
+
+    /// Verifies the rest of an incident's chain in the background, once at a time per
+    /// incident, so a page never waits for a long walk.
+    pub fn finish_verifying(&self, incident_id: uuid::Uuid) {
+        {
+            let mut verifying = self
+                .inner
+                .verifying
+                .lock()
+                .unwrap_or_else(|it| it.into_inner());
+            if !verifying.insert(incident_id) {
+                return;
+            }
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.verify_new_events(incident_id, i64::MAX).await {
+                tracing::warn!(error = %err, %incident_id, "background chain verification failed");
+            }
+            let mut verifying = store
+                .inner
+                .verifying
+                .lock()
+                .unwrap_or_else(|it| it.into_inner());
+            verifying.remove(&incident_id);
+        });
     }
 
     /// Records whether the last write could be committed (see `ready`).

@@ -1,6 +1,8 @@
 //! Queries: incidents by id or reference, filtered lists, the timeline and its verification.
 
-use firebreak_core::hash::{ChainBreak, Envelope, StoredLink, verify_chain};
+use firebreak_core::hash::{
+    ChainBreak, Envelope, GENESIS, StoredLink, verify_chain, verify_chain_from,
+};
 use firebreak_core::{Access, Incident, IncidentType, Reference, Status};
 use jiff::Timestamp;
 use sqlx::Row;
@@ -396,6 +398,85 @@ impl Store {
         row.as_ref().map(event_from_row).transpose()
     }
 
+    /// The newest `limit` events before `before` (or the newest of all), oldest first: a
+    /// page of the room's timeline.
+    pub async fn timeline_tail(
+        &self,
+        incident_id: Uuid,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.incident_id = $1 AND e.seq < $2 ORDER BY e.seq DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id.to_string())
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Verifies the events added since this process last verified the incident's chain, at
+    /// most `budget` of them, reading a page at a time: a room with 100,000 events costs a
+    /// full walk once, then only its new events. The event verification stopped at must still
+    /// carry the hash it had then. `/timeline/verify` still walks the whole chain.
+    pub async fn verify_new_events(&self, incident_id: Uuid, budget: i64) -> Result<ChainState> {
+        const PAGE: i64 = 2_000;
+        let mut state = self.chain_state(incident_id);
+        if state.broken.is_some() {
+            return Ok(state);
+        }
+        if state.verified_through > 0 {
+            let row = sqlx::query("SELECT hash FROM events WHERE incident_id = $1 AND seq = $2")
+                .bind(incident_id.to_string())
+                .bind(state.verified_through)
+                .fetch_optional(self.pool())
+                .await?;
+            let stored: Option<String> = row.map(|it| it.try_get("hash")).transpose()?;
+            if stored.as_deref() != Some(state.verified_hash.as_str()) {
+                state.broken = Some(ChainBreak {
+                    seq: state.verified_through,
+                    reason: "the event changed after it was verified",
+                });
+                self.remember_chain(incident_id, &state);
+                return Ok(state);
+            }
+        }
+        let mut left = budget;
+        while left > 0 {
+            let events = self
+                .timeline(incident_id, state.verified_through, PAGE.min(left))
+                .await?;
+            let Some(last) = events.last() else { break };
+            let links = events.iter().map(|event| StoredLink {
+                envelope: event.envelope(),
+                prev_hash: &event.prev_hash,
+                hash: &event.hash,
+            });
+            match verify_chain_from((state.verified_through, &state.verified_hash), links) {
+                Ok(seq) => {
+                    state.verified_through = seq;
+                    state.verified_hash = last.hash.clone();
+                }
+                Err(broken) => state.broken = Some(broken),
+            }
+            self.remember_chain(incident_id, &state);
+            if state.broken.is_some() || (events.len() as i64) < PAGE.min(left) {
+                break;
+            }
+            left -= events.len() as i64;
+        }
+        Ok(state)
+    }
+
     /// Recomputes the whole chain; `Ok(Ok(n))` when all `n` events verify.
     pub async fn verify_timeline(&self, incident_id: Uuid) -> Result<Result<i64, ChainBreak>> {
         let events = self.timeline(incident_id, 0, i64::MAX).await?;
@@ -421,6 +502,24 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+}
+
+/// How far this process has verified an incident's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainState {
+    pub verified_through: i64,
+    pub verified_hash: String,
+    pub broken: Option<ChainBreak>,
+}
+
+impl Default for ChainState {
+    fn default() -> Self {
+        ChainState {
+            verified_through: 0,
+            verified_hash: GENESIS.to_string(),
+            broken: None,
+        }
     }
 }
 

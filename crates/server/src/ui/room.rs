@@ -29,6 +29,10 @@ struct RoomPage {
     h: HeadView,
     events: Vec<EventView>,
     last_seq: i64,
+    /// The first event shown, when there are older ones (a link loads the page before it).
+    older: Option<i64>,
+    /// An older page: no live updates are appended to it.
+    paged: bool,
     loaded: String,
     flash: Option<String>,
     can_act: bool,
@@ -88,12 +92,27 @@ struct PrintPage {
     zone: String,
 }
 
+/// The room's header. Its chain check verifies only what was added since the last look (at
+/// most a few thousand events on a request); a longer walk goes on in the background.
 async fn head_view(state: &AppState, incident: &Incident, lens: &Lens) -> UiResult<HeadView> {
-    let chain = match state.store.verify_timeline(incident.id.0).await? {
-        Ok(n_events) => Ok(n_events),
-        Err(broken) => Err(format!("{broken:?}")),
-    };
-    Ok(views::head(incident, &state.store.catalog(), lens, chain))
+    const VERIFY_PER_REQUEST: i64 = 5_000;
+    let chain = state
+        .store
+        .verify_new_events(incident.id.0, VERIFY_PER_REQUEST)
+        .await?;
+    if chain.broken.is_none() && chain.verified_through < incident.last_seq {
+        state.store.finish_verifying(incident.id.0);
+    }
+    Ok(views::head(incident, &state.store.catalog(), lens, &chain))
+}
+
+/// Events the room shows at once; older ones are a link away.
+const ROOM_PAGE: i64 = 200;
+
+#[derive(Deserialize, Default)]
+pub struct RoomQuery {
+    /// Show the page of events before this seq (older events), without live updates.
+    before: Option<i64>,
 }
 
 /// The update cadence quick picks; the default follows the severity (more severe, sooner).
@@ -120,10 +139,19 @@ pub async fn room(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(text): Path<String>,
+    Query(query): Query<RoomQuery>,
 ) -> UiResult<Response> {
     let incident = visible(&state, &viewer.0, &text, "incident room").await?;
     let lens = viewer.lens(&state).await?;
-    let events = state.store.timeline(incident.id.0, 0, 5_000).await?;
+    let events = state
+        .store
+        .timeline_tail(incident.id.0, query.before, ROOM_PAGE)
+        .await?;
+    let first_seq = events.first().map_or(0, |it| it.seq);
+    let latest_update = state
+        .store
+        .latest_event(incident.id.0, "update_posted")
+        .await?;
     let catalog = &*state.store.catalog();
     let mut people: Vec<(String, String)> = lens
         .names
@@ -137,6 +165,8 @@ pub async fn room(
         chrome: viewer.chrome("incidents"),
         h: head_view(&state, &incident, &lens).await?,
         last_seq: events.last().map_or(0, |it| it.seq),
+        older: (first_seq > 1).then_some(first_seq),
+        paged: query.before.is_some(),
         events: events.iter().map(|it| views::event(it, &lens)).collect(),
         loaded: lens.time_with_seconds(lens.now),
         flash: None,
@@ -193,17 +223,14 @@ pub async fn room(
             Some(1) => "major",
             _ => "minor",
         },
-        public_body: latest_update_message(&events),
+        public_body: latest_update_message(latest_update.as_ref()),
     };
     Ok(render(&page))
 }
 
 /// The message of the newest status update, to offer for the public page.
-fn latest_update_message(events: &[firebreak_store::StoredEvent]) -> String {
-    events
-        .iter()
-        .rev()
-        .find(|it| it.kind == "update_posted")
+fn latest_update_message(update: Option<&firebreak_store::StoredEvent>) -> String {
+    update
         .and_then(|it| serde_json::from_str::<serde_json::Value>(&it.body).ok())
         .and_then(|body| body["message"].as_str().map(String::from))
         .unwrap_or_default()

@@ -158,7 +158,9 @@ pub struct HeadView {
     pub members: String,
     pub chain_ok: bool,
     pub chain_problem: String,
+    /// Events verified so far, of `n_total`.
     pub n_events: i64,
+    pub n_total: i64,
     /// "since … — reason" while this incident freezes deploys.
     pub freeze: Option<String>,
     /// Roles a rule requires that nobody holds, in words ("lead, comms"); empty when none.
@@ -171,7 +173,7 @@ pub fn head(
     incident: &Incident,
     catalog: &Catalog,
     lens: &Lens,
-    chain: Result<i64, String>,
+    chain: &firebreak_store::ChainState,
 ) -> HeadView {
     let row = row(incident, catalog, lens);
     let roles = catalog
@@ -194,10 +196,11 @@ pub fn head(
         Some(count) => format!("{} ({count})", incident.affected.text),
         None => incident.affected.text.clone(),
     };
-    let (chain_ok, chain_problem, n_events) = match chain {
-        Ok(n_events) => (true, String::new(), n_events),
-        Err(problem) => (false, problem, incident.last_seq),
+    let (chain_ok, chain_problem) = match &chain.broken {
+        None => (true, String::new()),
+        Some(broken) => (false, format!("at event {}: {}", broken.seq, broken.reason)),
     };
+    let n_events = chain.verified_through;
     HeadView {
         reference: row.reference,
         title: row.title,
@@ -227,6 +230,7 @@ pub fn head(
         chain_ok,
         chain_problem,
         n_events,
+        n_total: incident.last_seq,
         freeze: incident
             .freeze
             .as_ref()
@@ -309,7 +313,13 @@ pub fn markdown(
     lens: &Lens,
 ) -> String {
     let mut out = format!("# {} — {}\n\n", incident.reference, incident.title);
-    let head = head(incident, catalog, lens, Ok(incident.last_seq));
+    // The export does not claim a verification; only the fields it prints are used.
+    let head = head(
+        incident,
+        catalog,
+        lens,
+        &firebreak_store::ChainState::default(),
+    );
     out.push_str(&format!(
         "- **Severity:** {}\n- **Status:** {}\n- **Impact:** {}{}\n",
         incident.severity,

@@ -18,6 +18,7 @@ mod participation;
 mod postmortems;
 mod private;
 mod retrospectives;
+mod room_paging;
 mod rules;
 mod schedules;
 mod search;
