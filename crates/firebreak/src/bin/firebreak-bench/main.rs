@@ -14,7 +14,8 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
-#[path = "../spawn.rs"]
+mod room;
+#[path = "../../spawn.rs"]
 mod spawn;
 
 struct Options {
@@ -25,6 +26,10 @@ struct Options {
     rounds: usize,
     /// Only the paging scenarios (for working on them).
     only_paging: bool,
+    /// Only the room at 100,000 events.
+    only_room: bool,
+    /// A previous release's binary, measured beside this one in the same run (room scenario).
+    baseline: Option<std::path::PathBuf>,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -35,6 +40,8 @@ fn parse_options() -> anyhow::Result<Options> {
         seconds: 10,
         rounds: 3,
         only_paging: false,
+        only_room: false,
+        baseline: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -46,9 +53,11 @@ fn parse_options() -> anyhow::Result<Options> {
             "--seconds" => options.seconds = value()?.parse()?,
             "--rounds" => options.rounds = value()?.parse::<usize>()?.max(1),
             "--only-paging" => options.only_paging = true,
+            "--only-room" => options.only_room = true,
+            "--baseline" => options.baseline = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3]"
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room] [--baseline PREVIOUS_FIREBREAK_BINARY]"
                 );
                 std::process::exit(0);
             }
@@ -101,12 +110,41 @@ impl Server {
     }
 
     fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// A `kB` line of the server's `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`).
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field))
             .and_then(|it| it.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+/// Waits until the server's outbox backlog is empty; how long that took, in seconds.
+async fn outbox_settled(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<f64> {
+    let settle_started = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        ticks.tick().await;
+        let metrics = http
+            .get(format!("{url}/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let pending = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("firebreak_outbox_pending "))
+            .and_then(|it| it.trim().parse::<i64>().ok())
+            .context("firebreak_outbox_pending in /metrics")?;
+        if pending == 0 {
+            return Ok(settle_started.elapsed().as_secs_f64());
+        }
     }
 }
 
@@ -248,6 +286,10 @@ async fn bench_backend(
 ) -> anyhow::Result<Value> {
     println!("\n[{backend}] preparing {database_url}");
     let token = spawn::create_admin_token(binary, database_url, "bench")?;
+    if options.only_room {
+        let room = room::bench_room(binary, backend, options).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "room": room}));
+    }
     if options.only_paging {
         let paging = bench_paging(binary, backend, database_url, &token, options).await?;
         return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
@@ -346,27 +388,7 @@ async fn bench_backend(
     // The write phases leave an outbox backlog that the worker settles in the background;
     // measure reads once it has, so the figure is about reading, not about sharing two cores
     // with that work. How long settling took is reported too.
-    let settle_started = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        ticks.tick().await;
-        let metrics = http
-            .get(format!("{url}/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .text()
-            .await?;
-        let pending = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("firebreak_outbox_pending "))
-            .and_then(|it| it.trim().parse::<i64>().ok())
-            .context("firebreak_outbox_pending in /metrics")?;
-        if pending == 0 {
-            break;
-        }
-    }
-    let outbox_settle_s = settle_started.elapsed().as_secs_f64();
+    let outbox_settle_s = outbox_settled(&http, &url, &token).await?;
     println!("[{backend}] outbox backlog settled in {outbox_settle_s:.1} s");
 
     println!("[{backend}] timeline reads: pages of 100 at random offsets, 8 clients for 5 s");
@@ -520,9 +542,11 @@ async fn bench_backend(
         .map(|it| it.len() as f64 / (1024.0 * 1024.0));
     server.stop().await?;
     let paging = bench_paging(binary, backend, database_url, &token, options).await?;
+    let room = room::bench_room(binary, backend, options).await?;
 
     Ok(json!({
         "paging": paging,
+        "room": room,
         "backend": backend,
         "clients": options.clients,
         "commands": commands.to_json(),
@@ -921,6 +945,7 @@ fn print_table(result: &Value) {
             verdict(max < 1000.0 && escalation["escalated"] == 1000)
         );
     }
+    room::print_rows(&result["room"]);
     let rss = f("idle_rss_mib");
     println!(
         "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
@@ -937,9 +962,9 @@ fn print_table(result: &Value) {
     );
 }
 
-async fn fresh_postgres(admin_url: &str) -> anyhow::Result<String> {
+async fn fresh_postgres(admin_url: &str, suffix: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
-    let name = format!("fbbench_{}", std::process::id());
+    let name = format!("fbbench_{}{suffix}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name}"
@@ -966,7 +991,7 @@ async fn main() -> anyhow::Result<()> {
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
     results.push(bench_backend(&binary, "sqlite", &sqlite_url, &options).await?);
     if let Some(admin_url) = &options.postgres {
-        let url = fresh_postgres(admin_url).await?;
+        let url = fresh_postgres(admin_url, "").await?;
         results.push(bench_backend(&binary, "postgres", &url, &options).await?);
     }
     for result in &results {
