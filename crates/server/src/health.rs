@@ -79,5 +79,21 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> ApiResult<imp
          firebreak_up {}\n",
         u8::from(state.store.ping().await)
     );
+    let (tables, bytes) = state.store.table_sizes().await?;
+    let mut body = body;
+    body.push_str(
+        "# HELP firebreak_table_rows Rows in the tables retention bounds (and events, never pruned).\n\
+         # TYPE firebreak_table_rows gauge\n",
+    );
+    for (table, n_rows) in tables {
+        body.push_str(&format!(
+            "firebreak_table_rows{{table=\"{table}\"}} {n_rows}\n"
+        ));
+    }
+    body.push_str(&format!(
+        "# HELP firebreak_database_bytes The database's size on disk.\n\
+         # TYPE firebreak_database_bytes gauge\n\
+         firebreak_database_bytes {bytes}\n"
+    ));
     Ok(([("Content-Type", "text/plain; version=0.0.4")], body))
 }

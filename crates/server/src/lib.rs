@@ -222,6 +222,13 @@ pub async fn serve_with_store(
     let clock_task = settings
         .workers
         .then(|| tokio::spawn(clock.run(Duration::from_secs(10), stop_rx.clone())));
+    let retention = workers::RetentionWorker {
+        store: store.clone(),
+        retention: settings.retention.retention(),
+    };
+    let retention_task = settings
+        .workers
+        .then(|| tokio::spawn(retention.run(Duration::from_secs(60), stop_rx.clone())));
     let tracker_worker = trackers::TrackerWorker {
         store: store.clone(),
         trackers: trackers::Trackers::from_settings(&settings)?,
@@ -262,9 +269,15 @@ pub async fn serve_with_store(
         let _ = stop_tx.send(true);
     });
     serving.await?;
-    for task in [worker_task, clock_task, tracker_task, escalation_task]
-        .into_iter()
-        .flatten()
+    for task in [
+        worker_task,
+        clock_task,
+        retention_task,
+        tracker_task,
+        escalation_task,
+    ]
+    .into_iter()
+    .flatten()
     {
         let _ = task.await;
     }

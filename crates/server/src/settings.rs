@@ -46,6 +46,56 @@ pub struct Settings {
     pub paging: PagingSettings,
     pub limits: LimitSettings,
     pub outbound: OutboundSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How many days each kind of working row is kept once it stopped mattering; 0 keeps it
+/// forever. Timeline events are never pruned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Outbox rows, after they were fanned out.
+    pub outbox_days: u32,
+    /// Webhook deliveries, once delivered or dead.
+    pub webhook_deliveries_days: u32,
+    /// Notifications and pages, once sent, dead or cancelled.
+    pub notifications_days: u32,
+    /// Resolved alerts, with their log and page links.
+    pub alerts_days: u32,
+    pub idempotency_keys_days: u32,
+    /// Sessions, after they expired or were revoked.
+    pub sessions_days: u32,
+    /// The audit of private-incident reads (the last year is kept by default).
+    pub private_reads_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            outbox_days: 7,
+            webhook_deliveries_days: 30,
+            notifications_days: 30,
+            alerts_days: 90,
+            idempotency_keys_days: 7,
+            sessions_days: 30,
+            private_reads_days: 365,
+        }
+    }
+}
+
+impl RetentionSettings {
+    pub fn retention(&self) -> firebreak_store::Retention {
+        let days = |n: u32| (n > 0).then(|| jiff::SignedDuration::from_hours(24 * i64::from(n)));
+        firebreak_store::Retention {
+            outbox: days(self.outbox_days),
+            webhook_deliveries: days(self.webhook_deliveries_days),
+            notifications: days(self.notifications_days),
+            alerts: days(self.alerts_days),
+            idempotency_keys: days(self.idempotency_keys_days),
+            sessions: days(self.sessions_days),
+            private_reads: days(self.private_reads_days),
+        }
+    }
 }
 
 /// What one process accepts from clients, so idle, slow or too many connections cannot take
@@ -263,6 +313,7 @@ impl Default for Settings {
             status_page_only: false,
             limits: LimitSettings::default(),
             outbound: OutboundSettings::default(),
+            retention: RetentionSettings::default(),
             incidents: IncidentSettings::default(),
             webhooks: WebhookSettings::default(),
             playbooks: firebreak_core::playbook::default_playbooks()

@@ -239,3 +239,40 @@ impl ClockWorker {
         }
     }
 }
+
+/// Prunes what retention allows (`[retention]`), a batch per table at a time.
+pub struct RetentionWorker {
+    pub store: Store,
+    pub retention: firebreak_store::Retention,
+}
+
+impl RetentionWorker {
+    /// Rows pruned per pass and table; a pass that hits it runs again soon.
+    pub const BATCH: i64 = 1_000;
+
+    pub async fn run_once(
+        &self,
+        now: Timestamp,
+    ) -> Result<firebreak_store::Pruned, firebreak_store::StoreError> {
+        self.store.prune(&self.retention, now, Self::BATCH).await
+    }
+
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let wait = match self.run_once(firebreak_store::clock::now()).await {
+                Ok(pruned) if pruned.0.iter().any(|(_, n)| *n as i64 >= Self::BATCH) => {
+                    Duration::from_secs(1)
+                }
+                Ok(_) => interval,
+                Err(err) => {
+                    tracing::warn!(error = %err, "pruning failed");
+                    interval
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

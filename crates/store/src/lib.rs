@@ -16,6 +16,7 @@ mod paging;
 mod people;
 mod postmortems;
 mod reads;
+mod retention;
 mod retrospectives;
 mod rows;
 mod schedules;
@@ -42,6 +43,7 @@ pub use paging::{
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
 pub use reads::{ChainState, IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
+pub use retention::{MEASURED_TABLES, Pruned, Retention};
 pub use retrospectives::{Invitation, Retrospective};
 pub use schedules::{FeedSubject, StoredOverride, StoredSchedule};
 pub use status::{

@@ -942,3 +942,104 @@ async fn postgres_verify_full_without_a_trusted_root_refuses_in_one_line() {
         "no password: {message}"
     );
 }
+
+both_backends!(
+    retention_prunes_working_rows_and_never_events,
+    |app: TestApp| async move {
+        use firebreak_server::workers::RetentionWorker;
+        let (url, _received) = crate::webhooks::start_receiver(0).await;
+        crate::webhooks::create_hook(&app, &url, json!({"event_kinds": ["declared"]})).await;
+        let private = json!({"title": "Leaked key", "type": "security"});
+        let (status, _) = declare_with_key(&app, &app.admin, "retained-key", private).await;
+        assert_eq!(status, StatusCode::CREATED);
+        app.call(&app.admin, Method::GET, "/api/v1/incidents/INC-1", None)
+            .await;
+        app.declare(json!({"title": "Public, so its webhook goes out"}))
+            .await;
+        crate::webhooks::drain(&crate::webhooks::manual_worker(&app), 20).await;
+        let (_, key) = crate::paging::setup(&app, 5).await;
+        let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "r",
+            "payload": {"summary": "disk", "source": "db-1", "severity": "critical"}});
+        crate::paging::enqueue(&app, event).await;
+        let alert = crate::paging::open_alerts(&app).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, _) = app
+            .call(
+                &app.write,
+                Method::POST,
+                &format!("/api/v1/alerts/{alert}/resolve"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        app.session("reader@test.example").await;
+        let sizes = || async {
+            app.store
+                .table_sizes()
+                .await
+                .unwrap()
+                .0
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let before = sizes().await;
+        for table in [
+            "outbox",
+            "webhook_deliveries",
+            "alerts",
+            "alert_log",
+            "idempotency_claims",
+            "sessions",
+            "private_reads",
+        ] {
+            assert!(before[table] > 0, "{table} has rows to prune: {before:?}");
+        }
+        let worker = RetentionWorker {
+            store: app.store.clone(),
+            retention: firebreak_server::settings::RetentionSettings::default().retention(),
+        };
+        let now = firebreak_store::clock::now();
+        assert_eq!(
+            worker.run_once(now).await.unwrap().total(),
+            0,
+            "nothing is old yet"
+        );
+        let later = now + jiff::SignedDuration::from_hours(24 * 400);
+        worker.run_once(later).await.unwrap();
+        let after = sizes().await;
+        for table in [
+            "outbox",
+            "webhook_deliveries",
+            "alerts",
+            "alert_log",
+            "alert_links",
+            "idempotency_claims",
+            "sessions",
+            "private_reads",
+        ] {
+            assert_eq!(after[table], 0, "{table} pruned: {after:?}");
+        }
+        assert_eq!(
+            after["events"], before["events"],
+            "timeline events are never pruned"
+        );
+        let metrics = app
+            .http
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth(&app.read)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("firebreak_table_rows{table=\"events\"}")
+                && metrics.contains("firebreak_database_bytes"),
+            "{metrics}"
+        );
+        app.stop().await;
+    }
+);

@@ -26,8 +26,13 @@ pub async fn bench_room(
     let mut results = serde_json::Map::new();
     for (idx, (label, binary)) in runs.into_iter().enumerate() {
         let database_url = match (backend, &options.postgres) {
-            ("postgres", Some(admin)) => super::fresh_postgres(admin, &format!("_room{idx}")).await?,
-            _ => format!("sqlite:{}", dir.path().join(format!("room{idx}.db")).display()),
+            ("postgres", Some(admin)) => {
+                super::fresh_postgres(admin, &format!("_room{idx}")).await?
+            }
+            _ => format!(
+                "sqlite:{}",
+                dir.path().join(format!("room{idx}.db")).display()
+            ),
         };
         let run = one(&binary, backend, label, &database_url).await?;
         results.insert(label.to_string(), run);
@@ -54,14 +59,19 @@ async fn one(
         .await?
         .json()
         .await?;
-    let reference = incident["reference"].as_str().context("reference")?.to_string();
+    let reference = incident["reference"]
+        .as_str()
+        .context("reference")?
+        .to_string();
     let fill: super::MakeRequest = {
         let (url, token, reference) = (url.clone(), token.clone(), reference.clone());
-        std::sync::Arc::new(move |http: &reqwest::Client, client_idx: usize, round: usize| {
-            http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
-                .bearer_auth(&token)
-                .json(&json!({"text": format!("fill {client_idx}/{round}")}))
-        })
+        std::sync::Arc::new(
+            move |http: &reqwest::Client, client_idx: usize, round: usize| {
+                http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
+                    .bearer_auth(&token)
+                    .json(&json!({"text": format!("fill {client_idx}/{round}")}))
+            },
+        )
     };
     loop {
         let now: Value = http
