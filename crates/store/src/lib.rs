@@ -155,6 +155,8 @@ struct Inner {
     /// background (see `verify_new_events`).
     chains: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, ChainState>>,
     verifying: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// Answers to lose after a commit (tests only; see `lose_commit_answers`).
+    lose_answers: std::sync::atomic::AtomicUsize,
 }
 
 impl Store {
@@ -179,6 +181,7 @@ impl Store {
                 writes_failing: std::sync::atomic::AtomicBool::new(false),
                 chains: Default::default(),
                 verifying: Default::default(),
+                lose_answers: Default::default(),
             }),
         };
         if backend == Backend::Postgres {
@@ -268,6 +271,29 @@ impl Store {
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
+    }
+
+    /// Makes the writer report the next `n` commits as failed after they committed, as a
+    /// connection lost between COMMIT and its answer would. For tests of the retry path.
+    #[doc(hidden)]
+    pub fn lose_commit_answers(&self, n: usize) {
+        use std::sync::atomic::Ordering;
+        self.inner.lose_answers.store(n, Ordering::Release);
+    }
+
+    pub(crate) fn after_commit_for_tests(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let lose = self
+            .inner
+            .lose_answers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        match lose {
+            Ok(_) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the answer to COMMIT was lost (simulated)",
+            )))),
+            Err(_) => Ok(()),
+        }
     }
 
     pub(crate) fn chain_state(&self, incident_id: uuid::Uuid) -> ChainState {

@@ -61,7 +61,7 @@ impl Store {
     pub async fn prune(&self, retention: &Retention, now: Timestamp, batch: i64) -> Result<Pruned> {
         let cutoff = |keep: Option<SignedDuration>| keep.map(|it| micros(now - it));
         // Each: the table, the statement (with $1 the cutoff and $2 the batch), the cutoff.
-        let statements: [(&'static str, &'static str, Option<i64>); 6] = [
+        let statements: [(&'static str, &'static str, Option<i64>); 7] = [
             (
                 "outbox",
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
@@ -83,6 +83,12 @@ impl Store {
             (
                 "idempotency_claims",
                 "DELETE FROM idempotency_claims WHERE (owner, key) IN (SELECT owner, key FROM idempotency_claims \
+                 WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
+                cutoff(retention.idempotency_keys),
+            ),
+            (
+                "command_claims",
+                "DELETE FROM command_claims WHERE id IN (SELECT id FROM command_claims \
                  WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
                 cutoff(retention.idempotency_keys),
             ),

@@ -58,6 +58,8 @@ pub struct Idempotency {
 }
 
 pub struct Job {
+    /// Claimed with the command's commit, so a retry after a lost answer finds it.
+    id: Uuid,
     work: Work,
     reply: oneshot::Sender<Result<Outcome>>,
 }
@@ -134,7 +136,11 @@ impl Store {
     async fn submit(&self, work: Work) -> Result<Outcome> {
         let (reply, answer) = oneshot::channel();
         self.writer()
-            .send(Job { work, reply })
+            .send(Job {
+                id: Uuid::now_v7(),
+                work,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -150,7 +156,7 @@ pub(crate) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: 
 }
 
 async fn process_batch(store: &Store, jobs: Vec<Job>) {
-    let committed = commit_guarded(store, &jobs).await;
+    let committed = commit_guarded(store, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
         Ok(results) => {
@@ -158,7 +164,9 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
                 let _ = job.reply.send(result);
             }
         }
-        Err(err) if jobs.len() == 1 => {
+        // A lost connection may have taken the answer of a commit that happened: with the
+        // command's claim to go by, trying once more is safe.
+        Err(err) if jobs.len() == 1 && !err.is_unavailable() => {
             tracing::error!(error = %err, "incident write failed");
             if let Some(job) = jobs.into_iter().next() {
                 let _ = job.reply.send(Err(err));
@@ -167,7 +175,7 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
         Err(err) => {
             tracing::warn!(error = %err, n_jobs = jobs.len(), "batch failed; retrying its jobs one by one");
             for job in jobs {
-                let committed = commit_guarded(store, std::slice::from_ref(&job)).await;
+                let committed = commit_guarded(store, std::slice::from_ref(&job), true).await;
                 store.note_write(committed.as_ref().map(|_| ()));
                 let result = match committed {
                     Ok(mut results) => results.pop().unwrap_or(Err(StoreError::Closed)),
@@ -183,9 +191,9 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
 /// for this batch: the transaction is dropped, so rolled back, and the writer keeps serving.
 /// A batch of several jobs that panics is retried job by job like any failed batch, so only
 /// the job that panics fails.
-async fn commit_guarded(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>>> {
+async fn commit_guarded(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Result<Outcome>>> {
     use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(commit_batch(store, jobs))
+    match std::panic::AssertUnwindSafe(commit_batch(store, jobs, retry))
         .catch_unwind()
         .await
     {
@@ -215,8 +223,13 @@ impl Work {
 
 /// One transaction for all jobs. `Err` only for database failures, which abort everything;
 /// a job refused by the domain gets its own `Err` in the returned list.
-async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>>> {
+/// `retry`: the jobs were in a batch that failed, which may have committed before its answer
+/// was lost; each is first looked up by its claim.
+async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Result<Outcome>>> {
     let backend = store.backend();
+    if retry && let Some(done) = lost_answer(store, jobs).await? {
+        return Ok(vec![Ok(done)]);
+    }
     let mut tx = store.pool().begin_with(begin_write(backend)).await?;
     let mut batch = Batch::new(backend, clock::now());
     // One catalog for the whole batch, even if an admin changes the rules meanwhile.
@@ -253,10 +266,15 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
         };
         match result {
             Err(StoreError::Database(err)) => return Err(StoreError::Database(err)),
+            Ok(outcome) => {
+                batch.claim(job.id, &outcome);
+                results.push(Ok(outcome));
+            }
             other => results.push(other),
         }
     }
     batch.flush(&mut tx, &catalog, store.public_url()).await?;
+    batch.write_claims(&mut tx).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
         for payload in crate::live::payloads(store.replica_id(), &batch.events) {
@@ -268,6 +286,7 @@ async fn commit_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Outcome>
         }
     }
     tx.commit().await?;
+    store.after_commit_for_tests()?;
     for event in &batch.events {
         let _ = store.event_sender().send(event.clone());
     }
@@ -291,9 +310,43 @@ struct Batch {
     /// Of those, the ones whose lists (actions, tasks, playbooks) changed.
     lists_dirty: Vec<Uuid>,
     events: Vec<Arc<StoredEvent>>,
+    /// (command id, incident id, first seq, last seq, created) of each command that changed
+    /// something.
+    claims: Vec<(Uuid, String, i64, i64, bool)>,
 }
 
 impl Batch {
+    fn claim(&mut self, id: Uuid, outcome: &Outcome) {
+        let (first, last) = match (outcome.events.first(), outcome.events.last()) {
+            (Some(first), Some(last)) => (first.seq, last.seq),
+            _ => (0, 0),
+        };
+        let incident_id = outcome.incident.id.0.to_string();
+        self.claims
+            .push((id, incident_id, first, last, outcome.created));
+    }
+
+    async fn write_claims(&self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        let now = micros(self.now);
+        for chunk in self.claims.chunks(200) {
+            let sql = format!(
+                "INSERT INTO command_claims (id, incident_id, first_seq, last_seq, created, created_at) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, incident_id, first, last, created) in chunk {
+                query = query
+                    .bind(id.to_string())
+                    .bind(incident_id.clone())
+                    .bind(*first)
+                    .bind(*last)
+                    .bind(i64::from(*created))
+                    .bind(now);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
     fn new(backend: Backend, now: Timestamp) -> Self {
         Batch {
             backend,
@@ -303,6 +356,7 @@ impl Batch {
             dirty: Vec::new(),
             lists_dirty: Vec::new(),
             events: Vec::new(),
+            claims: Vec::new(),
         }
     }
 
@@ -700,6 +754,36 @@ async fn load(
         .await?
         .ok_or(StoreError::NotFound)?;
     incident_from_row(&row)
+}
+
+/// A job retried alone whose command already committed (its answer was lost): what it did,
+/// read back, instead of doing it again.
+async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
+    let [job] = jobs else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT incident_id, first_seq, last_seq, created FROM command_claims WHERE id = $1",
+    )
+    .bind(job.id.to_string())
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let incident_id: String = row.try_get("incident_id")?;
+    let (first, last): (i64, i64) = (row.try_get("first_seq")?, row.try_get("last_seq")?);
+    let created: i64 = row.try_get("created")?;
+    let id = Uuid::parse_str(&incident_id)
+        .map_err(|_| StoreError::Corrupt("command claim incident".into()))?;
+    let incident = store.incident(IncidentKey::Id(id)).await?;
+    let events = if first > 0 {
+        store.timeline(id, first - 1, last - first + 1).await?
+    } else {
+        Vec::new()
+    };
+    tracing::warn!(command = %job.id, "a committed command's answer was lost; answering it from its claim");
+    Ok(Some(Outcome {
+        incident,
+        created: created != 0,
+        events: events.into_iter().map(Arc::new).collect(),
+    }))
 }
 
 /// Links the next event onto the incident's chain (in memory; `Batch::flush` stores it).

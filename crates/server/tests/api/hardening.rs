@@ -1043,3 +1043,52 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    a_batch_whose_commit_answer_is_lost_appends_each_command_once,
+    |app: TestApp| async move {
+        use firebreak_core::command::Entry;
+        use firebreak_core::{Access, Command, Reference};
+        use firebreak_store::IncidentKey;
+        app.declare(json!({"title": "Flaky network to the database"}))
+            .await;
+        let key = IncidentKey::Reference(Reference(1));
+        let note = |text: String| Command::Append {
+            entry: Entry::Note { text },
+            occurred_at: None,
+        };
+        // The next commit happens, but the writer hears that it failed, as when the connection
+        // drops between COMMIT and its answer: the retry finds each command's claim.
+        app.store.lose_commit_answers(1);
+        let writes = (0..5).map(|idx| {
+            app.store.execute_command(
+                key,
+                "a@test.example",
+                Access::All,
+                note(format!("once {idx}")),
+            )
+        });
+        let results = futures_util::future::join_all(writes).await;
+        let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline?limit=100").await;
+        let texts: Vec<String> = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|it| it["body"]["text"].as_str().map(String::from))
+            .collect();
+        for idx in 0..5 {
+            let n = texts
+                .iter()
+                .filter(|it| **it == format!("once {idx}"))
+                .count();
+            assert_eq!(n, 1, "note {idx} appended once: {texts:?}");
+        }
+        assert!(
+            results.iter().all(Result::is_ok),
+            "every command answered from its claim"
+        );
+        let (_, verified) = app.get("/api/v1/incidents/INC-1/timeline/verify").await;
+        assert_eq!(verified["valid"], true);
+        app.stop().await;
+    }
+);
