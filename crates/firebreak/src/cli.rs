@@ -304,6 +304,23 @@ pub(crate) enum AdminCmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Copy the live SQLite database to FILE, consistently, while the server runs.
+    Backup {
+        file: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Replace the SQLite database with the backup FILE, after checking every incident's
+    /// hash chain in it (stop the server first).
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -366,6 +383,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .await?;
             store.close().await;
             println!("{}", created.secret);
+            Ok(())
+        }
+        Cmd::Admin {
+            command:
+                AdminCmd::Backup {
+                    file,
+                    database_url,
+                    config,
+                },
+        } => {
+            let settings = settings(config, database_url, None)?;
+            let store = firebreak_server::open_store(&settings).await?;
+            let done = store.backup_to(&file).await;
+            store.close().await;
+            done?;
+            eprintln!("Backed up to {}", file.display());
+            Ok(())
+        }
+        Cmd::Admin {
+            command:
+                AdminCmd::Restore {
+                    file,
+                    database_url,
+                    config,
+                },
+        } => {
+            let settings = settings(config, database_url, None)?;
+            let report = firebreak_store::restore(&file, settings.database_url.expose()).await?;
+            eprintln!(
+                "Restored {}: {} incidents, {} events, every chain verified.",
+                file.display(),
+                report.n_incidents,
+                report.n_events
+            );
             Ok(())
         }
         Cmd::Admin {

@@ -5,6 +5,7 @@
 //! share one durable commit (SQLite has a single writer; fsync per request would cap
 //! throughput far below what a busy incident needs). Reads go straight to the pool.
 
+mod backup;
 pub mod clock;
 mod db;
 mod followups;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
+pub use backup::{ChainReport, restore};
 pub use db::{Backend, redact_url};
 pub use followups::{Followup, FollowupPatch, NewFollowup};
 pub use insights::Deploy;
