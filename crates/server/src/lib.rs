@@ -80,26 +80,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// Builds the router over an open store.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.max_body_bytes;
-    let body_read = (
-        Duration::from_secs(state.settings.limits.body_read_timeout_seconds.max(1)),
-        body_limit,
-    );
     if state.settings.status_page_only {
-        return Router::new()
+        let routes = Router::new()
             .merge(health::router())
-            .merge(status::router())
-            .fallback(|| async { error::ApiError::not_found("route") })
-            .layer(DefaultBodyLimit::max(body_limit))
-            .layer(middleware::from_fn_with_state(
-                body_read,
-                listen::read_body_within,
-            ))
-            .layer(middleware::from_fn(request_id))
-            .layer(middleware::from_fn(security_headers))
-            .with_state(state);
+            .merge(status::router());
+        return with_layers(routes, state);
     }
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v1", api::router())
         .route("/calendar/{file}", axum::routing::get(api::schedules::feed))
         .merge(ingest::router())
@@ -109,16 +96,75 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(health::router())
         .merge(status::router())
-        .merge(ui::router())
+        .merge(ui::router());
+    with_layers(routes, state)
+}
+
+/// What every request goes through, outermost first: security headers, a request id, JSON
+/// errors on the API, the body read within its deadline and size, then the route.
+fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    let body_read = (
+        Duration::from_secs(state.settings.limits.body_read_timeout_seconds.max(1)),
+        body_limit,
+    );
+    routes
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             body_read,
             listen::read_body_within,
         ))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Errors the router and axum's extractors make by themselves — a path that is not UTF-8, a
+/// method a route does not take — come as plain text or empty; under `/api/` and the ingest
+/// endpoints every error is the API's JSON shape instead.
+async fn json_errors(request: Request, next: Next) -> Response {
+    use axum::http::{StatusCode, header};
+    let path = request.uri().path();
+    let api = ["/api/", "/v2/", "/integrations/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|it| it.to_str().ok())
+        .is_some_and(|it| it.contains("json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        status if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut converted =
+        axum::response::IntoResponse::into_response(error::ApiError::new(status, code, message));
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            converted.headers_mut().insert(name, value.clone());
+        }
+    }
+    converted
 }
 
 /// The policy every HTML page is served with: scripts only from our own `/assets` (no inline

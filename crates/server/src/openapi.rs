@@ -132,7 +132,7 @@ use crate::api;
         api::tokens::create,
         api::tokens::revoke,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "incidents", description = "Declare and run incidents"),
         (name = "tasks", description = "Tasks from playbooks and by hand"),
@@ -163,6 +163,80 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// The answers any operation can give besides its own, in the one error shape, added where an
+/// operation does not document them itself: 401 and 403 where a token is needed, 400, 408,
+/// 413, 415 and 422 where a body is sent, 400 where a query or path is parsed, 404 where a
+/// path names something, and 503 (the database cannot take the request; busy) everywhere.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut add: Vec<(&str, &str)> = vec![(
+                    "503",
+                    "The database cannot take the request now, or the server is at its connection limit (see Retry-After)",
+                )];
+                if operation.security.as_ref().is_some_and(|it| !it.is_empty()) {
+                    add.push(("401", "No valid token or session"));
+                    add.push((
+                        "403",
+                        "The token's scope or its person's role does not allow this",
+                    ));
+                }
+                if operation.request_body.is_some() {
+                    add.push(("400", "The body is not well-formed JSON"));
+                    add.push(("408", "The body did not arrive in time"));
+                    add.push(("413", "The body is too large"));
+                    add.push(("415", "The body is not sent as application/json"));
+                    add.push(("422", "The body does not have the right fields or values"));
+                }
+                let parameters = operation.parameters.iter().flatten();
+                let (mut has_query, mut has_path) = (false, false);
+                for parameter in parameters {
+                    if let utoipa::openapi::RefOr::T(parameter) = parameter {
+                        has_query |= parameter.parameter_in == ParameterIn::Query;
+                        has_path |= parameter.parameter_in == ParameterIn::Path;
+                    }
+                }
+                if has_query || has_path || path.contains('{') {
+                    add.push(("400", "A query or path parameter is malformed"));
+                }
+                if has_path || path.contains('{') {
+                    add.push(("404", "Nothing by that name, or nothing the caller may see"));
+                }
+                for (status, description) in add {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .build()
+        .into()
 }
 
 /// The document as pretty JSON with a trailing newline, exactly as committed.

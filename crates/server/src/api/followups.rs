@@ -282,6 +282,7 @@ pub async fn export_to(
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FollowupPatchBody)]
 pub struct PatchBody {
     pub title: Option<String>,
     pub owner: Option<String>,

@@ -100,6 +100,7 @@ pub struct TimestampBody {
 }
 
 #[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Comma-separated statuses, e.g. `investigating,identified`.
@@ -284,7 +285,11 @@ pub async fn list(
         declared_to: parse_bound("to", query.to.as_deref(), true)?,
         query: query.q.filter(|it| !it.trim().is_empty()),
         access: caller.access(),
-        limit: query.limit.unwrap_or(50),
+        limit: match query.limit {
+            None => 50,
+            Some(limit @ 1..=200) => limit,
+            Some(_) => return Err(ApiError::field("limit", "must be 1–200")),
+        },
         before_number,
     };
     let page = state.store.incidents(&filter).await?;

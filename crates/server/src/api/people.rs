@@ -254,6 +254,7 @@ impl PrivateReadDto {
 }
 
 #[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only reads of this incident (UUID or reference).

@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Caller};
 
 #[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Start after this seq (like `Last-Event-ID`); default: only events from now on.

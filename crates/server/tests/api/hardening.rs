@@ -1092,3 +1092,96 @@ both_backends!(
         app.stop().await;
     }
 );
+
+both_backends!(
+    every_api_error_is_json_and_the_document_says_so,
+    |app: TestApp| async move {
+        let json_error = |response: reqwest::Response| async move {
+            let status = response.status();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .map(|it| it.to_str().unwrap().to_string());
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_eq!(kind.as_deref(), Some("application/json"), "{status}");
+            assert!(body["error"]["request_id"].is_string(), "{body}");
+            (
+                status,
+                body["error"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        };
+        let send = |method: Method, path: &str| {
+            app.http
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(&app.admin)
+        };
+        let (status, _) = json_error(
+            send(Method::GET, "/api/v1/incidents/%ff")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
+            "{status}"
+        );
+        let (status, code) = json_error(
+            send(Method::DELETE, "/api/v1/incidents")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        );
+        let big = format!("{{\"x\": \"{}\"}}", "a".repeat(300 * 1024));
+        let response = app
+            .http
+            .post(format!("{}/v2/enqueue", app.base))
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .await
+            .unwrap();
+        let (status, _) = json_error(response).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        for limit in ["0", "-1", "201"] {
+            let (status, _) = app.get(&format!("/api/v1/incidents?limit={limit}")).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "limit={limit}");
+        }
+        let (_, document) = app.get("/api/v1/openapi.json").await;
+        for (path, operations) in document["paths"].as_object().unwrap() {
+            for (method, operation) in operations.as_object().unwrap() {
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    let in_path = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(parameter["in"] == "path", in_path, "{method} {path} {name}");
+                }
+                if operation.get("security").is_some() {
+                    assert!(
+                        operation["responses"].get("401").is_some(),
+                        "{method} {path}"
+                    );
+                }
+                if operation.get("requestBody").is_some() {
+                    assert!(
+                        operation["responses"].get("415").is_some(),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        assert!(
+            schemas.contains_key("FollowupPatchBody")
+                && schemas.contains_key("NotificationRuleBody")
+        );
+        app.stop().await;
+    }
+);

@@ -27,6 +27,7 @@ pub struct ContactDto {
 
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NotificationRuleBody)]
 pub struct RuleBody {
     /// One of your contact methods.
     pub contact_method: String,
