@@ -249,7 +249,9 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
     if let Ok(at) = text.parse::<Timestamp>() {
         return Some(at);
     }
-    let (head, tail) = text.split_at(text.len().checked_sub(5)?);
+    // `+0000` is five ASCII bytes; text that does not end in ASCII is not this form (and
+    // splitting it there could cut a character in two).
+    let (head, tail) = text.split_at_checked(text.len().checked_sub(5)?)?;
     let sign = tail.chars().next()?;
     if (sign == '+' || sign == '-') && tail[1..].chars().all(|c| c.is_ascii_digit()) {
         return format!("{head}{}:{}", &tail[..3], &tail[3..]).parse().ok();
@@ -482,7 +484,14 @@ mod tests {
         ] {
             assert_eq!(parse_time(text), Some(want), "{text}");
         }
-        for text in ["", "yesterday", "2015-07-17T08:42:58.315+0o00", "+0000"] {
+        // The last: found by the fuzzer, a multi-byte character where the offset would start.
+        for text in [
+            "",
+            "yesterday",
+            "2015-07-17T08:42:58.315+0o00",
+            "+0000",
+            "2026-11-21T09[dd܋ex0:",
+        ] {
             assert_eq!(parse_time(text), None, "{text}");
         }
     }

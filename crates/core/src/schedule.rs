@@ -50,13 +50,14 @@ impl ShiftLength {
         span.ok()
     }
 
-    /// The length in minutes on a day without a DST change.
+    /// The length in minutes on a day without a DST change (saturating: a length too long to
+    /// count is longer than any limit).
     pub fn nominal_minutes(self) -> i64 {
         match self {
             ShiftLength::Minutes(n) => n,
-            ShiftLength::Hours(n) => n * 60,
-            ShiftLength::Days(n) => n * 1440,
-            ShiftLength::Weeks(n) => n * 7 * 1440,
+            ShiftLength::Hours(n) => n.saturating_mul(60),
+            ShiftLength::Days(n) => n.saturating_mul(1440),
+            ShiftLength::Weeks(n) => n.saturating_mul(7 * 1440),
         }
     }
 }
@@ -672,6 +673,14 @@ mod tests {
             (
                 Layer {
                     length: ShiftLength::Weeks(60),
+                    ..good.clone()
+                },
+                ScheduleError::ShiftTooLong,
+            ),
+            // Found by the fuzzer: a length whose minutes do not fit in an i64.
+            (
+                Layer {
+                    length: ShiftLength::Weeks(i64::MAX / 1000),
                     ..good.clone()
                 },
                 ScheduleError::ShiftTooLong,

@@ -167,8 +167,9 @@ impl Modify for BearerAuth {
 
 /// The answers any operation can give besides its own, in the one error shape, added where an
 /// operation does not document them itself: 401 and 403 where a token is needed, 400, 408,
-/// 413, 415 and 422 where a body is sent, 400 where a query or path is parsed, 404 where a
-/// path names something, and 503 (the database cannot take the request; busy) everywhere.
+/// 413, 415 and 422 where a body is sent, 400 and 422 where a query or path is parsed, 404
+/// where a path names something, and 503 (the database cannot take the request; busy)
+/// everywhere.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -211,6 +212,7 @@ impl Modify for CommonResponses {
                 }
                 if has_query || has_path || path.contains('{') {
                     add.push(("400", "A query or path parameter is malformed"));
+                    add.push(("422", "A query or path parameter has a value out of range"));
                 }
                 if has_path || path.contains('{') {
                     add.push(("404", "Nothing by that name, or nothing the caller may see"));

@@ -497,6 +497,17 @@ impl Settings {
         .unwrap_or_default()
     }
 
+    /// Settings from the text of a settings file alone (defaults < the file), checked as at
+    /// start: what `load` does without the environment.
+    pub fn from_toml(text: &str) -> Result<Settings, SettingsError> {
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|err| SettingsError::new(err.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
     fn check(&self) -> Result<(), SettingsError> {
         if let Err(message) = firebreak_core::outbound::Policy::parse(
             self.outbound.allow_private,

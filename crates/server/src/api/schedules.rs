@@ -190,7 +190,8 @@ fn parse_zone(text: &str) -> ApiResult<TimeZone> {
 
 /// Checks a schedule and answers its core form and its layers as they are stored (emails in
 /// lower case, names trimmed).
-fn parse(body: &ScheduleBody) -> ApiResult<(Schedule, Vec<LayerBody>)> {
+/// A schedule as sent, checked and turned into its core form (with the layers as kept).
+pub fn parse(body: &ScheduleBody) -> ApiResult<(Schedule, Vec<LayerBody>)> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::field("name", "1 to 100 characters"));
