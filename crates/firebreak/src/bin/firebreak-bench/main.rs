@@ -14,6 +14,7 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
+mod retention;
 mod room;
 #[path = "../../spawn.rs"]
 mod spawn;
@@ -28,6 +29,8 @@ struct Options {
     only_paging: bool,
     /// Only the room at 100,000 events.
     only_room: bool,
+    /// Only the database size over simulated days.
+    only_retention: bool,
     /// A previous release's binary, measured beside this one in the same run (room scenario).
     baseline: Option<std::path::PathBuf>,
 }
@@ -41,6 +44,7 @@ fn parse_options() -> anyhow::Result<Options> {
         rounds: 3,
         only_paging: false,
         only_room: false,
+        only_retention: false,
         baseline: None,
     };
     let mut args = std::env::args().skip(1);
@@ -54,10 +58,11 @@ fn parse_options() -> anyhow::Result<Options> {
             "--rounds" => options.rounds = value()?.parse::<usize>()?.max(1),
             "--only-paging" => options.only_paging = true,
             "--only-room" => options.only_room = true,
+            "--only-retention" => options.only_retention = true,
             "--baseline" => options.baseline = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room] [--baseline PREVIOUS_FIREBREAK_BINARY]"
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room | --only-retention] [--baseline PREVIOUS_FIREBREAK_BINARY]"
                 );
                 std::process::exit(0);
             }
@@ -286,6 +291,10 @@ async fn bench_backend(
 ) -> anyhow::Result<Value> {
     println!("\n[{backend}] preparing {database_url}");
     let token = spawn::create_admin_token(binary, database_url, "bench")?;
+    if options.only_retention {
+        let retention = retention::bench_retention(binary, backend, database_url).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "retention": retention}));
+    }
     if options.only_room {
         let room = room::bench_room(binary, backend, options).await?;
         return Ok(json!({"backend": backend, "clients": options.clients, "room": room}));
@@ -543,10 +552,12 @@ async fn bench_backend(
     server.stop().await?;
     let paging = bench_paging(binary, backend, database_url, &token, options).await?;
     let room = room::bench_room(binary, backend, options).await?;
+    let retention = retention::bench_retention(binary, backend, database_url).await?;
 
     Ok(json!({
         "paging": paging,
         "room": room,
+        "retention": retention,
         "backend": backend,
         "clients": options.clients,
         "commands": commands.to_json(),
@@ -946,6 +957,7 @@ fn print_table(result: &Value) {
         );
     }
     room::print_rows(&result["room"]);
+    retention::print_rows(&result["retention"]);
     let rss = f("idle_rss_mib");
     println!(
         "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
