@@ -384,15 +384,15 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// The newest event of one kind on an incident (e.g. its latest status update).
-    pub async fn latest_event(&self, incident_id: Uuid, kind: &str) -> Result<Option<StoredEvent>> {
+    /// The incident's newest status update (`update_posted`), through its own partial index:
+    /// the kind is written in the statement so the planner can use it.
+    pub async fn latest_update(&self, incident_id: Uuid) -> Result<Option<StoredEvent>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
-             WHERE e.incident_id = $1 AND e.kind = $2 ORDER BY e.seq DESC LIMIT 1"
+             WHERE e.incident_id = $1 AND e.kind = 'update_posted' ORDER BY e.seq DESC LIMIT 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(incident_id.to_string())
-            .bind(kind.to_string())
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(event_from_row).transpose()

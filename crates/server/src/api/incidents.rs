@@ -519,8 +519,7 @@ pub(crate) async fn latest_update_plain(
     incident: &Incident,
     when: &(dyn Fn(jiff::Timestamp) -> String + Sync),
 ) -> ApiResult<Option<String>> {
-    let events = state.store.timeline(incident.id.0, 0, i64::MAX).await?;
-    let Some(latest) = events.iter().rev().find(|it| it.kind == "update_posted") else {
+    let Some(latest) = state.store.latest_update(incident.id.0).await? else {
         return Ok(None);
     };
     let body: serde_json::Value = serde_json::from_str(&latest.body).unwrap_or_default();

@@ -148,10 +148,7 @@ pub async fn room(
         .timeline_tail(incident.id.0, query.before, ROOM_PAGE)
         .await?;
     let first_seq = events.first().map_or(0, |it| it.seq);
-    let latest_update = state
-        .store
-        .latest_event(incident.id.0, "update_posted")
-        .await?;
+    let latest_update = state.store.latest_update(incident.id.0).await?;
     let catalog = &*state.store.catalog();
     let mut people: Vec<(String, String)> = lens
         .names

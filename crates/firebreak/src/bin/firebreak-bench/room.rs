@@ -73,7 +73,7 @@ async fn one(
             },
         )
     };
-    loop {
+    let n_events = loop {
         let now: Value = http
             .get(format!("{url}/api/v1/incidents/{reference}"))
             .bearer_auth(&token)
@@ -81,11 +81,12 @@ async fn one(
             .await?
             .json()
             .await?;
-        if now["last_seq"].as_i64().unwrap_or(0) >= EVENTS {
-            break;
+        let last_seq = now["last_seq"].as_i64().unwrap_or(0);
+        if last_seq >= EVENTS {
+            break last_seq;
         }
         run_load(64, Duration::from_secs(2), fill.clone()).await;
-    }
+    };
     outbox_settled(&http, &url, &token).await?;
     // A restart: nothing is verified or cached yet, as after a deploy.
     server.stop().await?;
@@ -105,7 +106,7 @@ async fn one(
     let head_path = format!("/incidents/{reference}/head");
     let (first_us, _) = get(room_path.clone()).await?;
     // The rest of the chain is verified in the background; wait for it, up to two minutes.
-    let verified = format!("chain verified ({EVENTS} events)");
+    let verified = format!("chain verified ({n_events} events)");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (_, head) = get(head_path.clone()).await?;
@@ -129,7 +130,7 @@ async fn one(
     );
     server.stop().await?;
     Ok(json!({
-        "events": EVENTS,
+        "events": n_events,
         "first_load_ms": first_us as f64 / 1000.0,
         "room_p50_ms": room_p50, "room_p99_ms": room_p99, "room_loads": room.len(),
         "head_p50_ms": head_p50, "head_p99_ms": head_p99, "head_loads": head.len(),
