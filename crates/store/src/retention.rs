@@ -182,7 +182,8 @@ impl Store {
         Ok(Some(tx))
     }
 
-    /// Rows per table (`MEASURED_TABLES`) and the database's size in bytes, for `/metrics`.
+    /// Rows per table (`MEASURED_TABLES`) and the bytes the database's data takes (on SQLite
+    /// the file less its free pages, which new rows reuse), for `/metrics`.
     pub async fn table_sizes(&self) -> Result<(Vec<(&'static str, i64)>, i64)> {
         let mut sizes = Vec::with_capacity(MEASURED_TABLES.len());
         for table in MEASURED_TABLES {
@@ -194,7 +195,8 @@ impl Store {
         }
         let sql = match self.backend() {
             Backend::Sqlite => {
-                "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()"
+                "SELECT (page_count - freelist_count) * page_size AS bytes \
+                 FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
             }
             Backend::Postgres => "SELECT pg_database_size(current_database()) AS bytes",
         };
