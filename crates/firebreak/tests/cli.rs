@@ -964,34 +964,7 @@ async fn serve_refuses_a_bad_workflow_file_at_start() {
 async fn stored_control_characters_reach_the_terminal_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite:{}", dir.path().join("cli.db").display());
-    let db_env = [("FIREBREAK_DATABASE_URL", database_url.as_str())];
-    let user = firebreak_with_stdin(
-        &db_env,
-        &[
-            "admin",
-            "create-user",
-            "--email",
-            "ana@example.com",
-            "--name",
-            "Ana",
-            "--role",
-            "responder",
-        ],
-        "correct horse battery\n",
-    )
-    .await;
-    assert!(user.ok, "{}", user.stderr);
-    let args = [
-        "admin",
-        "create-token",
-        "--name",
-        "cli",
-        "--scope",
-        "write",
-        "--user",
-        "ana@example.com",
-    ];
-    let token = firebreak(&db_env, &args).await.stdout.trim().to_string();
+    let token = common::create_token(&database_url);
     let (mut server, url) = start(&database_url).await;
     let env = [
         ("FIREBREAK_URL", url.as_str()),

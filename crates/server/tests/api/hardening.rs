@@ -252,39 +252,12 @@ both_backends!(
     }
 );
 
-/// `both_backends!` over `spawn_limited`.
-macro_rules! both_backends_limited {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = spawn_limited(crate::helpers::Backend::Sqlite)
-                    .await
-                    .unwrap();
-                ($body)(app).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(app) = spawn_limited(crate::helpers::Backend::Postgres).await {
-                    ($body)(app).await;
-                }
-            }
-        }
-    };
-}
-
-/// An app with small limits: 1 s for headers, 2 s for a body, 8 connections and 2 reserved.
-async fn spawn_limited(backend: crate::helpers::Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |settings| {
-        settings.limits.header_read_timeout_seconds = 1;
-        settings.limits.body_read_timeout_seconds = 2;
-        settings.limits.max_connections = 8;
-        settings.limits.reserved_connections = 2;
-    })
-    .await
+/// Small limits: 1 s for headers, 2 s for a body, 8 connections and 2 reserved.
+fn limited(settings: &mut firebreak_server::Settings) {
+    settings.limits.header_read_timeout_seconds = 1;
+    settings.limits.body_read_timeout_seconds = 2;
+    settings.limits.max_connections = 8;
+    settings.limits.reserved_connections = 2;
 }
 
 /// Reads until the server closes the connection (or 10 s pass); what it sent.
@@ -300,8 +273,9 @@ async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<String>
         .map(|_| String::from_utf8_lossy(&seen).into_owned())
 }
 
-both_backends_limited!(
+both_backends!(
     idle_and_slow_connections_are_closed,
+    configure = limited,
     |app: TestApp| async move {
         use tokio::io::AsyncWriteExt;
         let addr = app.base.trim_start_matches("http://").to_string();
@@ -335,8 +309,9 @@ both_backends_limited!(
     }
 );
 
-both_backends_limited!(
+both_backends!(
     a_full_server_keeps_room_for_health_and_the_status_page,
+    configure = limited,
     |app: TestApp| async move {
         let addr = app.base.trim_start_matches("http://").to_string();
         // Eight idle connections take every ordinary slot.
@@ -706,34 +681,11 @@ both_backends!(
     }
 );
 
-/// `both_backends!` with the default outbound policy, plus 127.0.0.2 allowed.
-macro_rules! both_backends_outbound {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-
-            async fn spawn(backend: crate::helpers::Backend) -> Option<TestApp> {
-                TestApp::spawn_with(backend, |settings| {
-                    settings.outbound.allow_private = false;
-                    settings.outbound.allowed_networks = vec!["127.0.0.2/32".into()];
-                    settings.workers = false;
-                })
-                .await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(spawn(crate::helpers::Backend::Sqlite).await.unwrap()).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(app) = spawn(crate::helpers::Backend::Postgres).await {
-                    ($body)(app).await;
-                }
-            }
-        }
-    };
+/// The default outbound policy, plus 127.0.0.2 allowed; workers stepped by hand.
+fn outbound_default(settings: &mut firebreak_server::Settings) {
+    settings.outbound.allow_private = false;
+    settings.outbound.allowed_networks = vec!["127.0.0.2/32".into()];
+    settings.workers = false;
 }
 
 /// A bare HTTP receiver on `ip`: answers every request with `response` and counts requests.
@@ -757,8 +709,9 @@ async fn bare_receiver(
     (port, hits)
 }
 
-both_backends_outbound!(
+both_backends!(
     webhooks_reach_only_what_the_outbound_policy_allows,
+    configure = outbound_default,
     |app: TestApp| async move {
         use std::sync::atomic::Ordering::SeqCst;
         for url in [

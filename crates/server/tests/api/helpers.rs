@@ -228,6 +228,30 @@ impl TestApp {
 /// Runs `$body` (an async closure over `TestApp`) as two tests: `sqlite` and `postgres`.
 #[macro_export]
 macro_rules! both_backends {
+    // With settings of its own: `configure` is a `fn(&mut Settings)`.
+    ($name:ident, configure = $configure:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let backend = $crate::helpers::Backend::Sqlite;
+                let app = $crate::helpers::TestApp::spawn_with(backend, $configure)
+                    .await
+                    .unwrap();
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let backend = $crate::helpers::Backend::Postgres;
+                if let Some(app) = $crate::helpers::TestApp::spawn_with(backend, $configure).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]

@@ -131,6 +131,15 @@ impl Server {
 
 /// Waits until the server's outbox backlog is empty; how long that took, in seconds.
 async fn outbox_settled(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<f64> {
+    settled(http, (url, token), &["firebreak_outbox_pending"]).await
+}
+
+/// Waits until every one of these `/metrics` gauges is zero; how long that took, in seconds.
+async fn settled(
+    http: &reqwest::Client,
+    (url, token): (&str, &str),
+    gauges: &[&str],
+) -> anyhow::Result<f64> {
     let settle_started = Instant::now();
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
     loop {
@@ -142,11 +151,14 @@ async fn outbox_settled(http: &reqwest::Client, url: &str, token: &str) -> anyho
             .await?
             .text()
             .await?;
-        let pending = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("firebreak_outbox_pending "))
-            .and_then(|it| it.trim().parse::<i64>().ok())
-            .context("firebreak_outbox_pending in /metrics")?;
+        let mut pending = 0;
+        for gauge in gauges {
+            pending += metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("{gauge} ")))
+                .and_then(|it| it.trim().parse::<i64>().ok())
+                .with_context(|| format!("{gauge} in /metrics"))?;
+        }
         if pending == 0 {
             return Ok(settle_started.elapsed().as_secs_f64());
         }

@@ -77,7 +77,11 @@ pub async fn bench_retention(
         println!("[{backend}] retention: day {day} of traffic");
         simulate_day(&http, &url, &token, &key, day).await?;
         super::outbox_settled(&http, &url, &token).await?;
-        deliveries_settled(&http, &url, &token).await?;
+        let gauges = [
+            "firebreak_webhook_deliveries_pending",
+            "firebreak_notifications_pending",
+        ];
+        super::settled(&http, (&url, &token), &gauges).await?;
         let (before, bytes_before) = store.table_sizes().await?;
         // A hundred days later, past every default retention but the audit's year.
         simulated_now += jiff::SignedDuration::from_hours(24 * 100);
@@ -117,34 +121,6 @@ pub async fn bench_retention(
     store.close().await;
     server.stop().await?;
     Ok(json!({"days": days}))
-}
-
-/// Waits (up to two minutes) until the webhook deliveries and notifications the day queued
-/// have been sent.
-async fn deliveries_settled(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while std::time::Instant::now() < deadline {
-        let metrics = http
-            .get(format!("{url}/metrics"))
-            .bearer_auth(token)
-            .send()
-            .await?
-            .text()
-            .await?;
-        let pending: i64 = metrics
-            .lines()
-            .filter(|line| {
-                line.starts_with("firebreak_webhook_deliveries_pending ")
-                    || line.starts_with("firebreak_notifications_pending ")
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<i64>().ok())
-            .sum();
-        if pending == 0 {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    Ok(())
 }
 
 /// A sqlite pool on the same file, for the checkpoint that lets the file size be read.
