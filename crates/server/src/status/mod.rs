@@ -53,6 +53,9 @@ pub struct Snapshot {
 #[derive(Clone, Default)]
 pub struct StatusCache {
     current: Arc<RwLock<Arc<Snapshot>>>,
+    /// Held from reading the data to swapping the snapshot, so rebuilds take turns: a slow
+    /// rebuild that read the data before a change can never replace a newer page after it.
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl StatusCache {
@@ -82,6 +85,7 @@ const CACHE_CONTROL: &str = "public, max-age=10, stale-while-revalidate=300, sta
 /// Reads the page's data and renders every document; on a database error the previous
 /// snapshot stays (and is served), and the error is returned for the log.
 pub async fn rebuild(state: &AppState) -> Result<(), firebreak_store::StoreError> {
+    let _turn = state.status.rebuilding.lock().await;
     let now = firebreak_store::clock::now();
     let since = now - jiff::SignedDuration::from_hours(24 * page::UPTIME_DAYS);
     let data = state.store.status_data(since).await?;
