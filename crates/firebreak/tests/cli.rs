@@ -1,47 +1,12 @@
 //! The CLI end to end: the real binary as a client of a real server.
 
 mod common;
+mod run;
 
 use serde_json::Value;
 
-use common::{BIN, start};
-
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-async fn firebreak(env: &[(&str, &str)], args: &[&str]) -> Run {
-    firebreak_with_stdin(env, args, "").await
-}
-
-async fn firebreak_with_stdin(env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
-    use tokio::io::AsyncWriteExt;
-    let mut command = tokio::process::Command::new(BIN);
-    command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    command
-        .args(args)
-        .env_remove("FIREBREAK_URL")
-        .env_remove("FIREBREAK_TOKEN")
-        .env_remove("FIREBREAK_DATABASE_URL");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("run firebreak");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.expect("run firebreak");
-    Run {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use common::start;
+use run::{firebreak, firebreak_with_stdin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_commands_through_the_api() {
@@ -882,84 +847,6 @@ async fn incident_commands_through_the_api() {
     server.wait().await.unwrap();
 }
 
-#[tokio::test]
-async fn config_example_prints_the_defaults() {
-    let run = firebreak(&[], &["config", "example"]).await;
-    assert!(run.ok);
-    assert!(run.stdout.contains("[webhooks]") && run.stdout.contains("max_attempts = 12"));
-    let run = firebreak(
-        &[],
-        &[
-            "admin",
-            "create-token",
-            "--name",
-            "x",
-            "--scope",
-            "root",
-            "--user",
-            "nobody@example.com",
-            "--database-url",
-            "sqlite::memory:",
-        ],
-    )
-    .await;
-    assert!(!run.ok);
-    assert!(
-        run.stderr.contains("expected read, write or admin"),
-        "{}",
-        run.stderr
-    );
-}
-
-/// `serve` refuses bad rules and playbooks at start, naming the file, the line and the
-/// reason, and starts with good ones.
-#[tokio::test]
-async fn serve_refuses_a_bad_workflow_file_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("firebreak.toml");
-    let path_text = path.to_str().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("fb.db").display());
-    let table: [(&str, &[&str]); 3] = [
-        (
-            "[[rules]]\nname = \"security\"\nwhen = [\"declared\"]\n\n[rules.then]\nnotify = [\"security-team\"]\n",
-            &[
-                "firebreak.toml",
-                "line 1",
-                "rule \"security\"",
-                "notify names \"security-team\"",
-            ],
-        ),
-        (
-            "[[playbooks]]\nname = \"db\"\n\n[[playbooks.tasks]]\ntitle = \"Take a backup\"\ndue_minutes = \"soon\"\n",
-            &["firebreak.toml", "line 6", "due_minutes"],
-        ),
-        (
-            "[[rules]]\nname = \"x\"\nwhen = [\"declared\"\n",
-            &["firebreak.toml", "line 3"],
-        ),
-    ];
-    for (text, needles) in table {
-        std::fs::write(&path, text).unwrap();
-        let run = firebreak(
-            &[],
-            &[
-                "serve",
-                "--config",
-                path_text,
-                "--database-url",
-                &database,
-                "--listen",
-                "127.0.0.1:0",
-            ],
-        )
-        .await;
-        assert!(!run.ok, "{text}");
-        for needle in needles {
-            assert!(run.stderr.contains(needle), "{needle:?} in {}", run.stderr);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_control_characters_reach_the_terminal_escaped() {
     let dir = tempfile::tempdir().unwrap();
@@ -998,83 +885,6 @@ async fn stored_control_characters_reach_the_terminal_escaped() {
     assert!(
         events.to_string().contains('\u{202e}'),
         "the JSON keeps the text itself"
-    );
-    server.kill().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn backup_a_live_database_and_restore_only_a_verified_copy() {
-    use sqlx::Connection;
-    let dir = tempfile::tempdir().unwrap();
-    let live = dir.path().join("live.db");
-    let database_url = format!("sqlite:{}", live.display());
-    let db_env = [("FIREBREAK_DATABASE_URL", database_url.as_str())];
-    let token = common::create_token(&database_url);
-    let (mut server, url) = start(&database_url).await;
-    let env = [
-        ("FIREBREAK_URL", url.as_str()),
-        ("FIREBREAK_TOKEN", token.as_str()),
-    ];
-    assert!(firebreak(&env, &["declare", "Before the backup"]).await.ok);
-    // Online: the server keeps running.
-    let good = dir.path().join("good.db");
-    let run = firebreak(&db_env, &["admin", "backup", good.to_str().unwrap()]).await;
-    assert!(run.ok, "{}", run.stderr);
-    assert!(firebreak(&env, &["declare", "After the backup"]).await.ok);
-    let run = firebreak(&db_env, &["admin", "restore", good.to_str().unwrap()]).await;
-    assert!(
-        !run.ok && run.stderr.contains("stop the server"),
-        "{}",
-        run.stderr
-    );
-    server.kill().await.unwrap();
-    server.wait().await.unwrap();
-    // A copy whose timeline was edited is refused, and nothing is replaced.
-    let forged = dir.path().join("forged.db");
-    std::fs::copy(&good, &forged).unwrap();
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", forged.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE events SET actor = 'mallory@example.com' WHERE seq = 1")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    let run = firebreak(&db_env, &["admin", "restore", forged.to_str().unwrap()]).await;
-    assert!(
-        !run.ok && run.stderr.contains("INC-1") && run.stderr.contains("nothing was replaced"),
-        "{}",
-        run.stderr
-    );
-    let (mut server, url) = start(&database_url).await;
-    let env = [
-        ("FIREBREAK_URL", url.as_str()),
-        ("FIREBREAK_TOKEN", token.as_str()),
-    ];
-    assert!(
-        firebreak(&env, &["incidents"])
-            .await
-            .stdout
-            .contains("After the backup"),
-        "untouched"
-    );
-    server.kill().await.unwrap();
-    server.wait().await.unwrap();
-    let run = firebreak(&db_env, &["admin", "restore", good.to_str().unwrap()]).await;
-    assert!(
-        run.ok && run.stderr.contains("every chain verified"),
-        "{}",
-        run.stderr
-    );
-    let (mut server, url) = start(&database_url).await;
-    let env = [
-        ("FIREBREAK_URL", url.as_str()),
-        ("FIREBREAK_TOKEN", token.as_str()),
-    ];
-    let listed = firebreak(&env, &["incidents"]).await.stdout;
-    assert!(
-        listed.contains("Before the backup") && !listed.contains("After the backup"),
-        "{listed}"
     );
     server.kill().await.unwrap();
 }

@@ -383,3 +383,23 @@ pub fn serious_incident_rule(
     rule.then = then;
     rule
 }
+
+/// POST with an `Idempotency-Key`; the status and the JSON body.
+pub async fn declare_with_key(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(format!("{}/api/v1/incidents", app.base))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::{run_load, smtp_sink, spawn, start_with};
+use super::paging::smtp_sink;
+use super::{run_load, spawn, start_with};
 
 /// One simulated day.
 const INCIDENTS: usize = 100;
