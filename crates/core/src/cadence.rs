@@ -78,7 +78,7 @@ mod tests {
             (&resolved, 40, None),
         ];
         for (incident, now, expected) in table {
-            let got = notice(incident, t(now), before).map(|it| it.kind());
+            let got = notice(incident, t(now), before).map(|it| it.kind().as_str());
             assert_eq!(got, expected, "at minute {now}");
         }
         let mut with_comms = live.clone();

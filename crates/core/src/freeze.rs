@@ -53,7 +53,7 @@ mod tests {
         ];
         for (incident, expected) in table {
             assert_eq!(
-                follow_up(&incident).map(|it| it.kind()),
+                follow_up(&incident).map(|it| it.kind().as_str()),
                 expected,
                 "{incident:?}"
             );

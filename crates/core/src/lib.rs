@@ -41,7 +41,7 @@ pub mod validate;
 pub use access::{Access, Role};
 pub use catalog::Catalog;
 pub use command::{Command, DomainError, apply, decide, declare};
-pub use event::{Detail, EventData};
+pub use event::{Actor, Detail, EventData, EventKind};
 pub use incident::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,
     TimestampName,

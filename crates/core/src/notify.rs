@@ -3,9 +3,9 @@
 //! per recipient (unique per event and address, so never twice); a worker sends them.
 
 use jiff::Timestamp;
-use serde_json::Value;
 
 use crate::coordination::{Informed, Stakeholder};
+use crate::event::EventData;
 use crate::incident::text_enum;
 use std::fmt;
 
@@ -42,18 +42,6 @@ pub struct Recipient {
     pub address: String,
 }
 
-/// Event kinds that can notify someone; the fan-out skips every other kind cheaply.
-pub const NOTIFYING_KINDS: &[&str] = &[
-    "rule_fired",
-    "update_posted",
-    "digest_sent",
-    "update_reminder",
-    "update_overdue",
-    "task_overdue",
-    "nudged",
-    "postmortem_published",
-];
-
 fn email(target: &str, address: &str) -> Recipient {
     Recipient {
         target: target.to_string(),
@@ -62,25 +50,14 @@ fn email(target: &str, address: &str) -> Recipient {
     }
 }
 
-/// Who hears about an event of `kind` with `body` on an incident with `stakeholders`.
-pub fn recipients(
-    kind: &str,
-    body: &Value,
-    stakeholders: &[Stakeholder],
-    targets: &[Target],
-) -> Vec<Recipient> {
-    let text = |key: &str| body.get(key).and_then(Value::as_str);
-    let list = |key: &str| -> Vec<&str> {
-        body.get(key)
-            .and_then(Value::as_array)
-            .map(|it| it.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
-    };
+/// Who hears about `event` on an incident with `stakeholders`. Only kinds whose
+/// `EventKind::notifies` is true name anyone (a test holds the two together).
+pub fn recipients(event: &EventData, stakeholders: &[Stakeholder], targets: &[Target]) -> Vec<Recipient> {
     let mut out = Vec::new();
-    match kind {
-        "rule_fired" => {
-            for name in list("notify") {
-                let Some(target) = targets.iter().find(|it| it.name == name) else {
+    match event {
+        EventData::RuleFired { notify, .. } => {
+            for name in notify {
+                let Some(target) = targets.iter().find(|it| &it.name == name) else {
                     continue;
                 };
                 if let Some(url) = &target.webhook_url {
@@ -93,15 +70,15 @@ pub fn recipients(
                 out.extend(target.email.iter().map(|it| email(name, it)));
             }
         }
-        "update_posted" => out.extend(
+        EventData::UpdatePosted { .. } => out.extend(
             stakeholders
                 .iter()
                 .filter(|it| it.mode == Informed::Active)
                 .map(|it| email("stakeholders", &it.who)),
         ),
-        "digest_sent" => out.extend(list("to").into_iter().map(|it| email("digest", it))),
+        EventData::DigestSent { to, .. } => out.extend(to.iter().map(|it| email("digest", it))),
         // Everyone kept informed, and the company-wide announcement target.
-        "postmortem_published" => {
+        EventData::PostmortemPublished { .. } => {
             out.extend(stakeholders.iter().map(|it| email("stakeholders", &it.who)));
             if let Some(target) = targets.iter().find(|it| it.name == ANNOUNCEMENTS) {
                 if let Some(url) = &target.webhook_url {
@@ -114,14 +91,47 @@ pub fn recipients(
                 out.extend(target.email.iter().map(|it| email(ANNOUNCEMENTS, it)));
             }
         }
-        "update_reminder" | "update_overdue" | "task_overdue" | "nudged" => {
+        EventData::UpdateReminder { to, .. }
+        | EventData::UpdateOverdue { to, .. }
+        | EventData::TaskOverdue { to, .. }
+        | EventData::Nudged { to, .. } => {
             out.extend(
-                text("to")
+                to.as_deref()
                     .filter(|it| crate::person::parse_email(it).is_some())
                     .map(|it| email("person", it)),
             );
         }
-        _ => {}
+        EventData::Declared { .. }
+        | EventData::StatusChanged { .. }
+        | EventData::SeverityChanged { .. }
+        | EventData::DetailsChanged { .. }
+        | EventData::RoleAssigned { .. }
+        | EventData::RoleUnassigned { .. }
+        | EventData::MemberAdded { .. }
+        | EventData::FreezeStarted { .. }
+        | EventData::PlaybookAdded { .. }
+        | EventData::TaskAdded { .. }
+        | EventData::TaskAssigned { .. }
+        | EventData::TaskClosed { .. }
+        | EventData::TaskReopened { .. }
+        | EventData::ActionProposed { .. }
+        | EventData::ActionApproved { .. }
+        | EventData::ActionRejected { .. }
+        | EventData::ActionStarted { .. }
+        | EventData::ActionFinished { .. }
+        | EventData::FreezeEnded { .. }
+        | EventData::Note { .. }
+        | EventData::MessagePinned { .. }
+        | EventData::Correction { .. }
+        | EventData::TimestampAsserted { .. }
+        | EventData::CadenceSet { .. }
+        | EventData::RolesRequired { .. }
+        | EventData::ParticipantJoined { .. }
+        | EventData::ParticipantLeft { .. }
+        | EventData::Thanked { .. }
+        | EventData::StakeholderAdded { .. }
+        | EventData::StakeholderRemoved { .. }
+        | EventData::PublicUpdatePublished { .. } => {}
     }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|it| seen.insert((it.channel, it.address.clone())));
@@ -164,44 +174,39 @@ fn trigger_words(trigger: &str) -> &str {
 /// The words of a notification. `updates` are the texts a digest summarises; `when`
 /// formats a time for the reader.
 pub fn message(
-    kind: &str,
-    body: &Value,
+    event: &EventData,
     brief: &Brief<'_>,
     updates: &[String],
     when: &dyn Fn(Timestamp) -> String,
 ) -> Message {
-    let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("");
-    let time = |key: &str| {
-        body.get(key)
-            .and_then(Value::as_str)
-            .and_then(|it| it.parse::<Timestamp>().ok())
-            .map(when)
-            .unwrap_or_default()
-    };
     let head = format!("[{} · {}] {}", brief.reference, brief.severity, brief.title);
     let footer = format!(
         "\nSeverity: {} · Status: {}\nIncident room: {}\n",
         brief.severity, brief.status, brief.url
     );
-    let (subject, lines) = match kind {
-        "rule_fired" => {
-            let what = trigger_words(text("trigger"));
+    let (subject, lines) = match event {
+        EventData::RuleFired { rule, trigger, .. } => {
+            let what = trigger_words(trigger);
             let mut lines = vec![format!("{} {}: {}", brief.reference, what, brief.title)];
             if !brief.summary.is_empty() {
                 lines.push(brief.summary.to_string());
             }
-            lines.push(format!("(rule \"{}\")", text("rule")));
+            lines.push(format!("(rule \"{rule}\")"));
             (format!("{head} — {what}"), lines)
         }
-        "update_posted" => {
-            let mut lines = vec![text("message").to_string()];
-            match text("next_update_due") {
-                "" => lines.push("No further updates are scheduled.".into()),
-                _ => lines.push(format!("Next update: {}", time("next_update_due"))),
+        EventData::UpdatePosted {
+            message,
+            next_update_due,
+            ..
+        } => {
+            let mut lines = vec![message.clone()];
+            match next_update_due {
+                None => lines.push("No further updates are scheduled.".into()),
+                Some(due) => lines.push(format!("Next update: {}", when(*due))),
             }
             (format!("{head} — update"), lines)
         }
-        "digest_sent" => {
+        EventData::DigestSent { .. } => {
             let mut lines = vec![format!(
                 "{} new update(s) on {} since the last digest:",
                 updates.len(),
@@ -213,44 +218,69 @@ pub fn message(
             }
             (format!("{head} — digest"), lines)
         }
-        "update_reminder" => (
-            format!("{head} — update due {}", time("due")),
+        EventData::UpdateReminder { due, .. } => (
+            format!("{head} — update due {}", when(*due)),
             vec![format!(
                 "The next update on {} is due {}. Post it from the incident room.",
                 brief.reference,
-                time("due")
+                when(*due)
             )],
         ),
-        "update_overdue" => (
+        EventData::UpdateOverdue { due, .. } => (
             format!("{head} — update overdue"),
             vec![format!(
                 "The update on {} was due {} and has not been posted.",
                 brief.reference,
-                time("due")
+                when(*due)
             )],
         ),
-        "task_overdue" => (
-            format!("{head} — task #{} overdue", body["task"]),
+        EventData::TaskOverdue { number, due, .. } => (
+            format!("{head} — task #{number} overdue"),
             vec![format!(
-                "Task #{} on {} was due {}.",
-                body["task"],
+                "Task #{number} on {} was due {}.",
                 brief.reference,
-                time("due")
+                when(*due)
             )],
         ),
-        "nudged" => (
-            format!("{head} — {}", text("nudge")),
-            vec![text("text").to_string()],
-        ),
-        "postmortem_published" => (
+        EventData::Nudged { kind, text, .. } => (format!("{head} — {kind}"), vec![text.clone()]),
+        EventData::PostmortemPublished { url } => (
             format!("{head} — post-mortem published"),
             vec![format!(
-                "The post-mortem of {} is published: {}",
+                "The post-mortem of {} is published: {url}",
                 brief.reference,
-                text("url")
             )],
         ),
-        other => (format!("{head} — {other}"), Vec::new()),
+        EventData::Declared { .. }
+        | EventData::StatusChanged { .. }
+        | EventData::SeverityChanged { .. }
+        | EventData::DetailsChanged { .. }
+        | EventData::RoleAssigned { .. }
+        | EventData::RoleUnassigned { .. }
+        | EventData::MemberAdded { .. }
+        | EventData::FreezeStarted { .. }
+        | EventData::PlaybookAdded { .. }
+        | EventData::TaskAdded { .. }
+        | EventData::TaskAssigned { .. }
+        | EventData::TaskClosed { .. }
+        | EventData::TaskReopened { .. }
+        | EventData::ActionProposed { .. }
+        | EventData::ActionApproved { .. }
+        | EventData::ActionRejected { .. }
+        | EventData::ActionStarted { .. }
+        | EventData::ActionFinished { .. }
+        | EventData::FreezeEnded { .. }
+        | EventData::Note { .. }
+        | EventData::MessagePinned { .. }
+        | EventData::Correction { .. }
+        | EventData::TimestampAsserted { .. }
+        | EventData::CadenceSet { .. }
+        | EventData::RolesRequired { .. }
+        | EventData::ParticipantJoined { .. }
+        | EventData::ParticipantLeft { .. }
+        | EventData::Thanked { .. }
+        | EventData::StakeholderAdded { .. }
+        | EventData::StakeholderRemoved { .. }
+        | EventData::PublicUpdatePublished { .. } => (format!("{head} — {}", event.kind()), Vec::new()),
     };
     Message {
         subject,
@@ -261,7 +291,6 @@ pub fn message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn targets() -> Vec<Target> {
         vec![
@@ -292,47 +321,101 @@ mod tests {
                 mode: Informed::Passive,
             },
         ];
-        let addresses = |kind: &str, body: Value| -> Vec<String> {
-            recipients(kind, &body, &stakeholders, &targets())
+        let addresses = |event: EventData| -> Vec<String> {
+            recipients(&event, &stakeholders, &targets())
                 .iter()
                 .map(|it| format!("{}:{}:{}", it.target, it.channel, it.address))
                 .collect()
         };
-        let table: Vec<(&str, Value, Vec<&str>)> = vec![
+        let fired = |notify: &[&str]| EventData::RuleFired {
+            rule: "r".into(),
+            trigger: "declared".into(),
+            effects: vec![],
+            notify: notify.iter().map(|it| it.to_string()).collect(),
+        };
+        let overdue = |to: Option<&str>| EventData::UpdateOverdue {
+            due: Timestamp::UNIX_EPOCH,
+            to: to.map(String::from),
+        };
+        let table: Vec<(EventData, Vec<&str>)> = vec![
             (
-                "rule_fired",
-                json!({ "notify": ["announcements", "quiet", "unknown"] }),
+                fired(&["announcements", "quiet", "unknown"]),
                 vec![
                     "announcements:webhook:http://hooks.local/a",
                     "announcements:email:all@example.com",
                 ],
             ),
-            ("rule_fired", json!({ "notify": [] }), vec![]),
+            (fired(&[]), vec![]),
             (
-                "update_posted",
-                json!({ "message": "x" }),
+                EventData::UpdatePosted {
+                    message: "x".into(),
+                    status: None,
+                    next_update_due: None,
+                    public: false,
+                },
                 vec!["stakeholders:email:cto@example.com"],
             ),
             (
-                "digest_sent",
-                json!({ "to": ["board@example.com"] }),
+                EventData::DigestSent {
+                    to: vec!["board@example.com".into()],
+                    updates: 1,
+                    since: None,
+                },
                 vec!["digest:email:board@example.com"],
             ),
             (
-                "update_overdue",
-                json!({ "to": "ana@example.com" }),
+                overdue(Some("ana@example.com")),
                 vec!["person:email:ana@example.com"],
             ),
-            ("update_overdue", json!({ "to": null }), vec![]),
-            ("nudged", json!({ "to": "token:ci" }), vec![]),
-            ("note", json!({ "text": "x" }), vec![]),
+            (overdue(None), vec![]),
+            (
+                EventData::Nudged {
+                    kind: "break".into(),
+                    to: Some("token:ci".into()),
+                    text: "x".into(),
+                },
+                vec![],
+            ),
+            (EventData::Note { text: "x".into() }, vec![]),
         ];
-        for (kind, body, expected) in table {
-            assert_eq!(addresses(kind, body.clone()), expected, "{kind} {body}");
+        for (event, expected) in table {
+            assert_eq!(addresses(event.clone()), expected, "{event:?}");
         }
-        for kind in NOTIFYING_KINDS {
-            // Every kind the fan-out looks at is one `recipients` knows.
-            let _ = recipients(kind, &json!({}), &stakeholders, &targets());
+    }
+
+    #[test]
+    fn only_kinds_marked_as_notifying_name_anyone() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let stakeholders = vec![Stakeholder {
+            who: "cto@example.com".into(),
+            mode: Informed::Active,
+        }];
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for kind in crate::EventKind::ALL {
+            for _ in 0..32 {
+                let event = crate::event::tests::events_of(*kind)
+                    .new_tree(&mut runner)
+                    .unwrap()
+                    .current();
+                let found = recipients(&event, &stakeholders, &targets());
+                if !kind.notifies() {
+                    assert_eq!(found, vec![], "{kind} is not marked as notifying");
+                }
+            }
+        }
+        // And each notifying kind can name someone.
+        let notifying: Vec<EventData> = vec![
+            EventData::UpdatePosted {
+                message: "x".into(),
+                status: None,
+                next_update_due: None,
+                public: false,
+            },
+            EventData::PostmortemPublished { url: "u".into() },
+        ];
+        for event in notifying {
+            assert!(event.kind().notifies());
+            assert!(!recipients(&event, &stakeholders, &targets()).is_empty());
         }
     }
 
@@ -348,8 +431,12 @@ mod tests {
         };
         let when = |at: Timestamp| at.to_string();
         let fired = message(
-            "rule_fired",
-            &json!({ "rule": "serious incident", "trigger": "declared" }),
+            &EventData::RuleFired {
+                rule: "serious incident".into(),
+                trigger: "declared".into(),
+                effects: vec![],
+                notify: vec![],
+            },
             &brief,
             &[],
             &when,
@@ -362,8 +449,11 @@ mod tests {
                 .contains("http://firebreak.local/incidents/INC-7")
         );
         let digest = message(
-            "digest_sent",
-            &json!({ "updates": 2 }),
+            &EventData::DigestSent {
+                to: vec![],
+                updates: 2,
+                since: None,
+            },
             &brief,
             &["one".into(), "two".into()],
             &when,
@@ -374,8 +464,12 @@ mod tests {
             digest.text
         );
         let update = message(
-            "update_posted",
-            &json!({ "message": "Rolling back", "next_update_due": "2027-01-15T08:00:00Z" }),
+            &EventData::UpdatePosted {
+                message: "Rolling back".into(),
+                status: None,
+                next_update_due: Some("2027-01-15T08:00:00Z".parse().unwrap()),
+                public: false,
+            },
             &brief,
             &[],
             &when,

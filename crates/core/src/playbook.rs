@@ -373,7 +373,7 @@ mod tests {
             if let Some(event) = &event {
                 apply(&mut incident, event);
             }
-            Ok(event.map(|it| it.kind()))
+            Ok(event.map(|it| it.kind().as_str()))
         };
         let close = |number: i64, done: bool, note: &str| TaskStep::Close {
             number,

@@ -3,8 +3,8 @@
 //! and the states a post-mortem moves through.
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
 
+use crate::event::EventData;
 use crate::incident::{Incident, TimestampName, text_enum};
 use crate::narrate::{Reader, narrate};
 use std::fmt;
@@ -28,30 +28,10 @@ impl PostmortemStatus {
 
 /// One timeline event as the draft reads it.
 pub struct TimelineItem<'a> {
-    pub kind: &'a str,
-    pub body: &'a Value,
+    pub event: &'a EventData,
     /// When it happened (a person's assertion when there is one).
     pub at: Timestamp,
 }
-
-/// Kinds that belong in a post-mortem's timeline.
-const KEY_KINDS: &[&str] = &[
-    "declared",
-    "status_changed",
-    "severity_changed",
-    "role_assigned",
-    "role_unassigned",
-    "update_posted",
-    "message_pinned",
-    "action_proposed",
-    "action_approved",
-    "action_started",
-    "action_finished",
-    "freeze_started",
-    "freeze_ended",
-    "timestamp_asserted",
-    "status_page_updated",
-];
 
 /// "1 h 35 min", "12 min", "2 d 3 h".
 pub fn duration_words(duration: SignedDuration) -> String {
@@ -132,8 +112,8 @@ pub fn draft(incident: &Incident, timeline: &[TimelineItem<'_>], reader: &Reader
         ));
     }
     out.push_str("\n## Timeline\n\n");
-    for item in timeline.iter().filter(|it| KEY_KINDS.contains(&it.kind)) {
-        let told = narrate(item.kind, item.body, reader);
+    for item in timeline.iter().filter(|it| it.event.kind().is_key()) {
+        let told = narrate(item.event, reader);
         out.push_str(&format!(
             "- **{}** — {}",
             (reader.time)(item.at),
@@ -280,7 +260,6 @@ mod tests {
     use super::*;
     use crate::command::tests::incident;
     use crate::lifecycle::Status;
-    use serde_json::json;
 
     #[test]
     fn the_draft_tells_the_timeline_and_the_durations() {
@@ -295,25 +274,33 @@ mod tests {
             .entry(TimestampName::Mitigated)
             .or_default()
             .asserted = Some(at(40));
-        let bodies = [
-            json!({"from": "investigating", "to": "identified"}),
-            json!({"text": "chatter"}),
-            json!({"message": "Rolling back release 42", "public": false}),
+        let events = [
+            EventData::StatusChanged {
+                from: crate::Status::Investigating,
+                to: crate::Status::Identified,
+                merged_into: None,
+            },
+            EventData::Note {
+                text: "chatter".into(),
+            },
+            EventData::UpdatePosted {
+                message: "Rolling back release 42".into(),
+                status: None,
+                next_update_due: None,
+                public: false,
+            },
         ];
         let timeline = [
             TimelineItem {
-                kind: "status_changed",
-                body: &bodies[0],
+                event: &events[0],
                 at: at(10),
             },
             TimelineItem {
-                kind: "note",
-                body: &bodies[1],
+                event: &events[1],
                 at: at(11),
             },
             TimelineItem {
-                kind: "update_posted",
-                body: &bodies[2],
+                event: &events[2],
                 at: at(12),
             },
         ];

@@ -254,7 +254,7 @@ mod tests {
         let kinds = |status: Status| -> Vec<&'static str> {
             wrap_up(&with_people(status), now, &hours)
                 .iter()
-                .map(EventData::kind)
+                .map(|it| it.kind().as_str())
                 .collect()
         };
         let table = [

@@ -12,7 +12,7 @@ fn t(minutes: i64) -> Timestamp {
 fn kinds(incident: &Incident, now: i64) -> Vec<&'static str> {
     owed(incident, &Catalog::default(), t(now))
         .iter()
-        .map(EventData::kind)
+        .map(|it| it.kind().as_str())
         .collect()
 }
 
@@ -21,7 +21,7 @@ fn run(incident: &mut Incident, command: Command, now: i64) -> Vec<&'static str>
     for event in &events {
         apply_event(incident, &event.data, t(now));
     }
-    events.iter().map(|it| it.data.kind()).collect()
+    events.iter().map(|it| it.data.kind().as_str()).collect()
 }
 
 fn live() -> Incident {

@@ -9,6 +9,14 @@ use crate::incident::{Affected, ImpactKind, IncidentType, Mode, Reference, Times
 use crate::lifecycle::Status;
 use crate::playbook::{Task, TaskStatus};
 
+mod kind;
+mod stored;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use kind::{Actor, EventKind, Traits};
+pub use stored::BadEvent;
+
 /// One field of an incident's details, as it was before or after a change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -285,47 +293,47 @@ pub enum EventData {
 }
 
 impl EventData {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> EventKind {
         match self {
-            EventData::Declared { .. } => "declared",
-            EventData::StatusChanged { .. } => "status_changed",
-            EventData::SeverityChanged { .. } => "severity_changed",
-            EventData::DetailsChanged { .. } => "details_changed",
-            EventData::RoleAssigned { .. } => "role_assigned",
-            EventData::RoleUnassigned { .. } => "role_unassigned",
-            EventData::MemberAdded { .. } => "member_added",
-            EventData::FreezeStarted { .. } => "freeze_started",
-            EventData::PlaybookAdded { .. } => "playbook_added",
-            EventData::TaskAdded { .. } => "task_added",
-            EventData::TaskAssigned { .. } => "task_assigned",
-            EventData::TaskClosed { .. } => "task_closed",
-            EventData::TaskReopened { .. } => "task_reopened",
-            EventData::UpdateReminder { .. } => "update_reminder",
-            EventData::UpdateOverdue { .. } => "update_overdue",
-            EventData::ActionProposed { .. } => "action_proposed",
-            EventData::ActionApproved { .. } => "action_approved",
-            EventData::ActionRejected { .. } => "action_rejected",
-            EventData::ActionStarted { .. } => "action_started",
-            EventData::ActionFinished { .. } => "action_finished",
-            EventData::FreezeEnded { .. } => "freeze_ended",
-            EventData::UpdatePosted { .. } => "update_posted",
-            EventData::Note { .. } => "note",
-            EventData::MessagePinned { .. } => "message_pinned",
-            EventData::Correction { .. } => "correction",
-            EventData::TimestampAsserted { .. } => "timestamp_asserted",
-            EventData::RuleFired { .. } => "rule_fired",
-            EventData::CadenceSet { .. } => "cadence_set",
-            EventData::RolesRequired { .. } => "roles_required",
-            EventData::TaskOverdue { .. } => "task_overdue",
-            EventData::ParticipantJoined { .. } => "participant_joined",
-            EventData::ParticipantLeft { .. } => "participant_left",
-            EventData::Nudged { .. } => "nudged",
-            EventData::Thanked { .. } => "thanked",
-            EventData::StakeholderAdded { .. } => "stakeholder_added",
-            EventData::StakeholderRemoved { .. } => "stakeholder_removed",
-            EventData::DigestSent { .. } => "digest_sent",
-            EventData::PublicUpdatePublished { .. } => "status_page_updated",
-            EventData::PostmortemPublished { .. } => "postmortem_published",
+            EventData::Declared { .. } => EventKind::Declared,
+            EventData::StatusChanged { .. } => EventKind::StatusChanged,
+            EventData::SeverityChanged { .. } => EventKind::SeverityChanged,
+            EventData::DetailsChanged { .. } => EventKind::DetailsChanged,
+            EventData::RoleAssigned { .. } => EventKind::RoleAssigned,
+            EventData::RoleUnassigned { .. } => EventKind::RoleUnassigned,
+            EventData::MemberAdded { .. } => EventKind::MemberAdded,
+            EventData::FreezeStarted { .. } => EventKind::FreezeStarted,
+            EventData::PlaybookAdded { .. } => EventKind::PlaybookAdded,
+            EventData::TaskAdded { .. } => EventKind::TaskAdded,
+            EventData::TaskAssigned { .. } => EventKind::TaskAssigned,
+            EventData::TaskClosed { .. } => EventKind::TaskClosed,
+            EventData::TaskReopened { .. } => EventKind::TaskReopened,
+            EventData::UpdateReminder { .. } => EventKind::UpdateReminder,
+            EventData::UpdateOverdue { .. } => EventKind::UpdateOverdue,
+            EventData::ActionProposed { .. } => EventKind::ActionProposed,
+            EventData::ActionApproved { .. } => EventKind::ActionApproved,
+            EventData::ActionRejected { .. } => EventKind::ActionRejected,
+            EventData::ActionStarted { .. } => EventKind::ActionStarted,
+            EventData::ActionFinished { .. } => EventKind::ActionFinished,
+            EventData::FreezeEnded { .. } => EventKind::FreezeEnded,
+            EventData::UpdatePosted { .. } => EventKind::UpdatePosted,
+            EventData::Note { .. } => EventKind::Note,
+            EventData::MessagePinned { .. } => EventKind::MessagePinned,
+            EventData::Correction { .. } => EventKind::Correction,
+            EventData::TimestampAsserted { .. } => EventKind::TimestampAsserted,
+            EventData::RuleFired { .. } => EventKind::RuleFired,
+            EventData::CadenceSet { .. } => EventKind::CadenceSet,
+            EventData::RolesRequired { .. } => EventKind::RolesRequired,
+            EventData::TaskOverdue { .. } => EventKind::TaskOverdue,
+            EventData::ParticipantJoined { .. } => EventKind::ParticipantJoined,
+            EventData::ParticipantLeft { .. } => EventKind::ParticipantLeft,
+            EventData::Nudged { .. } => EventKind::Nudged,
+            EventData::Thanked { .. } => EventKind::Thanked,
+            EventData::StakeholderAdded { .. } => EventKind::StakeholderAdded,
+            EventData::StakeholderRemoved { .. } => EventKind::StakeholderRemoved,
+            EventData::DigestSent { .. } => EventKind::DigestSent,
+            EventData::PublicUpdatePublished { .. } => EventKind::PublicUpdatePublished,
+            EventData::PostmortemPublished { .. } => EventKind::PostmortemPublished,
         }
     }
 
