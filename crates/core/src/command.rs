@@ -28,6 +28,33 @@ pub enum DomainError {
     Validation(FieldErrors),
     #[error(transparent)]
     Action(#[from] ActionError),
+    /// Closing waits for a published post-mortem and every follow-up (`closing::check`).
+    #[error("{reference} cannot close yet: {}", missing.join("; "))]
+    NotReadyToClose {
+        reference: Reference,
+        missing: Vec<String>,
+    },
+}
+
+/// What `decide` reads beyond the incident and the command, loaded by the writer inside
+/// the transaction that will write the answer.
+#[derive(Clone, Debug)]
+pub struct Context<'a> {
+    pub catalog: &'a Catalog,
+    pub now: Timestamp,
+    /// What learning owes; read only for a command that closes (`Command::closes`).
+    pub learning: crate::closing::Learning,
+}
+
+impl<'a> Context<'a> {
+    /// A context with nothing learned yet: a command that closes is refused.
+    pub fn new(catalog: &'a Catalog, now: Timestamp) -> Context<'a> {
+        Context {
+            catalog,
+            now,
+            learning: crate::closing::Learning::default(),
+        }
+    }
 }
 
 impl From<FieldErrors> for DomainError {
@@ -161,6 +188,23 @@ pub enum Command {
         at: Timestamp,
         note: String,
     },
+}
+
+impl Command {
+    /// Whether the command asks to close the incident, so the writer must load what
+    /// learning owes (`Context::learning`) before deciding.
+    pub fn closes(&self) -> bool {
+        matches!(
+            self,
+            Command::Change {
+                status: Some(Status::Closed),
+                ..
+            } | Command::PostUpdate {
+                status: Some(Status::Closed),
+                ..
+            }
+        )
+    }
 }
 
 /// What someone does with the action register.
@@ -497,6 +541,7 @@ fn transition(
     incident: &Incident,
     to: Status,
     merged_into: Option<Reference>,
+    learning: &crate::closing::Learning,
 ) -> Result<Option<EventData>, DomainError> {
     if to == incident.status {
         return Ok(None);
@@ -506,6 +551,9 @@ fn transition(
             from: incident.status,
             to,
         });
+    }
+    if to == Status::Closed {
+        crate::closing::check(incident, learning)?;
     }
     Ok(Some(EventData::StatusChanged {
         from: incident.status,
@@ -518,10 +566,10 @@ fn transition(
 /// An empty list means the command changes nothing (assigning a role to its holder).
 pub fn decide(
     incident: &Incident,
-    catalog: &Catalog,
+    context: &Context<'_>,
     command: Command,
-    now: Timestamp,
 ) -> Result<Vec<Decided>, DomainError> {
+    let (catalog, now) = (context.catalog, context.now);
     let at_now = |data| Decided {
         data,
         occurred_at: now,
@@ -547,7 +595,9 @@ pub fn decide(
                 }));
             }
             if let Some(status) = status {
-                events.extend(transition(incident, status, merged_into)?.map(at_now));
+                events.extend(
+                    transition(incident, status, merged_into, &context.learning)?.map(at_now),
+                );
             }
         }
         Command::PostUpdate {
@@ -571,7 +621,7 @@ pub fn decide(
             }
             errors.into_result()?;
             if let Some(status) = status {
-                events.extend(transition(incident, status, None)?.map(at_now));
+                events.extend(transition(incident, status, None, &context.learning)?.map(at_now));
             }
             let final_status = status.unwrap_or(incident.status);
             // Without a time, the next update is due after the severity's cadence.

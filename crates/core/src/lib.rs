@@ -9,6 +9,7 @@ pub mod blameless;
 pub mod board;
 pub mod cadence;
 pub mod catalog;
+pub mod closing;
 pub mod command;
 pub mod coordination;
 pub mod diff;
@@ -40,7 +41,7 @@ pub mod validate;
 
 pub use access::{Access, Role};
 pub use catalog::Catalog;
-pub use command::{Command, DomainError, apply, decide, declare};
+pub use command::{Command, Context, DomainError, apply, decide, declare};
 pub use event::{Actor, Detail, EventData, EventKind};
 pub use incident::{
     Affected, ImpactKind, Incident, IncidentId, IncidentType, Mode, NamedTimestamp, Reference,

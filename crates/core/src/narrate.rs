@@ -271,9 +271,10 @@ pub fn narrate(event: &EventData, reader: &Reader<'_>) -> Narration {
             format!("Updates every {minutes} minutes"),
             format!("next due {}", time(*next_due)),
         ),
-        EventData::RolesRequired { roles } => {
-            (format!("Roles required: {}", roles.join(", ")), String::new())
-        }
+        EventData::RolesRequired { roles } => (
+            format!("Roles required: {}", roles.join(", ")),
+            String::new(),
+        ),
         EventData::TaskOverdue { number, due, to } => (
             format!("{}task #{number} is overdue", addressed(to, reader)),
             format!("due {}", time(*due)),
@@ -288,9 +289,7 @@ pub fn narrate(event: &EventData, reader: &Reader<'_>) -> Narration {
         } => {
             let mut text = format!("{minutes} min in the incident");
             if *out_of_hours_minutes > 0 {
-                text.push_str(&format!(
-                    ", {out_of_hours_minutes} outside working hours"
-                ));
+                text.push_str(&format!(", {out_of_hours_minutes} outside working hours"));
             }
             (format!("{} left", display(person)), text)
         }
@@ -324,7 +323,9 @@ pub fn narrate(event: &EventData, reader: &Reader<'_>) -> Narration {
             format!("{} is no longer kept informed", display(who)),
             String::new(),
         ),
-        EventData::PostmortemPublished { url } => ("Post-mortem published".to_string(), url.clone()),
+        EventData::PostmortemPublished { url } => {
+            ("Post-mortem published".to_string(), url.clone())
+        }
         EventData::PublicUpdatePublished { status, body, .. } => (
             format!(
                 "Published on the status page · {}",

@@ -52,7 +52,11 @@ fn email(target: &str, address: &str) -> Recipient {
 
 /// Who hears about `event` on an incident with `stakeholders`. Only kinds whose
 /// `EventKind::notifies` is true name anyone (a test holds the two together).
-pub fn recipients(event: &EventData, stakeholders: &[Stakeholder], targets: &[Target]) -> Vec<Recipient> {
+pub fn recipients(
+    event: &EventData,
+    stakeholders: &[Stakeholder],
+    targets: &[Target],
+) -> Vec<Recipient> {
     let mut out = Vec::new();
     match event {
         EventData::RuleFired { notify, .. } => {
@@ -280,7 +284,9 @@ pub fn message(
         | EventData::Thanked { .. }
         | EventData::StakeholderAdded { .. }
         | EventData::StakeholderRemoved { .. }
-        | EventData::PublicUpdatePublished { .. } => (format!("{head} — {}", event.kind()), Vec::new()),
+        | EventData::PublicUpdatePublished { .. } => {
+            (format!("{head} — {}", event.kind()), Vec::new())
+        }
     };
     Message {
         subject,

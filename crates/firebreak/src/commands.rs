@@ -557,11 +557,14 @@ pub(crate) fn summarize(event: &Value) -> String {
         person: &person,
         time: &time,
     };
-    let told = firebreak_core::narrate::narrate(
-        event["kind"].as_str().unwrap_or(""),
-        &event["body"],
-        &reader,
-    );
+    let kind = event["kind"].as_str().unwrap_or("");
+    // A server newer than this CLI may send a kind it does not know: say its name.
+    let Some(data) = firebreak_core::EventKind::parse(kind)
+        .and_then(|it| firebreak_core::EventData::from_stored(it, &event["body"]).ok())
+    else {
+        return kind.replace('_', " ");
+    };
+    let told = firebreak_core::narrate::narrate(&data, &reader);
     if told.text.is_empty() {
         told.label
     } else {

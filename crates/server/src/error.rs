@@ -147,6 +147,9 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", err.to_string())
             }
             DomainError::Validation(errors) => ApiError::validation(errors),
+            DomainError::NotReadyToClose { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "not_ready_to_close", err.to_string())
+            }
             DomainError::Action(action) => {
                 use firebreak_core::action::ActionError;
                 let (status, code) = match &action {

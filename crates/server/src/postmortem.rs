@@ -7,22 +7,15 @@ use firebreak_core::postmortem::{TimelineItem, draft};
 use firebreak_store::{Store, StoreError};
 use jiff::Timestamp;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
-use serde_json::Value;
 
 /// The draft of `incident`'s post-mortem from its whole timeline (times in UTC; readers see
 /// names where the page shows it).
 pub async fn draft_for(store: &Store, incident: &Incident) -> Result<String, StoreError> {
     let events = store.timeline(incident.id.0, 0, 100_000).await?;
-    let bodies: Vec<Value> = events
-        .iter()
-        .map(|it| serde_json::from_str(&it.body).unwrap_or(Value::Null))
-        .collect();
     let items: Vec<TimelineItem<'_>> = events
         .iter()
-        .zip(&bodies)
-        .map(|(event, body)| TimelineItem {
-            kind: &event.kind,
-            body,
+        .map(|event| TimelineItem {
+            event: &event.data,
             at: firebreak_store::clock::from_micros(event.occurred_at_us),
         })
         .collect();

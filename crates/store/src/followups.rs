@@ -89,6 +89,18 @@ fn from_row(row: &AnyRow) -> Result<Followup> {
     })
 }
 
+async fn followup_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Followup> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM followups f JOIN incidents i ON i.id = f.incident_id WHERE f.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
 impl Store {
     pub async fn create_followup(
         &self,
@@ -97,6 +109,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<Followup> {
         let id = Uuid::now_v7().to_string();
+        // A new open follow-up changes whether the incident may close: it takes the lock a
+        // close holds while it reads (`writer::lock_incident`).
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        crate::writer::lock_incident(&mut tx, self.backend(), incident_id).await?;
         sqlx::query(
             "INSERT INTO followups (id, incident_id, title, description, owner, due_at, priority, kind, status, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $9)",
@@ -110,21 +126,15 @@ impl Store {
         .bind(new.priority.as_str())
         .bind(new.kind.as_str())
         .bind(micros(now))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.followup(&id).await
     }
 
     pub async fn followup(&self, id: &str) -> Result<Followup> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM followups f JOIN incidents i ON i.id = f.incident_id WHERE f.id = $1"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        from_row(&row)
+        let mut conn = self.pool().acquire().await?;
+        followup_in(&mut conn, id).await
     }
 
     /// Follow-ups of one incident (or everyone's with `None`), open and overdue first.
@@ -164,7 +174,18 @@ impl Store {
         patch: FollowupPatch,
         now: Timestamp,
     ) -> Result<Followup> {
-        let current = self.followup(id).await?;
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let incident: Option<String> =
+            sqlx::query_scalar("SELECT incident_id FROM followups WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let incident = incident
+            .and_then(|it| Uuid::parse_str(&it).ok())
+            .ok_or(StoreError::NotFound)?;
+        // Reopening one changes whether the incident may close (`writer::lock_incident`).
+        crate::writer::lock_incident(&mut tx, self.backend(), incident).await?;
+        let current = followup_in(&mut tx, id).await?;
         let status = patch.status.unwrap_or(current.status);
         let done_at = match (status, current.done_at) {
             (FollowupStatus::Open, _) => None,
@@ -188,9 +209,11 @@ impl Store {
         .bind(done_at.map(micros))
         .bind(micros(now))
         .bind(i64::from(restart))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        self.followup(id).await
+        let updated = followup_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     /// Records where a follow-up was exported; `Conflict` if it already was.

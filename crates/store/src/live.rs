@@ -25,10 +25,10 @@ const MAX_PAYLOAD: usize = 7000;
 
 /// `"<origin> <incident>:<first>:<last> …"`, split so each payload fits.
 pub(crate) fn payloads(origin: Uuid, events: &[Arc<StoredEvent>]) -> Vec<String> {
-    let mut ranges: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    let mut ranges: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
     for event in events {
         let range = ranges
-            .entry(event.incident_id.as_str())
+            .entry(event.incident_id.0)
             .or_insert((event.seq, event.seq));
         range.0 = range.0.min(event.seq);
         range.1 = range.1.max(event.seq);
@@ -139,16 +139,19 @@ async fn forward(store: &Store, payload: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use firebreak_core::Reference;
+    use firebreak_core::{Actor, EventData, EventKind, IncidentId, Reference};
 
     fn event(incident: Uuid, seq: i64) -> Arc<StoredEvent> {
         Arc::new(StoredEvent {
-            incident_id: incident.to_string(),
+            incident_id: IncidentId(incident),
             reference: Reference(1),
             private: false,
             seq,
-            kind: "note".into(),
-            actor: "a".into(),
+            kind: EventKind::Note,
+            actor: Actor::parse("a"),
+            data: EventData::Note {
+                text: String::new(),
+            },
             observed_at_us: 0,
             occurred_at_us: 0,
             body: "{}".into(),

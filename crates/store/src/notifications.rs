@@ -6,7 +6,7 @@
 
 use firebreak_core::notify::{self, Brief, Channel};
 use firebreak_core::retry::RetryPolicy;
-use firebreak_core::{Catalog, Incident};
+use firebreak_core::{Catalog, EventData, EventKind, Incident};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -89,10 +89,8 @@ pub(crate) async fn queue(
     public_url: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let body: Value = serde_json::from_str(&event.body).unwrap_or(Value::Null);
     let recipients = notify::recipients(
-        &event.kind,
-        &body,
+        &event.data,
         &incident.coordination.stakeholders,
         &catalog.targets,
     );
@@ -109,12 +107,11 @@ pub(crate) async fn queue(
         summary: &incident.summary,
         url: &url,
     };
-    let updates = if event.kind == "digest_sent" {
-        digest_updates(tx, event, &body).await?
-    } else {
-        Vec::new()
+    let updates = match &event.data {
+        EventData::DigestSent { since, .. } => digest_updates(tx, event, *since).await?,
+        _ => Vec::new(),
     };
-    let message = notify::message(&event.kind, &body, &brief, &updates, &when);
+    let message = notify::message(&event.data, &brief, &updates, &when);
     for recipient in recipients {
         sqlx::query(
             "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
@@ -123,9 +120,9 @@ pub(crate) async fn queue(
              ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
         )
         .bind(Uuid::now_v7().to_string())
-        .bind(event.incident_id.clone())
+        .bind(event.incident_id.to_string())
         .bind(event.seq)
-        .bind(event.kind.clone())
+        .bind(event.kind.as_str())
         .bind(recipient.target)
         .bind(recipient.channel.as_str())
         .bind(recipient.address)
@@ -142,31 +139,32 @@ pub(crate) async fn queue(
 async fn digest_updates(
     tx: &mut Transaction<'static, Any>,
     event: &StoredEvent,
-    body: &Value,
+    since: Option<Timestamp>,
 ) -> Result<Vec<String>> {
-    let since = body
-        .get("since")
-        .and_then(Value::as_str)
-        .and_then(|it| it.parse::<Timestamp>().ok())
-        .map(micros)
-        .unwrap_or(0);
-    let rows = sqlx::query(
-        "SELECT observed_at, body FROM events WHERE incident_id = $1 AND kind = 'update_posted' \
+    let since = since.map(micros).unwrap_or(0);
+    let sql = format!(
+        "SELECT observed_at, body FROM events WHERE incident_id = $1 AND kind = '{}' \
          AND seq < $2 AND observed_at >= $3 AND observed_at <= $4 ORDER BY seq",
-    )
-    .bind(event.incident_id.clone())
-    .bind(event.seq)
-    .bind(since)
-    .bind(event.observed_at_us)
-    .fetch_all(&mut **tx)
-    .await?;
+        EventKind::UpdatePosted.as_str()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(event.incident_id.to_string())
+        .bind(event.seq)
+        .bind(since)
+        .bind(event.observed_at_us)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut texts = Vec::with_capacity(rows.len());
     for row in rows {
         let body: String = row.try_get("body")?;
         let at = from_micros(row.try_get("observed_at")?);
         let message = serde_json::from_str::<Value>(&body)
             .ok()
-            .and_then(|it| it.get("message").and_then(Value::as_str).map(String::from))
+            .and_then(|it| EventData::from_stored(EventKind::UpdatePosted, &it).ok())
+            .map(|it| match it {
+                EventData::UpdatePosted { message, .. } => message,
+                _ => String::new(),
+            })
             .unwrap_or_default();
         texts.push(format!("{}:\n{message}", when(at)));
     }

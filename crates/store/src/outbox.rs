@@ -7,6 +7,7 @@
 //! after being down for a while. Failed deliveries back off; after the last try they are
 //! dead-lettered and visible through the API.
 
+use firebreak_core::EventKind;
 use firebreak_core::retry::RetryPolicy;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -24,7 +25,7 @@ pub struct Webhook {
     pub url: String,
     pub description: String,
     /// Empty means every kind.
-    pub event_kinds: Vec<String>,
+    pub event_kinds: Vec<EventKind>,
     pub include_private: bool,
     pub active: bool,
     pub created_at: Timestamp,
@@ -35,7 +36,7 @@ pub struct NewWebhook {
     pub url: String,
     pub secret: String,
     pub description: String,
-    pub event_kinds: Vec<String>,
+    pub event_kinds: Vec<EventKind>,
     pub include_private: bool,
     pub active: bool,
 }
@@ -44,7 +45,7 @@ pub struct NewWebhook {
 pub struct WebhookPatch {
     pub url: Option<String>,
     pub description: Option<String>,
-    pub event_kinds: Option<Vec<String>>,
+    pub event_kinds: Option<Vec<EventKind>>,
     pub include_private: Option<bool>,
     pub active: Option<bool>,
 }
@@ -97,6 +98,10 @@ fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid> {
     Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{col} {text:?}")))
 }
 
+fn kinds_json(kinds: &[EventKind]) -> String {
+    json!(kinds.iter().map(|it| it.as_str()).collect::<Vec<_>>()).to_string()
+}
+
 fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
     let kinds: String = row.try_get("event_kinds")?;
     let include_private: i64 = row.try_get("include_private")?;
@@ -105,8 +110,10 @@ fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
         id: uuid_col(row, "id")?,
         url: row.try_get("url")?,
         description: row.try_get("description")?,
-        event_kinds: serde_json::from_str(&kinds)
-            .map_err(|_| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
+        event_kinds: serde_json::from_str::<Vec<String>>(&kinds)
+            .ok()
+            .and_then(|it| it.iter().map(|kind| EventKind::parse(kind)).collect())
+            .ok_or_else(|| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
         include_private: include_private != 0,
         active: active != 0,
         created_at: from_micros(row.try_get("created_at")?),
@@ -151,7 +158,7 @@ impl Store {
         .bind(new.url)
         .bind(new.secret)
         .bind(new.description)
-        .bind(json!(new.event_kinds).to_string())
+        .bind(kinds_json(&new.event_kinds))
         .bind(i64::from(new.include_private))
         .bind(i64::from(new.active))
         .bind(micros(now))
@@ -186,7 +193,7 @@ impl Store {
             .bind(id.to_string())
             .bind(patch.url.unwrap_or(current.url))
             .bind(patch.description.unwrap_or(current.description))
-            .bind(json!(patch.event_kinds.unwrap_or(current.event_kinds)).to_string())
+            .bind(kinds_json(&patch.event_kinds.unwrap_or(current.event_kinds)))
             .bind(i64::from(patch.include_private.unwrap_or(current.include_private)))
             .bind(i64::from(patch.active.unwrap_or(current.active)))
             .execute(self.pool())
@@ -253,7 +260,9 @@ impl Store {
         for row in &rows {
             let id: i64 = row.try_get("id")?;
             ids.push(id);
-            let kind: String = row.try_get("kind")?;
+            let kind_text: String = row.try_get("kind")?;
+            let kind = EventKind::parse(&kind_text)
+                .ok_or_else(|| StoreError::Corrupt(format!("outbox kind {kind_text:?}")))?;
             let private: i64 = row.try_get("private")?;
             let matching: Vec<&Webhook> = hooks
                 .iter()
@@ -279,7 +288,7 @@ impl Store {
                 "incident_id": incident_id,
                 "incident_reference": format!("INC-{number}"),
                 "seq": seq,
-                "kind": kind,
+                "kind": kind.as_str(),
                 "actor": event.try_get::<String, _>("actor")?,
                 "observed_at": from_micros(event.try_get("observed_at")?).to_string(),
                 "occurred_at": from_micros(event.try_get("occurred_at")?).to_string(),
@@ -297,7 +306,7 @@ impl Store {
                 .bind(hook.id.to_string())
                 .bind(incident_id.clone())
                 .bind(seq)
-                .bind(kind.clone())
+                .bind(kind.as_str())
                 .bind(payload.to_string())
                 .bind(micros(now))
                 .execute(&mut *tx)

@@ -143,6 +143,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<Postmortem> {
         let published = status == PostmortemStatus::Published;
+        // Whether the post-mortem is published decides whether the incident may close
+        // (`writer::lock_incident`).
+        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        crate::writer::lock_incident(&mut tx, self.backend(), incident_id).await?;
         sqlx::query(
             "UPDATE postmortems SET status = $2, updated_at = $3, \
              published_at = CASE WHEN $4 = 1 THEN $3 ELSE published_at END WHERE incident_id = $1",
@@ -151,8 +155,9 @@ impl Store {
         .bind(status.as_str())
         .bind(micros(now))
         .bind(i64::from(published))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.postmortem(incident_id)
             .await?
             .ok_or(StoreError::NotFound)

@@ -3,10 +3,12 @@
 use firebreak_core::hash::{
     ChainBreak, Envelope, GENESIS, StoredLink, verify_chain, verify_chain_from,
 };
-use firebreak_core::{Access, Incident, IncidentType, Reference, Status};
+use firebreak_core::{
+    Access, Actor, EventData, EventKind, Incident, IncidentId, IncidentType, Reference, Status,
+};
 use jiff::Timestamp;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::clock::micros;
@@ -49,34 +51,89 @@ impl IncidentKey {
     }
 }
 
-/// One stored timeline event, as read back or as just committed.
+/// One stored timeline event, as read back or as just committed: typed, with the stored
+/// body kept as written (it is hashed, and the API passes it through).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
-    /// The incident's UUID in the canonical text form the hash covers.
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub reference: Reference,
     pub private: bool,
     pub seq: i64,
-    pub kind: String,
-    pub actor: String,
+    pub kind: EventKind,
+    pub actor: Actor,
+    pub data: EventData,
     pub observed_at_us: i64,
     pub occurred_at_us: i64,
+    /// `data.to_body()` as stored: canonical JSON.
     pub body: String,
     pub prev_hash: String,
     pub hash: String,
 }
 
-impl StoredEvent {
-    pub fn envelope(&self) -> Envelope<'_> {
-        Envelope {
-            incident_id: &self.incident_id,
-            seq: self.seq,
-            kind: &self.kind,
-            actor: &self.actor,
-            observed_at_us: self.observed_at_us,
-            occurred_at_us: self.occurred_at_us,
-            body: &self.body,
+/// An event's columns as stored, untyped: what the chain covers. Verification reads these,
+/// so an event altered into something that no longer reads back is still reported as a
+/// break in the chain rather than as an error.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub incident_id: String,
+    pub number: i64,
+    pub private: i64,
+    pub seq: i64,
+    pub kind: String,
+    pub actor: String,
+    pub observed_at: i64,
+    pub occurred_at: i64,
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl EventRow {
+    pub fn link(&self) -> StoredLink<'_> {
+        StoredLink {
+            envelope: Envelope {
+                incident_id: &self.incident_id,
+                seq: self.seq,
+                kind: &self.kind,
+                actor: &self.actor,
+                observed_at_us: self.observed_at,
+                occurred_at_us: self.occurred_at,
+                body: &self.body,
+            },
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
         }
+    }
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<StoredEvent> {
+        let corrupt = |what: String| {
+            StoreError::Corrupt(format!("INC-{} event #{}: {what}", row.number, row.seq))
+        };
+        let kind = EventKind::parse(&row.kind)
+            .ok_or_else(|| corrupt(format!("unknown kind {:?}", row.kind)))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&row.body).map_err(|err| corrupt(err.to_string()))?;
+        let data = EventData::from_stored(kind, &value).map_err(|err| corrupt(err.to_string()))?;
+        let incident_id = Uuid::parse_str(&row.incident_id)
+            .map_err(|err| corrupt(format!("incident id: {err}")))?;
+        Ok(StoredEvent {
+            incident_id: IncidentId(incident_id),
+            reference: Reference(row.number),
+            private: row.private != 0,
+            seq: row.seq,
+            kind,
+            actor: Actor::parse(&row.actor),
+            data,
+            observed_at_us: row.observed_at,
+            occurred_at_us: row.occurred_at,
+            body: row.body,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        })
     }
 }
 
@@ -135,20 +192,7 @@ const EVENT_COLUMNS: &str = "e.incident_id, i.number, i.private, e.seq, e.kind, 
     e.observed_at, e.occurred_at, e.body, e.prev_hash, e.hash";
 
 fn event_from_row(row: &AnyRow) -> Result<StoredEvent> {
-    let private: i64 = row.try_get("private")?;
-    Ok(StoredEvent {
-        incident_id: row.try_get("incident_id")?,
-        reference: Reference(row.try_get("number")?),
-        private: private != 0,
-        seq: row.try_get("seq")?,
-        kind: row.try_get("kind")?,
-        actor: row.try_get("actor")?,
-        observed_at_us: row.try_get("observed_at")?,
-        occurred_at_us: row.try_get("occurred_at")?,
-        body: row.try_get("body")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
-    })
+    StoredEvent::try_from(EventRow::from_row(row)?)
 }
 
 impl Store {
@@ -384,12 +428,27 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// Events with seq greater than `after` as stored, oldest first, for verification.
+    async fn event_rows(&self, incident_id: Uuid, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
+             WHERE e.incident_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3"
+        );
+        Ok(sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+            .bind(incident_id.to_string())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
     /// The incident's newest status update (`update_posted`), through its own partial index:
     /// the kind is written in the statement so the planner can use it.
     pub async fn latest_update(&self, incident_id: Uuid) -> Result<Option<StoredEvent>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e JOIN incidents i ON i.id = e.incident_id \
-             WHERE e.incident_id = $1 AND e.kind = 'update_posted' ORDER BY e.seq DESC LIMIT 1"
+             WHERE e.incident_id = $1 AND e.kind = '{}' ORDER BY e.seq DESC LIMIT 1",
+            EventKind::UpdatePosted.as_str()
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(incident_id.to_string())
@@ -453,14 +512,10 @@ impl Store {
         let mut left = budget;
         while left > 0 {
             let events = self
-                .timeline(incident_id, state.verified_through, PAGE.min(left))
+                .event_rows(incident_id, state.verified_through, PAGE.min(left))
                 .await?;
             let Some(last) = events.last() else { break };
-            let links = events.iter().map(|event| StoredLink {
-                envelope: event.envelope(),
-                prev_hash: &event.prev_hash,
-                hash: &event.hash,
-            });
+            let links = events.iter().map(EventRow::link);
             match verify_chain_from((state.verified_through, &state.verified_hash), links) {
                 Ok(seq) => {
                     state.verified_through = seq;
@@ -479,12 +534,8 @@ impl Store {
 
     /// Recomputes the whole chain; `Ok(Ok(n))` when all `n` events verify.
     pub async fn verify_timeline(&self, incident_id: Uuid) -> Result<Result<i64, ChainBreak>> {
-        let events = self.timeline(incident_id, 0, i64::MAX).await?;
-        Ok(verify_chain(events.iter().map(|event| StoredLink {
-            envelope: event.envelope(),
-            prev_hash: &event.prev_hash,
-            hash: &event.hash,
-        })))
+        let events = self.event_rows(incident_id, 0, i64::MAX).await?;
+        Ok(verify_chain(events.iter().map(EventRow::link)))
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {

@@ -175,19 +175,6 @@ pub fn bind_incident<'q>(
         .bind(incident.updates_posted)
 }
 
-/// Whether an event of this kind changes the incident's lists (so `incident_lists` must be
-/// written back); every other event leaves them as they were.
-pub fn changes_lists(kind: &str) -> bool {
-    kind.starts_with("action_")
-        || kind.starts_with("task_")
-        || kind.starts_with("participant_")
-        || kind.starts_with("stakeholder_")
-        || matches!(
-            kind,
-            "playbook_added" | "nudged" | "digest_sent" | "roles_required" | "cadence_set"
-        )
-}
-
 /// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks,
 /// coordination.
 pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks, coordination";

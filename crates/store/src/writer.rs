@@ -8,11 +8,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use firebreak_core::closing::Learning;
 use firebreak_core::command::{Decided, NewIncident};
-use firebreak_core::hash::event_hash;
+use firebreak_core::hash::{Envelope, event_hash};
+use firebreak_core::postmortem::PostmortemStatus;
 use firebreak_core::{
-    Access, Catalog, Command, DomainError, EventData, FieldErrors, Incident, IncidentId, Reference,
-    apply, decide, declare,
+    Access, Actor, Catalog, Command, Context, DomainError, EventData, FieldErrors, Incident,
+    IncidentId, Reference, apply, decide, declare,
 };
 use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
@@ -447,7 +449,7 @@ impl Batch {
         if !self.dirty.contains(&incident.id.0) {
             self.dirty.push(incident.id.0);
         }
-        let lists_changed = events.iter().any(|it| crate::rows::changes_lists(&it.kind));
+        let lists_changed = events.iter().any(|it| it.kind.changes_lists());
         if lists_changed && !self.lists_dirty.contains(&incident.id.0) {
             self.lists_dirty.push(incident.id.0);
         }
@@ -535,10 +537,10 @@ impl Batch {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for event in chunk {
                 query = query
-                    .bind(event.incident_id.clone())
+                    .bind(event.incident_id.to_string())
                     .bind(event.seq)
-                    .bind(event.kind.clone())
-                    .bind(event.actor.clone())
+                    .bind(event.kind.as_str())
+                    .bind(event.actor.to_string())
                     .bind(event.observed_at_us)
                     .bind(event.occurred_at_us)
                     .bind(event.body.clone())
@@ -555,9 +557,9 @@ impl Batch {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for event in chunk {
                 query = query
-                    .bind(event.incident_id.clone())
+                    .bind(event.incident_id.to_string())
                     .bind(event.seq)
-                    .bind(event.kind.clone())
+                    .bind(event.kind.as_str())
                     .bind(i64::from(event.private))
                     .bind(now);
             }
@@ -565,13 +567,10 @@ impl Batch {
         }
         // Notifications are outbox work too: queued with their events, never apart.
         for event in &self.events {
-            if !firebreak_core::notify::NOTIFYING_KINDS.contains(&event.kind.as_str()) {
+            if !event.kind.notifies() {
                 continue;
             }
-            let Some(incident) = Uuid::parse_str(&event.incident_id)
-                .ok()
-                .and_then(|id| self.incidents.get(&id))
-            else {
+            let Some(incident) = self.incidents.get(&event.incident_id.0) else {
                 continue;
             };
             crate::notifications::queue(tx, (incident, event), catalog, public_url, self.now)
@@ -688,7 +687,11 @@ async fn run_command(
         return Err(DomainError::Validation(errors).into());
     }
     let is_tick = matches!(command, Command::Tick { .. });
-    let mut decided = decide(&incident, catalog, command, now)?;
+    let mut context = Context::new(catalog, now);
+    if command.closes() {
+        context.learning = learning(tx, incident.id).await?;
+    }
+    let mut decided = decide(&incident, &context, command)?;
     let events_data = decided.iter().map(|it| &it.data);
     if let Some(member) = firebreak_core::access::keep_author_in(&incident, events_data, actor) {
         decided.push(Decided {
@@ -786,6 +789,50 @@ async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
     }))
 }
 
+/// What learning owes the incident, read inside the transaction that may close it. The
+/// incident's row is locked (PostgreSQL) or the database is (SQLite) for the whole batch,
+/// and a follow-up or post-mortem that changes takes the same lock first
+/// (`lock_incident`), so the answer cannot go stale before the commit.
+async fn learning(tx: &mut Transaction<'static, Any>, id: IncidentId) -> Result<Learning> {
+    let id = id.0.to_string();
+    let row = sqlx::query(
+        "SELECT (SELECT status FROM postmortems WHERE incident_id = $1) AS postmortem, \
+         (SELECT COUNT(*) FROM followups WHERE incident_id = $1 AND status = 'open') AS open_followups",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let postmortem: Option<String> = row.try_get("postmortem")?;
+    let postmortem = match postmortem {
+        None => None,
+        Some(text) => Some(
+            PostmortemStatus::parse(&text)
+                .ok_or_else(|| StoreError::Corrupt(format!("post-mortem status {text:?}")))?,
+        ),
+    };
+    Ok(Learning {
+        postmortem,
+        open_followups: row.try_get("open_followups")?,
+    })
+}
+
+/// Takes the lock a closing command holds while it reads what learning owes (the incident's
+/// row on PostgreSQL; SQLite's write transactions already exclude each other), so a change
+/// to a follow-up or post-mortem is either seen by the close or waits for it.
+pub(crate) async fn lock_incident(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    id: Uuid,
+) -> Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM incidents WHERE id = $1 FOR UPDATE")
+            .bind(id.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Links the next event onto the incident's chain (in memory; `Batch::flush` stores it).
 fn chain(
     incident: &mut Incident,
@@ -794,20 +841,35 @@ fn chain(
     now: Timestamp,
     occurred_at: Timestamp,
 ) -> StoredEvent {
+    let kind = data.kind();
+    let actor_text = actor.to_string();
     let mut event = StoredEvent {
-        incident_id: incident.id.0.to_string(),
+        incident_id: incident.id,
         reference: incident.reference,
         private: incident.private,
         seq: incident.last_seq + 1,
-        kind: data.kind().to_string(),
-        actor: actor.to_string(),
+        kind,
+        actor: Actor::parse(&actor_text),
+        data: data.clone(),
         observed_at_us: micros(now),
         occurred_at_us: micros(occurred_at),
         body: data.to_body().to_string(),
         prev_hash: incident.last_hash.clone(),
         hash: String::new(),
     };
-    event.hash = event_hash(&event.prev_hash, &event.envelope());
+    let incident_text = incident.id.0.to_string();
+    event.hash = event_hash(
+        &event.prev_hash,
+        &Envelope {
+            incident_id: &incident_text,
+            seq: event.seq,
+            kind: kind.as_str(),
+            actor: &actor_text,
+            observed_at_us: event.observed_at_us,
+            occurred_at_us: event.occurred_at_us,
+            body: &event.body,
+        },
+    );
     incident.last_seq = event.seq;
     incident.last_hash = event.hash.clone();
     event

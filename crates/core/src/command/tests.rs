@@ -27,12 +27,24 @@ pub(crate) fn incident(status: Status) -> Incident {
     incident
 }
 
+/// A context in which everything learning owes is done, so closing is up to the table.
+pub(crate) fn learned(catalog: &Catalog, now: Timestamp) -> Context<'_> {
+    Context {
+        learning: crate::closing::Learning {
+            postmortem: Some(crate::postmortem::PostmortemStatus::Published),
+            open_followups: 0,
+        },
+        ..Context::new(catalog, now)
+    }
+}
+
 fn run(
     incident: &mut Incident,
     command: Command,
     now: Timestamp,
 ) -> Result<Vec<String>, DomainError> {
-    let events = decide(incident, &Catalog::default(), command, now)?;
+    let catalog = Catalog::default();
+    let events = decide(incident, &learned(&catalog, now), command)?;
     for event in &events {
         apply(incident, &event.data, now);
     }
@@ -214,7 +226,7 @@ fn roles_hand_off_and_repeat_is_a_no_op() {
         run(&mut it, assign("alice"), t(2)).unwrap(),
         Vec::<String>::new()
     );
-    let events = decide(&it, &Catalog::default(), assign("bob"), t(3)).unwrap();
+    let events = decide(&it, &Context::new(&Catalog::default(), t(3)), assign("bob")).unwrap();
     assert_eq!(
         events[0].data,
         EventData::RoleAssigned {

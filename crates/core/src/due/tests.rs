@@ -1,6 +1,6 @@
 use super::*;
 use crate::command::tests::incident;
-use crate::command::{Command, apply as apply_event, decide};
+use crate::command::{Command, Context, apply as apply_event, decide};
 use crate::coordination::Stakeholder;
 use crate::lifecycle::Status;
 
@@ -17,7 +17,12 @@ fn kinds(incident: &Incident, now: i64) -> Vec<&'static str> {
 }
 
 fn run(incident: &mut Incident, command: Command, now: i64) -> Vec<&'static str> {
-    let events = decide(incident, &Catalog::default(), command, t(now)).unwrap();
+    let events = decide(
+        incident,
+        &Context::new(&Catalog::default(), t(now)),
+        command,
+    )
+    .unwrap();
     for event in &events {
         apply_event(incident, &event.data, t(now));
     }

@@ -195,7 +195,10 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
             (one_of(Risk::ALL), text(), any::<bool>(), text()),
         )
             .prop_map(
-                |((number, kind, title, target), (risk, rollback_plan, destructive, proposed_by))| {
+                |(
+                    (number, kind, title, target),
+                    (risk, rollback_plan, destructive, proposed_by),
+                )| {
                     EventData::ActionProposed {
                         number,
                         kind,
@@ -210,11 +213,13 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
             )
             .boxed(),
         EventKind::ActionApproved => (number(), text(), text())
-            .prop_map(|(number, proposed_by, approved_by)| EventData::ActionApproved {
-                number,
-                proposed_by,
-                approved_by,
-            })
+            .prop_map(
+                |(number, proposed_by, approved_by)| EventData::ActionApproved {
+                    number,
+                    proposed_by,
+                    approved_by,
+                },
+            )
             .boxed(),
         EventKind::ActionRejected => (number(), text(), text())
             .prop_map(|(number, by, reason)| EventData::ActionRejected { number, by, reason })
@@ -226,25 +231,25 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
             any::<bool>(),
             any::<bool>(),
         )
-            .prop_map(
-                |(number, by, destructive, backup_taken, tried_on_sample)| {
-                    EventData::ActionStarted {
-                        number,
-                        by,
-                        destructive,
-                        backup_taken,
-                        tried_on_sample,
-                    }
-                },
-            )
+            .prop_map(|(number, by, destructive, backup_taken, tried_on_sample)| {
+                EventData::ActionStarted {
+                    number,
+                    by,
+                    destructive,
+                    backup_taken,
+                    tried_on_sample,
+                }
+            })
             .boxed(),
         EventKind::ActionFinished => (number(), any::<bool>(), text(), text())
-            .prop_map(|(number, succeeded, result, output)| EventData::ActionFinished {
-                number,
-                succeeded,
-                result,
-                output,
-            })
+            .prop_map(
+                |(number, succeeded, result, output)| EventData::ActionFinished {
+                    number,
+                    succeeded,
+                    result,
+                    output,
+                },
+            )
             .boxed(),
         EventKind::UpdatePosted => (
             text(),
@@ -316,11 +321,13 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
             .prop_map(|(to, updates, since)| EventData::DigestSent { to, updates, since })
             .boxed(),
         EventKind::PublicUpdatePublished => (text(), text(), text())
-            .prop_map(|(public_id, status, body)| EventData::PublicUpdatePublished {
-                public_id,
-                status,
-                body,
-            })
+            .prop_map(
+                |(public_id, status, body)| EventData::PublicUpdatePublished {
+                    public_id,
+                    status,
+                    body,
+                },
+            )
             .boxed(),
         EventKind::PostmortemPublished => text()
             .prop_map(|url| EventData::PostmortemPublished { url })

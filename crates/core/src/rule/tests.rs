@@ -1,6 +1,6 @@
 use super::*;
 use crate::command::tests::incident;
-use crate::command::{Command, apply as apply_event, decide};
+use crate::command::{Command, Context, apply as apply_event, decide};
 use crate::incident::Mode;
 
 fn t(minutes: i64) -> Timestamp {
@@ -269,7 +269,7 @@ fn named_playbooks_and_roles_through_decide() {
             user: "ana@example.com".into(),
             handover: None,
         };
-        let decided = decide(&it, &catalog, command, t(0)).unwrap();
+        let decided = decide(&it, &Context::new(&catalog, t(0)), command).unwrap();
         let events: Vec<EventData> = decided.into_iter().map(|it| it.data).collect();
         for event in &events {
             apply_event(&mut it, event, t(0));

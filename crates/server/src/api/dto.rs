@@ -306,11 +306,11 @@ pub struct EventDto {
 impl EventDto {
     pub fn from_event(event: &StoredEvent) -> Self {
         EventDto {
-            incident_id: event.incident_id.clone(),
+            incident_id: event.incident_id.to_string(),
             incident_reference: event.reference.to_string(),
             seq: event.seq,
-            kind: event.kind.clone(),
-            actor: event.actor.clone(),
+            kind: event.kind.as_str().to_string(),
+            actor: event.actor.to_string(),
             observed_at: from_micros(event.observed_at_us).to_string(),
             occurred_at: from_micros(event.occurred_at_us).to_string(),
             // The stored body is canonical JSON; it is passed through rather than parsed and

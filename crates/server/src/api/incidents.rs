@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
-use firebreak_core::{Command, Incident, IncidentType, Role, Status, TimestampName};
+use firebreak_core::{Command, EventData, Incident, IncidentType, Role, Status, TimestampName};
 use firebreak_store::{Idempotency, IncidentFilter, IncidentKey, Outcome};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -430,9 +430,6 @@ pub async fn patch(
     Path(text): Path<String>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    if body.status.as_deref() == Some("closed") {
-        crate::api::postmortems::check_may_close(&state, &caller, &text).await?;
-    }
     let (affected_text, affected_count) = split_affected(body.affected);
     let raw = RawChanges {
         title: body.title,
@@ -474,9 +471,6 @@ pub async fn post_update(
                 .ok_or_else(|| ApiError::field("status", format!("unknown status {text:?}")))?,
         ),
     };
-    if status == Some(Status::Closed) {
-        crate::api::postmortems::check_may_close(&state, &caller, &text).await?;
-    }
     let parts = firebreak_core::update::UpdateParts {
         affected: body.affected,
         who: body.who,
@@ -505,35 +499,39 @@ pub async fn latest_update_text(
 ) -> ApiResult<impl IntoResponse> {
     caller.require(Role::Viewer)?;
     let incident = visible(&state, &caller, &text, "latest update").await?;
-    let plain = latest_update_plain(&state, &incident, &|at| {
+    let latest = state.store.latest_update(incident.id.0).await?;
+    let plain = update_plain(&incident, latest.as_ref(), &|at| {
         at.strftime("%Y-%m-%d %H:%M UTC").to_string()
     })
-    .await?
     .ok_or_else(|| ApiError::not_found("status update"))?;
     Ok(([("Content-Type", "text/plain; charset=utf-8")], plain))
 }
 
-/// The incident's latest status update as plain text, if it has one.
-pub(crate) async fn latest_update_plain(
-    state: &AppState,
+/// The message of a status update event.
+pub(crate) fn update_message(update: &firebreak_store::StoredEvent) -> Option<&str> {
+    match &update.data {
+        EventData::UpdatePosted { message, .. } => Some(message),
+        _ => None,
+    }
+}
+
+/// The incident's `latest` status update as plain text, if it has one.
+pub(crate) fn update_plain(
     incident: &Incident,
+    latest: Option<&firebreak_store::StoredEvent>,
     when: &(dyn Fn(jiff::Timestamp) -> String + Sync),
-) -> ApiResult<Option<String>> {
-    let Some(latest) = state.store.latest_update(incident.id.0).await? else {
-        return Ok(None);
-    };
-    let body: serde_json::Value = serde_json::from_str(&latest.body).unwrap_or_default();
+) -> Option<String> {
+    let message = update_message(latest?)?;
     let header = format!(
         "{} · {} · {} · {}",
         incident.reference, incident.title, incident.severity, incident.status
     );
-    let message = body["message"].as_str().unwrap_or("");
-    Ok(Some(firebreak_core::update::plain_text(
+    Some(firebreak_core::update::plain_text(
         &header,
         message,
         incident.next_update_due,
         when,
-    )))
+    ))
 }
 
 /// Assign a role; assigning a held role to someone else is a handoff.

@@ -232,49 +232,6 @@ pub async fn set_status(
     Ok(Json(dto(&state, &incident, moved).await?))
 }
 
-/// An incident stays in `learning` until its post-mortem is published and every follow-up
-/// is done or explicitly won't-do; only then may it close (409 `not_ready_to_close`, saying
-/// what is missing).
-pub async fn check_may_close(state: &AppState, caller: &Caller, text: &str) -> ApiResult<()> {
-    let incident = visible(state, caller, text, "close").await?;
-    // The status table decides first: from a live status the answer is "not from here",
-    // whatever the post-mortem's state.
-    let closed = firebreak_core::Status::Closed;
-    if !incident.status.can_become(closed) {
-        return Err(firebreak_core::DomainError::InvalidTransition {
-            from: incident.status,
-            to: closed,
-        }
-        .into());
-    }
-    let mut missing = Vec::new();
-    match state.store.postmortem(incident.id.0).await? {
-        Some(pm) if pm.status == PostmortemStatus::Published => {}
-        Some(_) => missing.push("the post-mortem is not published".to_string()),
-        None => missing.push("there is no post-mortem".to_string()),
-    }
-    let open = state.store.followups(Some(incident.id.0), true).await?;
-    if !open.is_empty() {
-        missing.push(format!(
-            "{} follow-up(s) are still open (mark them done or won't do)",
-            open.len()
-        ));
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_ready_to_close",
-            format!(
-                "{} cannot close yet: {}",
-                incident.reference,
-                missing.join("; ")
-            ),
-        ))
-    }
-}
-
 /// Records the publication on the incident's timeline; its stakeholders and the
 /// announcement target are notified through the outbox.
 pub async fn announce(

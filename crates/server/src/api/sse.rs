@@ -102,7 +102,7 @@ fn to_sse(event: &StoredEvent) -> Event {
     let data = serde_json::to_string(&EventDto::from_event(event)).unwrap_or_default();
     Event::default()
         .id(event.seq.to_string())
-        .event(event.kind.clone())
+        .event(event.kind.as_str())
         .data(data)
 }
 
@@ -116,7 +116,6 @@ async fn forward(
     sender: mpsc::Sender<Result<Event, Infallible>>,
     render: Render,
 ) {
-    let id_text = incident_id.to_string();
     let mut shutdown = state.shutdown.clone();
     // Catch up from the database first (also after a lag).
     let mut catch_up = true;
@@ -141,7 +140,7 @@ async fn forward(
         tokio::select! {
             received = live.recv() => match received {
                 Ok(event) => {
-                    if event.incident_id == id_text && event.private && !access.is_all() {
+                    if event.incident_id.0 == incident_id && event.private && !access.is_all() {
                         // The incident may have just become private: stop unless the caller
                         // is still allowed to see it.
                         let key = firebreak_store::IncidentKey::Id(incident_id);
@@ -149,7 +148,7 @@ async fn forward(
                             return;
                         }
                     }
-                    if event.incident_id == id_text && event.seq > last_sent {
+                    if event.incident_id.0 == incident_id && event.seq > last_sent {
                         if event.seq != last_sent + 1 {
                             catch_up = true;
                             continue;

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use firebreak_core::Role;
+use firebreak_core::{EventKind, Role};
 use firebreak_store::{Delivery, NewWebhook, StoreError, Webhook, WebhookPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,20 +12,6 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller};
-
-const EVENT_KINDS: &[&str] = &[
-    "declared",
-    "status_changed",
-    "severity_changed",
-    "details_changed",
-    "role_assigned",
-    "role_unassigned",
-    "update_posted",
-    "note",
-    "message_pinned",
-    "correction",
-    "timestamp_asserted",
-];
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct WebhookDto {
@@ -104,7 +90,11 @@ fn dto(webhook: Webhook, secret: Option<String>) -> WebhookDto {
         id: webhook.id.to_string(),
         url: webhook.url,
         description: webhook.description,
-        event_kinds: webhook.event_kinds,
+        event_kinds: webhook
+            .event_kinds
+            .iter()
+            .map(|it| it.as_str().to_string())
+            .collect(),
         include_private: webhook.include_private,
         active: webhook.active,
         created_at: webhook.created_at.to_string(),
@@ -139,20 +129,22 @@ pub(crate) fn outbound_url(state: &AppState, field: &str, url: &str) -> ApiResul
         .map_err(|err| ApiError::field(field, err.to_string()))
 }
 
-fn check_kinds(kinds: &[String]) -> ApiResult<()> {
-    match kinds
+/// The kinds a webhook asks for: any kind the timeline can hold.
+fn parse_kinds(kinds: &[String]) -> ApiResult<Vec<EventKind>> {
+    kinds
         .iter()
-        .find(|kind| !EVENT_KINDS.contains(&kind.as_str()))
-    {
-        Some(kind) => Err(ApiError::field(
-            "event_kinds",
-            format!(
-                "unknown event kind {kind:?}; expected any of {}",
-                EVENT_KINDS.join(", ")
-            ),
-        )),
-        None => Ok(()),
-    }
+        .map(|kind| {
+            EventKind::parse(kind).ok_or_else(|| {
+                ApiError::field(
+                    "event_kinds",
+                    format!(
+                        "unknown event kind {kind:?}; expected any of {}",
+                        EventKind::expected()
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn webhook_id(text: &str) -> ApiResult<Uuid> {
@@ -208,7 +200,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<WebhookDto>)> {
     caller.require(Role::Admin)?;
     outbound_url(&state, "url", &body.url)?;
-    check_kinds(&body.event_kinds)?;
+    let event_kinds = parse_kinds(&body.event_kinds)?;
     let secret = match body.secret {
         Some(secret) if secret.len() < 16 => {
             return Err(ApiError::field("secret", "must be at least 16 characters"));
@@ -220,7 +212,7 @@ pub async fn create(
         url: body.url,
         secret: secret.clone(),
         description: body.description,
-        event_kinds: body.event_kinds,
+        event_kinds,
         include_private: body.include_private,
         active: body.active.unwrap_or(true),
     };
@@ -262,13 +254,11 @@ pub async fn update(
     if let Some(url) = &body.url {
         outbound_url(&state, "url", url)?;
     }
-    if let Some(kinds) = &body.event_kinds {
-        check_kinds(kinds)?;
-    }
+    let event_kinds = body.event_kinds.as_deref().map(parse_kinds).transpose()?;
     let patch = WebhookPatch {
         url: body.url,
         description: body.description,
-        event_kinds: body.event_kinds,
+        event_kinds,
         include_private: body.include_private,
         active: body.active,
     };

@@ -183,10 +183,11 @@ pub async fn room(
         default_pick,
         actions: views::actions(&incident, &me, &lens),
         tasks: views::tasks(&incident, &lens),
-        latest_update: crate::api::incidents::latest_update_plain(&state, &incident, &|at| {
-            lens.time(at)
-        })
-        .await?,
+        latest_update: crate::api::incidents::update_plain(
+            &incident,
+            latest_update.as_ref(),
+            &|at| lens.time(at),
+        ),
         action_kinds: firebreak_core::action::ActionKind::ALL
             .iter()
             .map(|it| it.as_str().to_string())
@@ -220,17 +221,13 @@ pub async fn room(
             Some(1) => "major",
             _ => "minor",
         },
-        public_body: latest_update_message(latest_update.as_ref()),
+        public_body: latest_update
+            .as_ref()
+            .and_then(crate::api::incidents::update_message)
+            .unwrap_or_default()
+            .to_string(),
     };
     Ok(render(&page))
-}
-
-/// The message of the newest status update, to offer for the public page.
-fn latest_update_message(update: Option<&firebreak_store::StoredEvent>) -> String {
-    update
-        .and_then(|it| serde_json::from_str::<serde_json::Value>(&it.body).ok())
-        .and_then(|body| body["message"].as_str().map(String::from))
-        .unwrap_or_default()
 }
 
 pub async fn head(
@@ -511,10 +508,6 @@ pub async fn change(
     Path(text): Path<String>,
     UiForm { csrf, fields: form }: UiForm<ChangeForm>,
 ) -> UiResult<Response> {
-    if form.status == "closed" {
-        viewer.may(&csrf, Role::Responder)?;
-        crate::api::postmortems::check_may_close(&state, &viewer.0, &text).await?;
-    }
     let raw = RawChanges {
         status: some(&form.status),
         severity: some(&form.severity),

@@ -111,24 +111,23 @@ pub struct EventView {
 }
 
 pub fn event(event: &StoredEvent, lens: &Lens) -> EventView {
-    let body: serde_json::Value = serde_json::from_str(&event.body).unwrap_or_default();
     let display = |email: &str| lens.person(email);
     let time = |at: Timestamp| lens.time(at);
     let reader = firebreak_core::narrate::Reader {
         person: &display,
         time: &time,
     };
-    let told = narrate(&event.kind, &body, &reader);
+    let told = narrate(&event.data, &reader);
     let observed = firebreak_store::clock::from_micros(event.observed_at_us);
     let occurred = firebreak_store::clock::from_micros(event.occurred_at_us);
     EventView {
         seq: event.seq,
-        kind: event.kind.clone(),
+        kind: event.kind.as_str().to_string(),
         iso: observed.to_string(),
         when: lens.time_with_seconds(observed),
         occurred: (event.occurred_at_us != event.observed_at_us)
             .then(|| lens.time_with_seconds(occurred)),
-        actor: lens.person(&event.actor),
+        actor: lens.person(&event.actor.to_string()),
         label: told.label,
         text: told.text,
     }

@@ -6,6 +6,7 @@ mod actions;
 mod alertmanager;
 mod auth;
 mod cadence;
+mod closing;
 mod followups;
 mod freeze;
 mod hardening;
