@@ -11,6 +11,7 @@ use crate::api;
 #[openapi(
     info(title = "Firebreak API", description = "Incident response: declare, coordinate, communicate, learn."),
     paths(
+        serve,
         api::incidents::declare,
         api::incidents::list,
         api::incidents::show,
@@ -42,6 +43,8 @@ use crate::api;
         api::postmortems::revision,
         api::postmortems::schedule_retrospective,
         api::postmortems::share,
+        api::postmortems::export_markdown,
+        api::postmortems::export_html,
         api::schedules::list,
         api::schedules::create,
         api::schedules::show,
@@ -89,6 +92,7 @@ use crate::api;
         api::followups::update,
         api::followups::export,
         api::insights::show,
+        api::insights::csv,
         api::insights::record_deploy,
         api::insights::link_deploy,
         api::workflow::show,
@@ -135,6 +139,7 @@ use crate::api;
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "incidents", description = "Declare and run incidents"),
+        (name = "meta", description = "This document"),
         (name = "tasks", description = "Tasks from playbooks and by hand"),
         (name = "actions", description = "The action register: risky steps approved by a second person"),
         (name = "participation", description = "Who is in an incident, who is kept informed, and what was notified"),
@@ -248,6 +253,9 @@ pub fn document() -> String {
     text
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, content_type = "application/json", body = Object)))]
 pub async fn serve() -> Json<serde_json::Value> {
     Json(serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())
 }

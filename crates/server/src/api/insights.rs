@@ -170,6 +170,11 @@ pub async fn show(
 }
 
 /// The same as CSV: `metric,key,value` rows.
+#[utoipa::path(get, path = "/api/v1/insights.csv", tag = "insights",
+    params(("from" = Option<String>, Query, description = "Date or RFC 3339; default 30 days ago"),
+           ("to" = Option<String>, Query, description = "Exclusive; default now")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn csv(
     State(state): State<AppState>,
     caller: Caller,

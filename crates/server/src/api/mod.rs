@@ -20,12 +20,43 @@ pub mod webhooks;
 pub mod workflow;
 
 use axum::Router;
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
 
+/// The API's routes as they are declared: each path under `/api/v1` with its handlers.
+/// The router is built from this list, and a test holds the OpenAPI document to its paths.
+pub struct Routes {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            router: Router::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    fn route(mut self, path: &'static str, handlers: MethodRouter<AppState>) -> Routes {
+        self.paths.push(path);
+        self.router = self.router.route(path, handlers);
+        self
+    }
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
+    routes().router
+}
+
+/// Every routed path under `/api/v1`.
+pub fn paths() -> Vec<&'static str> {
+    routes().paths
+}
+
+fn routes() -> Routes {
+    Routes::new()
         .route("/incidents", post(incidents::declare).get(incidents::list))
         .route(
             "/incidents/{key}",

@@ -366,7 +366,11 @@ pub fn standalone_html(title: &str, markdown: &str) -> String {
     )
 }
 
-/// `GET …/postmortem.md`: the Markdown.
+/// The post-mortem as Markdown, to download.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.md", tag = "post-mortems",
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn export_markdown(
     State(state): State<AppState>,
     caller: Caller,
@@ -375,7 +379,11 @@ pub async fn export_markdown(
     export(&state, &caller, &text, "postmortem.md").await
 }
 
-/// `GET …/postmortem.html`: a standalone, sanitised HTML page.
+/// The post-mortem as a standalone, sanitised HTML page.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/postmortem.html", tag = "post-mortems",
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn export_html(
     State(state): State<AppState>,
     caller: Caller,

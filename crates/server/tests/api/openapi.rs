@@ -48,3 +48,25 @@ async fn server_serves_the_same_document() {
     assert_eq!(served, generated);
     app.stop().await;
 }
+
+#[test]
+fn every_routed_path_is_documented_and_every_documented_path_is_routed() {
+    let document: serde_json::Value =
+        serde_json::from_str(&firebreak_server::openapi::document()).unwrap();
+    let documented: std::collections::BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let routed: std::collections::BTreeSet<String> = firebreak_server::api::paths()
+        .into_iter()
+        .map(|it| format!("/api/v1{it}"))
+        .collect();
+    let undocumented: Vec<&String> = routed.difference(&documented).collect();
+    let unrouted: Vec<&String> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "routed but not documented: {undocumented:?}; documented but not routed: {unrouted:?}"
+    );
+}
