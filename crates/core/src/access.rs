@@ -117,11 +117,10 @@ pub fn keep_author_in<'a>(
             }
         )
     });
-    let is_person = !actor.starts_with("token:");
-    (made_private && is_person && !incident.members.contains(actor)).then(|| {
-        EventData::MemberAdded {
-            member: actor.to_string(),
-        }
+    let person = crate::event::Actor::parse(actor);
+    let person = person.person()?;
+    (made_private && !incident.members.contains(person)).then(|| EventData::MemberAdded {
+        member: person.to_string(),
     })
 }
 

@@ -100,12 +100,7 @@ pub async fn done(
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    let close = TaskStep::Close {
-        number: path_number(&number, "task")?,
-        done: true,
-        note: body.note,
-    };
-    Ok(Json(step(&state, &caller, &text, close).await?))
+    close(&state, &caller, &text, &number, body, true).await
 }
 
 /// Skip a task, with an optional note (why).
@@ -119,12 +114,24 @@ pub async fn skip(
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
+    close(&state, &caller, &text, &number, body, false).await
+}
+
+/// Done (`done`) or skipped, with the note.
+async fn close(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    number: &str,
+    body: CloseTaskBody,
+    done: bool,
+) -> ApiResult<Json<CommandResult>> {
     let close = TaskStep::Close {
-        number: path_number(&number, "task")?,
-        done: false,
+        number: path_number(number, "task")?,
+        done,
         note: body.note,
     };
-    Ok(Json(step(&state, &caller, &text, close).await?))
+    Ok(Json(step(state, caller, text, close).await?))
 }
 
 /// Reopen a done or skipped task.

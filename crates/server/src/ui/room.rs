@@ -539,11 +539,16 @@ pub async fn add_member(
     act(&state, &viewer, &text, &csrf, command).await
 }
 
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum PresenceStep {
+    Join,
+    Leave,
+}
+
 #[derive(Deserialize)]
 pub struct PresenceForm {
-    /// `join` or `leave`.
-    #[serde(default)]
-    step: String,
+    step: PresenceStep,
 }
 
 /// Join or leave the incident.
@@ -562,7 +567,7 @@ pub async fn presence(
     let command = Command::Presence {
         person: viewer.0.actor(),
         zone,
-        join: form.step != "leave",
+        join: form.step == PresenceStep::Join,
     };
     act(&state, &viewer, &text, &csrf, command).await
 }
@@ -652,10 +657,20 @@ pub async fn propose_action(
     act_step(&state, &viewer, &text, &csrf, step).await
 }
 
+/// The button pressed on an action's form.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum ActionButton {
+    Approve,
+    Reject,
+    Start,
+    Succeeded,
+    Failed,
+}
+
 #[derive(Deserialize)]
 pub struct ActionStepForm {
-    #[serde(default)]
-    step: String,
+    step: ActionButton,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -674,24 +689,23 @@ pub async fn action_step(
     UiForm { csrf, fields: form }: UiForm<ActionStepForm>,
 ) -> UiResult<Response> {
     let number = path_number(&number, "action")?;
-    let step = match form.step.as_str() {
-        "approve" => ActionStep::Approve { number },
-        "reject" => ActionStep::Reject {
+    let step = match form.step {
+        ActionButton::Approve => ActionStep::Approve { number },
+        ActionButton::Reject => ActionStep::Reject {
             number,
             reason: form.reason,
         },
-        "start" => ActionStep::Start {
+        ActionButton::Start => ActionStep::Start {
             number,
             backup_taken: form.backup_taken == "true",
             tried_on_sample: form.tried_on_sample == "true",
         },
-        "succeeded" | "failed" => ActionStep::Finish {
+        ActionButton::Succeeded | ActionButton::Failed => ActionStep::Finish {
             number,
-            succeeded: form.step == "succeeded",
+            succeeded: matches!(form.step, ActionButton::Succeeded),
             result: form.result,
             output: String::new(),
         },
-        _ => return Err(ApiError::field("step", "unknown step").into()),
     };
     act_step(&state, &viewer, &text, &csrf, step).await
 }
@@ -710,10 +724,18 @@ async fn act_step(
     act(state, viewer, text, csrf, command).await
 }
 
+/// The button pressed on a task's form.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum TaskButton {
+    Done,
+    Skip,
+    Reopen,
+}
+
 #[derive(Deserialize)]
 pub struct TaskForm {
-    #[serde(default)]
-    step: String,
+    step: TaskButton,
     #[serde(default)]
     note: String,
 }
@@ -726,14 +748,13 @@ pub async fn task_step(
     UiForm { csrf, fields: form }: UiForm<TaskForm>,
 ) -> UiResult<Response> {
     let number = path_number(&number, "task")?;
-    let step = match form.step.as_str() {
-        "done" | "skip" => TaskStep::Close {
+    let step = match form.step {
+        TaskButton::Done | TaskButton::Skip => TaskStep::Close {
             number,
-            done: form.step == "done",
+            done: matches!(form.step, TaskButton::Done),
             note: form.note,
         },
-        "reopen" => TaskStep::Reopen { number },
-        _ => return Err(ApiError::field("step", "unknown step").into()),
+        TaskButton::Reopen => TaskStep::Reopen { number },
     };
     let command = Command::Task {
         by: viewer.0.actor(),

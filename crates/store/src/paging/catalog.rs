@@ -17,13 +17,7 @@ impl Store {
             .bind(micros(now))
             .execute(self.pool())
             .await
-            .map_err(|err| {
-                if is_unique_violation(&err) {
-                    StoreError::Conflict(format!("a team named {name:?} exists"))
-                } else {
-                    err.into()
-                }
-            })?;
+            .map_err(taken(|| format!("a team named {name:?} exists")))?;
         Ok(Team {
             id,
             name: name.into(),
@@ -72,13 +66,7 @@ impl Store {
         .bind(micros(now))
         .execute(self.pool())
         .await
-        .map_err(|err| {
-            if is_unique_violation(&err) {
-                StoreError::Conflict(format!("a policy named {name:?} exists"))
-            } else {
-                err.into()
-            }
-        })?;
+        .map_err(taken(|| format!("a policy named {name:?} exists")))?;
         Ok(EscalationPolicy {
             id,
             name: name.into(),
@@ -179,13 +167,9 @@ impl Store {
             .bind(service.auto_declare_severity.clone())
             .execute(self.pool())
             .await
-            .map_err(|err| {
-                if is_unique_violation(&err) {
-                    StoreError::Conflict(format!("a service named {:?} exists", service.name))
-                } else {
-                    err.into()
-                }
-            })?;
+            .map_err(taken(|| {
+                format!("a service named {:?} exists", service.name)
+            }))?;
         Ok(done.rows_affected())
     }
 

@@ -55,13 +55,9 @@ impl Store {
         .bind(micros(now))
         .execute(self.pool())
         .await
-        .map_err(|err| {
-            if is_unique_violation(&err) {
-                StoreError::Conflict(format!("the service has a heartbeat named {name:?}"))
-            } else {
-                err.into()
-            }
-        })?;
+        .map_err(taken(|| {
+            format!("the service has a heartbeat named {name:?}")
+        }))?;
         Ok(Heartbeat {
             id,
             service_id: service_id.into(),

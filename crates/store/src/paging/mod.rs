@@ -248,6 +248,18 @@ fn service_from(row: &AnyRow) -> Result<Service> {
     })
 }
 
+/// Maps a unique violation to `Conflict` with the words `what` gives ("a team named … exists"),
+/// and any other error as it is.
+fn taken(what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| {
+        if is_unique_violation(&err) {
+            StoreError::Conflict(what())
+        } else {
+            err.into()
+        }
+    }
+}
+
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {

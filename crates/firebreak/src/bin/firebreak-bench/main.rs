@@ -19,6 +19,7 @@ mod retention;
 mod room;
 #[path = "../../spawn.rs"]
 mod spawn;
+mod writes;
 
 struct Options {
     postgres: Option<String>,
@@ -30,6 +31,7 @@ struct Options {
     only_paging: bool,
     /// Only the room at 100,000 events.
     only_room: bool,
+    only_writes: bool,
     /// Only the database size over simulated days.
     only_retention: bool,
     /// A previous release's binary, measured beside this one in the same run (room scenario).
@@ -45,6 +47,7 @@ fn parse_options() -> anyhow::Result<Options> {
         rounds: 3,
         only_paging: false,
         only_room: false,
+        only_writes: false,
         only_retention: false,
         baseline: None,
     };
@@ -59,11 +62,12 @@ fn parse_options() -> anyhow::Result<Options> {
             "--rounds" => options.rounds = value()?.parse::<usize>()?.max(1),
             "--only-paging" => options.only_paging = true,
             "--only-room" => options.only_room = true,
+            "--only-writes" => options.only_writes = true,
             "--only-retention" => options.only_retention = true,
             "--baseline" => options.baseline = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room | --only-retention] [--baseline PREVIOUS_FIREBREAK_BINARY]"
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room | --only-retention | --only-writes] [--baseline PREVIOUS_FIREBREAK_BINARY]"
                 );
                 std::process::exit(0);
             }
@@ -296,42 +300,24 @@ async fn run_load(clients: usize, duration: Duration, make: MakeRequest) -> Load
     load
 }
 
-async fn bench_backend(
-    binary: &std::path::Path,
+/// What the write and read phases measured.
+struct Writes {
+    commands: Rounds,
+    reads: Rounds,
+    outbox_settle_s: f64,
+    /// The incident with 10,000 events the reads paged through.
+    big_ref: String,
+}
+
+/// Incident commands from `options.clients` clients over 50 incidents, then timeline pages
+/// of 100 from an incident filled to 10,000 events once the outbox has settled.
+async fn writes_and_reads(
+    http: &reqwest::Client,
+    (url, token): (&str, &str),
     backend: &str,
-    database_url: &str,
     options: &Options,
-) -> anyhow::Result<Value> {
-    println!("\n[{backend}] preparing {database_url}");
-    let token = spawn::create_admin_token(binary, database_url, "bench")?;
-    if options.only_retention {
-        let retention = retention::bench_retention(binary, backend, database_url).await?;
-        return Ok(json!({"backend": backend, "clients": options.clients, "retention": retention}));
-    }
-    if options.only_room {
-        let room = room::bench_room(binary, backend, options).await?;
-        return Ok(json!({"backend": backend, "clients": options.clients, "room": room}));
-    }
-    if options.only_paging {
-        let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
-        return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
-    }
-    // Cold start: process spawn to first healthy answer, on an already-migrated database.
-    let mut starts = Vec::new();
-    for _ in 0..5 {
-        let (server, took) = start(binary, database_url).await?;
-        starts.push(took);
-        server.stop().await?;
-    }
-    starts.sort();
-    let cold_start_ms = starts[starts.len() / 2].as_secs_f64() * 1000.0;
-
-    let (server, _) = start(binary, database_url).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
-    let url = server.url.clone();
-    let http = reqwest::Client::new();
-
+) -> anyhow::Result<Writes> {
+    let (url, token) = (url.to_string(), token.to_string());
     let mut references = Vec::new();
     for idx in 0..50 {
         let body: Value = http
@@ -410,7 +396,7 @@ async fn bench_backend(
     // The write phases leave an outbox backlog that the worker settles in the background;
     // measure reads once it has, so the figure is about reading, not about sharing two cores
     // with that work. How long settling took is reported too.
-    let outbox_settle_s = outbox_settled(&http, &url, &token).await?;
+    let outbox_settle_s = outbox_settled(http, &url, &token).await?;
     println!("[{backend}] outbox backlog settled in {outbox_settle_s:.1} s");
 
     println!("[{backend}] timeline reads: pages of 100 at random offsets, 8 clients for 5 s");
@@ -429,6 +415,60 @@ async fn bench_backend(
         );
         run_rounds(backend, options.rounds, 8, Duration::from_secs(5), make).await
     };
+    Ok(Writes {
+        commands,
+        reads,
+        outbox_settle_s,
+        big_ref,
+    })
+}
+
+async fn bench_backend(
+    binary: &std::path::Path,
+    backend: &str,
+    database_url: &str,
+    options: &Options,
+) -> anyhow::Result<Value> {
+    println!("\n[{backend}] preparing {database_url}");
+    let token = spawn::create_admin_token(binary, database_url, "bench")?;
+    if options.only_retention {
+        let retention = retention::bench_retention(binary, backend, database_url).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "retention": retention}));
+    }
+    if options.only_writes {
+        let writes = writes::bench_writes(binary, backend, options).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "writes": writes}));
+    }
+    if options.only_room {
+        let room = room::bench_room(binary, backend, options).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "room": room}));
+    }
+    if options.only_paging {
+        let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
+        return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
+    }
+    // Cold start: process spawn to first healthy answer, on an already-migrated database.
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        let (server, took) = start(binary, database_url).await?;
+        starts.push(took);
+        server.stop().await?;
+    }
+    starts.sort();
+    let cold_start_ms = starts[starts.len() / 2].as_secs_f64() * 1000.0;
+
+    let (server, _) = start(binary, database_url).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let url = server.url.clone();
+    let http = reqwest::Client::new();
+
+    let Writes {
+        commands,
+        reads,
+        outbox_settle_s,
+        big_ref,
+    } = writes_and_reads(&http, (&url, &token), backend, options).await?;
 
     let mut full_reads = Vec::new();
     for _ in 0..20 {
@@ -741,7 +781,11 @@ async fn main() -> anyhow::Result<()> {
         results.push(bench_backend(&binary, "postgres", &url, &options).await?);
     }
     for result in &results {
-        print_table(result);
+        if result.get("writes").is_some() {
+            writes::print(result);
+        } else {
+            print_table(result);
+        }
     }
     let report = json!({
         "machine": { "cpus": std::thread::available_parallelism().map(|it| it.get()).unwrap_or(0) },
