@@ -168,7 +168,39 @@ pub fn triggers(events: &[&EventData], catalog: &Catalog) -> Vec<Trigger> {
             EventData::RoleAssigned { .. } => push(Trigger::RoleAssigned),
             EventData::UpdateOverdue { .. } => push(Trigger::UpdateOverdue),
             EventData::TaskOverdue { .. } => push(Trigger::TaskOverdue),
-            _ => {}
+            EventData::DetailsChanged { .. }
+            | EventData::RoleUnassigned { .. }
+            | EventData::MemberAdded { .. }
+            | EventData::FreezeStarted { .. }
+            | EventData::PlaybookAdded { .. }
+            | EventData::TaskAdded { .. }
+            | EventData::TaskAssigned { .. }
+            | EventData::TaskClosed { .. }
+            | EventData::TaskReopened { .. }
+            | EventData::UpdateReminder { .. }
+            | EventData::ActionProposed { .. }
+            | EventData::ActionApproved { .. }
+            | EventData::ActionRejected { .. }
+            | EventData::ActionStarted { .. }
+            | EventData::ActionFinished { .. }
+            | EventData::FreezeEnded { .. }
+            | EventData::UpdatePosted { .. }
+            | EventData::Note { .. }
+            | EventData::MessagePinned { .. }
+            | EventData::Correction { .. }
+            | EventData::TimestampAsserted { .. }
+            | EventData::RuleFired { .. }
+            | EventData::CadenceSet { .. }
+            | EventData::RolesRequired { .. }
+            | EventData::ParticipantJoined { .. }
+            | EventData::ParticipantLeft { .. }
+            | EventData::Nudged { .. }
+            | EventData::Thanked { .. }
+            | EventData::StakeholderAdded { .. }
+            | EventData::StakeholderRemoved { .. }
+            | EventData::PostmortemPublished { .. }
+            | EventData::PublicUpdatePublished { .. }
+            | EventData::DigestSent { .. } => {}
         }
     }
     found

@@ -117,7 +117,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Domain(domain) => domain.into(),
-            StoreError::NotFound => ApiError::not_found("incident"),
+            StoreError::NotFound(what) => ApiError::not_found(what),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }

@@ -47,7 +47,7 @@ async fn service_for(state: &AppState, key: &str) -> Result<Option<Service>, Sto
         .await
     {
         Ok(service) => Ok(Some(service)),
-        Err(StoreError::NotFound) => Ok(None),
+        Err(StoreError::NotFound(_)) => Ok(None),
         Err(err) => Err(err),
     }
 }
@@ -181,7 +181,9 @@ pub async fn heartbeat_ping(
     };
     let heartbeat = match state.store.heartbeat(&service.id, &name).await {
         Ok(it) => it,
-        Err(StoreError::NotFound) => return not_found("the service has no heartbeat of that name"),
+        Err(StoreError::NotFound(_)) => {
+            return not_found("the service has no heartbeat of that name");
+        }
         Err(err) => return unavailable(err),
     };
     // Resolve first: if the ping's own write fails, the next ping resolves it again.

@@ -211,7 +211,7 @@ impl ClockWorker {
             match outcome {
                 Ok(outcome) => n_events += outcome.events.len(),
                 // Gone in the meantime: nothing is owed.
-                Err(firebreak_store::StoreError::NotFound)
+                Err(firebreak_store::StoreError::NotFound(_))
                 | Err(firebreak_store::StoreError::Domain(_)) => {}
                 Err(other) => return Err(other),
             }

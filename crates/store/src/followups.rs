@@ -97,7 +97,7 @@ async fn followup_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Followu
         .bind(id.to_string())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("follow-up"))?;
     from_row(&row)
 }
 
@@ -182,7 +182,7 @@ impl Store {
                 .await?;
         let incident = incident
             .and_then(|it| Uuid::parse_str(&it).ok())
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("follow-up"))?;
         // Reopening one changes whether the incident may close (`writer::lock_incident`).
         crate::writer::lock_incident(&mut tx, self.backend(), incident).await?;
         let current = followup_in(&mut tx, id).await?;

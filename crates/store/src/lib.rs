@@ -62,8 +62,9 @@ pub use writer::{BuildCommand, Declared, Idempotency, Outcome};
 pub enum StoreError {
     #[error(transparent)]
     Domain(#[from] DomainError),
-    #[error("not found")]
-    NotFound,
+    /// What was not found, in the words an error message uses ("incident", "webhook").
+    #[error("{0} not found")]
+    NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("database error: {0}")]

@@ -174,7 +174,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?;
-        webhook_from_row(&row.ok_or(StoreError::NotFound)?)
+        webhook_from_row(&row.ok_or(StoreError::NotFound("webhook"))?)
     }
 
     pub async fn webhooks(&self) -> Result<Vec<Webhook>> {
@@ -211,7 +211,7 @@ impl Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("webhook"));
         }
         Ok(())
     }

@@ -158,7 +158,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("user"))?;
         user_from_row(&row, "")
     }
 
@@ -282,7 +282,7 @@ impl Store {
                 .execute(self.pool())
                 .await?;
         if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
+            Err(StoreError::NotFound("session"))
         } else {
             Ok(())
         }

@@ -112,7 +112,7 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             return Err(match self.postmortem(incident_id).await? {
-                None => StoreError::NotFound,
+                None => StoreError::NotFound("post-mortem"),
                 Some(current) => StoreError::Conflict(format!(
                     "revision {} was saved after revision {base}, which this edit started from; reload and merge",
                     current.revision
@@ -133,7 +133,7 @@ impl Store {
         tx.commit().await?;
         self.postmortem(incident_id)
             .await?
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound("post-mortem"))
     }
 
     pub async fn set_postmortem_status(
@@ -160,7 +160,7 @@ impl Store {
         tx.commit().await?;
         self.postmortem(incident_id)
             .await?
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound("post-mortem"))
     }
 
     /// Every revision, newest first.

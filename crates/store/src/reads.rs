@@ -205,7 +205,7 @@ impl Store {
         let row = query
             .fetch_optional(self.pool())
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("incident"))?;
         incident_from_row(&row)
     }
 
@@ -246,7 +246,7 @@ impl Store {
         if access.can_see(&incident) {
             Ok(incident)
         } else {
-            Err(StoreError::NotFound)
+            Err(StoreError::NotFound("incident"))
         }
     }
 
@@ -288,7 +288,7 @@ impl Store {
                     .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
                     .fetch_optional(self.pool())
                     .await?;
-                let row = row.ok_or(StoreError::NotFound)?;
+                let row = row.ok_or(StoreError::NotFound("incident"))?;
                 (
                     row.try_get("private")?,
                     row.try_get("last_seq")?,
@@ -300,7 +300,7 @@ impl Store {
             let members = serde_json::from_str(&members)
                 .map_err(|_| StoreError::Corrupt(format!("members: {members:?}")))?;
             if !access.sees(true, &members) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound("incident"));
             }
         }
         let events = rows.iter().map(event_from_row).collect::<Result<_>>()?;

@@ -110,7 +110,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("schedule"));
         }
         tx.commit().await?;
         self.schedule(id).await
@@ -133,7 +133,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("schedule"));
         }
         tx.commit().await?;
         Ok(())
@@ -147,9 +147,9 @@ impl Store {
         .bind(id_or_name.to_string())
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("schedule"))?;
         let mut found = self.schedule_rows(vec![row]).await?;
-        found.pop().ok_or(StoreError::NotFound)
+        found.pop().ok_or(StoreError::NotFound("schedule"))
     }
 
     /// Every schedule, by name.
@@ -204,7 +204,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if found.is_none() {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("schedule"));
         }
         sqlx::query(
             "INSERT INTO schedule_overrides (id, schedule_id, starts_at, ends_at, person, created_by, created_at) \
@@ -236,7 +236,7 @@ impl Store {
             .execute(self.pool())
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("override"));
         }
         Ok(())
     }
@@ -273,14 +273,14 @@ impl Store {
                 .bind(secret_hash.to_string())
                 .fetch_optional(self.pool())
                 .await?
-                .ok_or(StoreError::NotFound)?;
+                .ok_or(StoreError::NotFound("calendar"))?;
         match (
             row.try_get::<Option<String>, _>("schedule_id")?,
             row.try_get::<Option<String>, _>("person")?,
         ) {
             (Some(id), _) => Ok(FeedSubject::Schedule(id)),
             (None, Some(person)) => Ok(FeedSubject::Person(person)),
-            (None, None) => Err(StoreError::NotFound),
+            (None, None) => Err(StoreError::NotFound("calendar")),
         }
     }
 }

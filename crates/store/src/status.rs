@@ -349,7 +349,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == id)
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("component group"))?;
         tx.commit().await?;
         Ok(created)
     }
@@ -365,7 +365,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == id)
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("component"))?;
         if let Some(status) = patch.status
             && status != current.status
         {
@@ -398,7 +398,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == id)
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("component"))?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -442,7 +442,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if found.is_none() {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("public incident"));
         }
         add_update(&mut tx, &self.status_page(), id, &post, now).await?;
         tx.commit().await?;
@@ -454,7 +454,7 @@ impl Store {
             .await?
             .into_iter()
             .next()
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound("public incident"))
     }
 
     /// The public incidents of an internal incident, newest first.

@@ -174,7 +174,7 @@ impl Store {
         .bind(micros(now))
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("subscription"))?;
         Ok(row.try_get("address")?)
     }
 
@@ -188,7 +188,7 @@ impl Store {
         .bind(micros(now))
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("subscription"))?;
         Ok(row.try_get("address")?)
     }
 

@@ -117,7 +117,7 @@ impl Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
+            Err(StoreError::NotFound("token"))
         } else {
             Ok(())
         }

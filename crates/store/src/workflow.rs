@@ -100,7 +100,7 @@ impl Store {
         let before = items.len();
         items.retain(|it| !(it.kind == kind && it.name == name));
         if items.len() == before {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("workflow item"));
         }
         let catalog = check(&items).map_err(StoreError::Conflict)?;
         sqlx::query("DELETE FROM workflow_items WHERE kind = $1 AND name = $2")

@@ -633,7 +633,7 @@ async fn run_declare(
             // A replay is a read like any other: someone removed from a private incident
             // since does not get it back through their old key.
             if !access.can_see(&incident) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound("incident"));
             }
             if !fingerprint.is_empty() && fingerprint != idempotency.fingerprint {
                 return Err(StoreError::IdempotencyKeyReused);
@@ -673,7 +673,7 @@ async fn run_command(
     let now = batch.now;
     let mut incident = batch.incident(tx, key).await?;
     if !access.can_see(&incident) {
-        return Err(StoreError::NotFound);
+        return Err(StoreError::NotFound("incident"));
     }
     let command = build(&incident, catalog)?;
     if let Command::Change {
@@ -755,7 +755,7 @@ async fn load(
     let row = query
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("incident"))?;
     incident_from_row(&row)
 }
 

@@ -232,10 +232,7 @@ pub async fn export_to(
     to: &str,
 ) -> ApiResult<Followup> {
     caller.require(Role::Responder)?;
-    let current = state.store.followup(id).await.map_err(|err| match err {
-        firebreak_store::StoreError::NotFound => ApiError::not_found("follow-up"),
-        other => other.into(),
-    })?;
+    let current = state.store.followup(id).await?;
     let key = firebreak_store::IncidentKey::Id(
         uuid::Uuid::parse_str(&current.incident_id).map_err(ApiError::internal)?,
     );
@@ -305,10 +302,7 @@ pub async fn update(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Json<FollowupDto>> {
     caller.require(Role::Responder)?;
-    let current = state.store.followup(&id).await.map_err(|err| match err {
-        firebreak_store::StoreError::NotFound => ApiError::not_found("follow-up"),
-        other => other.into(),
-    })?;
+    let current = state.store.followup(&id).await?;
     let key = firebreak_store::IncidentKey::Id(
         uuid::Uuid::parse_str(&current.incident_id).map_err(ApiError::internal)?,
     );

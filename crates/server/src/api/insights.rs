@@ -307,13 +307,6 @@ pub async fn link_deploy(
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Responder)?;
     let incident = visible(&state, &caller, &body.incident, "link deploy").await?;
-    state
-        .store
-        .link_deploy(&id, incident.id.0)
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("deploy"),
-            other => other.into(),
-        })?;
+    state.store.link_deploy(&id, incident.id.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -139,7 +139,7 @@ pub async fn patch_person(
     }
     let now = firebreak_store::clock::now();
     let user = match state.store.update_user(id, &patch, now).await {
-        Err(firebreak_store::StoreError::NotFound) => return Err(ApiError::not_found("user")),
+        Err(firebreak_store::StoreError::NotFound(_)) => return Err(ApiError::not_found("user")),
         other => other?,
     };
     // Tokens of a disabled person must stop working now, not when the cache expires.
@@ -219,10 +219,7 @@ pub async fn revoke_sessions(
 ) -> ApiResult<Json<SessionsRevoked>> {
     caller.require(Role::Admin)?;
     let id = user_id(&id)?;
-    state.store.user(id).await.map_err(|err| match err {
-        firebreak_store::StoreError::NotFound => ApiError::not_found("user"),
-        other => other.into(),
-    })?;
+    state.store.user(id).await?;
     let revoked = state
         .store
         .revoke_user_sessions(id, firebreak_store::clock::now())

@@ -180,11 +180,7 @@ pub async fn save(
             (&caller.actor(), body.base_revision),
             firebreak_store::clock::now(),
         )
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("post-mortem"),
-            other => other.into(),
-        })?;
+        .await?;
     Ok(Json(dto(&state, &incident, saved).await?))
 }
 

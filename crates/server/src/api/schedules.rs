@@ -320,10 +320,7 @@ fn dto(stored: &StoredSchedule, now: Timestamp) -> ApiResult<ScheduleDto> {
 }
 
 pub async fn find(state: &AppState, id: &str) -> ApiResult<StoredSchedule> {
-    state.store.schedule(id).await.map_err(|err| match err {
-        firebreak_store::StoreError::NotFound => ApiError::not_found("schedule"),
-        other => other.into(),
-    })
+    Ok(state.store.schedule(id).await?)
 }
 
 /// Every schedule, with who is on call now.
@@ -675,11 +672,7 @@ pub async fn delete_override(
     state
         .store
         .delete_override(&current.id, &override_id)
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("override"),
-            other => other.into(),
-        })?;
+        .await?;
     state.pager.invalidate().await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -758,11 +751,7 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Ap
     let subject = state
         .store
         .calendar_feed(&firebreak_core::token::hash_token(secret))
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("calendar"),
-            other => other.into(),
-        })?;
+        .await?;
     let now = firebreak_store::clock::now();
     let (from, to) = (
         now - SignedDuration::from_hours(24 * 30),

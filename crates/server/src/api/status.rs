@@ -216,11 +216,7 @@ pub async fn update_component(
     let updated = state
         .store
         .update_status_component(&id, patch, firebreak_store::clock::now())
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("component"),
-            other => other.into(),
-        })?;
+        .await?;
     refresh(&state).await;
     let all = state.store.status_components().await?;
     Ok(Json(component_dto(&updated, &all)))
@@ -417,14 +413,7 @@ pub async fn post_update(
 ) -> ApiResult<Json<PublicIncidentDto>> {
     caller.require(Role::Responder)?;
     let post = post(&body.status, &body.body, body.components)?;
-    let current = state
-        .store
-        .public_incident(&id)
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("public incident"),
-            other => other.into(),
-        })?;
+    let current = state.store.public_incident(&id).await?;
     let family = if current.window.is_some() {
         PublicStatus::MAINTENANCE
     } else {
@@ -448,11 +437,7 @@ pub async fn post_update(
     let updated = state
         .store
         .post_public_update(&id, post, firebreak_store::clock::now())
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("public incident"),
-            other => other.into(),
-        })?;
+        .await?;
     record_on_timeline(&state, &caller.actor(), &updated).await;
     refresh(&state).await;
     Ok(Json(public_incident_dto(&updated)))

@@ -131,7 +131,7 @@ pub async fn revoke(
             state.tokens.clear();
             Ok(StatusCode::NO_CONTENT)
         }
-        Err(StoreError::NotFound) => Err(ApiError::not_found("token")),
+        Err(StoreError::NotFound(_)) => Err(ApiError::not_found("token")),
         Err(other) => Err(other.into()),
     }
 }

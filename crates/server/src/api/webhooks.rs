@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use firebreak_core::{EventKind, Role};
-use firebreak_store::{Delivery, NewWebhook, StoreError, Webhook, WebhookPatch};
+use firebreak_store::{Delivery, NewWebhook, Webhook, WebhookPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -151,13 +151,6 @@ fn webhook_id(text: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(text).map_err(|_| ApiError::not_found("webhook"))
 }
 
-fn not_found_as_webhook(err: StoreError) -> ApiError {
-    match err {
-        StoreError::NotFound => ApiError::not_found("webhook"),
-        other => other.into(),
-    }
-}
-
 pub(crate) fn random_secret() -> ApiResult<String> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
@@ -232,11 +225,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookDto>> {
     caller.require(Role::Admin)?;
-    let webhook = state
-        .store
-        .webhook(webhook_id(&id)?)
-        .await
-        .map_err(not_found_as_webhook)?;
+    let webhook = state.store.webhook(webhook_id(&id)?).await?;
     Ok(Json(dto(webhook, None)))
 }
 
@@ -262,11 +251,7 @@ pub async fn update(
         include_private: body.include_private,
         active: body.active,
     };
-    let webhook = state
-        .store
-        .update_webhook(webhook_id(&id)?, patch)
-        .await
-        .map_err(not_found_as_webhook)?;
+    let webhook = state.store.update_webhook(webhook_id(&id)?, patch).await?;
     Ok(Json(dto(webhook, None)))
 }
 
@@ -282,8 +267,7 @@ pub async fn remove(
     state
         .store
         .delete_webhook(webhook_id(&id)?, firebreak_store::clock::now())
-        .await
-        .map_err(not_found_as_webhook)?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -189,7 +189,7 @@ pub(crate) async fn delete_item(
     let check = move |items: &[firebreak_store::WorkflowItem]| settings.catalog_with(items);
     match state.store.delete_workflow_item((kind, name), &check).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(firebreak_store::StoreError::NotFound) => Err(ApiError::not_found(kind)),
+        Err(firebreak_store::StoreError::NotFound(_)) => Err(ApiError::not_found(kind)),
         Err(firebreak_store::StoreError::Conflict(reason)) => {
             Err(ApiError::new(StatusCode::CONFLICT, "in_use", reason))
         }

@@ -138,7 +138,7 @@ pub async fn confirm(State(state): State<AppState>, Form(form): Form<TokenQuery>
                 "{email} will get our updates. Every message has a one-click unsubscribe link."
             ),
         ),
-        Err(StoreError::NotFound) => page(
+        Err(StoreError::NotFound(_)) => page(
             &state,
             StatusCode::NOT_FOUND,
             "This link is not valid",
@@ -183,7 +183,7 @@ pub async fn unsubscribe(State(state): State<AppState>, Form(form): Form<TokenQu
             "Unsubscribed",
             format!("{email} will get no more updates."),
         ),
-        Err(StoreError::NotFound) => page(
+        Err(StoreError::NotFound(_)) => page(
             &state,
             StatusCode::NOT_FOUND,
             "This link is not valid",

@@ -240,7 +240,7 @@ pub async fn revoke_token(
         .revoke_token(id, firebreak_store::clock::now())
         .await
     {
-        Ok(()) | Err(firebreak_store::StoreError::NotFound) => {}
+        Ok(()) | Err(firebreak_store::StoreError::NotFound(_)) => {}
         Err(other) => return Err(other.into()),
     }
     state.tokens.clear();

@@ -218,7 +218,7 @@ pub async fn logout(
             .revoke_session(session.id, firebreak_store::clock::now())
             .await
         {
-            Ok(()) | Err(firebreak_store::StoreError::NotFound) => {}
+            Ok(()) | Err(firebreak_store::StoreError::NotFound(_)) => {}
             Err(other) => return Err(UiError::from(other)),
         }
     }

@@ -209,11 +209,7 @@ pub async fn delete_override(
     state
         .store
         .delete_override(&current.id, &override_id)
-        .await
-        .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("override"),
-            other => other.into(),
-        })?;
+        .await?;
     state.pager.invalidate().await;
     Ok(see_other("/oncall"))
 }

@@ -277,7 +277,9 @@ pub async fn update(
         .post_public_update(&id, post, firebreak_store::clock::now())
         .await
         .map_err(|err| match err {
-            firebreak_store::StoreError::NotFound => ApiError::not_found("public incident").into(),
+            firebreak_store::StoreError::NotFound(_) => {
+                ApiError::not_found("public incident").into()
+            }
             other => super::UiError::from(other),
         })?;
     crate::api::status::record_on_timeline(&state, &viewer.0.actor(), &updated).await;

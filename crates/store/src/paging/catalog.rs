@@ -47,7 +47,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == id_or_name || it.name == id_or_name)
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound("team"))
     }
 
     pub async fn create_policy(
@@ -84,7 +84,7 @@ impl Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("escalation policy"));
         }
         Ok(())
     }
@@ -112,7 +112,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == id_or_name || it.name == id_or_name)
-            .ok_or(StoreError::NotFound)
+            .ok_or(StoreError::NotFound("escalation policy"))
     }
 
     pub async fn create_service(&self, service: &Service, now: Timestamp) -> Result<Service> {
@@ -142,7 +142,7 @@ impl Store {
             )
             .await?;
         if changed == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("service"));
         }
         Ok(service.clone())
     }
@@ -190,7 +190,7 @@ impl Store {
         .bind(id_or_name.to_string())
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("service"))?;
         service_from(&row)
     }
 
@@ -259,7 +259,7 @@ impl Store {
         .execute(self.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("integration key"));
         }
         Ok(())
     }
@@ -273,7 +273,7 @@ impl Store {
         .bind(key_hash.to_string())
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("integration key"))?;
         service_from(&row)
     }
 }

@@ -83,7 +83,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("contact method"));
         }
         tx.commit().await?;
         Ok(())
@@ -102,7 +102,7 @@ impl Store {
             .await?
             .into_iter()
             .find(|it| it.id == contact_method_id)
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("contact method"))?;
         let existing = self.notification_rules(person).await?;
         if existing.iter().any(|it| {
             it.contact_method.id == contact_method_id && it.delay_minutes == delay_minutes
@@ -163,7 +163,7 @@ impl Store {
             .execute(self.pool())
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound("notification rule"));
         }
         Ok(())
     }

@@ -241,7 +241,7 @@ impl Store {
             .bind(alert_id.to_string())
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("alert"))?;
         let status: String = row.try_get("status")?;
         let decision = decide(AlertStatus::parse(&status), action);
         if !matches!(decision, Decision::Acknowledge | Decision::Resolve) {
@@ -321,7 +321,7 @@ impl Store {
         .bind(micros(now))
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(StoreError::NotFound("page link"))?;
         Ok(row.try_get("person")?)
     }
 
@@ -331,7 +331,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("alert"))?;
         alert_from(&row)
     }
 

@@ -89,7 +89,7 @@ impl Store {
             .bind(name.to_string())
             .fetch_optional(self.pool())
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("heartbeat"))?;
         heartbeat_from(&row)
     }
 
@@ -100,7 +100,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(StoreError::NotFound("heartbeat"))?;
         let current = heartbeat_from(&current)?;
         let due = now + SignedDuration::from_mins(current.interval_minutes);
         sqlx::query(

@@ -105,7 +105,7 @@ pub async fn redact(
                 let visible = match key {
                     Ok(key) => match state.store.visible_incident(key, access).await {
                         Ok(_) => true,
-                        Err(StoreError::NotFound) => false,
+                        Err(StoreError::NotFound(_)) => false,
                         Err(err) => return Err(err.into()),
                     },
                     Err(_) => false,
@@ -193,7 +193,7 @@ pub async fn respond(
         .respond_to_alert(id, action, by, firebreak_store::clock::now())
         .await
         .map_err(|err| match err {
-            StoreError::NotFound => ApiError::not_found("alert"),
+            StoreError::NotFound(_) => ApiError::not_found("alert"),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
             }
@@ -319,7 +319,7 @@ pub async fn ingest(
         ))
         .await
         .map_err(|err| match err {
-            StoreError::NotFound => ApiError::new(
+            StoreError::NotFound(_) => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "unknown or revoked integration key",

@@ -183,7 +183,7 @@ pub async fn rule(state: &AppState, caller: &Caller, body: &RuleBody) -> ApiResu
         )
         .await
         .map_err(|err| match err {
-            StoreError::NotFound => {
+            StoreError::NotFound(_) => {
                 ApiError::field("contact_method", "not one of your contact methods")
             }
             other => other.into(),

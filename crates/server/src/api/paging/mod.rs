@@ -31,7 +31,7 @@ pub use silences::*;
 
 pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
     move |err| match err {
-        StoreError::NotFound => ApiError::not_found(what),
+        StoreError::NotFound(_) => ApiError::not_found(what),
         other => other.into(),
     }
 }
