@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod paging;
 pub mod postmortem;
 pub mod settings;
+mod state;
 pub mod status;
 mod token_cache;
 pub mod trackers;
@@ -34,25 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use settings::Settings;
-
-/// Shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub settings: Arc<Settings>,
-    /// Flips to true when the server is shutting down; long-lived streams end on it.
-    pub shutdown: watch::Receiver<bool>,
-    pub tokens: Arc<token_cache::TokenCache>,
-    pub logins: Arc<auth::LoginThrottle>,
-    /// The public status page, rendered and held in memory.
-    pub status: status::StatusCache,
-    /// Alert events per integration key in the last minute.
-    pub events: Arc<paging::EventLimiter>,
-    /// Who schedules have on call, for paging from request handlers.
-    pub pager: Arc<paging::PagerCache>,
-    /// Alert events from monitoring, committed in batches.
-    pub alerts: paging::AlertBatcher,
-}
+pub use state::AppState;
 
 /// How to open a store for these settings: their catalog, rebuilt with the playbooks and
 /// rules stored through the API whenever those change.

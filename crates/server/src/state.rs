@@ -1,0 +1,28 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use firebreak_store::Store;
+use tokio::sync::watch;
+
+use crate::settings::Settings;
+use crate::{auth, paging, status, token_cache};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    /// Flips to true when the server is shutting down; long-lived streams end on it.
+    pub shutdown: watch::Receiver<bool>,
+    pub tokens: Arc<token_cache::TokenCache>,
+    pub logins: Arc<auth::LoginThrottle>,
+    /// The public status page, rendered and held in memory.
+    pub status: status::StatusCache,
+    /// Alert events per integration key in the last minute.
+    pub events: Arc<paging::EventLimiter>,
+    /// Who schedules have on call, for paging from request handlers.
+    pub pager: Arc<paging::PagerCache>,
+    /// Alert events from monitoring, committed in batches.
+    pub alerts: paging::AlertBatcher,
+}
