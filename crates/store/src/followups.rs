@@ -55,38 +55,65 @@ const COLUMNS: &str = "f.id, f.incident_id, i.number, f.title, f.description, f.
     f.kind, f.status, f.created_at, f.done_at, f.reminded_before_due, f.reminded_overdue, f.reminded_escalated, i.roles, \
     f.external_kind, f.external_id, f.external_url";
 
+/// A follow-up as `COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct FollowupRow {
+    id: String,
+    incident_id: String,
+    number: i64,
+    title: String,
+    description: String,
+    owner: String,
+    due_at: Option<i64>,
+    priority: String,
+    kind: String,
+    status: String,
+    created_at: i64,
+    done_at: Option<i64>,
+    reminded_before_due: i64,
+    reminded_overdue: i64,
+    reminded_escalated: i64,
+    external_kind: Option<String>,
+    external_id: Option<String>,
+    external_url: Option<String>,
+}
+
+impl TryFrom<FollowupRow> for Followup {
+    type Error = StoreError;
+
+    fn try_from(row: FollowupRow) -> Result<Followup> {
+        let bad =
+            |what: &str, value: &str| StoreError::Corrupt(format!("follow-up {what} {value:?}"));
+        Ok(Followup {
+            reference: format!("INC-{}", row.number),
+            priority: Priority::parse(&row.priority)
+                .ok_or_else(|| bad("priority", &row.priority))?,
+            kind: FollowupKind::parse(&row.kind).ok_or_else(|| bad("kind", &row.kind))?,
+            status: FollowupStatus::parse(&row.status).ok_or_else(|| bad("status", &row.status))?,
+            id: row.id,
+            incident_id: row.incident_id,
+            title: row.title,
+            description: row.description,
+            owner: row.owner,
+            due_at: row.due_at.map(from_micros),
+            created_at: from_micros(row.created_at),
+            done_at: row.done_at.map(from_micros),
+            sent: Sent {
+                before_due: row.reminded_before_due != 0,
+                overdue: row.reminded_overdue != 0,
+                escalated: row.reminded_escalated != 0,
+            },
+            external: match (row.external_kind, row.external_id, row.external_url) {
+                (Some(kind), Some(id), Some(url)) => Some((kind, id, url)),
+                _ => None,
+            },
+        })
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<Followup> {
-    let bad = |what: &str, value: &str| StoreError::Corrupt(format!("follow-up {what} {value:?}"));
-    let text = |name: &str| -> Result<String> { Ok(row.try_get(name)?) };
-    let (priority, kind, status) = (text("priority")?, text("kind")?, text("status")?);
-    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
-    Ok(Followup {
-        id: text("id")?,
-        incident_id: text("incident_id")?,
-        reference: format!("INC-{}", row.try_get::<i64, _>("number")?),
-        title: text("title")?,
-        description: text("description")?,
-        owner: text("owner")?,
-        due_at: row.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
-        priority: Priority::parse(&priority).ok_or_else(|| bad("priority", &priority))?,
-        kind: FollowupKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
-        status: FollowupStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
-        created_at: from_micros(row.try_get("created_at")?),
-        done_at: row.try_get::<Option<i64>, _>("done_at")?.map(from_micros),
-        sent: Sent {
-            before_due: flag("reminded_before_due")?,
-            overdue: flag("reminded_overdue")?,
-            escalated: flag("reminded_escalated")?,
-        },
-        external: match (
-            row.try_get::<Option<String>, _>("external_kind")?,
-            row.try_get::<Option<String>, _>("external_id")?,
-            row.try_get::<Option<String>, _>("external_url")?,
-        ) {
-            (Some(kind), Some(id), Some(url)) => Some((kind, id, url)),
-            _ => None,
-        },
-    })
+    use sqlx::FromRow;
+    Followup::try_from(FollowupRow::from_row(row)?)
 }
 
 async fn followup_in(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Followup> {

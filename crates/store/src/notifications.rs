@@ -47,32 +47,62 @@ pub struct Notification {
 const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
     status, attempts, next_attempt_at, last_error, created_at, sent_at, secret, calendar";
 
+/// A notification as `COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: i64,
+    notification_id: String,
+    incident_id: String,
+    seq: i64,
+    kind: String,
+    target: String,
+    channel: String,
+    address: String,
+    subject: String,
+    body: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    sent_at: Option<i64>,
+    secret: Option<String>,
+    calendar: Option<String>,
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationRow) -> Result<Notification> {
+        let id = &row.notification_id;
+        Ok(Notification {
+            row_id: row.id,
+            notification_id: Uuid::parse_str(id)
+                .map_err(|_| StoreError::Corrupt(format!("notification id {id:?}")))?,
+            channel: Channel::parse(&row.channel)
+                .ok_or_else(|| StoreError::Corrupt(format!("channel {:?}", row.channel)))?,
+            incident_id: row.incident_id,
+            seq: row.seq,
+            kind: row.kind,
+            target: row.target,
+            address: row.address,
+            subject: row.subject,
+            body: row.body,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: from_micros(row.next_attempt_at),
+            last_error: row.last_error,
+            created_at: from_micros(row.created_at),
+            sent_at: row.sent_at.map(from_micros),
+            secret: row.secret,
+            calendar: row.calendar,
+        })
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<Notification> {
-    let id: String = row.try_get("notification_id")?;
-    let channel: String = row.try_get("channel")?;
-    let sent_at: Option<i64> = row.try_get("sent_at")?;
-    Ok(Notification {
-        row_id: row.try_get("id")?,
-        notification_id: Uuid::parse_str(&id)
-            .map_err(|_| StoreError::Corrupt(format!("notification id {id:?}")))?,
-        incident_id: row.try_get("incident_id")?,
-        seq: row.try_get("seq")?,
-        kind: row.try_get("kind")?,
-        target: row.try_get("target")?,
-        channel: Channel::parse(&channel)
-            .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
-        address: row.try_get("address")?,
-        subject: row.try_get("subject")?,
-        body: row.try_get("body")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: from_micros(row.try_get("next_attempt_at")?),
-        last_error: row.try_get("last_error")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        sent_at: sent_at.map(from_micros),
-        secret: row.try_get("secret")?,
-        calendar: row.try_get("calendar")?,
-    })
+    use sqlx::FromRow;
+    Notification::try_from(NotificationRow::from_row(row)?)
 }
 
 /// A time in notifications: minutes, in UTC (readers are anywhere).

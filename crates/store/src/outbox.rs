@@ -11,8 +11,8 @@ use firebreak_core::EventKind;
 use firebreak_core::retry::RetryPolicy;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -93,51 +93,94 @@ const WEBHOOK_COLUMNS: &str =
 const DELIVERY_COLUMNS: &str = "d.id, d.delivery_id, d.webhook_id, d.incident_id, d.seq, d.kind, d.payload, d.status, \
     d.attempts, d.next_attempt_at, d.last_error, d.last_status_code, d.created_at, d.delivered_at";
 
-fn uuid_col(row: &AnyRow, col: &str) -> Result<Uuid> {
-    let text: String = row.try_get(col)?;
-    Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{col} {text:?}")))
+fn uuid(col: &str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("{col} {text:?}")))
 }
 
 fn kinds_json(kinds: &[EventKind]) -> String {
     json!(kinds.iter().map(|it| it.as_str()).collect::<Vec<_>>()).to_string()
 }
 
+/// A webhook as `WEBHOOK_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: String,
+    url: String,
+    description: String,
+    event_kinds: String,
+    include_private: i64,
+    active: i64,
+    created_at: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+
+    fn try_from(row: WebhookRow) -> Result<Webhook> {
+        let kinds = &row.event_kinds;
+        Ok(Webhook {
+            id: uuid("id", &row.id)?,
+            url: row.url,
+            description: row.description,
+            event_kinds: serde_json::from_str::<Vec<String>>(kinds)
+                .ok()
+                .and_then(|it| it.iter().map(|kind| EventKind::parse(kind)).collect())
+                .ok_or_else(|| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
+            include_private: row.include_private != 0,
+            active: row.active != 0,
+            created_at: from_micros(row.created_at),
+        })
+    }
+}
+
 fn webhook_from_row(row: &AnyRow) -> Result<Webhook> {
-    let kinds: String = row.try_get("event_kinds")?;
-    let include_private: i64 = row.try_get("include_private")?;
-    let active: i64 = row.try_get("active")?;
-    Ok(Webhook {
-        id: uuid_col(row, "id")?,
-        url: row.try_get("url")?,
-        description: row.try_get("description")?,
-        event_kinds: serde_json::from_str::<Vec<String>>(&kinds)
-            .ok()
-            .and_then(|it| it.iter().map(|kind| EventKind::parse(kind)).collect())
-            .ok_or_else(|| StoreError::Corrupt(format!("event_kinds {kinds:?}")))?,
-        include_private: include_private != 0,
-        active: active != 0,
-        created_at: from_micros(row.try_get("created_at")?),
-    })
+    Webhook::try_from(WebhookRow::from_row(row)?)
+}
+
+/// A delivery as `DELIVERY_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    delivery_id: String,
+    webhook_id: String,
+    incident_id: String,
+    seq: i64,
+    kind: String,
+    payload: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    last_status_code: Option<i64>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(row: DeliveryRow) -> Result<Delivery> {
+        Ok(Delivery {
+            row_id: row.id,
+            delivery_id: uuid("delivery_id", &row.delivery_id)?,
+            webhook_id: uuid("webhook_id", &row.webhook_id)?,
+            incident_id: row.incident_id,
+            seq: row.seq,
+            kind: row.kind,
+            payload: row.payload,
+            status: row.status,
+            attempts: row.attempts,
+            next_attempt_at: from_micros(row.next_attempt_at),
+            last_error: row.last_error,
+            last_status_code: row.last_status_code,
+            created_at: from_micros(row.created_at),
+            delivered_at: row.delivered_at.map(from_micros),
+        })
+    }
 }
 
 fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
-    let delivered_at: Option<i64> = row.try_get("delivered_at")?;
-    Ok(Delivery {
-        row_id: row.try_get("id")?,
-        delivery_id: uuid_col(row, "delivery_id")?,
-        webhook_id: uuid_col(row, "webhook_id")?,
-        incident_id: row.try_get("incident_id")?,
-        seq: row.try_get("seq")?,
-        kind: row.try_get("kind")?,
-        payload: row.try_get("payload")?,
-        status: row.try_get("status")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: from_micros(row.try_get("next_attempt_at")?),
-        last_error: row.try_get("last_error")?,
-        last_status_code: row.try_get("last_status_code")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        delivered_at: delivered_at.map(from_micros),
-    })
+    Delivery::try_from(DeliveryRow::from_row(row)?)
 }
 
 fn id_list(ids: &[i64]) -> String {

@@ -13,23 +13,33 @@ use firebreak_core::{
     Status, TimestampName,
 };
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
 use crate::{Result, StoreError};
 
-pub const INCIDENT_COLUMNS: &str = "id, number, title, summary, severity, incident_type, impact, \
-    affected_text, affected_count, services, private, mode, status, roles, next_update_due, \
-    timestamps, merged_into, created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, update_notices, wake_at, updates_posted";
+/// The incident row's columns that reads and writes share, after `id`, in the order
+/// `bind_incident` binds them. One list, so reads and writes cannot drift apart.
+macro_rules! shared_columns {
+    () => {
+        "number, title, summary, severity, incident_type, impact, affected_text, affected_count, \
+         services, private, mode, status, roles, next_update_due, timestamps, merged_into, \
+         created_by, declared_at, updated_at, last_seq, last_hash, members, deploy_freeze, \
+         update_notices, updates_posted"
+    };
+}
 
-/// What reads select: the incident row and its lists (absent until the first list event).
-pub const INCIDENT_SELECT: &str = "incidents.id, number, title, summary, severity, incident_type, \
-    impact, affected_text, affected_count, services, private, mode, status, roles, \
-    next_update_due, timestamps, merged_into, created_by, declared_at, updated_at, last_seq, \
-    last_hash, members, deploy_freeze, update_notices, updates_posted, l.actions, l.tasks, l.playbooks, \
-    l.coordination";
+/// What a write sets: the shared columns and `wake_at`, which only the clock's query reads.
+pub const INCIDENT_COLUMNS: &str = concat!("id, ", shared_columns!(), ", wake_at");
+
+/// What reads select (`IncidentRow`): the incident row and its lists (absent until the first
+/// list event).
+pub const INCIDENT_SELECT: &str = concat!(
+    "incidents.id, ",
+    shared_columns!(),
+    ", l.actions, l.tasks, l.playbooks, l.coordination"
+);
 
 /// The tables `INCIDENT_SELECT` reads from.
 pub const INCIDENT_FROM: &str =
@@ -39,63 +49,91 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
 }
 
+/// An incident as `INCIDENT_SELECT` reads it, column by column.
+#[derive(sqlx::FromRow)]
+pub struct IncidentRow {
+    id: String,
+    number: i64,
+    title: String,
+    summary: String,
+    severity: String,
+    incident_type: String,
+    impact: String,
+    affected_text: String,
+    affected_count: Option<i64>,
+    services: String,
+    private: i64,
+    mode: String,
+    status: String,
+    roles: String,
+    next_update_due: Option<i64>,
+    timestamps: String,
+    merged_into: Option<i64>,
+    created_by: String,
+    last_seq: i64,
+    last_hash: String,
+    members: String,
+    deploy_freeze: Option<String>,
+    update_notices: String,
+    updates_posted: i64,
+    actions: Option<String>,
+    tasks: Option<String>,
+    playbooks: Option<String>,
+    coordination: Option<String>,
+}
+
+impl TryFrom<IncidentRow> for Incident {
+    type Error = StoreError;
+
+    fn try_from(row: IncidentRow) -> Result<Incident> {
+        let list = |value: Option<String>| value.unwrap_or_else(|| "[]".to_string());
+        let (actions, tasks, playbooks) = (list(row.actions), list(row.tasks), list(row.playbooks));
+        Ok(Incident {
+            id: IncidentId(Uuid::parse_str(&row.id).map_err(|_| corrupt("incident id", &row.id))?),
+            reference: Reference(row.number),
+            title: row.title,
+            summary: row.summary,
+            severity: row.severity,
+            incident_type: IncidentType::parse(&row.incident_type)
+                .ok_or_else(|| corrupt("type", &row.incident_type))?,
+            impact: ImpactKind::parse(&row.impact).ok_or_else(|| corrupt("impact", &row.impact))?,
+            affected: Affected {
+                text: row.affected_text,
+                count: row.affected_count,
+            },
+            services: serde_json::from_str(&row.services)
+                .map_err(|_| corrupt("services", &row.services))?,
+            private: row.private != 0,
+            mode: Mode::parse(&row.mode).ok_or_else(|| corrupt("mode", &row.mode))?,
+            status: Status::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+            roles: serde_json::from_str(&row.roles).map_err(|_| corrupt("roles", &row.roles))?,
+            members: serde_json::from_str(&row.members)
+                .map_err(|_| corrupt("members", &row.members))?,
+            freeze: row
+                .deploy_freeze
+                .as_deref()
+                .map(freeze_from_json)
+                .transpose()?,
+            actions: actions_from_json(&actions)?,
+            notices: notices_from_json(&row.update_notices)?,
+            tasks: tasks_from_json(&tasks)?,
+            playbooks: serde_json::from_str(&playbooks)
+                .map_err(|_| corrupt("playbooks", &playbooks))?,
+            next_update_due: row.next_update_due.map(from_micros),
+            updates_posted: row.updates_posted,
+            coordination: coordination_from_json(row.coordination.as_deref())?,
+            timestamps: timestamps_from_json(&row.timestamps)?,
+            merged_into: row.merged_into.map(Reference),
+            created_by: row.created_by,
+            last_seq: row.last_seq,
+            last_hash: row.last_hash,
+        })
+    }
+}
+
 pub fn incident_from_row(row: &AnyRow) -> Result<Incident> {
-    let id: String = row.try_get("id")?;
-    let incident_type: String = row.try_get("incident_type")?;
-    let impact: String = row.try_get("impact")?;
-    let mode: String = row.try_get("mode")?;
-    let status: String = row.try_get("status")?;
-    let services: String = row.try_get("services")?;
-    let roles: String = row.try_get("roles")?;
-    let members: String = row.try_get("members")?;
-    let freeze: Option<String> = row.try_get("deploy_freeze")?;
-    let list = |name: &str| -> Result<String> {
-        let value: Option<String> = row.try_get(name)?;
-        Ok(value.unwrap_or_else(|| "[]".to_string()))
-    };
-    let actions = list("actions")?;
-    let notices: String = row.try_get("update_notices")?;
-    let tasks = list("tasks")?;
-    let playbooks = list("playbooks")?;
-    let coordination: Option<String> = row.try_get("coordination")?;
-    let timestamps: String = row.try_get("timestamps")?;
-    let private: i64 = row.try_get("private")?;
-    let next_update_due: Option<i64> = row.try_get("next_update_due")?;
-    let merged_into: Option<i64> = row.try_get("merged_into")?;
-    Ok(Incident {
-        id: IncidentId(Uuid::parse_str(&id).map_err(|_| corrupt("incident id", &id))?),
-        reference: Reference(row.try_get("number")?),
-        title: row.try_get("title")?,
-        summary: row.try_get("summary")?,
-        severity: row.try_get("severity")?,
-        incident_type: IncidentType::parse(&incident_type)
-            .ok_or_else(|| corrupt("type", &incident_type))?,
-        impact: ImpactKind::parse(&impact).ok_or_else(|| corrupt("impact", &impact))?,
-        affected: Affected {
-            text: row.try_get("affected_text")?,
-            count: row.try_get("affected_count")?,
-        },
-        services: serde_json::from_str(&services).map_err(|_| corrupt("services", &services))?,
-        private: private != 0,
-        mode: Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))?,
-        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles", &roles))?,
-        members: serde_json::from_str(&members).map_err(|_| corrupt("members", &members))?,
-        freeze: freeze.as_deref().map(freeze_from_json).transpose()?,
-        actions: actions_from_json(&actions)?,
-        notices: notices_from_json(&notices)?,
-        tasks: tasks_from_json(&tasks)?,
-        playbooks: serde_json::from_str(&playbooks)
-            .map_err(|_| corrupt("playbooks", &playbooks))?,
-        next_update_due: next_update_due.map(from_micros),
-        updates_posted: row.try_get("updates_posted")?,
-        coordination: coordination_from_json(coordination.as_deref())?,
-        timestamps: timestamps_from_json(&timestamps)?,
-        merged_into: merged_into.map(Reference),
-        created_by: row.try_get("created_by")?,
-        last_seq: row.try_get("last_seq")?,
-        last_hash: row.try_get("last_hash")?,
-    })
+    use sqlx::FromRow;
+    Incident::try_from(IncidentRow::from_row(row)?)
 }
 
 pub fn timestamps_to_json(timestamps: &BTreeMap<TimestampName, NamedTimestamp>) -> String {
@@ -171,8 +209,8 @@ pub fn bind_incident<'q>(
         .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(notices_to_json(&incident.notices))
-        .bind(wake_at)
         .bind(incident.updates_posted)
+        .bind(wake_at)
 }
 
 /// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks,
