@@ -147,21 +147,45 @@ fn status_of(text: &str) -> Result<ComponentStatus> {
 const COMPONENT_COLUMNS: &str = "id, name, description, group_id, is_group, position, status, showcase, \
     only_show_if_degraded, created_at, updated_at";
 
+/// A component as `COMPONENT_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct ComponentRow {
+    id: String,
+    name: String,
+    description: String,
+    group_id: Option<String>,
+    is_group: i64,
+    position: i64,
+    status: String,
+    showcase: i64,
+    only_show_if_degraded: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ComponentRow> for Component {
+    type Error = StoreError;
+
+    fn try_from(row: ComponentRow) -> Result<Component> {
+        Ok(Component {
+            status: status_of(&row.status)?,
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            group_id: row.group_id,
+            is_group: row.is_group != 0,
+            position: row.position,
+            showcase: row.showcase != 0,
+            only_show_if_degraded: row.only_show_if_degraded != 0,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+        })
+    }
+}
+
 fn component_from_row(row: &AnyRow) -> Result<Component> {
-    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
-    Ok(Component {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        group_id: row.try_get("group_id")?,
-        is_group: flag("is_group")?,
-        position: row.try_get("position")?,
-        status: status_of(&row.try_get::<String, _>("status")?)?,
-        showcase: flag("showcase")?,
-        only_show_if_degraded: flag("only_show_if_degraded")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        updated_at: from_micros(row.try_get("updated_at")?),
-    })
+    use sqlx::FromRow;
+    Component::try_from(ComponentRow::from_row(row)?)
 }
 
 fn affected_json(affected: &[AffectedComponent]) -> String {
