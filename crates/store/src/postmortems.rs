@@ -22,6 +22,36 @@ pub struct Postmortem {
     pub published_at: Option<Timestamp>,
 }
 
+/// A post-mortem as stored.
+#[derive(sqlx::FromRow)]
+struct PostmortemRow {
+    incident_id: String,
+    status: String,
+    body: String,
+    revision: i64,
+    created_at: i64,
+    updated_at: i64,
+    published_at: Option<i64>,
+}
+
+impl TryFrom<PostmortemRow> for Postmortem {
+    type Error = StoreError;
+
+    fn try_from(row: PostmortemRow) -> Result<Postmortem> {
+        let status = &row.status;
+        Ok(Postmortem {
+            status: PostmortemStatus::parse(status)
+                .ok_or_else(|| StoreError::Corrupt(format!("post-mortem status {status:?}")))?,
+            incident_id: row.incident_id,
+            body: row.body,
+            revision: row.revision,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+            published_at: row.published_at.map(from_micros),
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revision {
     pub revision: i64,
@@ -32,29 +62,14 @@ pub struct Revision {
 
 impl Store {
     pub async fn postmortem(&self, incident_id: Uuid) -> Result<Option<Postmortem>> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PostmortemRow>(
             "SELECT incident_id, status, body, revision, created_at, updated_at, published_at \
              FROM postmortems WHERE incident_id = $1",
         )
         .bind(incident_id.to_string())
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let status: String = row.try_get("status")?;
-        Ok(Some(Postmortem {
-            incident_id: row.try_get("incident_id")?,
-            status: PostmortemStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("post-mortem status {status:?}")))?,
-            body: row.try_get("body")?,
-            revision: row.try_get("revision")?,
-            created_at: from_micros(row.try_get("created_at")?),
-            updated_at: from_micros(row.try_get("updated_at")?),
-            published_at: row
-                .try_get::<Option<i64>, _>("published_at")?
-                .map(from_micros),
-        }))
+        row.map(Postmortem::try_from).transpose()
     }
 
     /// Creates the draft unless the incident has a post-mortem; answers true when it did.
