@@ -13,6 +13,9 @@ use crate::incident::{
 use crate::lifecycle::Status;
 use crate::validate::{self, FieldErrors};
 
+mod context;
+pub use context::Context;
+
 pub const MAX_TITLE: usize = 200;
 pub const MAX_TEXT: usize = 10_000;
 pub const MAX_NAME: usize = 200;
@@ -34,27 +37,6 @@ pub enum DomainError {
         reference: Reference,
         missing: Vec<String>,
     },
-}
-
-/// What `decide` reads beyond the incident and the command, loaded by the writer inside
-/// the transaction that will write the answer.
-#[derive(Clone, Debug)]
-pub struct Context<'a> {
-    pub catalog: &'a Catalog,
-    pub now: Timestamp,
-    /// What learning owes; read only for a command that closes (`Command::closes`).
-    pub learning: crate::closing::Learning,
-}
-
-impl<'a> Context<'a> {
-    /// A context with nothing learned yet: a command that closes is refused.
-    pub fn new(catalog: &'a Catalog, now: Timestamp) -> Context<'a> {
-        Context {
-            catalog,
-            now,
-            learning: crate::closing::Learning::default(),
-        }
-    }
 }
 
 impl From<FieldErrors> for DomainError {
@@ -188,23 +170,6 @@ pub enum Command {
         at: Timestamp,
         note: String,
     },
-}
-
-impl Command {
-    /// Whether the command asks to close the incident, so the writer must load what
-    /// learning owes (`Context::learning`) before deciding.
-    pub fn closes(&self) -> bool {
-        matches!(
-            self,
-            Command::Change {
-                status: Some(Status::Closed),
-                ..
-            } | Command::PostUpdate {
-                status: Some(Status::Closed),
-                ..
-            }
-        )
-    }
 }
 
 /// What someone does with the action register.
