@@ -8,19 +8,24 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod followups;
 mod health;
-pub mod ingest;
+pub mod incidents;
+pub mod insights;
 pub mod listen;
+pub mod oncall;
 pub mod openapi;
 pub mod paging;
-pub mod postmortem;
+pub mod people;
+pub mod postmortems;
 pub mod settings;
 mod state;
-pub mod status;
+pub mod status_page;
 mod token_cache;
-pub mod trackers;
 pub mod ui;
+pub mod webhooks;
 pub mod workers;
+pub mod workflow;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,7 +48,7 @@ pub fn store_options(settings: &Settings) -> StoreOptions {
     let mut options = StoreOptions::new(settings.database_url.expose());
     options.catalog = settings.catalog();
     options.public_url = settings.base_url();
-    let page = status::page::info(settings);
+    let page = status_page::page::info(settings);
     options.status_page = firebreak_store::StatusPageOptions {
         name: page.name,
         url: page.url,
@@ -66,19 +71,19 @@ pub fn router(state: AppState) -> Router {
     if state.settings.status_page_only {
         let routes = Router::new()
             .merge(health::router())
-            .merge(status::router());
+            .merge(status_page::router());
         return with_layers(routes, state);
     }
     let routes = Router::new()
         .nest("/api/v1", api::router())
-        .route("/calendar/{file}", axum::routing::get(api::schedules::feed))
-        .merge(ingest::router())
+        .route("/calendar/{file}", axum::routing::get(oncall::api::feed))
+        .merge(paging::ingest::router())
         .route(
             "/alerts/{id}/respond",
-            axum::routing::get(api::paging::link_page).post(api::paging::link_action),
+            axum::routing::get(paging::api::link_page).post(paging::api::link_action),
         )
         .merge(health::router())
-        .merge(status::router())
+        .merge(status_page::router())
         .merge(ui::router());
     with_layers(routes, state)
 }
@@ -258,14 +263,14 @@ pub async fn serve_with_store(
     let retention_task = settings
         .workers
         .then(|| tokio::spawn(retention.run(Duration::from_secs(60), stop_rx.clone())));
-    let tracker_worker = trackers::TrackerWorker {
+    let tracker_worker = followups::trackers::TrackerWorker {
         store: store.clone(),
-        trackers: trackers::Trackers::from_settings(&settings)?,
+        trackers: followups::trackers::Trackers::from_settings(&settings)?,
     };
     let tracker_task = (settings.workers
         && (tracker_worker.trackers.github.is_some() || tracker_worker.trackers.jira.is_some()))
     .then(|| tokio::spawn(tracker_worker.run(Duration::from_secs(300), stop_rx.clone())));
-    let escalation = paging::EscalationWorker {
+    let escalation = paging::pager::EscalationWorker {
         store: store.clone(),
         settings: settings.clone(),
     };
@@ -275,23 +280,23 @@ pub async fn serve_with_store(
             stop_rx.clone(),
         ))
     });
-    let pager: Arc<paging::PagerCache> = Arc::default();
+    let pager: Arc<paging::pager::PagerCache> = Arc::default();
     let state = AppState {
         store: store.clone(),
         settings: settings.clone(),
         shutdown: stop_rx,
         tokens: Arc::default(),
         logins: Arc::default(),
-        status: status::StatusCache::default(),
+        status: status_page::StatusCache::default(),
         events: Arc::default(),
         pager: pager.clone(),
-        alerts: paging::AlertBatcher::start(store.clone(), settings.clone(), pager),
+        alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
     };
     // The status page is rendered before the first request and kept fresh.
-    if let Err(err) = status::rebuild(&state).await {
+    if let Err(err) = status_page::rebuild(&state).await {
         tracing::warn!(error = %err, "first status page render failed");
     }
-    let status_task = tokio::spawn(status::keep_fresh(state.clone()));
+    let status_task = tokio::spawn(status_page::keep_fresh(state.clone()));
     let app = router(state);
     let serving = listen::serve(listener, app, settings.connection_limits(), async move {
         shutdown.await;

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use firebreak_store::Store;
 use tokio::sync::watch;
 
+use crate::paging::pager as paging;
 use crate::settings::Settings;
-use crate::{auth, paging, status, token_cache};
+use crate::status_page as status;
+use crate::{auth, token_cache};
 
 /// Shared state of every handler.
 #[derive(Clone)]

@@ -222,7 +222,7 @@ impl ClockWorker {
         for id in self.store.incidents_needing_postmortem(50).await? {
             let key = firebreak_store::IncidentKey::Id(id);
             let incident = self.store.incident(key).await?;
-            crate::postmortem::ensure(&self.store, &incident, "firebreak").await?;
+            crate::postmortems::service::ensure(&self.store, &incident, "firebreak").await?;
         }
         Ok(n_events)
     }

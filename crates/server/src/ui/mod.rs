@@ -5,20 +5,8 @@
 //! session's CSRF token. Errors are pages, not JSON: 401 sends the browser to sign in,
 //! 404 and 403 say what happened in words.
 
-mod account;
-mod admin;
-mod alerts;
-mod followups;
-mod incidents;
-mod insights;
 mod login;
-mod oncall;
-mod postmortem;
-mod room;
-mod services;
-pub(crate) mod status_admin;
-mod views;
-mod workflow;
+pub(crate) mod views;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +25,15 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::auth::{Caller, identify};
 use crate::error::ApiError;
+use crate::followups::pages as followups;
+use crate::incidents::{pages as incidents, room};
+use crate::insights::pages as insights;
+use crate::oncall::pages as oncall;
+use crate::paging::{alert_pages as alerts, service_pages as services};
+use crate::people::{account, pages as admin};
+use crate::postmortems::pages as postmortem;
+use crate::status_page::admin as status_admin;
+use crate::workflow::pages as workflow;
 
 pub fn router() -> Router<AppState> {
     Router::new()

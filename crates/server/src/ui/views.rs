@@ -234,7 +234,7 @@ pub fn head(
             .freeze
             .as_ref()
             .map(|it| format!("since {} — {}", lens.time(it.since), it.reason)),
-        missing_roles: crate::api::dto::missing_roles(incident).join(", "),
+        missing_roles: crate::incidents::dto::missing_roles(incident).join(", "),
         in_incident: incident
             .coordination
             .participants
@@ -267,7 +267,7 @@ pub fn participants(incident: &Incident, lens: &Lens) -> Vec<ParticipantRow> {
         .participants
         .iter()
         .map(|it| {
-            let dto = crate::api::dto::ParticipantDto::from_participant(it, lens.now);
+            let dto = crate::incidents::dto::ParticipantDto::from_participant(it, lens.now);
             ParticipantRow {
                 name: lens.person(&it.person),
                 active: it.active(),

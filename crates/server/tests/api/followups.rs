@@ -260,9 +260,10 @@ async fn export_to_trackers(backend: crate::helpers::Backend) {
     let (status, _) = export(&ids[1], "trello").await;
     assert_eq!(status, StatusCode::CONFLICT, "already exported comes first");
     // Reading the status back: the GitHub issue is closed, the Jira one is in progress.
-    let worker = firebreak_server::trackers::TrackerWorker {
+    let worker = firebreak_server::followups::trackers::TrackerWorker {
         store: app.store.clone(),
-        trackers: firebreak_server::trackers::Trackers::from_settings(&app.settings).unwrap(),
+        trackers: firebreak_server::followups::trackers::Trackers::from_settings(&app.settings)
+            .unwrap(),
     };
     assert_eq!(
         worker

@@ -19,7 +19,7 @@ async fn escalation(backend: Backend) {
         return;
     };
     let (_, key) = setup(&app, 5).await;
-    let worker = firebreak_server::paging::EscalationWorker {
+    let worker = firebreak_server::paging::pager::EscalationWorker {
         store: app.store.clone(),
         settings: std::sync::Arc::new(app.settings.clone()),
     };

@@ -474,7 +474,7 @@ both_backends!(heartbeats, |app: TestApp| async move {
     };
     assert_eq!(ping("nightly-backup").await, StatusCode::OK);
     assert_eq!(ping("no-such").await, StatusCode::NOT_FOUND);
-    let worker = firebreak_server::paging::EscalationWorker {
+    let worker = firebreak_server::paging::pager::EscalationWorker {
         store: app.store.clone(),
         settings: std::sync::Arc::new(app.settings.clone()),
     };
@@ -832,7 +832,7 @@ both_backends!(owed_declares, |app: TestApp| async move {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let worker = firebreak_server::paging::EscalationWorker {
+    let worker = firebreak_server::paging::pager::EscalationWorker {
         store: app.store.clone(),
         settings: std::sync::Arc::new(app.settings.clone()),
     };

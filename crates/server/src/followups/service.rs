@@ -1,0 +1,1 @@
+//! What both the API and the pages of this feature call.

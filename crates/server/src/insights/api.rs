@@ -1,0 +1,312 @@
+//! Insights over a period (real incidents only: no drills, declined or merged), deploys for
+//! the change failure rate, and a CSV export.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use firebreak_core::Role;
+use firebreak_core::insights::{Clocked, Insights, compute};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use crate::incidents::api::visible;
+
+/// Someone in more than this share of the period's incidents is flagged (heroics).
+pub const HEROICS_SHARE: f64 = 0.5;
+
+#[derive(Deserialize, Debug, Default)]
+pub struct PeriodQuery {
+    /// A date (`2026-11-01`) or an RFC 3339 time; default 30 days ago.
+    pub from: Option<String>,
+    /// Exclusive; default now.
+    pub to: Option<String>,
+}
+
+pub(crate) fn moment(field: &str, text: &str) -> ApiResult<jiff::Timestamp> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    let date: jiff::civil::Date = text
+        .parse()
+        .map_err(|_| ApiError::field(field, "a date (2026-11-01) or an RFC 3339 time"))?;
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|it| it.timestamp())
+        .map_err(|_| ApiError::field(field, "out of range"))
+}
+
+pub fn period(query: &PeriodQuery) -> ApiResult<(jiff::Timestamp, jiff::Timestamp)> {
+    let now = firebreak_store::clock::now();
+    let to = match query.to.as_deref().filter(|it| !it.is_empty()) {
+        Some(text) => moment("to", text)?,
+        None => now,
+    };
+    let from = match query.from.as_deref().filter(|it| !it.is_empty()) {
+        Some(text) => moment("from", text)?,
+        None => to - jiff::SignedDuration::from_hours(24 * 30),
+    };
+    if from >= to {
+        return Err(ApiError::field("from", "must be before `to`"));
+    }
+    Ok((from, to))
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ClockedDto {
+    pub mean_minutes: Option<f64>,
+    pub incidents: usize,
+    /// How many used a time a person asserted (the rest: what Firebreak observed).
+    pub with_asserted_time: usize,
+}
+
+fn clocked(it: &Clocked) -> ClockedDto {
+    ClockedDto {
+        mean_minutes: it.mean_minutes,
+        incidents: it.n,
+        with_asserted_time: it.n_asserted,
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct PersonDto {
+    pub hours: f64,
+    pub out_of_hours_minutes: i64,
+    pub incidents: usize,
+    pub led: usize,
+    /// In more than half of the period's incidents.
+    pub heroics: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct InsightsDto {
+    pub from: String,
+    pub to: String,
+    pub incidents: usize,
+    pub mtta: ClockedDto,
+    pub time_to_mitigate: ClockedDto,
+    pub mttr: ClockedDto,
+    pub by_severity: BTreeMap<String, usize>,
+    pub by_service: BTreeMap<String, usize>,
+    pub by_week: BTreeMap<String, usize>,
+    pub postmortem_completion: Option<f64>,
+    pub followups_on_time: Option<f64>,
+    pub deploys: usize,
+    pub failed_deploys: usize,
+    pub change_failure_rate: Option<f64>,
+    pub people: BTreeMap<String, PersonDto>,
+    /// Service → distinct people who led its incidents (1 is a risk).
+    pub bus_factor: BTreeMap<String, usize>,
+}
+
+fn dto(it: &Insights, (from, to): (jiff::Timestamp, jiff::Timestamp)) -> InsightsDto {
+    InsightsDto {
+        from: from.to_string(),
+        to: to.to_string(),
+        incidents: it.n_incidents,
+        mtta: clocked(&it.mtta),
+        time_to_mitigate: clocked(&it.time_to_mitigate),
+        mttr: clocked(&it.mttr),
+        by_severity: it.by_severity.clone(),
+        by_service: it.by_service.clone(),
+        by_week: it.by_week.clone(),
+        postmortem_completion: it.postmortem_completion,
+        followups_on_time: it.followups_on_time,
+        deploys: it.n_deploys,
+        failed_deploys: it.n_failed_deploys,
+        change_failure_rate: it.change_failure_rate,
+        people: it
+            .people
+            .iter()
+            .map(|(name, load)| {
+                (
+                    name.clone(),
+                    PersonDto {
+                        hours: (load.hours * 100.0).round() / 100.0,
+                        out_of_hours_minutes: load.out_of_hours_minutes,
+                        incidents: load.incidents,
+                        led: load.led,
+                        heroics: load.hero,
+                    },
+                )
+            })
+            .collect(),
+        bus_factor: it.bus_factor.clone(),
+    }
+}
+
+/// Insights over `range` as `caller` may see them (private incidents follow `Access`).
+pub async fn insights_for(
+    state: &AppState,
+    caller: &Caller,
+    range: (jiff::Timestamp, jiff::Timestamp),
+) -> ApiResult<InsightsDto> {
+    let access = caller.access();
+    let (incidents, followups, deploys) = state.store.insights_data(&access, range).await?;
+    Ok(dto(
+        &compute(&incidents, &followups, deploys, HEROICS_SHARE),
+        range,
+    ))
+}
+
+/// Insights over a period: MTTA, time to mitigate and MTTR (with the clock used), incidents
+/// by severity / service / week, post-mortem completion, follow-ups on time, change failure
+/// rate, responder load with heroics, bus factor per service.
+#[utoipa::path(get, path = "/api/v1/insights", tag = "insights",
+    params(("from" = Option<String>, Query, description = "Date or RFC 3339; default 30 days ago"),
+           ("to" = Option<String>, Query, description = "Exclusive; default now")),
+    responses((status = 200, body = InsightsDto), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<Json<InsightsDto>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(insights_for(&state, &caller, period(&query)?).await?))
+}
+
+/// The same as CSV: `metric,key,value` rows.
+#[utoipa::path(get, path = "/api/v1/insights.csv", tag = "insights",
+    params(("from" = Option<String>, Query, description = "Date or RFC 3339; default 30 days ago"),
+           ("to" = Option<String>, Query, description = "Exclusive; default now")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PeriodQuery>,
+) -> ApiResult<Response> {
+    caller.require(Role::Viewer)?;
+    let it = insights_for(&state, &caller, period(&query)?).await?;
+    let mut rows = vec!["metric,key,value".to_string()];
+    let number = |value: Option<f64>| value.map_or(String::new(), |it| format!("{it:.4}"));
+    rows.push(format!("incidents,,{}", it.incidents));
+    for (name, value) in [
+        ("mtta_minutes", &it.mtta),
+        ("time_to_mitigate_minutes", &it.time_to_mitigate),
+        ("mttr_minutes", &it.mttr),
+    ] {
+        rows.push(format!("{name},,{}", number(value.mean_minutes)));
+    }
+    rows.push(format!(
+        "postmortem_completion,,{}",
+        number(it.postmortem_completion)
+    ));
+    rows.push(format!(
+        "followups_on_time,,{}",
+        number(it.followups_on_time)
+    ));
+    rows.push(format!(
+        "change_failure_rate,,{}",
+        number(it.change_failure_rate)
+    ));
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    for (key, n) in &it.by_severity {
+        rows.push(format!("by_severity,{},{n}", quote(key)));
+    }
+    for (key, n) in &it.by_service {
+        rows.push(format!("by_service,{},{n}", quote(key)));
+    }
+    for (key, n) in &it.by_week {
+        rows.push(format!("by_week,{},{n}", quote(key)));
+    }
+    for (person, load) in &it.people {
+        rows.push(format!("hours,{},{}", quote(person), load.hours));
+        rows.push(format!(
+            "out_of_hours_minutes,{},{}",
+            quote(person),
+            load.out_of_hours_minutes
+        ));
+        rows.push(format!("heroics,{},{}", quote(person), load.heroics));
+    }
+    for (service, n) in &it.bus_factor {
+        rows.push(format!("bus_factor,{},{n}", quote(service)));
+    }
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        rows.join("\n") + "\n",
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct DeployBody {
+    pub service: String,
+    pub version: String,
+    /// RFC 3339; default now.
+    pub deployed_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct DeployDto {
+    pub id: String,
+    pub service: String,
+    pub version: String,
+    pub deployed_at: String,
+    pub deployed_by: String,
+}
+
+/// Record a deploy (a pipeline's last step), for the change failure rate.
+#[utoipa::path(post, path = "/api/v1/deploys", tag = "insights", request_body = DeployBody,
+    responses((status = 201, body = DeployDto), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn record_deploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<DeployBody>,
+) -> ApiResult<(StatusCode, Json<DeployDto>)> {
+    caller.require(Role::Responder)?;
+    let (service, version) = (body.service.trim(), body.version.trim());
+    if service.is_empty() || version.is_empty() || service.len() > 100 || version.len() > 100 {
+        return Err(ApiError::field(
+            "service",
+            "service and version are 1 to 100 characters",
+        ));
+    }
+    let now = firebreak_store::clock::now();
+    let at = match body.deployed_at.as_deref() {
+        Some(text) => moment("deployed_at", text)?,
+        None => now,
+    };
+    let deploy = state
+        .store
+        .create_deploy((service, version, at), &caller.actor(), now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeployDto {
+            id: deploy.id,
+            service: deploy.service,
+            version: deploy.version,
+            deployed_at: deploy.deployed_at.to_string(),
+            deployed_by: deploy.deployed_by,
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct CauseBody {
+    /// The incident this deploy caused (`INC-3` or a UUID).
+    pub incident: String,
+}
+
+/// Link a deploy to the incident it caused.
+#[utoipa::path(put, path = "/api/v1/deploys/{id}/incident", tag = "insights", request_body = CauseBody,
+    params(("id" = String, Path, description = "Deploy id")),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn link_deploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CauseBody>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Responder)?;
+    let incident = visible(&state, &caller, &body.incident, "link deploy").await?;
+    state.store.link_deploy(&id, incident.id.0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

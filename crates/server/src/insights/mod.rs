@@ -1,0 +1,5 @@
+//! Insights: MTTR, change failure rate, responder load, deploys.
+
+pub mod api;
+pub mod pages;
+pub mod service;

@@ -1,0 +1,236 @@
+//! The on-call page: who is on call in each schedule and the week ahead, overrides, secret
+//! calendar addresses, and (for admins) schedules written as JSON — the same functions as
+//! the API.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use firebreak_core::Role;
+use jiff::SignedDuration;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::oncall::api::{FeedBody, ScheduleBody, cover, find, new_feed, save, to_core};
+use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+
+pub struct ShiftRow {
+    pub from: String,
+    pub to: String,
+    pub person: String,
+    pub nobody: bool,
+}
+
+pub struct ScheduleView {
+    pub id: String,
+    pub name: String,
+    pub zone: String,
+    pub now: String,
+    pub until: String,
+    pub layers: Vec<String>,
+    pub shifts: Vec<ShiftRow>,
+    /// (id, who, from, to).
+    pub overrides: Vec<(String, String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "oncall.html")]
+struct OncallPage {
+    chrome: Chrome,
+    csrf: String,
+    can_act: bool,
+    is_admin: bool,
+    zone: String,
+    schedules: Vec<ScheduleView>,
+    example: String,
+    /// A calendar address just made (shown once).
+    feed_url: String,
+}
+
+/// The example schedule offered to admins; `MONDAY` becomes this week's Monday.
+const EXAMPLE: &str = r#"{
+  "name": "Platform primary",
+  "time_zone": "Europe/Berlin",
+  "layers": [
+    {"name": "weekly", "start": "MONDAYT09:00", "shift": "1w",
+     "participants": ["ana@example.com", "bo@example.com"]},
+    {"name": "office hours", "start": "MONDAYT09:00", "shift": "1d",
+     "participants": ["cy@example.com"],
+     "windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "09:00", "to": "17:00"}]}
+  ]
+}"#;
+
+async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiResult<Response> {
+    let lens = viewer.lens(state).await?;
+    let now = lens.now;
+    let mut schedules = Vec::new();
+    for stored in state.store.schedules().await? {
+        let schedule = to_core(&stored)?;
+        let shifts = schedule.shifts(now, now + SignedDuration::from_hours(24 * 7));
+        let current = shifts.first();
+        schedules.push(ScheduleView {
+            id: stored.id.clone(),
+            name: stored.name.clone(),
+            zone: stored.time_zone.clone(),
+            now: current
+                .and_then(|it| it.person.as_deref())
+                .map(|it| lens.person(it))
+                .unwrap_or_else(|| "nobody".into()),
+            until: current.map(|it| lens.time(it.end)).unwrap_or_default(),
+            layers: serde_json::from_str::<Vec<crate::oncall::api::LayerBody>>(&stored.layers)
+                .unwrap_or_default()
+                .iter()
+                .map(|it| {
+                    let windows = if it.windows.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", only {}",
+                            it.windows
+                                .iter()
+                                .map(|w| format!("{} {}–{}", w.days.join("/"), w.from, w.to))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    };
+                    format!(
+                        "{}: {} turns of {} from {}{windows}",
+                        it.name,
+                        it.participants.len(),
+                        it.shift,
+                        it.start.replace('T', " ")
+                    )
+                })
+                .collect(),
+            shifts: shifts
+                .iter()
+                .map(|it| ShiftRow {
+                    from: lens.time(it.start),
+                    to: lens.time(it.end),
+                    nobody: it.person.is_none(),
+                    person: it
+                        .person
+                        .as_deref()
+                        .map(|p| lens.person(p))
+                        .unwrap_or_else(|| "nobody".into()),
+                })
+                .collect(),
+            overrides: stored
+                .overrides
+                .iter()
+                .filter(|it| it.end > now)
+                .map(|it| {
+                    (
+                        it.id.clone(),
+                        lens.person(&it.person),
+                        lens.time(it.start),
+                        lens.time(it.end),
+                    )
+                })
+                .collect(),
+        });
+    }
+    Ok(render(&OncallPage {
+        chrome: viewer.chrome("oncall"),
+        csrf: viewer.csrf(),
+        can_act: viewer.0.role.allows(Role::Responder),
+        is_admin: viewer.0.role.allows(Role::Admin),
+        zone: lens.zone_name.clone(),
+        schedules,
+        example: {
+            let today = now.to_zoned(lens.zone.clone()).date();
+            let back = i64::from(today.weekday().to_monday_zero_offset());
+            let monday = today
+                .checked_sub(jiff::Span::new().days(back))
+                .unwrap_or(today);
+            EXAMPLE.replace("MONDAY", &monday.to_string())
+        },
+        feed_url,
+    }))
+}
+
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    render_page(&state, &viewer, String::new()).await
+}
+
+/// Creates a schedule from JSON, or replaces the one with that name (admins).
+pub async fn apply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let text = fields.get("schedule").map(String::as_str).unwrap_or("");
+    let body: ScheduleBody = serde_json::from_str(text)
+        .map_err(|err| ApiError::field("schedule", format!("not a schedule in JSON: {err}")))?;
+    let existing = state
+        .store
+        .schedules()
+        .await?
+        .into_iter()
+        .find(|it| it.name == body.name.trim())
+        .map(|it| it.id);
+    save(&state, &viewer.0, existing.as_deref(), &body).await?;
+    Ok(see_other("/oncall"))
+}
+
+/// An override from the form: the times are read in the viewer's zone.
+pub async fn add_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let lens = viewer.lens(&state).await?;
+    let at = |name: &str| {
+        let text = fields.get(name).map(|it| it.trim()).unwrap_or_default();
+        ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+            .iter()
+            .find_map(|format| jiff::civil::DateTime::strptime(format, text).ok())
+            .and_then(|it| it.to_zoned(lens.zone.clone()).ok())
+            .map(|it| it.timestamp())
+            .ok_or_else(|| ApiError::field(name, "a date and time"))
+    };
+    let person = fields.get("person").cloned().unwrap_or_default();
+    cover(&state, &viewer.0, &id, (at("start")?, at("end")?, &person)).await?;
+    Ok(see_other("/oncall"))
+}
+
+pub async fn delete_override(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, override_id)): Path<(String, String)>,
+    UiForm { csrf, .. }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let current = find(&state, &id).await?;
+    state
+        .store
+        .delete_override(&current.id, &override_id)
+        .await?;
+    state.pager.invalidate().await;
+    Ok(see_other("/oncall"))
+}
+
+/// A secret calendar address for a schedule or for the viewer's own shifts, shown once.
+pub async fn feed(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Viewer)?;
+    let body = match fields.get("schedule").filter(|it| !it.is_empty()) {
+        Some(schedule) => FeedBody {
+            schedule: Some(schedule.clone()),
+            person: None,
+        },
+        None => FeedBody {
+            schedule: None,
+            person: Some(viewer.0.actor()),
+        },
+    };
+    let url = new_feed(&state, &viewer.0, &body).await?;
+    render_page(&state, &viewer, url).await
+}

@@ -1,0 +1,216 @@
+//! Your own account: name, time zone, password.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::verify_password;
+use crate::error::ApiError;
+use crate::people::api::{PatchUser, patch_person};
+use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    chrome: Chrome,
+    csrf: String,
+    flash: Option<String>,
+    email: String,
+    role: String,
+    name: String,
+    time_zone: String,
+    /// (id, kind, address).
+    contacts: Vec<(String, String, String)>,
+    /// (id, "after 5 min by webhook https://…").
+    rules: Vec<(String, String)>,
+}
+
+fn person(viewer: &Viewer) -> UiResult<&firebreak_store::User> {
+    Ok(viewer
+        .0
+        .user
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("account for this token"))?)
+}
+
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    render_page(&state, &viewer, None).await
+}
+
+async fn render_page(
+    state: &AppState,
+    viewer: &Viewer,
+    flash: Option<String>,
+) -> UiResult<Response> {
+    let user = person(viewer)?;
+    let contacts = state
+        .store
+        .contact_methods(&user.email)
+        .await?
+        .into_iter()
+        .map(|it| (it.id, it.kind, it.address))
+        .collect();
+    let rules = state
+        .store
+        .notification_rules(&user.email)
+        .await?
+        .into_iter()
+        .map(|it| {
+            let when = if it.delay_minutes == 0 {
+                "at once".to_string()
+            } else {
+                format!("after {} min", it.delay_minutes)
+            };
+            (
+                it.id,
+                format!(
+                    "{when} by {} {}",
+                    it.contact_method.kind, it.contact_method.address
+                ),
+            )
+        })
+        .collect();
+    Ok(render(&AccountPage {
+        contacts,
+        rules,
+        chrome: viewer.chrome("account"),
+        csrf: viewer.csrf(),
+        flash,
+        email: user.email.clone(),
+        role: user.role.as_str().to_string(),
+        name: user.name.clone(),
+        time_zone: user.time_zone.clone(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields: form }: UiForm<ProfileForm>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
+    let id = person(&viewer)?.id;
+    let patch = PatchUser {
+        name: Some(form.name),
+        time_zone: Some(form.time_zone),
+        ..Default::default()
+    };
+    patch_person(&state, &viewer.0, id, patch).await?;
+    Ok(see_other("/account"))
+}
+
+/// Adds a contact method, a rule, or removes one (`action`: contact, rule, delete-contact,
+/// delete-rule) — through the same functions as the API.
+pub async fn paging(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<std::collections::BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .map(|it| it.trim().to_string())
+            .unwrap_or_default()
+    };
+    let email = person(&viewer)?.email.clone();
+    let flash = match field("action").as_str() {
+        "contact" => {
+            let body = crate::paging::api::ContactBody {
+                kind: field("kind"),
+                address: field("address"),
+                secret: None,
+            };
+            let created = crate::paging::api::contact(&state, &viewer.0, &body).await?;
+            created.secret.map(|secret| {
+                format!("Your webhook's pages are signed with this secret (shown once): {secret}")
+            })
+        }
+        "rule" => {
+            let body = crate::paging::api::RuleBody {
+                contact_method: field("contact_method"),
+                delay_minutes: field("delay_minutes")
+                    .parse()
+                    .map_err(|_| ApiError::field("delay_minutes", "a number of minutes"))?,
+            };
+            crate::paging::api::rule(&state, &viewer.0, &body).await?;
+            None
+        }
+        "delete-contact" => {
+            state
+                .store
+                .delete_contact_method(&email, &field("id"))
+                .await
+                .map_err(crate::paging::api::not_found("contact method"))?;
+            None
+        }
+        "delete-rule" => {
+            state
+                .store
+                .delete_notification_rule(&email, &field("id"))
+                .await
+                .map_err(crate::paging::api::not_found("notification rule"))?;
+            None
+        }
+        _ => {
+            return Err(
+                ApiError::field("action", "contact, rule, delete-contact or delete-rule").into(),
+            );
+        }
+    };
+    match flash {
+        Some(flash) => render_page(&state, &viewer, Some(flash)).await,
+        None => Ok(see_other("/account#paging")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields: form }: UiForm<PasswordForm>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, firebreak_core::Role::Viewer)?;
+    let user = person(&viewer)?;
+    let (_, hash) = state
+        .store
+        .credentials(&user.email)
+        .await?
+        .ok_or_else(|| ApiError::not_found("account"))?;
+    let current = form.current;
+    let matches = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "your current password is not that; nothing was changed",
+        )
+        .into());
+    }
+    let patch = PatchUser {
+        password: Some(form.password),
+        ..Default::default()
+    };
+    patch_person(&state, &viewer.0, user.id, patch).await?;
+    Ok(see_other("/login"))
+}
