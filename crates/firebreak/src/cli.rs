@@ -369,7 +369,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 },
         } => {
             let settings = settings(config, database_url, None)?;
-            let (name, scope) = firebreak_server::people::tokens::parse_new_token(&name, &scope)
+            let (name, scope) = firebreak_server::people::service::parse_new_token(&name, &scope)
                 .map_err(|err| anyhow!(err.message))?;
             let store = firebreak_server::open_store(&settings).await?;
             let Some(owner) = store.user_by_email(&user).await? else {

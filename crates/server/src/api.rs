@@ -5,7 +5,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
 use crate::followups::api as followups;
-use crate::incidents::{actions, api as incidents, freeze, participation, sse, tasks, timeline};
+use crate::incidents::{actions, api as incidents, freeze, participation, tasks, timeline};
 use crate::insights::api as insights;
 use crate::oncall::api as schedules;
 use crate::paging::api as paging;
@@ -253,7 +253,7 @@ fn routes() -> Routes {
             get(timeline::list).post(timeline::append),
         )
         .route("/incidents/{key}/timeline/verify", get(timeline::verify))
-        .route("/incidents/{key}/events", get(sse::events))
+        .route("/incidents/{key}/events", get(timeline::events))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route(
             "/webhooks/{id}",

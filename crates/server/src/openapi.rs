@@ -116,7 +116,7 @@ use utoipa::{Modify, OpenApi};
         crate::incidents::timeline::list,
         crate::incidents::timeline::append,
         crate::incidents::timeline::verify,
-        crate::incidents::sse::events,
+        crate::incidents::timeline::events,
         crate::webhooks::list,
         crate::webhooks::create,
         crate::webhooks::show,

@@ -11,7 +11,7 @@ use firebreak_store::{FollowupPatch, NewFollowup};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::incidents::api::visible;
+use crate::incidents::service::visible;
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct Row {
@@ -120,7 +120,7 @@ pub async fn set_status(
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Responder)?;
     if let Some(to) = fields.get("export") {
-        crate::followups::api::export_to(&state, &viewer.0, &id, to).await?;
+        crate::followups::service::export_to(&state, &viewer.0, &id, to).await?;
         return Ok(see_other("/followups"));
     }
     let status = fields
@@ -172,7 +172,7 @@ pub async fn add(
         title,
         description: String::new(),
         owner,
-        due_at: crate::followups::api::due(Some(&field("due_in")), None)?,
+        due_at: crate::followups::service::due(Some(&field("due_in")), None)?,
         priority: Priority::parse(&field("priority")).unwrap_or(Priority::Medium),
         kind: FollowupKind::parse(&field("kind")).unwrap_or(FollowupKind::Code),
     };

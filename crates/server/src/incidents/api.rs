@@ -5,15 +5,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
-use firebreak_core::{Command, EventData, Incident, IncidentType, Role, Status, TimestampName};
-use firebreak_store::{Idempotency, IncidentFilter, IncidentKey, Outcome};
+use firebreak_core::{Command, IncidentType, Role, Status, TimestampName};
+use firebreak_store::{Idempotency, IncidentFilter, Outcome};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiJsonDigest, ApiQuery, Caller};
-use crate::incidents::dto::{AffectedDto, CommandResult, EventDto, IncidentDto, IncidentPage};
+use crate::incidents::dto::{AffectedDto, CommandResult, IncidentDto, IncidentPage};
+use crate::incidents::service::{
+    audit_reads, key, parse_bound, result, run_command, update_plain, visible,
+};
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -122,27 +125,6 @@ pub struct ListQuery {
     /// 1–200, default 50.
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// A number in a path (`…/tasks/3`); anything else names nothing, so it is a 404.
-pub(crate) fn path_number(text: &str, what: &str) -> ApiResult<i64> {
-    text.parse().map_err(|_| ApiError::not_found(what))
-}
-
-pub(crate) fn key(text: &str) -> ApiResult<IncidentKey> {
-    IncidentKey::parse(text).ok_or_else(|| ApiError::not_found("incident"))
-}
-
-pub(crate) fn result(outcome: &Outcome) -> CommandResult {
-    let now = firebreak_store::clock::now();
-    CommandResult {
-        incident: IncidentDto::from_incident(&outcome.incident, now),
-        events: outcome
-            .events
-            .iter()
-            .map(|it| EventDto::from_event(it))
-            .collect(),
-    }
 }
 
 fn split_affected(affected: Option<AffectedDto>) -> (Option<String>, Option<i64>) {
@@ -310,71 +292,6 @@ pub async fn list(
     }))
 }
 
-/// A time bound of a list filter: RFC 3339, or a plain date (its start; with `end_of_day`,
-/// the start of the next day, so `to=2026-11-01` includes that whole day).
-pub(crate) fn parse_bound(
-    field: &str,
-    text: Option<&str>,
-    end_of_day: bool,
-) -> ApiResult<Option<jiff::Timestamp>> {
-    let Some(text) = text.map(str::trim).filter(|it| !it.is_empty()) else {
-        return Ok(None);
-    };
-    if let Ok(at) = text.parse::<jiff::Timestamp>() {
-        return Ok(Some(at));
-    }
-    let date: jiff::civil::Date = text
-        .parse()
-        .map_err(|_| ApiError::field(field, "use a date (2026-11-01) or an RFC 3339 time"))?;
-    let date = if end_of_day {
-        date.tomorrow()
-            .map_err(|_| ApiError::field(field, "date out of range"))?
-    } else {
-        date
-    };
-    let at = date
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|_| ApiError::field(field, "date out of range"))?
-        .timestamp();
-    Ok(Some(at))
-}
-
-/// Records every private incident among `incidents` as read by the caller.
-pub(crate) async fn audit_reads(
-    state: &AppState,
-    caller: &Caller,
-    incidents: &[Incident],
-    what: &str,
-) -> ApiResult<()> {
-    let private: Vec<(String, firebreak_core::Reference)> = incidents
-        .iter()
-        .filter(|it| it.private)
-        .map(|it| (it.id.0.to_string(), it.reference))
-        .collect();
-    let now = firebreak_store::clock::now();
-    state
-        .store
-        .audit_private_reads(&private, &caller.actor(), what, now)
-        .await?;
-    Ok(())
-}
-
-/// Loads an incident the caller may see — any other is 404, exactly like a missing one —
-/// and audits the read when it is private.
-pub(crate) async fn visible(
-    state: &AppState,
-    caller: &Caller,
-    text: &str,
-    what: &str,
-) -> ApiResult<Incident> {
-    let incident = state
-        .store
-        .visible_incident(key(text)?, &caller.access())
-        .await?;
-    audit_reads(state, caller, std::slice::from_ref(&incident), what).await?;
-    Ok(incident)
-}
-
 /// Show one incident by UUID or reference (`INC-7`).
 #[utoipa::path(get, path = "/api/v1/incidents/{key}", tag = "incidents",
     params(("key" = String, Path, description = "UUID or reference such as INC-7")),
@@ -390,21 +307,6 @@ pub async fn show(
         &incident,
         firebreak_store::clock::now(),
     )))
-}
-
-/// Runs a command that does not depend on the incident's current state.
-pub(crate) async fn run_command(
-    state: &AppState,
-    caller: &Caller,
-    text: &str,
-    command: Command,
-) -> ApiResult<Outcome> {
-    caller.require(Role::Responder)?;
-    let (target, actor) = (key(text)?, caller.actor());
-    let outcome = state
-        .store
-        .execute_command(target, &actor, caller.access(), command);
-    Ok(outcome.await?)
 }
 
 async fn run(
@@ -505,33 +407,6 @@ pub async fn latest_update_text(
     })
     .ok_or_else(|| ApiError::not_found("status update"))?;
     Ok(([("Content-Type", "text/plain; charset=utf-8")], plain))
-}
-
-/// The message of a status update event.
-pub(crate) fn update_message(update: &firebreak_store::StoredEvent) -> Option<&str> {
-    match &update.data {
-        EventData::UpdatePosted { message, .. } => Some(message),
-        _ => None,
-    }
-}
-
-/// The incident's `latest` status update as plain text, if it has one.
-pub(crate) fn update_plain(
-    incident: &Incident,
-    latest: Option<&firebreak_store::StoredEvent>,
-    when: &(dyn Fn(jiff::Timestamp) -> String + Sync),
-) -> Option<String> {
-    let message = update_message(latest?)?;
-    let header = format!(
-        "{} · {} · {} · {}",
-        incident.reference, incident.title, incident.severity, incident.status
-    );
-    Some(firebreak_core::update::plain_text(
-        &header,
-        message,
-        incident.next_update_due,
-        when,
-    ))
 }
 
 /// Assign a role; assigning a held role to someone else is a handoff.

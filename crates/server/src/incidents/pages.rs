@@ -12,7 +12,7 @@ use firebreak_store::IncidentFilter;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::incidents::api::{audit_reads, parse_bound};
+use crate::incidents::service::{audit_reads, parse_bound};
 use crate::ui::views::{self, Row};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
@@ -24,7 +24,7 @@ pub struct Table {
 #[template(path = "dashboard.html")]
 struct Dashboard {
     chrome: Chrome,
-    freeze: crate::incidents::freeze::FreezeStatus,
+    freeze: crate::incidents::service::FreezeStatus,
     live: Table,
     recent: Table,
     /// (schedule, who or "nobody", until), one per schedule.
@@ -62,8 +62,8 @@ pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> UiResul
         .collect();
     audit_reads(&state, &viewer.0, &live, "dashboard").await?;
     audit_reads(&state, &viewer.0, &recent, "dashboard").await?;
-    let freeze = crate::incidents::freeze::status(&state, &viewer.0).await?;
-    let on_call = crate::oncall::api::now_on_call(&state)
+    let freeze = crate::incidents::service::freeze_status(&state, &viewer.0).await?;
+    let on_call = crate::oncall::service::now_on_call(&state)
         .await?
         .into_iter()
         .map(|(schedule, person, until)| {

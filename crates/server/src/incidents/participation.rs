@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
-use crate::incidents::api::{result, run_command, visible};
 use crate::incidents::dto::CommandResult;
+use crate::incidents::service::{result, run_command, visible};
 
 /// The caller's IANA zone (UTC for a token without a person).
 fn zone(caller: &Caller) -> String {

@@ -16,9 +16,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::incidents::api::{key, path_number, visible};
 use crate::incidents::dto::{EventDto, IncidentDto};
 use crate::incidents::pages::some;
+use crate::incidents::service::{key, path_number, visible};
 use crate::ui::views::{self, EventView, HeadView, Lens};
 use crate::ui::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 
@@ -183,7 +183,7 @@ pub async fn room(
         default_pick,
         actions: views::actions(&incident, &me, &lens),
         tasks: views::tasks(&incident, &lens),
-        latest_update: crate::incidents::api::update_plain(
+        latest_update: crate::incidents::service::update_plain(
             &incident,
             latest_update.as_ref(),
             &|at| lens.time(at),
@@ -223,7 +223,7 @@ pub async fn room(
         },
         public_body: latest_update
             .as_ref()
-            .and_then(crate::incidents::api::update_message)
+            .and_then(crate::incidents::service::update_message)
             .unwrap_or_default()
             .to_string(),
     };
@@ -273,7 +273,7 @@ pub async fn live(
             .event("timeline")
             .data(html)
     };
-    Ok(crate::incidents::sse::stream(
+    Ok(crate::incidents::live::stream(
         state,
         subscription,
         viewer.0.access(),

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
-use crate::incidents::api::{path_number, result, run_command, visible};
 use crate::incidents::dto::{CommandResult, TaskDto};
+use crate::incidents::service::{path_number, result, run_command, visible};
 
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]

@@ -1,19 +1,24 @@
 //! Reading, appending to and verifying an incident's timeline.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use firebreak_core::Command;
-use firebreak_core::Role;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, Sse};
 use firebreak_core::command::Entry;
+use firebreak_core::{Command, Role};
+use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller};
-use crate::incidents::api::visible;
 use crate::incidents::dto::{EventDto, EventPage};
+use crate::incidents::live::{stream, to_sse};
+use crate::incidents::service::visible;
 
 #[derive(Deserialize, IntoParams, Debug, Default)]
 #[into_params(parameter_in = Query)]
@@ -66,7 +71,7 @@ pub async fn list(
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
     }
     let after = query.after.unwrap_or(0).max(0);
-    let key = crate::incidents::api::key(&text)?;
+    let key = crate::incidents::service::key(&text)?;
     let page = state
         .store
         .timeline_page(key, after, limit, &caller.access())
@@ -122,7 +127,7 @@ pub async fn append(
         ),
     };
     let command = Command::Append { entry, occurred_at };
-    let (target, actor) = (crate::incidents::api::key(&text)?, caller.actor());
+    let (target, actor) = (crate::incidents::service::key(&text)?, caller.actor());
     let outcome = state
         .store
         .execute_command(target, &actor, caller.access(), command);
@@ -162,4 +167,49 @@ pub async fn verify(
         },
     };
     Ok(Json(verification))
+}
+
+#[derive(Deserialize, IntoParams, Debug, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Start after this seq (like `Last-Event-ID`); default: only events from now on.
+    pub after: Option<i64>,
+}
+
+/// Live timeline events (`text/event-stream`); each event's `id` is its seq.
+#[utoipa::path(get, path = "/api/v1/incidents/{key}/events", tag = "timeline",
+    params(("key" = String, Path, description = "UUID or reference"), EventsQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq")),
+    responses((status = 200, content_type = "text/event-stream", description = "One SSE event per timeline event; event name = kind, data = the event as JSON")),
+    security(("bearer" = [])))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    caller.require(Role::Viewer)?;
+    let incident = visible(&state, &caller, &text, "live events").await?;
+    let live = state.store.subscribe();
+    let last_event_id = headers
+        .get("Last-Event-ID")
+        .and_then(|it| it.to_str().ok())
+        .map(str::trim);
+    let after = match (last_event_id, query.after) {
+        (Some(text), _) => text
+            .parse::<i64>()
+            .map_err(|_| ApiError::field("Last-Event-ID", "must be an event seq"))?,
+        (None, Some(after)) => after,
+        (None, None) => incident.last_seq,
+    };
+    Ok(stream(
+        state,
+        live,
+        caller.access(),
+        incident.id.0,
+        after,
+        Arc::new(to_sse),
+    ))
 }

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 
 use crate::AppState;
-use crate::insights::api::{PeriodQuery, PersonDto, insights_for, period};
+use crate::insights::service::{PeriodQuery, PersonDto, insights_for, period};
 use crate::ui::{Chrome, UiResult, Viewer, render};
 
 #[derive(Template)]
@@ -48,7 +48,7 @@ pub async fn page(
     let range = period(&query)?;
     let it = insights_for(&state, &viewer.0, range).await?;
     let lens = viewer.lens(&state).await?;
-    let clock = |c: &crate::insights::api::ClockedDto| {
+    let clock = |c: &crate::insights::service::ClockedDto| {
         format!(
             "{} incidents, {} with an asserted time",
             c.incidents, c.with_asserted_time

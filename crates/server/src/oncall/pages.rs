@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::oncall::api::{FeedBody, ScheduleBody, cover, find, new_feed, save, to_core};
+use crate::oncall::service::{FeedBody, ScheduleBody, cover, find, new_feed, save, to_core};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct ShiftRow {
@@ -78,7 +78,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiR
                 .map(|it| lens.person(it))
                 .unwrap_or_else(|| "nobody".into()),
             until: current.map(|it| lens.time(it.end)).unwrap_or_default(),
-            layers: serde_json::from_str::<Vec<crate::oncall::api::LayerBody>>(&stored.layers)
+            layers: serde_json::from_str::<Vec<crate::oncall::service::LayerBody>>(&stored.layers)
                 .unwrap_or_default()
                 .iter()
                 .map(|it| {

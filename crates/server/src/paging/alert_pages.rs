@@ -12,7 +12,7 @@ use firebreak_core::paging::AlertAction;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::paging::api::{alert_dto, respond, with_log};
+use crate::paging::service::{alert_dto, respond, with_log};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct AlertRow {
@@ -70,7 +70,7 @@ async fn service_names(state: &AppState) -> UiResult<HashMap<String, String>> {
 }
 
 fn row(
-    it: &crate::paging::api::AlertDto,
+    it: &crate::paging::service::AlertDto,
     names: &HashMap<String, String>,
     lens: &crate::ui::views::Lens,
 ) -> AlertRow {
@@ -217,7 +217,8 @@ pub async fn act(
             respond(&state, &id, AlertAction::Resolve, (&by, viewer.0.role)).await?;
         }
         Some("declare") => {
-            let incident = crate::paging::api::declare_from(&state, &viewer.0, &id, None).await?;
+            let incident =
+                crate::paging::service::declare_from(&state, &viewer.0, &id, None).await?;
             return Ok(see_other(&format!("/incidents/{}", incident.reference)));
         }
         _ => return Err(ApiError::field("action", "acknowledge, resolve or declare").into()),

@@ -16,7 +16,7 @@ use crate::settings::Settings;
 pub async fn schedules(store: &Store) -> Result<HashMap<String, Schedule>, StoreError> {
     let mut out = HashMap::new();
     for stored in store.schedules().await? {
-        match crate::oncall::api::to_core(&stored) {
+        match crate::oncall::service::to_core(&stored) {
             Ok(schedule) => {
                 out.insert(stored.id.clone(), schedule);
             }

@@ -11,7 +11,7 @@ use firebreak_core::Role;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::paging::api::{PolicyBody, ServiceBody, add_service, new_key, save_policy};
+use crate::paging::service::{PolicyBody, ServiceBody, add_service, new_key, save_policy};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct ServiceView {
@@ -271,9 +271,9 @@ pub async fn edit_service(
         .store
         .service(&id)
         .await
-        .map_err(crate::paging::api::not_found("service"))?;
+        .map_err(crate::paging::service::not_found("service"))?;
     let body = service_body(&fields, existing.depends_on)?;
-    crate::paging::api::save_service(&state, &viewer.0, &existing.id, &body).await?;
+    crate::paging::service::save_service(&state, &viewer.0, &existing.id, &body).await?;
     Ok(see_other(&format!("/services#service-{}", existing.id)))
 }
 
@@ -316,7 +316,7 @@ pub async fn create_silence(
     UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Responder)?;
-    let body = crate::paging::api::SilenceBody {
+    let body = crate::paging::service::SilenceBody {
         service: Some(field(&fields, "service")).filter(|it| !it.is_empty()),
         matching: field(&fields, "matching"),
         starts_at: None,
@@ -325,7 +325,7 @@ pub async fn create_silence(
             .map_err(|_| ApiError::field("minutes", "a number of minutes"))?,
         comment: field(&fields, "comment"),
     };
-    crate::paging::api::silence(&state, &viewer.0, &body).await?;
+    crate::paging::service::silence(&state, &viewer.0, &body).await?;
     Ok(see_other("/services"))
 }
 

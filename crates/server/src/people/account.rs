@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::verify_password;
 use crate::error::ApiError;
-use crate::people::api::{PatchUser, patch_person};
+use crate::people::service::{PatchUser, patch_person};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 #[derive(Template)]
@@ -127,24 +127,24 @@ pub async fn paging(
     let email = person(&viewer)?.email.clone();
     let flash = match field("action").as_str() {
         "contact" => {
-            let body = crate::paging::api::ContactBody {
+            let body = crate::paging::service::ContactBody {
                 kind: field("kind"),
                 address: field("address"),
                 secret: None,
             };
-            let created = crate::paging::api::contact(&state, &viewer.0, &body).await?;
+            let created = crate::paging::service::contact(&state, &viewer.0, &body).await?;
             created.secret.map(|secret| {
                 format!("Your webhook's pages are signed with this secret (shown once): {secret}")
             })
         }
         "rule" => {
-            let body = crate::paging::api::RuleBody {
+            let body = crate::paging::service::RuleBody {
                 contact_method: field("contact_method"),
                 delay_minutes: field("delay_minutes")
                     .parse()
                     .map_err(|_| ApiError::field("delay_minutes", "a number of minutes"))?,
             };
-            crate::paging::api::rule(&state, &viewer.0, &body).await?;
+            crate::paging::service::rule(&state, &viewer.0, &body).await?;
             None
         }
         "delete-contact" => {
@@ -152,7 +152,7 @@ pub async fn paging(
                 .store
                 .delete_contact_method(&email, &field("id"))
                 .await
-                .map_err(crate::paging::api::not_found("contact method"))?;
+                .map_err(crate::paging::service::not_found("contact method"))?;
             None
         }
         "delete-rule" => {
@@ -160,7 +160,7 @@ pub async fn paging(
                 .store
                 .delete_notification_rule(&email, &field("id"))
                 .await
-                .map_err(crate::paging::api::not_found("notification rule"))?;
+                .map_err(crate::paging::service::not_found("notification rule"))?;
             None
         }
         _ => {

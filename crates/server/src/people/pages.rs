@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::people::api::{CreateUser, PatchUser, create_person as create, patch_person};
-use crate::people::tokens::parse_new_token;
+use crate::people::service::parse_new_token;
+use crate::people::service::{CreateUser, PatchUser, create_person as create, patch_person};
 use crate::ui::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct PersonRow {

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use firebreak_core::Role;
-use firebreak_core::token::Scope;
 use firebreak_store::{StoreError, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
+use crate::people::service::parse_new_token;
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct TokenDto {
@@ -50,17 +50,6 @@ pub fn dto(info: TokenInfo, token: Option<String>) -> TokenDto {
         revoked_at: info.revoked_at.map(|it| it.to_string()),
         token,
     }
-}
-
-/// Parses and checks a token name and scope; shared with the CLI's `admin create-token`.
-pub fn parse_new_token(name: &str, scope: &str) -> Result<(String, Scope), ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::field("name", "must be 1–100 characters"));
-    }
-    let scope = Scope::parse(scope)
-        .ok_or_else(|| ApiError::field("scope", "expected read, write or admin"))?;
-    Ok((name.to_string(), scope))
 }
 
 /// List tokens (never their secrets).

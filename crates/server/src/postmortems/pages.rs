@@ -11,8 +11,8 @@ use firebreak_core::postmortem::PostmortemStatus;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::incidents::api::visible;
-use crate::postmortems::api::{BlameWarning, people_of, revision_detail, warnings};
+use crate::incidents::service::visible;
+use crate::postmortems::service::{BlameWarning, people_of, revision_detail, warnings};
 use crate::ui::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct PostmortemView {
@@ -87,7 +87,7 @@ async fn retro_view(
                 .collect::<Vec<_>>()
                 .join(", "),
             sequence: it.sequence,
-            warning: crate::postmortems::api::late_warning(incident, it.starts_at)
+            warning: crate::postmortems::service::late_warning(incident, it.starts_at)
                 .unwrap_or_default(),
             start_local: local(it.starts_at).strftime("%Y-%m-%dT%H:%M").to_string(),
             zone: lens.zone_name.clone(),
@@ -133,7 +133,7 @@ pub async fn share(
     viewer.may(&csrf, Role::Responder)?;
     let incident = visible(&state, &viewer.0, &text, "share post-mortem").await?;
     let body = fields.get("body").map(|it| it.replace("\r\n", "\n"));
-    crate::postmortems::api::share_on_status_page(&state, &viewer.0, &incident, body).await?;
+    crate::postmortems::service::share_on_status_page(&state, &viewer.0, &incident, body).await?;
     Ok(see_other(&format!(
         "/incidents/{}/postmortem#share",
         incident.reference
@@ -160,7 +160,7 @@ pub async fn retrospective(
         .ok_or_else(|| ApiError::field("starts_at", "a date and time, e.g. 2026-11-24T15:00"))?
         .timestamp();
     let body =
-        crate::postmortems::api::RetrospectiveBody {
+        crate::postmortems::service::RetrospectiveBody {
             starts_at: starts_at.to_string(),
             duration_minutes: Some(field("duration_minutes").parse().map_err(|_| {
                 ApiError::field("duration_minutes", "a number of minutes, 15 to 480")
@@ -173,7 +173,7 @@ pub async fn retrospective(
                 .collect(),
             location: field("location").to_string(),
         };
-    crate::postmortems::api::schedule(&state, &viewer.0, &incident, body).await?;
+    crate::postmortems::service::schedule(&state, &viewer.0, &incident, body).await?;
     Ok(see_other(&format!(
         "/incidents/{}/postmortem#retrospective",
         incident.reference
@@ -247,7 +247,7 @@ pub async fn page(
     let retro = retro_view(&state, &incident, &lens).await?;
     let share = match &pm {
         Some(pm) if pm.status == PostmortemStatus::Published.as_str() => {
-            let public = crate::postmortems::api::public_face(&state, &incident).await?;
+            let public = crate::postmortems::service::public_face(&state, &incident).await?;
             Some(ShareView {
                 shared: public.as_ref().is_some_and(|it| {
                     it.status == firebreak_core::status_page::PublicStatus::Postmortem
@@ -310,7 +310,7 @@ pub async fn save(
     viewer.may(&csrf, Role::Responder)?;
     let incident = visible(&state, &viewer.0, &text, "save post-mortem").await?;
     let body = fields.get("body").cloned().unwrap_or_default();
-    if body.trim().is_empty() || body.len() > crate::postmortems::api::MAX_BODY {
+    if body.trim().is_empty() || body.len() > crate::postmortems::service::MAX_BODY {
         return Err(ApiError::field("body", "the post-mortem is empty or too long").into());
     }
     let base: i64 = fields
@@ -360,7 +360,7 @@ pub async fn set_status(
         .set_postmortem_status(incident.id.0, wanted, firebreak_store::clock::now())
         .await?;
     if wanted == PostmortemStatus::Published {
-        crate::postmortems::api::announce(&state, &incident, &viewer.0.actor()).await?;
+        crate::postmortems::service::announce(&state, &incident, &viewer.0.actor()).await?;
     }
     Ok(see_other(&format!(
         "/incidents/{}/postmortem",

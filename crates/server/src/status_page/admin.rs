@@ -237,7 +237,7 @@ pub async fn publish(
     let (incident_id, back) = if internal.is_empty() {
         (None, "/status-page".to_string())
     } else {
-        let incident = crate::incidents::api::visible(
+        let incident = crate::incidents::service::visible(
             &state,
             &viewer.0,
             &internal,
@@ -258,7 +258,7 @@ pub async fn publish(
             firebreak_store::clock::now(),
         )
         .await?;
-    crate::status_page::api::record_on_timeline(&state, &viewer.0.actor(), &published).await;
+    crate::status_page::service::record_on_timeline(&state, &viewer.0.actor(), &published).await;
     refresh(&state).await;
     Ok(see_other(&back))
 }
@@ -282,7 +282,7 @@ pub async fn update(
             }
             other => crate::ui::UiError::from(other),
         })?;
-    crate::status_page::api::record_on_timeline(&state, &viewer.0.actor(), &updated).await;
+    crate::status_page::service::record_on_timeline(&state, &viewer.0.actor(), &updated).await;
     refresh(&state).await;
     let back = match field(&fields, "back").as_str() {
         it if it.starts_with("/incidents/") => it.to_string(),

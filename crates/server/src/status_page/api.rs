@@ -9,16 +9,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use firebreak_core::Role;
 use firebreak_core::status_page::{ComponentStatus, Impact, PublicStatus};
-use firebreak_store::{
-    Component, ComponentPatch, NewComponent, NewSubscription, PublicIncident, PublicPost,
-};
+use firebreak_store::{Component, ComponentPatch, NewComponent, NewSubscription, PublicPost};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
-use crate::incidents::api::visible;
+use crate::incidents::service::visible;
+use crate::status_page::service::record_on_timeline;
+use crate::status_page::service::{PublicIncidentDto, public_incident_dto, refresh, text};
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct ComponentDto {
@@ -96,49 +96,6 @@ fn component_status(field: &str, text: &str) -> ApiResult<ComponentStatus> {
             ),
         )
     })
-}
-
-pub(crate) fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::field(
-            field,
-            format!("{field} must be 1 to {max} characters"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-/// Records the newest public update on the internal incident's timeline (what customers
-/// were told is part of the record). Written after the public update commits; a failure is
-/// logged, the public update stands.
-pub(crate) async fn record_on_timeline(state: &AppState, actor: &str, public: &PublicIncident) {
-    let (Some(internal), Some(update)) = (&public.incident_id, public.updates.first()) else {
-        return;
-    };
-    let Ok(id) = uuid::Uuid::parse_str(internal) else {
-        return;
-    };
-    let command = firebreak_core::Command::RecordPublicUpdate {
-        public_id: public.id.clone(),
-        status: update.status.as_str().to_string(),
-        body: update.body.clone(),
-    };
-    let key = firebreak_store::IncidentKey::Id(id);
-    if let Err(err) = state
-        .store
-        .execute_command(key, actor, firebreak_core::Access::All, command)
-        .await
-    {
-        tracing::warn!(error = %err, public = %public.id, "could not record the public update on the incident's timeline");
-    }
-}
-
-/// Re-renders the page after a change; a failure leaves the old page up and is logged.
-pub(crate) async fn refresh(state: &AppState) {
-    if let Err(err) = crate::status_page::rebuild(state).await {
-        tracing::warn!(error = %err, "status page rebuild failed after a change");
-    }
 }
 
 /// The status page's components and groups, in page order.
@@ -222,84 +179,6 @@ pub async fn update_component(
     refresh(&state).await;
     let all = state.store.status_components().await?;
     Ok(Json(component_dto(&updated, &all)))
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct AffectedDto {
-    pub component: String,
-    pub name: String,
-    pub old_status: String,
-    pub new_status: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct PublicUpdateDto {
-    pub id: String,
-    /// investigating, identified, monitoring, resolved, postmortem.
-    pub status: String,
-    pub body: String,
-    pub created_at: String,
-    /// The components this update set (absent when it set none).
-    pub affected: Option<Vec<AffectedDto>>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct PublicIncidentDto {
-    pub id: String,
-    /// The internal incident it is the public face of (UUID).
-    pub incident_id: Option<String>,
-    pub name: String,
-    pub status: String,
-    /// none, minor, major, critical.
-    pub impact: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub resolved_at: Option<String>,
-    /// Newest first.
-    pub updates: Vec<PublicUpdateDto>,
-    /// Its page: `/status/incidents/{id}`.
-    pub url: String,
-    /// For a maintenance window: when it starts and ends, and its components.
-    pub scheduled_for: Option<String>,
-    pub scheduled_until: Option<String>,
-    pub maintenance_components: Option<Vec<String>>,
-}
-
-pub fn public_incident_dto(it: &PublicIncident) -> PublicIncidentDto {
-    PublicIncidentDto {
-        id: it.id.clone(),
-        incident_id: it.incident_id.clone(),
-        name: it.name.clone(),
-        status: it.status.as_str().into(),
-        impact: it.impact.as_str().into(),
-        created_at: it.created_at.to_string(),
-        updated_at: it.updated_at.to_string(),
-        resolved_at: it.resolved_at.map(|at| at.to_string()),
-        updates: it
-            .updates
-            .iter()
-            .map(|update| PublicUpdateDto {
-                id: update.id.clone(),
-                status: update.status.as_str().into(),
-                body: update.body.clone(),
-                created_at: update.created_at.to_string(),
-                affected: update.affected.as_ref().map(|list| {
-                    list.iter()
-                        .map(|a| AffectedDto {
-                            component: a.code.clone(),
-                            name: a.name.clone(),
-                            old_status: a.old_status.as_str().into(),
-                            new_status: a.new_status.as_str().into(),
-                        })
-                        .collect()
-                }),
-            })
-            .collect(),
-        url: format!("/status/incidents/{}", it.id),
-        scheduled_for: it.window.as_ref().map(|w| w.scheduled_for.to_string()),
-        scheduled_until: it.window.as_ref().map(|w| w.scheduled_until.to_string()),
-        maintenance_components: it.window.as_ref().map(|w| w.components.clone()),
-    }
 }
 
 #[derive(Deserialize, ToSchema, Debug)]

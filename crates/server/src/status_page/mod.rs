@@ -10,6 +10,7 @@ pub mod v2;
 
 pub mod admin;
 pub mod api;
+pub mod service;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::settings::workflow::{ConditionSettings, EffectSettings};
 use crate::settings::{PlaybookSettings, RuleSettings, TaskSettings};
 use crate::ui::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
-use crate::workflow::api::{check_name, current, delete_item, put_item};
+use crate::workflow::service::{check_name, current, delete_item, put_item};
 
 pub struct RuleRow {
     pub name: String,

@@ -2,61 +2,10 @@
 //! an incident, and the one-click links in pages.
 
 use super::*;
+use crate::paging::service::redact;
+use crate::paging::service::{AlertDto, alert_dto, declare_from, respond, with_log};
 
 // ----- alerts -----
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct AlertDto {
-    pub id: String,
-    pub service_id: String,
-    pub dedup_key: String,
-    /// triggered, acknowledged, resolved.
-    pub status: String,
-    pub summary: String,
-    pub severity: String,
-    pub source: String,
-    pub details: Value,
-    pub links: Value,
-    /// How many triggers this alert took (repeats are counted, not paged).
-    pub count: i64,
-    pub created_at: String,
-    pub acknowledged_at: Option<String>,
-    pub acknowledged_by: Option<String>,
-    pub resolved_at: Option<String>,
-    pub resolved_by: Option<String>,
-    /// The escalation step paged last (1-based) and when the next one is due.
-    pub step: i64,
-    pub next_escalation_at: Option<String>,
-    /// The incident declared from this alert (its id), if any.
-    pub incident_id: Option<String>,
-    /// Every step: triggered, step, paged (who and why), not_paged (why not), escalated,
-    /// acknowledged, resolved, exhausted. Only on `GET /alerts/{id}`.
-    pub log: Option<Vec<Value>>,
-}
-
-pub fn alert_dto(it: Alert) -> AlertDto {
-    AlertDto {
-        id: it.id,
-        service_id: it.service_id,
-        dedup_key: it.dedup_key,
-        status: it.status.as_str().into(),
-        summary: it.summary,
-        severity: it.severity.as_str().into(),
-        source: it.source,
-        details: serde_json::from_str(&it.details).unwrap_or(Value::Null),
-        links: serde_json::from_str(&it.links).unwrap_or(Value::Null),
-        count: it.count,
-        created_at: it.created_at.to_string(),
-        acknowledged_at: it.acknowledged_at.map(|at| at.to_string()),
-        acknowledged_by: it.acknowledged_by,
-        resolved_at: it.resolved_at.map(|at| at.to_string()),
-        resolved_by: it.resolved_by,
-        step: it.step + 1,
-        next_escalation_at: it.next_escalation_at.map(|at| at.to_string()),
-        incident_id: it.incident_id,
-        log: None,
-    }
-}
 
 #[derive(Deserialize, Debug, Default)]
 pub struct AlertsQuery {
@@ -86,47 +35,6 @@ pub async fn alerts(
     Ok(Json(alerts))
 }
 
-/// Removes what the caller may not see from alerts: the id of a linked private incident they
-/// are not a member of (in the alert and in its log), as if none were linked.
-pub async fn redact(
-    state: &AppState,
-    access: &firebreak_core::Access,
-    alerts: &mut [AlertDto],
-) -> ApiResult<()> {
-    let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    for alert in alerts.iter_mut() {
-        let Some(id) = alert.incident_id.clone() else {
-            continue;
-        };
-        let visible = match seen.get(&id) {
-            Some(visible) => *visible,
-            None => {
-                let key = uuid::Uuid::parse_str(&id).map(firebreak_store::IncidentKey::Id);
-                let visible = match key {
-                    Ok(key) => match state.store.visible_incident(key, access).await {
-                        Ok(_) => true,
-                        Err(StoreError::NotFound(_)) => false,
-                        Err(err) => return Err(err.into()),
-                    },
-                    Err(_) => false,
-                };
-                seen.insert(id.clone(), visible);
-                visible
-            }
-        };
-        if visible {
-            continue;
-        }
-        alert.incident_id = None;
-        for entry in alert.log.iter_mut().flatten() {
-            if entry["detail"]["incident"] == Value::String(id.clone()) {
-                entry["detail"]["incident"] = Value::Null;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// One alert with its log: who was paged and why, and who was not and why not.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "paging",
     params(("id" = String, Path, description = "Alert id")),
@@ -138,67 +46,6 @@ pub async fn alert(
 ) -> ApiResult<Json<AlertDto>> {
     caller.require(Role::Viewer)?;
     Ok(Json(with_log(&state, &caller.access(), &id).await?))
-}
-
-/// One alert with its log, as `access` may see it.
-pub async fn with_log(
-    state: &AppState,
-    access: &firebreak_core::Access,
-    id: &str,
-) -> ApiResult<AlertDto> {
-    let found = state.store.alert(id).await.map_err(not_found("alert"))?;
-    let log = state
-        .store
-        .alert_log(id)
-        .await?
-        .into_iter()
-        .map(|it| {
-            serde_json::json!({
-                "at": it.at.to_string(),
-                "kind": it.kind,
-                "detail": serde_json::from_str::<Value>(&it.detail).unwrap_or(Value::Null),
-            })
-        })
-        .collect();
-    let mut alert = [AlertDto {
-        log: Some(log),
-        ..alert_dto(found)
-    }];
-    redact(state, access, &mut alert).await?;
-    let [alert] = alert;
-    Ok(alert)
-}
-
-/// Acknowledge or resolve as a person: the API, the CLI and the pages come here.
-/// Acknowledges or resolves an alert for `by`, acting with `role`: the API and the page link
-/// share this one rule (a responder may, a viewer may not).
-pub async fn respond(
-    state: &AppState,
-    id: &str,
-    action: AlertAction,
-    (by, role): (&str, Role),
-) -> ApiResult<Alert> {
-    if !role.allows(Role::Responder) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "acknowledging or resolving needs the responder role; {by} is a {}",
-                role.as_str()
-            ),
-        ));
-    }
-    state
-        .store
-        .respond_to_alert(id, action, by, firebreak_store::clock::now())
-        .await
-        .map_err(|err| match err {
-            StoreError::NotFound(_) => ApiError::not_found("alert"),
-            StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
-            }
-            other => other.into(),
-        })
 }
 
 /// Acknowledge: escalation stops.
@@ -379,57 +226,6 @@ pub async fn declare_incident(
             firebreak_store::clock::now(),
         )),
     ))
-}
-
-/// The API and the alert page both come here.
-pub async fn declare_from(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    severity: Option<String>,
-) -> ApiResult<firebreak_core::Incident> {
-    caller.require(Role::Responder)?;
-    let alert = state.store.alert(id).await.map_err(not_found("alert"))?;
-    if alert.incident_id.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "an incident was already declared from this alert",
-        ));
-    }
-    let service = state.store.service(&alert.service_id).await?;
-    let raw = firebreak_core::command::RawDeclare {
-        title: Some(alert.summary.chars().take(200).collect()),
-        summary: Some(format!(
-            "Declared from alert {} ({}, seen {} time(s), source {}).",
-            alert.id, alert.severity, alert.count, alert.source
-        )),
-        severity,
-        incident_type: None,
-        impact: None,
-        affected_text: None,
-        affected_count: None,
-        services: Some(vec![service.name]),
-        private: None,
-        mode: None,
-        status: Some("triage".into()),
-    };
-    let new = firebreak_core::command::parse_declare(raw, &state.store.catalog())
-        .map_err(ApiError::validation)?;
-    let declared = state
-        .store
-        .declare(new, &caller.actor(), caller.access(), None)
-        .await?;
-    state
-        .store
-        .link_alert_incident(
-            &alert.id,
-            &declared.incident.id.to_string(),
-            &caller.actor(),
-            firebreak_store::clock::now(),
-        )
-        .await?;
-    Ok(declared.incident)
 }
 
 // ----- the links in pages -----

@@ -1,73 +1,11 @@
 //! How you are paged: your contact methods and notification rules.
 
 use super::*;
+use crate::paging::service::person_of;
+use crate::paging::service::{ContactBody, RuleBody, contact, rule};
+use crate::paging::service::{ContactDto, RuleDto, contact_dto, person_changing};
 
 // ----- how you are paged -----
-
-#[derive(Deserialize, ToSchema, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct ContactBody {
-    /// `email` or `webhook`.
-    pub kind: String,
-    /// An email address, or an http(s) URL for a webhook.
-    pub address: String,
-    /// A webhook's signing secret (16+ characters); made for you when absent.
-    pub secret: Option<String>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ContactDto {
-    pub id: String,
-    pub kind: String,
-    pub address: String,
-    /// Only when a webhook is created: the secret its pages are signed with
-    /// (`Firebreak-Signature`, as outgoing webhooks).
-    pub secret: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema, Debug)]
-#[serde(deny_unknown_fields)]
-#[schema(as = NotificationRuleBody)]
-pub struct RuleBody {
-    /// One of your contact methods.
-    pub contact_method: String,
-    /// Minutes after the page (0: at once; at most 60).
-    pub delay_minutes: i64,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct RuleDto {
-    pub id: String,
-    pub contact_method: ContactDto,
-    pub delay_minutes: i64,
-}
-
-pub(crate) fn person_of(caller: &Caller) -> ApiResult<String> {
-    caller
-        .user
-        .as_ref()
-        .map(|it| it.email.clone())
-        .ok_or_else(|| ApiError::not_found("person for this token"))
-}
-
-/// The person whose own paging setup the caller changes: a change needs the responder role
-/// (a read-scope token or a viewer only reads it).
-pub(crate) fn person_changing(caller: &Caller) -> ApiResult<String> {
-    caller.require(Role::Responder)?;
-    person_of(caller)
-}
-
-pub(crate) fn contact_dto(
-    it: firebreak_store::ContactMethod,
-    secret: Option<String>,
-) -> ContactDto {
-    ContactDto {
-        id: it.id,
-        kind: it.kind,
-        address: it.address,
-        secret,
-    }
-}
 
 /// Add a way to reach you when you are paged (email or a signed webhook).
 #[utoipa::path(post, path = "/api/v1/me/contact-methods", tag = "paging", request_body = ContactBody,
@@ -79,41 +17,6 @@ pub async fn add_contact(
 ) -> ApiResult<(StatusCode, Json<ContactDto>)> {
     let created = contact(&state, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(created)))
-}
-
-/// The API and the account page come here.
-pub async fn contact(
-    state: &AppState,
-    caller: &Caller,
-    body: &ContactBody,
-) -> ApiResult<ContactDto> {
-    let person = person_changing(caller)?;
-    let (address, secret) = match body.kind.as_str() {
-        "email" => (
-            firebreak_core::person::parse_email(&body.address)
-                .ok_or_else(|| ApiError::field("address", "an email address"))?,
-            None,
-        ),
-        "webhook" => {
-            let url = crate::webhooks::outbound_url(state, "address", body.address.trim())?;
-            let secret = match body.secret.as_deref() {
-                Some(secret) if secret.len() >= 16 && secret.len() <= 200 => secret.to_string(),
-                Some(_) => return Err(ApiError::field("secret", "16 to 200 characters")),
-                None => crate::webhooks::random_secret()?,
-            };
-            (url, Some(secret))
-        }
-        _ => return Err(ApiError::field("kind", "email or webhook")),
-    };
-    let created = state
-        .store
-        .create_contact_method(
-            &person,
-            (&body.kind, &address, secret.as_deref()),
-            firebreak_store::clock::now(),
-        )
-        .await?;
-    Ok(contact_dto(created, secret))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/contact-methods", tag = "paging",
@@ -165,34 +68,6 @@ pub async fn add_rule(
 ) -> ApiResult<(StatusCode, Json<RuleDto>)> {
     let created = rule(&state, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(created)))
-}
-
-/// The API and the account page come here.
-pub async fn rule(state: &AppState, caller: &Caller, body: &RuleBody) -> ApiResult<RuleDto> {
-    let person = person_changing(caller)?;
-    if !(0..=60).contains(&body.delay_minutes) {
-        return Err(ApiError::field("delay_minutes", "0 to 60"));
-    }
-    let created = state
-        .store
-        .create_notification_rule(
-            &person,
-            &body.contact_method,
-            body.delay_minutes,
-            firebreak_store::clock::now(),
-        )
-        .await
-        .map_err(|err| match err {
-            StoreError::NotFound(_) => {
-                ApiError::field("contact_method", "not one of your contact methods")
-            }
-            other => other.into(),
-        })?;
-    Ok(RuleDto {
-        id: created.id,
-        contact_method: contact_dto(created.contact_method, None),
-        delay_minutes: created.delay_minutes,
-    })
 }
 
 #[utoipa::path(get, path = "/api/v1/me/notification-rules", tag = "paging",

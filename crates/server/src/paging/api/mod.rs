@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use firebreak_core::Role;
 use firebreak_core::paging::{AlertAction, AlertSeverity};
-use firebreak_store::{Alert, IncomingAlert, PolicyDoc, Service, StepDoc, StoreError, TargetDoc};
+use firebreak_store::{IncomingAlert, Service, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
+use crate::paging::service::TargetBody;
+use crate::paging::service::{PolicyBody, not_found, save_policy};
+use crate::paging::service::{StepBody, name_of, policy_doc};
 
 mod alerts;
 mod contacts;
@@ -28,21 +31,6 @@ pub use contacts::*;
 pub use heartbeats::*;
 pub use services::*;
 pub use silences::*;
-
-pub(crate) fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
-    move |err| match err {
-        StoreError::NotFound(_) => ApiError::not_found(what),
-        other => other.into(),
-    }
-}
-
-pub(crate) fn name_of(field: &str, text: &str) -> ApiResult<String> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 100 {
-        return Err(ApiError::field(field, "1 to 100 characters"));
-    }
-    Ok(text.to_string())
-}
 
 // ----- teams -----
 
@@ -117,33 +105,6 @@ pub async fn create_team(
 
 // ----- escalation policies -----
 
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct TargetBody {
-    /// `person` (an email) or `schedule` (a schedule's id or name).
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub id: String,
-}
-
-#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct StepBody {
-    pub targets: Vec<TargetBody>,
-    /// Minutes to wait for an acknowledgement before the next step (1 to 1440).
-    pub delay_minutes: i64,
-}
-
-#[derive(Deserialize, ToSchema, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyBody {
-    pub name: String,
-    pub steps: Vec<StepBody>,
-    /// How many more times the whole policy runs after the last step (0 to 9).
-    #[serde(default)]
-    pub repeat: i64,
-}
-
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct PolicyDto {
     pub id: String,
@@ -176,53 +137,6 @@ fn policy_dto(it: firebreak_store::EscalationPolicy) -> PolicyDto {
     }
 }
 
-/// Checks a policy: people are emails, schedules exist (stored by id), steps and repeats
-/// within bounds.
-async fn policy_doc(state: &AppState, body: &PolicyBody) -> ApiResult<PolicyDoc> {
-    let mut steps = Vec::new();
-    for (i, step) in body.steps.iter().enumerate() {
-        let field = format!("steps[{i}].targets");
-        let mut targets = Vec::new();
-        for target in &step.targets {
-            match target.kind.as_str() {
-                "person" => targets.push(TargetDoc {
-                    kind: "person".into(),
-                    id: firebreak_core::person::parse_email(&target.id).ok_or_else(|| {
-                        ApiError::field(&field, format!("{:?} is not an email address", target.id))
-                    })?,
-                }),
-                "schedule" => {
-                    let schedule = state.store.schedule(&target.id).await.map_err(|_| {
-                        ApiError::field(&field, format!("no schedule {:?}", target.id))
-                    })?;
-                    targets.push(TargetDoc {
-                        kind: "schedule".into(),
-                        id: schedule.id,
-                    });
-                }
-                other => {
-                    return Err(ApiError::field(
-                        &field,
-                        format!("a target is a person or a schedule, not {other:?}"),
-                    ));
-                }
-            }
-        }
-        steps.push(StepDoc {
-            targets,
-            delay_minutes: step.delay_minutes,
-        });
-    }
-    let doc = PolicyDoc {
-        steps,
-        repeat: body.repeat,
-    };
-    doc.to_core()
-        .check()
-        .map_err(|err| ApiError::field("steps", err.to_string()))?;
-    Ok(doc)
-}
-
 #[utoipa::path(get, path = "/api/v1/escalation-policies", tag = "paging",
     responses((status = 200, body = Vec<PolicyDto>)), security(("bearer" = [])))]
 pub async fn policies(
@@ -252,27 +166,6 @@ pub async fn create_policy(
 ) -> ApiResult<(StatusCode, Json<PolicyDto>)> {
     let created = save_policy(&state, &caller, &body, false).await?;
     Ok((StatusCode::CREATED, Json(policy_dto(created))))
-}
-
-/// Checks and stores a policy: a new one, or (with `replace`) the one of that name (admins).
-/// The API and the services page come here.
-pub async fn save_policy(
-    state: &AppState,
-    caller: &Caller,
-    body: &PolicyBody,
-    replace: bool,
-) -> ApiResult<firebreak_store::EscalationPolicy> {
-    caller.require(Role::Admin)?;
-    let name = name_of("name", &body.name)?;
-    let doc = policy_doc(state, body).await?;
-    let now = firebreak_store::clock::now();
-    match state.store.policy(&name).await {
-        Ok(current) if replace => {
-            state.store.update_policy(&current.id, &doc, now).await?;
-            Ok(state.store.policy(&current.id).await?)
-        }
-        _ => Ok(state.store.create_policy(&name, &doc, now).await?),
-    }
 }
 
 /// Replace a policy's steps (admin). Alerts already escalating keep the snapshot they took.

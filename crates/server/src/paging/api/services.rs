@@ -1,31 +1,9 @@
 //! Services and their integration keys (shown once, revocable).
 
 use super::*;
+use crate::paging::service::{ServiceBody, add_service, new_key, save_service};
 
 // ----- services and integration keys -----
-
-#[derive(Deserialize, ToSchema, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceBody {
-    pub name: String,
-    /// The owner team (id or name).
-    pub team: Option<String>,
-    /// The escalation policy (id or name); without one, alerts are kept but page nobody.
-    pub escalation_policy: Option<String>,
-    /// Services this one depends on (ids or names).
-    #[serde(default)]
-    pub depends_on: Vec<String>,
-    #[serde(default)]
-    pub runbook_url: String,
-    /// Alert-storm grouping: alerts opened within this many minutes of an open alert join it
-    /// and page nobody more (0 to 1440; 0, the default: off).
-    #[serde(default)]
-    pub group_window_minutes: i64,
-    /// Open an incident (in triage) for every new alert of at least this severity: critical,
-    /// error, warning, info. Empty: never.
-    #[serde(default)]
-    pub auto_declare_severity: String,
-}
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct ServiceDto {
@@ -119,117 +97,6 @@ pub async fn replace_service(
     Ok(Json(service_dto(saved)))
 }
 
-/// Checks and stores a new service (admins); the API and the services page come here.
-pub async fn add_service(
-    state: &AppState,
-    caller: &Caller,
-    body: &ServiceBody,
-) -> ApiResult<Service> {
-    caller.require(Role::Admin)?;
-    let service = checked_service(state, body).await?;
-    Ok(state
-        .store
-        .create_service(&service, firebreak_store::clock::now())
-        .await?)
-}
-
-/// Checks and replaces a service's settings (admins); the API and the services page come here.
-pub async fn save_service(
-    state: &AppState,
-    caller: &Caller,
-    id_or_name: &str,
-    body: &ServiceBody,
-) -> ApiResult<Service> {
-    caller.require(Role::Admin)?;
-    let existing = state
-        .store
-        .service(id_or_name)
-        .await
-        .map_err(not_found("service"))?;
-    let service = Service {
-        id: existing.id.clone(),
-        ..checked_service(state, body).await?
-    };
-    if service.depends_on.contains(&service.id) {
-        return Err(ApiError::field(
-            "depends_on",
-            "a service cannot depend on itself",
-        ));
-    }
-    state
-        .store
-        .replace_service(&service, firebreak_store::clock::now())
-        .await
-        .map_err(not_found("service"))
-}
-
-/// A service as the body describes it (without an id), names resolved to ids.
-pub(crate) async fn checked_service(state: &AppState, body: &ServiceBody) -> ApiResult<Service> {
-    let name = name_of("name", &body.name)?;
-    let team_id = match body.team.as_deref().filter(|it| !it.is_empty()) {
-        Some(team) => Some(
-            state
-                .store
-                .team(team)
-                .await
-                .map_err(|_| ApiError::field("team", format!("no team {team:?}")))?
-                .id,
-        ),
-        None => None,
-    };
-    let policy_id = match body
-        .escalation_policy
-        .as_deref()
-        .filter(|it| !it.is_empty())
-    {
-        Some(policy) => Some(
-            state
-                .store
-                .policy(policy)
-                .await
-                .map_err(|_| ApiError::field("escalation_policy", format!("no policy {policy:?}")))?
-                .id,
-        ),
-        None => None,
-    };
-    let mut depends_on = Vec::new();
-    for other in &body.depends_on {
-        depends_on.push(
-            state
-                .store
-                .service(other)
-                .await
-                .map_err(|_| ApiError::field("depends_on", format!("no service {other:?}")))?
-                .id,
-        );
-    }
-    let runbook_url = body.runbook_url.trim().to_string();
-    if !(0..=1440).contains(&body.group_window_minutes) {
-        return Err(ApiError::field("group_window_minutes", "0 (off) to 1440"));
-    }
-    let auto_declare_severity = body.auto_declare_severity.trim().to_string();
-    if !auto_declare_severity.is_empty() && AlertSeverity::parse(&auto_declare_severity).is_none() {
-        return Err(ApiError::field(
-            "auto_declare_severity",
-            "critical, error, warning, info, or empty for never",
-        ));
-    }
-    let web = runbook_url.starts_with("https://") || runbook_url.starts_with("http://");
-    if !(runbook_url.is_empty() || web) {
-        return Err(ApiError::field("runbook_url", "an http(s) address"));
-    }
-    Ok(Service {
-        id: String::new(),
-        name,
-        team_id,
-        policy_id,
-        depends_on,
-        runbook_url,
-        group_window_minutes: body.group_window_minutes,
-        auto_declare_severity,
-    })
-}
-
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KeyBody {
@@ -278,39 +145,6 @@ pub async fn create_key(
             key: Some(key),
         }),
     ))
-}
-
-/// Makes an integration key (admins): the stored record and the key, which is not kept.
-pub async fn new_key(
-    state: &AppState,
-    caller: &Caller,
-    service: &str,
-    name: &str,
-) -> ApiResult<(firebreak_store::IntegrationKey, String)> {
-    caller.require(Role::Admin)?;
-    let service = state
-        .store
-        .service(service)
-        .await
-        .map_err(not_found("service"))?;
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-    let key: String = bytes.iter().map(|it| format!("{it:02x}")).collect();
-    let name = if name.trim().is_empty() {
-        "integration".to_string()
-    } else {
-        name_of("name", name)?
-    };
-    let created = state
-        .store
-        .create_integration_key(
-            &service.id,
-            &name,
-            &firebreak_core::token::hash_token(&key),
-            firebreak_store::clock::now(),
-        )
-        .await?;
-    Ok((created, key))
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{id}/integration-keys", tag = "paging",

@@ -1,4 +1,5 @@
-//! `GET /api/v1/incidents/{key}/events`: new timeline events as Server-Sent Events.
+//! An incident's new timeline events, live, as Server-Sent Events: the API's
+//! `GET /api/v1/incidents/{key}/events` and the room's live timeline both stream through here.
 //!
 //! The stream subscribes to live events *before* reading the backlog from the database, so
 //! nothing committed in between is missed; seq numbers drop duplicates. `Last-Event-ID` (or
@@ -9,67 +10,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use firebreak_core::{Access, Role};
+use firebreak_core::Access;
 use firebreak_store::StoredEvent;
 use futures_util::Stream;
-use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Caller};
-use crate::incidents::api::visible;
 use crate::incidents::dto::EventDto;
-
-#[derive(Deserialize, IntoParams, Debug, Default)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    /// Start after this seq (like `Last-Event-ID`); default: only events from now on.
-    pub after: Option<i64>,
-}
-
-/// Live timeline events (`text/event-stream`); each event's `id` is its seq.
-#[utoipa::path(get, path = "/api/v1/incidents/{key}/events", tag = "timeline",
-    params(("key" = String, Path, description = "UUID or reference"), EventsQuery,
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq")),
-    responses((status = 200, content_type = "text/event-stream", description = "One SSE event per timeline event; event name = kind, data = the event as JSON")),
-    security(("bearer" = [])))]
-pub async fn events(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(text): Path<String>,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<EventsQuery>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require(Role::Viewer)?;
-    let incident = visible(&state, &caller, &text, "live events").await?;
-    let live = state.store.subscribe();
-    let last_event_id = headers
-        .get("Last-Event-ID")
-        .and_then(|it| it.to_str().ok())
-        .map(str::trim);
-    let after = match (last_event_id, query.after) {
-        (Some(text), _) => text
-            .parse::<i64>()
-            .map_err(|_| ApiError::field("Last-Event-ID", "must be an event seq"))?,
-        (None, Some(after)) => after,
-        (None, None) => incident.last_seq,
-    };
-    Ok(stream(
-        state,
-        live,
-        caller.access(),
-        incident.id.0,
-        after,
-        Arc::new(to_sse),
-    ))
-}
 
 /// Turns one stored event into the SSE event a client receives.
 pub(crate) type Render = Arc<dyn Fn(&StoredEvent) -> Event + Send + Sync>;
@@ -98,7 +47,7 @@ pub(crate) fn stream(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-fn to_sse(event: &StoredEvent) -> Event {
+pub(crate) fn to_sse(event: &StoredEvent) -> Event {
     let data = serde_json::to_string(&EventDto::from_event(event)).unwrap_or_default();
     Event::default()
         .id(event.seq.to_string())
