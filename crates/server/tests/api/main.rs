@@ -12,6 +12,7 @@ mod freeze;
 mod hardening;
 mod incidents;
 mod insights;
+mod layout;
 mod openapi;
 mod outbound;
 mod pages;
