@@ -26,19 +26,18 @@ impl Store {
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>> {
-        let rows = sqlx::query("SELECT id, name, members FROM teams ORDER BY name")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let members: String = row.try_get("members")?;
-                Ok(Team {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    members: serde_json::from_str(&members).unwrap_or_default(),
-                })
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, members FROM teams ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, members)| Team {
+                id,
+                name,
+                members: serde_json::from_str(&members).unwrap_or_default(),
             })
-            .collect()
+            .collect())
     }
 
     /// A team by id or name.
@@ -90,15 +89,15 @@ impl Store {
     }
 
     pub async fn policies(&self) -> Result<Vec<EscalationPolicy>> {
-        let rows = sqlx::query("SELECT id, name, policy FROM escalation_policies ORDER BY name")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let policy: String = row.try_get("policy")?;
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, policy FROM escalation_policies ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
+        rows.into_iter()
+            .map(|(id, name, policy)| {
                 Ok(EscalationPolicy {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
+                    id,
+                    name,
                     policy: serde_json::from_str(&policy)
                         .map_err(|err| StoreError::Corrupt(format!("policy: {err}")))?,
                 })
@@ -223,25 +222,22 @@ impl Store {
     }
 
     pub async fn integration_keys(&self, service_id: &str) -> Result<Vec<IntegrationKey>> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT id, service_id, name, created_at, revoked_at FROM integration_keys WHERE service_id = $1 ORDER BY created_at",
         )
         .bind(service_id.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(IntegrationKey {
-                    id: row.try_get("id")?,
-                    service_id: row.try_get("service_id")?,
-                    name: row.try_get("name")?,
-                    created_at: from_micros(row.try_get("created_at")?),
-                    revoked_at: row
-                        .try_get::<Option<i64>, _>("revoked_at")?
-                        .map(from_micros),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(id, service_id, name, created_at, revoked_at)| IntegrationKey {
+                id,
+                service_id,
+                name,
+                created_at: from_micros(created_at),
+                revoked_at: revoked_at.map(from_micros),
             })
-            .collect()
+            .collect())
     }
 
     pub async fn revoke_integration_key(

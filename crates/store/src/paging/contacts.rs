@@ -51,22 +51,21 @@ impl Store {
     }
 
     pub async fn contact_methods(&self, person: &str) -> Result<Vec<ContactMethod>> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, person, kind, address FROM contact_methods WHERE person = $1 ORDER BY created_at",
         )
         .bind(person.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ContactMethod {
-                    id: row.try_get("id")?,
-                    person: row.try_get("person")?,
-                    kind: row.try_get("kind")?,
-                    address: row.try_get("address")?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(id, person, kind, address)| ContactMethod {
+                id,
+                person,
+                kind,
+                address,
             })
-            .collect()
+            .collect())
     }
 
     /// Removes a person's contact method and the rules that use it.
@@ -136,20 +135,19 @@ impl Store {
 
     pub async fn notification_rules(&self, person: &str) -> Result<Vec<NotificationRule>> {
         let methods = self.contact_methods(person).await?;
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT id, contact_method_id, delay_minutes FROM notification_rules WHERE person = $1 ORDER BY delay_minutes",
         )
         .bind(person.to_string())
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let method_id: String = row.try_get("contact_method_id")?;
+        for (id, method_id, delay_minutes) in rows {
             if let Some(method) = methods.iter().find(|it| it.id == method_id) {
                 out.push(NotificationRule {
-                    id: row.try_get("id")?,
+                    id,
                     contact_method: method.clone(),
-                    delay_minutes: row.try_get("delay_minutes")?,
+                    delay_minutes,
                 });
             }
         }

@@ -143,18 +143,16 @@ impl Store {
             "SELECT id, summary, policy, step, pass FROM alerts WHERE next_escalation_at <= $1 \
              AND status = 'triggered' ORDER BY next_escalation_at LIMIT {limit}{lock}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(micros(now))
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<(String, String, Option<String>, i64, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(micros(now))
+                .fetch_all(&mut *tx)
+                .await?;
         let count = rows.len();
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            let summary: String = row.try_get("summary")?;
-            let policy: Option<String> = row.try_get("policy")?;
+        for (id, summary, policy, step, pass) in rows {
             let at = Position {
-                step: usize::try_from(row.try_get::<i64, _>("step")?).unwrap_or(0),
-                pass: row.try_get("pass")?,
+                step: usize::try_from(step).unwrap_or(0),
+                pass,
             };
             let policy = policy
                 .as_deref()
@@ -204,20 +202,20 @@ impl Store {
         if self.backend() != Backend::Postgres {
             return Ok(crate::clock::now());
         }
-        let row = sqlx::query(
+        let now: i64 = sqlx::query_scalar(
             "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT) AS now",
         )
         .fetch_one(self.pool())
         .await?;
-        Ok(from_micros(row.try_get("now")?))
+        Ok(from_micros(now))
     }
 
     /// When the next escalation timer is due (acknowledged and resolved alerts have none).
     pub async fn next_escalation_at(&self) -> Result<Option<Timestamp>> {
-        let row = sqlx::query("SELECT MIN(next_escalation_at) AS at FROM alerts")
+        let at: Option<i64> = sqlx::query_scalar("SELECT MIN(next_escalation_at) AS at FROM alerts")
             .fetch_one(self.pool())
             .await?;
-        Ok(row.try_get::<Option<i64>, _>("at")?.map(from_micros))
+        Ok(at.map(from_micros))
     }
 
     /// Acknowledge or resolve an alert by id (a person, through the API, the CLI, a page or a
@@ -237,12 +235,11 @@ impl Store {
             ""
         };
         let sql = format!("SELECT status FROM alerts WHERE id = $1{lock}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let status: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(alert_id.to_string())
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound("alert"))?;
-        let status: String = row.try_get("status")?;
         let decision = decide(AlertStatus::parse(&status), action);
         if !matches!(decision, Decision::Acknowledge | Decision::Resolve) {
             return Err(StoreError::Conflict(format!(
@@ -313,7 +310,7 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<String> {
-        let row = sqlx::query(
+        sqlx::query_scalar(
             "SELECT person FROM alert_links WHERE token_hash = $1 AND alert_id = $2 AND expires_at > $3",
         )
         .bind(token_hash.to_string())
@@ -321,8 +318,7 @@ impl Store {
         .bind(micros(now))
         .fetch_optional(self.pool())
         .await?
-        .ok_or(StoreError::NotFound("page link"))?;
-        Ok(row.try_get("person")?)
+        .ok_or(StoreError::NotFound("page link"))
     }
 
     pub async fn alert(&self, id: &str) -> Result<Alert> {
@@ -354,20 +350,19 @@ impl Store {
 
     /// An alert's log, oldest first.
     pub async fn alert_log(&self, id: &str) -> Result<Vec<AlertLogEntry>> {
-        let rows =
-            sqlx::query("SELECT at, kind, detail FROM alert_log WHERE alert_id = $1 ORDER BY id")
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT at, kind, detail FROM alert_log WHERE alert_id = $1 ORDER BY id")
                 .bind(id.to_string())
                 .fetch_all(self.pool())
                 .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AlertLogEntry {
-                    at: from_micros(row.try_get("at")?),
-                    kind: row.try_get("kind")?,
-                    detail: row.try_get("detail")?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(at, kind, detail)| AlertLogEntry {
+                at: from_micros(at),
+                kind,
+                detail,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -423,12 +418,11 @@ pub(super) async fn set_status(
         "status <> 'resolved'"
     };
     let members_sql = format!("SELECT id FROM alerts WHERE group_id = $1 AND {open}");
-    let members = sqlx::query(sqlx::AssertSqlSafe(members_sql))
+    let members: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(members_sql))
         .bind(alert_id.to_string())
         .fetch_all(&mut **tx)
         .await?;
-    for row in members {
-        let member: String = row.try_get("id")?;
+    for member in members {
         sqlx::query(sql)
             .bind(member.clone())
             .bind(micros(now))

@@ -18,17 +18,28 @@ pub struct Heartbeat {
 const HEARTBEAT_COLUMNS: &str =
     "id, service_id, name, interval_minutes, last_ping_at, due_at, missed";
 
+/// A heartbeat as `HEARTBEAT_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct HeartbeatRow {
+    id: String,
+    service_id: String,
+    name: String,
+    interval_minutes: i64,
+    last_ping_at: Option<i64>,
+    due_at: i64,
+    missed: i64,
+}
+
 fn heartbeat_from(row: &AnyRow) -> Result<Heartbeat> {
+    let row = HeartbeatRow::from_row(row)?;
     Ok(Heartbeat {
-        id: row.try_get("id")?,
-        service_id: row.try_get("service_id")?,
-        name: row.try_get("name")?,
-        interval_minutes: row.try_get("interval_minutes")?,
-        last_ping_at: row
-            .try_get::<Option<i64>, _>("last_ping_at")?
-            .map(from_micros),
-        due_at: from_micros(row.try_get("due_at")?),
-        missed: row.try_get::<i64, _>("missed")? != 0,
+        id: row.id,
+        service_id: row.service_id,
+        name: row.name,
+        interval_minutes: row.interval_minutes,
+        last_ping_at: row.last_ping_at.map(from_micros),
+        due_at: from_micros(row.due_at),
+        missed: row.missed != 0,
     })
 }
 

@@ -96,18 +96,12 @@ impl Store {
             ""
         };
         let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
-        let open = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let open: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(open_key.clone())
             .fetch_optional(&mut **tx)
             .await?;
-        let (open_id, open_status) = match &open {
-            Some(row) => {
-                let status: String = row.try_get("status")?;
-                (
-                    Some(row.try_get::<String, _>("id")?),
-                    AlertStatus::parse(&status),
-                )
-            }
+        let (open_id, open_status) = match open {
+            Some((id, status)) => (Some(id), AlertStatus::parse(&status)),
             None => (None, None),
         };
         let decision = decide(open_status, incoming.action);
@@ -250,7 +244,7 @@ impl Store {
         person: &str,
         now: Timestamp,
     ) -> Result<i64> {
-        let query = sqlx::query(
+        let query = sqlx::query_scalar(
             "INSERT INTO page_budget (person, window_start, pages) VALUES ($1, $2, 1) \
              ON CONFLICT (person) DO UPDATE SET \
              pages = CASE WHEN page_budget.window_start <= $3 THEN 1 ELSE page_budget.pages + 1 END, \
@@ -260,11 +254,11 @@ impl Store {
         .bind(person.to_string())
         .bind(micros(now))
         .bind(micros(now - SignedDuration::from_hours(1)));
-        let row = match self.backend() {
+        let pages = match self.backend() {
             Backend::Postgres => query.fetch_one(self.pool()).await?,
             Backend::Sqlite => query.fetch_one(&mut **tx).await?,
         };
-        Ok(row.try_get("pages")?)
+        Ok(pages)
     }
 
     /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
@@ -281,7 +275,7 @@ impl Store {
     ) -> Result<Option<Quiet>> {
         let silences = pending.silences(tx, now).await?.to_vec();
         let opened_recently: i64 = if pager.flap_threshold > 0 {
-            sqlx::query(
+            sqlx::query_scalar(
                 "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
             )
             .bind(service.id.clone())
@@ -289,7 +283,6 @@ impl Store {
             .bind(micros(now - pager.flap_window))
             .fetch_one(&mut **tx)
             .await?
-            .try_get("n")?
         } else {
             0
         };

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Row, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -193,58 +193,124 @@ const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, severit
     created_at, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, step, pass, \
     next_escalation_at, incident_id";
 
+/// An alert as `ALERT_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: String,
+    service_id: String,
+    dedup_key: String,
+    status: String,
+    summary: String,
+    severity: String,
+    source: String,
+    details: String,
+    links: String,
+    count: i64,
+    created_at: i64,
+    updated_at: i64,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+    resolved_at: Option<i64>,
+    resolved_by: Option<String>,
+    step: i64,
+    pass: i64,
+    next_escalation_at: Option<i64>,
+    incident_id: Option<String>,
+}
+
+impl TryFrom<AlertRow> for Alert {
+    type Error = StoreError;
+
+    fn try_from(row: AlertRow) -> Result<Alert> {
+        Ok(Alert {
+            status: AlertStatus::parse(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("alert status {:?}", row.status)))?,
+            severity: AlertSeverity::parse(&row.severity).unwrap_or(AlertSeverity::Error),
+            id: row.id,
+            service_id: row.service_id,
+            dedup_key: row.dedup_key,
+            summary: row.summary,
+            source: row.source,
+            details: row.details,
+            links: row.links,
+            count: row.count,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+            acknowledged_at: row.acknowledged_at.map(from_micros),
+            acknowledged_by: row.acknowledged_by,
+            resolved_at: row.resolved_at.map(from_micros),
+            resolved_by: row.resolved_by,
+            step: row.step,
+            pass: row.pass,
+            next_escalation_at: row.next_escalation_at.map(from_micros),
+            incident_id: row.incident_id,
+        })
+    }
+}
+
 fn alert_from(row: &AnyRow) -> Result<Alert> {
-    let status: String = row.try_get("status")?;
-    let severity: String = row.try_get("severity")?;
-    let opt_time = |name: &str| -> Result<Option<Timestamp>> {
-        Ok(row.try_get::<Option<i64>, _>(name)?.map(from_micros))
-    };
-    Ok(Alert {
-        id: row.try_get("id")?,
-        service_id: row.try_get("service_id")?,
-        dedup_key: row.try_get("dedup_key")?,
-        status: AlertStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("alert status {status:?}")))?,
-        summary: row.try_get("summary")?,
-        severity: AlertSeverity::parse(&severity).unwrap_or(AlertSeverity::Error),
-        source: row.try_get("source")?,
-        details: row.try_get("details")?,
-        links: row.try_get("links")?,
-        count: row.try_get("count")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        updated_at: from_micros(row.try_get("updated_at")?),
-        acknowledged_at: opt_time("acknowledged_at")?,
-        acknowledged_by: row.try_get("acknowledged_by")?,
-        resolved_at: opt_time("resolved_at")?,
-        resolved_by: row.try_get("resolved_by")?,
-        step: row.try_get("step")?,
-        pass: row.try_get("pass")?,
-        next_escalation_at: opt_time("next_escalation_at")?,
-        incident_id: row.try_get("incident_id")?,
-    })
+    Alert::try_from(AlertRow::from_row(row)?)
+}
+
+/// A silence as its table holds it.
+#[derive(sqlx::FromRow)]
+struct SilenceRow {
+    id: String,
+    service_id: Option<String>,
+    matching: String,
+    starts_at: i64,
+    ends_at: i64,
+}
+
+impl From<SilenceRow> for Silence {
+    fn from(row: SilenceRow) -> Silence {
+        Silence {
+            id: row.id,
+            service_id: row.service_id,
+            matching: row.matching,
+            starts: from_micros(row.starts_at),
+            ends: from_micros(row.ends_at),
+        }
+    }
 }
 
 fn silence_from(row: &AnyRow) -> Result<Silence> {
-    Ok(Silence {
-        id: row.try_get("id")?,
-        service_id: row.try_get("service_id")?,
-        matching: row.try_get("matching")?,
-        starts: from_micros(row.try_get("starts_at")?),
-        ends: from_micros(row.try_get("ends_at")?),
-    })
+    Ok(SilenceRow::from_row(row)?.into())
+}
+
+/// A silence with its comment and author.
+#[derive(sqlx::FromRow)]
+struct NotedSilenceRow {
+    #[sqlx(flatten)]
+    silence: SilenceRow,
+    comment: String,
+    created_by: String,
+}
+
+/// A service as its table holds it (`depends_on` a JSON array).
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: String,
+    name: String,
+    team_id: Option<String>,
+    policy_id: Option<String>,
+    depends_on: String,
+    runbook_url: String,
+    group_window_minutes: i64,
+    auto_declare_severity: String,
 }
 
 fn service_from(row: &AnyRow) -> Result<Service> {
-    let depends: String = row.try_get("depends_on")?;
+    let row = ServiceRow::from_row(row)?;
     Ok(Service {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        team_id: row.try_get("team_id")?,
-        policy_id: row.try_get("policy_id")?,
-        depends_on: serde_json::from_str(&depends).unwrap_or_default(),
-        runbook_url: row.try_get("runbook_url")?,
-        group_window_minutes: row.try_get("group_window_minutes")?,
-        auto_declare_severity: row.try_get("auto_declare_severity")?,
+        id: row.id,
+        name: row.name,
+        team_id: row.team_id,
+        policy_id: row.policy_id,
+        depends_on: serde_json::from_str(&row.depends_on).unwrap_or_default(),
+        runbook_url: row.runbook_url,
+        group_window_minutes: row.group_window_minutes,
+        auto_declare_severity: row.auto_declare_severity,
     })
 }
 
@@ -390,23 +456,13 @@ impl Pending {
         if let Some(rules) = self.rules.get(person) {
             return Ok(rules.clone());
         }
-        let mut rules = sqlx::query(
+        let mut rules: Vec<PageRule> = sqlx::query_as(
             "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
              JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
         )
         .bind(person.to_string())
         .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get("delay_minutes")?,
-                row.try_get("kind")?,
-                row.try_get("address")?,
-                row.try_get("secret")?,
-            ))
-        })
-        .collect::<Result<Vec<PageRule>>>()?;
+        .await?;
         if rules.is_empty() {
             rules.push((0, "email".into(), person.to_string(), None));
         }

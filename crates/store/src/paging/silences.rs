@@ -34,22 +34,17 @@ impl Store {
 
     /// Silences not yet over at `now` (active or to come), with their comment and author.
     pub async fn silences(&self, now: Timestamp) -> Result<Vec<(Silence, String, String)>> {
-        let rows = sqlx::query(
+        let rows: Vec<NotedSilenceRow> = sqlx::query_as(
             "SELECT id, service_id, matching, starts_at, ends_at, comment, created_by FROM silences \
              WHERE ends_at > $1 ORDER BY starts_at",
         )
         .bind(micros(now))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    silence_from(row)?,
-                    row.try_get("comment")?,
-                    row.try_get("created_by")?,
-                ))
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.silence.into(), row.comment, row.created_by))
+            .collect())
     }
 
     /// Ends a silence now.
