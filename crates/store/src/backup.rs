@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use firebreak_core::hash::ChainBreak;
-use sqlx::Row;
 
 use crate::db::Backend;
 use crate::{Result, Store, StoreError, StoreOptions};
@@ -46,13 +45,12 @@ impl Store {
 
     /// Verifies the whole chain of every incident.
     pub async fn verify_all(&self) -> Result<ChainReport> {
-        let rows = sqlx::query("SELECT id, number FROM incidents ORDER BY number")
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT id, number FROM incidents ORDER BY number")
+                .fetch_all(self.pool())
+                .await?;
         let mut report = ChainReport::default();
-        for row in rows {
-            let id: String = row.try_get("id")?;
-            let number: i64 = row.try_get("number")?;
+        for (id, number) in rows {
             let id = uuid::Uuid::parse_str(&id)
                 .map_err(|_| StoreError::Corrupt(format!("incident id {id}")))?;
             report.n_incidents += 1;

@@ -5,7 +5,7 @@
 
 use firebreak_core::followup::{FollowupKind, FollowupStatus, Priority, Sent, Stage, reminder};
 use jiff::Timestamp;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -76,6 +76,8 @@ struct FollowupRow {
     external_kind: Option<String>,
     external_id: Option<String>,
     external_url: Option<String>,
+    /// The incident's roles (JSON), for who a follow-up's reminders escalate to.
+    roles: String,
 }
 
 impl TryFrom<FollowupRow> for Followup {
@@ -112,7 +114,6 @@ impl TryFrom<FollowupRow> for Followup {
 }
 
 fn from_row(row: &AnyRow) -> Result<Followup> {
-    use sqlx::FromRow;
     Followup::try_from(FollowupRow::from_row(row)?)
 }
 
@@ -294,11 +295,12 @@ impl Store {
             .await?;
         let mut queued = 0;
         for row in &rows {
-            let it = from_row(row)?;
+            let row = FollowupRow::from_row(row)?;
+            let roles = row.roles.clone();
+            let it = Followup::try_from(row)?;
             let Some(stage) = reminder(it.status, it.due_at, it.sent, now) else {
                 continue;
             };
-            let roles: String = row.try_get("roles")?;
             let lead = serde_json::from_str::<serde_json::Value>(&roles)
                 .ok()
                 .and_then(|it| {

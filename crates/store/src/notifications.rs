@@ -10,7 +10,7 @@ use firebreak_core::{Catalog, EventData, EventKind, Incident};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -177,7 +177,7 @@ async fn digest_updates(
          AND seq < $2 AND observed_at >= $3 AND observed_at <= $4 ORDER BY seq",
         EventKind::UpdatePosted.as_str()
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(event.incident_id.to_string())
         .bind(event.seq)
         .bind(since)
@@ -185,9 +185,8 @@ async fn digest_updates(
         .fetch_all(&mut **tx)
         .await?;
     let mut texts = Vec::with_capacity(rows.len());
-    for row in rows {
-        let body: String = row.try_get("body")?;
-        let at = from_micros(row.try_get("observed_at")?);
+    for (observed_at, body) in rows {
+        let at = from_micros(observed_at);
         let message = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|it| EventData::from_stored(EventKind::UpdatePosted, &it).ok())

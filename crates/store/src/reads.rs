@@ -7,8 +7,8 @@ use firebreak_core::{
     Access, Actor, EventData, EventKind, Incident, IncidentId, IncidentType, Reference, Status,
 };
 use jiff::Timestamp;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::clock::micros;
@@ -44,6 +44,17 @@ impl IncidentKey {
         }
     }
 
+    /// `bind` for a query whose rows are read into `T`.
+    pub(crate) fn bind_as<'q, T>(
+        self,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments> {
+        match self {
+            IncidentKey::Id(id) => query.bind(id.to_string()),
+            IncidentKey::Reference(reference) => query.bind(reference.0),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<IncidentKey> {
         Reference::parse(text)
             .map(IncidentKey::Reference)
@@ -73,6 +84,14 @@ pub struct StoredEvent {
 /// An event's columns as stored, untyped: what the chain covers. Verification reads these,
 /// so an event altered into something that no longer reads back is still reported as a
 /// break in the chain rather than as an error.
+/// Who may read an incident's events: read beside its events, or alone when it has none.
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    private: i64,
+    last_seq: i64,
+    members: String,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub(crate) struct EventRow {
     pub incident_id: String,
@@ -214,13 +233,12 @@ impl Store {
     pub async fn incidents_due(&self, now: Timestamp) -> Result<Vec<IncidentKey>> {
         let sql = "SELECT id FROM incidents WHERE wake_at IS NOT NULL AND wake_at <= $1 \
                    ORDER BY wake_at LIMIT 500";
-        let rows = sqlx::query(sql)
+        let ids: Vec<String> = sqlx::query_scalar(sql)
             .bind(micros(now))
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
+        ids.into_iter()
+            .map(|id| {
                 Uuid::parse_str(&id)
                     .map(IncidentKey::Id)
                     .map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))
@@ -273,27 +291,21 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        let (private, last_seq, members) = match rows.first() {
-            Some(row) => (
-                row.try_get::<i64, _>("private")?,
-                row.try_get::<i64, _>("last_seq")?,
-                row.try_get::<String, _>("members")?,
-            ),
+        let AccessRow {
+            private,
+            last_seq,
+            members,
+        } = match rows.first() {
+            Some(row) => AccessRow::from_row(row)?,
             None => {
                 let sql = format!(
                     "SELECT private, last_seq, members FROM incidents WHERE {}",
                     key.condition("", 1)
                 );
-                let row = key
-                    .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                key.bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
                     .fetch_optional(self.pool())
-                    .await?;
-                let row = row.ok_or(StoreError::NotFound("incident"))?;
-                (
-                    row.try_get("private")?,
-                    row.try_get("last_seq")?,
-                    row.try_get("members")?,
-                )
+                    .await?
+                    .ok_or(StoreError::NotFound("incident"))?
             }
         };
         if private != 0 {
@@ -494,12 +506,12 @@ impl Store {
             return Ok(state);
         }
         if state.verified_through > 0 {
-            let row = sqlx::query("SELECT hash FROM events WHERE incident_id = $1 AND seq = $2")
-                .bind(incident_id.to_string())
-                .bind(state.verified_through)
-                .fetch_optional(self.pool())
-                .await?;
-            let stored: Option<String> = row.map(|it| it.try_get("hash")).transpose()?;
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT hash FROM events WHERE incident_id = $1 AND seq = $2")
+                    .bind(incident_id.to_string())
+                    .bind(state.verified_through)
+                    .fetch_optional(self.pool())
+                    .await?;
             if stored.as_deref() != Some(state.verified_hash.as_str()) {
                 state.broken = Some(ChainBreak {
                     seq: state.verified_through,
@@ -539,11 +551,12 @@ impl Store {
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(key.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.map(|it| it.try_get("value")).transpose()?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key.to_string())
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {

@@ -5,7 +5,6 @@
 //! the writer up for long; on PostgreSQL an advisory lock lets one replica prune at a time.
 
 use jiff::{SignedDuration, Timestamp};
-use sqlx::Row;
 
 use crate::clock::micros;
 use crate::db::Backend;
@@ -131,16 +130,13 @@ impl Store {
         let Some(mut tx) = self.prune_transaction().await? else {
             return Ok(0);
         };
-        let ids: Vec<String> = sqlx::query(
+        let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM alerts WHERE status = 'resolved' AND resolved_at < $1 ORDER BY id LIMIT $2",
         )
         .bind(cutoff)
         .bind(batch)
         .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get("id"))
-        .collect::<std::result::Result<_, _>>()?;
+        .await?;
         for chunk in ids.chunks(500) {
             let list = (1..=chunk.len())
                 .map(|idx| format!("${idx}"))
@@ -170,11 +166,10 @@ impl Store {
             .begin_with(crate::db::begin_write(self.backend()))
             .await?;
         if self.backend() == Backend::Postgres {
-            let row = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS got")
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1) AS got")
                 .bind(LOCK_KEY)
                 .fetch_one(&mut *tx)
                 .await?;
-            let got: bool = row.try_get("got")?;
             if !got {
                 return Ok(None);
             }
@@ -188,10 +183,10 @@ impl Store {
         let mut sizes = Vec::with_capacity(MEASURED_TABLES.len());
         for table in MEASURED_TABLES {
             let sql = format!("SELECT COUNT(*) AS n FROM {table}");
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(self.pool())
                 .await?;
-            sizes.push((table, row.try_get::<i64, _>("n")?));
+            sizes.push((table, rows));
         }
         let sql = match self.backend() {
             Backend::Sqlite => {
@@ -200,7 +195,7 @@ impl Store {
             }
             Backend::Postgres => "SELECT pg_database_size(current_database()) AS bytes",
         };
-        let row = sqlx::query(sql).fetch_one(self.pool()).await?;
-        Ok((sizes, row.try_get::<i64, _>("bytes")?))
+        let bytes: i64 = sqlx::query_scalar(sql).fetch_one(self.pool()).await?;
+        Ok((sizes, bytes))
     }
 }

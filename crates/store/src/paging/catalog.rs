@@ -230,13 +230,15 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, service_id, name, created_at, revoked_at)| IntegrationKey {
-                id,
-                service_id,
-                name,
-                created_at: from_micros(created_at),
-                revoked_at: revoked_at.map(from_micros),
-            })
+            .map(
+                |(id, service_id, name, created_at, revoked_at)| IntegrationKey {
+                    id,
+                    service_id,
+                    name,
+                    created_at: from_micros(created_at),
+                    revoked_at: revoked_at.map(from_micros),
+                },
+            )
             .collect())
     }
 

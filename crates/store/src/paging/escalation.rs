@@ -212,9 +212,10 @@ impl Store {
 
     /// When the next escalation timer is due (acknowledged and resolved alerts have none).
     pub async fn next_escalation_at(&self) -> Result<Option<Timestamp>> {
-        let at: Option<i64> = sqlx::query_scalar("SELECT MIN(next_escalation_at) AS at FROM alerts")
-            .fetch_one(self.pool())
-            .await?;
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_escalation_at) AS at FROM alerts")
+                .fetch_one(self.pool())
+                .await?;
         Ok(at.map(from_micros))
     }
 
@@ -350,11 +351,12 @@ impl Store {
 
     /// An alert's log, oldest first.
     pub async fn alert_log(&self, id: &str) -> Result<Vec<AlertLogEntry>> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT at, kind, detail FROM alert_log WHERE alert_id = $1 ORDER BY id")
-                .bind(id.to_string())
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT at, kind, detail FROM alert_log WHERE alert_id = $1 ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(at, kind, detail)| AlertLogEntry {

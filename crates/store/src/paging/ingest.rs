@@ -287,7 +287,7 @@ impl Store {
             0
         };
         let storm: Option<String> = if service.group_window_minutes > 0 {
-            sqlx::query(
+            sqlx::query_scalar(
                 "SELECT id FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND group_id IS NULL \
                  AND id <> $2 AND created_at >= $3 ORDER BY created_at LIMIT 1",
             )
@@ -296,8 +296,6 @@ impl Store {
             .bind(micros(now - SignedDuration::from_mins(service.group_window_minutes)))
             .fetch_optional(&mut **tx)
             .await?
-            .map(|row| row.try_get::<String, _>("id"))
-            .transpose()?
         } else {
             None
         };

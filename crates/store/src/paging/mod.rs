@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Any, FromRow, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -437,12 +437,11 @@ impl Pending {
         if let Some(policy) = self.policies.get(id) {
             return Ok(policy.clone());
         }
-        let policy = sqlx::query("SELECT policy FROM escalation_policies WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| row.try_get::<String, _>("policy"))
-            .transpose()?;
+        let policy: Option<String> =
+            sqlx::query_scalar("SELECT policy FROM escalation_policies WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
         self.policies.insert(id.to_string(), policy.clone());
         Ok(policy)
     }
