@@ -6,7 +6,7 @@ use firebreak_core::Role;
 use firebreak_core::person::NewPerson;
 use firebreak_core::token::hash_token;
 use jiff::{SignedDuration, Timestamp};
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -65,36 +65,104 @@ const USER_COLUMNS: &str = "id, email, name, time_zone, role, created_at, disabl
 const SESSION_COLUMNS: &str =
     "s.id, s.user_id, s.csrf_token, s.user_agent, s.created_at, s.expires_at, s.revoked_at";
 
-fn uuid(row: &AnyRow, column: &str) -> Result<Uuid> {
-    let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text).map_err(|_| StoreError::Corrupt(format!("{column} {text:?}")))
+fn uuid(column: &str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(format!("{column} {text:?}")))
 }
 
-pub(crate) fn user_from_row(row: &AnyRow, prefix: &str) -> Result<User> {
-    let col = |name: &str| format!("{prefix}{name}");
-    let role: String = row.try_get(col("role").as_str())?;
-    let disabled_at: Option<i64> = row.try_get(col("disabled_at").as_str())?;
-    Ok(User {
-        id: uuid(row, &col("id"))?,
-        email: row.try_get(col("email").as_str())?,
-        name: row.try_get(col("name").as_str())?,
-        time_zone: row.try_get(col("time_zone").as_str())?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        created_at: from_micros(row.try_get(col("created_at").as_str())?),
-        disabled_at: disabled_at.map(from_micros),
-    })
+/// A person as `USER_COLUMNS` reads them.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    time_zone: String,
+    role: String,
+    created_at: i64,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<User> {
+        Ok(User {
+            id: uuid("id", &row.id)?,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", row.role)))?,
+            email: row.email,
+            name: row.name,
+            time_zone: row.time_zone,
+            created_at: from_micros(row.created_at),
+            disabled_at: row.disabled_at.map(from_micros),
+        })
+    }
+}
+
+/// The columns of the person a session or token belongs to, joined in as `u_…`
+/// (`OWNER_COLUMNS`); all null for a token made before people existed.
+macro_rules! owner_columns {
+    () => {
+        "u.id AS u_id, u.email AS u_email, u.name AS u_name, u.time_zone AS u_time_zone, \
+         u.role AS u_role, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at"
+    };
+}
+pub(crate) use owner_columns;
+const OWNER_COLUMNS: &str = owner_columns!();
+
+/// The person `OWNER_COLUMNS` reads, if there is one.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OwnerRow {
+    u_id: Option<String>,
+    u_email: Option<String>,
+    u_name: Option<String>,
+    u_time_zone: Option<String>,
+    u_role: Option<String>,
+    u_created_at: Option<i64>,
+    u_disabled_at: Option<i64>,
+}
+
+impl OwnerRow {
+    pub(crate) fn user(self) -> Result<Option<User>> {
+        let Some(id) = self.u_id else { return Ok(None) };
+        let row = UserRow {
+            id,
+            email: self.u_email.unwrap_or_default(),
+            name: self.u_name.unwrap_or_default(),
+            time_zone: self.u_time_zone.unwrap_or_default(),
+            role: self.u_role.unwrap_or_default(),
+            created_at: self.u_created_at.unwrap_or_default(),
+            disabled_at: self.u_disabled_at,
+        };
+        Ok(Some(User::try_from(row)?))
+    }
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    User::try_from(UserRow::from_row(row)?)
+}
+
+/// A session as `SESSION_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    csrf_token: String,
+    user_agent: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
 }
 
 fn session_from_row(row: &AnyRow) -> Result<Session> {
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let row = SessionRow::from_row(row)?;
     Ok(Session {
-        id: uuid(row, "id")?,
-        user_id: uuid(row, "user_id")?,
-        csrf_token: row.try_get("csrf_token")?,
-        user_agent: row.try_get("user_agent")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        expires_at: from_micros(row.try_get("expires_at")?),
-        revoked_at: revoked_at.map(from_micros),
+        id: uuid("session id", &row.id)?,
+        user_id: uuid("session user_id", &row.user_id)?,
+        csrf_token: row.csrf_token,
+        user_agent: row.user_agent,
+        created_at: from_micros(row.created_at),
+        expires_at: from_micros(row.expires_at),
+        revoked_at: row.revoked_at.map(from_micros),
     })
 }
 
@@ -149,7 +217,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|row| user_from_row(row, "")).collect()
+        rows.iter().map(|row| user_from_row(row)).collect()
     }
 
     pub async fn user(&self, id: Uuid) -> Result<User> {
@@ -159,7 +227,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(StoreError::NotFound("user"))?;
-        user_from_row(&row, "")
+        user_from_row(&row)
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -168,7 +236,7 @@ impl Store {
             .bind(email.trim().to_lowercase())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| user_from_row(&row, "")).transpose()
+        row.map(|row| user_from_row(&row)).transpose()
     }
 
     /// The user with this email and their password hash, for signing in.
@@ -178,8 +246,11 @@ impl Store {
             .bind(email.trim().to_lowercase())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| Ok((user_from_row(&row, "")?, row.try_get("password_hash")?)))
-            .transpose()
+        row.map(|row| {
+            let (hash,): (String,) = FromRow::from_row(&row)?;
+            Ok((user_from_row(&row)?, hash))
+        })
+        .transpose()
     }
 
     /// Disabling a person also ends their sessions.
@@ -244,9 +315,7 @@ impl Store {
     /// The live session with this cookie secret and its (enabled) user.
     pub async fn session(&self, secret: &str, now: Timestamp) -> Result<Option<(Session, User)>> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS}, u.id AS u_id, u.email AS u_email, u.name AS u_name, \
-             u.time_zone AS u_time_zone, u.role AS u_role, u.created_at AS u_created_at, \
-             u.disabled_at AS u_disabled_at \
+            "SELECT {SESSION_COLUMNS}, {OWNER_COLUMNS} \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
              AND u.disabled_at IS NULL"
@@ -256,8 +325,11 @@ impl Store {
             .bind(micros(now))
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| Ok((session_from_row(&row)?, user_from_row(&row, "u_")?)))
-            .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let user = OwnerRow::from_row(&row)?
+            .user()?
+            .ok_or_else(|| StoreError::Corrupt("session without its person".into()))?;
+        Ok(Some((session_from_row(&row)?, user)))
     }
 
     /// Live sessions of one person, newest first.
@@ -346,21 +418,21 @@ impl Store {
         let sql = format!(
             "SELECT incident_id, number, actor, what, at FROM private_reads {filter} ORDER BY id DESC LIMIT $1"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(limit.clamp(1, 1000))
-            .bind(incident_id.unwrap_or("").to_string())
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PrivateRead {
-                    incident_id: row.try_get("incident_id")?,
-                    reference: firebreak_core::Reference(row.try_get("number")?),
-                    actor: row.try_get("actor")?,
-                    what: row.try_get("what")?,
-                    at: from_micros(row.try_get("at")?),
-                })
+        let rows: Vec<(String, i64, String, String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(limit.clamp(1, 1000))
+                .bind(incident_id.unwrap_or("").to_string())
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(incident_id, number, actor, what, at)| PrivateRead {
+                incident_id,
+                reference: firebreak_core::Reference(number),
+                actor,
+                what,
+                at: from_micros(at),
             })
-            .collect()
+            .collect())
     }
 }

@@ -4,7 +4,6 @@
 
 use firebreak_core::postmortem::PostmortemStatus;
 use jiff::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -180,23 +179,22 @@ impl Store {
 
     /// Every revision, newest first.
     pub async fn postmortem_revisions(&self, incident_id: Uuid) -> Result<Vec<Revision>> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
             "SELECT revision, author, created_at, body FROM postmortem_revisions \
              WHERE incident_id = $1 ORDER BY revision DESC",
         )
         .bind(incident_id.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Revision {
-                    revision: row.try_get("revision")?,
-                    author: row.try_get("author")?,
-                    created_at: from_micros(row.try_get("created_at")?),
-                    body: row.try_get("body")?,
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(revision, author, created_at, body)| Revision {
+                revision,
+                author,
+                created_at: from_micros(created_at),
+                body,
             })
-            .collect()
+            .collect())
     }
 
     /// Incidents that stopped being worked on (resolved, learning, closed) and have no
@@ -208,12 +206,11 @@ impl Store {
              ORDER BY updated_at LIMIT {}",
             limit.clamp(1, 500)
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
+        ids.into_iter()
+            .map(|id| {
                 Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt(format!("incident id {id:?}")))
             })
             .collect()

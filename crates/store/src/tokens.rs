@@ -2,12 +2,12 @@
 
 use firebreak_core::token::{Scope, format_token, hash_token};
 use jiff::Timestamp;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::people::{User, user_from_row};
+use crate::people::{OwnerRow, User, owner_columns};
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,26 +28,35 @@ pub struct NewToken {
     pub secret: String,
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.name, t.scope, t.created_at, t.revoked_at, \
-    u.id AS u_id, u.email AS u_email, u.name AS u_name, u.time_zone AS u_time_zone, \
-    u.role AS u_role, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at";
+/// A token and its owner's columns (`owner_columns!`).
+const TOKEN_COLUMNS: &str = concat!(
+    "t.id, t.name, t.scope, t.created_at, t.revoked_at, ",
+    owner_columns!()
+);
+
+/// A token as `TOKEN_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    name: String,
+    scope: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    #[sqlx(flatten)]
+    owner: OwnerRow,
+}
 
 fn token_from_row(row: &AnyRow) -> Result<TokenInfo> {
-    let id: String = row.try_get("id")?;
-    let owner_id: Option<String> = row.try_get("u_id")?;
-    let scope: String = row.try_get("scope")?;
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let row = TokenRow::from_row(row)?;
     Ok(TokenInfo {
-        id: Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt(format!("token id {id:?}")))?,
-        name: row.try_get("name")?,
-        scope: Scope::parse(&scope)
-            .ok_or_else(|| StoreError::Corrupt(format!("token scope {scope:?}")))?,
-        owner: match owner_id {
-            Some(_) => Some(user_from_row(row, "u_")?),
-            None => None,
-        },
-        created_at: from_micros(row.try_get("created_at")?),
-        revoked_at: revoked_at.map(from_micros),
+        id: Uuid::parse_str(&row.id)
+            .map_err(|_| StoreError::Corrupt(format!("token id {:?}", row.id)))?,
+        name: row.name,
+        scope: Scope::parse(&row.scope)
+            .ok_or_else(|| StoreError::Corrupt(format!("token scope {:?}", row.scope)))?,
+        owner: row.owner.user()?,
+        created_at: from_micros(row.created_at),
+        revoked_at: row.revoked_at.map(from_micros),
     })
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use firebreak_core::Catalog;
 use jiff::Timestamp;
-use sqlx::Row;
 
 use crate::clock::{from_micros, micros};
 use crate::db::{Backend, begin_write};
@@ -146,22 +145,23 @@ impl Store {
 }
 
 async fn read_items(conn: &mut sqlx::AnyConnection) -> Result<Vec<WorkflowItem>> {
-    let rows = sqlx::query(
+    let rows: Vec<(String, String, i64, String, i64, String)> = sqlx::query_as(
         "SELECT kind, name, position, body, updated_at, updated_by FROM workflow_items \
          ORDER BY kind, position, name",
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(WorkflowItem {
-                kind: row.try_get("kind")?,
-                name: row.try_get("name")?,
-                position: row.try_get("position")?,
-                body: row.try_get("body")?,
-                updated_at: from_micros(row.try_get("updated_at")?),
-                updated_by: row.try_get("updated_by")?,
-            })
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kind, name, position, body, updated_at, updated_by)| WorkflowItem {
+                kind,
+                name,
+                position,
+                body,
+                updated_at: from_micros(updated_at),
+                updated_by,
+            },
+        )
+        .collect())
 }

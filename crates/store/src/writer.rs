@@ -17,7 +17,7 @@ use firebreak_core::{
     IncidentId, Reference, apply, decide, declare,
 };
 use jiff::Timestamp;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -618,15 +618,13 @@ async fn run_declare(
         .fetch_optional(&mut **tx)
         .await?;
         if claimed.is_none() {
-            let row = sqlx::query(
+            let (existing, fingerprint): (String, String) = sqlx::query_as(
                 "SELECT incident_id, fingerprint FROM idempotency_claims WHERE owner = $1 AND key = $2",
             )
             .bind(actor.to_string())
             .bind(idempotency.key.clone())
             .fetch_one(&mut **tx)
             .await?;
-            let existing: String = row.try_get("incident_id")?;
-            let fingerprint: String = row.try_get("fingerprint")?;
             let existing = Uuid::parse_str(&existing)
                 .map_err(|_| StoreError::Corrupt("idempotency key incident".into()))?;
             let incident = batch.incident(tx, IncidentKey::Id(existing)).await?;
@@ -645,12 +643,11 @@ async fn run_declare(
             });
         }
     }
-    let row = sqlx::query(
+    let number: i64 = sqlx::query_scalar(
         "UPDATE counters SET value = value + 1 WHERE name = 'incident_reference' RETURNING value",
     )
     .fetch_one(&mut **tx)
     .await?;
-    let number: i64 = row.try_get("value")?;
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
     let mut events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
     follow_ups(tx, &mut incident, &[data], actor, catalog, now, &mut events).await?;
@@ -763,16 +760,15 @@ async fn load(
 /// read back, instead of doing it again.
 async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
     let [job] = jobs else { return Ok(None) };
-    let row = sqlx::query(
+    let claim: Option<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT incident_id, first_seq, last_seq, created FROM command_claims WHERE id = $1",
     )
     .bind(job.id.to_string())
     .fetch_optional(store.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let incident_id: String = row.try_get("incident_id")?;
-    let (first, last): (i64, i64) = (row.try_get("first_seq")?, row.try_get("last_seq")?);
-    let created: i64 = row.try_get("created")?;
+    let Some((incident_id, first, last, created)) = claim else {
+        return Ok(None);
+    };
     let id = Uuid::parse_str(&incident_id)
         .map_err(|_| StoreError::Corrupt("command claim incident".into()))?;
     let incident = store.incident(IncidentKey::Id(id)).await?;
@@ -795,14 +791,13 @@ async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
 /// (`lock_incident`), so the answer cannot go stale before the commit.
 async fn learning(tx: &mut Transaction<'static, Any>, id: IncidentId) -> Result<Learning> {
     let id = id.0.to_string();
-    let row = sqlx::query(
+    let (postmortem, open_followups): (Option<String>, i64) = sqlx::query_as(
         "SELECT (SELECT status FROM postmortems WHERE incident_id = $1) AS postmortem, \
          (SELECT COUNT(*) FROM followups WHERE incident_id = $1 AND status = 'open') AS open_followups",
     )
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;
-    let postmortem: Option<String> = row.try_get("postmortem")?;
     let postmortem = match postmortem {
         None => None,
         Some(text) => Some(
@@ -812,7 +807,7 @@ async fn learning(tx: &mut Transaction<'static, Any>, id: IncidentId) -> Result<
     };
     Ok(Learning {
         postmortem,
-        open_followups: row.try_get("open_followups")?,
+        open_followups,
     })
 }
 
@@ -924,14 +919,11 @@ async fn follow_ups(
 
 /// A person's IANA time zone (UTC for someone Firebreak does not know).
 async fn person_zone(tx: &mut Transaction<'static, Any>, email: &str) -> Result<String> {
-    let row = sqlx::query("SELECT time_zone FROM users WHERE email = $1")
+    let zone: Option<String> = sqlx::query_scalar("SELECT time_zone FROM users WHERE email = $1")
         .bind(email.to_string())
         .fetch_optional(&mut **tx)
         .await?;
-    Ok(match row {
-        Some(row) => row.try_get("time_zone")?,
-        None => "UTC".to_string(),
-    })
+    Ok(zone.unwrap_or_else(|| "UTC".to_string()))
 }
 
 /// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.
