@@ -4,7 +4,6 @@
 use firebreak_core::TimestampName;
 use firebreak_core::insights::{FollowupFacts, IncidentFacts};
 use jiff::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -92,25 +91,21 @@ impl Store {
             .bind(micros(to))
             .fetch_all(self.pool())
             .await?;
-        let published: std::collections::HashSet<String> =
-            sqlx::query("SELECT incident_id FROM postmortems WHERE status = 'published'")
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|row| row.try_get::<String, _>("incident_id"))
-                .collect::<std::result::Result<_, _>>()?;
+        let published: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(
+            "SELECT incident_id FROM postmortems WHERE status = 'published'",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
         let causes: std::collections::HashMap<String, String> =
-            sqlx::query("SELECT id, incident_id FROM deploys WHERE incident_id IS NOT NULL")
-                .fetch_all(self.pool())
-                .await?
-                .iter()
-                .map(|row| {
-                    Ok((
-                        row.try_get::<String, _>("incident_id")?,
-                        row.try_get::<String, _>("id")?,
-                    ))
-                })
-                .collect::<Result<_>>()?;
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT incident_id, id FROM deploys WHERE incident_id IS NOT NULL",
+            )
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .collect();
         let mut incidents = Vec::with_capacity(rows.len());
         for row in &rows {
             let it = incident_from_row(row)?;
@@ -146,26 +141,21 @@ impl Store {
                 caused_by_deploy: causes.get(&id).cloned(),
             });
         }
-        let followups = sqlx::query(
+        let followups = sqlx::query_as::<_, (String, Option<i64>, Option<i64>)>(
             "SELECT incident_id, due_at, done_at FROM followups WHERE due_at IS NOT NULL AND due_at >= $1 AND due_at < $2",
         )
         .bind(micros(from))
         .bind(micros(to))
         .fetch_all(self.pool())
         .await?
-        .iter()
-        .filter(|row| {
-            row.try_get::<String, _>("incident_id")
-                .is_ok_and(|id| !hidden.contains(&id))
+        .into_iter()
+        .filter(|(incident_id, _, _)| !hidden.contains(incident_id))
+        .map(|(_, due_at, done_at)| FollowupFacts {
+            due: due_at.map(from_micros),
+            done_at: done_at.map(from_micros),
         })
-        .map(|row| {
-            Ok(FollowupFacts {
-                due: row.try_get::<Option<i64>, _>("due_at")?.map(from_micros),
-                done_at: row.try_get::<Option<i64>, _>("done_at")?.map(from_micros),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let deploys = sqlx::query(
+        .collect();
+        let deploys: Vec<Option<String>> = sqlx::query_scalar(
             "SELECT incident_id FROM deploys WHERE deployed_at >= $1 AND deployed_at < $2",
         )
         .bind(micros(from))
@@ -173,8 +163,8 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let (mut n, mut failed) = (0, 0);
-        for row in &deploys {
-            match row.try_get::<Option<String>, _>("incident_id")? {
+        for incident_id in deploys {
+            match incident_id {
                 Some(id) if hidden.contains(&id) => continue,
                 Some(_) => failed += 1,
                 None => {}

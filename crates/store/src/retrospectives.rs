@@ -4,7 +4,6 @@
 
 use jiff::Timestamp;
 use serde_json::json;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -28,22 +27,21 @@ pub struct Invitation {
 
 impl Store {
     pub async fn retrospective(&self, incident_id: Uuid) -> Result<Option<Retrospective>> {
-        let row = sqlx::query(
+        let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
             "SELECT starts_at, ends_at, attendees, uid, sequence FROM retrospectives WHERE incident_id = $1",
         )
         .bind(incident_id.to_string())
         .fetch_optional(self.pool())
         .await?;
-        let Some(row) = row else {
+        let Some((starts_at, ends_at, attendees, uid, sequence)) = row else {
             return Ok(None);
         };
-        let attendees: String = row.try_get("attendees")?;
         Ok(Some(Retrospective {
-            starts_at: from_micros(row.try_get("starts_at")?),
-            ends_at: from_micros(row.try_get("ends_at")?),
+            starts_at: from_micros(starts_at),
+            ends_at: from_micros(ends_at),
             attendees: serde_json::from_str(&attendees).unwrap_or_default(),
-            uid: row.try_get("uid")?,
-            sequence: row.try_get("sequence")?,
+            uid,
+            sequence,
         }))
     }
 
@@ -58,16 +56,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<Retrospective> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let existing =
-            sqlx::query("SELECT uid, sequence FROM retrospectives WHERE incident_id = $1")
+        let existing: Option<(String, i64)> =
+            sqlx::query_as("SELECT uid, sequence FROM retrospectives WHERE incident_id = $1")
                 .bind(incident_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
         let (uid, sequence) = match existing {
-            Some(row) => (
-                row.try_get::<String, _>("uid")?,
-                row.try_get::<i64, _>("sequence")? + 1,
-            ),
+            Some((uid, sequence)) => (uid, sequence + 1),
             None => (format!("retro-{}@firebreak", Uuid::now_v7()), 0),
         };
         sqlx::query(

@@ -8,7 +8,6 @@ use firebreak_core::status_page::PublicStatus;
 use firebreak_core::token::hash_token;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -166,7 +165,7 @@ impl Store {
 
     /// Follows a confirmation link; `NotFound` for an unknown or used one.
     pub async fn confirm_subscription(&self, token: &str, now: Timestamp) -> Result<String> {
-        let row = sqlx::query(
+        let address = sqlx::query_scalar(
             "UPDATE status_subscribers SET confirmed_at = $2, confirm_hash = NULL \
              WHERE confirm_hash = $1 AND unsubscribed_at IS NULL RETURNING address",
         )
@@ -175,12 +174,12 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound("subscription"))?;
-        Ok(row.try_get("address")?)
+        Ok(address)
     }
 
     /// One-click unsubscribe; `NotFound` for an unknown token.
     pub async fn unsubscribe(&self, token: &str, now: Timestamp) -> Result<String> {
-        let row = sqlx::query(
+        let address = sqlx::query_scalar(
             "UPDATE status_subscribers SET unsubscribed_at = COALESCE(unsubscribed_at, $2) \
              WHERE unsubscribe_token = $1 RETURNING address",
         )
@@ -189,31 +188,42 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(StoreError::NotFound("subscription"))?;
-        Ok(row.try_get("address")?)
+        Ok(address)
     }
 
     /// Current subscribers (confirmed or pending), oldest first.
     pub async fn status_subscribers(&self) -> Result<Vec<Subscriber>> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(
             "SELECT id, kind, address, components, confirmed_at, created_at FROM status_subscribers \
              WHERE unsubscribed_at IS NULL ORDER BY created_at, id",
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let components: String = row.try_get("components")?;
-                Ok(Subscriber {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    address: row.try_get("address")?,
-                    components: serde_json::from_str(&components).unwrap_or_default(),
-                    confirmed: row.try_get::<Option<i64>, _>("confirmed_at")?.is_some(),
-                    created_at: from_micros(row.try_get("created_at")?),
-                })
-            })
+        rows.into_iter()
+            .map(
+                |(id, kind, address, components, confirmed_at, created_at)| {
+                    Ok(Subscriber {
+                        id,
+                        kind,
+                        address,
+                        components: serde_json::from_str(&components).unwrap_or_default(),
+                        confirmed: confirmed_at.is_some(),
+                        created_at: from_micros(created_at),
+                    })
+                },
+            )
             .collect()
     }
+}
+
+/// A confirmed subscriber as an update reaches them.
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    kind: String,
+    address: String,
+    components: String,
+    unsubscribe_token: String,
+    secret: Option<String>,
 }
 
 /// Queues a public update for every confirmed subscriber whose components it concerns, in
@@ -225,8 +235,8 @@ pub(crate) async fn notify_subscribers(
     (post, affected, window_components): (&PublicPost, &[AffectedComponent], &[String]),
     now: Timestamp,
 ) -> Result<()> {
-    let rows = sqlx::query(
-        "SELECT id, kind, address, components, unsubscribe_token, secret FROM status_subscribers \
+    let rows: Vec<RecipientRow> = sqlx::query_as(
+        "SELECT kind, address, components, unsubscribe_token, secret FROM status_subscribers \
          WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL",
     )
     .fetch_all(&mut **tx)
@@ -247,8 +257,8 @@ pub(crate) async fn notify_subscribers(
         PublicStatus::Resolved | PublicStatus::Completed
     );
     let since = now - SignedDuration::from_mins(page.throttle_minutes);
-    for row in &rows {
-        let components: String = row.try_get("components")?;
+    for row in rows {
+        let components = &row.components;
         let wanted: Vec<String> = serde_json::from_str(&components).unwrap_or_default();
         // A subscriber to some components hears of updates that touch them (an incident
         // that names no component concerns everyone).
@@ -258,7 +268,7 @@ pub(crate) async fn notify_subscribers(
         {
             continue;
         }
-        let address: String = row.try_get("address")?;
+        let address = row.address;
         if !final_update {
             let recent = sqlx::query(
                 "SELECT 1 AS found FROM notifications WHERE incident_id = $1 AND address = $2 AND created_at > $3",
@@ -272,8 +282,7 @@ pub(crate) async fn notify_subscribers(
                 continue;
             }
         }
-        let kind: String = row.try_get("kind")?;
-        let token: String = row.try_get("unsubscribe_token")?;
+        let (kind, token) = (row.kind, row.unsubscribe_token);
         let unsubscribe = format!("{}/unsubscribe?token={token}", page.url);
         let (channel, body) = if kind == "webhook" {
             let payload = json!({
@@ -303,7 +312,7 @@ pub(crate) async fn notify_subscribers(
             ));
             ("email", text)
         };
-        let secret: Option<String> = row.try_get("secret")?;
+        let secret = row.secret;
         queue(
             tx,
             (&key, seq),
