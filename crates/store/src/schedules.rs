@@ -2,8 +2,6 @@
 //! overrides, and the secret calendar feeds. What they mean is `core::schedule`.
 
 use jiff::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -39,14 +37,37 @@ pub enum FeedSubject {
     Person(String),
 }
 
-fn override_from(row: &AnyRow) -> Result<StoredOverride> {
-    Ok(StoredOverride {
-        id: row.try_get("id")?,
-        start: from_micros(row.try_get("starts_at")?),
-        end: from_micros(row.try_get("ends_at")?),
-        person: row.try_get("person")?,
-        created_by: row.try_get("created_by")?,
-    })
+/// An override as its table holds it.
+#[derive(sqlx::FromRow)]
+struct OverrideRow {
+    id: String,
+    starts_at: i64,
+    ends_at: i64,
+    person: String,
+    created_by: String,
+}
+
+impl From<OverrideRow> for StoredOverride {
+    fn from(row: OverrideRow) -> StoredOverride {
+        StoredOverride {
+            id: row.id,
+            start: from_micros(row.starts_at),
+            end: from_micros(row.ends_at),
+            person: row.person,
+            created_by: row.created_by,
+        }
+    }
+}
+
+/// A schedule as its table holds it (`layers` JSON).
+#[derive(sqlx::FromRow)]
+struct ScheduleRow {
+    id: String,
+    name: String,
+    time_zone: String,
+    layers: String,
+    created_at: i64,
+    updated_at: i64,
 }
 
 impl Store {
@@ -141,7 +162,7 @@ impl Store {
 
     /// One schedule by id or by name.
     pub async fn schedule(&self, id_or_name: &str) -> Result<StoredSchedule> {
-        let row = sqlx::query(
+        let row: ScheduleRow = sqlx::query_as(
             "SELECT id, name, time_zone, layers, created_at, updated_at FROM schedules WHERE id = $1 OR name = $1",
         )
         .bind(id_or_name.to_string())
@@ -154,7 +175,7 @@ impl Store {
 
     /// Every schedule, by name.
     pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
-        let rows = sqlx::query(
+        let rows: Vec<ScheduleRow> = sqlx::query_as(
             "SELECT id, name, time_zone, layers, created_at, updated_at FROM schedules ORDER BY name",
         )
         .fetch_all(self.pool())
@@ -162,28 +183,27 @@ impl Store {
         self.schedule_rows(rows).await
     }
 
-    async fn schedule_rows(&self, rows: Vec<AnyRow>) -> Result<Vec<StoredSchedule>> {
+    async fn schedule_rows(&self, rows: Vec<ScheduleRow>) -> Result<Vec<StoredSchedule>> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: String = row.try_get("id")?;
-            let overrides = sqlx::query(
+            let overrides = sqlx::query_as::<_, OverrideRow>(
                 "SELECT id, starts_at, ends_at, person, created_by FROM schedule_overrides \
                  WHERE schedule_id = $1 ORDER BY created_at DESC, id DESC",
             )
-            .bind(id.clone())
+            .bind(row.id.clone())
             .fetch_all(self.pool())
             .await?
-            .iter()
-            .map(override_from)
-            .collect::<Result<Vec<_>>>()?;
+            .into_iter()
+            .map(StoredOverride::from)
+            .collect();
             out.push(StoredSchedule {
-                id,
-                name: row.try_get("name")?,
-                time_zone: row.try_get("time_zone")?,
-                layers: row.try_get("layers")?,
+                id: row.id,
+                name: row.name,
+                time_zone: row.time_zone,
+                layers: row.layers,
                 overrides,
-                created_at: from_micros(row.try_get("created_at")?),
-                updated_at: from_micros(row.try_get("updated_at")?),
+                created_at: from_micros(row.created_at),
+                updated_at: from_micros(row.updated_at),
             });
         }
         Ok(out)
@@ -268,16 +288,13 @@ impl Store {
 
     /// What the feed with this secret's hash shows.
     pub async fn calendar_feed(&self, secret_hash: &str) -> Result<FeedSubject> {
-        let row =
-            sqlx::query("SELECT schedule_id, person FROM calendar_feeds WHERE secret_hash = $1")
+        let row: (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT schedule_id, person FROM calendar_feeds WHERE secret_hash = $1")
                 .bind(secret_hash.to_string())
                 .fetch_optional(self.pool())
                 .await?
                 .ok_or(StoreError::NotFound("calendar"))?;
-        match (
-            row.try_get::<Option<String>, _>("schedule_id")?,
-            row.try_get::<Option<String>, _>("person")?,
-        ) {
+        match row {
             (Some(id), _) => Ok(FeedSubject::Schedule(id)),
             (None, Some(person)) => Ok(FeedSubject::Person(person)),
             (None, None) => Err(StoreError::NotFound("calendar")),
