@@ -8,7 +8,6 @@ use firebreak_core::FieldErrors;
 use firebreak_core::status_page::{ComponentStatus, Impact, PublicStatus};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -301,6 +300,25 @@ async fn change_status(
     Ok(())
 }
 
+/// A public incident or maintenance window as its table holds it.
+#[derive(sqlx::FromRow)]
+struct PublicIncidentRow {
+    id: String,
+    incident_id: Option<String>,
+    name: String,
+    status: String,
+    impact: String,
+    created_at: i64,
+    updated_at: i64,
+    started_at: i64,
+    monitoring_at: Option<i64>,
+    resolved_at: Option<i64>,
+    kind: String,
+    scheduled_for: Option<i64>,
+    scheduled_until: Option<i64>,
+    maintenance_components: Option<String>,
+}
+
 impl Store {
     pub async fn status_components(&self) -> Result<Vec<Component>> {
         let mut tx = self.pool().begin().await?;
@@ -483,18 +501,15 @@ impl Store {
 
     /// The public incidents of an internal incident, newest first.
     pub async fn public_incidents_of(&self, incident_id: &str) -> Result<Vec<PublicIncident>> {
-        let rows = sqlx::query(
+        let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM public_incidents WHERE incident_id = $1 ORDER BY created_at DESC",
         )
         .bind(incident_id.to_string())
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(
-                self.public_incident(&row.try_get::<String, _>("id")?)
-                    .await?,
-            );
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.public_incident(&id).await?);
         }
         Ok(out)
     }
@@ -515,46 +530,40 @@ impl Store {
              FROM public_incidents {filter} ORDER BY created_at DESC, id LIMIT {}",
             limit.clamp(1, 500)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, PublicIncidentRow>(sqlx::AssertSqlSafe(sql));
         if let Some(id) = bind {
             query = query.bind(id);
         }
         let rows = query.fetch_all(self.pool()).await?;
         let mut incidents = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let status: String = row.try_get("status")?;
-            let impact: String = row.try_get("impact")?;
-            let at = |name: &str| -> Result<Option<Timestamp>> {
-                Ok(row.try_get::<Option<i64>, _>(name)?.map(from_micros))
-            };
+        for row in rows {
+            let at = |micros: Option<i64>| micros.map(from_micros);
             incidents.push(PublicIncident {
-                id: row.try_get("id")?,
-                incident_id: row.try_get("incident_id")?,
-                name: row.try_get("name")?,
-                status: PublicStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("public status {status:?}")))?,
-                impact: Impact::parse(&impact)
-                    .ok_or_else(|| StoreError::Corrupt(format!("impact {impact:?}")))?,
-                created_at: from_micros(row.try_get("created_at")?),
-                updated_at: from_micros(row.try_get("updated_at")?),
-                started_at: from_micros(row.try_get("started_at")?),
-                monitoring_at: at("monitoring_at")?,
-                resolved_at: at("resolved_at")?,
+                status: PublicStatus::parse(&row.status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("public status {:?}", row.status))
+                })?,
+                impact: Impact::parse(&row.impact)
+                    .ok_or_else(|| StoreError::Corrupt(format!("impact {:?}", row.impact)))?,
+                id: row.id,
+                incident_id: row.incident_id,
+                name: row.name,
+                created_at: from_micros(row.created_at),
+                updated_at: from_micros(row.updated_at),
+                started_at: from_micros(row.started_at),
+                monitoring_at: at(row.monitoring_at),
+                resolved_at: at(row.resolved_at),
                 updates: Vec::new(),
                 component_ids: Vec::new(),
-                window: match row.try_get::<String, _>("kind")?.as_str() {
-                    "maintenance" => {
-                        let ids: Option<String> = row.try_get("maintenance_components")?;
-                        Some(Window {
-                            scheduled_for: at("scheduled_for")?.unwrap_or(Timestamp::UNIX_EPOCH),
-                            scheduled_until: at("scheduled_until")?
-                                .unwrap_or(Timestamp::UNIX_EPOCH),
-                            components: ids
-                                .as_deref()
-                                .and_then(|it| serde_json::from_str(it).ok())
-                                .unwrap_or_default(),
-                        })
-                    }
+                window: match row.kind.as_str() {
+                    "maintenance" => Some(Window {
+                        scheduled_for: at(row.scheduled_for).unwrap_or(Timestamp::UNIX_EPOCH),
+                        scheduled_until: at(row.scheduled_until).unwrap_or(Timestamp::UNIX_EPOCH),
+                        components: row
+                            .maintenance_components
+                            .as_deref()
+                            .and_then(|it| serde_json::from_str(it).ok())
+                            .unwrap_or_default(),
+                    }),
                     _ => None,
                 },
             });
@@ -571,19 +580,17 @@ impl Store {
              WHERE public_incident_id IN ({}) ORDER BY created_at DESC, id DESC",
             ids.join(", ")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(self.pool())
-            .await?;
-        for row in &rows {
-            let parent: String = row.try_get("public_incident_id")?;
-            let status: String = row.try_get("status")?;
-            let affected: Option<String> = row.try_get("affected")?;
+        let rows: Vec<(String, String, String, String, i64, Option<String>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(self.pool())
+                .await?;
+        for (id, parent, status, body, created_at, affected) in rows {
             let update = PublicUpdate {
-                id: row.try_get("id")?,
+                id,
                 status: PublicStatus::parse(&status)
                     .ok_or_else(|| StoreError::Corrupt(format!("public status {status:?}")))?,
-                body: row.try_get("body")?,
-                created_at: from_micros(row.try_get("created_at")?),
+                body,
+                created_at: from_micros(created_at),
                 affected: affected.as_deref().map(affected_from_json).transpose()?,
             };
             if let Some(incident) = incidents.iter_mut().find(|it| it.id == parent) {
@@ -657,7 +664,7 @@ impl Store {
     /// checked in the same statement, so replicas doing this at once do it once. Answers how
     /// many windows moved.
     pub async fn advance_maintenances(&self, now: Timestamp) -> Result<usize> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT id, status, scheduled_for, scheduled_until, maintenance_components FROM public_incidents \
              WHERE kind = 'maintenance' AND status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_for <= $1",
         )
@@ -665,20 +672,16 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut moved = 0;
-        for row in &rows {
-            let id: String = row.try_get("id")?;
-            let status: String = row.try_get("status")?;
+        for (id, status, from, until, ids) in rows {
             let Some(status) = PublicStatus::parse(&status) else {
                 continue;
             };
-            let from = from_micros(row.try_get("scheduled_for")?);
-            let until = from_micros(row.try_get("scheduled_until")?);
+            let (from, until) = (from_micros(from), from_micros(until));
             let Some(next) =
                 firebreak_core::status_page::maintenance_step(status, from, until, now)
             else {
                 continue;
             };
-            let ids: Option<String> = row.try_get("maintenance_components")?;
             let ids: Vec<String> = ids
                 .as_deref()
                 .and_then(|it| serde_json::from_str(it).ok())
@@ -723,16 +726,16 @@ impl Store {
     /// documents show the newest 50; the monthly archive goes further back).
     pub async fn status_data(&self, since: Timestamp) -> Result<StatusData> {
         let components = self.status_components().await?;
-        let rows = sqlx::query(
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
             "SELECT component_id, at, status FROM status_component_changes ORDER BY component_id, at, id",
         )
         .fetch_all(self.pool())
         .await?;
         let mut changes: HashMap<String, Vec<(Timestamp, ComponentStatus)>> = HashMap::new();
-        for row in &rows {
-            let list = changes.entry(row.try_get("component_id")?).or_default();
-            let at = from_micros(row.try_get("at")?);
-            let status = status_of(&row.try_get::<String, _>("status")?)?;
+        for (component_id, at, status) in rows {
+            let list = changes.entry(component_id).or_default();
+            let at = from_micros(at);
+            let status = status_of(&status)?;
             // Before `since` only the latest state matters (as of `since`).
             if at < since
                 && let Some(last) = list.last_mut()
@@ -788,7 +791,7 @@ async fn add_update(
     .bind(i64::from(resolved))
     .execute(&mut **tx)
     .await?;
-    let row = sqlx::query(
+    let row = sqlx::query_as(
         "SELECT i.name, i.maintenance_components, \
          (SELECT COUNT(*) FROM public_updates u WHERE u.public_incident_id = i.id) AS n_updates \
          FROM public_incidents i WHERE i.id = $1",
@@ -796,8 +799,7 @@ async fn add_update(
     .bind(id.to_string())
     .fetch_one(&mut **tx)
     .await?;
-    let name: String = row.try_get("name")?;
-    let window: Option<String> = row.try_get("maintenance_components")?;
+    let (name, window, updates): (String, Option<String>, i64) = row;
     let window: Vec<String> = window
         .as_deref()
         .and_then(|it| serde_json::from_str(it).ok())
@@ -805,7 +807,7 @@ async fn add_update(
     crate::subscribers::notify_subscribers(
         tx,
         page,
-        (id, &name, row.try_get("n_updates")?),
+        (id, &name, updates),
         (post, &affected, &window),
         now,
     )
