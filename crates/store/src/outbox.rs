@@ -11,8 +11,8 @@ use firebreak_core::EventKind;
 use firebreak_core::retry::RetryPolicy;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
@@ -179,6 +179,26 @@ impl TryFrom<DeliveryRow> for Delivery {
     }
 }
 
+/// An event as a webhook delivery carries it.
+#[derive(sqlx::FromRow)]
+struct OutgoingEventRow {
+    actor: String,
+    observed_at: i64,
+    occurred_at: i64,
+    body: String,
+    hash: String,
+    number: i64,
+}
+
+/// A delivery claimed for sending, with where it goes.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    url: String,
+    secret: String,
+}
+
 fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
     Delivery::try_from(DeliveryRow::from_row(row)?)
 }
@@ -292,21 +312,20 @@ impl Store {
             tx.commit().await?;
             return Ok(done.rows_affected() as usize);
         }
-        let rows = sqlx::query("SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(0);
         }
         let mut ids = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
+        for (id, incident_id, seq, kind_text, private) in rows {
             ids.push(id);
-            let kind_text: String = row.try_get("kind")?;
             let kind = EventKind::parse(&kind_text)
                 .ok_or_else(|| StoreError::Corrupt(format!("outbox kind {kind_text:?}")))?;
-            let private: i64 = row.try_get("private")?;
             let matching: Vec<&Webhook> = hooks
                 .iter()
                 .filter(|hook| hook.event_kinds.is_empty() || hook.event_kinds.contains(&kind))
@@ -315,28 +334,24 @@ impl Store {
             if matching.is_empty() {
                 continue;
             }
-            let incident_id: String = row.try_get("incident_id")?;
-            let seq: i64 = row.try_get("seq")?;
-            let event = sqlx::query(
-                "SELECT e.kind, e.actor, e.observed_at, e.occurred_at, e.body, e.hash, i.number \
+            let event: OutgoingEventRow = sqlx::query_as(
+                "SELECT e.actor, e.observed_at, e.occurred_at, e.body, e.hash, i.number \
                  FROM events e JOIN incidents i ON i.id = e.incident_id WHERE e.incident_id = $1 AND e.seq = $2",
             )
             .bind(incident_id.clone())
             .bind(seq)
             .fetch_one(&mut *tx)
             .await?;
-            let body: String = event.try_get("body")?;
-            let number: i64 = event.try_get("number")?;
             let event_json = json!({
                 "incident_id": incident_id,
-                "incident_reference": format!("INC-{number}"),
+                "incident_reference": format!("INC-{}", event.number),
                 "seq": seq,
                 "kind": kind.as_str(),
-                "actor": event.try_get::<String, _>("actor")?,
-                "observed_at": from_micros(event.try_get("observed_at")?).to_string(),
-                "occurred_at": from_micros(event.try_get("occurred_at")?).to_string(),
-                "body": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
-                "hash": event.try_get::<String, _>("hash")?,
+                "actor": event.actor,
+                "observed_at": from_micros(event.observed_at).to_string(),
+                "occurred_at": from_micros(event.occurred_at).to_string(),
+                "body": serde_json::from_str::<Value>(&event.body).unwrap_or(Value::Null),
+                "hash": event.hash,
             });
             for hook in matching {
                 let delivery_id = Uuid::now_v7();
@@ -390,16 +405,16 @@ impl Store {
                  AND e.incident_id = d.incident_id AND e.status = 'pending' AND e.seq < d.seq) \
              ORDER BY d.id LIMIT {limit}{lock}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<ClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(micros(now))
             .fetch_all(&mut *tx)
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             claimed.push(ClaimedDelivery {
-                delivery: delivery_from_row(row)?,
-                url: row.try_get("url")?,
-                secret: row.try_get("secret")?,
+                delivery: row.delivery.try_into()?,
+                url: row.url,
+                secret: row.secret,
             });
         }
         if !claimed.is_empty() {
@@ -516,20 +531,15 @@ impl Store {
     /// pending, for `/metrics`.
     pub async fn backlog(&self) -> Result<(i64, i64, i64)> {
         let outbox: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE processed_at IS NULL")
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM outbox WHERE processed_at IS NULL")
                 .fetch_one(self.pool())
-                .await?
-                .try_get("n")?;
-        let row = sqlx::query(
+                .await?;
+        let (deliveries, notifications): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending') AS deliveries, \
              (SELECT COUNT(*) FROM notifications WHERE status = 'pending') AS notifications",
         )
         .fetch_one(self.pool())
         .await?;
-        Ok((
-            outbox,
-            row.try_get("deliveries")?,
-            row.try_get("notifications")?,
-        ))
+        Ok((outbox, deliveries, notifications))
     }
 }

@@ -217,7 +217,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|row| user_from_row(row)).collect()
+        rows.iter().map(user_from_row).collect()
     }
 
     pub async fn user(&self, id: Uuid) -> Result<User> {

@@ -259,7 +259,7 @@ pub(crate) async fn notify_subscribers(
     let since = now - SignedDuration::from_mins(page.throttle_minutes);
     for row in rows {
         let components = &row.components;
-        let wanted: Vec<String> = serde_json::from_str(&components).unwrap_or_default();
+        let wanted: Vec<String> = serde_json::from_str(components).unwrap_or_default();
         // A subscriber to some components hears of updates that touch them (an incident
         // that names no component concerns everyone).
         if !wanted.is_empty()
