@@ -98,6 +98,14 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// A person with their password hash, for signing in.
+#[derive(sqlx::FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
 /// The columns of the person a session or token belongs to, joined in as `u_…`
 /// (`OWNER_COLUMNS`); all null for a token made before people existed.
 macro_rules! owner_columns {
@@ -246,11 +254,9 @@ impl Store {
             .bind(email.trim().to_lowercase())
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| {
-            let (hash,): (String,) = FromRow::from_row(&row)?;
-            Ok((user_from_row(&row)?, hash))
-        })
-        .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let row = CredentialsRow::from_row(&row)?;
+        Ok(Some((User::try_from(row.user)?, row.password_hash)))
     }
 
     /// Disabling a person also ends their sessions.
