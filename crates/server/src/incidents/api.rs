@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use firebreak_core::command::{RawChanges, RawDeclare, parse_changes, parse_declare};
+use firebreak_core::command::{RawChanges, parse_changes, parse_declare};
 use firebreak_core::{Command, IncidentType, Role, Status, TimestampName};
 use firebreak_store::{Idempotency, IncidentFilter, Outcome};
 use serde::Deserialize;
@@ -14,31 +14,10 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiJsonDigest, ApiQuery, Caller};
 use crate::incidents::dto::{AffectedDto, CommandResult, IncidentDto, IncidentPage};
+use crate::incidents::service::DeclareBody;
 use crate::incidents::service::{
     audit_reads, key, parse_bound, result, run_command, update_plain, visible,
 };
-
-#[derive(Deserialize, ToSchema, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub struct DeclareBody {
-    /// Required, 1–200 characters.
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    /// One of the configured severities (default: critical, major, minor).
-    pub severity: Option<String>,
-    /// `default` or `security` (security incidents are private unless `private: false`).
-    #[serde(rename = "type")]
-    pub incident_type: Option<String>,
-    /// `degradation`, `data_corruption` or `outage`.
-    pub impact: Option<String>,
-    pub affected: Option<AffectedDto>,
-    pub services: Option<Vec<String>>,
-    pub private: Option<bool>,
-    /// `real` or `drill`.
-    pub mode: Option<String>,
-    /// `investigating` (default) or `triage`.
-    pub status: Option<String>,
-}
 
 #[derive(Deserialize, ToSchema, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -127,10 +106,6 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn split_affected(affected: Option<AffectedDto>) -> (Option<String>, Option<i64>) {
-    affected.map(|it| (it.text, it.count)).unwrap_or_default()
-}
-
 /// Declare an incident.
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = DeclareBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "The same key returns the same incident")),
@@ -166,21 +141,7 @@ pub async fn declare(
             })
         }
     };
-    let (affected_text, affected_count) = split_affected(body.affected);
-    let raw = RawDeclare {
-        title: body.title,
-        summary: body.summary,
-        severity: body.severity,
-        incident_type: body.incident_type,
-        impact: body.impact,
-        affected_text,
-        affected_count,
-        services: body.services,
-        private: body.private,
-        mode: body.mode,
-        status: body.status,
-    };
-    let new = parse_declare(raw, &state.store.catalog()).map_err(ApiError::validation)?;
+    let new = parse_declare(body.into(), &state.store.catalog()).map_err(ApiError::validation)?;
     let declared = state
         .store
         .declare(new, &caller.actor(), caller.access(), idempotency)
@@ -332,7 +293,7 @@ pub async fn patch(
     Path(text): Path<String>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    let (affected_text, affected_count) = split_affected(body.affected);
+    let (affected_text, affected_count) = AffectedDto::split(body.affected);
     let raw = RawChanges {
         title: body.title,
         summary: body.summary,

@@ -19,6 +19,13 @@ pub struct AffectedDto {
     pub count: Option<i64>,
 }
 
+impl AffectedDto {
+    /// Who is affected in words and how many, each absent when not given.
+    pub fn split(affected: Option<AffectedDto>) -> (Option<String>, Option<i64>) {
+        affected.map(|it| (it.text, it.count)).unwrap_or_default()
+    }
+}
+
 #[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
 pub struct NamedTimestampDto {
     /// When Firebreak saw it happen (RFC 3339).

@@ -5,7 +5,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use firebreak_core::board::{likely_severity, order_live};
-use firebreak_core::command::{RawDeclare, parse_declare};
+use firebreak_core::command::parse_declare;
+
+use crate::incidents::dto::AffectedDto;
+use crate::incidents::service::DeclareBody;
 use firebreak_core::lifecycle::ALL_STATUSES;
 use firebreak_core::{ImpactKind, Incident, IncidentType, Role, Status};
 use firebreak_store::IncidentFilter;
@@ -285,6 +288,44 @@ pub async fn declare_form(State(state): State<AppState>, viewer: Viewer) -> UiRe
     Ok(render(&declare_page(&viewer, &state, form, Vec::new())))
 }
 
+impl DeclareForm {
+    /// The form as the API's declare body: blank fields absent, services comma-separated,
+    /// the count a whole number (else an error in `errors`).
+    fn body(&self, errors: &mut firebreak_core::FieldErrors) -> DeclareBody {
+        let count = match self.affected_count.trim() {
+            "" => None,
+            text => text.parse::<i64>().ok().or_else(|| {
+                errors.add("affected_count", "must be a whole number");
+                None
+            }),
+        };
+        DeclareBody {
+            title: Some(self.title.clone()),
+            summary: some(&self.summary),
+            severity: some(&self.severity),
+            incident_type: some(&self.incident_type),
+            impact: some(&self.impact),
+            affected: Some(AffectedDto {
+                text: some(&self.affected_text),
+                count,
+            }),
+            services: some(&self.services).map(|it| {
+                it.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+            private: match self.private.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            mode: some(&self.mode),
+            status: some(&self.status),
+        }
+    }
+}
+
 /// A trimmed form value, `None` when blank.
 pub(super) fn some(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|it| !it.is_empty())
@@ -297,39 +338,8 @@ pub async fn declare(
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Responder)?;
     let mut errors = firebreak_core::FieldErrors::default();
-    let affected_count = match form.affected_count.trim() {
-        "" => None,
-        text => match text.parse::<i64>() {
-            Ok(count) => Some(count),
-            Err(_) => {
-                errors.add("affected_count", "must be a whole number");
-                None
-            }
-        },
-    };
-    let raw = RawDeclare {
-        title: Some(form.title.clone()),
-        summary: some(&form.summary),
-        severity: some(&form.severity),
-        incident_type: some(&form.incident_type),
-        impact: some(&form.impact),
-        affected_text: some(&form.affected_text),
-        affected_count,
-        services: some(&form.services).map(|it| {
-            it.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        }),
-        private: match form.private.as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        },
-        mode: some(&form.mode),
-        status: some(&form.status),
-    };
-    let parsed = parse_declare(raw, &state.store.catalog());
+    let body = form.body(&mut errors);
+    let parsed = parse_declare(body.into(), &state.store.catalog());
     let new = match parsed {
         Ok(new) if errors.is_empty() => new,
         other => {

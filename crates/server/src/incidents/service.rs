@@ -2,6 +2,7 @@
 //! may see (404 otherwise, private reads audited), running a command, path keys and numbers,
 //! list bounds, the latest update as plain text, and the deploy freeze.
 
+use firebreak_core::command::RawDeclare;
 use firebreak_core::{Command, EventData, Incident, Role};
 use firebreak_store::{IncidentKey, Outcome};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Caller;
-use crate::incidents::dto::{CommandResult, EventDto, IncidentDto};
+use crate::incidents::dto::{AffectedDto, CommandResult, EventDto, IncidentDto};
 
 /// A number in a path (`…/tasks/3`); anything else names nothing, so it is a 404.
 pub(crate) fn path_number(text: &str, what: &str) -> ApiResult<i64> {
@@ -189,4 +190,47 @@ pub async fn freeze_status(state: &AppState, caller: &Caller) -> ApiResult<Freez
         frozen: !reasons.is_empty(),
         reasons,
     })
+}
+
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareBody {
+    /// Required, 1–200 characters.
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    /// One of the configured severities (default: critical, major, minor).
+    pub severity: Option<String>,
+    /// `default` or `security` (security incidents are private unless `private: false`).
+    #[serde(rename = "type")]
+    pub incident_type: Option<String>,
+    /// `degradation`, `data_corruption` or `outage`.
+    pub impact: Option<String>,
+    pub affected: Option<AffectedDto>,
+    pub services: Option<Vec<String>>,
+    pub private: Option<bool>,
+    /// `real` or `drill`.
+    pub mode: Option<String>,
+    /// `investigating` (default) or `triage`.
+    pub status: Option<String>,
+}
+
+/// A declare request as core reads it, before parsing: the API's body and the page's form
+/// (through `DeclareBody`) arrive the same way.
+impl From<DeclareBody> for RawDeclare {
+    fn from(body: DeclareBody) -> RawDeclare {
+        let (affected_text, affected_count) = AffectedDto::split(body.affected);
+        RawDeclare {
+            title: body.title,
+            summary: body.summary,
+            severity: body.severity,
+            incident_type: body.incident_type,
+            impact: body.impact,
+            affected_text,
+            affected_count,
+            services: body.services,
+            private: body.private,
+            mode: body.mode,
+            status: body.status,
+        }
+    }
 }

@@ -66,14 +66,9 @@ pub async fn declare_from(
             alert.id, alert.severity, alert.count, alert.source
         )),
         severity,
-        incident_type: None,
-        impact: None,
-        affected_text: None,
-        affected_count: None,
         services: Some(vec![service.name]),
-        private: None,
-        mode: None,
         status: Some("triage".into()),
+        ..Default::default()
     };
     let new = firebreak_core::command::parse_declare(raw, &state.store.catalog())
         .map_err(ApiError::validation)?;
