@@ -60,13 +60,32 @@ pub struct NewSubscription {
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-async fn queue(
-    tx: &mut Tx,
-    (key, seq): (&str, i64),
-    (kind, channel, address): (&str, &str, &str),
-    (subject, body, secret): (&str, &str, Option<&str>),
-    now: Timestamp,
-) -> Result<()> {
+/// One message to a subscriber, queued as a notification.
+struct Message<'a> {
+    /// What the message belongs to (`subscriber:<id>`, `status:<incident>`) and its number
+    /// there; a message is queued once per key, number, channel and address.
+    key: &'a str,
+    seq: i64,
+    kind: &'a str,
+    channel: &'a str,
+    address: &'a str,
+    subject: &'a str,
+    body: &'a str,
+    /// A webhook's signing secret.
+    secret: Option<&'a str>,
+}
+
+async fn queue(tx: &mut Tx, message: Message<'_>, now: Timestamp) -> Result<()> {
+    let Message {
+        key,
+        seq,
+        kind,
+        channel,
+        address,
+        subject,
+        body,
+        secret,
+    } = message;
     sqlx::query(
         "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
          subject, body, status, next_attempt_at, created_at, secret) \
@@ -142,14 +161,18 @@ impl Store {
                 url = page.url,
             );
             let subject = format!("[{}] Confirm your subscription", page.name);
-            queue(
-                &mut tx,
-                (&format!("subscriber:{id}"), 0),
-                ("subscription_confirm", "email", &new.address),
-                (&subject, &body, None),
-                now,
-            )
-            .await?;
+            let key = format!("subscriber:{id}");
+            let message = Message {
+                key: &key,
+                seq: 0,
+                kind: "subscription_confirm",
+                channel: "email",
+                address: &new.address,
+                subject: &subject,
+                body: &body,
+                secret: None,
+            };
+            queue(&mut tx, message, now).await?;
         }
         tx.commit().await?;
         self.wake_outbox();
@@ -313,14 +336,17 @@ pub(crate) async fn notify_subscribers(
             ("email", text)
         };
         let secret = row.secret;
-        queue(
-            tx,
-            (&key, seq),
-            ("public_update", channel, &address),
-            (&subject, &body, secret.as_deref()),
-            now,
-        )
-        .await?;
+        let message = Message {
+            key: &key,
+            seq,
+            kind: "public_update",
+            channel,
+            address: &address,
+            subject: &subject,
+            body: &body,
+            secret: secret.as_deref(),
+        };
+        queue(tx, message, now).await?;
     }
     Ok(())
 }
