@@ -804,12 +804,13 @@ async fn add_update(
         .as_deref()
         .and_then(|it| serde_json::from_str(it).ok())
         .unwrap_or_default();
-    crate::subscribers::notify_subscribers(
-        tx,
-        page,
-        (id, &name, updates),
-        (post, &affected, &window),
-        now,
-    )
-    .await
+    let notice = crate::subscribers::PublicUpdateNotice {
+        incident_id: id,
+        name: &name,
+        seq: updates,
+        post,
+        affected: &affected,
+        window_components: &window,
+    };
+    crate::subscribers::notify_subscribers(tx, page, notice, now).await
 }

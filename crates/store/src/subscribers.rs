@@ -239,6 +239,18 @@ impl Store {
     }
 }
 
+/// A public update as its subscribers hear of it.
+pub(crate) struct PublicUpdateNotice<'a> {
+    /// The public incident or maintenance window, its name, and the update's number there.
+    pub incident_id: &'a str,
+    pub name: &'a str,
+    pub seq: i64,
+    pub post: &'a PublicPost,
+    pub affected: &'a [AffectedComponent],
+    /// A maintenance window's components (empty for an incident).
+    pub window_components: &'a [String],
+}
+
 /// A confirmed subscriber as an update reaches them.
 #[derive(sqlx::FromRow)]
 struct RecipientRow {
@@ -254,10 +266,17 @@ struct RecipientRow {
 pub(crate) async fn notify_subscribers(
     tx: &mut Tx,
     page: &StatusPageOptions,
-    (incident_id, name, seq): (&str, &str, i64),
-    (post, affected, window_components): (&PublicPost, &[AffectedComponent], &[String]),
+    update: PublicUpdateNotice<'_>,
     now: Timestamp,
 ) -> Result<()> {
+    let PublicUpdateNotice {
+        incident_id,
+        name,
+        seq,
+        post,
+        affected,
+        window_components,
+    } = update;
     let rows: Vec<RecipientRow> = sqlx::query_as(
         "SELECT kind, address, components, unsubscribe_token, secret FROM status_subscribers \
          WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL",
