@@ -81,9 +81,6 @@ pub struct StoredEvent {
     pub hash: String,
 }
 
-/// An event's columns as stored, untyped: what the chain covers. Verification reads these,
-/// so an event altered into something that no longer reads back is still reported as a
-/// break in the chain rather than as an error.
 /// Who may read an incident's events: read beside its events, or alone when it has none.
 #[derive(sqlx::FromRow)]
 struct AccessRow {
@@ -92,6 +89,9 @@ struct AccessRow {
     members: String,
 }
 
+/// An event's columns as stored, untyped: what the chain covers. Verification reads these,
+/// so an event altered into something that no longer reads back is still reported as a
+/// break in the chain rather than as an error.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub(crate) struct EventRow {
     pub incident_id: String,
