@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let html = firebreak_server::postmortem::render_html(text).to_lowercase();
+    let html = firebreak_server::postmortems::service::render_html(text).to_lowercase();
     assert!(!html.contains("<script"), "{html}");
     // Text cannot make a tag (its `<` is escaped), so these find only real tags.
     assert!(!html.contains("<a href=\"javascript:"), "{html}");

@@ -2,7 +2,7 @@
 //! a schedule that parses answers who is on call and tiles a fortnight into shifts.
 #![no_main]
 
-use firebreak_server::api::schedules::{ScheduleBody, parse};
+use firebreak_server::oncall::service::{ScheduleBody, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
