@@ -27,6 +27,8 @@ pub struct Catalog {
     pub working_hours: crate::presence::WorkingHours,
     /// Where rules can send notifications.
     pub targets: Vec<crate::notify::Target>,
+    /// Chat, when a platform is configured.
+    pub chat: Option<crate::chat::ChatPolicy>,
 }
 
 impl Default for Catalog {
@@ -59,6 +61,7 @@ impl Default for Catalog {
                 webhook_secret: String::new(),
                 email: Vec::new(),
             }],
+            chat: None,
         }
     }
 }

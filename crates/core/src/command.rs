@@ -170,6 +170,8 @@ pub enum Command {
         at: Timestamp,
         note: String,
     },
+    /// Gives the incident a chat channel (once; refused when no chat is configured).
+    OpenChannel,
 }
 
 /// What someone does with the action register.
@@ -205,6 +207,7 @@ pub enum Entry {
     Pinned {
         text: String,
         author: Option<String>,
+        link: Option<String>,
     },
     Correction {
         text: String,
@@ -779,9 +782,10 @@ pub fn decide(
                 Entry::Note { text } => EventData::Note {
                     text: validate::text(&mut errors, "text", Some(&text), 1, MAX_TEXT),
                 },
-                Entry::Pinned { text, author } => EventData::MessagePinned {
+                Entry::Pinned { text, author, link } => EventData::MessagePinned {
                     text: validate::text(&mut errors, "text", Some(&text), 1, MAX_TEXT),
                     author,
+                    link,
                 },
                 Entry::Correction { text, corrects } => {
                     if corrects.is_some_and(|seq| seq < 1 || seq > incident.last_seq) {
@@ -819,6 +823,19 @@ pub fn decide(
                 data: EventData::TimestampAsserted { name, at, note },
                 occurred_at: at,
             });
+        }
+        Command::OpenChannel => {
+            if catalog.chat.is_none() {
+                let mut errors = FieldErrors::default();
+                errors.add(
+                    "chat",
+                    "no chat platform is configured ([chat.slack], [chat.matrix])",
+                );
+                return Err(errors.into());
+            }
+            if let Some(data) = crate::chat::open_channel(incident, catalog) {
+                events.push(at_now(data));
+            }
         }
     }
     Ok(events)
@@ -957,6 +974,9 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
                 .retain(|it| &it.who != who);
         }
         EventData::Note { .. } | EventData::MessagePinned { .. } | EventData::Correction { .. } => {
+        }
+        EventData::ChatChannelRequested { name } => {
+            incident.coordination.chat_channel = Some(name.clone());
         }
         EventData::TimestampAsserted { name, at, .. } => {
             incident.timestamps.entry(*name).or_default().asserted = Some(*at);

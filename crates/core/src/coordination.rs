@@ -57,6 +57,8 @@ pub struct Coordination {
     pub cadence_minutes: Option<i64>,
     pub food_nudged: bool,
     pub digest: Digest,
+    /// The chat channel's name, once one was requested (`core::chat::channel_name`).
+    pub chat_channel: Option<String>,
 }
 
 impl Coordination {
@@ -96,6 +98,7 @@ impl Coordination {
             "food_nudged": self.food_nudged,
             "digest_at": self.digest.last_at.map(micros),
             "digest_updates_seen": self.digest.updates_seen,
+            "chat_channel": self.chat_channel,
         })
     }
 
@@ -142,6 +145,10 @@ impl Coordination {
                 last_at: at(value.get("digest_at"))?,
                 updates_seen: value.get("digest_updates_seen")?.as_i64()?,
             },
+            chat_channel: value
+                .get("chat_channel")
+                .and_then(Value::as_str)
+                .map(String::from),
         })
     }
 }
@@ -174,6 +181,7 @@ mod tests {
                 last_at: Some(t(5)),
                 updates_seen: 2,
             },
+            chat_channel: Some("inc-1-db".into()),
         };
         assert_eq!(Coordination::from_json(&state.to_json()), Some(state));
         let empty = Coordination::default();

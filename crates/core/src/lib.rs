@@ -9,6 +9,7 @@ pub mod blameless;
 pub mod board;
 pub mod cadence;
 pub mod catalog;
+pub mod chat;
 pub mod closing;
 pub mod command;
 pub mod coordination;

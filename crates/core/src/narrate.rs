@@ -234,7 +234,10 @@ pub fn narrate(event: &EventData, reader: &Reader<'_>) -> Narration {
         ),
         EventData::FreezeStarted { reason } => ("Deploys frozen".to_string(), reason.clone()),
         EventData::FreezeEnded { reason } => ("Deploy freeze lifted".to_string(), reason.clone()),
-        EventData::MessagePinned { text, author } => {
+        EventData::ChatChannelRequested { name } => {
+            ("Chat channel opened".to_string(), format!("#{name}"))
+        }
+        EventData::MessagePinned { text, author, .. } => {
             let label = match author {
                 Some(author) => format!("Pinned message from {author}"),
                 None => "Pinned message".to_string(),

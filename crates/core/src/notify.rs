@@ -126,6 +126,7 @@ pub fn recipients(
         | EventData::FreezeEnded { .. }
         | EventData::Note { .. }
         | EventData::MessagePinned { .. }
+        | EventData::ChatChannelRequested { .. }
         | EventData::Correction { .. }
         | EventData::TimestampAsserted { .. }
         | EventData::CadenceSet { .. }
@@ -275,6 +276,7 @@ pub fn message(
         | EventData::FreezeEnded { .. }
         | EventData::Note { .. }
         | EventData::MessagePinned { .. }
+        | EventData::ChatChannelRequested { .. }
         | EventData::Correction { .. }
         | EventData::TimestampAsserted { .. }
         | EventData::CadenceSet { .. }

@@ -79,6 +79,8 @@ pub enum Effect {
     FreezeDeploys,
     /// These roles must be filled; the room shows the ones still empty.
     RequireRoles(Vec<String>),
+    /// Gives the incident a chat channel (when chat is configured).
+    OpenChannel,
 }
 
 impl Effect {
@@ -91,6 +93,7 @@ impl Effect {
             Effect::SetCadence(None) => "updates on the severity's cadence".into(),
             Effect::FreezeDeploys => "freeze deploys".into(),
             Effect::RequireRoles(roles) => format!("require {}", roles.join(", ")),
+            Effect::OpenChannel => "open a chat channel".into(),
         }
     }
 }
@@ -120,6 +123,7 @@ pub fn default_rules() -> Vec<Rule> {
             ],
             conditions: serious.clone(),
             then: vec![
+                Effect::OpenChannel,
                 Effect::AddMatchingPlaybooks,
                 Effect::SetCadence(None),
                 Effect::FreezeDeploys,
@@ -187,6 +191,7 @@ pub fn triggers(events: &[&EventData], catalog: &Catalog) -> Vec<Trigger> {
             | EventData::UpdatePosted { .. }
             | EventData::Note { .. }
             | EventData::MessagePinned { .. }
+            | EventData::ChatChannelRequested { .. }
             | EventData::Correction { .. }
             | EventData::TimestampAsserted { .. }
             | EventData::RuleFired { .. }
@@ -311,6 +316,15 @@ pub(crate) fn effect_events(
                     vec![EventData::CadenceSet { minutes, next_due }]
                 }
                 _ => Vec::new(),
+            }
+        }
+        Effect::OpenChannel => {
+            if live {
+                crate::chat::open_channel(incident, catalog)
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
             }
         }
         Effect::FreezeDeploys => {

@@ -46,6 +46,7 @@ text_enum!(EventKind {
     DigestSent = "digest_sent",
     PublicUpdatePublished = "status_page_updated",
     PostmortemPublished = "postmortem_published",
+    ChatChannelRequested = "chat_channel_requested",
 });
 
 /// What each kind means to the consumers that treat kinds as groups. One row per kind,
@@ -113,6 +114,7 @@ impl EventKind {
             DigestSent => traits(true, false, true),
             PublicUpdatePublished => traits(false, true, false),
             PostmortemPublished => traits(true, false, false),
+            ChatChannelRequested => traits(false, false, true),
         }
     }
 
@@ -185,7 +187,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 39);
+        assert_eq!(EventKind::ALL.len(), 40);
         assert_eq!(EventKind::parse("nonsense"), None);
     }
 
@@ -239,7 +241,13 @@ mod tests {
                 .any(|it| name.starts_with(it))
                 || matches!(
                     name,
-                    "playbook_added" | "nudged" | "digest_sent" | "roles_required" | "cadence_set"
+                    "playbook_added"
+                        | "nudged"
+                        | "digest_sent"
+                        | "roles_required"
+                        | "cadence_set"
+                        // Since chat: the channel's name lives in the coordination document.
+                        | "chat_channel_requested"
                 );
             assert_eq!(kind.changes_lists(), by_name, "{name}");
         }

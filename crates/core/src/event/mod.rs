@@ -217,6 +217,12 @@ pub enum EventData {
     MessagePinned {
         text: String,
         author: Option<String>,
+        /// Where the message lives (a chat permalink); absent for pins made by hand.
+        link: Option<String>,
+    },
+    /// The incident gets a chat channel of this name on every configured chat platform.
+    ChatChannelRequested {
+        name: String,
     },
     Correction {
         text: String,
@@ -319,6 +325,7 @@ impl EventData {
             EventData::UpdatePosted { .. } => EventKind::UpdatePosted,
             EventData::Note { .. } => EventKind::Note,
             EventData::MessagePinned { .. } => EventKind::MessagePinned,
+            EventData::ChatChannelRequested { .. } => EventKind::ChatChannelRequested,
             EventData::Correction { .. } => EventKind::Correction,
             EventData::TimestampAsserted { .. } => EventKind::TimestampAsserted,
             EventData::RuleFired { .. } => EventKind::RuleFired,
@@ -486,7 +493,14 @@ impl EventData {
                 "public": public,
             }),
             EventData::Note { text } => json!({ "text": text }),
-            EventData::MessagePinned { text, author } => json!({ "text": text, "author": author }),
+            EventData::MessagePinned { text, author, link } => {
+                let mut body = json!({ "text": text, "author": author });
+                if let Some(link) = link {
+                    body["link"] = json!(link);
+                }
+                body
+            }
+            EventData::ChatChannelRequested { name } => json!({ "name": name }),
             EventData::Correction { text, corrects } => {
                 json!({ "text": text, "corrects": corrects })
             }

@@ -285,6 +285,10 @@ impl EventData {
             EventKind::MessagePinned => EventData::MessagePinned {
                 text: body.text("text")?,
                 author: body.opt_text("author")?,
+                link: body.opt_text("link")?,
+            },
+            EventKind::ChatChannelRequested => EventData::ChatChannelRequested {
+                name: body.text("name")?,
             },
             EventKind::Correction => EventData::Correction {
                 text: body.text("text")?,

@@ -267,8 +267,11 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
             )
             .boxed(),
         EventKind::Note => text().prop_map(|text| EventData::Note { text }).boxed(),
-        EventKind::MessagePinned => (text(), maybe_text())
-            .prop_map(|(text, author)| EventData::MessagePinned { text, author })
+        EventKind::MessagePinned => (text(), maybe_text(), maybe_text())
+            .prop_map(|(text, author, link)| EventData::MessagePinned { text, author, link })
+            .boxed(),
+        EventKind::ChatChannelRequested => text()
+            .prop_map(|name| EventData::ChatChannelRequested { name })
             .boxed(),
         EventKind::Correction => (text(), proptest::option::of(number()))
             .prop_map(|(text, corrects)| EventData::Correction { text, corrects })

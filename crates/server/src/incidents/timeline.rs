@@ -38,6 +38,8 @@ pub struct AppendBody {
     pub text: String,
     /// For `message_pinned`: who wrote the message.
     pub author: Option<String>,
+    /// For `message_pinned`: where the message lives (a chat permalink).
+    pub link: Option<String>,
     /// For `correction`: the seq of the event being corrected.
     pub corrects: Option<i64>,
     /// When it happened, if earlier than now (RFC 3339).
@@ -107,6 +109,7 @@ pub async fn append(
         "message_pinned" => Entry::Pinned {
             text: body.text,
             author: body.author,
+            link: body.link,
         },
         "correction" => Entry::Correction {
             text: body.text,

@@ -46,6 +46,10 @@ pub struct ConditionSettings {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EffectSettings {
+    /// Give the incident a chat channel (`[chat.slack]`, `[chat.matrix]`); nothing when no
+    /// chat is configured.
+    #[serde(skip_serializing_if = "is_false")]
+    pub open_channel: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_playbooks: Vec<String>,
     /// Add every playbook whose own severities and types match.
@@ -160,6 +164,7 @@ pub fn default_rules() -> Vec<RuleSettings> {
                     Effect::FreezeDeploys => then.freeze_deploys = true,
                     Effect::RequireRoles(roles) => then.require_roles = roles,
                     Effect::Notify(target) => then.notify.push(target),
+                    Effect::OpenChannel => then.open_channel = true,
                 }
             }
             let it = rule.conditions;
@@ -294,6 +299,9 @@ fn rule(settings: &Settings, it: &RuleSettings) -> Result<Rule, SettingsError> {
         .transpose()?;
     let t = &it.then;
     let mut then = Vec::new();
+    if t.open_channel {
+        then.push(Effect::OpenChannel);
+    }
     for name in &t.add_playbooks {
         if !settings.playbooks.iter().any(|it| &it.name == name) {
             return Err(err(format!(

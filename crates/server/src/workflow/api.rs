@@ -51,7 +51,7 @@ pub struct RuleBody {
     #[schema(value_type = Object)]
     pub conditions: ConditionSettings,
     /// add_playbooks, add_matching_playbooks, set_cadence, set_cadence_minutes,
-    /// freeze_deploys, require_roles, notify.
+    /// freeze_deploys, require_roles, notify, open_channel.
     #[schema(value_type = Object)]
     pub then: EffectSettings,
 }

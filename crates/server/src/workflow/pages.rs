@@ -61,6 +61,7 @@ struct WorkflowPage {
     cadence: String,
     cadence_minutes: String,
     freeze: bool,
+    open_channel: bool,
     require_roles: Vec<Check>,
     notify: Vec<Check>,
     // The playbook form.
@@ -288,6 +289,7 @@ pub async fn page(
             .map(|it| it.to_string())
             .unwrap_or_default(),
         freeze: t.freeze_deploys,
+        open_channel: t.open_channel,
         require_roles: checks(&catalog.roles, &t.require_roles, "role:"),
         notify: checks(&target_names, &t.notify, "notify:"),
         playbook_name: playbook.name.clone(),
@@ -362,6 +364,7 @@ pub async fn save_rule(
             set_cadence: field(&fields, "cadence") == "severity",
             set_cadence_minutes: cadence_minutes,
             freeze_deploys: fields.contains_key("freeze_deploys"),
+            open_channel: fields.contains_key("open_channel"),
             require_roles: chosen(&fields, "role:"),
             notify: chosen(&fields, "notify:"),
         },

@@ -1,0 +1,317 @@
+//! Tables for channel names, what events owe chat, the card and the chat commands.
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::command::tests::incident;
+use crate::command::{Command, Context, decide};
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + seconds).unwrap()
+}
+
+#[test]
+fn channel_names_follow_slacks_rules_and_keep_the_number() {
+    let long = "a".repeat(200);
+    let cases: &[(i64, &str, &str)] = &[
+        (42, "Checkout fails", "inc-42-checkout-fails"),
+        (7, "  DB: p99 > 2s!!  ", "inc-7-db-p99-2s"),
+        (3, "Zahlung schlägt fehl", "inc-3-zahlung-schl-gt-fehl"),
+        (5, "snake_case kept", "inc-5-snake_case-kept"),
+        (9, "---", "inc-9"),
+        (10, "", "inc-10"),
+        (11, "🔥🔥", "inc-11"),
+    ];
+    for (number, title, want) in cases {
+        assert_eq!(channel_name(Reference(*number), title), *want, "{title:?}");
+    }
+    let name = channel_name(Reference(123_456), &long);
+    assert_eq!(name.len(), MAX_CHANNEL_NAME);
+    assert!(name.starts_with("inc-123456-aaa"));
+    // Trimming never leaves a trailing hyphen.
+    let name = channel_name(Reference(1), &format!("{} b", "a".repeat(73)));
+    assert!(!name.ends_with('-'), "{name}");
+    for title in [
+        "Ünïcödé ＦＵＬＬ width",
+        "a--b__c",
+        "tab\tand\nnewline",
+        &long,
+    ] {
+        let name = channel_name(Reference(77), title);
+        assert!(name.len() <= MAX_CHANNEL_NAME);
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+            "{name}"
+        );
+        assert!(!name.contains("--"), "{name}");
+    }
+}
+
+fn chat_catalog() -> Catalog {
+    Catalog {
+        chat: Some(ChatPolicy {
+            announce_target: "announcements".into(),
+        }),
+        ..Catalog::default()
+    }
+}
+
+#[test]
+fn what_each_event_owes_chat() {
+    let policy = ChatPolicy {
+        announce_target: "announcements".into(),
+    };
+    let mut with_channel = incident(Status::Investigating);
+    with_channel.coordination.chat_channel = Some("inc-1-checkout-is-down".into());
+    let without = incident(Status::Investigating);
+    let mut private = with_channel.clone();
+    private.private = true;
+    let fired = |notify: &[&str]| EventData::RuleFired {
+        rule: "serious incident".into(),
+        trigger: "declared".into(),
+        effects: vec![],
+        notify: notify.iter().map(|it| it.to_string()).collect(),
+    };
+    let update = EventData::UpdatePosted {
+        message: "Rolled back".into(),
+        status: None,
+        next_update_due: Some(t(1800)),
+        public: false,
+    };
+    let role = EventData::RoleAssigned {
+        role: "lead".into(),
+        user: "ana@example.com".into(),
+        previous: None,
+        handover: None,
+    };
+    let post = |text: &str| (Place::Channel, Work::Post(text.into()));
+    let card = (Place::Channel, Work::Card);
+    let open = (Place::Channel, Work::Open);
+    let announce = (Place::Announcements, Work::Announce);
+    let update_words = "Update (investigating · next update by 08:30 UTC): Rolled back";
+    let cases: Vec<(&Incident, EventData, Vec<(Place, Work)>)> = vec![
+        (
+            &without,
+            EventData::ChatChannelRequested { name: "x".into() },
+            vec![open.clone()],
+        ),
+        (
+            &with_channel,
+            update.clone(),
+            vec![post(update_words), card.clone()],
+        ),
+        // No channel yet: nothing for the channel.
+        (&without, update.clone(), vec![]),
+        (
+            &with_channel,
+            role.clone(),
+            vec![post("ana@example.com is now lead"), card.clone()],
+        ),
+        (
+            &with_channel,
+            EventData::StatusChanged {
+                from: Status::Investigating,
+                to: Status::Resolved,
+                merged_into: None,
+            },
+            vec![post("Status: investigating → resolved"), card.clone()],
+        ),
+        (
+            &with_channel,
+            fired(&["announcements"]),
+            vec![announce.clone()],
+        ),
+        (&without, fired(&["announcements"]), vec![announce]),
+        // Another target, or a private incident: no announcement.
+        (&with_channel, fired(&["sre-email"]), vec![]),
+        (&private, fired(&["announcements"]), vec![]),
+        // A pin came from chat: never echoed back.
+        (
+            &with_channel,
+            EventData::MessagePinned {
+                text: "x".into(),
+                author: None,
+                link: None,
+            },
+            vec![],
+        ),
+    ];
+    for (incident, event, want) in cases {
+        assert_eq!(owed(&event, incident, Some(&policy)), want, "{event:?}");
+        assert!(
+            owed(&event, incident, None).is_empty(),
+            "no chat: nothing owed"
+        );
+    }
+}
+
+#[test]
+fn a_channel_is_requested_once_and_only_with_chat() {
+    let catalog = chat_catalog();
+    let mut it = incident(Status::Investigating);
+    let events = decide(&it, &Context::new(&catalog, t(0)), Command::OpenChannel).unwrap();
+    assert_eq!(
+        events.iter().map(|it| &it.data).collect::<Vec<_>>(),
+        vec![&EventData::ChatChannelRequested {
+            name: "inc-1-checkout-is-down".into()
+        }]
+    );
+    crate::command::apply(&mut it, &events[0].data, t(0));
+    assert_eq!(
+        it.coordination.chat_channel.as_deref(),
+        Some("inc-1-checkout-is-down")
+    );
+    let again = decide(&it, &Context::new(&catalog, t(1)), Command::OpenChannel).unwrap();
+    assert!(again.is_empty(), "a second request changes nothing");
+    let off = Catalog::default();
+    assert!(decide(&it, &Context::new(&off, t(1)), Command::OpenChannel).is_err());
+}
+
+#[test]
+fn the_card_offers_what_makes_sense_now() {
+    let mut it = incident(Status::Investigating);
+    it.next_update_due = Some(t(600));
+    let card = card(&it, "https://fb.example/incidents/INC-1");
+    assert_eq!(card.headline, "INC-1: Checkout is down");
+    assert_eq!(
+        card.buttons,
+        vec![Button::TakeLead, Button::PostUpdate, Button::Resolve]
+    );
+    assert!(
+        card.fields
+            .contains(&("Next update".into(), "08:10 UTC".into()))
+    );
+    assert!(card.fields.contains(&("Lead".into(), "nobody".into())));
+    it.roles.insert("lead".into(), "ana@example.com".into());
+    assert_eq!(
+        super::card(&it, "").buttons,
+        vec![Button::PostUpdate, Button::Resolve]
+    );
+    assert_eq!(
+        topic(&it),
+        format!(
+            "{} · investigating · lead ana@example.com · next update 08:10 UTC",
+            it.severity
+        )
+    );
+    it.status = Status::Resolved;
+    let resolved = super::card(&it, "");
+    assert!(resolved.buttons.is_empty());
+    assert!(
+        !resolved
+            .fields
+            .iter()
+            .any(|(label, _)| label == "Next update")
+    );
+}
+
+#[test]
+fn chat_commands_parse_or_say_why_not() {
+    let severities: Vec<String> = vec!["critical".into(), "major".into(), "minor".into()];
+    let ok: &[(&str, ChatCommand)] = &[
+        ("", ChatCommand::Help),
+        ("help", ChatCommand::Help),
+        (
+            "declare major Checkout fails",
+            ChatCommand::Declare {
+                severity: Some("major".into()),
+                title: "Checkout fails".into(),
+            },
+        ),
+        (
+            "declare Checkout fails",
+            ChatCommand::Declare {
+                severity: None,
+                title: "Checkout fails".into(),
+            },
+        ),
+        (
+            "declare",
+            ChatCommand::Declare {
+                severity: None,
+                title: String::new(),
+            },
+        ),
+        (
+            "update  Rolled back, watching",
+            ChatCommand::Update {
+                message: "Rolled back, watching".into(),
+            },
+        ),
+        (
+            "note cache hit rate 3%",
+            ChatCommand::Note {
+                text: "cache hit rate 3%".into(),
+            },
+        ),
+        (
+            "lead",
+            ChatCommand::Role {
+                role: "lead".into(),
+                who: None,
+            },
+        ),
+        (
+            "comms bo@example.com",
+            ChatCommand::Role {
+                role: "comms".into(),
+                who: Some("bo@example.com".into()),
+            },
+        ),
+        (
+            "role support @cy:hs",
+            ChatCommand::Role {
+                role: "support".into(),
+                who: Some("@cy:hs".into()),
+            },
+        ),
+        ("sev Critical", ChatCommand::Severity("critical".into())),
+        ("status monitoring", ChatCommand::Status(Status::Monitoring)),
+        ("resolve", ChatCommand::Resolve { message: None }),
+        (
+            "resolve fixed by rollback",
+            ChatCommand::Resolve {
+                message: Some("fixed by rollback".into()),
+            },
+        ),
+        ("ack", ChatCommand::Ack { alert: None }),
+        ("ack #12", ChatCommand::Ack { alert: Some(12) }),
+        ("channel", ChatCommand::Channel),
+    ];
+    for (text, want) in ok {
+        assert_eq!(
+            parse_command(text, &severities).as_ref(),
+            Ok(want),
+            "{text:?}"
+        );
+    }
+    let refused: &[(&str, &str)] = &[
+        ("update", "needs the update's words"),
+        ("severity sev9", "not a severity here"),
+        ("status sideways", "not a status"),
+        ("role lead", "needs a role and a person"),
+        ("ack twelve", "not an alert number"),
+        ("frobnicate", "I don't know `frobnicate`"),
+    ];
+    for (text, why) in refused {
+        let err = parse_command(text, &severities).unwrap_err();
+        assert!(err.contains(why), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn pin_reactions() {
+    for key in [
+        "📌",
+        "📌\u{FE0F}",
+        "📍",
+        "pushpin",
+        "round_pushpin",
+        "pushpin::skin-tone-2",
+    ] {
+        assert!(is_pin_reaction(key), "{key:?}");
+    }
+    for key in ["👍", "✅", "stopwatch", ""] {
+        assert!(!is_pin_reaction(key), "{key:?}");
+    }
+}
