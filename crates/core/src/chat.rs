@@ -18,6 +18,8 @@ pub struct ChatPolicy {
     /// A rule's `notify` naming this target also posts (or edits) the incident's
     /// announcement in the chat announcement channel.
     pub announce_target: String,
+    /// The configured platforms (`slack`, `matrix`): each gets the same work.
+    pub platforms: Vec<String>,
 }
 
 /// `inc-<n>-<slug>`: lowercase, `[a-z0-9_-]` only, runs of anything else one `-`, at most

@@ -1,5 +1,7 @@
-//! Typed clients for the outside world: signed outgoing webhooks and email over SMTP.
+//! Typed clients for the outside world: signed outgoing webhooks, email over SMTP, chat
+//! (Matrix, Slack) and issue trackers.
 
+pub mod chat;
 pub mod email;
 pub mod http;
 pub mod outbound;

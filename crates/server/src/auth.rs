@@ -28,8 +28,16 @@ pub const CSRF_HEADER: &str = "X-CSRF-Token";
 /// How the caller proved who they are.
 #[derive(Clone, Debug)]
 pub enum Via {
-    Token { name: String },
+    Token {
+        name: String,
+    },
     Session(Session),
+    /// A chat user (`platform`, their id there) linked to a person; a signed chat request or
+    /// the platform's own authenticated stream vouches for it.
+    Chat {
+        platform: String,
+        user: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -68,13 +76,14 @@ impl Caller {
             (Some(user), _) => user.email.clone(),
             (None, Via::Token { name }) => format!("token:{name}"),
             (None, Via::Session(_)) => "unknown".to_string(),
+            (None, Via::Chat { platform, user }) => format!("{platform}:{user}"),
         }
     }
 
     pub fn session(&self) -> Option<&Session> {
         match &self.via {
             Via::Session(session) => Some(session),
-            Via::Token { .. } => None,
+            Via::Token { .. } | Via::Chat { .. } => None,
         }
     }
 
@@ -82,7 +91,7 @@ impl Caller {
     /// a browser never sends an `Authorization` header on its own.
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), ApiError> {
         match &self.via {
-            Via::Token { .. } => Ok(()),
+            Via::Token { .. } | Via::Chat { .. } => Ok(()),
             Via::Session(session) => {
                 if sent.is_some_and(|it| constant_time_eq(it, &session.csrf_token)) {
                     Ok(())

@@ -6,6 +6,7 @@
 //! throughput far below what a busy incident needs). Reads go straight to the pool.
 
 mod backup;
+mod chat;
 pub mod clock;
 mod db;
 mod followups;
@@ -33,6 +34,7 @@ use firebreak_core::{Catalog, DomainError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use backup::{ChainReport, restore};
+pub use chat::{ChatBacklog, ChatChannel, ChatJob, ChatOutcome};
 pub use db::{Backend, redact_url};
 pub use followups::{Followup, FollowupPatch, NewFollowup};
 pub use insights::Deploy;

@@ -576,6 +576,15 @@ impl Batch {
             crate::notifications::queue(tx, (incident, event), catalog, public_url, self.now)
                 .await?;
         }
+        // And so is chat work.
+        if catalog.chat.is_some() {
+            for event in &self.events {
+                let Some(incident) = self.incidents.get(&event.incident_id.0) else {
+                    continue;
+                };
+                crate::chat::queue(tx, (incident, event), catalog, self.now).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -51,6 +51,7 @@ fn chat_catalog() -> Catalog {
     Catalog {
         chat: Some(ChatPolicy {
             announce_target: "announcements".into(),
+            platforms: vec!["matrix".into()],
         }),
         ..Catalog::default()
     }
@@ -60,6 +61,7 @@ fn chat_catalog() -> Catalog {
 fn what_each_event_owes_chat() {
     let policy = ChatPolicy {
         announce_target: "announcements".into(),
+        platforms: vec!["matrix".into()],
     };
     let mut with_channel = incident(Status::Investigating);
     with_channel.coordination.chat_channel = Some("inc-1-checkout-is-down".into());
