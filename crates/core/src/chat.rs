@@ -285,9 +285,9 @@ pub enum ChatCommand {
     Resolve {
         message: Option<String>,
     },
-    /// Acknowledge a page: by alert number, or the latest one paged to you.
+    /// Acknowledge a page by the alert's id (the page names it).
     Ack {
-        alert: Option<i64>,
+        alert: Option<String>,
     },
     /// Open the incident's channel from the web or the API twin.
     Channel,
@@ -296,7 +296,7 @@ pub enum ChatCommand {
 /// What `/inc help` answers.
 pub const HELP: &str = "Commands: declare [critical|major|minor] <title> · update <message> · \
 note <text> · lead · comms · role <role> <who> · severity <level> · status <status> · \
-resolve [message] · ack [alert number] · help";
+resolve [message] · ack <alert id> · channel · help";
 
 /// Parses the words after `/inc` or `!inc`. The error is a sentence for the person.
 pub fn parse_command(text: &str, severities: &[String]) -> Result<ChatCommand, String> {
@@ -367,15 +367,7 @@ pub fn parse_command(text: &str, severities: &[String]) -> Result<ChatCommand, S
             message: (!rest.is_empty()).then(|| rest.to_string()),
         },
         "ack" => ChatCommand::Ack {
-            alert: match rest {
-                "" => None,
-                number => Some(
-                    number
-                        .trim_start_matches('#')
-                        .parse()
-                        .map_err(|_| format!("{number:?} is not an alert number"))?,
-                ),
-            },
+            alert: (!rest.is_empty()).then(|| rest.to_string()),
         },
         "channel" => ChatCommand::Channel,
         other => return Err(format!("I don't know `{other}`. {HELP}")),

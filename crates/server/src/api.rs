@@ -4,6 +4,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
+use crate::chat::api as chat;
 use crate::followups::api as followups;
 use crate::incidents::{actions, api as incidents, freeze, participation, tasks, timeline};
 use crate::insights::api as insights;
@@ -60,6 +61,9 @@ fn routes() -> Routes {
         )
         .route("/incidents/{key}/members", post(incidents::add_member))
         .route("/incidents/{key}/freeze", post(freeze::set))
+        .route("/incidents/{key}/channel", post(chat::open_channel))
+        .route("/incidents/{key}/chat", get(chat::status))
+        .route("/incidents/{key}/chat/retry", post(chat::retry))
         .route("/incidents/{key}/tasks", get(tasks::list).post(tasks::add))
         .route("/incidents/{key}/tasks/{number}/done", post(tasks::done))
         .route("/incidents/{key}/tasks/{number}/skip", post(tasks::skip))

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chat;
 pub mod demo;
 pub mod error;
 pub mod extract;
@@ -280,6 +281,31 @@ pub async fn serve_with_store(
             stop_rx.clone(),
         ))
     });
+    let platforms = chat::Platforms {
+        matrix: settings
+            .chat
+            .matrix
+            .enabled()
+            .then(|| -> anyhow::Result<_> {
+                let http = firebreak_integrations::outbound::Outbound::new(
+                    Duration::from_millis(settings.webhooks.timeout_ms),
+                    settings.outbound_policy(),
+                )?;
+                Ok(Arc::new(firebreak_integrations::chat::matrix::Matrix::new(
+                    settings.chat.matrix.config(),
+                    http,
+                )))
+            })
+            .transpose()?,
+    };
+    let chat_worker = chat::ChatWorker {
+        store: store.clone(),
+        platforms: platforms.clone(),
+        policy: settings.retry_policy(),
+        base_url: settings.base_url(),
+    };
+    let chat_task = (settings.workers && !platforms.is_empty())
+        .then(|| tokio::spawn(chat_worker.run(poll_interval, stop_rx.clone())));
     let pager: Arc<paging::pager::PagerCache> = Arc::default();
     let state = AppState {
         store: store.clone(),
@@ -291,6 +317,17 @@ pub async fn serve_with_store(
         events: Arc::default(),
         pager: pager.clone(),
         alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
+        chat: platforms.clone(),
+    };
+    let matrix_task = match (&platforms.matrix, settings.workers) {
+        (Some(matrix), true) => {
+            let sync = chat::matrix_sync::MatrixSync {
+                state: state.clone(),
+                matrix: matrix.clone(),
+            };
+            Some(tokio::spawn(sync.run(state.shutdown.clone())))
+        }
+        _ => None,
     };
     // The status page is rendered before the first request and kept fresh.
     if let Err(err) = status_page::rebuild(&state).await {
@@ -309,6 +346,8 @@ pub async fn serve_with_store(
         retention_task,
         tracker_task,
         escalation_task,
+        chat_task,
+        matrix_task,
     ]
     .into_iter()
     .flatten()

@@ -100,6 +100,9 @@ use utoipa::{Modify, OpenApi};
         crate::workflow::api::delete_rule,
         crate::incidents::freeze::show,
         crate::incidents::freeze::set,
+        crate::chat::api::open_channel,
+        crate::chat::api::status,
+        crate::chat::api::retry,
         crate::incidents::tasks::list,
         crate::incidents::tasks::add,
         crate::incidents::tasks::done,
@@ -137,6 +140,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "incidents", description = "Declare and run incidents"),
+        (name = "chat", description = "Chat channels per incident (Slack, Matrix), what chat still owes an incident"),
         (name = "meta", description = "This document"),
         (name = "tasks", description = "Tasks from playbooks and by hand"),
         (name = "actions", description = "The action register: risky steps approved by a second person"),

@@ -8,6 +8,7 @@ use firebreak_core::Catalog;
 use firebreak_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
+pub mod chat;
 mod secret;
 pub mod workflow;
 
@@ -43,6 +44,8 @@ pub struct Settings {
     pub status_page: StatusPageSettings,
     /// Issue trackers follow-ups can be exported to.
     pub trackers: TrackerSettings,
+    /// Chat platforms: a channel per incident, announcements, pins and commands.
+    pub chat: chat::ChatSettings,
     pub paging: PagingSettings,
     pub limits: LimitSettings,
     pub outbound: OutboundSettings,
@@ -339,6 +342,7 @@ impl Default for Settings {
             people: PeopleSettings::default(),
             status_page: StatusPageSettings::default(),
             trackers: TrackerSettings::default(),
+            chat: chat::ChatSettings::default(),
             paging: PagingSettings::default(),
         }
     }
@@ -706,6 +710,7 @@ impl Settings {
                         .collect(),
                 })
                 .collect(),
+            chat: self.chat.policy(),
             ..Catalog::default()
         };
         if let Err(err) = workflow::apply(self, &mut catalog) {

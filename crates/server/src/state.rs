@@ -27,4 +27,6 @@ pub struct AppState {
     pub pager: Arc<paging::PagerCache>,
     /// Alert events from monitoring, committed in batches.
     pub alerts: paging::AlertBatcher,
+    /// The configured chat platforms (for the settings page and the chat endpoints).
+    pub chat: crate::chat::Platforms,
 }

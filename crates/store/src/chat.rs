@@ -331,6 +331,7 @@ impl Store {
         .bind(micros(now))
         .execute(self.pool())
         .await?;
+        self.wake_chat();
         Ok(done.rows_affected())
     }
 

@@ -149,6 +149,7 @@ struct Inner {
     writer: mpsc::Sender<Job>,
     events: broadcast::Sender<Arc<StoredEvent>>,
     outbox_wakeup: Notify,
+    chat_wakeup: Notify,
     /// Identifies this process in cross-replica notifications.
     replica_id: uuid::Uuid,
     /// Flips to true when the store closes; background tasks end on it.
@@ -181,6 +182,7 @@ impl Store {
                 writer: writer_tx,
                 events,
                 outbox_wakeup: Notify::new(),
+                chat_wakeup: Notify::new(),
                 replica_id: uuid::Uuid::now_v7(),
                 closing: tokio::sync::watch::Sender::new(false),
                 writes_failing: std::sync::atomic::AtomicBool::new(false),
@@ -251,6 +253,16 @@ impl Store {
     /// Resolves when new outbox work was committed (or spuriously); workers also poll.
     pub async fn outbox_notified(&self) {
         self.inner.outbox_wakeup.notified().await
+    }
+
+    /// Resolves when incident events were committed (chat work may be waiting), or when a
+    /// person asked for dead chat work to be tried again.
+    pub async fn chat_notified(&self) {
+        self.inner.chat_wakeup.notified().await
+    }
+
+    pub(crate) fn wake_chat(&self) {
+        self.inner.chat_wakeup.notify_one();
     }
 
     pub(crate) fn writer(&self) -> &mpsc::Sender<Job> {

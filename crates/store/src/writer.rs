@@ -294,6 +294,7 @@ async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Re
     }
     if !batch.events.is_empty() {
         store.wake_outbox();
+        store.wake_chat();
     }
     Ok(results)
 }
