@@ -255,6 +255,11 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         command: crate::status_page::StatusPageCmd,
     },
+    /// Chat: open an incident's channel (Slack, Matrix), see what chat owes it, retry.
+    Chat {
+        #[command(subcommand)]
+        command: crate::chat::ChatCmd,
+    },
     /// Deploy freeze: check it from a pipeline, or set / lift it for an incident.
     Freeze {
         #[command(subcommand)]

@@ -318,6 +318,7 @@ pub(crate) async fn client_command(
             print_command_result(as_json, &result);
         }
         Cmd::Freeze { command } => freeze_command(&client, as_json, command).await?,
+        Cmd::Chat { command } => crate::chat::chat_command(&client, as_json, command).await?,
         Cmd::Postmortem {
             incident,
             edit,

@@ -17,6 +17,7 @@ macro_rules! print {
     };
 }
 
+mod chat;
 mod cli;
 mod client;
 mod commands;

@@ -12,6 +12,76 @@ use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 use crate::incidents::service::run_command;
 
+/// The room's chat section: where the channels are and what chat still owes.
+pub struct ChatPanel {
+    /// A chat platform is configured (so a channel can be opened).
+    pub enabled: bool,
+    /// `matrix #inc-7-db`, with whether it exists there yet.
+    pub channels: Vec<(String, String, bool)>,
+    /// "Matrix: 3 posts pending, next try 14:05, last error …"
+    pub backlog: Vec<String>,
+    pub any_dead: bool,
+}
+
+pub async fn panel(
+    state: &AppState,
+    incident: &Incident,
+    when: &(dyn Fn(jiff::Timestamp) -> String + Sync),
+) -> Result<ChatPanel, ApiError> {
+    let id = incident.id.0.to_string();
+    let channels = state
+        .store
+        .chat_channels(&id)
+        .await?
+        .into_iter()
+        .filter(|it| !it.name.is_empty())
+        .map(|it| (it.platform, it.name, it.remote_id.is_some()))
+        .collect();
+    let mut any_dead = false;
+    let backlog = state
+        .store
+        .chat_backlog(&id)
+        .await?
+        .into_iter()
+        .map(|it| {
+            any_dead |= it.dead > 0;
+            let mut line = format!("{}: {} pending", it.platform, it.pending);
+            if it.dead > 0 {
+                line.push_str(&format!(", {} failed for good", it.dead));
+            }
+            if let Some(at) = it.next_try {
+                line.push_str(&format!(", next try {}", when(at)));
+            }
+            if let Some(error) = it.last_error {
+                line.push_str(&format!(", last error: {error}"));
+            }
+            line
+        })
+        .collect();
+    Ok(ChatPanel {
+        enabled: state.store.catalog().chat.is_some(),
+        channels,
+        backlog,
+        any_dead,
+    })
+}
+
+/// Each chat platform and whether it is connected, for the settings page.
+pub async fn connections(state: &AppState) -> Vec<(&'static str, String)> {
+    let matrix = match &state.chat.matrix {
+        None => "not configured ([chat.matrix] homeserver_url)".to_string(),
+        Some(matrix) => {
+            let wait = std::time::Duration::from_secs(3);
+            match tokio::time::timeout(wait, matrix.me()).await {
+                Ok(Ok(me)) => format!("connected as {me}"),
+                Ok(Err(err)) => format!("configured, but the homeserver says: {err}"),
+                Err(_) => "configured, but the homeserver did not answer within 3 s".to_string(),
+            }
+        }
+    };
+    vec![("Matrix", matrix)]
+}
+
 /// Where a command was typed: the incident whose channel it is, if any.
 pub struct Typed<'a> {
     pub platform: &'a str,

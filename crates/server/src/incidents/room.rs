@@ -62,6 +62,7 @@ struct RoomPage {
     /// Proposed for publishing: the impact that matches the severity, the latest update.
     public_impact: &'static str,
     public_body: String,
+    chat: crate::chat::service::ChatPanel,
 }
 
 pub struct PublicFace {
@@ -226,6 +227,7 @@ pub async fn room(
             .and_then(crate::incidents::service::update_message)
             .unwrap_or_default()
             .to_string(),
+        chat: crate::chat::service::panel(&state, &incident, &|at| lens.time(at)).await?,
     };
     Ok(render(&page))
 }
@@ -621,6 +623,41 @@ pub async fn freeze(
         reason: form.reason,
     };
     act(&state, &viewer, &text, &csrf, command).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {}
+
+/// Opens the incident's chat channel.
+pub async fn open_channel(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, .. }: UiForm<CsrfOnly>,
+) -> UiResult<Response> {
+    act(&state, &viewer, &text, &csrf, Command::OpenChannel).await
+}
+
+/// Puts the incident's dead chat work back in the queue.
+pub async fn retry_chat(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, .. }: UiForm<CsrfOnly>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Responder)?;
+    let incident = state
+        .store
+        .visible_incident(key(&text)?, &viewer.0.access())
+        .await?;
+    state
+        .store
+        .retry_chat_work(&incident.id.0.to_string(), firebreak_store::clock::now())
+        .await?;
+    Ok(see_other(&format!(
+        "/incidents/{}#chat",
+        incident.reference
+    )))
 }
 
 #[derive(Deserialize)]

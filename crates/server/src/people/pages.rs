@@ -286,6 +286,8 @@ pub async fn audit(State(state): State<AppState>, viewer: Viewer) -> UiResult<Re
 #[template(path = "settings.html")]
 struct SettingsPage {
     chrome: Chrome,
+    /// Each chat platform and whether it is connected (never its secrets).
+    chat: Vec<(&'static str, String)>,
     rows: Vec<(String, String)>,
 }
 
@@ -323,6 +325,7 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> UiResult
     flatten("", &tree, &mut rows);
     Ok(render(&SettingsPage {
         chrome: viewer.chrome("settings"),
+        chat: crate::chat::service::connections(&state).await,
         rows,
     }))
 }

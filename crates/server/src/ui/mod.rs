@@ -55,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/change", post(room::change))
         .route("/incidents/{key}/member", post(room::add_member))
         .route("/incidents/{key}/freeze", post(room::freeze))
+        .route("/incidents/{key}/channel", post(room::open_channel))
+        .route("/incidents/{key}/chat/retry", post(room::retry_chat))
         .route("/incidents/{key}/presence", post(room::presence))
         .route("/incidents/{key}/stakeholders", post(room::stakeholder))
         .route(
