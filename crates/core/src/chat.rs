@@ -170,6 +170,8 @@ pub fn update_text(message: &str, status: Status, next: Option<Timestamp>) -> St
 /// The incident card: the channel's first message, edited in place as the incident changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Card {
+    /// `INC-7`: what the buttons act on.
+    pub reference: String,
     /// `INC-7: Checkout fails`
     pub headline: String,
     /// Label and value, in order.
@@ -237,6 +239,7 @@ pub fn card(incident: &Incident, url: &str) -> Card {
         buttons.push(Button::Resolve);
     }
     Card {
+        reference: incident.reference.to_string(),
         headline: format!("{}: {}", incident.reference, incident.title),
         fields,
         link: url.to_string(),

@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .route("/calendar/{file}", axum::routing::get(oncall::api::feed))
         .merge(paging::ingest::router())
+        .merge(chat::slack_http::router())
         .route(
             "/alerts/{id}/respond",
             axum::routing::get(paging::api::link_page).post(paging::api::link_action),
@@ -281,19 +282,32 @@ pub async fn serve_with_store(
             stop_rx.clone(),
         ))
     });
+    let chat_http = || {
+        firebreak_integrations::outbound::Outbound::new(
+            Duration::from_millis(settings.webhooks.timeout_ms),
+            settings.outbound_policy(),
+        )
+    };
     let platforms = chat::Platforms {
+        slack: settings
+            .chat
+            .slack
+            .enabled()
+            .then(|| -> anyhow::Result<_> {
+                Ok(Arc::new(firebreak_integrations::chat::slack::Slack::new(
+                    settings.chat.slack.config(),
+                    chat_http()?,
+                )))
+            })
+            .transpose()?,
         matrix: settings
             .chat
             .matrix
             .enabled()
             .then(|| -> anyhow::Result<_> {
-                let http = firebreak_integrations::outbound::Outbound::new(
-                    Duration::from_millis(settings.webhooks.timeout_ms),
-                    settings.outbound_policy(),
-                )?;
                 Ok(Arc::new(firebreak_integrations::chat::matrix::Matrix::new(
                     settings.chat.matrix.config(),
-                    http,
+                    chat_http()?,
                 )))
             })
             .transpose()?,

@@ -512,6 +512,8 @@ impl ChatPlatform for Matrix {
         channel: &str,
         message: Outgoing<'_>,
         key: &str,
+        // A send with the same transaction id is the same event: nothing to look for.
+        _maybe_sent: bool,
     ) -> Result<String, ChatError> {
         self.send(channel, "m.room.message", &content(message), key)
             .await

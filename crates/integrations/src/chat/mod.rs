@@ -10,6 +10,7 @@ use firebreak_core::chat::Card;
 
 pub mod matrix;
 pub mod slack;
+pub mod slack_in;
 
 /// What a chat call could not do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -74,12 +75,14 @@ pub trait ChatPlatform: Send + Sync + 'static {
         users: &[String],
     ) -> impl Future<Output = Result<(), ChatError>> + Send;
 
-    /// Posts, answering the message's id.
+    /// Posts, answering the message's id. `maybe_sent`: an earlier try may have landed (its
+    /// outcome was unknown), so a platform without idempotent sends looks for it first.
     fn post(
         &self,
         channel: &str,
         message: Outgoing<'_>,
         key: &str,
+        maybe_sent: bool,
     ) -> impl Future<Output = Result<String, ChatError>> + Send;
 
     /// Replaces a message this bot posted.

@@ -1,8 +1,530 @@
-//! Slack: request signing (every inbound slash command, event and interaction is verified on
-//! its raw body before it is parsed).
+//! Slack: the Web API calls a bot needs (JSON where Slack takes JSON, query strings for the
+//! read methods), Block Kit for the card, and request signing (every inbound slash command,
+//! event and interaction is verified on its raw body before it is parsed).
+//!
+//! Slack has no idempotency key for posts. Every post carries Firebreak's work id in its
+//! message `metadata`; when an earlier try's outcome was unknown (a timeout after Slack may
+//! have accepted it), the channel's recent history is searched for that id before posting
+//! again. Channel creation is made idempotent the same way: a `name_taken` channel this bot
+//! created is adopted, anyone else's gets a numbered name.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use firebreak_core::chat::Card;
 use hmac::{Hmac, KeyInit, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
 use sha2::Sha256;
+use tokio::sync::OnceCell;
+
+use super::{ChatError, ChatPlatform, NewChannel, Outgoing, card_text, retry_after};
+use crate::outbound::Outbound;
+
+/// `metadata.event_type` of every message Firebreak posts.
+pub const METADATA_TYPE: &str = "firebreak_work";
+
+#[derive(Clone)]
+pub struct SlackConfig {
+    /// `xoxb-…`
+    pub bot_token: String,
+    /// `https://slack.com/api` (tests point it at a local fake).
+    pub api_base_url: String,
+    /// Channel id (`C…`) of the company-wide announcement channel.
+    pub announcement_channel: Option<String>,
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("api_base_url", &self.api_base_url)
+            .field("announcement_channel", &self.announcement_channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who the bot is (`auth.test`).
+#[derive(Clone, Debug)]
+pub struct Me {
+    pub user_id: String,
+    pub bot_id: String,
+}
+
+pub struct Slack {
+    config: SlackConfig,
+    http: Outbound,
+    me: OnceCell<Me>,
+    /// Slack user id → email, as `users.info` told (people's emails rarely change).
+    emails: Mutex<HashMap<String, Option<String>>>,
+}
+
+/// Errors Slack answers that mean "already so": success for an idempotent call.
+const ALREADY: &[&str] = &[
+    "already_in_channel",
+    "already_pinned",
+    "already_reacted",
+    "already_archived",
+    "not_archived",
+    "cant_invite_self",
+];
+
+/// Errors worth trying again.
+const TRANSIENT: &[&str] = &[
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+/// How a call went wrong before Slack answered.
+enum Failure {
+    Chat(ChatError),
+    /// The request was sent but no answer came in time: it may have been done.
+    TimedOut,
+}
+
+impl Slack {
+    pub fn new(config: SlackConfig, http: Outbound) -> Slack {
+        Slack {
+            config,
+            http,
+            me: OnceCell::new(),
+            emails: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!(
+            "{}/{method}",
+            self.config.api_base_url.trim_end_matches('/')
+        )
+    }
+
+    /// A Web API call: read methods as GET with a query, the rest as JSON.
+    async fn call_raw(&self, method: &str, args: &Value) -> Result<Value, Failure> {
+        let read = matches!(
+            method,
+            "users.lookupByEmail"
+                | "users.info"
+                | "conversations.history"
+                | "conversations.info"
+                | "conversations.list"
+                | "chat.getPermalink"
+        );
+        let verb = if read { Method::GET } else { Method::POST };
+        let mut url = self.url(method);
+        if read {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in args.as_object().into_iter().flatten() {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), String::from);
+                query.append_pair(key, &text);
+            }
+            url = format!("{url}?{}", query.finish());
+        }
+        let mut request = self
+            .http
+            .request(verb, &url)
+            .map_err(|err| Failure::Chat(ChatError::Dead(err.to_string())))?
+            .bearer_auth(&self.config.bot_token);
+        if !read {
+            request = request
+                .header("Content-Type", "application/json; charset=utf-8")
+                .body(args.to_string());
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) if err.is_timeout() => return Err(Failure::TimedOut),
+            Err(err) => {
+                return Err(Failure::Chat(ChatError::retry(crate::outbound::describe(
+                    &err,
+                ))));
+            }
+        };
+        let status = response.status();
+        let after = retry_after(&response);
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(err) if err.is_timeout() => return Err(Failure::TimedOut),
+            Err(err) => {
+                return Err(Failure::Chat(ChatError::retry(crate::outbound::describe(
+                    &err,
+                ))));
+            }
+        };
+        if status.as_u16() == 429 {
+            return Err(Failure::Chat(ChatError::Retry {
+                error: format!("{method}: ratelimited"),
+                after: after.or(Some(Duration::from_secs(1))),
+            }));
+        }
+        // An outage can answer an HTML page: never assume JSON on a 5xx.
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            return Err(Failure::Chat(ChatError::retry(format!(
+                "{method}: Slack answered {status} without JSON"
+            ))));
+        };
+        if status.is_server_error() {
+            return Err(Failure::Chat(ChatError::retry(format!(
+                "{method}: Slack answered {status}"
+            ))));
+        }
+        if value["ok"] == true {
+            return Ok(value);
+        }
+        let error = value["error"]
+            .as_str()
+            .unwrap_or("unknown_error")
+            .to_string();
+        if ALREADY.contains(&error.as_str()) {
+            return Ok(value);
+        }
+        let said = match value["needed"].as_str() {
+            Some(needed) => format!("{method}: {error} (needs the {needed} scope)"),
+            None => format!("{method}: {error}"),
+        };
+        if TRANSIENT.contains(&error.as_str()) {
+            Err(Failure::Chat(ChatError::Retry { error: said, after }))
+        } else {
+            Err(Failure::Chat(ChatError::Dead(said)))
+        }
+    }
+
+    /// A call whose timeout is just another reason to try again (reads, idempotent writes).
+    pub async fn call(&self, method: &str, args: Value) -> Result<Value, ChatError> {
+        self.call_raw(method, &args).await.map_err(|err| match err {
+            Failure::Chat(err) => err,
+            Failure::TimedOut => {
+                ChatError::retry(format!("{method}: Slack did not answer in time"))
+            }
+        })
+    }
+
+    /// The bot's own ids (`auth.test`), which also prove the token works.
+    pub async fn me(&self) -> Result<&Me, ChatError> {
+        self.me
+            .get_or_try_init(|| async {
+                let value = self.call("auth.test", json!({})).await?;
+                Ok(Me {
+                    user_id: value["user_id"].as_str().unwrap_or_default().to_string(),
+                    bot_id: value["bot_id"].as_str().unwrap_or_default().to_string(),
+                })
+            })
+            .await
+    }
+
+    /// The email of a Slack user (`users.info`, scope `users:read.email`).
+    pub async fn email_of(&self, user: &str) -> Result<Option<String>, ChatError> {
+        if let Some(known) = self.emails.lock().ok().and_then(|it| it.get(user).cloned()) {
+            return Ok(known);
+        }
+        let email = match self.call("users.info", json!({ "user": user })).await {
+            Ok(value) => value["user"]["profile"]["email"].as_str().map(String::from),
+            Err(ChatError::Dead(error)) if error.ends_with("user_not_found") => None,
+            Err(err) => return Err(err),
+        };
+        if let Ok(mut cache) = self.emails.lock() {
+            cache.insert(user.to_string(), email.clone());
+        }
+        Ok(email)
+    }
+
+    /// One message of a channel by its `ts`: author, text.
+    pub async fn message(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> Result<Option<(String, String)>, ChatError> {
+        let value = self
+            .call(
+                "conversations.history",
+                json!({"channel": channel, "latest": ts, "oldest": ts, "inclusive": true, "limit": 1}),
+            )
+            .await?;
+        Ok(value["messages"]
+            .as_array()
+            .and_then(|it| it.first())
+            .filter(|it| it["ts"] == ts)
+            .map(|it| {
+                (
+                    it["user"]
+                        .as_str()
+                        .or(it["bot_id"].as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                    it["text"].as_str().unwrap_or("").to_string(),
+                )
+            }))
+    }
+
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Option<String> {
+        self.call(
+            "chat.getPermalink",
+            json!({"channel": channel, "message_ts": ts}),
+        )
+        .await
+        .ok()
+        .and_then(|it| it["permalink"].as_str().map(String::from))
+    }
+
+    /// A message only `user` sees, in `channel`.
+    pub async fn ephemeral(&self, channel: &str, user: &str, text: &str) -> Result<(), ChatError> {
+        self.call(
+            "chat.postEphemeral",
+            json!({"channel": channel, "user": user, "text": text}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The `ts` of a message this bot posted with work id `key`, among the channel's recent
+    /// messages.
+    async fn find_posted(&self, channel: &str, key: &str) -> Result<Option<String>, ChatError> {
+        let value = self
+            .call(
+                "conversations.history",
+                json!({"channel": channel, "limit": 100, "include_all_metadata": true}),
+            )
+            .await?;
+        Ok(value["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|it| {
+                it["metadata"]["event_type"] == METADATA_TYPE
+                    && it["metadata"]["event_payload"]["work_id"] == key
+            })
+            .and_then(|it| it["ts"].as_str().map(String::from)))
+    }
+
+    /// A channel by name, archived ones included (`conversations.list`, paginated).
+    async fn find_channel(&self, name: &str) -> Result<Option<Value>, ChatError> {
+        let mut cursor = String::new();
+        for _ in 0..50 {
+            let mut args = json!({
+                "exclude_archived": false,
+                "limit": 200,
+                "types": "public_channel,private_channel",
+            });
+            if !cursor.is_empty() {
+                args["cursor"] = json!(cursor);
+            }
+            let value = self.call("conversations.list", args).await?;
+            if let Some(found) = value["channels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|it| it["name"] == name)
+            {
+                return Ok(Some(found.clone()));
+            }
+            cursor = value["response_metadata"]["next_cursor"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Slack's Block Kit for the card: the headline, the fields, the room's link and (in the
+/// channel) the buttons, whose `value` is the incident's reference.
+pub fn card_blocks(card: &Card, buttons: bool) -> Value {
+    let mut blocks = vec![json!({
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": format!("*{}*", mrkdwn(&card.headline))},
+    })];
+    if !card.fields.is_empty() {
+        blocks.push(json!({
+            "type": "section",
+            "fields": card.fields.iter().map(|(label, value)| json!({
+                "type": "mrkdwn", "text": format!("*{}*\n{}", mrkdwn(label), mrkdwn(value)),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if !card.link.is_empty() {
+        blocks.push(json!({
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": format!("<{}|Open the incident room>", card.link)}],
+        }));
+    }
+    if buttons && !card.buttons.is_empty() {
+        blocks.push(json!({
+            "type": "actions",
+            "block_id": "incident",
+            "elements": card.buttons.iter().map(|it| json!({
+                "type": "button",
+                "text": {"type": "plain_text", "text": it.label()},
+                "action_id": format!("inc:{}", it.verb()),
+                "value": card.reference,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    Value::Array(blocks)
+}
+
+/// `&`, `<`, `>` escaped as Slack's mrkdwn wants.
+pub fn mrkdwn(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn message_args(message: Outgoing<'_>) -> Value {
+    match message {
+        Outgoing::Text(text) => json!({ "text": text }),
+        Outgoing::Card(card) => json!({
+            "text": card_text(card, "/inc"),
+            "blocks": card_blocks(card, true),
+        }),
+        Outgoing::Announcement(card) => json!({
+            "text": card_text(card, ""),
+            "blocks": card_blocks(card, false),
+        }),
+    }
+}
+
+impl ChatPlatform for Slack {
+    fn name(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn create_channel(&self, channel: &NewChannel<'_>) -> Result<String, ChatError> {
+        let me = self.me().await?.user_id.clone();
+        for n in 1..=20 {
+            let name = if n == 1 {
+                channel.name.to_string()
+            } else {
+                let suffix = format!("-{n}");
+                let mut base = channel.name.to_string();
+                base.truncate(firebreak_core::chat::MAX_CHANNEL_NAME - suffix.len());
+                format!("{base}{suffix}")
+            };
+            match self
+                .call(
+                    "conversations.create",
+                    json!({ "name": name, "is_private": channel.private }),
+                )
+                .await
+            {
+                Ok(value) => {
+                    let id = value["channel"]["id"]
+                        .as_str()
+                        .ok_or_else(|| ChatError::retry("conversations.create answered no id"))?
+                        .to_string();
+                    self.set_topic(&id, channel.topic).await?;
+                    self.invite(&id, channel.invite).await?;
+                    return Ok(id);
+                }
+                Err(ChatError::Dead(error)) if error.ends_with("name_taken") => {
+                    // Ours from an earlier try whose answer was lost: adopt it.
+                    if let Some(found) = self.find_channel(&name).await?
+                        && found["creator"] == me.as_str()
+                    {
+                        let id = found["id"].as_str().unwrap_or_default().to_string();
+                        if found["is_archived"] == true {
+                            self.call("conversations.unarchive", json!({ "channel": id }))
+                                .await?;
+                        }
+                        self.invite(&id, channel.invite).await?;
+                        return Ok(id);
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(ChatError::Dead(format!(
+            "every name from {} to {}-20 is taken",
+            channel.name, channel.name
+        )))
+    }
+
+    async fn invite(&self, channel: &str, users: &[String]) -> Result<(), ChatError> {
+        for chunk in users.chunks(100) {
+            self.call(
+                "conversations.invite",
+                json!({ "channel": channel, "users": chunk.join(",") }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        message: Outgoing<'_>,
+        key: &str,
+        maybe_sent: bool,
+    ) -> Result<String, ChatError> {
+        if maybe_sent && let Some(ts) = self.find_posted(channel, key).await? {
+            return Ok(ts);
+        }
+        let mut args = message_args(message);
+        args["channel"] = json!(channel);
+        args["metadata"] = json!({
+            "event_type": METADATA_TYPE,
+            "event_payload": { "work_id": key },
+        });
+        match self.call_raw("chat.postMessage", &args).await {
+            Ok(value) => value["ts"]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| ChatError::retry("chat.postMessage answered no ts")),
+            Err(Failure::Chat(err)) => Err(err),
+            // It may have landed: the next try looks in the channel's history first.
+            Err(Failure::TimedOut) => Err(ChatError::retry(
+                "chat.postMessage: no answer in time; the post may have landed",
+            )),
+        }
+    }
+
+    async fn edit(
+        &self,
+        channel: &str,
+        message_id: &str,
+        message: Outgoing<'_>,
+        _key: &str,
+    ) -> Result<(), ChatError> {
+        let mut args = message_args(message);
+        args["channel"] = json!(channel);
+        args["ts"] = json!(message_id);
+        self.call("chat.update", args).await?;
+        Ok(())
+    }
+
+    async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), ChatError> {
+        let topic: String = topic.chars().take(250).collect();
+        self.call(
+            "conversations.setTopic",
+            json!({ "channel": channel, "topic": topic }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn user_for_email(&self, email: &str) -> Result<Option<String>, ChatError> {
+        match self
+            .call("users.lookupByEmail", json!({ "email": email }))
+            .await
+        {
+            Ok(value) => Ok(value["user"]["id"].as_str().map(String::from)),
+            Err(ChatError::Dead(error)) if error.ends_with("users_not_found") => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn announcement_channel(&self) -> Option<&str> {
+        self.config.announcement_channel.as_deref()
+    }
+}
 
 /// How far a request's timestamp may be from now (Slack's own window).
 pub const REPLAY_WINDOW_SECONDS: i64 = 300;

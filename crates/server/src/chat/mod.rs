@@ -7,6 +7,7 @@
 pub mod api;
 pub mod matrix_sync;
 pub mod service;
+pub mod slack_http;
 pub mod worker;
 
 pub use worker::{ChatWorker, Platforms};

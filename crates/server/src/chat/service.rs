@@ -79,7 +79,18 @@ pub async fn connections(state: &AppState) -> Vec<(&'static str, String)> {
             }
         }
     };
-    vec![("Matrix", matrix)]
+    let slack = match &state.chat.slack {
+        None => "not configured ([chat.slack] bot_token)".to_string(),
+        Some(slack) => {
+            let wait = std::time::Duration::from_secs(3);
+            match tokio::time::timeout(wait, slack.me()).await {
+                Ok(Ok(me)) => format!("connected as bot user {}", me.user_id),
+                Ok(Err(err)) => format!("configured, but Slack says: {err}"),
+                Err(_) => "configured, but Slack did not answer within 3 s".to_string(),
+            }
+        }
+    };
+    vec![("Slack", slack), ("Matrix", matrix)]
 }
 
 /// Where a command was typed: the incident whose channel it is, if any.
@@ -272,6 +283,23 @@ async fn resolve_person(state: &AppState, platform: &str, who: &str) -> Result<S
             Some(user) => Ok(user.email),
             None => Err(not_linked(platform, who)),
         },
+        // `<@U123>` or `<@U123|ana>`, as Slack escapes a mention.
+        "slack" => {
+            let id = who
+                .trim_start_matches("<@")
+                .trim_end_matches('>')
+                .split('|')
+                .next()
+                .unwrap_or_default();
+            let email = match &state.chat.slack {
+                Some(slack) => slack.email_of(id).await.ok().flatten(),
+                None => None,
+            };
+            match email {
+                Some(email) if person_by_email(state, &email).await.is_some() => Ok(email),
+                _ => Err(not_linked(platform, who)),
+            }
+        }
         _ => Err(format!("name the person by their email, not {who}")),
     }
 }

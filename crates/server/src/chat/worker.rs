@@ -10,6 +10,7 @@ use firebreak_core::Incident;
 use firebreak_core::chat::{self, Place, Work};
 use firebreak_core::retry::RetryPolicy;
 use firebreak_integrations::chat::matrix::Matrix;
+use firebreak_integrations::chat::slack::Slack;
 use firebreak_integrations::chat::{ChatError, ChatPlatform, NewChannel, Outgoing};
 use firebreak_store::{ChatJob, ChatOutcome, IncidentKey, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
@@ -22,12 +23,13 @@ const LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// The configured chat platforms.
 #[derive(Clone, Default)]
 pub struct Platforms {
+    pub slack: Option<Arc<Slack>>,
     pub matrix: Option<Arc<Matrix>>,
 }
 
 impl Platforms {
     pub fn is_empty(&self) -> bool {
-        self.matrix.is_none()
+        self.slack.is_none() && self.matrix.is_none()
     }
 }
 
@@ -60,6 +62,10 @@ impl ChatWorker {
         let jobs = self.store.claim_chat_work(now, 32, LEASE).await?;
         let runs = jobs.iter().map(|job| async move {
             let result = match job.platform.as_str() {
+                "slack" => match &self.platforms.slack {
+                    Some(slack) => self.work(slack.as_ref(), job, now).await,
+                    None => Err(ChatError::retry("Slack is not configured in this process")),
+                },
                 "matrix" => match &self.platforms.matrix {
                     Some(matrix) => self.work(matrix.as_ref(), job, now).await,
                     None => Err(ChatError::retry("Matrix is not configured in this process")),
@@ -128,7 +134,9 @@ impl ChatWorker {
             (Place::Channel, Work::Open) => self.open(platform, job, now).await,
             (Place::Channel, Work::Post(text)) => {
                 let channel = self.channel_id(platform, job).await?;
-                platform.post(&channel, Outgoing::Text(text), &key).await?;
+                platform
+                    .post(&channel, Outgoing::Text(text), &key, job.attempts > 0)
+                    .await?;
                 Ok(())
             }
             (Place::Channel, Work::Card) => {
@@ -195,7 +203,7 @@ impl ChatWorker {
                     }
                     None => {
                         let id = platform
-                            .post(room, Outgoing::Announcement(&card), &key)
+                            .post(room, Outgoing::Announcement(&card), &key, job.attempts > 0)
                             .await?;
                         self.store
                             .save_chat_channel(ids, None, None, Some(&id), now)
@@ -281,6 +289,7 @@ impl ChatWorker {
                     &channel,
                     Outgoing::Card(&card),
                     &format!("{}.card", job.work_id),
+                    job.attempts > 0,
                 )
                 .await?;
             self.store

@@ -13,6 +13,7 @@ pub struct ChatSettings {
     /// A rule's `notify` naming this target also posts (then edits in place) the incident's
     /// announcement in each platform's announcement channel.
     pub announce_target: String,
+    pub slack: SlackSettings,
     pub matrix: MatrixSettings,
 }
 
@@ -20,7 +21,47 @@ impl Default for ChatSettings {
     fn default() -> Self {
         ChatSettings {
             announce_target: firebreak_core::notify::ANNOUNCEMENTS.into(),
+            slack: SlackSettings::default(),
             matrix: MatrixSettings::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSettings {
+    /// The app's bot token (`xoxb-…`); empty: Slack is off.
+    pub bot_token: Secret,
+    /// Verifies every request Slack sends to /chat/slack/* (slash commands, events, buttons).
+    pub signing_secret: Secret,
+    /// Channel id (`C…`) of the company-wide announcement channel.
+    pub announcement_channel: String,
+    /// Slack's Web API; tests point it at a local fake.
+    pub api_base_url: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        SlackSettings {
+            bot_token: Secret::default(),
+            signing_secret: Secret::default(),
+            announcement_channel: String::new(),
+            api_base_url: "https://slack.com/api".into(),
+        }
+    }
+}
+
+impl SlackSettings {
+    pub fn enabled(&self) -> bool {
+        !self.bot_token.expose().trim().is_empty()
+    }
+
+    pub fn config(&self) -> firebreak_integrations::chat::slack::SlackConfig {
+        firebreak_integrations::chat::slack::SlackConfig {
+            bot_token: self.bot_token.expose().trim().to_string(),
+            api_base_url: self.api_base_url.trim().to_string(),
+            announcement_channel: Some(self.announcement_channel.trim().to_string())
+                .filter(|it| !it.is_empty()),
         }
     }
 }
@@ -59,6 +100,9 @@ impl ChatSettings {
     /// The platforms configured, as work is stored for them.
     pub fn platforms(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.slack.enabled() {
+            out.push("slack".to_string());
+        }
         if self.matrix.enabled() {
             out.push("matrix".to_string());
         }
