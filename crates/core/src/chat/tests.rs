@@ -91,7 +91,8 @@ fn what_each_event_owes_chat() {
     let open = (Place::Channel, Work::Open);
     let announce = (Place::Announcements, Work::Announce);
     let update_words = "Update (investigating · next update by 08:30 UTC): Rolled back";
-    let cases: Vec<(&Incident, EventData, Vec<(Place, Work)>)> = vec![
+    type Case<'a> = (&'a Incident, EventData, Vec<(Place, Work)>);
+    let cases: Vec<Case> = vec![
         (
             &without,
             EventData::ChatChannelRequested { name: "x".into() },

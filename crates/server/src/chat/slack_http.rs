@@ -46,18 +46,16 @@ fn verified<'a>(
     state: &'a AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<&'a Arc<Slack>, Response> {
+) -> Result<&'a Arc<Slack>, (StatusCode, String)> {
     let Some(slack) = &state.chat.slack else {
-        return Err(refuse(
-            StatusCode::NOT_FOUND,
-            "Slack is not configured here",
-        ));
+        return Err((StatusCode::NOT_FOUND, "Slack is not configured here".into()));
     };
     let secret = state.settings.chat.slack.signing_secret.expose();
     if secret.is_empty() {
-        return Err(refuse(
+        return Err((
             StatusCode::UNAUTHORIZED,
-            "[chat.slack] signing_secret is not set, so no request from Slack can be trusted",
+            "[chat.slack] signing_secret is not set, so no request from Slack can be trusted"
+                .into(),
         ));
     }
     let header = |name: &str| headers.get(name).and_then(|it| it.to_str().ok());
@@ -68,7 +66,7 @@ fn verified<'a>(
         body,
         firebreak_store::clock::now().as_second(),
     )
-    .map_err(|err| refuse(StatusCode::UNAUTHORIZED, &err.to_string()))?;
+    .map_err(|err| (StatusCode::UNAUTHORIZED, err.to_string()))?;
     Ok(slack)
 }
 
@@ -141,7 +139,7 @@ async fn answer(
 async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let slack = match verified(&state, &headers, &body) {
         Ok(slack) => slack.clone(),
-        Err(refused) => return refused,
+        Err((status, why)) => return refuse(status, &why),
     };
     let Some(slash) = slack_in::parse_slash(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not a slash command");
@@ -214,7 +212,7 @@ fn update_modal(reference: &str) -> Value {
 async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let slack = match verified(&state, &headers, &body) {
         Ok(slack) => slack.clone(),
-        Err(refused) => return refused,
+        Err((status, why)) => return refuse(status, &why),
     };
     let Some(interaction) = slack_in::parse_interaction(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not an interaction Firebreak uses");
@@ -302,7 +300,7 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
 async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let slack = match verified(&state, &headers, &body) {
         Ok(slack) => slack.clone(),
-        Err(refused) => return refused,
+        Err((status, why)) => return refuse(status, &why),
     };
     match slack_in::parse_event(&body) {
         None => StatusCode::OK.into_response(),

@@ -255,10 +255,10 @@ impl ChatWorker {
             .ok_or_else(|| ChatError::Dead("the incident has no channel name".into()))?;
         let mut invite = Vec::new();
         for email in people_of(&incident) {
-            if let Some(user) = platform.user_for_email(&email).await? {
-                if !invite.contains(&user) {
-                    invite.push(user);
-                }
+            if let Some(user) = platform.user_for_email(&email).await?
+                && !invite.contains(&user)
+            {
+                invite.push(user);
             }
         }
         let channel = match row.as_ref().and_then(|it| it.remote_id.clone()) {

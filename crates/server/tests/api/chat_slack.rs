@@ -55,7 +55,7 @@ async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnM
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().as_second().to_string()
+    firebreak_store::clock::now().as_second().to_string()
 }
 
 /// POSTs `body` to a Slack endpoint of Firebreak, signed with `signed_as` (the timestamp
@@ -264,10 +264,10 @@ async fn a_major_incident_runs_in_a_slack_channel() {
     let (status, _) = send(&app, "/chat/slack/commands", &body, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let stale = (
-        (jiff::Timestamp::now().as_second() - 301).to_string(),
+        (firebreak_store::clock::now().as_second() - 301).to_string(),
         signature(
             SECRET,
-            &(jiff::Timestamp::now().as_second() - 301).to_string(),
+            &(firebreak_store::clock::now().as_second() - 301).to_string(),
             body.as_bytes(),
         ),
     );

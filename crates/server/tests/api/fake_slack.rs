@@ -421,7 +421,7 @@ fn answer(state: &mut FakeState, name: &str, args: &Value) -> Response {
             let channels: Vec<Value> = state
                 .channels
                 .iter()
-                .filter(|it| flag("exclude_archived") == false || !it.archived)
+                .filter(|it| !flag("exclude_archived") || !it.archived)
                 .map(|it| json!({"id": it.id, "name": it.name, "creator": it.creator, "is_archived": it.archived, "is_private": it.is_private}))
                 .collect();
             ok(json!({"channels": channels, "response_metadata": {"next_cursor": ""}}))
