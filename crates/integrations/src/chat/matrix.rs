@@ -312,27 +312,12 @@ impl Matrix {
             path.push_str(&format!("&since={}", path_segment(since)));
         }
         let value = self.call(Method::GET, &path, None, Some(wait)).await?;
-        let mut batch = SyncBatch {
-            next_batch: value["next_batch"]
-                .as_str()
-                .ok_or_else(|| ChatError::retry("sync answered no next_batch"))?
-                .to_string(),
-            ..SyncBatch::default()
-        };
+        let mut batch =
+            parse_sync(&value).ok_or_else(|| ChatError::retry("sync answered no next_batch"))?;
         if since.is_none() {
-            return Ok(batch);
-        }
-        if let Some(rooms) = value["rooms"]["join"].as_object() {
-            for (room_id, room) in rooms {
-                for event in room["timeline"]["events"].as_array().into_iter().flatten() {
-                    if let Some(event) = room_event(room_id, event) {
-                        batch.events.push(event);
-                    }
-                }
-            }
-        }
-        if let Some(rooms) = value["rooms"]["invite"].as_object() {
-            batch.invites.extend(rooms.keys().cloned());
+            // A first sync only learns where "now" is.
+            batch.events.clear();
+            batch.invites.clear();
         }
         Ok(batch)
     }
@@ -341,6 +326,28 @@ impl Matrix {
     pub fn permalink(room: &str, event_id: &str) -> String {
         format!("https://matrix.to/#/{room}/{event_id}")
     }
+}
+
+/// A `/sync` answer as Firebreak reads it: the cursor, the events of joined rooms it uses,
+/// the rooms it was invited to. `None` without a `next_batch`.
+pub fn parse_sync(value: &Value) -> Option<SyncBatch> {
+    let mut batch = SyncBatch {
+        next_batch: value["next_batch"].as_str()?.to_string(),
+        ..SyncBatch::default()
+    };
+    if let Some(rooms) = value["rooms"]["join"].as_object() {
+        for (room_id, room) in rooms {
+            for event in room["timeline"]["events"].as_array().into_iter().flatten() {
+                if let Some(event) = room_event(room_id, event) {
+                    batch.events.push(event);
+                }
+            }
+        }
+    }
+    if let Some(rooms) = value["rooms"]["invite"].as_object() {
+        batch.invites.extend(rooms.keys().cloned());
+    }
+    Some(batch)
 }
 
 /// A room event as Firebreak reads it; `None` for kinds it does not use.
