@@ -385,5 +385,14 @@ pub fn is_pin_reaction(key: &str) -> bool {
     matches!(key, "📌" | "📍" | "pushpin" | "round_pushpin")
 }
 
+/// Whether a reaction key means "acknowledge this page": ✅ ✔️ ☑️ in Matrix.
+pub fn is_ack_reaction(key: &str) -> bool {
+    let key = key.trim_end_matches('\u{FE0F}');
+    matches!(
+        key,
+        "✅" | "✔" | "☑" | "white_check_mark" | "heavy_check_mark"
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,12 @@ use crate::event::EventData;
 use crate::incident::text_enum;
 use std::fmt;
 
-text_enum!(Channel { Webhook = "webhook", Email = "email" });
+text_enum!(Channel {
+    Webhook = "webhook",
+    Email = "email",
+    Slack = "slack",
+    Matrix = "matrix",
+});
 
 /// A named place rules can notify: a webhook (signed like every Firebreak webhook), email
 /// addresses, or both. A target with neither is allowed and sends nothing.

@@ -236,6 +236,36 @@ pub async fn serve_with_store(
         settings.workers = false;
     }
     let settings = Arc::new(settings);
+    let chat_http = || {
+        firebreak_integrations::outbound::Outbound::new(
+            Duration::from_millis(settings.webhooks.timeout_ms),
+            settings.outbound_policy(),
+        )
+    };
+    let platforms = chat::Platforms {
+        slack: settings
+            .chat
+            .slack
+            .enabled()
+            .then(|| -> anyhow::Result<_> {
+                Ok(Arc::new(firebreak_integrations::chat::slack::Slack::new(
+                    settings.chat.slack.config(),
+                    chat_http()?,
+                )))
+            })
+            .transpose()?,
+        matrix: settings
+            .chat
+            .matrix
+            .enabled()
+            .then(|| -> anyhow::Result<_> {
+                Ok(Arc::new(firebreak_integrations::chat::matrix::Matrix::new(
+                    settings.chat.matrix.config(),
+                    chat_http()?,
+                )))
+            })
+            .transpose()?,
+    };
     let worker = workers::DeliveryWorker {
         store: store.clone(),
         client: firebreak_integrations::outbound::Outbound::new(
@@ -247,6 +277,7 @@ pub async fn serve_with_store(
             .smtp()
             .map(|it| firebreak_integrations::email::Mailer::new(&it))
             .transpose()?,
+        chat: platforms.clone(),
     };
     let poll_interval = Duration::from_millis(settings.webhooks.poll_interval_ms);
     let worker_task = settings
@@ -282,36 +313,6 @@ pub async fn serve_with_store(
             stop_rx.clone(),
         ))
     });
-    let chat_http = || {
-        firebreak_integrations::outbound::Outbound::new(
-            Duration::from_millis(settings.webhooks.timeout_ms),
-            settings.outbound_policy(),
-        )
-    };
-    let platforms = chat::Platforms {
-        slack: settings
-            .chat
-            .slack
-            .enabled()
-            .then(|| -> anyhow::Result<_> {
-                Ok(Arc::new(firebreak_integrations::chat::slack::Slack::new(
-                    settings.chat.slack.config(),
-                    chat_http()?,
-                )))
-            })
-            .transpose()?,
-        matrix: settings
-            .chat
-            .matrix
-            .enabled()
-            .then(|| -> anyhow::Result<_> {
-                Ok(Arc::new(firebreak_integrations::chat::matrix::Matrix::new(
-                    settings.chat.matrix.config(),
-                    chat_http()?,
-                )))
-            })
-            .transpose()?,
-    };
     let chat_worker = chat::ChatWorker {
         store: store.clone(),
         platforms: platforms.clone(),

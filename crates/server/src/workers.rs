@@ -31,6 +31,8 @@ pub struct DeliveryWorker {
     pub policy: RetryPolicy,
     /// `None` without `[smtp]`: email notifications fail (and are retried, then dead).
     pub mailer: Option<Mailer>,
+    /// Chat platforms, for pages by direct message.
+    pub chat: crate::chat::Platforms,
 }
 
 /// How long a claimed delivery is held; longer than the request timeout, so a worker that
@@ -102,6 +104,15 @@ impl DeliveryWorker {
                 };
                 match mailer.send(&email).await {
                     Ok(()) => DeliveryOutcome::Delivered { status_code: 250 },
+                    Err(err) => DeliveryOutcome::Failed {
+                        status_code: None,
+                        error: err.to_string(),
+                    },
+                }
+            }
+            Channel::Slack | Channel::Matrix => {
+                match crate::chat::pages::send(&self.store, &self.chat, it, now).await {
+                    Ok(()) => DeliveryOutcome::Delivered { status_code: 200 },
                     Err(err) => DeliveryOutcome::Failed {
                         status_code: None,
                         error: err.to_string(),

@@ -518,4 +518,77 @@ impl Store {
         }
         Ok(found)
     }
+
+    /// The direct-message room the bot has with a chat user, if it made one.
+    pub async fn chat_dm(&self, platform: &str, user: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT room FROM chat_dms WHERE platform = $1 AND user_id = $2")
+                .bind(platform.to_string())
+                .bind(user.to_string())
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn save_chat_dm(&self, platform: &str, user: &str, room: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO chat_dms (platform, user_id, room) VALUES ($1, $2, $3) \
+             ON CONFLICT (platform, user_id) DO UPDATE SET room = excluded.room",
+        )
+        .bind(platform.to_string())
+        .bind(user.to_string())
+        .bind(room.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Remembers that chat message `message_id` paged `user` about `alert_id`.
+    pub async fn record_chat_page(
+        &self,
+        (platform, message_id): (&str, &str),
+        user: &str,
+        alert_id: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO chat_pages (platform, message_id, user_id, alert_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, message_id) DO NOTHING",
+        )
+        .bind(platform.to_string())
+        .bind(message_id.to_string())
+        .bind(user.to_string())
+        .bind(alert_id.to_string())
+        .bind(micros(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The alert a chat message paged about.
+    pub async fn chat_page_alert(
+        &self,
+        platform: &str,
+        message_id: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT alert_id FROM chat_pages WHERE platform = $1 AND message_id = $2",
+        )
+        .bind(platform.to_string())
+        .bind(message_id.to_string())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The alert a chat user was paged about last.
+    pub async fn latest_chat_page(&self, platform: &str, user: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT alert_id FROM chat_pages WHERE platform = $1 AND user_id = $2 \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(platform.to_string())
+        .bind(user.to_string())
+        .fetch_optional(self.pool())
+        .await?)
+    }
 }

@@ -322,3 +322,13 @@ fn pin_reactions() {
         assert!(!is_pin_reaction(key), "{key:?}");
     }
 }
+
+#[test]
+fn ack_reactions() {
+    for key in ["✅", "✔️", "☑️", "white_check_mark"] {
+        assert!(is_ack_reaction(key), "{key:?}");
+    }
+    for key in ["📌", "👍", "x"] {
+        assert!(!is_ack_reaction(key), "{key:?}");
+    }
+}

@@ -322,6 +322,37 @@ impl Matrix {
         Ok(batch)
     }
 
+    /// A direct-message room with `user` (the bot creates it and invites them).
+    pub async fn open_dm(&self, user: &str) -> Result<String, ChatError> {
+        let body = json!({
+            "preset": "trusted_private_chat",
+            "is_direct": true,
+            "invite": [user],
+            "name": "Firebreak pages",
+        });
+        let value = self
+            .call(Method::POST, "/createRoom", Some(&body), None)
+            .await?;
+        value["room_id"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| ChatError::retry("createRoom answered no room_id"))
+    }
+
+    /// A page in a direct-message room: the words, and how to answer from here.
+    pub async fn page(
+        &self,
+        room: &str,
+        text: &str,
+        alert_id: &str,
+        txn: &str,
+    ) -> Result<String, ChatError> {
+        let text = format!(
+            "{text}\nReact ✅ to acknowledge, or reply `!inc ack` (this alert: {alert_id})."
+        );
+        self.notice(room, &text, txn).await
+    }
+
     /// `https://matrix.to/#/<room>/<event>`
     pub fn permalink(room: &str, event_id: &str) -> String {
         format!("https://matrix.to/#/{room}/{event_id}")

@@ -334,6 +334,39 @@ impl Slack {
     }
 }
 
+impl Slack {
+    /// A page as a direct message from the bot, with Acknowledge and Resolve buttons whose
+    /// value is the alert's id. Answers the message's `ts`.
+    pub async fn page(
+        &self,
+        user: &str,
+        text: &str,
+        alert_id: &str,
+        key: &str,
+    ) -> Result<String, ChatError> {
+        let blocks = json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(text)}},
+            {"type": "actions", "block_id": "page", "elements": [
+                {"type": "button", "style": "danger", "text": {"type": "plain_text", "text": "Acknowledge"},
+                 "action_id": "page:ack", "value": alert_id},
+                {"type": "button", "text": {"type": "plain_text", "text": "Resolve"},
+                 "action_id": "page:resolve", "value": alert_id},
+            ]},
+        ]);
+        let args = json!({
+            "channel": user,
+            "text": text,
+            "blocks": blocks,
+            "metadata": {"event_type": METADATA_TYPE, "event_payload": {"work_id": key}},
+        });
+        let value = self.call("chat.postMessage", args).await?;
+        value["ts"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| ChatError::retry("chat.postMessage answered no ts"))
+    }
+}
+
 /// Slack's Block Kit for the card: the headline, the fields, the room's link and (in the
 /// channel) the buttons, whose `value` is the incident's reference.
 pub fn card_blocks(card: &Card, buttons: bool) -> Value {

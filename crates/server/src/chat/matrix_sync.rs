@@ -155,6 +155,9 @@ impl MatrixSync {
             Happened::Reaction { target, key } if chat::is_pin_reaction(key) => {
                 self.pinned(event, target).await;
             }
+            Happened::Reaction { target, key } if chat::is_ack_reaction(key) => {
+                self.acknowledged(event, target).await;
+            }
             Happened::Reaction { .. } => {}
             Happened::Redaction { redacts } => self.unpinned(event, redacts).await,
         }
@@ -237,6 +240,23 @@ impl MatrixSync {
                     .await
             }
         }
+    }
+
+    /// ✅ on a page acknowledges its alert, as the person who reacted.
+    async fn acknowledged(&self, event: &RoomEvent, target: &str) {
+        let Ok(Some(alert)) = self.state.store.chat_page_alert(PLATFORM, target).await else {
+            return;
+        };
+        let person = person_of(&self.state, &event.sender).await;
+        let said = super::pages::respond(
+            &self.state,
+            person.as_ref(),
+            (PLATFORM, &event.sender),
+            &alert,
+            firebreak_core::paging::AlertAction::Acknowledge,
+        )
+        .await;
+        self.reply(event, &said).await;
     }
 
     async fn unpinned(&self, event: &RoomEvent, redacts: &str) {

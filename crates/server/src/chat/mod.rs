@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod matrix_sync;
+pub mod pages;
 pub mod service;
 pub mod slack_http;
 pub mod worker;

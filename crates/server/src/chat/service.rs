@@ -244,8 +244,17 @@ pub async fn run(
         },
         ChatCommand::Channel => Command::OpenChannel,
         ChatCommand::Ack { alert } => {
+            let alert = match alert {
+                Some(alert) => Some(alert),
+                // The latest page this chat user got.
+                None => state
+                    .store
+                    .latest_chat_page(typed.platform, typed.user)
+                    .await
+                    .map_err(|err| said(err.into()))?,
+            };
             let Some(alert) = alert else {
-                return Err("`ack` needs the alert's id (the page names it).".into());
+                return Err("You have no page to acknowledge here; give the alert's id.".into());
             };
             let by = caller.actor();
             let done = crate::paging::service::respond(

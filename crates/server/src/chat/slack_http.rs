@@ -244,7 +244,26 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
                     }
                     return StatusCode::OK.into_response();
                 }
-                "page:ack" => ChatCommand::Ack { alert: Some(value) },
+                "page:ack" | "page:resolve" => {
+                    let action = if action_id == "page:ack" {
+                        firebreak_core::paging::AlertAction::Acknowledge
+                    } else {
+                        firebreak_core::paging::AlertAction::Resolve
+                    };
+                    let who = person(&state, &slack, &user_id).await;
+                    let said = super::pages::respond(
+                        &state,
+                        who.as_ref(),
+                        (PLATFORM, &user_id),
+                        &value,
+                        action,
+                    )
+                    .await;
+                    if let Err(err) = slack.ephemeral(&channel_id, &user_id, &said).await {
+                        tracing::info!(error = %err, "could not answer a page button in Slack");
+                    }
+                    return StatusCode::OK.into_response();
+                }
                 _ => return StatusCode::OK.into_response(),
             };
             let said = answer(&state, &slack, (&user_id, &channel_id), incident, command).await;

@@ -386,9 +386,10 @@ pub async fn new_key(
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
-    /// `email` or `webhook`.
+    /// `email`, `webhook`, `slack` or `matrix`.
     pub kind: String,
-    /// An email address, or an http(s) URL for a webhook.
+    /// An email address, an http(s) URL for a webhook, a Slack member id (`U…`) or a Matrix
+    /// user id (`@ana:example.org`).
     pub address: String,
     /// A webhook's signing secret (16+ characters); made for you when absent.
     pub secret: Option<String>,
@@ -426,7 +427,43 @@ pub async fn contact(
             };
             (url, Some(secret))
         }
-        _ => return Err(ApiError::field("kind", "email or webhook")),
+        // A Slack member id (`U…`, profile → Copy member ID); the page is a direct message
+        // with Acknowledge and Resolve buttons.
+        "slack" => {
+            let id = body.address.trim();
+            let ok = id.len() >= 3
+                && id.len() <= 32
+                && (id.starts_with('U') || id.starts_with('W'))
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !ok {
+                return Err(ApiError::field(
+                    "address",
+                    "a Slack member id such as U012AB3CD (in Slack: your profile, ⋮, Copy member ID)",
+                ));
+            }
+            (id.to_string(), None)
+        }
+        // A Matrix user id; the page arrives in a direct-message room.
+        "matrix" => {
+            let id = body.address.trim();
+            let ok = id.len() <= 255
+                && id.starts_with('@')
+                && id[1..].split_once(':').is_some_and(|(local, server)| {
+                    !local.is_empty() && !server.is_empty() && !id.contains(char::is_whitespace)
+                });
+            if !ok {
+                return Err(ApiError::field(
+                    "address",
+                    "a Matrix user id such as @ana:example.org",
+                ));
+            }
+            (id.to_string(), None)
+        }
+        _ => {
+            return Err(ApiError::field("kind", "email, webhook, slack or matrix"));
+        }
     };
     let created = state
         .store

@@ -403,3 +403,50 @@ async fn a_homeserver_outage_loses_nothing_and_doubles_nothing() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_arrives_as_a_matrix_message_and_a_check_mark_acknowledges() {
+    let world = world().await;
+    let app = app(&world, Backend::Sqlite, 20).await.unwrap();
+    let alert = crate::chat_pages::page_writer(&app, "matrix", &world.writer.user_id).await;
+    let room = until("the page's invitation", || async {
+        world
+            .synapse
+            .invites(&world.writer)
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    world.synapse.join(&world.writer, &room).await;
+    let page = until("the page in the room", || async {
+        said_in(&world, &room, "Database is down")
+            .await
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert!(body(&page).contains("React ✅ to acknowledge"));
+    world
+        .synapse
+        .send(
+            &world.writer,
+            &room,
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": page["event_id"], "key": "✅"}}),
+        )
+        .await;
+    let it = until("the acknowledgement", || {
+        crate::chat_pages::acknowledged(&app, &alert)
+    })
+    .await;
+    assert_eq!(it["acknowledged_by"], "writer@test.example");
+    until("the answer in the room", || async {
+        (!said_in(&world, &room, "Acknowledged: Database is down")
+            .await
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    app.stop().await;
+}

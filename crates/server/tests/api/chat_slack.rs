@@ -595,3 +595,64 @@ async fn the_fake_refuses_what_slack_would() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_page_arrives_as_a_slack_message_and_its_button_acknowledges() {
+    let fake = fake().await;
+    let app = app(&fake, Backend::Sqlite).await.unwrap();
+    let alert = crate::chat_pages::page_writer(&app, "slack", WRITER).await;
+    let page = until("the page in Slack", || async {
+        fake.messages(WRITER).into_iter().next()
+    })
+    .await;
+    assert!(page.text.contains("Database is down"), "{}", page.text);
+    let buttons: Vec<Value> = page
+        .blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["type"] == "actions")
+        .flat_map(|it| it["elements"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(buttons[0]["action_id"], "page:ack");
+    assert_eq!(buttons[0]["value"], alert.as_str());
+    assert_eq!(buttons[1]["action_id"], "page:resolve");
+
+    // A viewer pressing it is refused; the person paged acknowledges.
+    let press = |user: &str| {
+        interaction(json!({
+            "type": "block_actions", "user": {"id": user}, "api_app_id": "A1", "trigger_id": "t",
+            "container": {"type": "message", "channel_id": "D1"}, "channel": {"id": "D1"},
+            "actions": [{"type": "button", "action_id": "page:ack", "block_id": "page", "value": alert, "action_ts": "1"}],
+        }))
+    };
+    let body = press(READER);
+    send(&app, "/chat/slack/interactions", &body, signed(&body), None).await;
+    assert!(
+        fake.ephemeral_to(READER)
+            .iter()
+            .any(|it| it.contains("Not done") && it.contains("responder")),
+        "{:?}",
+        fake.ephemeral_to(READER)
+    );
+    assert!(
+        crate::chat_pages::acknowledged(&app, &alert)
+            .await
+            .is_none()
+    );
+    let body = press(WRITER);
+    let (status, _) = send(&app, "/chat/slack/interactions", &body, signed(&body), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let it = until("the acknowledgement", || {
+        crate::chat_pages::acknowledged(&app, &alert)
+    })
+    .await;
+    assert_eq!(it["acknowledged_by"], "writer@test.example");
+    assert!(
+        fake.ephemeral_to(WRITER)
+            .iter()
+            .any(|it| it.contains("Acknowledged: Database is down"))
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    app.stop().await;
+}

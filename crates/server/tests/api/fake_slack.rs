@@ -457,7 +457,9 @@ fn answer(state: &mut FakeState, name: &str, args: &Value) -> Response {
         }
         "chat.postMessage" => {
             let channel = arg("channel");
-            if !state.channels.iter().any(|it| it.id == channel) {
+            // A user id as the channel is the app's direct message with that user.
+            let direct = state.users.iter().any(|it| it.0 == channel);
+            if !direct && !state.channels.iter().any(|it| it.id == channel) {
                 return slack_error("channel_not_found");
             }
             let ts = state.ts();

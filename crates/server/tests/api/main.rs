@@ -7,6 +7,7 @@ mod alertmanager;
 mod auth;
 mod cadence;
 mod chat_matrix;
+mod chat_pages;
 mod chat_slack;
 mod closing;
 mod fake_slack;

@@ -107,6 +107,7 @@ pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
             .settings
             .smtp()
             .map(|it| firebreak_integrations::email::Mailer::new(&it).unwrap()),
+        chat: firebreak_server::chat::Platforms::default(),
     }
 }
 

@@ -47,6 +47,23 @@ CREATE TABLE chat_seen (
     seen_at BIGINT NOT NULL,
     PRIMARY KEY (platform, event_id)
 );
+-- Direct-message rooms the bot made for pages (Matrix), and which chat message paged which
+-- alert, so a reaction or a reply acknowledges the right one.
+CREATE TABLE chat_dms (
+    platform TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    room TEXT NOT NULL,
+    PRIMARY KEY (platform, user_id)
+);
+CREATE TABLE chat_pages (
+    platform TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (platform, message_id)
+);
+CREATE INDEX chat_pages_user ON chat_pages (platform, user_id, created_at);
 CREATE TABLE chat_cursors (
     platform TEXT PRIMARY KEY,
     cursor_value TEXT NOT NULL
