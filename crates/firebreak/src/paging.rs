@@ -107,7 +107,7 @@ pub(crate) enum CatalogCmd {
     /// Add a contact method: `email ADDRESS` or `webhook URL` (a webhook's signing secret is
     /// printed once).
     AddContact {
-        /// `email` or `webhook`.
+        /// `email`, `webhook`, `slack` (a member id, U…) or `matrix` (@you:server).
         kind: String,
         address: String,
         /// A webhook's signing secret (16+ characters); made for you when absent.
