@@ -20,6 +20,8 @@ pub struct ChatPolicy {
     pub announce_target: String,
     /// The configured platforms (`slack`, `matrix`): each gets the same work.
     pub platforms: Vec<String>,
+    /// Archive the channel when the incident closes.
+    pub archive_on_close: bool,
 }
 
 /// `inc-<n>-<slug>`: lowercase, `[a-z0-9_-]` only, runs of anything else one `-`, at most
@@ -77,6 +79,8 @@ pub enum Work {
     Card,
     /// Post the announcement, or edit it in place when it exists.
     Announce,
+    /// Archive the channel (the incident closed).
+    Archive,
 }
 
 /// What `event` owes chat, on `incident` as the event left it.
@@ -105,6 +109,26 @@ pub fn owed(
         } => say(update_text(message, incident.status, *next_update_due)),
         EventData::StatusChanged { from, to, .. } => {
             say(format!("Status: {from} → {to}"));
+            if *to == Status::Closed && policy.archive_on_close && channel {
+                out.push((Place::Channel, Work::Archive));
+            }
+        }
+        // The person who owes the update hears it where the incident is worked.
+        EventData::UpdateReminder { due, to } => {
+            if let Some(to) = to {
+                say(format!(
+                    "{to}: the next status update is due by {}",
+                    hh_mm(*due)
+                ));
+            }
+        }
+        EventData::UpdateOverdue { due, to } => {
+            if let Some(to) = to {
+                say(format!(
+                    "{to}: the status update due at {} is overdue",
+                    hh_mm(*due)
+                ));
+            }
         }
         EventData::SeverityChanged { from, to } => say(format!("Severity: {from} → {to}")),
         EventData::RoleAssigned { role, user, .. } => say(format!("{user} is now {role}")),
@@ -127,8 +151,6 @@ pub fn owed(
         | EventData::TaskAssigned { .. }
         | EventData::TaskClosed { .. }
         | EventData::TaskReopened { .. }
-        | EventData::UpdateReminder { .. }
-        | EventData::UpdateOverdue { .. }
         | EventData::ActionProposed { .. }
         | EventData::ActionApproved { .. }
         | EventData::ActionRejected { .. }

@@ -64,6 +64,7 @@ impl TryFrom<ChatJobRow> for ChatJob {
                 "post" => Work::Post(row.body),
                 "card" => Work::Card,
                 "announce" => Work::Announce,
+                "archive" => Work::Archive,
                 _ => return Err(corrupt("op")),
             },
             platform: row.platform,
@@ -87,6 +88,7 @@ fn op(work: &Work) -> (&'static str, &str) {
         Work::Post(text) => ("post", text),
         Work::Card => ("card", ""),
         Work::Announce => ("announce", ""),
+        Work::Archive => ("archive", ""),
     }
 }
 

@@ -52,6 +52,7 @@ fn chat_catalog() -> Catalog {
         chat: Some(ChatPolicy {
             announce_target: "announcements".into(),
             platforms: vec!["matrix".into()],
+            archive_on_close: true,
         }),
         ..Catalog::default()
     }
@@ -62,6 +63,7 @@ fn what_each_event_owes_chat() {
     let policy = ChatPolicy {
         announce_target: "announcements".into(),
         platforms: vec!["matrix".into()],
+        archive_on_close: true,
     };
     let mut with_channel = incident(Status::Investigating);
     with_channel.coordination.chat_channel = Some("inc-1-checkout-is-down".into());
@@ -125,6 +127,41 @@ fn what_each_event_owes_chat() {
             vec![announce.clone()],
         ),
         (&without, fired(&["announcements"]), vec![announce]),
+        (
+            &with_channel,
+            EventData::StatusChanged {
+                from: Status::Learning,
+                to: Status::Closed,
+                merged_into: None,
+            },
+            vec![
+                post("Status: learning → closed"),
+                card.clone(),
+                (Place::Channel, Work::Archive),
+            ],
+        ),
+        (
+            &with_channel,
+            EventData::UpdateReminder {
+                due: t(600),
+                to: Some("bo@example.com".into()),
+            },
+            vec![
+                post("bo@example.com: the next status update is due by 08:10 UTC"),
+                card.clone(),
+            ],
+        ),
+        (
+            &with_channel,
+            EventData::UpdateOverdue {
+                due: t(600),
+                to: Some("bo@example.com".into()),
+            },
+            vec![
+                post("bo@example.com: the status update due at 08:10 UTC is overdue"),
+                card.clone(),
+            ],
+        ),
         // Another target, or a private incident: no announcement.
         (&with_channel, fired(&["sre-email"]), vec![]),
         (&private, fired(&["announcements"]), vec![]),

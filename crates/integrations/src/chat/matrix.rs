@@ -588,6 +588,11 @@ impl ChatPlatform for Matrix {
         Ok(())
     }
 
+    /// Matrix rooms are not archived: the room stays, its topic says the incident closed.
+    async fn archive(&self, _channel: &str) -> Result<(), ChatError> {
+        Ok(())
+    }
+
     async fn user_for_email(&self, email: &str) -> Result<Option<String>, ChatError> {
         if let Some(user) = self.config.users.get(email) {
             return Ok(Some(user.clone()));

@@ -100,6 +100,9 @@ pub trait ChatPlatform: Send + Sync + 'static {
         topic: &str,
     ) -> impl Future<Output = Result<(), ChatError>> + Send;
 
+    /// Archives the channel (the incident closed); a platform without archiving does nothing.
+    fn archive(&self, channel: &str) -> impl Future<Output = Result<(), ChatError>> + Send;
+
     /// The platform user of a person, by their email (or a configured mapping).
     fn user_for_email(
         &self,

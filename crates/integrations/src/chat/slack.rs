@@ -543,6 +543,12 @@ impl ChatPlatform for Slack {
         Ok(())
     }
 
+    async fn archive(&self, channel: &str) -> Result<(), ChatError> {
+        self.call("conversations.archive", json!({ "channel": channel }))
+            .await?;
+        Ok(())
+    }
+
     async fn user_for_email(&self, email: &str) -> Result<Option<String>, ChatError> {
         match self
             .call("users.lookupByEmail", json!({ "email": email }))

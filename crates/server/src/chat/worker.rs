@@ -212,6 +212,10 @@ impl ChatWorker {
                     }
                 }
             }
+            (Place::Channel, Work::Archive) => {
+                let channel = self.channel_id(platform, job).await?;
+                platform.archive(&channel).await
+            }
             (place, work) => Err(ChatError::Dead(format!(
                 "{work:?} does not go to {place:?}"
             ))),

@@ -13,6 +13,9 @@ pub struct ChatSettings {
     /// A rule's `notify` naming this target also posts (then edits in place) the incident's
     /// announcement in each platform's announcement channel.
     pub announce_target: String,
+    /// Archive an incident's Slack channel when the incident closes (Matrix rooms stay; their
+    /// topic says closed).
+    pub archive_on_close: bool,
     pub slack: SlackSettings,
     pub matrix: MatrixSettings,
 }
@@ -21,6 +24,7 @@ impl Default for ChatSettings {
     fn default() -> Self {
         ChatSettings {
             announce_target: firebreak_core::notify::ANNOUNCEMENTS.into(),
+            archive_on_close: true,
             slack: SlackSettings::default(),
             matrix: MatrixSettings::default(),
         }
@@ -115,6 +119,7 @@ impl ChatSettings {
         (!platforms.is_empty()).then(|| firebreak_core::chat::ChatPolicy {
             announce_target: self.announce_target.clone(),
             platforms,
+            archive_on_close: self.archive_on_close,
         })
     }
 }

@@ -14,6 +14,7 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
+mod chat;
 mod paging;
 mod retention;
 mod room;
@@ -34,6 +35,8 @@ struct Options {
     only_writes: bool,
     /// Only the database size over simulated days.
     only_retention: bool,
+    /// Only the chat scenarios.
+    only_chat: bool,
     /// A previous release's binary, measured beside this one in the same run (room scenario).
     baseline: Option<std::path::PathBuf>,
 }
@@ -49,6 +52,7 @@ fn parse_options() -> anyhow::Result<Options> {
         only_room: false,
         only_writes: false,
         only_retention: false,
+        only_chat: false,
         baseline: None,
     };
     let mut args = std::env::args().skip(1);
@@ -64,10 +68,11 @@ fn parse_options() -> anyhow::Result<Options> {
             "--only-room" => options.only_room = true,
             "--only-writes" => options.only_writes = true,
             "--only-retention" => options.only_retention = true,
+            "--only-chat" => options.only_chat = true,
             "--baseline" => options.baseline = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room | --only-retention | --only-writes] [--baseline PREVIOUS_FIREBREAK_BINARY]"
+                    "firebreak-bench [--postgres postgres://…/db] [--json FILE] [--clients 64] [--seconds 10] [--rounds 3] [--only-paging | --only-room | --only-retention | --only-writes | --only-chat] [--baseline PREVIOUS_FIREBREAK_BINARY]"
                 );
                 std::process::exit(0);
             }
@@ -443,6 +448,12 @@ async fn bench_backend(
         let room = room::bench_room(binary, backend, options).await?;
         return Ok(json!({"backend": backend, "clients": options.clients, "room": room}));
     }
+    if options.only_chat {
+        let chat = chat::bench_chat(binary, backend, database_url, &token).await?;
+        println!("\n| measure | result | bar | |\n|---|---|---|---|");
+        chat::print_rows(&chat);
+        return Ok(json!({"backend": backend, "clients": options.clients, "chat": chat}));
+    }
     if options.only_paging {
         let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
         return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
@@ -606,8 +617,10 @@ async fn bench_backend(
     let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
     let room = room::bench_room(binary, backend, options).await?;
     let retention = retention::bench_retention(binary, backend, database_url).await?;
+    let chat = chat::bench_chat(binary, backend, database_url, &token).await?;
 
     Ok(json!({
+        "chat": chat,
         "paging": paging,
         "room": room,
         "retention": retention,
@@ -732,6 +745,7 @@ fn print_table(result: &Value) {
     }
     room::print_rows(&result["room"]);
     retention::print_rows(&result["retention"]);
+    chat::print_rows(&result["chat"]);
     let rss = f("idle_rss_mib");
     println!(
         "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
@@ -781,6 +795,10 @@ async fn main() -> anyhow::Result<()> {
         results.push(bench_backend(&binary, "postgres", &url, &options).await?);
     }
     for result in &results {
+        if options.only_chat {
+            // Printed as it finished.
+            continue;
+        }
         if result.get("writes").is_some() {
             writes::print(result);
         } else {
