@@ -656,3 +656,77 @@ async fn a_page_arrives_as_a_slack_message_and_its_button_acknowledges() {
     assert_eq!(fake.violations(), Vec::<String>::new());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_inc_verb_works_from_slack() {
+    let fake = fake().await;
+    let app = app(&fake, Backend::Sqlite).await.unwrap();
+    let incident = app
+        .declare(json!({"title": "Login is slow", "severity": "minor"}))
+        .await;
+    let reference = incident["reference"].as_str().unwrap().to_string();
+    // A minor incident has no channel until asked: `/inc channel` from chat asks for it.
+    let run = |text: &'static str, channel: String| {
+        let app = &app;
+        async move {
+            let body = slash(WRITER, &channel, text);
+            let (status, answer) =
+                send(app, "/chat/slack/commands", &body, signed(&body), None).await;
+            assert_eq!(status, StatusCode::OK, "{text}: {answer}");
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["response_type"], "ephemeral");
+            answer["text"].as_str().unwrap().to_string()
+        }
+    };
+    // Outside an incident's channel, a command that needs one says so.
+    let said = run("update all good", "CELSEWHERE".into()).await;
+    assert!(said.contains("incident's channel"), "{said}");
+    let (status, _) = app
+        .post(&format!("/api/v1/incidents/{reference}/channel"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let channel = until("the channel", || async {
+        let channel = fake.channel_named("inc-1-login-is-slow")?;
+        (!fake.messages(&channel.id).is_empty()).then_some(channel)
+    })
+    .await
+    .id;
+    let said = run("help", channel.clone()).await;
+    assert!(
+        said.contains("declare") && said.contains("resolve"),
+        "{said}"
+    );
+    for text in [
+        "update Rolled back the deploy",
+        "lead",
+        "comms <@UREADER|reader>",
+        "role support writer@test.example",
+        "severity major",
+        "status identified",
+        "channel",
+    ] {
+        let said = run(text, channel.clone()).await;
+        assert!(said.starts_with("INC-1:"), "{text}: {said}");
+    }
+    let (_, it) = app.get(&format!("/api/v1/incidents/{reference}")).await;
+    assert_eq!(it["severity"], "major");
+    assert_eq!(it["status"], "identified");
+    assert_eq!(it["roles"]["lead"], "writer@test.example", "{it}");
+    assert_eq!(it["roles"]["comms"], "reader@test.example", "{it}");
+    assert_eq!(it["roles"]["support"], "writer@test.example", "{it}");
+    let kinds: Vec<String> = timeline(&app, &reference)
+        .await
+        .iter()
+        .map(|it| it["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"update_posted".to_string()), "{kinds:?}");
+    // ack with nothing paged says so; resolve ends it.
+    let said = run("ack", channel.clone()).await;
+    assert!(said.contains("no page"), "{said}");
+    let said = run("resolve", channel.clone()).await;
+    assert!(said.starts_with("INC-1:"), "{said}");
+    let (_, it) = app.get(&format!("/api/v1/incidents/{reference}")).await;
+    assert_eq!(it["status"], "resolved");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    app.stop().await;
+}
