@@ -61,7 +61,7 @@ pub struct RetentionSettings {
     pub outbox_days: u32,
     /// Webhook deliveries, once delivered or dead.
     pub webhook_deliveries_days: u32,
-    /// Notifications and pages, once sent, dead or cancelled.
+    /// Notifications and pages, once sent, dead or cancelled; chat work, once done or dead.
     pub notifications_days: u32,
     /// Resolved alerts, with their log and page links.
     pub alerts_days: u32,

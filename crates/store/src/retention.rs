@@ -1,5 +1,6 @@
 //! Retention: the working tables that would otherwise grow forever — the outbox, webhook
-//! deliveries, notifications (and pages), resolved alerts with their log and links, idempotency
+//! deliveries, notifications (and pages), chat work done or dead and the chat events already
+//! applied, resolved alerts with their log and links, idempotency
 //! keys, ended sessions and the private-read audit — are pruned in small batches. Timeline
 //! events are never pruned. Each batch is its own short transaction, so pruning never holds
 //! the writer up for long; on PostgreSQL an advisory lock lets one replica prune at a time.
@@ -60,7 +61,7 @@ impl Store {
     pub async fn prune(&self, retention: &Retention, now: Timestamp, batch: i64) -> Result<Pruned> {
         let cutoff = |keep: Option<SignedDuration>| keep.map(|it| micros(now - it));
         // Each: the table, the statement (with $1 the cutoff and $2 the batch), the cutoff.
-        let statements: [(&'static str, &'static str, Option<i64>); 7] = [
+        let statements: [(&'static str, &'static str, Option<i64>); 9] = [
             (
                 "outbox",
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
@@ -78,6 +79,18 @@ impl Store {
                 "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
                  WHERE status IN ('sent', 'dead', 'cancelled') AND created_at < $1 ORDER BY id LIMIT $2)",
                 cutoff(retention.notifications),
+            ),
+            (
+                "chat_work",
+                "DELETE FROM chat_work WHERE id IN (SELECT id FROM chat_work \
+                 WHERE status IN ('done', 'dead') AND created_at < $1 ORDER BY id LIMIT $2)",
+                cutoff(retention.notifications),
+            ),
+            (
+                "chat_seen",
+                "DELETE FROM chat_seen WHERE (platform, event_id) IN (SELECT platform, event_id FROM chat_seen \
+                 WHERE seen_at < $1 ORDER BY seen_at LIMIT $2)",
+                cutoff(retention.idempotency_keys),
             ),
             (
                 "idempotency_claims",

@@ -45,6 +45,8 @@ pub struct Matrix {
     http: Outbound,
     /// `@firebreak:example.org`, from `whoami` on first use.
     me: OnceCell<String>,
+    /// The `/sync` filter's id, made on first use.
+    filter: OnceCell<String>,
 }
 
 /// Something that happened in a room the bot is in.
@@ -95,6 +97,7 @@ impl Matrix {
             config,
             http,
             me: OnceCell::new(),
+            filter: OnceCell::new(),
         }
     }
 
@@ -302,7 +305,7 @@ impl Matrix {
     /// Waits up to `wait` for what happened since `since` (everything from now on when
     /// `None`: a first sync only learns where "now" is).
     pub async fn sync(&self, since: Option<&str>, wait: Duration) -> Result<SyncBatch, ChatError> {
-        let filter = self.filter().await?;
+        let filter = self.filter.get_or_try_init(|| self.filter()).await?.clone();
         let mut path = format!(
             "/sync?filter={}&timeout={}",
             path_segment(&filter),

@@ -23,7 +23,8 @@ use crate::auth::{Caller, Via};
 
 const PLATFORM: &str = "matrix";
 
-/// The Firebreak person a Matrix user is: the configured mapping, else the person whose
+/// The Firebreak person a Matrix user is: the configured mapping, else — only for users of
+/// the bot's own homeserver, so `@admin:elsewhere.example` is nobody — the person whose
 /// email's localpart is the user's localpart.
 pub async fn person_of(state: &AppState, mxid: &str) -> Option<User> {
     let mapped = state
@@ -37,7 +38,12 @@ pub async fn person_of(state: &AppState, mxid: &str) -> Option<User> {
     if let Some(email) = mapped {
         return service::person_by_email(state, &email).await;
     }
-    let local = mxid.strip_prefix('@')?.split(':').next()?.to_lowercase();
+    let (local, server) = mxid.strip_prefix('@')?.split_once(':')?;
+    let me = state.chat.matrix.as_ref()?.me().await.ok()?;
+    if me.split_once(':').map(|it| it.1) != Some(server) {
+        return None;
+    }
+    let local = local.to_lowercase();
     let users = state.store.users().await.ok()?;
     users.into_iter().find(|it| {
         it.disabled_at.is_none()

@@ -47,6 +47,7 @@ CREATE TABLE chat_seen (
     seen_at BIGINT NOT NULL,
     PRIMARY KEY (platform, event_id)
 );
+CREATE INDEX chat_seen_at ON chat_seen (seen_at);
 -- Direct-message rooms the bot made for pages (Matrix), and which chat message paged which
 -- alert, so a reaction or a reply acknowledges the right one.
 CREATE TABLE chat_dms (
