@@ -377,6 +377,16 @@ async fn a_homeserver_outage_loses_nothing_and_doubles_nothing() {
     })
     .await;
     assert_eq!(backlog["platform"], "matrix");
+    let (cookie, _) = app.session("writer@test.example").await;
+    let (_, html) = app.page(&cookie, &format!("/incidents/{reference}")).await;
+    let shown = html
+        .lines()
+        .find(|it| it.contains("role=\"status\"") && it.contains("matrix: "))
+        .unwrap_or_else(|| panic!("the room shows what chat owes:\n{html}"));
+    assert!(
+        shown.contains("pending") && shown.contains("last error"),
+        "{shown}"
+    );
 
     world.synapse.restart().await;
     until("both updates, in order", || async {
