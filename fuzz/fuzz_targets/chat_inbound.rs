@@ -1,5 +1,5 @@
 //! Everything chat sends Firebreak: Slack slash commands, events and interactions (after the
-//! signature check they are parsed from the raw body), Matrix `/sync` answers, and the
+//! signature check they are parsed from the raw body) and Socket Mode frames, Matrix `/sync` answers, and the
 //! `/inc` / `!inc` words. None may panic on any input.
 #![no_main]
 
@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = slack_in::parse_slash(data);
     let _ = slack_in::parse_event(data);
     let _ = slack_in::parse_interaction(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = firebreak_integrations::chat::slack_socket::parse_frame(text);
+    }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         let _ = matrix::parse_sync(&value);
     }

@@ -334,6 +334,18 @@ pub async fn serve_with_store(
         alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
         chat: platforms.clone(),
     };
+    let app_token = settings.chat.slack.app_token.expose().trim().to_string();
+    let socket_task = match (&platforms.slack, settings.workers && !app_token.is_empty()) {
+        (Some(slack), true) => {
+            let socket = chat::slack_socket::SlackSocket {
+                state: state.clone(),
+                slack: slack.clone(),
+                app_token,
+            };
+            Some(tokio::spawn(socket.run(state.shutdown.clone())))
+        }
+        _ => None,
+    };
     let matrix_task = match (&platforms.matrix, settings.workers) {
         (Some(matrix), true) => {
             let sync = chat::matrix_sync::MatrixSync {
@@ -363,6 +375,7 @@ pub async fn serve_with_store(
         escalation_task,
         chat_task,
         matrix_task,
+        socket_task,
     ]
     .into_iter()
     .flatten()

@@ -11,6 +11,7 @@ use firebreak_core::chat::Card;
 pub mod matrix;
 pub mod slack;
 pub mod slack_in;
+pub mod slack_socket;
 
 /// What a chat call could not do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -105,6 +105,10 @@ impl Slack {
 
     /// A Web API call: read methods as GET with a query, the rest as JSON.
     async fn call_raw(&self, method: &str, args: &Value) -> Result<Value, Failure> {
+        self.call_raw_as(method, args, &self.config.bot_token).await
+    }
+
+    async fn call_raw_as(&self, method: &str, args: &Value, token: &str) -> Result<Value, Failure> {
         let read = matches!(
             method,
             "users.lookupByEmail"
@@ -130,7 +134,7 @@ impl Slack {
             .http
             .request(verb, &url)
             .map_err(|err| Failure::Chat(ChatError::Dead(err.to_string())))?
-            .bearer_auth(&self.config.bot_token);
+            .bearer_auth(token);
         if !read {
             request = request
                 .header("Content-Type", "application/json; charset=utf-8")
@@ -202,6 +206,28 @@ impl Slack {
                 ChatError::retry(format!("{method}: Slack did not answer in time"))
             }
         })
+    }
+
+    /// A call with another token (Socket Mode's app-level `xapp-` token).
+    pub async fn call_with_token(
+        &self,
+        method: &str,
+        args: Value,
+        token: &str,
+    ) -> Result<Value, ChatError> {
+        self.call_raw_as(method, &args, token)
+            .await
+            .map_err(|err| match err {
+                Failure::Chat(err) => err,
+                Failure::TimedOut => {
+                    ChatError::retry(format!("{method}: Slack did not answer in time"))
+                }
+            })
+    }
+
+    /// Where Firebreak may connect.
+    pub fn outbound_policy(&self) -> &firebreak_core::outbound::Policy {
+        self.http.policy()
     }
 
     /// The bot's own ids (`auth.test`), which also prove the token works.

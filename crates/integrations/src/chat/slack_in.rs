@@ -117,8 +117,25 @@ pub fn parse_slash(body: &[u8]) -> Option<SlashCommand> {
     (!command.user_id.is_empty() && !command.command.is_empty()).then_some(command)
 }
 
+/// A slash command as Socket Mode sends it: the same fields, as a JSON object.
+pub fn slash_from_value(value: &Value) -> Option<SlashCommand> {
+    let command = SlashCommand {
+        command: text(&value["command"]),
+        text: text(&value["text"]),
+        user_id: text(&value["user_id"]),
+        channel_id: text(&value["channel_id"]),
+        response_url: text(&value["response_url"]),
+        trigger_id: text(&value["trigger_id"]),
+    };
+    (!command.user_id.is_empty() && !command.command.is_empty()).then_some(command)
+}
+
 pub fn parse_event(body: &[u8]) -> Option<Inbound> {
-    let value: Value = serde_json::from_slice(body).ok()?;
+    event_from_value(&serde_json::from_slice(body).ok()?)
+}
+
+/// An Events API body as JSON (HTTP's body, or a Socket Mode envelope's `payload`).
+pub fn event_from_value(value: &Value) -> Option<Inbound> {
     match value["type"].as_str()? {
         "url_verification" => Some(Inbound::UrlVerification {
             challenge: value["challenge"].as_str()?.to_string(),
@@ -173,7 +190,11 @@ pub fn parse_event(body: &[u8]) -> Option<Inbound> {
 
 pub fn parse_interaction(body: &[u8]) -> Option<Interaction> {
     let fields = form(body);
-    let payload: Value = serde_json::from_str(&field(&fields, "payload")).ok()?;
+    interaction_from_value(&serde_json::from_str(&field(&fields, "payload")).ok()?)
+}
+
+/// An interaction's payload as JSON (Socket Mode sends it so).
+pub fn interaction_from_value(payload: &Value) -> Option<Interaction> {
     let user_id = payload["user"]["id"].as_str()?.to_string();
     match payload["type"].as_str()? {
         "block_actions" => {

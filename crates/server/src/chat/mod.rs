@@ -9,6 +9,7 @@ pub mod matrix_sync;
 pub mod pages;
 pub mod service;
 pub mod slack_http;
+pub mod slack_socket;
 pub mod worker;
 
 pub use worker::{ChatWorker, Platforms};

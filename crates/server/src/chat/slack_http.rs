@@ -144,6 +144,15 @@ async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let Some(slash) = slack_in::parse_slash(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not a slash command");
     };
+    slash_command(&state, &slack, slash).await
+}
+
+/// A slash command from either transport; the answer Slack shows the person.
+pub(crate) async fn slash_command(
+    state: &AppState,
+    slack: &Arc<Slack>,
+    slash: SlashCommand,
+) -> Response {
     let SlashCommand {
         text,
         user_id,
@@ -172,9 +181,9 @@ async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
     let incident = match command {
         ChatCommand::Declare { .. } | ChatCommand::Help | ChatCommand::Ack { .. } => None,
-        _ => incident_of_channel(&state, &channel_id).await,
+        _ => incident_of_channel(state, &channel_id).await,
     };
-    ephemeral(&answer(&state, &slack, (&user_id, &channel_id), incident, command).await)
+    ephemeral(&answer(state, slack, (&user_id, &channel_id), incident, command).await)
 }
 
 /// The declare form `/inc declare` opens.
@@ -217,6 +226,17 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
     let Some(interaction) = slack_in::parse_interaction(&body) else {
         return refuse(StatusCode::BAD_REQUEST, "not an interaction Firebreak uses");
     };
+    interaction_done(&state, &slack, interaction).await
+}
+
+/// A button or a submitted form from either transport.
+pub(crate) async fn interaction_done(
+    state: &AppState,
+    slack: &Arc<Slack>,
+    interaction: Interaction,
+) -> Response {
+    let state = state.clone();
+    let slack = slack.clone();
     match interaction {
         Interaction::Button {
             user_id,
@@ -323,10 +343,23 @@ async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     };
     match slack_in::parse_event(&body) {
         None => StatusCode::OK.into_response(),
-        Some(Inbound::UrlVerification { challenge }) => {
+        Some(inbound) => event_received(&state, &slack, inbound).await,
+    }
+}
+
+/// An Events API delivery from either transport: applied once per `event_id`, after the
+/// answer (the work runs on its own task).
+pub(crate) async fn event_received(
+    state: &AppState,
+    slack: &Arc<Slack>,
+    inbound: Inbound,
+) -> Response {
+    let (state, slack) = (state.clone(), slack.clone());
+    match inbound {
+        Inbound::UrlVerification { challenge } => {
             Json(json!({ "challenge": challenge })).into_response()
         }
-        Some(Inbound::Event { event_id, event }) => {
+        Inbound::Event { event_id, event } => {
             let now = firebreak_store::clock::now();
             match state.store.chat_first_sight(PLATFORM, &event_id, now).await {
                 // A retry of one already applied: acknowledged, not applied again.

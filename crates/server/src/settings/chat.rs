@@ -38,6 +38,9 @@ pub struct SlackSettings {
     pub bot_token: Secret,
     /// Verifies every request Slack sends to /chat/slack/* (slash commands, events, buttons).
     pub signing_secret: Secret,
+    /// The app-level token (`xapp-…`, scope `connections:write`): Socket Mode, an outbound
+    /// WebSocket, so Slack never needs to reach Firebreak. Empty: the HTTP endpoints only.
+    pub app_token: Secret,
     /// Channel id (`C…`) of the company-wide announcement channel.
     pub announcement_channel: String,
     /// Slack's Web API; tests point it at a local fake.
@@ -49,6 +52,7 @@ impl Default for SlackSettings {
         SlackSettings {
             bot_token: Secret::default(),
             signing_secret: Secret::default(),
+            app_token: Secret::default(),
             announcement_channel: String::new(),
             api_base_url: "https://slack.com/api".into(),
         }

@@ -730,3 +730,114 @@ async fn every_inc_verb_works_from_slack() {
     assert_eq!(fake.violations(), Vec::<String>::new());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn socket_mode_needs_no_way_in() {
+    let fake = fake().await;
+    fake.serve_socket().await;
+    let api = fake.api.clone();
+    let app = TestApp::spawn_with(Backend::Sqlite, move |settings| {
+        settings.rules = firebreak_server::Settings::default().rules;
+        settings.people.join_on_action = true;
+        settings.chat.slack.bot_token = firebreak_server::settings::Secret::new("xoxb-test");
+        settings.chat.slack.app_token = firebreak_server::settings::Secret::new("xapp-test");
+        settings.chat.slack.api_base_url = api;
+    })
+    .await
+    .unwrap();
+    let incident = app
+        .declare(json!({"title": "Queue backs up", "severity": "major"}))
+        .await;
+    let reference = incident["reference"].as_str().unwrap().to_string();
+    let channel = until("the channel", || async {
+        let channel = fake.channel_named("inc-1-queue-backs-up")?;
+        (!fake.messages(&channel.id).is_empty()).then_some(channel)
+    })
+    .await;
+    until("the socket", || async {
+        (fake.connections() == 1).then_some(())
+    })
+    .await;
+
+    // A slash command arrives as an envelope: acknowledged, run, answered to the person.
+    let slash = |envelope: &str, text: &str| {
+        json!({
+            "envelope_id": envelope, "type": "slash_commands", "accepts_response_payload": true,
+            "payload": {"token": "x", "team_id": "T1", "channel_id": channel.id, "user_id": WRITER,
+                "command": "/inc", "text": text, "response_url": "https://hooks.slack.com/x", "trigger_id": "t"},
+        })
+    };
+    fake.push(slash("env-1", "note sent down the socket"));
+    until("the note", || async {
+        timeline(&app, &reference)
+            .await
+            .into_iter()
+            .find(|it| it["kind"] == "note" && it["actor"] == "writer@test.example")
+    })
+    .await;
+    assert!(fake.acks().contains(&"env-1".to_string()));
+    until("the answer", || async {
+        fake.ephemeral_to(WRITER)
+            .iter()
+            .any(|it| it.contains("INC-1: done"))
+            .then_some(())
+    })
+    .await;
+
+    // An event, and Slack redelivering it: pinned once.
+    let ts = fake.human_message(&channel.id, WRITER, "queue drained");
+    let event = |envelope: &str, retry: i64| {
+        json!({
+            "envelope_id": envelope, "type": "events_api", "accepts_response_payload": false,
+            "retry_attempt": retry, "retry_reason": if retry > 0 { "timeout" } else { "" },
+            "payload": {"type": "event_callback", "event_id": "EvSock1", "team_id": "T1",
+                "event": {"type": "reaction_added", "user": WRITER, "reaction": "pushpin",
+                    "item": {"type": "message", "channel": channel.id, "ts": ts}, "event_ts": ts}},
+        })
+    };
+    fake.push(event("env-2", 0));
+    fake.push(event("env-3", 1));
+    until("the pin", || async {
+        timeline(&app, &reference)
+            .await
+            .into_iter()
+            .find(|it| it["kind"] == "message_pinned")
+    })
+    .await;
+    until("both acknowledged", || async {
+        let acks = fake.acks();
+        (acks.contains(&"env-2".to_string()) && acks.contains(&"env-3".to_string())).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        timeline(&app, &reference)
+            .await
+            .iter()
+            .filter(|it| it["kind"] == "message_pinned")
+            .count(),
+        1
+    );
+
+    // Slack asks for a new connection: Firebreak opens one from a fresh URL and goes on.
+    fake.push(json!({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "applink-test"}}));
+    until("a second connection", || async {
+        (fake.connections() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(fake.calls_of("apps.connections.open").len(), 2);
+    fake.push(slash("env-4", "note after the refresh"));
+    until("the second note", || async {
+        timeline(&app, &reference)
+            .await
+            .into_iter()
+            .find(|it| it["body"]["text"] == "after the refresh")
+    })
+    .await;
+    assert_eq!(
+        fake.violations(),
+        Vec::<String>::new(),
+        "apps.connections.open with the xapp- token"
+    );
+    app.stop().await;
+}

@@ -68,6 +68,12 @@ pub struct FakeState {
     pub users: Vec<(String, String)>,
     faults: VecDeque<(String, Fault)>,
     next: u64,
+    /// Socket Mode: the URL `apps.connections.open` gives, the current connection's sender,
+    /// every acknowledgement received, and how many connections were made.
+    socket_url: Option<String>,
+    socket: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    pub acks: Vec<String>,
+    pub connections: usize,
 }
 
 pub struct FakeSlack {
@@ -180,6 +186,75 @@ impl FakeSlack {
 
     pub fn violations(&self) -> Vec<String> {
         self.state.lock().unwrap().violations.clone()
+    }
+
+    /// Serves Socket Mode: a WebSocket that says `hello`, then sends what `push` is given,
+    /// recording each acknowledgement.
+    pub async fn serve_socket(&self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/link", listener.local_addr().unwrap());
+        self.state.lock().unwrap().socket_url = Some(url);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    use futures_util::{SinkExt, StreamExt};
+                    use tokio_tungstenite::tungstenite::Message;
+                    let Ok(socket) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let (mut sink, mut stream) = socket.split();
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                    {
+                        let mut state = state.lock().unwrap();
+                        state.connections += 1;
+                        state.socket = Some(tx);
+                    }
+                    let hello = r#"{"type":"hello","num_connections":1,"debug_info":{"host":"applink-test"},"connection_info":{"app_id":"A1"}}"#;
+                    if sink.send(Message::text(hello)).await.is_err() {
+                        return;
+                    }
+                    loop {
+                        tokio::select! {
+                            out = rx.recv() => match out {
+                                Some(text) => if sink.send(Message::text(text)).await.is_err() { return },
+                                None => return,
+                            },
+                            incoming = stream.next() => match incoming {
+                                Some(Ok(Message::Text(text))) => {
+                                    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                                    if let Some(id) = value["envelope_id"].as_str() {
+                                        state.lock().unwrap().acks.push(id.to_string());
+                                    }
+                                }
+                                Some(Ok(_)) => {}
+                                _ => return,
+                            },
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    /// Sends a frame down the current Socket Mode connection.
+    pub fn push(&self, frame: Value) {
+        let state = self.state.lock().unwrap();
+        state
+            .socket
+            .as_ref()
+            .expect("a Socket Mode connection")
+            .send(frame.to_string())
+            .unwrap();
+    }
+
+    pub fn acks(&self) -> Vec<String> {
+        self.state.lock().unwrap().acks.clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
     }
 }
 
@@ -542,6 +617,10 @@ fn answer(state: &mut FakeState, name: &str, args: &Value) -> Response {
             }
         }
         "views.open" => ok(json!({"view": {"id": "V1"}})),
+        "apps.connections.open" => match &state.socket_url {
+            Some(url) => ok(json!({"url": url})),
+            None => slack_error("socket_mode_not_enabled"),
+        },
         _ => ok(json!({})),
     }
 }
