@@ -131,6 +131,10 @@ pub fn owed(
             }
         }
         EventData::SeverityChanged { from, to } => say(format!("Severity: {from} → {to}")),
+        EventData::CallLinkSet { url } if url.is_empty() => say("The call has ended".into()),
+        EventData::CallLinkSet { url } => say(format!(
+            "The call is here: {url} — after it, post a summary (`update …`)"
+        )),
         EventData::RoleAssigned { role, user, .. } => say(format!("{user} is now {role}")),
         EventData::RoleUnassigned { role, .. } => say(format!("Nobody is {role} now")),
         EventData::DetailsChanged { .. } | EventData::CadenceSet { .. } => {
@@ -252,6 +256,9 @@ pub fn card(incident: &Incident, url: &str) -> Card {
     {
         fields.push(("Next update".to_string(), hh_mm(due)));
     }
+    if let Some(call) = &incident.coordination.call_link {
+        fields.push(("Call".to_string(), call.clone()));
+    }
     let mut buttons = Vec::new();
     if incident.status.is_live() {
         if !incident.roles.contains_key("lead") {
@@ -316,12 +323,16 @@ pub enum ChatCommand {
     },
     /// Open the incident's channel from the web or the API twin.
     Channel,
+    /// Where the call is (`call <url>`; `call end` ends it).
+    Call {
+        url: String,
+    },
 }
 
 /// What `/inc help` answers.
 pub const HELP: &str = "Commands: declare [critical|major|minor] <title> · update <message> · \
 note <text> · lead · comms · role <role> <who> · severity <level> · status <status> · \
-resolve [message] · ack <alert id> · channel · help";
+resolve [message] · ack <alert id> · call <link> · channel · help";
 
 /// Parses the words after `/inc` or `!inc`. The error is a sentence for the person.
 pub fn parse_command(text: &str, severities: &[String]) -> Result<ChatCommand, String> {
@@ -395,6 +406,12 @@ pub fn parse_command(text: &str, severities: &[String]) -> Result<ChatCommand, S
             alert: (!rest.is_empty()).then(|| rest.to_string()),
         },
         "channel" => ChatCommand::Channel,
+        "call" => ChatCommand::Call {
+            url: match need("the call's link (or `end`)")?.as_str() {
+                "end" => String::new(),
+                url => url.to_string(),
+            },
+        },
         other => return Err(format!("I don't know `{other}`. {HELP}")),
     })
 }

@@ -172,6 +172,10 @@ pub enum Command {
     },
     /// Gives the incident a chat channel (once; refused when no chat is configured).
     OpenChannel,
+    /// Where the incident's call is (an http(s) link; empty ends it).
+    SetCallLink {
+        url: String,
+    },
 }
 
 /// What someone does with the action register.
@@ -824,6 +828,24 @@ pub fn decide(
                 occurred_at: at,
             });
         }
+        Command::SetCallLink { url } => {
+            let url = url.trim().to_string();
+            let mut errors = FieldErrors::default();
+            if !url.is_empty()
+                && (url.len() > 2048
+                    || !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url.contains(char::is_whitespace))
+            {
+                errors.add(
+                    "url",
+                    "an http(s) link to the call, e.g. https://meet.example.com/abc",
+                );
+            }
+            errors.into_result()?;
+            if incident.coordination.call_link.as_deref().unwrap_or("") != url {
+                events.push(at_now(EventData::CallLinkSet { url }));
+            }
+        }
         Command::OpenChannel => {
             if catalog.chat.is_none() {
                 let mut errors = FieldErrors::default();
@@ -974,6 +996,9 @@ pub fn apply(incident: &mut Incident, event: &EventData, observed_at: Timestamp)
                 .retain(|it| &it.who != who);
         }
         EventData::Note { .. } | EventData::MessagePinned { .. } | EventData::Correction { .. } => {
+        }
+        EventData::CallLinkSet { url } => {
+            incident.coordination.call_link = Some(url.clone()).filter(|it| !it.is_empty());
         }
         EventData::ChatChannelRequested { name } => {
             incident.coordination.chat_channel = Some(name.clone());

@@ -59,6 +59,8 @@ pub struct Coordination {
     pub digest: Digest,
     /// The chat channel's name, once one was requested (`core::chat::channel_name`).
     pub chat_channel: Option<String>,
+    /// Where the incident's call is.
+    pub call_link: Option<String>,
 }
 
 impl Coordination {
@@ -99,6 +101,7 @@ impl Coordination {
             "digest_at": self.digest.last_at.map(micros),
             "digest_updates_seen": self.digest.updates_seen,
             "chat_channel": self.chat_channel,
+            "call_link": self.call_link,
         })
     }
 
@@ -149,6 +152,10 @@ impl Coordination {
                 .get("chat_channel")
                 .and_then(Value::as_str)
                 .map(String::from),
+            call_link: value
+                .get("call_link")
+                .and_then(Value::as_str)
+                .map(String::from),
         })
     }
 }
@@ -182,6 +189,7 @@ mod tests {
                 updates_seen: 2,
             },
             chat_channel: Some("inc-1-db".into()),
+            call_link: Some("https://meet.example.com/abc".into()),
         };
         assert_eq!(Coordination::from_json(&state.to_json()), Some(state));
         let empty = Coordination::default();

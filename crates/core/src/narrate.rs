@@ -234,6 +234,10 @@ pub fn narrate(event: &EventData, reader: &Reader<'_>) -> Narration {
         ),
         EventData::FreezeStarted { reason } => ("Deploys frozen".to_string(), reason.clone()),
         EventData::FreezeEnded { reason } => ("Deploy freeze lifted".to_string(), reason.clone()),
+        EventData::CallLinkSet { url } if url.is_empty() => {
+            ("Call ended".to_string(), String::new())
+        }
+        EventData::CallLinkSet { url } => ("The call is here".to_string(), url.clone()),
         EventData::ChatChannelRequested { name } => {
             ("Chat channel opened".to_string(), format!("#{name}"))
         }

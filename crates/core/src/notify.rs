@@ -132,6 +132,7 @@ pub fn recipients(
         | EventData::Note { .. }
         | EventData::MessagePinned { .. }
         | EventData::ChatChannelRequested { .. }
+        | EventData::CallLinkSet { .. }
         | EventData::Correction { .. }
         | EventData::TimestampAsserted { .. }
         | EventData::CadenceSet { .. }
@@ -282,6 +283,7 @@ pub fn message(
         | EventData::Note { .. }
         | EventData::MessagePinned { .. }
         | EventData::ChatChannelRequested { .. }
+        | EventData::CallLinkSet { .. }
         | EventData::Correction { .. }
         | EventData::TimestampAsserted { .. }
         | EventData::CadenceSet { .. }

@@ -192,6 +192,7 @@ pub fn triggers(events: &[&EventData], catalog: &Catalog) -> Vec<Trigger> {
             | EventData::Note { .. }
             | EventData::MessagePinned { .. }
             | EventData::ChatChannelRequested { .. }
+            | EventData::CallLinkSet { .. }
             | EventData::Correction { .. }
             | EventData::TimestampAsserted { .. }
             | EventData::RuleFired { .. }

@@ -17,6 +17,15 @@ pub(crate) enum ChatCmd {
     Status { incident: String },
     /// Try the incident's dead chat work again.
     Retry { incident: String },
+    /// Where the incident's call is (posted to its channel, shown in the room).
+    Call {
+        incident: String,
+        /// An http(s) link; omit with --end.
+        url: Option<String>,
+        /// End the call (clear the link).
+        #[arg(long)]
+        end: bool,
+    },
 }
 
 pub(crate) async fn chat_command(
@@ -91,6 +100,18 @@ pub(crate) async fn chat_command(
                     }
                 );
             }
+        }
+        ChatCmd::Call { incident, url, end } => {
+            let url = match (url, end) {
+                (Some(url), false) => url,
+                (None, true) => String::new(),
+                _ => anyhow::bail!("give the call's link, or --end"),
+            };
+            let path = format!("{}/call", base(&incident));
+            let result = client
+                .call(Method::POST, &path, Some(serde_json::json!({ "url": url })))
+                .await?;
+            print_command_result(as_json, &result);
         }
         ChatCmd::Retry { incident } => {
             let retried = client

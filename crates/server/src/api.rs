@@ -62,6 +62,7 @@ fn routes() -> Routes {
         .route("/incidents/{key}/members", post(incidents::add_member))
         .route("/incidents/{key}/freeze", post(freeze::set))
         .route("/incidents/{key}/channel", post(chat::open_channel))
+        .route("/incidents/{key}/call", post(chat::set_call))
         .route("/incidents/{key}/chat", get(chat::status))
         .route("/incidents/{key}/chat/retry", post(chat::retry))
         .route("/incidents/{key}/tasks", get(tasks::list).post(tasks::add))

@@ -101,6 +101,7 @@ use utoipa::{Modify, OpenApi};
         crate::incidents::freeze::show,
         crate::incidents::freeze::set,
         crate::chat::api::open_channel,
+        crate::chat::api::set_call,
         crate::chat::api::status,
         crate::chat::api::retry,
         crate::incidents::tasks::list,

@@ -369,3 +369,77 @@ fn ack_reactions() {
         assert!(!is_ack_reaction(key), "{key:?}");
     }
 }
+
+#[test]
+fn the_call_link() {
+    let catalog = Catalog::default();
+    let mut it = incident(Status::Investigating);
+    let set = |url: &str| Command::SetCallLink { url: url.into() };
+    for bad in [
+        "meet.example.com",
+        "ftp://x",
+        "https://a b",
+        "javascript:alert(1)",
+    ] {
+        assert!(
+            decide(&it, &Context::new(&catalog, t(0)), set(bad)).is_err(),
+            "{bad}"
+        );
+    }
+    let events = decide(
+        &it,
+        &Context::new(&catalog, t(0)),
+        set(" https://meet.example.com/abc "),
+    )
+    .unwrap();
+    assert_eq!(
+        events[0].data,
+        EventData::CallLinkSet {
+            url: "https://meet.example.com/abc".into()
+        }
+    );
+    crate::command::apply(&mut it, &events[0].data, t(0));
+    assert_eq!(
+        it.coordination.call_link.as_deref(),
+        Some("https://meet.example.com/abc")
+    );
+    assert!(
+        card(&it, "")
+            .fields
+            .contains(&("Call".into(), "https://meet.example.com/abc".into()))
+    );
+    assert!(
+        decide(
+            &it,
+            &Context::new(&catalog, t(1)),
+            set("https://meet.example.com/abc")
+        )
+        .unwrap()
+        .is_empty(),
+        "the same link again changes nothing"
+    );
+    let mut with_channel = it.clone();
+    with_channel.coordination.chat_channel = Some("inc-1-x".into());
+    let policy = ChatPolicy {
+        announce_target: "announcements".into(),
+        platforms: vec!["slack".into()],
+        archive_on_close: true,
+    };
+    let owed = owed(&events[0].data, &with_channel, Some(&policy));
+    assert!(
+        matches!(&owed[0], (Place::Channel, Work::Post(text)) if text.contains("https://meet.example.com/abc"))
+    );
+    let ended = decide(&it, &Context::new(&catalog, t(2)), set("")).unwrap();
+    crate::command::apply(&mut it, &ended[0].data, t(2));
+    assert_eq!(it.coordination.call_link, None);
+    assert_eq!(
+        parse_command("call end", &[]).unwrap(),
+        ChatCommand::Call { url: String::new() }
+    );
+    assert_eq!(
+        parse_command("call https://meet.example.com/x", &[]).unwrap(),
+        ChatCommand::Call {
+            url: "https://meet.example.com/x".into()
+        }
+    );
+}

@@ -47,6 +47,7 @@ text_enum!(EventKind {
     PublicUpdatePublished = "status_page_updated",
     PostmortemPublished = "postmortem_published",
     ChatChannelRequested = "chat_channel_requested",
+    CallLinkSet = "call_link_set",
 });
 
 /// What each kind means to the consumers that treat kinds as groups. One row per kind,
@@ -115,6 +116,7 @@ impl EventKind {
             PublicUpdatePublished => traits(false, true, false),
             PostmortemPublished => traits(true, false, false),
             ChatChannelRequested => traits(false, false, true),
+            CallLinkSet => traits(false, true, true),
         }
     }
 
@@ -187,7 +189,7 @@ mod tests {
         for kind in EventKind::ALL {
             assert_eq!(EventKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(EventKind::ALL.len(), 40);
+        assert_eq!(EventKind::ALL.len(), 41);
         assert_eq!(EventKind::parse("nonsense"), None);
     }
 
@@ -231,6 +233,7 @@ mod tests {
                 "message_pinned",
                 "timestamp_asserted",
                 "status_page_updated",
+                "call_link_set",
             ]
         );
         // The rule the writer used before kinds were typed: prefixes plus five names.
@@ -248,6 +251,7 @@ mod tests {
                         | "cadence_set"
                         // Since chat: the channel's name lives in the coordination document.
                         | "chat_channel_requested"
+                        | "call_link_set"
                 );
             assert_eq!(kind.changes_lists(), by_name, "{name}");
         }

@@ -224,6 +224,10 @@ pub enum EventData {
     ChatChannelRequested {
         name: String,
     },
+    /// Where the incident's call is (empty: no call any more).
+    CallLinkSet {
+        url: String,
+    },
     Correction {
         text: String,
         corrects: Option<i64>,
@@ -326,6 +330,7 @@ impl EventData {
             EventData::Note { .. } => EventKind::Note,
             EventData::MessagePinned { .. } => EventKind::MessagePinned,
             EventData::ChatChannelRequested { .. } => EventKind::ChatChannelRequested,
+            EventData::CallLinkSet { .. } => EventKind::CallLinkSet,
             EventData::Correction { .. } => EventKind::Correction,
             EventData::TimestampAsserted { .. } => EventKind::TimestampAsserted,
             EventData::RuleFired { .. } => EventKind::RuleFired,
@@ -501,6 +506,7 @@ impl EventData {
                 body
             }
             EventData::ChatChannelRequested { name } => json!({ "name": name }),
+            EventData::CallLinkSet { url } => json!({ "url": url }),
             EventData::Correction { text, corrects } => {
                 json!({ "text": text, "corrects": corrects })
             }

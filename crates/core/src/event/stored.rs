@@ -287,6 +287,9 @@ impl EventData {
                 author: body.opt_text("author")?,
                 link: body.opt_text("link")?,
             },
+            EventKind::CallLinkSet => EventData::CallLinkSet {
+                url: body.text("url")?,
+            },
             EventKind::ChatChannelRequested => EventData::ChatChannelRequested {
                 name: body.text("name")?,
             },

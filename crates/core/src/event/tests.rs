@@ -270,6 +270,9 @@ pub(crate) fn events_of(kind: EventKind) -> BoxedStrategy<EventData> {
         EventKind::MessagePinned => (text(), maybe_text(), maybe_text())
             .prop_map(|(text, author, link)| EventData::MessagePinned { text, author, link })
             .boxed(),
+        EventKind::CallLinkSet => text()
+            .prop_map(|url| EventData::CallLinkSet { url })
+            .boxed(),
         EventKind::ChatChannelRequested => text()
             .prop_map(|name| EventData::ChatChannelRequested { name })
             .boxed(),

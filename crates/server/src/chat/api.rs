@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::CommandResult;
 use crate::incidents::service::{result, run_command, visible};
 
@@ -25,6 +25,29 @@ pub async fn open_channel(
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let outcome = run_command(&state, &caller, &text, Command::OpenChannel).await?;
+    Ok(Json(result(&outcome)))
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct CallBody {
+    /// An http(s) link to the call; empty ends it.
+    pub url: String,
+}
+
+/// Where the incident's call is: shown in the room and on the card, posted to the channel.
+#[utoipa::path(post, path = "/api/v1/incidents/{key}/call", tag = "chat", request_body = CallBody,
+    params(("key" = String, Path, description = "UUID or reference")),
+    responses((status = 200, body = CommandResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+    ApiJson(body): ApiJson<CallBody>,
+) -> ApiResult<Json<CommandResult>> {
+    let command = Command::SetCallLink { url: body.url };
+    let outcome = run_command(&state, &caller, &text, command).await?;
     Ok(Json(result(&outcome)))
 }
 

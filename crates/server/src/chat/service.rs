@@ -243,6 +243,7 @@ pub async fn run(
             merged_into: None,
         },
         ChatCommand::Channel => Command::OpenChannel,
+        ChatCommand::Call { url } => Command::SetCallLink { url },
         ChatCommand::Ack { alert } => {
             let alert = match alert {
                 Some(alert) => Some(alert),

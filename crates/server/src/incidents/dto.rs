@@ -73,6 +73,8 @@ pub struct IncidentDto {
     pub stakeholders: Vec<StakeholderDto>,
     /// Roles a rule requires.
     pub required_roles: Vec<String>,
+    /// Where the incident's call is, if it has one.
+    pub call_link: Option<String>,
     /// Of those, the ones nobody holds yet.
     pub missing_roles: Vec<String>,
     /// declared, acknowledged, mitigated, resolved, closed.
@@ -148,6 +150,7 @@ impl IncidentDto {
                 })
                 .collect(),
             required_roles: incident.coordination.required_roles.clone(),
+            call_link: incident.coordination.call_link.clone(),
             missing_roles: missing_roles(incident),
             timestamps,
             merged_into: incident.merged_into.map(|it| it.to_string()),

@@ -628,6 +628,29 @@ pub async fn freeze(
 #[derive(Deserialize)]
 pub struct CsrfOnly {}
 
+#[derive(Deserialize)]
+pub struct CallForm {
+    #[serde(default)]
+    url: String,
+}
+
+/// Sets (or, empty, ends) the incident's call link.
+pub async fn set_call(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(text): Path<String>,
+    UiForm { csrf, fields: form }: UiForm<CallForm>,
+) -> UiResult<Response> {
+    act(
+        &state,
+        &viewer,
+        &text,
+        &csrf,
+        Command::SetCallLink { url: form.url },
+    )
+    .await
+}
+
 /// Opens the incident's chat channel.
 pub async fn open_channel(
     State(state): State<AppState>,

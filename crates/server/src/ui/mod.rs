@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/member", post(room::add_member))
         .route("/incidents/{key}/freeze", post(room::freeze))
         .route("/incidents/{key}/channel", post(room::open_channel))
+        .route("/incidents/{key}/call", post(room::set_call))
         .route("/incidents/{key}/chat/retry", post(room::retry_chat))
         .route("/incidents/{key}/presence", post(room::presence))
         .route("/incidents/{key}/stakeholders", post(room::stakeholder))

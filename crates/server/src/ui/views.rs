@@ -166,6 +166,8 @@ pub struct HeadView {
     pub missing_roles: String,
     /// Who is in the incident now, with since when.
     pub in_incident: String,
+    /// Where the incident's call is.
+    pub call_link: Option<String>,
 }
 
 pub fn head(
@@ -235,6 +237,7 @@ pub fn head(
             .as_ref()
             .map(|it| format!("since {} — {}", lens.time(it.since), it.reason)),
         missing_roles: crate::incidents::dto::missing_roles(incident).join(", "),
+        call_link: incident.coordination.call_link.clone(),
         in_incident: incident
             .coordination
             .participants

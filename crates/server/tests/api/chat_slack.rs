@@ -704,6 +704,7 @@ async fn every_inc_verb_works_from_slack() {
         "severity major",
         "status identified",
         "channel",
+        "call https://meet.example.com/inc-1",
     ] {
         let said = run(text, channel.clone()).await;
         assert!(said.starts_with("INC-1:"), "{text}: {said}");
@@ -714,6 +715,26 @@ async fn every_inc_verb_works_from_slack() {
     assert_eq!(it["roles"]["lead"], "writer@test.example", "{it}");
     assert_eq!(it["roles"]["comms"], "reader@test.example", "{it}");
     assert_eq!(it["roles"]["support"], "writer@test.example", "{it}");
+    assert_eq!(it["call_link"], "https://meet.example.com/inc-1");
+    until("the call in the channel and on the card", || async {
+        let messages = fake.messages(&channel);
+        let said = messages.iter().any(|it| {
+            it.text
+                .contains("The call is here: https://meet.example.com/inc-1")
+        });
+        let card = messages[0]
+            .text
+            .contains("Call: https://meet.example.com/inc-1");
+        (said && card).then_some(())
+    })
+    .await;
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/incidents/{reference}/call"),
+            json!({"url": "meet.example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let kinds: Vec<String> = timeline(&app, &reference)
         .await
         .iter()
