@@ -165,7 +165,7 @@ pub async fn run(
             .ok_or_else(|| "Type this in an incident's channel.".to_string())
     };
     let command = match command {
-        ChatCommand::Help => unreachable!("answered above"),
+        ChatCommand::Help => return Ok(HELP.to_string()),
         ChatCommand::Declare { severity, title } => {
             if title.trim().is_empty() {
                 return Err("`declare` needs a title, e.g. `declare major Checkout fails`".into());
