@@ -334,6 +334,11 @@ pub async fn serve_with_store(
         alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
         chat: platforms.clone(),
     };
+    if let (Some(slack), true) = (&platforms.slack, settings.workers) {
+        // Over HTTP, what happened while this process was down is read back once at start.
+        let (state, slack) = (state.clone(), slack.clone());
+        tokio::spawn(async move { chat::slack_http::catch_up(&state, &slack).await });
+    }
     let app_token = settings.chat.slack.app_token.expose().trim().to_string();
     let socket_task = match (&platforms.slack, settings.workers && !app_token.is_empty()) {
         (Some(slack), true) => {

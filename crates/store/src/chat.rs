@@ -388,6 +388,25 @@ impl Store {
             .await?)
     }
 
+    /// The channels on `platform` of incidents that are still live (not resolved or later),
+    /// for catching up with what happened in them while Firebreak could not hear.
+    pub async fn live_chat_channels(&self, platform: &str) -> Result<Vec<ChatChannel>> {
+        let sql = format!(
+            "SELECT {} FROM chat_channels c JOIN incidents i ON i.id = c.incident_id \
+             WHERE c.platform = $1 AND c.remote_id IS NOT NULL \
+             AND i.status IN ('triage', 'investigating', 'identified', 'monitoring') ORDER BY c.created_at",
+            CHANNEL_COLUMNS
+                .split(", ")
+                .map(|it| format!("c.{it}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(platform.to_string())
+            .fetch_all(self.pool())
+            .await?)
+    }
+
     /// Remembers where the channel, card or announcement is on the platform. `None` leaves a
     /// value as it is. An announcement without a channel gets a row with an empty name.
     pub async fn save_chat_channel(

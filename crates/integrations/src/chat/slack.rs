@@ -44,6 +44,16 @@ impl std::fmt::Debug for SlackConfig {
     }
 }
 
+/// A message read back from a channel's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryMessage {
+    pub ts: String,
+    pub user: String,
+    pub text: String,
+    /// Reaction name and who reacted.
+    pub reactions: Vec<(String, Vec<String>)>,
+}
+
 /// Who the bot is (`auth.test`).
 #[derive(Clone, Debug)]
 pub struct Me {
@@ -285,6 +295,50 @@ impl Slack {
                     it["text"].as_str().unwrap_or("").to_string(),
                 )
             }))
+    }
+
+    /// A channel's messages after `oldest` (a `ts`; empty: from the start), oldest first,
+    /// each with its author, text and who reacted with what: (ts, user, text, reactions).
+    pub async fn history_since(
+        &self,
+        channel: &str,
+        oldest: &str,
+    ) -> Result<Vec<HistoryMessage>, ChatError> {
+        let mut args = json!({"channel": channel, "limit": 200});
+        if !oldest.is_empty() {
+            args["oldest"] = json!(oldest);
+        }
+        let value = self.call("conversations.history", args).await?;
+        let mut messages: Vec<HistoryMessage> = value["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|it| {
+                Some(HistoryMessage {
+                    ts: it["ts"].as_str()?.to_string(),
+                    user: it["user"].as_str().unwrap_or_default().to_string(),
+                    text: it["text"].as_str().unwrap_or_default().to_string(),
+                    reactions: it["reactions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|reaction| {
+                            (
+                                reaction["name"].as_str().unwrap_or_default().to_string(),
+                                reaction["users"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|user| user.as_str().map(String::from))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        messages.reverse();
+        Ok(messages)
     }
 
     pub async fn permalink(&self, channel: &str, ts: &str) -> Option<String> {

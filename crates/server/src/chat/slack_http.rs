@@ -458,6 +458,64 @@ pub async fn handle(state: &AppState, slack: &Slack, event: Event) {
     }
 }
 
+/// Catches up with the live incidents' channels after Firebreak could not hear Slack (the
+/// process stopped, the socket dropped, Slack's retries ran out): a 📌 on a message since the
+/// last one seen is pinned now — once, as any pin (`chat_pins` knows the message). Runs when
+/// the process starts and whenever a Socket Mode connection opens. Each channel's last seen
+/// message is kept as the cursor named `slack:<channel>`.
+pub(crate) async fn catch_up(state: &AppState, slack: &Slack) {
+    let Ok(me) = slack.me().await.cloned() else {
+        return;
+    };
+    let Ok(channels) = state.store.live_chat_channels(PLATFORM).await else {
+        return;
+    };
+    for channel in channels {
+        let Some(id) = channel.remote_id else {
+            continue;
+        };
+        let cursor = format!("slack:{id}");
+        let since = match state.store.chat_cursor(&cursor).await {
+            Ok(since) => since.unwrap_or_default(),
+            Err(_) => continue,
+        };
+        let messages = match slack.history_since(&id, &since).await {
+            Ok(messages) => messages,
+            Err(err) => {
+                tracing::info!(error = %err, channel = %id, "could not catch up with a Slack channel");
+                continue;
+            }
+        };
+        for message in &messages {
+            if message.user.is_empty() || message.user == me.user_id {
+                continue;
+            }
+            let pinner = message
+                .reactions
+                .iter()
+                .filter(|(name, _)| chat::is_pin_reaction(name))
+                .flat_map(|(_, users)| users)
+                .find(|user| **user != me.user_id);
+            if let Some(user) = pinner {
+                let pin_id = format!("reaction:{user}:{id}:{}", message.ts);
+                pin(
+                    state,
+                    slack,
+                    (user, &id, &message.ts),
+                    (&message.user, &message.text),
+                    &pin_id,
+                )
+                .await;
+            }
+        }
+        if let Some(last) = messages.last()
+            && let Err(err) = state.store.set_chat_cursor(&cursor, &last.ts).await
+        {
+            tracing::info!(error = %err, "could not remember where a Slack channel was read to");
+        }
+    }
+}
+
 async fn caller_of(state: &AppState, slack: &Slack, user: &str) -> Option<Caller> {
     let person = person(state, slack, user).await?;
     Some(Caller {

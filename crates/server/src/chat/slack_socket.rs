@@ -48,6 +48,9 @@ impl SlackSocket {
     async fn connection(&self) -> Result<(), ChatError> {
         let url = self.slack.socket_url(&self.app_token).await?;
         let mut socket = self.slack.connect_socket(&url).await?;
+        // What happened while no connection was open.
+        let (state, slack) = (self.state.clone(), self.slack.clone());
+        tokio::spawn(async move { slack_http::catch_up(&state, &slack).await });
         while let Some(text) = socket.next_text().await {
             match slack_socket::parse_frame(&text) {
                 Some(Frame::Hello) | None => {}

@@ -840,6 +840,9 @@ async fn socket_mode_needs_no_way_in() {
         1
     );
 
+    // A 📌 nobody heard of (the event never came): the next connection catches up, once.
+    let missed = fake.human_message(&channel.id, WRITER, "consumer lag back to zero");
+    fake.react_silently(&channel.id, &missed, WRITER, "pushpin");
     // Slack asks for a new connection: Firebreak opens one from a fresh URL and goes on.
     fake.push(json!({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "applink-test"}}));
     until("a second connection", || async {
@@ -847,6 +850,12 @@ async fn socket_mode_needs_no_way_in() {
     })
     .await;
     assert_eq!(fake.calls_of("apps.connections.open").len(), 2);
+    until("the missed pin", || async {
+        timeline(&app, &reference).await.into_iter().find(|it| {
+            it["kind"] == "message_pinned" && it["body"]["text"] == "consumer lag back to zero"
+        })
+    })
+    .await;
     fake.push(slash("env-4", "note after the refresh"));
     until("the second note", || async {
         timeline(&app, &reference)
@@ -855,6 +864,19 @@ async fn socket_mode_needs_no_way_in() {
             .find(|it| it["body"]["text"] == "after the refresh")
     })
     .await;
+    // Another connection reads the same history again: nothing pinned twice.
+    fake.push(json!({"type": "disconnect", "reason": "refresh_requested"}));
+    until("a third connection", || async {
+        (fake.connections() == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pins = timeline(&app, &reference)
+        .await
+        .into_iter()
+        .filter(|it| it["kind"] == "message_pinned")
+        .count();
+    assert_eq!(pins, 2, "the heard pin and the caught-up one, each once");
     assert_eq!(
         fake.violations(),
         Vec::<String>::new(),

@@ -54,6 +54,8 @@ pub struct Message {
     pub metadata: Value,
     /// Edits applied by `chat.update`.
     pub edits: usize,
+    /// Reaction name and who reacted.
+    pub reactions: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Default)]
@@ -144,8 +146,21 @@ impl FakeSlack {
             blocks: Value::Null,
             metadata: Value::Null,
             edits: 0,
+            reactions: Vec::new(),
         });
         ts
+    }
+
+    /// Someone reacts to a message while nobody hears (no event is sent).
+    pub fn react_silently(&self, channel: &str, ts: &str, user: &str, name: &str) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(message) = state
+            .messages
+            .iter_mut()
+            .find(|it| it.channel == channel && it.ts == ts)
+        {
+            message.reactions.push((name.into(), vec![user.into()]));
+        }
     }
 
     pub fn channel_named(&self, name: &str) -> Option<Channel> {
@@ -546,6 +561,7 @@ fn answer(state: &mut FakeState, name: &str, args: &Value) -> Response {
                 blocks: args["blocks"].clone(),
                 metadata: args["metadata"].clone(),
                 edits: 0,
+                reactions: Vec::new(),
             });
             ok(
                 json!({"channel": channel, "ts": ts, "message": {"text": arg("text"), "bot_id": BOT_ID}}),
@@ -592,6 +608,13 @@ fn answer(state: &mut FakeState, name: &str, args: &Value) -> Response {
                         message["bot_id"] = json!(BOT_ID);
                     } else {
                         message["user"] = json!(it.user);
+                    }
+                    if !it.reactions.is_empty() {
+                        message["reactions"] = json!(it
+                            .reactions
+                            .iter()
+                            .map(|(name, users)| json!({"name": name, "users": users, "count": users.len()}))
+                            .collect::<Vec<_>>());
                     }
                     if flag("include_all_metadata") && !it.metadata.is_null() {
                         message["metadata"] = it.metadata.clone();
