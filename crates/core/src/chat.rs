@@ -81,6 +81,8 @@ pub enum Work {
     Announce,
     /// Archive the channel (the incident closed).
     Archive,
+    /// Words for one person, who is mentioned (pinged) where the platform knows them.
+    Remind { to: String, text: String },
 }
 
 /// What `event` owes chat, on `incident` as the event left it.
@@ -114,21 +116,23 @@ pub fn owed(
             }
         }
         // The person who owes the update hears it where the incident is worked.
-        EventData::UpdateReminder { due, to } => {
-            if let Some(to) = to {
-                say(format!(
-                    "{to}: the next status update is due by {}",
-                    hh_mm(*due)
-                ));
-            }
+        EventData::UpdateReminder { due, to: Some(to) } if channel => {
+            out.push((
+                Place::Channel,
+                Work::Remind {
+                    to: to.clone(),
+                    text: format!("the next status update is due by {}", hh_mm(*due)),
+                },
+            ));
         }
-        EventData::UpdateOverdue { due, to } => {
-            if let Some(to) = to {
-                say(format!(
-                    "{to}: the status update due at {} is overdue",
-                    hh_mm(*due)
-                ));
-            }
+        EventData::UpdateOverdue { due, to: Some(to) } if channel => {
+            out.push((
+                Place::Channel,
+                Work::Remind {
+                    to: to.clone(),
+                    text: format!("the status update due at {} is overdue", hh_mm(*due)),
+                },
+            ));
         }
         EventData::SeverityChanged { from, to } => say(format!("Severity: {from} → {to}")),
         EventData::CallLinkSet { url } if url.is_empty() => say("The call has ended".into()),
@@ -155,6 +159,8 @@ pub fn owed(
         | EventData::TaskAssigned { .. }
         | EventData::TaskClosed { .. }
         | EventData::TaskReopened { .. }
+        | EventData::UpdateReminder { .. }
+        | EventData::UpdateOverdue { .. }
         | EventData::ActionProposed { .. }
         | EventData::ActionApproved { .. }
         | EventData::ActionRejected { .. }

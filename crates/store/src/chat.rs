@@ -65,6 +65,14 @@ impl TryFrom<ChatJobRow> for ChatJob {
                 "card" => Work::Card,
                 "announce" => Work::Announce,
                 "archive" => Work::Archive,
+                "remind" => {
+                    let value: serde_json::Value =
+                        serde_json::from_str(&row.body).map_err(|_| corrupt("remind body"))?;
+                    Work::Remind {
+                        to: value["to"].as_str().unwrap_or_default().to_string(),
+                        text: value["text"].as_str().unwrap_or_default().to_string(),
+                    }
+                }
                 _ => return Err(corrupt("op")),
             },
             platform: row.platform,
@@ -82,13 +90,17 @@ fn place_name(place: Place) -> &'static str {
     }
 }
 
-fn op(work: &Work) -> (&'static str, &str) {
+fn op(work: &Work) -> (&'static str, String) {
     match work {
-        Work::Open => ("open", ""),
-        Work::Post(text) => ("post", text),
-        Work::Card => ("card", ""),
-        Work::Announce => ("announce", ""),
-        Work::Archive => ("archive", ""),
+        Work::Open => ("open", String::new()),
+        Work::Post(text) => ("post", text.clone()),
+        Work::Card => ("card", String::new()),
+        Work::Announce => ("announce", String::new()),
+        Work::Archive => ("archive", String::new()),
+        Work::Remind { to, text } => (
+            "remind",
+            serde_json::json!({ "to": to, "text": text }).to_string(),
+        ),
     }
 }
 
@@ -153,7 +165,7 @@ pub(crate) async fn queue(
             .bind(event.seq)
             .bind(place_name(place))
             .bind(op)
-            .bind(body.to_string())
+            .bind(body.clone())
             .bind(micros(now))
             .execute(&mut **tx)
             .await?;

@@ -146,10 +146,13 @@ fn what_each_event_owes_chat() {
                 due: t(600),
                 to: Some("bo@example.com".into()),
             },
-            vec![
-                post("bo@example.com: the next status update is due by 08:10 UTC"),
-                card.clone(),
-            ],
+            vec![(
+                Place::Channel,
+                Work::Remind {
+                    to: "bo@example.com".into(),
+                    text: "the next status update is due by 08:10 UTC".into(),
+                },
+            )],
         ),
         (
             &with_channel,
@@ -157,10 +160,13 @@ fn what_each_event_owes_chat() {
                 due: t(600),
                 to: Some("bo@example.com".into()),
             },
-            vec![
-                post("bo@example.com: the status update due at 08:10 UTC is overdue"),
-                card.clone(),
-            ],
+            vec![(
+                Place::Channel,
+                Work::Remind {
+                    to: "bo@example.com".into(),
+                    text: "the status update due at 08:10 UTC is overdue".into(),
+                },
+            )],
         ),
         // Another target, or a private incident: no announcement.
         (&with_channel, fired(&["sre-email"]), vec![]),

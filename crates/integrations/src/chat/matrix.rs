@@ -619,6 +619,11 @@ impl ChatPlatform for Matrix {
         }
     }
 
+    /// The user id in the body: clients highlight a message that names the user.
+    fn mention(&self, user: &str) -> String {
+        user.to_string()
+    }
+
     fn announcement_channel(&self) -> Option<&str> {
         self.config.announcement_room.as_deref()
     }

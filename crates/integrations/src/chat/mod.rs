@@ -110,6 +110,9 @@ pub trait ChatPlatform: Send + Sync + 'static {
         email: &str,
     ) -> impl Future<Output = Result<Option<String>, ChatError>> + Send;
 
+    /// How a message names a platform user so that they are notified.
+    fn mention(&self, user: &str) -> String;
+
     /// The company-wide announcement channel, if one is configured.
     fn announcement_channel(&self) -> Option<&str>;
 }

@@ -640,6 +640,10 @@ impl ChatPlatform for Slack {
         }
     }
 
+    fn mention(&self, user: &str) -> String {
+        format!("<@{user}>")
+    }
+
     fn announcement_channel(&self) -> Option<&str> {
         self.config.announcement_channel.as_deref()
     }

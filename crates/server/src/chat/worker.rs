@@ -212,6 +212,18 @@ impl ChatWorker {
                     }
                 }
             }
+            (Place::Channel, Work::Remind { to, text }) => {
+                let channel = self.channel_id(platform, job).await?;
+                let who = match platform.user_for_email(to).await? {
+                    Some(user) => platform.mention(&user),
+                    None => to.clone(),
+                };
+                let words = format!("{who}: {text}");
+                platform
+                    .post(&channel, Outgoing::Text(&words), &key, job.attempts > 0)
+                    .await?;
+                Ok(())
+            }
             (Place::Channel, Work::Archive) => {
                 let channel = self.channel_id(platform, job).await?;
                 platform.archive(&channel).await

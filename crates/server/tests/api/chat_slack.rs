@@ -884,3 +884,57 @@ async fn socket_mode_needs_no_way_in() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_person_who_owes_the_update_is_mentioned() {
+    let fake = fake().await;
+    let api = fake.api.clone();
+    let app = TestApp::spawn_with(Backend::Sqlite, move |settings| {
+        settings.rules = firebreak_server::Settings::default().rules;
+        settings.incidents.remind_before_minutes = 5;
+        settings.chat.slack.bot_token = firebreak_server::settings::Secret::new("xoxb-test");
+        settings.chat.slack.api_base_url = api;
+    })
+    .await
+    .unwrap();
+    let incident = app
+        .declare(json!({"title": "Cart is empty", "severity": "major"}))
+        .await;
+    let reference = incident["reference"].as_str().unwrap().to_string();
+    for role in ["lead", "comms"] {
+        let (status, _) = app
+            .call(
+                &app.write,
+                reqwest::Method::PUT,
+                &format!("/api/v1/incidents/{reference}/roles/{role}"),
+                Some(json!({"user": "writer@test.example"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // The next update is due in a minute, inside the five-minute reminder: the clock
+    // reminds at its next tick, in the channel, naming the comms lead so Slack pings them.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/incidents/{reference}/updates"),
+            json!({"message": "Looking", "next_update_in_minutes": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let channel = until("the channel", || async {
+        fake.channel_named("inc-1-cart-is-empty")
+    })
+    .await;
+    until("the reminder, with a mention", || async {
+        fake.messages(&channel.id)
+            .iter()
+            .any(|it| {
+                it.text
+                    .starts_with("<@UWRITER>: the next status update is due by")
+            })
+            .then_some(())
+    })
+    .await;
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    app.stop().await;
+}
