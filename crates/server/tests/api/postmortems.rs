@@ -9,282 +9,288 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::TestApp;
 
-both_backends!(postmortem_lifecycle, |app: TestApp| async move {
-    app.declare(json!({"title": "Checkout is down", "severity": "major", "summary": "Card payments failed."}))
+// The test steps the clock worker itself: the server's own, ticking in the background, could
+// draft the post-mortem between the resolve and the check that there is none yet.
+both_backends!(
+    postmortem_lifecycle,
+    configure = |settings: &mut firebreak_server::Settings| settings.workers = false,
+    |app: TestApp| async move {
+        app.declare(json!({"title": "Checkout is down", "severity": "major", "summary": "Card payments failed."}))
         .await;
-    app.call(
-        &app.write,
-        Method::PUT,
-        "/api/v1/incidents/INC-1/roles/lead",
-        Some(json!({"user": "writer@test.example"})),
-    )
-    .await;
-    app.post(
-        "/api/v1/incidents/INC-1/updates",
-        json!({"message": "Rolling back release 42", "status": "identified"}),
-    )
-    .await;
-    let (status, _) = app
-        .call(
+        app.call(
             &app.write,
-            Method::PATCH,
-            "/api/v1/incidents/INC-1",
-            Some(json!({"status": "resolved"})),
+            Method::PUT,
+            "/api/v1/incidents/INC-1/roles/lead",
+            Some(json!({"user": "writer@test.example"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
-    // No post-mortem until the clock worker's step drafts it — once.
-    assert_eq!(
-        app.get("/api/v1/incidents/INC-1/postmortem").await.0,
-        StatusCode::NOT_FOUND
-    );
-    let clock = ClockWorker {
-        store: app.store.clone(),
-    };
-    clock.run_once(firebreak_store::clock::now()).await.unwrap();
-    clock.run_once(firebreak_store::clock::now()).await.unwrap();
-    let (status, pm) = app.get("/api/v1/incidents/INC-1/postmortem").await;
-    assert_eq!(status, StatusCode::OK, "{pm}");
-    assert_eq!(pm["status"], "draft");
-    assert_eq!(pm["revision"], 1);
-    let body = pm["body"].as_str().unwrap().to_string();
-    // The durations come from the incident's named timestamps.
-    let (_, incident) = app.get("/api/v1/incidents/INC-1").await;
-    let at = |name: &str| -> jiff::Timestamp {
-        incident["timestamps"][name]["observed"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let duration = at("resolved").duration_since(at("declared"));
-    let words = firebreak_core::postmortem::duration_words(duration);
-    assert!(
-        body.contains(&format!("**Duration (declared → resolved):** {words}")),
-        "{body}"
-    );
-    for needle in [
-        "Card payments failed.",
-        "is now lead",
-        "Status update · now identified: Rolling back release 42",
-        "Status identified → resolved",
-        "## Root cause and contributing factors",
-    ] {
-        assert!(body.contains(needle), "{needle:?} in\n{body}");
-    }
-    let (_, revisions) = app
-        .get("/api/v1/incidents/INC-1/postmortem/revisions")
+        app.post(
+            "/api/v1/incidents/INC-1/updates",
+            json!({"message": "Rolling back release 42", "status": "identified"}),
+        )
         .await;
-    assert_eq!(revisions[0]["author"], "firebreak");
-
-    // Editing makes revisions; a save from a stale revision is refused.
-    let edited = format!(
-        "{body}\nThe writer forgot to check the dashboard. It was human error.\n<script>alert(1)</script>\n"
-    );
-    let save = |text: String, base: i64| {
-        let app = &app;
-        async move {
-            app.call(
-                &app.write,
-                Method::PUT,
-                "/api/v1/incidents/INC-1/postmortem",
-                Some(json!({"body": text, "base_revision": base})),
-            )
-            .await
-        }
-    };
-    let (status, saved) = save(edited.clone(), 1).await;
-    assert_eq!(status, StatusCode::OK, "{saved}");
-    assert_eq!(saved["revision"], 2);
-    let (status, stale) = save("x".into(), 1).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
-    let (status, _) = save("   ".into(), 2).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    // The blameless check: the lead by name, and "human error".
-    let matched: Vec<&str> = saved["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|it| it["matched"].as_str().unwrap())
-        .collect();
-    assert_eq!(matched, ["writer forgot", "human error"]);
-    // Revision 2 against 1: the added lines.
-    let (_, detail) = app
-        .get("/api/v1/incidents/INC-1/postmortem/revisions/2")
-        .await;
-    let added: Vec<&str> = detail["diff"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|it| it["change"] == "added")
-        .map(|it| it["line"].as_str().unwrap())
-        .collect();
-    assert!(
-        added.contains(&"The writer forgot to check the dashboard. It was human error."),
-        "{added:?}"
-    );
-
-    // States: not straight to published; through review it is.
-    let move_to = |status: &str| {
-        let app = &app;
-        let body = json!({ "status": status });
-        async move {
-            app.post("/api/v1/incidents/INC-1/postmortem/status", body)
-                .await
-        }
-    };
-    app.call(
-        &app.write,
-        Method::PUT,
-        "/api/v1/incidents/INC-1/stakeholders/cto@test.example",
-        Some(json!({"mode": "passive"})),
-    )
-    .await;
-    assert_eq!(move_to("published").await.0, StatusCode::CONFLICT);
-    // In learning until the post-mortem is published and no follow-up is open.
-    let patch_status = |status: &str| {
-        let app = &app;
-        let body = json!({ "status": status });
-        async move {
-            app.call(
+        let (status, _) = app
+            .call(
                 &app.write,
                 Method::PATCH,
                 "/api/v1/incidents/INC-1",
-                Some(body),
+                Some(json!({"status": "resolved"})),
             )
-            .await
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        // No post-mortem until the clock worker's step drafts it — once.
+        assert_eq!(
+            app.get("/api/v1/incidents/INC-1/postmortem").await.0,
+            StatusCode::NOT_FOUND
+        );
+        let clock = ClockWorker {
+            store: app.store.clone(),
+        };
+        clock.run_once(firebreak_store::clock::now()).await.unwrap();
+        clock.run_once(firebreak_store::clock::now()).await.unwrap();
+        let (status, pm) = app.get("/api/v1/incidents/INC-1/postmortem").await;
+        assert_eq!(status, StatusCode::OK, "{pm}");
+        assert_eq!(pm["status"], "draft");
+        assert_eq!(pm["revision"], 1);
+        let body = pm["body"].as_str().unwrap().to_string();
+        // The durations come from the incident's named timestamps.
+        let (_, incident) = app.get("/api/v1/incidents/INC-1").await;
+        let at = |name: &str| -> jiff::Timestamp {
+            incident["timestamps"][name]["observed"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let duration = at("resolved").duration_since(at("declared"));
+        let words = firebreak_core::postmortem::duration_words(duration);
+        assert!(
+            body.contains(&format!("**Duration (declared → resolved):** {words}")),
+            "{body}"
+        );
+        for needle in [
+            "Card payments failed.",
+            "is now lead",
+            "Status update · now identified: Rolling back release 42",
+            "Status identified → resolved",
+            "## Root cause and contributing factors",
+        ] {
+            assert!(body.contains(needle), "{needle:?} in\n{body}");
         }
-    };
-    assert_eq!(patch_status("learning").await.0, StatusCode::OK);
-    app.post(
+        let (_, revisions) = app
+            .get("/api/v1/incidents/INC-1/postmortem/revisions")
+            .await;
+        assert_eq!(revisions[0]["author"], "firebreak");
+
+        // Editing makes revisions; a save from a stale revision is refused.
+        let edited = format!(
+            "{body}\nThe writer forgot to check the dashboard. It was human error.\n<script>alert(1)</script>\n"
+        );
+        let save = |text: String, base: i64| {
+            let app = &app;
+            async move {
+                app.call(
+                    &app.write,
+                    Method::PUT,
+                    "/api/v1/incidents/INC-1/postmortem",
+                    Some(json!({"body": text, "base_revision": base})),
+                )
+                .await
+            }
+        };
+        let (status, saved) = save(edited.clone(), 1).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+        assert_eq!(saved["revision"], 2);
+        let (status, stale) = save("x".into(), 1).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+        let (status, _) = save("   ".into(), 2).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // The blameless check: the lead by name, and "human error".
+        let matched: Vec<&str> = saved["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| it["matched"].as_str().unwrap())
+            .collect();
+        assert_eq!(matched, ["writer forgot", "human error"]);
+        // Revision 2 against 1: the added lines.
+        let (_, detail) = app
+            .get("/api/v1/incidents/INC-1/postmortem/revisions/2")
+            .await;
+        let added: Vec<&str> = detail["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|it| it["change"] == "added")
+            .map(|it| it["line"].as_str().unwrap())
+            .collect();
+        assert!(
+            added.contains(&"The writer forgot to check the dashboard. It was human error."),
+            "{added:?}"
+        );
+
+        // States: not straight to published; through review it is.
+        let move_to = |status: &str| {
+            let app = &app;
+            let body = json!({ "status": status });
+            async move {
+                app.post("/api/v1/incidents/INC-1/postmortem/status", body)
+                    .await
+            }
+        };
+        app.call(
+            &app.write,
+            Method::PUT,
+            "/api/v1/incidents/INC-1/stakeholders/cto@test.example",
+            Some(json!({"mode": "passive"})),
+        )
+        .await;
+        assert_eq!(move_to("published").await.0, StatusCode::CONFLICT);
+        // In learning until the post-mortem is published and no follow-up is open.
+        let patch_status = |status: &str| {
+            let app = &app;
+            let body = json!({ "status": status });
+            async move {
+                app.call(
+                    &app.write,
+                    Method::PATCH,
+                    "/api/v1/incidents/INC-1",
+                    Some(body),
+                )
+                .await
+            }
+        };
+        assert_eq!(patch_status("learning").await.0, StatusCode::OK);
+        app.post(
         "/api/v1/incidents/INC-1/followups",
         json!({"title": "Add a migration check", "owner": "writer@test.example", "due_in": "72h"}),
     )
     .await;
-    let (status, refused) = patch_status("closed").await;
-    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
-    assert_eq!(refused["error"]["code"], "not_ready_to_close");
-    let message = refused["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("not published") && message.contains("1 follow-up"),
-        "{message}"
-    );
-    assert_eq!(move_to("in_review").await.0, StatusCode::OK);
-    let (status, published) = move_to("published").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(published["published_at"].is_string());
-    // Publishing is on the timeline, and its stakeholders hear of it.
-    let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline").await;
-    let last = timeline["items"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["kind"], "postmortem_published");
-    assert!(
-        last["body"]["url"]
-            .as_str()
+        let (status, refused) = patch_status("closed").await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(refused["error"]["code"], "not_ready_to_close");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("not published") && message.contains("1 follow-up"),
+            "{message}"
+        );
+        assert_eq!(move_to("in_review").await.0, StatusCode::OK);
+        let (status, published) = move_to("published").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(published["published_at"].is_string());
+        // Publishing is on the timeline, and its stakeholders hear of it.
+        let (_, timeline) = app.get("/api/v1/incidents/INC-1/timeline").await;
+        let last = timeline["items"]
+            .as_array()
             .unwrap()
-            .ends_with("/api/v1/incidents/INC-1/postmortem.html")
-    );
-    let (_, sent) = app.get("/api/v1/incidents/INC-1/notifications").await;
-    let told: Vec<&str> = sent
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|it| it["kind"] == "postmortem_published")
-        .map(|it| it["address"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        told,
-        ["cto@test.example"],
-        "even passive stakeholders hear of the post-mortem"
-    );
-
-    // Published; the follow-up accepted as won't-do: now it may close.
-    let (_, followups) = app.get("/api/v1/incidents/INC-1/followups").await;
-    let id = followups[0]["id"].as_str().unwrap().to_string();
-    app.call(
-        &app.write,
-        Method::PATCH,
-        &format!("/api/v1/followups/{id}"),
-        Some(json!({"status": "wont_do"})),
-    )
-    .await;
-    let (status, closed) = patch_status("closed").await;
-    assert_eq!(status, StatusCode::OK, "{closed}");
-
-    // Exports: the Markdown as saved, and a standalone HTML page without the script.
-    let export = |path: &str| {
-        let app = &app;
-        let url = format!("{}/api/v1/incidents/INC-1/{path}", app.base);
-        async move {
-            app.http
-                .get(url)
-                .bearer_auth(&app.read)
-                .send()
-                .await
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["kind"], "postmortem_published");
+        assert!(
+            last["body"]["url"]
+                .as_str()
                 .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(export("postmortem.md").await, edited);
-    let html = export("postmortem.html").await;
-    assert!(
-        html.contains("<h1>Post-mortem: INC-1 — Checkout is down</h1>"),
-        "{html}"
-    );
-    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+                .ends_with("/api/v1/incidents/INC-1/postmortem.html")
+        );
+        let (_, sent) = app.get("/api/v1/incidents/INC-1/notifications").await;
+        let told: Vec<&str> = sent
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|it| it["kind"] == "postmortem_published")
+            .map(|it| it["address"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            told,
+            ["cto@test.example"],
+            "even passive stakeholders hear of the post-mortem"
+        );
 
-    // The page: warnings, preview, and saving from the form.
-    let (cookie, csrf) = app.session("writer@test.example").await;
-    let (status, page) = app.page(&cookie, "/incidents/INC-1/postmortem").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("blame-warnings") && page.contains("human error"));
-    let response = app
-        .form(
-            &cookie,
-            "/incidents/INC-1/postmortem",
-            &[
-                ("csrf", &csrf),
-                ("base_revision", "2"),
-                (
-                    "body",
-                    "# Rewritten\r\nThe deploy pipeline did not check for the migration.",
-                ),
-            ],
+        // Published; the follow-up accepted as won't-do: now it may close.
+        let (_, followups) = app.get("/api/v1/incidents/INC-1/followups").await;
+        let id = followups[0]["id"].as_str().unwrap().to_string();
+        app.call(
+            &app.write,
+            Method::PATCH,
+            &format!("/api/v1/followups/{id}"),
+            Some(json!({"status": "wont_do"})),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, pm) = app.get("/api/v1/incidents/INC-1/postmortem").await;
-    assert_eq!(pm["revision"], 3);
-    assert_eq!(pm["warnings"], json!([]));
-    assert!(!pm["body"].as_str().unwrap().contains('\r'));
-    let (status, diff) = app
-        .page(&cookie, "/incidents/INC-1/postmortem/revisions/3")
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(diff.contains("d-added") && diff.contains("d-removed"));
+        let (status, closed) = patch_status("closed").await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
 
-    // On demand, for an incident still being worked on.
-    app.declare(json!({"title": "Slow search", "severity": "minor"}))
-        .await;
-    assert_eq!(
-        app.post("/api/v1/incidents/INC-2/postmortem", json!({}))
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        app.post("/api/v1/incidents/INC-2/postmortem", json!({}))
-            .await
-            .0,
-        StatusCode::OK
-    );
-});
+        // Exports: the Markdown as saved, and a standalone HTML page without the script.
+        let export = |path: &str| {
+            let app = &app;
+            let url = format!("{}/api/v1/incidents/INC-1/{path}", app.base);
+            async move {
+                app.http
+                    .get(url)
+                    .bearer_auth(&app.read)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(export("postmortem.md").await, edited);
+        let html = export("postmortem.html").await;
+        assert!(
+            html.contains("<h1>Post-mortem: INC-1 — Checkout is down</h1>"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+
+        // The page: warnings, preview, and saving from the form.
+        let (cookie, csrf) = app.session("writer@test.example").await;
+        let (status, page) = app.page(&cookie, "/incidents/INC-1/postmortem").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("blame-warnings") && page.contains("human error"));
+        let response = app
+            .form(
+                &cookie,
+                "/incidents/INC-1/postmortem",
+                &[
+                    ("csrf", &csrf),
+                    ("base_revision", "2"),
+                    (
+                        "body",
+                        "# Rewritten\r\nThe deploy pipeline did not check for the migration.",
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (_, pm) = app.get("/api/v1/incidents/INC-1/postmortem").await;
+        assert_eq!(pm["revision"], 3);
+        assert_eq!(pm["warnings"], json!([]));
+        assert!(!pm["body"].as_str().unwrap().contains('\r'));
+        let (status, diff) = app
+            .page(&cookie, "/incidents/INC-1/postmortem/revisions/3")
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(diff.contains("d-added") && diff.contains("d-removed"));
+
+        // On demand, for an incident still being worked on.
+        app.declare(json!({"title": "Slow search", "severity": "minor"}))
+            .await;
+        assert_eq!(
+            app.post("/api/v1/incidents/INC-2/postmortem", json!({}))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.post("/api/v1/incidents/INC-2/postmortem", json!({}))
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
+);
 
 // A published post-mortem goes to the status page in its customer-facing version: the
 // summary, impact, root cause and actions, no internal timeline, no names.
