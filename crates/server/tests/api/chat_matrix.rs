@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, until};
 use crate::synapse::{MatrixUser, Synapse};
 
 struct World {
@@ -66,17 +66,6 @@ async fn app(world: &World, backend: Backend, attempts: i64) -> Option<TestApp> 
         settings.webhooks.max_attempts = attempts;
     })
     .await
-}
-
-/// Polls `check` until it answers `Some` (a peer doing work, not a timed assertion).
-async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    for _ in 0..300 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("gave up waiting for {what}");
 }
 
 fn body(event: &Value) -> String {

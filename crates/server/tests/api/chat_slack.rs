@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fake_slack::{FakeSlack, Fault};
-use crate::helpers::{Backend, TestApp, urlencode};
+use crate::helpers::{Backend, TestApp, until, urlencode};
 
 const SECRET: &str = "test-signing-secret";
 const ANNOUNCE: &str = "CANNOUNCE";
@@ -42,16 +42,6 @@ async fn app(fake: &FakeSlack, backend: Backend) -> Option<TestApp> {
         settings.webhooks.max_attempts = 1000;
     })
     .await
-}
-
-async fn until<T, F: Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
-    for _ in 0..300 {
-        if let Some(found) = check().await {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("gave up waiting for {what}");
 }
 
 fn now() -> String {

@@ -403,3 +403,18 @@ pub async fn declare_with_key(
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// Polls `check` every 100 ms until it answers `Some` (a peer doing its work, not a timed
+/// assertion), for up to 30 s; then fails naming `what`.
+pub async fn until<T, F: Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    for _ in 0..300 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for {what}");
+}
