@@ -55,3 +55,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 pub use crate::auth::Caller;
+
+/// `Prefer: return=minimal` (RFC 7240): the caller wants a command's events and the
+/// incident's new version, not the whole incident. Anything else leaves the full answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prefer {
+    pub minimal: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Prefer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let minimal = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|it| it.to_str().ok())
+            .flat_map(|it| it.split(','))
+            .any(|it| it.trim().eq_ignore_ascii_case("return=minimal"));
+        Ok(Prefer { minimal })
+    }
+}

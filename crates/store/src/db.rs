@@ -81,10 +81,16 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
         // A connection handed back still inside a transaction is closed, not reused: when
         // SQLite rolls a transaction back by itself (a full disk), the driver's own ROLLBACK
         // fails and it would otherwise keep counting a transaction that no longer exists,
-        // refusing every later BEGIN on that connection.
+        // refusing every later BEGIN on that connection. Only a connection that looks inside
+        // one is pinged first (which flushes a rollback still queued from a dropped
+        // transaction): every release already costs sqlx's own ping, and a second round trip
+        // on each would halve what a PostgreSQL connection can serve.
         .after_release(|conn, _meta| {
             Box::pin(async move {
                 use sqlx::Connection;
+                if !conn.is_in_transaction() {
+                    return Ok(true);
+                }
                 conn.ping().await?;
                 Ok(!conn.is_in_transaction())
             })

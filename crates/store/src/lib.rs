@@ -12,6 +12,7 @@ mod db;
 mod followups;
 mod insights;
 mod live;
+mod multirow;
 mod notifications;
 mod outbox;
 mod paging;

@@ -17,6 +17,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
+use crate::multirow::Script;
 use crate::{Result, StoreError};
 
 /// The incident row's columns that reads and writes share, after `id`, in the order
@@ -176,14 +177,14 @@ fn coordination_from_json(text: Option<&str>) -> Result<Coordination> {
     }
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order, as `$1..$27`.
-pub fn bind_incident<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+/// Binds every incident column in `INCIDENT_COLUMNS` order to the script's statement.
+pub(crate) fn bind_incident(
+    script: &mut Script,
     incident: &Incident,
     (declared_at, updated_at): (i64, i64),
     wake_at: Option<i64>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    query
+) {
+    script
         .bind(incident.id.0.to_string())
         .bind(incident.reference.0)
         .bind(incident.title.clone())
@@ -210,23 +211,20 @@ pub fn bind_incident<'q>(
         .bind(incident.freeze.as_ref().map(freeze_to_json))
         .bind(notices_to_json(&incident.notices))
         .bind(incident.updates_posted)
-        .bind(wake_at)
+        .bind(wake_at);
 }
 
 /// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks,
 /// coordination.
 pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks, coordination";
 
-pub fn bind_lists<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    incident: &Incident,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    query
+pub(crate) fn bind_lists(script: &mut Script, incident: &Incident) {
+    script
         .bind(incident.id.0.to_string())
         .bind(actions_to_json(&incident.actions))
         .bind(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string())
         .bind(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into()))
-        .bind(incident.coordination.to_json().to_string())
+        .bind(incident.coordination.to_json().to_string());
 }
 
 fn tasks_from_json(text: &str) -> Result<Vec<Task>> {

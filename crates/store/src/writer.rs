@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::clock::{self, micros};
 use crate::db::{Backend, begin_write};
+use crate::multirow::{self, Script};
 use crate::reads::{IncidentKey, StoredEvent};
 use crate::rows::{
     INCIDENT_COLUMNS, INCIDENT_FROM, INCIDENT_SELECT, LIST_COLUMNS, bind_incident, bind_lists,
@@ -151,14 +152,40 @@ impl Store {
 
 pub(crate) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut cache = Cache::default();
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
-        process_batch(&store, taken).await;
+        process_batch(&store, &mut cache, taken).await;
     }
 }
 
-async fn process_batch(store: &Store, jobs: Vec<Job>) {
-    let committed = commit_guarded(store, &jobs, false).await;
+/// The incidents as the writer's last commits left them, so a batch reads only each
+/// incident's `last_hash` and parses the whole row only when someone else changed it (another
+/// replica on PostgreSQL) or it is not here. An incident's state is a function of its chain,
+/// whose head is `last_hash`, and only this writer writes incident rows, so an incident whose
+/// stored hash is the one here is exactly the one here. Entries are added only after a commit.
+#[derive(Default)]
+struct Cache {
+    incidents: HashMap<Uuid, Incident>,
+}
+
+impl Cache {
+    /// At most this many incidents (live ones are what commands touch); past it, the cache
+    /// starts over.
+    const MAX: usize = 2_048;
+
+    fn keep(&mut self, incidents: impl Iterator<Item = Incident>) {
+        for incident in incidents {
+            if self.incidents.len() >= Self::MAX && !self.incidents.contains_key(&incident.id.0) {
+                self.incidents.clear();
+            }
+            self.incidents.insert(incident.id.0, incident);
+        }
+    }
+}
+
+async fn process_batch(store: &Store, cache: &mut Cache, jobs: Vec<Job>) {
+    let committed = commit_guarded(store, cache, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
         Ok(results) => {
@@ -177,7 +204,8 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
         Err(err) => {
             tracing::warn!(error = %err, n_jobs = jobs.len(), "batch failed; retrying its jobs one by one");
             for job in jobs {
-                let committed = commit_guarded(store, std::slice::from_ref(&job), true).await;
+                let committed =
+                    commit_guarded(store, cache, std::slice::from_ref(&job), true).await;
                 store.note_write(committed.as_ref().map(|_| ()));
                 let result = match committed {
                     Ok(mut results) => results.pop().unwrap_or(Err(StoreError::Closed)),
@@ -193,9 +221,14 @@ async fn process_batch(store: &Store, jobs: Vec<Job>) {
 /// for this batch: the transaction is dropped, so rolled back, and the writer keeps serving.
 /// A batch of several jobs that panics is retried job by job like any failed batch, so only
 /// the job that panics fails.
-async fn commit_guarded(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Result<Outcome>>> {
+async fn commit_guarded(
+    store: &Store,
+    cache: &mut Cache,
+    jobs: &[Job],
+    retry: bool,
+) -> Result<Vec<Result<Outcome>>> {
     use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(commit_batch(store, jobs, retry))
+    match std::panic::AssertUnwindSafe(commit_batch(store, cache, jobs, retry))
         .catch_unwind()
         .await
     {
@@ -227,7 +260,12 @@ impl Work {
 /// a job refused by the domain gets its own `Err` in the returned list.
 /// `retry`: the jobs were in a batch that failed, which may have committed before its answer
 /// was lost; each is first looked up by its claim.
-async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Result<Outcome>>> {
+async fn commit_batch(
+    store: &Store,
+    cache: &mut Cache,
+    jobs: &[Job],
+    retry: bool,
+) -> Result<Vec<Result<Outcome>>> {
     let backend = store.backend();
     if retry && let Some(done) = lost_answer(store, jobs).await? {
         return Ok(vec![Ok(done)]);
@@ -243,7 +281,7 @@ async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Re
             Work::Declare { .. } => None,
         })
         .collect();
-    batch.preload(&mut tx, &keys).await?;
+    batch.preload(&mut tx, &keys, cache).await?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match &job.work {
@@ -276,7 +314,6 @@ async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Re
         }
     }
     batch.flush(&mut tx, &catalog, store.public_url()).await?;
-    batch.write_claims(&mut tx).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
         for payload in crate::live::payloads(store.replica_id(), &batch.events) {
@@ -296,6 +333,7 @@ async fn commit_batch(store: &Store, jobs: &[Job], retry: bool) -> Result<Vec<Re
         store.wake_outbox();
         store.wake_chat();
     }
+    cache.keep(batch.incidents.into_values());
     Ok(results)
 }
 
@@ -310,6 +348,9 @@ struct Batch {
     by_number: HashMap<i64, Uuid>,
     /// Incidents to write back, in the order they first changed.
     dirty: Vec<Uuid>,
+    /// Of those, the ones whose row changed beyond its head (`row_changed`); the others get
+    /// only their head written.
+    rows_dirty: Vec<Uuid>,
     /// Of those, the ones whose lists (actions, tasks, playbooks) changed.
     lists_dirty: Vec<Uuid>,
     events: Vec<Arc<StoredEvent>>,
@@ -329,16 +370,16 @@ impl Batch {
             .push((id, incident_id, first, last, outcome.created));
     }
 
-    async fn write_claims(&self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+    /// Each command's claim, in the flush's script.
+    fn write_claims(&self, script: &mut Script) {
         let now = micros(self.now);
-        for chunk in self.claims.chunks(200) {
-            let sql = format!(
+        for (start, len) in multirow::chunks(self.claims.len()) {
+            script.statement(format!(
                 "INSERT INTO command_claims (id, incident_id, first_seq, last_seq, created, created_at) VALUES {}",
-                placeholders(chunk.len(), 6)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, incident_id, first, last, created) in chunk {
-                query = query
+                multirow::values(self.backend, len, 6)
+            ));
+            for (id, incident_id, first, last, created) in &self.claims[start..start + len] {
+                script
                     .bind(id.to_string())
                     .bind(incident_id.clone())
                     .bind(*first)
@@ -346,10 +387,9 @@ impl Batch {
                     .bind(i64::from(*created))
                     .bind(now);
             }
-            query.execute(&mut **tx).await?;
         }
-        Ok(())
     }
+
     fn new(backend: Backend, now: Timestamp) -> Self {
         Batch {
             backend,
@@ -357,6 +397,7 @@ impl Batch {
             incidents: HashMap::new(),
             by_number: HashMap::new(),
             dirty: Vec::new(),
+            rows_dirty: Vec::new(),
             lists_dirty: Vec::new(),
             events: Vec::new(),
             claims: Vec::new(),
@@ -381,12 +422,15 @@ impl Batch {
         Ok(incident)
     }
 
-    /// Loads (and on PostgreSQL locks, in id order) every incident the batch's commands name,
-    /// in one statement. Keys that match nothing are left for `incident` to report.
+    /// Loads (and on PostgreSQL locks, in id order) every incident the batch's commands name:
+    /// one statement reads each one's id and `last_hash`, and only those not in `cache` as
+    /// stored are read whole, in a second. Keys that match nothing are left for `incident`
+    /// to report.
     async fn preload(
         &mut self,
         tx: &mut Transaction<'static, Any>,
         keys: &[IncidentKey],
+        cache: &Cache,
     ) -> Result<()> {
         let mut ids: Vec<String> = Vec::new();
         let mut numbers: Vec<i64> = Vec::new();
@@ -403,36 +447,56 @@ impl Batch {
         if ids.is_empty() && numbers.is_empty() {
             return Ok(());
         }
-        let id_list = (1..=ids.len())
-            .map(|idx| format!("${idx}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let number_list = (1..=numbers.len())
-            .map(|idx| format!("${}", ids.len() + idx))
-            .collect::<Vec<_>>()
-            .join(", ");
         let mut conditions = Vec::new();
         if !ids.is_empty() {
-            conditions.push(format!("id IN ({id_list})"));
+            conditions.push(format!(
+                "id IN ({})",
+                multirow::list(self.backend, ids.len(), 0)
+            ));
         }
         if !numbers.is_empty() {
-            conditions.push(format!("number IN ({number_list})"));
+            conditions.push(format!(
+                "number IN ({})",
+                multirow::list(self.backend, numbers.len(), ids.len())
+            ));
         }
         let lock = if self.backend == Backend::Postgres {
-            " FOR UPDATE OF incidents"
+            " FOR UPDATE"
         } else {
             ""
         };
         let sql = format!(
-            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE {} ORDER BY incidents.id{lock}",
+            "SELECT id, last_hash FROM incidents WHERE {} ORDER BY id{lock}",
             conditions.join(" OR ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id);
         }
         for number in numbers {
             query = query.bind(number);
+        }
+        let mut stale = Vec::new();
+        for (id, last_hash) in query.fetch_all(&mut **tx).await? {
+            let cached = Uuid::parse_str(&id)
+                .ok()
+                .and_then(|id| cache.incidents.get(&id))
+                .filter(|it| it.last_hash == last_hash);
+            match cached {
+                Some(incident) => self.remember(incident.clone()),
+                None => stale.push(id),
+            }
+        }
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT {INCIDENT_SELECT} FROM {INCIDENT_FROM} WHERE incidents.id IN ({})",
+            multirow::list(self.backend, stale.len(), 0)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in stale {
+            query = query.bind(id);
         }
         for row in query.fetch_all(&mut **tx).await? {
             self.remember(incident_from_row(&row)?);
@@ -449,6 +513,13 @@ impl Batch {
     fn record(&mut self, incident: Incident, events: &[Arc<StoredEvent>]) {
         if !self.dirty.contains(&incident.id.0) {
             self.dirty.push(incident.id.0);
+        }
+        let row_changed = self
+            .incidents
+            .get(&incident.id.0)
+            .is_none_or(|before| row_changed(before, &incident));
+        if row_changed && !self.rows_dirty.contains(&incident.id.0) {
+            self.rows_dirty.push(incident.id.0);
         }
         let lists_changed = events.iter().any(|it| it.kind.changes_lists());
         if lists_changed && !self.lists_dirty.contains(&incident.id.0) {
@@ -484,8 +555,9 @@ impl Batch {
         }
     }
 
-    /// Writes incident rows first (events refer to them), then events, then outbox rows and
-    /// the notifications the events owe.
+    /// Writes incident rows first (events refer to them), then events, outbox rows and each
+    /// command's claim — one script, so one call on SQLite — then the notifications and chat
+    /// work the events owe.
     async fn flush(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -493,51 +565,60 @@ impl Batch {
         public_url: &str,
     ) -> Result<()> {
         let now = micros(self.now);
-        let dirty: Vec<&Incident> = self
+        let mut script = Script::new(self.backend);
+        let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
             .dirty
             .iter()
             .filter_map(|id| self.incidents.get(id))
-            .collect();
-        for chunk in dirty.chunks(100) {
-            let sql = upsert_sql(chunk.len());
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for incident in chunk {
+            .partition(|it| self.rows_dirty.contains(&it.id.0));
+        for (start, len) in multirow::chunks(heads.len()) {
+            script.statement(head_update_sql(self.backend, len));
+            for incident in &heads[start..start + len] {
+                let wake_at = firebreak_core::due::wake_at(incident, catalog).map(micros);
+                script
+                    .bind(incident.id.0.to_string())
+                    .bind(incident.last_seq)
+                    .bind(incident.last_hash.clone())
+                    .bind(now)
+                    .bind(wake_at);
+            }
+        }
+        for (start, len) in multirow::chunks(rows.len()) {
+            script.statement(upsert_sql(self.backend, len));
+            for incident in &rows[start..start + len] {
                 let declared_at = incident
                     .timestamp(firebreak_core::TimestampName::Declared)
                     .observed
                     .map(micros)
                     .unwrap_or(now);
                 let wake_at = firebreak_core::due::wake_at(incident, catalog).map(micros);
-                query = bind_incident(query, incident, (declared_at, now), wake_at);
+                bind_incident(&mut script, incident, (declared_at, now), wake_at);
             }
-            query.execute(&mut **tx).await?;
         }
         let lists: Vec<&Incident> = self
             .lists_dirty
             .iter()
             .filter_map(|id| self.incidents.get(id))
             .collect();
-        for chunk in lists.chunks(100) {
-            let sql = format!(
+        for (start, len) in multirow::chunks(lists.len()) {
+            script.statement(format!(
                 "INSERT INTO incident_lists ({LIST_COLUMNS}) VALUES {} ON CONFLICT (incident_id) DO UPDATE SET \
                  actions = excluded.actions, tasks = excluded.tasks, playbooks = excluded.playbooks, \
                  coordination = excluded.coordination",
-                placeholders(chunk.len(), 5)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for incident in chunk {
-                query = bind_lists(query, incident);
+                multirow::values(self.backend, len, 5)
+            ));
+            for incident in &lists[start..start + len] {
+                bind_lists(&mut script, incident);
             }
-            query.execute(&mut **tx).await?;
         }
-        for chunk in self.events.chunks(500) {
-            let sql = format!(
+        for (start, len) in multirow::chunks(self.events.len()) {
+            let chunk = &self.events[start..start + len];
+            script.statement(format!(
                 "INSERT INTO events (incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash) VALUES {}",
-                placeholders(chunk.len(), 9)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                multirow::values(self.backend, len, 9)
+            ));
             for event in chunk {
-                query = query
+                script
                     .bind(event.incident_id.to_string())
                     .bind(event.seq)
                     .bind(event.kind.as_str())
@@ -548,24 +629,26 @@ impl Batch {
                     .bind(event.prev_hash.clone())
                     .bind(event.hash.clone());
             }
-            query.execute(&mut **tx).await?;
+            if self.backend == Backend::Sqlite {
+                search_rows(&mut script, chunk);
+            }
             // The outgoing work of these events, queued in the same transaction: it exists
             // exactly when the events do.
-            let sql = format!(
+            script.statement(format!(
                 "INSERT INTO outbox (incident_id, seq, kind, private, created_at) VALUES {}",
-                placeholders(chunk.len(), 5)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                multirow::values(self.backend, len, 5)
+            ));
             for event in chunk {
-                query = query
+                script
                     .bind(event.incident_id.to_string())
                     .bind(event.seq)
                     .bind(event.kind.as_str())
                     .bind(i64::from(event.private))
                     .bind(now);
             }
-            query.execute(&mut **tx).await?;
         }
+        self.write_claims(&mut script);
+        script.run(tx).await?;
         // Notifications are outbox work too: queued with their events, never apart.
         for event in &self.events {
             if !event.kind.notifies() {
@@ -588,19 +671,6 @@ impl Batch {
         }
         Ok(())
     }
-}
-
-/// `($1, $2), ($3, $4)` for two rows of two columns.
-fn placeholders(n_rows: usize, n_columns: usize) -> String {
-    let rows: Vec<String> = (0..n_rows)
-        .map(|row| {
-            let cells: Vec<String> = (1..=n_columns)
-                .map(|col| format!("${}", row * n_columns + col))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    rows.join(", ")
 }
 
 async fn run_declare(
@@ -936,8 +1006,107 @@ async fn person_zone(tx: &mut Transaction<'static, Any>, email: &str) -> Result<
     Ok(zone.unwrap_or_else(|| "UTC".to_string()))
 }
 
+/// SQLite's full-text index rows for `events` (just inserted by the same script): each
+/// event's `core::event::search_text` under the event's rowid. Events without words get none.
+fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
+    let words: Vec<(&StoredEvent, String)> = events
+        .iter()
+        .filter_map(|event| {
+            let body = serde_json::from_str(&event.body).ok()?;
+            let text = firebreak_core::event::search_text(&body);
+            (!text.is_empty()).then_some((event.as_ref(), text))
+        })
+        .collect();
+    for (start, len) in multirow::chunks(words.len()) {
+        script.statement(format!(
+            "INSERT INTO search_fts (rowid, text) SELECT e.rowid, v.column3 FROM (VALUES {}) AS v \
+             JOIN events e ON e.incident_id = v.column1 AND e.seq = v.column2",
+            multirow::values(Backend::Sqlite, len, 3)
+        ));
+        for (event, text) in &words[start..start + len] {
+            script
+                .bind(event.incident_id.to_string())
+                .bind(event.seq)
+                .bind(text.clone());
+        }
+    }
+}
+
+/// Whether an incident's row needs more than its head (`last_seq`, `last_hash`, and the
+/// `updated_at` and `wake_at` every write sets): a column it holds differs. The lists live in
+/// `incident_lists` and are written apart (`Batch::lists_dirty`). Destructured without `..`,
+/// so a field added to `Incident` has to be placed here.
+fn row_changed(before: &Incident, after: &Incident) -> bool {
+    let Incident {
+        id,
+        reference,
+        title,
+        summary,
+        severity,
+        incident_type,
+        impact,
+        affected,
+        services,
+        private,
+        mode,
+        status,
+        roles,
+        members,
+        freeze,
+        actions: _,
+        tasks: _,
+        playbooks: _,
+        next_update_due,
+        notices,
+        updates_posted,
+        coordination: _,
+        timestamps,
+        merged_into,
+        created_by,
+        last_seq: _,
+        last_hash: _,
+    } = after;
+    *id != before.id
+        || *reference != before.reference
+        || *title != before.title
+        || *summary != before.summary
+        || *severity != before.severity
+        || *incident_type != before.incident_type
+        || *impact != before.impact
+        || *affected != before.affected
+        || *services != before.services
+        || *private != before.private
+        || *mode != before.mode
+        || *status != before.status
+        || *roles != before.roles
+        || *members != before.members
+        || *freeze != before.freeze
+        || *next_update_due != before.next_update_due
+        || *notices != before.notices
+        || *updates_posted != before.updates_posted
+        || *timestamps != before.timestamps
+        || *merged_into != before.merged_into
+        || *created_by != before.created_by
+}
+
+/// Writes the head of `n_rows` incidents (id, last_seq, last_hash, updated_at, wake_at).
+fn head_update_sql(backend: Backend, n_rows: usize) -> String {
+    let values = multirow::values(backend, n_rows, 5);
+    match backend {
+        Backend::Sqlite => format!(
+            "UPDATE incidents SET last_seq = v.column2, last_hash = v.column3, updated_at = v.column4, \
+             wake_at = v.column5 FROM (VALUES {values}) AS v WHERE incidents.id = v.column1"
+        ),
+        Backend::Postgres => format!(
+            "UPDATE incidents SET last_seq = v.last_seq, last_hash = v.last_hash, updated_at = v.updated_at, \
+             wake_at = v.wake_at FROM (VALUES {values}) AS v (id, last_seq, last_hash, updated_at, wake_at) \
+             WHERE incidents.id = v.id"
+        ),
+    }
+}
+
 /// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.
-fn upsert_sql(n_rows: usize) -> String {
+fn upsert_sql(backend: Backend, n_rows: usize) -> String {
     let columns: Vec<&str> = INCIDENT_COLUMNS.split(", ").collect();
     let updates: Vec<String> = columns
         .iter()
@@ -947,18 +1116,7 @@ fn upsert_sql(n_rows: usize) -> String {
     format!(
         "INSERT INTO incidents ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
         columns.join(", "),
-        placeholders(n_rows, columns.len()),
+        multirow::values(backend, n_rows, columns.len()),
         updates.join(", ")
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholder_rows() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(1, 1), "($1)");
-    }
 }

@@ -51,6 +51,25 @@ impl Detail {
     }
 }
 
+/// The words of an event that search finds: its body's title, summary, message, text and
+/// note, and whom something was handed to (`to`, when it is text), in that order, each
+/// separated by a space. SQLite's full-text index holds this per event (written by the
+/// writer with the event); PostgreSQL's generated `search` column reads the same fields.
+pub fn search_text(body: &Value) -> String {
+    let mut text = String::new();
+    for field in ["title", "summary", "message", "text", "note", "to"] {
+        if let Some(words) = body.get(field).and_then(Value::as_str)
+            && !words.trim().is_empty()
+        {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(words.trim());
+        }
+    }
+    text
+}
+
 /// A task as stored in event bodies and in the incident row.
 pub fn task_json(task: &Task) -> Value {
     let mut value = json!({

@@ -393,3 +393,26 @@ fn a_body_that_does_not_fit_its_kind_names_the_field() {
         );
     }
 }
+
+#[test]
+fn search_text_takes_the_human_fields_in_order() {
+    for (body, want) in [
+        (json!({"text": "db failover"}), "db failover"),
+        (
+            json!({"title": "Checkout down", "summary": " payments fail "}),
+            "Checkout down payments fail",
+        ),
+        (
+            json!({"message": "Fixed", "note": "rolled back"}),
+            "Fixed rolled back",
+        ),
+        (
+            json!({"to": "ana@example.com", "role": "lead"}),
+            "ana@example.com",
+        ),
+        (json!({"to": {"status": "resolved"}}), ""),
+        (json!({"severity": "critical"}), ""),
+    ] {
+        assert_eq!(super::search_text(&body), want, "{body}");
+    }
+}

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::CommandResult;
 use crate::incidents::service::{result, run_command, visible};
@@ -22,10 +23,11 @@ use crate::incidents::service::{result, run_command, visible};
 pub async fn open_channel(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let outcome = run_command(&state, &caller, &text, Command::OpenChannel).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -43,12 +45,13 @@ pub struct CallBody {
 pub async fn set_call(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<CallBody>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = Command::SetCallLink { url: body.url };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]

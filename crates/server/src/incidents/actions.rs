@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::{ActionDto, CommandResult};
 use crate::incidents::service::{path_number, result, run_command, visible};
@@ -66,12 +67,16 @@ async fn step(
     caller: &Caller,
     text: &str,
     step: ActionStep,
+    prefer: Prefer,
 ) -> ApiResult<CommandResult> {
     let command = Command::Action {
         by: caller.actor(),
         step,
     };
-    Ok(result(&run_command(state, caller, text, command).await?))
+    Ok(result(
+        &run_command(state, caller, text, command).await?,
+        prefer,
+    ))
 }
 
 /// The incident's actions, in proposal order.
@@ -102,6 +107,7 @@ pub async fn list(
 pub async fn propose(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<ProposeBody>,
 ) -> ApiResult<(StatusCode, Json<CommandResult>)> {
@@ -113,7 +119,7 @@ pub async fn propose(
         rollback_plan: body.rollback_plan,
         destructive: body.destructive,
     };
-    let result = step(&state, &caller, &text, ActionStep::Propose(raw)).await?;
+    let result = step(&state, &caller, &text, ActionStep::Propose(raw), prefer).await?;
     Ok((StatusCode::CREATED, Json(result)))
 }
 
@@ -125,6 +131,7 @@ pub async fn propose(
 pub async fn approve(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     Ok(Json(
@@ -135,6 +142,7 @@ pub async fn approve(
             ActionStep::Approve {
                 number: path_number(&number, "action")?,
             },
+            prefer,
         )
         .await?,
     ))
@@ -148,6 +156,7 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -155,7 +164,7 @@ pub async fn reject(
         number: path_number(&number, "action")?,
         reason: body.reason,
     };
-    Ok(Json(step(&state, &caller, &text, reject).await?))
+    Ok(Json(step(&state, &caller, &text, reject, prefer).await?))
 }
 
 /// Start an approved action: announced on the timeline (loudly when destructive). A data
@@ -167,6 +176,7 @@ pub async fn reject(
 pub async fn start(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -175,7 +185,7 @@ pub async fn start(
         backup_taken: body.backup_taken,
         tried_on_sample: body.tried_on_sample,
     };
-    Ok(Json(step(&state, &caller, &text, start).await?))
+    Ok(Json(step(&state, &caller, &text, start, prefer).await?))
 }
 
 /// Record how a started action ended, with its result and output.
@@ -186,6 +196,7 @@ pub async fn start(
 pub async fn finish(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<FinishBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -195,5 +206,5 @@ pub async fn finish(
         result: body.result,
         output: body.output,
     };
-    Ok(Json(step(&state, &caller, &text, finish).await?))
+    Ok(Json(step(&state, &caller, &text, finish, prefer).await?))
 }

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, ApiJsonDigest, ApiQuery, Caller};
 use crate::incidents::dto::{AffectedDto, CommandResult, IncidentDto, IncidentPage};
 use crate::incidents::service::DeclareBody;
@@ -290,6 +291,7 @@ async fn run(
 pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -313,7 +315,7 @@ pub async fn patch(
         Box::new(move |incident, catalog| Ok(parse_changes(raw.clone(), incident, catalog)?)),
     )
     .await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 /// Post a status update, optionally with a new status and the time of the next update.
@@ -324,6 +326,7 @@ pub async fn patch(
 pub async fn post_update(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> ApiResult<(StatusCode, Json<CommandResult>)> {
@@ -347,7 +350,7 @@ pub async fn post_update(
         public: body.public,
     };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok((StatusCode::CREATED, Json(result(&outcome))))
+    Ok((StatusCode::CREATED, Json(result(&outcome, prefer))))
 }
 
 /// The latest status update as plain text, ready to paste into chat, email or a status page.
@@ -378,6 +381,7 @@ pub async fn latest_update_text(
 pub async fn assign_role(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, role)): Path<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -387,7 +391,7 @@ pub async fn assign_role(
         handover: body.handover,
     };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -406,6 +410,7 @@ pub struct MemberBody {
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<MemberBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -417,7 +422,7 @@ pub async fn add_member(
         .ok_or_else(|| ApiError::field("user", format!("no user with the email {}", body.user)))?;
     let command = Command::AddMember { member: user.email };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 /// Unassign a role.
@@ -428,11 +433,12 @@ pub async fn add_member(
 pub async fn unassign_role(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, role)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = Command::UnassignRole { role };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }
 
 /// Assert when a named moment really happened (declared, acknowledged, mitigated, resolved,
@@ -444,6 +450,7 @@ pub async fn unassign_role(
 pub async fn assert_timestamp(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, name)): Path<(String, String)>,
     ApiJson(body): ApiJson<TimestampBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -468,5 +475,5 @@ pub async fn assert_timestamp(
         note: body.note,
     };
     let outcome = run_command(&state, &caller, &text, command).await?;
-    Ok(Json(result(&outcome)))
+    Ok(Json(result(&outcome, prefer)))
 }

@@ -346,9 +346,15 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-/// The incident after a command and the events the command recorded.
+/// The events a command recorded and the incident's version after it (`reference`,
+/// `last_seq`), with the whole incident unless the request said `Prefer: return=minimal`.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct CommandResult {
-    pub incident: IncidentDto,
+    pub reference: String,
+    /// The incident's version: the sequence number of its latest event.
+    pub last_seq: i64,
+    /// The whole incident after the command; absent with `Prefer: return=minimal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentDto>,
     pub events: Vec<EventDto>,
 }

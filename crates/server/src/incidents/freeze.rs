@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::CommandResult;
 use crate::incidents::service::{FreezeStatus, freeze_status};
@@ -41,6 +42,7 @@ pub struct FreezeBody {
 pub async fn set(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -49,5 +51,5 @@ pub async fn set(
         reason: body.reason,
     };
     let outcome = crate::incidents::service::run_command(&state, &caller, &text, command).await?;
-    Ok(Json(crate::incidents::service::result(&outcome)))
+    Ok(Json(crate::incidents::service::result(&outcome, prefer)))
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::CommandResult;
 use crate::incidents::service::{result, run_command, visible};
@@ -46,11 +47,13 @@ fn presence(caller: &Caller, join: bool) -> ApiResult<Command> {
 pub async fn join(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = presence(&caller, true)?;
     Ok(Json(result(
         &run_command(&state, &caller, &text, command).await?,
+        prefer,
     )))
 }
 
@@ -63,11 +66,13 @@ pub async fn join(
 pub async fn leave(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = presence(&caller, false)?;
     Ok(Json(result(
         &run_command(&state, &caller, &text, command).await?,
+        prefer,
     )))
 }
 
@@ -87,6 +92,7 @@ pub struct StakeholderBody {
 pub async fn put_stakeholder(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, who)): Path<(String, String)>,
     ApiJson(body): ApiJson<StakeholderBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -99,6 +105,7 @@ pub async fn put_stakeholder(
     };
     Ok(Json(result(
         &run_command(&state, &caller, &text, command).await?,
+        prefer,
     )))
 }
 
@@ -110,11 +117,13 @@ pub async fn put_stakeholder(
 pub async fn remove_stakeholder(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, who)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let command = Command::Stakeholder { who, mode: None };
     Ok(Json(result(
         &run_command(&state, &caller, &text, command).await?,
+        prefer,
     )))
 }
 

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Caller;
+use crate::extract::{Caller, Prefer};
 use crate::incidents::dto::{AffectedDto, CommandResult, EventDto, IncidentDto};
 
 /// A number in a path (`…/tasks/3`); anything else names nothing, so it is a 404.
@@ -22,10 +22,14 @@ pub(crate) fn key(text: &str) -> ApiResult<IncidentKey> {
     IncidentKey::parse(text).ok_or_else(|| ApiError::not_found("incident"))
 }
 
-pub(crate) fn result(outcome: &Outcome) -> CommandResult {
+/// A command's answer: the events it recorded and the incident's new version, with the whole
+/// incident unless the caller sent `Prefer: return=minimal`.
+pub(crate) fn result(outcome: &Outcome, prefer: Prefer) -> CommandResult {
     let now = firebreak_store::clock::now();
     CommandResult {
-        incident: IncidentDto::from_incident(&outcome.incident, now),
+        reference: outcome.incident.reference.to_string(),
+        last_seq: outcome.incident.last_seq,
+        incident: (!prefer.minimal).then(|| IncidentDto::from_incident(&outcome.incident, now)),
         events: outcome
             .events
             .iter()

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::Prefer;
 use crate::extract::{ApiJson, Caller};
 use crate::incidents::dto::{CommandResult, TaskDto};
 use crate::incidents::service::{path_number, result, run_command, visible};
@@ -43,12 +44,16 @@ async fn step(
     caller: &Caller,
     text: &str,
     step: TaskStep,
+    prefer: Prefer,
 ) -> ApiResult<CommandResult> {
     let command = Command::Task {
         by: caller.actor(),
         step,
     };
-    Ok(result(&run_command(state, caller, text, command).await?))
+    Ok(result(
+        &run_command(state, caller, text, command).await?,
+        prefer,
+    ))
 }
 
 /// The incident's tasks, in the order they were added.
@@ -75,6 +80,7 @@ pub async fn list(
 pub async fn add(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<AddTaskBody>,
 ) -> ApiResult<(StatusCode, Json<CommandResult>)> {
@@ -85,7 +91,7 @@ pub async fn add(
     };
     Ok((
         StatusCode::CREATED,
-        Json(step(&state, &caller, &text, add).await?),
+        Json(step(&state, &caller, &text, add, prefer).await?),
     ))
 }
 
@@ -97,10 +103,11 @@ pub async fn add(
 pub async fn done(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    close(&state, &caller, &text, &number, body, true).await
+    close(&state, &caller, &text, &number, body, true, prefer).await
 }
 
 /// Skip a task, with an optional note (why).
@@ -111,10 +118,11 @@ pub async fn done(
 pub async fn skip(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<CloseTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
-    close(&state, &caller, &text, &number, body, false).await
+    close(&state, &caller, &text, &number, body, false, prefer).await
 }
 
 /// Done (`done`) or skipped, with the note.
@@ -125,13 +133,14 @@ async fn close(
     number: &str,
     body: CloseTaskBody,
     done: bool,
+    prefer: Prefer,
 ) -> ApiResult<Json<CommandResult>> {
     let close = TaskStep::Close {
         number: path_number(number, "task")?,
         done,
         note: body.note,
     };
-    Ok(Json(step(state, caller, text, close).await?))
+    Ok(Json(step(state, caller, text, close, prefer).await?))
 }
 
 /// Reopen a done or skipped task.
@@ -142,12 +151,13 @@ async fn close(
 pub async fn reopen(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
 ) -> ApiResult<Json<CommandResult>> {
     let reopen = TaskStep::Reopen {
         number: path_number(&number, "task")?,
     };
-    Ok(Json(step(&state, &caller, &text, reopen).await?))
+    Ok(Json(step(&state, &caller, &text, reopen, prefer).await?))
 }
 
 /// Name who does a task.
@@ -158,6 +168,7 @@ pub async fn reopen(
 pub async fn assign(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: Prefer,
     Path((text, number)): Path<(String, String)>,
     ApiJson(body): ApiJson<AssignTaskBody>,
 ) -> ApiResult<Json<CommandResult>> {
@@ -165,5 +176,5 @@ pub async fn assign(
         number: path_number(&number, "task")?,
         assignee: body.assignee,
     };
-    Ok(Json(step(&state, &caller, &text, assign).await?))
+    Ok(Json(step(&state, &caller, &text, assign, prefer).await?))
 }

@@ -190,7 +190,7 @@ impl Store {
                 }
             }
         }
-        pending.flush(&mut tx).await?;
+        pending.flush(&mut tx, self.backend()).await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -248,7 +248,7 @@ impl Store {
             )));
         }
         set_status(&mut tx, pending, alert_id, action, by, now).await?;
-        pending.flush(&mut tx).await?;
+        pending.flush(&mut tx, self.backend()).await?;
         tx.commit().await?;
         self.alert(alert_id).await
     }
@@ -299,7 +299,7 @@ impl Store {
             "incident_declared",
             json!({"incident": incident_id, "by": by}),
         );
-        pending.flush(&mut tx).await?;
+        pending.flush(&mut tx, self.backend()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -43,7 +43,7 @@ impl Store {
                         .await?,
                 );
             }
-            pending.flush(&mut tx).await?;
+            pending.flush(&mut tx, self.backend()).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         };
@@ -74,7 +74,7 @@ impl Store {
         let done = self
             .apply_alert(&mut tx, pending, service, incoming, pager, now)
             .await?;
-        pending.flush(&mut tx).await?;
+        pending.flush(&mut tx, self.backend()).await?;
         tx.commit().await?;
         Ok(done)
     }

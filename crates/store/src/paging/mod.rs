@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
 use crate::db::{Backend, begin_write};
+use crate::multirow;
 use crate::{Result, Store, StoreError};
 
 mod catalog;
@@ -354,29 +355,13 @@ struct Pending {
 /// A person's notification rule as paging uses it: after minutes, channel, address, secret.
 type PageRule = (i64, String, String, Option<String>);
 
-/// Rows per INSERT (at most 5 parameters each, well under every backend's limit).
-const ROWS_PER_INSERT: usize = 200;
-
-/// `($1, $2, …), ($k+1, …)`: placeholders for `rows` rows of `width` values.
-fn placeholders(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells = (1..=width)
-                .map(|cell| format!("${}", row * width + cell))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({cells})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Pending {
-    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
-        for chunk in self.log.chunks(ROWS_PER_INSERT) {
+    async fn flush(&mut self, tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<()> {
+        for (start, len) in multirow::chunks(self.log.len()) {
+            let chunk = &self.log[start..start + len];
             let sql = format!(
                 "INSERT INTO alert_log (id, alert_id, at, kind, detail) VALUES {}",
-                placeholders(chunk.len(), 5)
+                multirow::values(backend, len, 5)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (id, alert_id, at, kind, detail) in chunk {
@@ -390,10 +375,11 @@ impl Pending {
             query.execute(&mut **tx).await?;
         }
         self.log.clear();
-        for chunk in self.links.chunks(ROWS_PER_INSERT) {
+        for (start, len) in multirow::chunks(self.links.len()) {
+            let chunk = &self.links[start..start + len];
             let sql = format!(
                 "INSERT INTO alert_links (token_hash, alert_id, person, expires_at) VALUES {}",
-                placeholders(chunk.len(), 4)
+                multirow::values(backend, len, 4)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (hash, alert_id, person, expires_at) in chunk {

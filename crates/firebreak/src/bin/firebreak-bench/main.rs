@@ -14,13 +14,18 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::process::Child;
 
+mod ceiling;
 mod chat;
 mod paging;
+mod report;
 mod retention;
 mod room;
 #[path = "../../spawn.rs"]
 mod spawn;
+mod suite;
 mod writes;
+
+use suite::Suite;
 
 struct Options {
     postgres: Option<String>,
@@ -347,13 +352,17 @@ async fn writes_and_reads(
         let make = Arc::new(
             move |http: &reqwest::Client, client_idx: usize, round: usize| {
                 let reference = &references[(client_idx * 7 + round) % references.len()];
+                // As a busy client would ask (a release without it answers in full anyway).
+                let minimal = ("prefer", "return=minimal");
                 if round % 5 == 4 {
                     http.post(format!("{url}/api/v1/incidents/{reference}/updates"))
                     .bearer_auth(&token)
+                    .header(minimal.0, minimal.1)
                     .json(&json!({"message": format!("update {round}"), "next_update_in_minutes": 30}))
                 } else {
                     http.post(format!("{url}/api/v1/incidents/{reference}/timeline"))
                         .bearer_auth(&token)
+                        .header(minimal.0, minimal.1)
                         .json(&json!({"text": format!("note {client_idx}/{round}")}))
                 }
             },
@@ -428,12 +437,42 @@ async fn writes_and_reads(
     })
 }
 
+/// Fresh databases for one backend: SQLite files in a temporary directory, or PostgreSQL
+/// databases made beside the one `--postgres` names.
+struct Databases {
+    backend: &'static str,
+    dir: tempfile::TempDir,
+    admin: Option<String>,
+}
+
+impl Databases {
+    async fn fresh(&self, name: &str) -> anyhow::Result<String> {
+        match (self.backend, &self.admin) {
+            ("postgres", Some(admin)) => fresh_postgres(admin, &format!("_{name}")).await,
+            _ => Ok(format!(
+                "sqlite:{}",
+                self.dir.path().join(format!("{name}.db")).display()
+            )),
+        }
+    }
+}
+
+/// This build, and the previous release's binary when `--baseline` names one.
+fn targets(binary: &std::path::Path, options: &Options) -> Vec<(&'static str, std::path::PathBuf)> {
+    let mut targets = vec![("this build", binary.to_path_buf())];
+    if let Some(baseline) = &options.baseline {
+        targets.push(("baseline", baseline.clone()));
+    }
+    targets
+}
+
 async fn bench_backend(
     binary: &std::path::Path,
-    backend: &str,
-    database_url: &str,
+    databases: &Databases,
     options: &Options,
 ) -> anyhow::Result<Value> {
+    let backend = databases.backend;
+    let database_url = &databases.fresh("bench").await?;
     println!("\n[{backend}] preparing {database_url}");
     let token = spawn::create_admin_token(binary, database_url, "bench")?;
     if options.only_retention {
@@ -454,312 +493,59 @@ async fn bench_backend(
         chat::print_rows(&chat);
         return Ok(json!({"backend": backend, "clients": options.clients, "chat": chat}));
     }
+    let targets = targets(binary, options);
     if options.only_paging {
-        let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
-        return Ok(json!({"backend": backend, "clients": options.clients, "paging": paging}));
-    }
-    // Cold start: process spawn to first healthy answer, on an already-migrated database.
-    let mut starts = Vec::new();
-    for _ in 0..5 {
-        let (server, took) = start(binary, database_url).await?;
-        starts.push(took);
-        server.stop().await?;
-    }
-    starts.sort();
-    let cold_start_ms = starts[starts.len() / 2].as_secs_f64() * 1000.0;
-
-    let (server, _) = start(binary, database_url).await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
-    let url = server.url.clone();
-    let http = reqwest::Client::new();
-
-    let Writes {
-        commands,
-        reads,
-        outbox_settle_s,
-        big_ref,
-    } = writes_and_reads(&http, (&url, &token), backend, options).await?;
-
-    let mut full_reads = Vec::new();
-    for _ in 0..20 {
-        let started = Instant::now();
-        let mut after = 0;
-        loop {
-            let page: Value = http
-                .get(format!(
-                    "{url}/api/v1/incidents/{big_ref}/timeline?after={after}&limit=1000"
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .json()
-                .await?;
-            match page["next_cursor"]
-                .as_str()
-                .and_then(|it| it.parse::<i64>().ok())
-            {
-                Some(next) => after = next,
-                None => break,
-            }
+        let mut result = json!({"backend": backend, "clients": options.clients});
+        for (idx, (label, binary)) in targets.iter().enumerate() {
+            let url = databases.fresh(&format!("paging{idx}")).await?;
+            let token = spawn::create_admin_token(binary, &url, "bench")?;
+            println!("[{backend}] paging ({label})");
+            result[*label] = json!({
+                "paging": paging::bench_paging(binary, backend, &url, &token, options).await?
+            });
         }
-        full_reads.push(started.elapsed().as_micros() as u64);
+        return Ok(result);
     }
-    let (full_p50, full_p99) = percentiles(&mut full_reads);
-    let verify_started = Instant::now();
-    let verification: Value = http
-        .get(format!("{url}/api/v1/incidents/{big_ref}/timeline/verify"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let verify_ms = verify_started.elapsed().as_secs_f64() * 1000.0;
-    if verification["valid"] != json!(true) {
-        bail!("the chain did not verify after the benchmark: {verification}");
-    }
-    // The public status page: a few components and a published incident, then many readers
-    // on keep-alive connections, as during an outage.
-    let mut first_component = String::new();
-    for name in ["Website", "API", "Checkout", "Search", "Email delivery"] {
-        let component: Value = http
-            .post(format!("{url}/api/v1/status/components"))
-            .bearer_auth(&token)
-            .json(&json!({"name": name}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if first_component.is_empty() {
-            first_component = component["id"].as_str().unwrap_or("").to_string();
-        }
-    }
-    http.post(format!("{url}/api/v1/status/incidents"))
-        .bearer_auth(&token)
-        .json(
-            &json!({"name": "Elevated errors on the website", "impact": "major",
-            "body": "We are investigating elevated error rates.",
-            "components": {first_component: "partial_outage"}}),
-        )
-        .send()
-        .await?
-        .error_for_status()?;
-    let public_page = |path: &'static str| {
-        let url = url.clone();
-        let make: MakeRequest = Arc::new(move |http: &reqwest::Client, _: usize, _: usize| {
-            http.get(format!("{url}{path}"))
-        });
-        make
-    };
-    println!(
-        "[{backend}] status page: /status, {} clients on keep-alive connections for 5 s",
-        options.clients
-    );
-    let status_page = run_rounds(
+    let storage = ceiling::storage(
         backend,
+        &databases.fresh("ceiling").await?,
         options.rounds,
         options.clients,
-        Duration::from_secs(5),
-        public_page("/status"),
     )
-    .await;
-    println!("[{backend}] status page: /status/api/v2/summary.json");
-    let summary_json = run_rounds(
-        backend,
-        options.rounds,
-        options.clients,
-        Duration::from_secs(5),
-        public_page("/status/api/v2/summary.json"),
-    )
-    .await;
-    // On PostgreSQL: take the database away and read the page again.
-    let db_gone = match database_url.strip_prefix("postgres://") {
-        Some(_) => {
-            use sqlx::Connection;
-            let name = database_url.rsplit('/').next().unwrap_or("").to_string();
-            let admin_url = database_url.replace(&format!("/{name}"), "/postgres");
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-            for sql in [
-                format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"),
-                format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                ),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await?;
-            }
-            println!("[{backend}] status page with the database gone");
-            let gone = run_rounds(
-                backend,
-                1,
-                options.clients,
-                Duration::from_secs(5),
-                public_page("/status/api/v2/summary.json"),
-            )
-            .await;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
-            )))
-            .execute(&mut admin)
-            .await?;
-            Some(gone)
+    .await?;
+    // This build and the baseline alternate, each pass on fresh databases, so a machine that
+    // speeds up or slows down during the run moves both alike.
+    let passes = if targets.len() > 1 { 2 } else { 1 };
+    let mut suites: Vec<Suite> = targets.iter().map(|_| Suite::default()).collect();
+    for pass in 0..passes {
+        for (idx, (label, binary)) in targets.iter().enumerate() {
+            println!("\n[{backend}] core scenarios ({label}, pass {})", pass + 1);
+            let url = databases.fresh(&format!("core{pass}{idx}")).await?;
+            let token = spawn::create_admin_token(binary, &url, "bench")?;
+            suites[idx].merge(suite::core_suite(binary, backend, &url, &token, options).await?);
         }
-        None => None,
-    };
-    let loaded_rss_mib = server.rss_kib().unwrap_or(0) as f64 / 1024.0;
-    // The SQLite write-ahead log should stay bounded under sustained writes.
-    let wal_mib = database_url
-        .strip_prefix("sqlite:")
-        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
-        .map(|it| it.len() as f64 / (1024.0 * 1024.0));
-    server.stop().await?;
-    let paging = paging::bench_paging(binary, backend, database_url, &token, options).await?;
-    let room = room::bench_room(binary, backend, options).await?;
-    let retention = retention::bench_retention(binary, backend, database_url).await?;
-    let chat = chat::bench_chat(binary, backend, database_url, &token).await?;
-
-    Ok(json!({
-        "chat": chat,
-        "paging": paging,
-        "room": room,
-        "retention": retention,
+    }
+    let mut result = json!({
         "backend": backend,
         "clients": options.clients,
-        "commands": commands.to_json(),
-        "timeline_page_100": reads.to_json(),
-        "timeline_full_10000_p50_ms": full_p50,
-        "timeline_full_10000_p99_ms": full_p99,
-        "verify_10000_ms": verify_ms,
-        "idle_rss_mib": idle_rss_mib,
-        "rss_after_load_mib": loaded_rss_mib,
-        "sqlite_wal_mib_after_load": wal_mib,
-        "outbox_settle_s": outbox_settle_s,
-        "status_page": status_page.to_json(),
-        "summary_json": summary_json.to_json(),
-        "summary_json_database_gone": db_gone.map(|it| it.to_json()),
-        "cold_start_ms": cold_start_ms,
-    }))
+        "storage_ceiling": storage.to_json(),
+    });
+    for (idx, ((label, binary), suite)) in targets.iter().zip(suites).enumerate() {
+        let mut figures = suite.to_json();
+        let url = databases.fresh(&format!("paging{idx}")).await?;
+        let token = spawn::create_admin_token(binary, &url, "bench")?;
+        println!("\n[{backend}] paging ({label})");
+        figures["paging"] = paging::bench_paging(binary, backend, &url, &token, options).await?;
+        result[*label] = figures;
+    }
+    result["room"] = room::bench_room(binary, backend, options).await?;
+    result["retention"] = retention::bench_retention(binary, backend, database_url).await?;
+    result["chat"] = chat::bench_chat(binary, backend, database_url, &token).await?;
+    Ok(result)
 }
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "meets bar" } else { "MISSES bar" }
-}
-
-fn print_table(result: &Value) {
-    let f = |key: &str| result[key].as_f64().unwrap_or(f64::NAN);
-    let at = |phase: &str, which: &str, key: &str| {
-        result[phase][which][key].as_f64().unwrap_or(f64::NAN)
-    };
-    let n_rounds = result["commands"]["rounds"].as_array().map_or(0, Vec::len);
-    println!(
-        "\n### {} ({} concurrent clients; {n_rounds} rounds each; load generator on the same machine)\n",
-        result["backend"].as_str().unwrap_or("?"),
-        result["clients"]
-    );
-    println!("| measure | result | bar | |");
-    println!("|---|---|---|---|");
-    for which in ["median", "worst"] {
-        let (cps, p50, p99) = (
-            at("commands", which, "per_second"),
-            at("commands", which, "p50_ms"),
-            at("commands", which, "p99_ms"),
-        );
-        println!(
-            "| incident commands (append event + outbox, durable), {which} round | {cps:.0}/s, p50 {p50:.2} ms, p99 {p99:.2} ms | ≥ 5,000/s, p99 < 20 ms | {} |",
-            verdict(cps >= 5000.0 && p99 < 20.0)
-        );
-    }
-    for which in ["median", "worst"] {
-        let (p50, p99) = (
-            at("timeline_page_100", which, "p50_ms"),
-            at("timeline_page_100", which, "p99_ms"),
-        );
-        println!(
-            "| timeline read at 10,000 events (page of 100, 8 clients), {which} round | p50 {p50:.2} ms, p99 {p99:.2} ms | p99 < 10 ms | {} |",
-            verdict(p99 < 10.0)
-        );
-    }
-    println!(
-        "| timeline read, all 10,000 events (10 pages of 1,000) | p50 {:.1} ms, p99 {:.1} ms | — | info |",
-        f("timeline_full_10000_p50_ms"),
-        f("timeline_full_10000_p99_ms")
-    );
-    println!(
-        "| verify chain of 10,000 events | {:.1} ms | — | info |",
-        f("verify_10000_ms")
-    );
-    for (key, what) in [
-        ("status_page", "status page `/status`"),
-        ("summary_json", "status page `summary.json`"),
-        (
-            "summary_json_database_gone",
-            "`summary.json` with the database gone",
-        ),
-    ] {
-        if result[key].is_null() {
-            continue;
-        }
-        let (rps, p99) = (at(key, "median", "per_second"), at(key, "median", "p99_ms"));
-        let failed = result[key]["rounds"].as_array().map_or(0, |rounds| {
-            rounds
-                .iter()
-                .map(|it| it["failed"].as_u64().unwrap_or(0))
-                .sum::<u64>()
-        });
-        println!(
-            "| {what}, {} keep-alive clients, median round | {rps:.0}/s, p99 {p99:.2} ms, {failed} failed | ≥ 20,000/s | {} |",
-            result["clients"],
-            verdict(rps >= 20_000.0 && failed == 0)
-        );
-    }
-    let paging = &result["paging"];
-    if !paging.is_null() {
-        let ingest = &paging["ingest"]["median"];
-        println!(
-            "| alert ingest via `/v2/enqueue` (each a new alert, paged in its transaction), {} clients | {:.0}/s, p50 {:.2} ms, p99 {:.2} ms | — | info |",
-            result["clients"],
-            ingest["per_second"].as_f64().unwrap_or(f64::NAN),
-            ingest["p50_ms"].as_f64().unwrap_or(f64::NAN),
-            ingest["p99_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-        let steady = &paging["steady_1000_per_second"];
-        let p99 = steady["p99_ms"].as_f64().unwrap_or(f64::NAN);
-        let achieved = steady["achieved_per_second"].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "| alert → page queued, 1,000 alerts/s paced over {} connections (achieved {achieved:.0}/s; latency from when each was due) | p50 {:.2} ms, p99 {p99:.2} ms, {} failed | p99 < 100 ms | {} |",
-            result["clients"],
-            steady["p50_ms"].as_f64().unwrap_or(f64::NAN),
-            steady["failed"],
-            verdict(p99 < 100.0 && steady["failed"] == 0 && achieved >= 990.0)
-        );
-        let escalation = &paging["escalation"];
-        let max = escalation["lateness_max_ms"].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "| escalation lateness, 100,000 pending timers ({} of 1,000 due escalated) | p50 {:.1} ms, p99 {:.1} ms, max {max:.1} ms | < 1 s | {} |",
-            escalation["escalated"],
-            escalation["lateness_p50_ms"].as_f64().unwrap_or(f64::NAN),
-            escalation["lateness_p99_ms"].as_f64().unwrap_or(f64::NAN),
-            verdict(max < 1000.0 && escalation["escalated"] == 1000)
-        );
-    }
-    room::print_rows(&result["room"]);
-    retention::print_rows(&result["retention"]);
-    chat::print_rows(&result["chat"]);
-    let rss = f("idle_rss_mib");
-    println!(
-        "| idle RSS | {rss:.1} MiB (after load: {:.1} MiB) | < 30 MB | {} |",
-        f("rss_after_load_mib"),
-        verdict(rss < 30.0)
-    );
-    if let Some(wal) = result["sqlite_wal_mib_after_load"].as_f64() {
-        println!("| SQLite WAL file after the run | {wal:.1} MiB | bounded | info |");
-    }
-    let cold = f("cold_start_ms");
-    println!(
-        "| cold start (spawn → first healthy answer) | {cold:.0} ms | < 200 ms | {} |",
-        verdict(cold < 200.0)
-    );
 }
 
 async fn fresh_postgres(admin_url: &str, suffix: &str) -> anyhow::Result<String> {
@@ -786,13 +572,20 @@ async fn main() -> anyhow::Result<()> {
     firebreak_integrations::http::install_crypto_provider();
     let options = parse_options()?;
     let binary = firebreak_binary()?;
-    let dir = tempfile::tempdir()?;
     let mut results = Vec::new();
-    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    results.push(bench_backend(&binary, "sqlite", &sqlite_url, &options).await?);
+    let sqlite = Databases {
+        backend: "sqlite",
+        dir: tempfile::tempdir()?,
+        admin: None,
+    };
+    results.push(bench_backend(&binary, &sqlite, &options).await?);
     if let Some(admin_url) = &options.postgres {
-        let url = fresh_postgres(admin_url, "").await?;
-        results.push(bench_backend(&binary, "postgres", &url, &options).await?);
+        let postgres = Databases {
+            backend: "postgres",
+            dir: tempfile::tempdir()?,
+            admin: Some(admin_url.clone()),
+        };
+        results.push(bench_backend(&binary, &postgres, &options).await?);
     }
     for result in &results {
         if options.only_chat {
@@ -802,7 +595,7 @@ async fn main() -> anyhow::Result<()> {
         if result.get("writes").is_some() {
             writes::print(result);
         } else {
-            print_table(result);
+            report::print_table(result);
         }
     }
     let report = json!({

@@ -1,0 +1,191 @@
+//! Multi-row statements whose cost stays linear in their rows and whose text repeats.
+//!
+//! The batching writer and the paging transaction write many rows per statement. Two things
+//! made that cost more than it should on SQLite: named parameters (`$1 … $N`) are kept in a
+//! list SQLite scans once per parameter when it parses and when sqlx asks each parameter's
+//! name to bind it, so a statement of N parameters costs time quadratic in N; and a statement
+//! whose size followed the batch's was new text each time, so it was parsed and prepared
+//! afresh instead of coming from the connection's statement cache. Here SQLite gets
+//! anonymous `?` parameters (bound in order, no name to look up) and every batch is cut into
+//! chunks whose sizes are powers of two, so a table has at most a handful of distinct
+//! statements, each prepared once per connection. PostgreSQL needs `$N`, which it numbers
+//! without a scan; it gets the same chunks, so its statements are cached too.
+
+use crate::db::Backend;
+
+/// The most rows one statement holds: the largest chunk. 128 rows of 9 columns is 1,152
+/// parameters, under every backend's limit.
+pub(crate) const MAX_ROWS: usize = 128;
+
+/// Cuts `n` rows into runs whose lengths are powers of two (largest first, each at most
+/// `MAX_ROWS`), as `(start, len)`: 100 rows are 64 + 32 + 4.
+pub(crate) fn chunks(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = n - start;
+        if left == 0 {
+            return None;
+        }
+        let len = if left >= MAX_ROWS {
+            MAX_ROWS
+        } else {
+            1 << (usize::BITS - 1 - left.leading_zeros())
+        };
+        let chunk = (start, len);
+        start += len;
+        Some(chunk)
+    })
+}
+
+/// `(?, ?), (?, ?)` on SQLite and `($1, $2), ($3, $4)` on PostgreSQL, for `rows` rows of
+/// `width` values, numbered from `$first + 1` on PostgreSQL.
+pub(crate) fn values(backend: Backend, rows: usize, width: usize) -> String {
+    values_after(backend, rows, width, 0)
+}
+
+/// `values` for parameters that follow `first` others in the same statement.
+pub(crate) fn values_after(backend: Backend, rows: usize, width: usize, first: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(rows * width * 6);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 0..width {
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    let _ = write!(sql, "${}", first + row * width + col + 1);
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// A list `?, ?, ?` (or `$1, $2, $3`) of `n` parameters after `first` others.
+pub(crate) fn list(backend: Backend, n: usize, first: usize) -> String {
+    let mut sql = values_after(backend, 1, n, first);
+    sql.pop();
+    sql.remove(0);
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_powers_of_two_and_cover_every_row() {
+        for (n, want) in [
+            (0, vec![]),
+            (1, vec![1]),
+            (3, vec![2, 1]),
+            (64, vec![64]),
+            (100, vec![64, 32, 4]),
+            (300, vec![128, 128, 32, 8, 4]),
+        ] {
+            let got: Vec<usize> = chunks(n).map(|(_, len)| len).collect();
+            assert_eq!(got, want, "{n} rows");
+            let mut next = 0;
+            for (start, len) in chunks(n) {
+                assert_eq!(start, next);
+                next += len;
+            }
+            assert_eq!(next, n);
+        }
+    }
+
+    #[test]
+    fn placeholders_per_backend() {
+        assert_eq!(values(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(
+            values(Backend::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(values_after(Backend::Postgres, 1, 2, 3), "($4, $5)");
+        assert_eq!(list(Backend::Postgres, 3, 1), "$2, $3, $4");
+        assert_eq!(list(Backend::Sqlite, 2, 5), "?, ?");
+    }
+}
+
+/// Statements to run in order in one transaction, each with its parameters. SQLite gets them
+/// as one script in one call — sqlx binds each statement's parameters in turn — because on
+/// SQLite every call is a hop to the connection's thread and back, and on a busy small
+/// machine each hop waits for that thread to be scheduled; the batching writer's flush was a
+/// dozen of them. PostgreSQL takes one statement per call when it has parameters, so there
+/// they run one by one.
+pub(crate) struct Script {
+    backend: Backend,
+    sql: Vec<String>,
+    /// One set for the whole script on SQLite; one per statement on PostgreSQL.
+    args: Vec<sqlx::any::AnyArguments>,
+    error: Option<sqlx::error::BoxDynError>,
+}
+
+impl Script {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Script {
+            backend,
+            sql: Vec::new(),
+            args: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Starts the next statement; its parameters follow with `bind`.
+    pub(crate) fn statement(&mut self, sql: String) -> &mut Self {
+        if self.args.is_empty() || self.backend == Backend::Postgres {
+            self.args.push(Default::default());
+        }
+        self.sql.push(sql);
+        self
+    }
+
+    /// The next parameter of the current statement.
+    pub(crate) fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any> + 'static,
+    {
+        use sqlx::Arguments;
+        if let Some(args) = self.args.last_mut()
+            && let Err(err) = args.add(value)
+        {
+            self.error.get_or_insert(err);
+        }
+        self
+    }
+
+    pub(crate) async fn run(
+        self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ) -> crate::Result<()> {
+        if let Some(err) = self.error {
+            return Err(sqlx::Error::Encode(err).into());
+        }
+        match self.backend {
+            Backend::Sqlite => {
+                let Some(args) = self.args.into_iter().next() else {
+                    return Ok(());
+                };
+                let sql = self.sql.join(";\n");
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Backend::Postgres => {
+                for (sql, args) in self.sql.into_iter().zip(self.args) {
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
