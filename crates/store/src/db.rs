@@ -122,6 +122,26 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
     Ok((pool, backend))
 }
 
+/// PostgreSQL only: a small pool whose commits do not wait for the log to reach disk
+/// (`synchronous_commit = off`), for counters where losing the last increments in a database
+/// crash is harmless and waiting is not — the page budget, spent once per page in its own
+/// short transaction so every lane and replica sees it at once. Connects lazily.
+pub fn connect_unsynced(url: &str) -> Result<sqlx::AnyPool> {
+    let (url, _) = normalize_url(url);
+    let options = AnyConnectOptions::from_str(&url)?;
+    Ok(AnyPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("SET synchronous_commit = off").await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options))
+}
+
 /// A failed first connection in one line a person can act on; a certificate the server
 /// presents that cannot be verified says how to trust it.
 fn connect_error(url: &str, err: sqlx::Error) -> StoreError {

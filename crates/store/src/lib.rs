@@ -142,6 +142,8 @@ pub struct Store {
 
 struct Inner {
     pool: sqlx::AnyPool,
+    /// PostgreSQL: commits that do not wait for the disk (`db::connect_unsynced`).
+    unsynced: Option<sqlx::AnyPool>,
     backend: Backend,
     catalog: std::sync::RwLock<Arc<Catalog>>,
     rebuild: Option<workflow::Rebuild>,
@@ -172,9 +174,14 @@ impl Store {
         let (pool, backend) = db::connect(&options.database_url, options.max_connections).await?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (events, _) = broadcast::channel(4096);
+        let unsynced = match backend {
+            Backend::Postgres => Some(db::connect_unsynced(&options.database_url)?),
+            Backend::Sqlite => None,
+        };
         let store = Store {
             inner: Arc::new(Inner {
                 pool,
+                unsynced,
                 backend,
                 catalog: std::sync::RwLock::new(Arc::new(options.catalog)),
                 rebuild: options.rebuild,
@@ -244,6 +251,12 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &sqlx::AnyPool {
         &self.inner.pool
+    }
+
+    /// The pool for counters that need not wait for the disk: `db::connect_unsynced` on
+    /// PostgreSQL, the main pool elsewhere.
+    pub(crate) fn unsynced_pool(&self) -> &sqlx::AnyPool {
+        self.inner.unsynced.as_ref().unwrap_or(&self.inner.pool)
     }
 
     /// Live feed of committed timeline events, in commit order.

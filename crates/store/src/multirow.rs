@@ -76,44 +76,6 @@ pub(crate) fn list(backend: Backend, n: usize, first: usize) -> String {
     sql
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunk_sizes_are_powers_of_two_and_cover_every_row() {
-        for (n, want) in [
-            (0, vec![]),
-            (1, vec![1]),
-            (3, vec![2, 1]),
-            (64, vec![64]),
-            (100, vec![64, 32, 4]),
-            (300, vec![128, 128, 32, 8, 4]),
-        ] {
-            let got: Vec<usize> = chunks(n).map(|(_, len)| len).collect();
-            assert_eq!(got, want, "{n} rows");
-            let mut next = 0;
-            for (start, len) in chunks(n) {
-                assert_eq!(start, next);
-                next += len;
-            }
-            assert_eq!(next, n);
-        }
-    }
-
-    #[test]
-    fn placeholders_per_backend() {
-        assert_eq!(values(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
-        assert_eq!(
-            values(Backend::Postgres, 2, 3),
-            "($1, $2, $3), ($4, $5, $6)"
-        );
-        assert_eq!(values_after(Backend::Postgres, 1, 2, 3), "($4, $5)");
-        assert_eq!(list(Backend::Postgres, 3, 1), "$2, $3, $4");
-        assert_eq!(list(Backend::Sqlite, 2, 5), "?, ?");
-    }
-}
-
 /// Statements to run in order in one transaction, each with its parameters. SQLite gets them
 /// as one script in one call — sqlx binds each statement's parameters in turn — because on
 /// SQLite every call is a hop to the connection's thread and back, and on a busy small
@@ -187,5 +149,43 @@ impl Script {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_powers_of_two_and_cover_every_row() {
+        for (n, want) in [
+            (0, vec![]),
+            (1, vec![1]),
+            (3, vec![2, 1]),
+            (64, vec![64]),
+            (100, vec![64, 32, 4]),
+            (300, vec![128, 128, 32, 8, 4]),
+        ] {
+            let got: Vec<usize> = chunks(n).map(|(_, len)| len).collect();
+            assert_eq!(got, want, "{n} rows");
+            let mut next = 0;
+            for (start, len) in chunks(n) {
+                assert_eq!(start, next);
+                next += len;
+            }
+            assert_eq!(next, n);
+        }
+    }
+
+    #[test]
+    fn placeholders_per_backend() {
+        assert_eq!(values(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(
+            values(Backend::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(values_after(Backend::Postgres, 1, 2, 3), "($4, $5)");
+        assert_eq!(list(Backend::Postgres, 3, 1), "$2, $3, $4");
+        assert_eq!(list(Backend::Sqlite, 2, 5), "?, ?");
     }
 }

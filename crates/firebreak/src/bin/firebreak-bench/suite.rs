@@ -149,7 +149,9 @@ pub async fn core_suite(
     let public_page = |path: &'static str| {
         let url = url.clone();
         let make: MakeRequest = Arc::new(move |http: &reqwest::Client, _: usize, _: usize| {
+            // As browsers ask (every one accepts gzip).
             http.get(format!("{url}{path}"))
+                .header("accept-encoding", "gzip")
         });
         make
     };
