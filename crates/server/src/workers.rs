@@ -187,17 +187,23 @@ impl DeliveryWorker {
             if *shutdown.borrow() {
                 return;
             }
-            if busy {
-                continue;
-            }
+            // After a step that found work, a short pause before the next: each step is a few
+            // write transactions, and on SQLite back-to-back ones under a stream of commands
+            // kept taking the database's one write lock from the batching writer (which then
+            // slept in SQLite's busy handler). The pause lets the backlog gather into a few
+            // large steps; deliveries wait at most this long.
+            let pause = if busy { STEP_GAP } else { poll_interval };
             tokio::select! {
-                _ = self.store.outbox_notified() => {}
-                _ = tokio::time::sleep(poll_interval) => {}
+                _ = self.store.outbox_notified(), if !busy => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => return,
             }
         }
     }
 }
+
+/// The pause after a delivery step that found work (see `DeliveryWorker::run`).
+const STEP_GAP: Duration = Duration::from_millis(25);
 
 /// Time-driven work: one step finds the live incidents whose `wake_at` has come and asks the
 /// writer to record whatever the clock owes each (update reminder or overdue notice, overdue
