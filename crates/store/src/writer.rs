@@ -556,8 +556,7 @@ impl Batch {
     }
 
     /// Writes incident rows first (events refer to them), then events, outbox rows and each
-    /// command's claim — one script, so one call on SQLite — then the notifications and chat
-    /// work the events owe.
+    /// command's claim, then the notifications and chat work the events owe.
     async fn flush(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -565,7 +564,7 @@ impl Batch {
         public_url: &str,
     ) -> Result<()> {
         let now = micros(self.now);
-        let mut script = Script::new(self.backend);
+        let mut script = Script::default();
         let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
             .dirty
             .iter()

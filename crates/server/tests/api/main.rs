@@ -24,6 +24,7 @@ mod paging;
 mod participation;
 mod postmortems;
 mod private;
+mod replicas;
 mod resilience;
 mod retrospectives;
 mod room_paging;
