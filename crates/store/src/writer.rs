@@ -24,12 +24,16 @@ use uuid::Uuid;
 use crate::clock::{self, micros};
 use crate::db::{Backend, begin_write};
 use crate::multirow::{self, Script};
+
+mod cache;
+mod statements;
 use crate::reads::{IncidentKey, StoredEvent};
 use crate::rows::{
-    INCIDENT_COLUMNS, INCIDENT_FROM, INCIDENT_SELECT, LIST_COLUMNS, bind_incident, bind_lists,
-    incident_from_row,
+    INCIDENT_FROM, INCIDENT_SELECT, LIST_COLUMNS, bind_incident, bind_lists, incident_from_row,
 };
 use crate::{Result, Store, StoreError};
+use cache::Cache;
+use statements::{head_update_sql, row_changed, search_rows, upsert_sql};
 
 /// Builds the command once the incident's current state is known (inside the transaction),
 /// so checks such as "merge into itself" see the state the command will apply to.
@@ -156,31 +160,6 @@ pub(crate) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: 
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
         process_batch(&store, &mut cache, taken).await;
-    }
-}
-
-/// The incidents as the writer's last commits left them, so a batch reads only each
-/// incident's `last_hash` and parses the whole row only when someone else changed it (another
-/// replica on PostgreSQL) or it is not here. An incident's state is a function of its chain,
-/// whose head is `last_hash`, and only this writer writes incident rows, so an incident whose
-/// stored hash is the one here is exactly the one here. Entries are added only after a commit.
-#[derive(Default)]
-struct Cache {
-    incidents: HashMap<Uuid, Incident>,
-}
-
-impl Cache {
-    /// At most this many incidents (live ones are what commands touch); past it, the cache
-    /// starts over.
-    const MAX: usize = 2_048;
-
-    fn keep(&mut self, incidents: impl Iterator<Item = Incident>) {
-        for incident in incidents {
-            if self.incidents.len() >= Self::MAX && !self.incidents.contains_key(&incident.id.0) {
-                self.incidents.clear();
-            }
-            self.incidents.insert(incident.id.0, incident);
-        }
     }
 }
 
@@ -1003,119 +982,4 @@ async fn person_zone(tx: &mut Transaction<'static, Any>, email: &str) -> Result<
         .fetch_optional(&mut **tx)
         .await?;
     Ok(zone.unwrap_or_else(|| "UTC".to_string()))
-}
-
-/// SQLite's full-text index rows for `events` (just inserted by the same script): each
-/// event's `core::event::search_text` under the event's rowid. Events without words get none.
-fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
-    let words: Vec<(&StoredEvent, String)> = events
-        .iter()
-        .filter_map(|event| {
-            let body = serde_json::from_str(&event.body).ok()?;
-            let text = firebreak_core::event::search_text(&body);
-            (!text.is_empty()).then_some((event.as_ref(), text))
-        })
-        .collect();
-    for (start, len) in multirow::chunks(words.len()) {
-        script.statement(format!(
-            "INSERT INTO search_fts (rowid, text) SELECT e.rowid, v.column3 FROM (VALUES {}) AS v \
-             JOIN events e ON e.incident_id = v.column1 AND e.seq = v.column2",
-            multirow::values(Backend::Sqlite, len, 3)
-        ));
-        for (event, text) in &words[start..start + len] {
-            script
-                .bind(event.incident_id.to_string())
-                .bind(event.seq)
-                .bind(text.clone());
-        }
-    }
-}
-
-/// Whether an incident's row needs more than its head (`last_seq`, `last_hash`, and the
-/// `updated_at` and `wake_at` every write sets): a column it holds differs. The lists live in
-/// `incident_lists` and are written apart (`Batch::lists_dirty`). Destructured without `..`,
-/// so a field added to `Incident` has to be placed here.
-fn row_changed(before: &Incident, after: &Incident) -> bool {
-    let Incident {
-        id,
-        reference,
-        title,
-        summary,
-        severity,
-        incident_type,
-        impact,
-        affected,
-        services,
-        private,
-        mode,
-        status,
-        roles,
-        members,
-        freeze,
-        actions: _,
-        tasks: _,
-        playbooks: _,
-        next_update_due,
-        notices,
-        updates_posted,
-        coordination: _,
-        timestamps,
-        merged_into,
-        created_by,
-        last_seq: _,
-        last_hash: _,
-    } = after;
-    *id != before.id
-        || *reference != before.reference
-        || *title != before.title
-        || *summary != before.summary
-        || *severity != before.severity
-        || *incident_type != before.incident_type
-        || *impact != before.impact
-        || *affected != before.affected
-        || *services != before.services
-        || *private != before.private
-        || *mode != before.mode
-        || *status != before.status
-        || *roles != before.roles
-        || *members != before.members
-        || *freeze != before.freeze
-        || *next_update_due != before.next_update_due
-        || *notices != before.notices
-        || *updates_posted != before.updates_posted
-        || *timestamps != before.timestamps
-        || *merged_into != before.merged_into
-        || *created_by != before.created_by
-}
-
-/// Writes the head of `n_rows` incidents (id, last_seq, last_hash, updated_at, wake_at).
-fn head_update_sql(backend: Backend, n_rows: usize) -> String {
-    let values = multirow::values(backend, n_rows, 5);
-    match backend {
-        Backend::Sqlite => format!(
-            "UPDATE incidents SET last_seq = v.column2, last_hash = v.column3, updated_at = v.column4, \
-             wake_at = v.column5 FROM (VALUES {values}) AS v WHERE incidents.id = v.column1"
-        ),
-        Backend::Postgres => format!(
-            "UPDATE incidents SET last_seq = v.last_seq, last_hash = v.last_hash, updated_at = v.updated_at, \
-             wake_at = v.wake_at FROM (VALUES {values}) AS v (id, last_seq, last_hash, updated_at, wake_at) \
-             WHERE incidents.id = v.id"
-        ),
-    }
-}
-
-/// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.
-fn upsert_sql(backend: Backend, n_rows: usize) -> String {
-    let columns: Vec<&str> = INCIDENT_COLUMNS.split(", ").collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .filter(|it| !matches!(**it, "id" | "number" | "declared_at" | "created_by"))
-        .map(|it| format!("{it} = excluded.{it}"))
-        .collect();
-    format!(
-        "INSERT INTO incidents ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
-        columns.join(", "),
-        multirow::values(backend, n_rows, columns.len()),
-        updates.join(", ")
-    )
 }
