@@ -171,7 +171,22 @@ struct Inner {
 impl Store {
     /// Connects, applies migrations and starts the writer task. Must run inside tokio.
     pub async fn open(options: StoreOptions) -> Result<Store> {
-        let (pool, backend) = db::connect(&options.database_url, options.max_connections).await?;
+        // On PostgreSQL the connection that listens to the other replicas is opened beside
+        // the pool's first one rather than after it: each costs a TLS handshake, and a cold
+        // start waited for both in turn.
+        let listening = async {
+            match db::normalize_url(&options.database_url).1 {
+                Backend::Postgres => live::listen(&options.database_url).await.map(Some),
+                Backend::Sqlite => Ok(None),
+            }
+        };
+        let (connected, listener) = tokio::join!(
+            db::connect(&options.database_url, options.max_connections),
+            listening
+        );
+        // The pool's error first: it says what is wrong without the password.
+        let (pool, backend) = connected?;
+        let listener = listener?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (events, _) = broadcast::channel(4096);
         let unsynced = match backend {
@@ -199,8 +214,7 @@ impl Store {
                 lose_answers: Default::default(),
             }),
         };
-        if backend == Backend::Postgres {
-            let listener = live::listen(&options.database_url).await?;
+        if let Some(listener) = listener {
             tokio::spawn(live::relay(
                 store.clone(),
                 options.database_url.clone(),

@@ -33,8 +33,8 @@ pub async fn storage(
     rounds: usize,
     batch: usize,
 ) -> anyhow::Result<Rounds> {
+    use sqlx::Executor;
     use sqlx::any::AnyPoolOptions;
-    use sqlx::{Executor, Row};
     println!("[{backend}] storage ceiling: raw inserts, {batch} commands per commit for 5 s");
     sqlx::any::install_default_drivers();
     let (url, is_sqlite) = match database_url.strip_prefix("sqlite:") {
@@ -140,10 +140,9 @@ pub async fn storage(
             n_failed: 0,
         });
     }
-    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ceiling_events")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ceiling_events")
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
+        .await?;
     anyhow::ensure!(count == next, "the ceiling lost rows: {count} of {next}");
     for sql in ["DROP TABLE ceiling_events", "DROP TABLE ceiling_outbox"] {
         conn.execute(sql).await?;
