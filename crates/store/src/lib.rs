@@ -47,7 +47,9 @@ pub use paging::{
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};
-pub use reads::{ChainState, IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage};
+pub use reads::{
+    ChainState, EventRecord, IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage,
+};
 pub use retention::{MEASURED_TABLES, Pruned, Retention};
 pub use retrospectives::{Invitation, Retrospective};
 pub use schedules::{FeedSubject, StoredOverride, StoredSchedule};

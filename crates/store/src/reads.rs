@@ -125,28 +125,43 @@ impl EventRow {
     }
 }
 
-impl TryFrom<EventRow> for StoredEvent {
+/// An event as the API passes it on: the envelope typed, the body as stored and not read
+/// into `EventData` (a page of the timeline needs no meaning, and reading every body was a
+/// tenth of a page's cost).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    pub incident_id: IncidentId,
+    pub reference: Reference,
+    pub private: bool,
+    pub seq: i64,
+    pub kind: EventKind,
+    pub actor: Actor,
+    pub observed_at_us: i64,
+    pub occurred_at_us: i64,
+    /// Canonical JSON, as hashed.
+    pub body: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl TryFrom<EventRow> for EventRecord {
     type Error = StoreError;
 
-    fn try_from(row: EventRow) -> Result<StoredEvent> {
+    fn try_from(row: EventRow) -> Result<EventRecord> {
         let corrupt = |what: String| {
             StoreError::Corrupt(format!("INC-{} event #{}: {what}", row.number, row.seq))
         };
         let kind = EventKind::parse(&row.kind)
             .ok_or_else(|| corrupt(format!("unknown kind {:?}", row.kind)))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&row.body).map_err(|err| corrupt(err.to_string()))?;
-        let data = EventData::from_stored(kind, &value).map_err(|err| corrupt(err.to_string()))?;
         let incident_id = Uuid::parse_str(&row.incident_id)
             .map_err(|err| corrupt(format!("incident id: {err}")))?;
-        Ok(StoredEvent {
+        Ok(EventRecord {
             incident_id: IncidentId(incident_id),
             reference: Reference(row.number),
             private: row.private != 0,
             seq: row.seq,
             kind,
             actor: Actor::parse(&row.actor),
-            data,
             observed_at_us: row.observed_at,
             occurred_at_us: row.occurred_at,
             body: row.body,
@@ -156,10 +171,68 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<StoredEvent> {
+        let EventRecord {
+            incident_id,
+            reference,
+            private,
+            seq,
+            kind,
+            actor,
+            observed_at_us,
+            occurred_at_us,
+            body,
+            prev_hash,
+            hash,
+        } = EventRecord::try_from(row)?;
+        let corrupt =
+            |what: String| StoreError::Corrupt(format!("INC-{} event #{seq}: {what}", reference.0));
+        let value: serde_json::Value =
+            serde_json::from_str(&body).map_err(|err| corrupt(err.to_string()))?;
+        let data = EventData::from_stored(kind, &value).map_err(|err| corrupt(err.to_string()))?;
+        Ok(StoredEvent {
+            incident_id,
+            reference,
+            private,
+            seq,
+            kind,
+            actor,
+            data,
+            observed_at_us,
+            occurred_at_us,
+            body,
+            prev_hash,
+            hash,
+        })
+    }
+}
+
+impl StoredEvent {
+    /// The event as the API passes it on.
+    pub fn record(&self) -> EventRecord {
+        EventRecord {
+            incident_id: self.incident_id,
+            reference: self.reference,
+            private: self.private,
+            seq: self.seq,
+            kind: self.kind,
+            actor: self.actor.clone(),
+            observed_at_us: self.observed_at_us,
+            occurred_at_us: self.occurred_at_us,
+            body: self.body.clone(),
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+}
+
 /// Events of one incident after some seq, and the incident's newest seq.
 #[derive(Clone, Debug)]
 pub struct TimelinePage {
-    pub events: Vec<StoredEvent>,
+    pub events: Vec<EventRecord>,
     pub last_seq: i64,
     /// Whether the incident is private (its reads are audited).
     pub private: bool,
@@ -315,7 +388,10 @@ impl Store {
                 return Err(StoreError::NotFound("incident"));
             }
         }
-        let events = rows.iter().map(event_from_row).collect::<Result<_>>()?;
+        let events = rows
+            .iter()
+            .map(|row| EventRecord::try_from(EventRow::from_row(row)?))
+            .collect::<Result<_>>()?;
         Ok(TimelinePage {
             events,
             last_seq,

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use firebreak_core::{Incident, TimestampName};
-use firebreak_store::StoredEvent;
 use firebreak_store::clock::from_micros;
+use firebreak_store::{EventRecord, StoredEvent};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -315,6 +315,10 @@ pub struct EventDto {
 
 impl EventDto {
     pub fn from_event(event: &StoredEvent) -> Self {
+        Self::from_record(event.record())
+    }
+
+    pub fn from_record(event: EventRecord) -> Self {
         EventDto {
             incident_id: event.incident_id.to_string(),
             incident_reference: event.reference.to_string(),
@@ -325,9 +329,9 @@ impl EventDto {
             occurred_at: from_micros(event.occurred_at_us).to_string(),
             // The stored body is canonical JSON; it is passed through rather than parsed and
             // written again.
-            body: serde_json::value::RawValue::from_string(event.body.clone()).unwrap_or_default(),
-            prev_hash: event.prev_hash.clone(),
-            hash: event.hash.clone(),
+            body: serde_json::value::RawValue::from_string(event.body).unwrap_or_default(),
+            prev_hash: event.prev_hash,
+            hash: event.hash,
         }
     }
 }

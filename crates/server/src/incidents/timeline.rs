@@ -87,7 +87,7 @@ pub async fn list(
         .filter(|last| last.seq < page.last_seq)
         .map(|last| last.seq.to_string());
     Ok(Json(EventPage {
-        items: page.events.iter().map(EventDto::from_event).collect(),
+        items: page.events.into_iter().map(EventDto::from_record).collect(),
         next_cursor,
     }))
 }
