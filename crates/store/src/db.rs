@@ -103,9 +103,13 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
                     // `checkpoints` copies the log back in the background, so the automatic
                     // checkpoint in the commit that crosses the threshold (which is what
                     // lets the log restart from its beginning) finds little left to copy.
+                    // A statement's own undo journal (a multi-row insert that fails halfway
+                    // is undone alone) is kept in memory: on disk it was a write system
+                    // call per page the writer's statements touched.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                         PRAGMA temp_store = MEMORY;",
                     )
                     .await?;
                 }

@@ -80,7 +80,8 @@ pub struct Declared {
 
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    pub incident: Incident,
+    /// The incident after the command (shared with the writer's memory of it, not copied).
+    pub incident: Arc<Incident>,
     pub created: bool,
     pub events: Vec<Arc<StoredEvent>>,
 }
@@ -104,7 +105,7 @@ impl Store {
         };
         let outcome = self.submit(work).await?;
         Ok(Declared {
-            incident: outcome.incident,
+            incident: Arc::unwrap_or_clone(outcome.incident),
             created: outcome.created,
         })
     }
@@ -323,7 +324,7 @@ async fn commit_batch(
 struct Batch {
     backend: Backend,
     now: Timestamp,
-    incidents: HashMap<Uuid, Incident>,
+    incidents: HashMap<Uuid, Arc<Incident>>,
     by_number: HashMap<i64, Uuid>,
     /// Incidents to write back, in the order they first changed.
     dirty: Vec<Uuid>,
@@ -394,10 +395,10 @@ impl Batch {
             IncidentKey::Reference(reference) => self.by_number.get(&reference.0).copied(),
         };
         if let Some(incident) = known.and_then(|id| self.incidents.get(&id)) {
-            return Ok(incident.clone());
+            return Ok(Incident::clone(incident));
         }
         let incident = load(tx, self.backend, key).await?;
-        self.remember(incident.clone());
+        self.remember(Arc::new(incident.clone()));
         Ok(incident)
     }
 
@@ -462,7 +463,7 @@ impl Batch {
                 .and_then(|id| cache.incidents.get(&id))
                 .filter(|it| it.last_hash == last_hash);
             match cached {
-                Some(incident) => self.remember(incident.clone()),
+                Some(incident) => self.remember(Arc::clone(incident)),
                 None => stale.push(id),
             }
         }
@@ -478,18 +479,18 @@ impl Batch {
             query = query.bind(id);
         }
         for row in query.fetch_all(&mut **tx).await? {
-            self.remember(incident_from_row(&row)?);
+            self.remember(Arc::new(incident_from_row(&row)?));
         }
         Ok(())
     }
 
-    fn remember(&mut self, incident: Incident) {
+    fn remember(&mut self, incident: Arc<Incident>) {
         self.by_number.insert(incident.reference.0, incident.id.0);
         self.incidents.insert(incident.id.0, incident);
     }
 
     /// Records a changed incident and the events that changed it.
-    fn record(&mut self, incident: Incident, events: &[Arc<StoredEvent>]) {
+    fn record(&mut self, incident: Arc<Incident>, events: &[Arc<StoredEvent>]) {
         if !self.dirty.contains(&incident.id.0) {
             self.dirty.push(incident.id.0);
         }
@@ -547,7 +548,7 @@ impl Batch {
         let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
             .dirty
             .iter()
-            .filter_map(|id| self.incidents.get(id))
+            .filter_map(|id| self.incidents.get(id).map(|it| &**it))
             .partition(|it| self.rows_dirty.contains(&it.id.0));
         for (start, len) in multirow::chunks(heads.len()) {
             script.statement(head_update_sql(self.backend, len));
@@ -576,7 +577,7 @@ impl Batch {
         let lists: Vec<&Incident> = self
             .lists_dirty
             .iter()
-            .filter_map(|id| self.incidents.get(id))
+            .filter_map(|id| self.incidents.get(id).map(|it| &**it))
             .collect();
         for (start, len) in multirow::chunks(lists.len()) {
             script.statement(format!(
@@ -695,7 +696,7 @@ async fn run_declare(
                 return Err(StoreError::IdempotencyKeyReused);
             }
             return Ok(Outcome {
-                incident,
+                incident: Arc::new(incident),
                 created: false,
                 events: vec![],
             });
@@ -709,7 +710,8 @@ async fn run_declare(
     let (mut incident, data) = declare(new.clone(), IncidentId(id), Reference(number), actor, now);
     let mut events = vec![Arc::new(chain(&mut incident, &data, actor, now, now))];
     follow_ups(tx, &mut incident, &[data], actor, catalog, now, &mut events).await?;
-    batch.record(incident.clone(), &events);
+    let incident = Arc::new(incident);
+    batch.record(Arc::clone(&incident), &events);
     Ok(Outcome {
         incident,
         created: true,
@@ -780,8 +782,9 @@ async fn run_command(
         .await?;
     }
     // A look at the clock that found nothing owed still moves `wake_at` on.
+    let incident = Arc::new(incident);
     if !events.is_empty() || is_tick {
-        batch.record(incident.clone(), &events);
+        batch.record(Arc::clone(&incident), &events);
     }
     Ok(Outcome {
         incident,
@@ -837,7 +840,7 @@ async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
     };
     tracing::warn!(command = %job.id, "a committed command's answer was lost; answering it from its claim");
     Ok(Some(Outcome {
-        incident,
+        incident: Arc::new(incident),
         created: created != 0,
         events: events.into_iter().map(Arc::new).collect(),
     }))

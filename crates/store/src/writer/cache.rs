@@ -1,6 +1,7 @@
 //! The incidents the writer has committed, kept between batches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use firebreak_core::Incident;
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 /// stored hash is the one here is exactly the one here. Entries are added only after a commit.
 #[derive(Default)]
 pub(super) struct Cache {
-    pub(super) incidents: HashMap<Uuid, Incident>,
+    pub(super) incidents: HashMap<Uuid, Arc<Incident>>,
 }
 
 impl Cache {
@@ -20,7 +21,7 @@ impl Cache {
     /// starts over.
     const MAX: usize = 2_048;
 
-    pub(super) fn keep(&mut self, incidents: impl Iterator<Item = Incident>) {
+    pub(super) fn keep(&mut self, incidents: impl Iterator<Item = Arc<Incident>>) {
         for incident in incidents {
             if self.incidents.len() >= Self::MAX && !self.incidents.contains_key(&incident.id.0) {
                 self.incidents.clear();

@@ -47,8 +47,10 @@ pub async fn storage(
         .await?;
     let mut conn = pool.acquire().await?;
     if is_sqlite {
-        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-            .await?;
+        conn.execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        )
+        .await?;
     }
     for sql in [
         "DROP TABLE IF EXISTS ceiling_events",
