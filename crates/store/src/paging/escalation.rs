@@ -18,15 +18,12 @@ impl Store {
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE alerts SET step = $2, pass = $3, next_escalation_at = $4 WHERE id = $1",
-        )
-        .bind(alert_id.to_string())
-        .bind(position.step as i64)
-        .bind(position.pass)
-        .bind(micros(due))
-        .execute(&mut **tx)
-        .await?;
+        pending.steps.push((
+            alert_id.to_string(),
+            position.step as i64,
+            position.pass,
+            micros(due),
+        ));
         log(
             pending,
             alert_id,
@@ -92,25 +89,18 @@ impl Store {
             let rules = pending.rules(tx, &email).await?;
             for (place, (delay, channel, address, secret)) in rules.into_iter().enumerate() {
                 let at = now + SignedDuration::from_mins(delay);
-                sqlx::query(
-                    "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
-                     subject, body, status, attempts, next_attempt_at, created_at, secret) \
-                     VALUES ($1, $2, $3, 'page', $4, $5, $6, $7, $8, 'pending', 0, $9, $10, $11) \
-                     ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
-                )
-                .bind(Uuid::now_v7().to_string())
-                .bind(format!("alert:{alert_id}"))
-                .bind(seq + place as i64)
-                .bind(email.clone())
-                .bind(channel.clone())
-                .bind(address)
-                .bind(format!("[Firebreak] ALERT: {summary}"))
-                .bind(body.clone())
-                .bind(micros(at))
-                .bind(micros(now))
-                .bind(secret)
-                .execute(&mut **tx)
-                .await?;
+                pending.pages.push(PageMessage {
+                    alert_id: alert_id.to_string(),
+                    seq: seq + place as i64,
+                    person: email.clone(),
+                    channel: channel.clone(),
+                    address,
+                    subject: format!("[Firebreak] ALERT: {summary}"),
+                    body: body.clone(),
+                    send_at: micros(at),
+                    created_at: micros(now),
+                    secret,
+                });
                 log(
                     pending,
                     alert_id,
@@ -133,7 +123,7 @@ impl Store {
         limit: i64,
     ) -> Result<usize> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let pending = &mut Pending::default();
+        let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
         } else {
@@ -190,7 +180,7 @@ impl Store {
                 }
             }
         }
-        pending.flush(&mut tx, self.backend()).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -229,7 +219,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Alert> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let pending = &mut Pending::default();
+        let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"
         } else {
@@ -248,7 +238,7 @@ impl Store {
             )));
         }
         set_status(&mut tx, pending, alert_id, action, by, now).await?;
-        pending.flush(&mut tx, self.backend()).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         self.alert(alert_id).await
     }
@@ -278,7 +268,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let pending = &mut Pending::default();
+        let pending = &mut Pending::new(self.backend());
         let done = sqlx::query(
             "UPDATE alerts SET incident_id = $2, updated_at = $3, declare_pending = 0 WHERE id = $1 AND incident_id IS NULL",
         )
@@ -299,7 +289,7 @@ impl Store {
             "incident_declared",
             json!({"incident": incident_id, "by": by}),
         );
-        pending.flush(&mut tx, self.backend()).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -378,6 +368,9 @@ pub(super) async fn set_status(
     by: &str,
     now: Timestamp,
 ) -> Result<()> {
+    // Pages and positions queued earlier in this transaction are written first, so they are
+    // cancelled and stopped like any others.
+    pending.flush(tx).await?;
     let (sql, kind) = match action {
         AlertAction::Acknowledge => (
             "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, \

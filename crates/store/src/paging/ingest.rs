@@ -35,7 +35,7 @@ impl Store {
     ) -> Vec<Result<Ingested>> {
         let together = async {
             let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-            let pending = &mut Pending::default();
+            let pending = &mut Pending::new(self.backend());
             let mut done = Vec::with_capacity(events.len());
             for (service, incoming) in events {
                 done.push(
@@ -43,7 +43,7 @@ impl Store {
                         .await?,
                 );
             }
-            pending.flush(&mut tx, self.backend()).await?;
+            pending.flush(&mut tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         };
@@ -70,11 +70,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<Ingested> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
-        let pending = &mut Pending::default();
+        let pending = &mut Pending::new(self.backend());
         let done = self
             .apply_alert(&mut tx, pending, service, incoming, pager, now)
             .await?;
-        pending.flush(&mut tx, self.backend()).await?;
+        pending.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -339,14 +339,19 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 /// What a paging transaction owes the database before it commits, and what it has read once
-/// already. Log entries and page links are written together at the end (one statement for
-/// many: what lets a batch of alerts commit quickly); the silences in effect, policies and
-/// people's rules are read once per transaction (nothing in it changes them).
-#[derive(Default)]
+/// already. Log entries, page links, page messages and escalation positions are written
+/// together (one statement for many: what lets a batch of alerts commit quickly), at the end
+/// and before anything that reads or changes them in the same transaction (acknowledging
+/// cancels the pages not sent yet, so `set_status` flushes first); the silences in effect,
+/// policies and people's rules are read once per transaction (nothing in it changes them).
 struct Pending {
+    backend: Backend,
     log: Vec<(String, String, i64, String, String)>,
     /// (token hash, alert, person, expires at).
     links: Vec<(String, String, String, i64)>,
+    /// (alert, step, pass, escalates at): where each alert now is in its policy.
+    steps: Vec<(String, i64, i64, i64)>,
+    pages: Vec<PageMessage>,
     silences: Option<Vec<Silence>>,
     policies: HashMap<String, Option<String>>,
     rules: HashMap<String, Vec<PageRule>>,
@@ -355,8 +360,37 @@ struct Pending {
 /// A person's notification rule as paging uses it: after minutes, channel, address, secret.
 type PageRule = (i64, String, String, Option<String>);
 
+/// A page to one person by one of their rules: a `notifications` row of kind `page`.
+struct PageMessage {
+    alert_id: String,
+    /// Unique per alert, step, pass and rule: a page that is queued twice is queued once.
+    seq: i64,
+    person: String,
+    channel: String,
+    address: String,
+    subject: String,
+    body: String,
+    send_at: i64,
+    created_at: i64,
+    secret: Option<String>,
+}
+
 impl Pending {
-    async fn flush(&mut self, tx: &mut Transaction<'static, Any>, backend: Backend) -> Result<()> {
+    fn new(backend: Backend) -> Pending {
+        Pending {
+            backend,
+            log: Vec::new(),
+            links: Vec::new(),
+            steps: Vec::new(),
+            pages: Vec::new(),
+            silences: None,
+            policies: HashMap::new(),
+            rules: HashMap::new(),
+        }
+    }
+
+    async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        let backend = self.backend;
         for (start, len) in multirow::chunks(self.log.len()) {
             let chunk = &self.log[start..start + len];
             let sql = format!(
@@ -392,6 +426,64 @@ impl Pending {
             query.execute(&mut **tx).await?;
         }
         self.links.clear();
+        // The last position of each alert wins (the statement must name each alert once).
+        let mut seen = std::collections::HashSet::new();
+        let mut steps: Vec<_> = std::mem::take(&mut self.steps)
+            .into_iter()
+            .rev()
+            .filter(|it| seen.insert(it.0.clone()))
+            .collect();
+        steps.reverse();
+        for (start, len) in multirow::chunks(steps.len()) {
+            let values = multirow::values(backend, len, 4);
+            let sql = match backend {
+                Backend::Sqlite => format!(
+                    "UPDATE alerts SET step = v.column2, pass = v.column3, next_escalation_at = v.column4 \
+                     FROM (VALUES {values}) AS v WHERE alerts.id = v.column1"
+                ),
+                Backend::Postgres => format!(
+                    "UPDATE alerts SET step = v.step, pass = v.pass, next_escalation_at = v.at \
+                     FROM (VALUES {values}) AS v (id, step, pass, at) WHERE alerts.id = v.id"
+                ),
+            };
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (alert_id, step, pass, at) in &steps[start..start + len] {
+                query = query
+                    .bind(alert_id.clone())
+                    .bind(*step)
+                    .bind(*pass)
+                    .bind(*at);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        let pages = std::mem::take(&mut self.pages);
+        for (start, len) in multirow::chunks(pages.len()) {
+            let sql = format!(
+                "INSERT INTO notifications (notification_id, incident_id, seq, kind, target, channel, address, \
+                 subject, body, status, attempts, next_attempt_at, created_at, secret) VALUES {} \
+                 ON CONFLICT (incident_id, seq, channel, address) DO NOTHING",
+                multirow::values(backend, len, 14)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for page in &pages[start..start + len] {
+                query = query
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(format!("alert:{}", page.alert_id))
+                    .bind(page.seq)
+                    .bind("page")
+                    .bind(page.person.clone())
+                    .bind(page.channel.clone())
+                    .bind(page.address.clone())
+                    .bind(page.subject.clone())
+                    .bind(page.body.clone())
+                    .bind("pending")
+                    .bind(0_i64)
+                    .bind(page.send_at)
+                    .bind(page.created_at)
+                    .bind(page.secret.clone());
+            }
+            query.execute(&mut **tx).await?;
+        }
         Ok(())
     }
 
