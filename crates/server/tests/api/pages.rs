@@ -482,3 +482,75 @@ async fn a_burst_of_events_sqlite() {
 async fn a_burst_of_events_postgres() {
     a_burst_of_events(Backend::Postgres).await;
 }
+
+// Monitoring can send a trigger and its acknowledge in one burst, so in one transaction. The
+// trigger's step and page are written with the batch's other writes, and the acknowledge
+// must still see them: the page it cancels, the timer it stops.
+async fn a_trigger_and_its_acknowledge_in_one_transaction(backend: Backend) {
+    use firebreak_core::paging::{AlertAction, AlertSeverity, AlertStatus};
+    use firebreak_store::{IncomingAlert, Pager};
+    use jiff::SignedDuration;
+
+    let Some(app) = TestApp::spawn_with(backend, |settings| settings.workers = false).await else {
+        return;
+    };
+    let (service_id, _) = setup(&app, 5).await;
+    let service = app.store.service(&service_id).await.unwrap();
+    let event = |action| IncomingAlert {
+        action,
+        dedup_key: "disk".into(),
+        summary: "disk full".into(),
+        severity: AlertSeverity::Error,
+        source: "node".into(),
+        details: "{}".into(),
+        links: "[]".into(),
+        via: "api",
+    };
+    let nobody = |_: &str, _| None;
+    let pager = Pager {
+        on_call: &nobody,
+        base_url: "http://firebreak.test",
+        per_person_per_hour: 100,
+        link_lifetime: SignedDuration::from_hours(24),
+        flap_threshold: 0,
+        flap_window: SignedDuration::from_mins(10),
+    };
+    let (trigger, acknowledge) = (event(AlertAction::Trigger), event(AlertAction::Acknowledge));
+    let done = app
+        .store
+        .ingest_alerts(
+            &[(&service, &trigger), (&service, &acknowledge)],
+            &pager,
+            jiff::Timestamp::now(),
+        )
+        .await;
+    let ids: Vec<String> = done
+        .into_iter()
+        .map(|it| it.unwrap().alert_id.unwrap())
+        .collect();
+    assert_eq!(
+        ids[0], ids[1],
+        "the acknowledge found the alert its trigger opened"
+    );
+    let alert = app.store.alert(&ids[0]).await.unwrap();
+    assert_eq!(alert.status, AlertStatus::Acknowledged);
+    assert_eq!(
+        alert.next_escalation_at, None,
+        "the timer the trigger set is stopped"
+    );
+    let (_, it) = app.get(&format!("/api/v1/alerts/{}", ids[0])).await;
+    let log = it["log"].as_array().unwrap();
+    let kinds: Vec<&str> = log.iter().filter_map(|it| it["kind"].as_str()).collect();
+    assert_eq!(kinds, ["triggered", "step", "paged", "acknowledged"]);
+    assert_eq!(log[3]["detail"]["pages_cancelled"], 1, "{log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_and_its_acknowledge_in_one_transaction_sqlite() {
+    a_trigger_and_its_acknowledge_in_one_transaction(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_and_its_acknowledge_in_one_transaction_postgres() {
+    a_trigger_and_its_acknowledge_in_one_transaction(Backend::Postgres).await;
+}
