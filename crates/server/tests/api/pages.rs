@@ -521,7 +521,7 @@ async fn a_trigger_and_its_acknowledge_in_one_transaction(backend: Backend) {
         .ingest_alerts(
             &[(&service, &trigger), (&service, &acknowledge)],
             &pager,
-            jiff::Timestamp::now(),
+            firebreak_store::clock::now(),
         )
         .await;
     let ids: Vec<String> = done
