@@ -39,6 +39,7 @@ pub mod throttle;
 pub mod token;
 pub mod update;
 pub mod validate;
+pub mod wake;
 
 pub use access::{Access, Role};
 pub use catalog::Catalog;

@@ -14,6 +14,9 @@ text_enum!(Channel {
     Email = "email",
     Slack = "slack",
     Matrix = "matrix",
+    Sms = "sms",
+    Voice = "voice",
+    Push = "push",
 });
 
 /// A named place rules can notify: a webhook (signed like every Firebreak webhook), email

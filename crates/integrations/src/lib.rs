@@ -4,6 +4,8 @@
 pub mod chat;
 pub mod email;
 pub mod http;
+pub mod ntfy;
 pub mod outbound;
 pub mod trackers;
+pub mod twilio;
 pub mod webhook;
