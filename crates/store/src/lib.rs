@@ -43,7 +43,8 @@ pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use paging::{
     Alert, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat, IncomingAlert, Ingested,
-    IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc, Team,
+    ActionToken, IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc,
+    Team, WakeOutcome, WakePage,
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, Revision};

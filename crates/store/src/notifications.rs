@@ -42,10 +42,12 @@ pub struct Notification {
     pub secret: Option<String>,
     /// An iCalendar invitation to send with the email.
     pub calendar: Option<String>,
+    /// What the provider says became of a page by SMS, call or push.
+    pub delivery: Option<String>,
 }
 
-const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
-    status, attempts, next_attempt_at, last_error, created_at, sent_at, secret, calendar";
+pub(crate) const COLUMNS: &str = "id, notification_id, incident_id, seq, kind, target, channel, address, subject, body, \
+    status, attempts, next_attempt_at, last_error, created_at, sent_at, secret, calendar, delivery";
 
 /// A notification as `COLUMNS` reads it.
 #[derive(sqlx::FromRow)]
@@ -68,6 +70,7 @@ struct NotificationRow {
     sent_at: Option<i64>,
     secret: Option<String>,
     calendar: Option<String>,
+    delivery: Option<String>,
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -96,11 +99,12 @@ impl TryFrom<NotificationRow> for Notification {
             sent_at: row.sent_at.map(from_micros),
             secret: row.secret,
             calendar: row.calendar,
+            delivery: row.delivery,
         })
     }
 }
 
-fn from_row(row: &AnyRow) -> Result<Notification> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<Notification> {
     use sqlx::FromRow;
     Notification::try_from(NotificationRow::from_row(row)?)
 }

@@ -7,9 +7,44 @@ use super::*;
 pub struct ContactMethod {
     pub id: String,
     pub person: String,
-    /// `email` or `webhook`.
+    /// `email`, `webhook`, `slack`, `matrix`, `sms`, `voice` or `push`.
     pub kind: String,
     pub address: String,
+    /// A phone number is paged only once a code sent to it came back.
+    pub verified: bool,
+    /// The number replied STOP (until it replies START).
+    pub stopped: bool,
+    /// The provider said this can never arrive (a landline for SMS, a blocked number).
+    pub failure: Option<String>,
+}
+
+impl ContactMethod {
+    /// Whether pages may use it now.
+    pub fn usable(&self) -> bool {
+        self.verified && !self.stopped && self.failure.is_none()
+    }
+}
+
+/// The flags are read as 0/1 integers on both backends (`IS NOT NULL` is a boolean on
+/// PostgreSQL and an integer on SQLite).
+pub(crate) const CONTACT_COLUMNS: &str = "id, person, kind, address, \
+    CAST(CASE WHEN verified_at IS NULL THEN 0 ELSE 1 END AS BIGINT), \
+    CAST(CASE WHEN stopped_at IS NULL THEN 0 ELSE 1 END AS BIGINT), failure";
+
+pub(crate) type ContactRow = (String, String, String, String, i64, i64, Option<String>);
+
+pub(crate) fn contact_from(
+    (id, person, kind, address, verified, stopped, failure): ContactRow,
+) -> ContactMethod {
+    ContactMethod {
+        id,
+        person,
+        kind,
+        address,
+        verified: verified == 1,
+        stopped: stopped == 1,
+        failure,
+    }
 }
 
 /// A person's rules are few: each page is one message per rule.
@@ -28,11 +63,13 @@ impl Store {
         &self,
         person: &str,
         (kind, address, secret): (&str, &str, Option<&str>),
+        verified: bool,
         now: Timestamp,
     ) -> Result<ContactMethod> {
         let id = Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO contact_methods (id, person, kind, address, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO contact_methods (id, person, kind, address, secret, created_at, verified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.clone())
         .bind(person.to_string())
@@ -40,6 +77,7 @@ impl Store {
         .bind(address.to_string())
         .bind(secret.map(String::from))
         .bind(micros(now))
+        .bind(verified.then(|| micros(now)))
         .execute(self.pool())
         .await?;
         Ok(ContactMethod {
@@ -47,30 +85,30 @@ impl Store {
             person: person.into(),
             kind: kind.into(),
             address: address.into(),
+            verified,
+            stopped: false,
+            failure: None,
         })
     }
 
     pub async fn contact_methods(&self, person: &str) -> Result<Vec<ContactMethod>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, person, kind, address FROM contact_methods WHERE person = $1 ORDER BY created_at",
-        )
-        .bind(person.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, person, kind, address)| ContactMethod {
-                id,
-                person,
-                kind,
-                address,
-            })
-            .collect())
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contact_methods WHERE person = $1 ORDER BY created_at"
+        );
+        let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(person.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(contact_from).collect())
     }
 
     /// Removes a person's contact method and the rules that use it.
     pub async fn delete_contact_method(&self, person: &str, id: &str) -> Result<()> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        sqlx::query("DELETE FROM contact_verifications WHERE contact_method_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM notification_rules WHERE contact_method_id = $1 AND person = $2")
             .bind(id.to_string())
             .bind(person.to_string())
@@ -102,6 +140,11 @@ impl Store {
             .into_iter()
             .find(|it| it.id == contact_method_id)
             .ok_or(StoreError::NotFound("contact method"))?;
+        if !method.verified {
+            return Err(StoreError::Conflict(
+                "verify this contact method first (a code is sent to it)".into(),
+            ));
+        }
         let existing = self.notification_rules(person).await?;
         if existing.iter().any(|it| {
             it.contact_method.id == contact_method_id && it.delay_minutes == delay_minutes

@@ -32,9 +32,11 @@ mod escalation;
 mod heartbeats;
 mod ingest;
 mod silences;
+mod wake;
 
 pub use contacts::{ContactMethod, NotificationRule};
 pub use heartbeats::Heartbeat;
+pub use wake::{ActionToken, WakeOutcome, WakePage};
 
 /// The stored form of a policy (the API's shape).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -524,7 +526,8 @@ impl Pending {
         Ok(policy)
     }
 
-    /// A person's notification rules, soonest first; none: an email to them at once.
+    /// A person's notification rules, soonest first, by methods that can be used (verified,
+    /// not stopped, not failed for good); none: an email to them at once.
     async fn rules(
         &mut self,
         tx: &mut Transaction<'static, Any>,
@@ -535,7 +538,9 @@ impl Pending {
         }
         let mut rules: Vec<PageRule> = sqlx::query_as(
             "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
-             JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 ORDER BY r.delay_minutes",
+             JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 \
+             AND m.verified_at IS NOT NULL AND m.stopped_at IS NULL AND m.failure IS NULL \
+             ORDER BY r.delay_minutes",
         )
         .bind(person.to_string())
         .fetch_all(&mut **tx)
