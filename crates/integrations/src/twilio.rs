@@ -225,6 +225,13 @@ impl Twilio {
     }
 }
 
+/// A callback's form body as its parameters, in order (repeated names kept).
+pub fn form_params(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect()
+}
+
 /// `X-Twilio-Signature`: Base64 of HMAC-SHA1, keyed with the auth token (or signing key),
 /// over the full URL the provider called followed by each POST parameter's name and value,
 /// names in byte order, a repeated name's values sorted and each value once (as

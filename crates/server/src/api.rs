@@ -218,6 +218,14 @@ fn routes() -> Routes {
             axum::routing::delete(paging::delete_contact),
         )
         .route(
+            "/me/contact-methods/{id}/send-code",
+            axum::routing::post(paging::send_code),
+        )
+        .route(
+            "/me/contact-methods/{id}/verify",
+            axum::routing::post(paging::verify_contact),
+        )
+        .route(
             "/me/notification-rules",
             get(paging::rules).post(paging::add_rule),
         )

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", axum::routing::get(oncall::api::feed))
         .merge(paging::ingest::router())
         .merge(chat::slack_http::router())
+        .merge(paging::wake_in::router())
         .route(
             "/alerts/{id}/respond",
             axum::routing::get(paging::api::link_page).post(paging::api::link_action),
@@ -266,12 +267,14 @@ pub async fn serve_with_store(
             })
             .transpose()?,
     };
+    let phones = paging::wake::Phones::from_settings(&settings, &chat_http()?);
     let worker = workers::DeliveryWorker {
         store: store.clone(),
         client: firebreak_integrations::outbound::Outbound::new(
             Duration::from_millis(settings.webhooks.timeout_ms),
             settings.outbound_policy(),
         )?,
+        phones: phones.clone(),
         policy: settings.retry_policy(),
         mailer: settings
             .smtp()
@@ -333,6 +336,7 @@ pub async fn serve_with_store(
         pager: pager.clone(),
         alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
         chat: platforms.clone(),
+        phones,
     };
     if let (Some(slack), true) = (&platforms.slack, settings.workers) {
         // Over HTTP, what happened while this process was down is read back once at start.

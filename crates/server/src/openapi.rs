@@ -78,6 +78,8 @@ use utoipa::{Modify, OpenApi};
         crate::paging::api::add_contact,
         crate::paging::api::contacts,
         crate::paging::api::delete_contact,
+        crate::paging::api::send_code,
+        crate::paging::api::verify_contact,
         crate::paging::api::add_rule,
         crate::paging::api::rules,
         crate::paging::api::delete_rule,

@@ -155,6 +155,95 @@ pub struct PagingSettings {
     /// new alerts are kept but page nobody. 0: off.
     pub flap_threshold: usize,
     pub flap_window_minutes: i64,
+    /// Pages by SMS through a Twilio-shaped API (Twilio, SignalWire, …).
+    pub sms: PhoneSettings,
+    /// Pages by phone call through a Twilio-shaped API.
+    pub voice: PhoneSettings,
+    /// Pages by push through ntfy.
+    pub ntfy: NtfySettings,
+}
+
+/// A Twilio-shaped provider for SMS or calls; used when `account_sid` is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneSettings {
+    /// `https://api.twilio.com`; SignalWire: `https://<space>.signalwire.com/api/laml`.
+    pub api_base_url: String,
+    /// `AC…` (SignalWire: the project id).
+    pub account_sid: String,
+    /// An API key (`SK…`) to authenticate with instead of the account SID and auth token.
+    pub api_key_sid: String,
+    /// The auth token (or the API key's secret).
+    pub auth_token: Secret,
+    /// The number pages come from, E.164.
+    pub from: String,
+    /// A Messaging Service (`MG…`) that picks the sender instead (SMS only).
+    pub messaging_service_sid: String,
+    /// The header callbacks are signed in: `X-Twilio-Signature`, or
+    /// `X-SignalWire-Signature`.
+    pub signature_header: String,
+    /// The key callbacks are signed with; empty: the auth token (Twilio's way).
+    pub webhook_secret: Secret,
+    /// The previous key, accepted while it is rotated out.
+    pub webhook_secret_previous: Secret,
+}
+
+impl Default for PhoneSettings {
+    fn default() -> Self {
+        PhoneSettings {
+            api_base_url: "https://api.twilio.com".into(),
+            account_sid: String::new(),
+            api_key_sid: String::new(),
+            auth_token: Secret::default(),
+            from: String::new(),
+            messaging_service_sid: String::new(),
+            signature_header: "X-Twilio-Signature".into(),
+            webhook_secret: Secret::default(),
+            webhook_secret_previous: Secret::default(),
+        }
+    }
+}
+
+impl PhoneSettings {
+    pub fn enabled(&self) -> bool {
+        !self.account_sid.trim().is_empty()
+    }
+
+    pub fn config(&self) -> firebreak_integrations::twilio::TwilioConfig {
+        let nonempty = |it: &str| Some(it.trim().to_string()).filter(|it| !it.is_empty());
+        firebreak_integrations::twilio::TwilioConfig {
+            api_base_url: self.api_base_url.trim().to_string(),
+            account_sid: self.account_sid.trim().to_string(),
+            username: nonempty(&self.api_key_sid).unwrap_or_else(|| self.account_sid.trim().into()),
+            password: self.auth_token.expose().to_string(),
+            from: nonempty(&self.from),
+            messaging_service_sid: nonempty(&self.messaging_service_sid),
+        }
+    }
+
+    /// The keys a callback's signature may be made with, current first.
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        let current = if self.webhook_secret.is_empty() {
+            &self.auth_token
+        } else {
+            &self.webhook_secret
+        };
+        [current, &self.webhook_secret_previous]
+            .into_iter()
+            .filter(|it| !it.is_empty())
+            .map(|it| it.expose().to_string())
+            .collect()
+    }
+}
+
+/// ntfy push; used when `server_url` is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NtfySettings {
+    /// `https://ntfy.sh` or your own server.
+    pub server_url: String,
+    /// An access token (`tk_…`) when the server needs one.
+    pub token: Secret,
 }
 
 impl Default for PagingSettings {
@@ -166,6 +255,9 @@ impl Default for PagingSettings {
             escalation_interval_seconds: 5,
             flap_threshold: 4,
             flap_window_minutes: 30,
+            sms: PhoneSettings::default(),
+            voice: PhoneSettings::default(),
+            ntfy: NtfySettings::default(),
         }
     }
 }

@@ -29,4 +29,6 @@ pub struct AppState {
     pub alerts: paging::AlertBatcher,
     /// The configured chat platforms (for the settings page and the chat endpoints).
     pub chat: crate::chat::Platforms,
+    /// SMS, voice and push providers (for verification codes and the settings page).
+    pub phones: crate::paging::wake::Phones,
 }

@@ -33,6 +33,8 @@ pub struct DeliveryWorker {
     pub mailer: Option<Mailer>,
     /// Chat platforms, for pages by direct message.
     pub chat: crate::chat::Platforms,
+    /// SMS, voice and push providers, for pages that wake people.
+    pub phones: crate::paging::wake::Phones,
 }
 
 /// How long a claimed delivery is held; longer than the request timeout, so a worker that
@@ -68,7 +70,17 @@ impl DeliveryWorker {
                 .record_delivery(&claim.delivery, &outcome, &self.policy, now)
                 .await?;
         }
-        let notifications = self.store.claim_notifications(now, 64, LEASE).await?;
+        let (wake, notifications): (Vec<_>, Vec<_>) = self
+            .store
+            .claim_notifications(now, 64, LEASE)
+            .await?
+            .into_iter()
+            .partition(|it| crate::paging::wake::is_wake(it.channel));
+        let (sent, failed) =
+            crate::paging::wake::deliver(&self.store, &self.phones, wake, &self.policy, now)
+                .await?;
+        report.delivered += sent;
+        report.failed += failed;
         let sends = notifications
             .iter()
             .map(|it| self.send_notification(it, now));
@@ -119,6 +131,10 @@ impl DeliveryWorker {
                     },
                 }
             }
+            Channel::Sms | Channel::Voice | Channel::Push => DeliveryOutcome::Failed {
+                status_code: None,
+                error: "pages that wake people are sent by paging::wake".into(),
+            },
             Channel::Webhook => {
                 let secret = match &it.secret {
                     Some(secret) => secret.clone(),

@@ -42,8 +42,8 @@ pub use insights::Deploy;
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use paging::{
-    Alert, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat, IncomingAlert, Ingested,
-    ActionToken, IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc,
+    ActionToken, Alert, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat, IncomingAlert,
+    Ingested, IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc,
     Team, WakeOutcome, WakePage,
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};

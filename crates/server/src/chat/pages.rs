@@ -67,10 +67,9 @@ pub async fn send(
                 .await
                 .map_err(store_error)
         }
-        Channel::Email | Channel::Webhook => Err(ChatError::Dead(format!(
-            "{} is not a chat channel",
-            page.channel
-        ))),
+        Channel::Email | Channel::Webhook | Channel::Sms | Channel::Voice | Channel::Push => Err(
+            ChatError::Dead(format!("{} is not a chat channel", page.channel)),
+        ),
     }
 }
 

@@ -7,3 +7,5 @@ pub mod ingest;
 pub mod pager;
 pub mod service;
 pub mod service_pages;
+pub mod wake;
+pub mod wake_in;

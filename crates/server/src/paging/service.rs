@@ -386,10 +386,13 @@ pub async fn new_key(
 #[derive(Deserialize, ToSchema, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
-    /// `email`, `webhook`, `slack` or `matrix`.
+    /// `email`, `webhook`, `slack`, `matrix`, `sms`, `voice` or `push`.
     pub kind: String,
-    /// An email address, an http(s) URL for a webhook, a Slack member id (`U…`) or a Matrix
-    /// user id (`@ana:example.org`).
+    /// An email address, an http(s) URL for a webhook, a Slack member id (`U…`), a Matrix
+    /// user id (`@ana:example.org`), or a phone number with its country code for `sms` and
+    /// `voice` (`+1 415 555 0100`; verified with a code before it is paged). Empty for
+    /// `push`: the topic is made for you and shown once.
+    #[serde(default)]
     pub address: String,
     /// A webhook's signing secret (16+ characters); made for you when absent.
     pub secret: Option<String>,
@@ -461,19 +464,135 @@ pub async fn contact(
             }
             (id.to_string(), None)
         }
+        // A phone number, in E.164; paged only once a code sent to it comes back.
+        "sms" | "voice" => (
+            firebreak_core::wake::parse_phone(&body.address)
+                .map_err(|reason| ApiError::field("address", reason))?,
+            None,
+        ),
+        // A random topic on the ntfy server: on an open server the topic is the password.
+        "push" => {
+            if !body.address.trim().is_empty() {
+                return Err(ApiError::field(
+                    "address",
+                    "leave it empty: a push topic is made for you",
+                ));
+            }
+            if state.phones.ntfy.is_none() {
+                return Err(ApiError::field(
+                    "kind",
+                    "push needs [paging.ntfy] server_url on this server",
+                ));
+            }
+            (crate::paging::wake::new_topic()?, None)
+        }
         _ => {
-            return Err(ApiError::field("kind", "email, webhook, slack or matrix"));
+            return Err(ApiError::field(
+                "kind",
+                "email, webhook, slack, matrix, sms, voice or push",
+            ));
         }
     };
+    let verified = !matches!(body.kind.as_str(), "sms" | "voice");
     let created = state
         .store
         .create_contact_method(
             &person,
             (&body.kind, &address, secret.as_deref()),
+            verified,
             firebreak_store::clock::now(),
         )
         .await?;
-    Ok(contact_dto(created, secret))
+    let mut shown = contact_dto(created, secret);
+    if body.kind == "push" {
+        shown.address = address.clone();
+        shown.subscribe =
+            state.phones.ntfy.as_ref().map(|(config, _)| {
+                format!("{}/{address}", config.server_url.trim_end_matches('/'))
+            });
+    }
+    Ok(shown)
+}
+
+#[derive(Deserialize, ToSchema, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The 6-digit code sent to the number.
+    pub code: String,
+}
+
+/// Sends a 6-digit code to one of your phone numbers (by SMS for `sms`, by a call that reads
+/// it for `voice`); it works for 15 minutes, one a minute.
+pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ContactDto> {
+    let person = person_changing(caller)?;
+    let method = state
+        .store
+        .contact_method(&person, id)
+        .await
+        .map_err(not_found("contact method"))?;
+    if !matches!(method.kind.as_str(), "sms" | "voice") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_a_phone",
+            "only sms and voice contact methods are verified with a code",
+        ));
+    }
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(ApiError::internal)?;
+    let code = firebreak_core::wake::verification_code(u32::from_le_bytes(random));
+    state
+        .store
+        .start_verification(
+            &method,
+            &firebreak_core::token::hash_token(&code),
+            firebreak_store::clock::now(),
+        )
+        .await?;
+    use crate::paging::wake::SendCodeError;
+    match crate::paging::wake::send_code(&state.phones, &method.kind, &method.address, &code).await
+    {
+        Ok(()) => Ok(contact_dto(method, None)),
+        Err(err @ SendCodeError::Refused(_)) => Err(ApiError::field("address", err.to_string())),
+        Err(err @ SendCodeError::NotConfigured(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            err.to_string(),
+        )),
+        Err(err @ SendCodeError::Unavailable(_)) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "provider_unavailable",
+            err.to_string(),
+        )),
+    }
+}
+
+/// Checks the code typed back; the right one verifies the number.
+pub async fn verify(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &VerifyBody,
+) -> ApiResult<ContactDto> {
+    let person = person_changing(caller)?;
+    let code = body.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::field("code", "the 6 digits sent to the number"));
+    }
+    state
+        .store
+        .finish_verification(
+            &person,
+            id,
+            &firebreak_core::token::hash_token(code),
+            firebreak_store::clock::now(),
+        )
+        .await
+        .map(|it| contact_dto(it, None))
+        .map_err(|err| match err {
+            StoreError::NotFound(_) => ApiError::not_found("contact method"),
+            StoreError::Conflict(message) => ApiError::field("code", message),
+            other => other.into(),
+        })
 }
 
 /// The API and the account page come here.
@@ -494,6 +613,9 @@ pub async fn rule(state: &AppState, caller: &Caller, body: &RuleBody) -> ApiResu
         .map_err(|err| match err {
             StoreError::NotFound(_) => {
                 ApiError::field("contact_method", "not one of your contact methods")
+            }
+            StoreError::Conflict(message) if message.starts_with("verify") => {
+                ApiError::field("contact_method", message)
             }
             other => other.into(),
         })?;
@@ -715,10 +837,20 @@ pub(crate) async fn checked_service(state: &AppState, body: &ServiceBody) -> Api
 pub struct ContactDto {
     pub id: String,
     pub kind: String,
+    /// A push topic is shown whole only when it is made (`firebreak-…` after that).
     pub address: String,
     /// Only when a webhook is created: the secret its pages are signed with
     /// (`Firebreak-Signature`, as outgoing webhooks).
     pub secret: Option<String>,
+    /// A phone number is paged only once verified.
+    pub verified: bool,
+    /// The number replied STOP (texts resume when it replies START).
+    pub stopped: bool,
+    /// Why the provider can never deliver to it (a landline for SMS, a blocked number);
+    /// pages skip it until it is verified again.
+    pub failure: Option<String>,
+    /// Only when a push method is made: the topic's address to subscribe to in the ntfy app.
+    pub subscribe: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
@@ -732,11 +864,20 @@ pub(crate) fn contact_dto(
     it: firebreak_store::ContactMethod,
     secret: Option<String>,
 ) -> ContactDto {
+    let address = if it.kind == "push" {
+        format!("{}…", it.address.chars().take(14).collect::<String>())
+    } else {
+        it.address
+    };
     ContactDto {
         id: it.id,
         kind: it.kind,
-        address: it.address,
+        address,
         secret,
+        verified: it.verified,
+        stopped: it.stopped,
+        failure: it.failure,
+        subscribe: None,
     }
 }
 

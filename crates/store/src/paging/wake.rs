@@ -390,7 +390,9 @@ impl Store {
             mark_failed(
                 &mut tx,
                 &page,
-                error.as_deref().unwrap_or("the provider could not deliver it"),
+                error
+                    .as_deref()
+                    .unwrap_or("the provider could not deliver it"),
             )
             .await?;
         }
@@ -411,12 +413,7 @@ impl Store {
 
     /// A reply code for an SMS page to `phone`: the code an alert of it already holds on
     /// this number, else the lowest code not held by a page whose alerts are still open.
-    pub async fn sms_code(
-        &self,
-        phone: &str,
-        page: &WakePage,
-        now: Timestamp,
-    ) -> Result<u32> {
+    pub async fn sms_code(&self, phone: &str, page: &WakePage, now: Timestamp) -> Result<u32> {
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
         // Codes on this number whose pages still have an open alert.
         let held: Vec<(i64, String)> = sqlx::query_as(
@@ -429,10 +426,9 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let ours = alert_of(&page.leader);
-        let code = match held
-            .iter()
-            .find(|(_, alert)| alert.strip_prefix("alert:") == Some(ours) && page.members.is_empty())
-        {
+        let code = match held.iter().find(|(_, alert)| {
+            alert.strip_prefix("alert:") == Some(ours) && page.members.is_empty()
+        }) {
             Some((code, _)) => u32::try_from(*code).unwrap_or(1),
             None => {
                 let taken: Vec<u32> = held
@@ -482,12 +478,13 @@ impl Store {
 
     /// An alert by its id or the first 8+ characters of it, if exactly one matches.
     pub async fn alert_by_prefix(&self, prefix: &str) -> Result<Option<String>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM alerts WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2")
-                .bind(prefix.to_string())
-                .bind(format!("{prefix}\u{7f}"))
-                .fetch_all(self.pool())
-                .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM alerts WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
+        )
+        .bind(prefix.to_string())
+        .bind(format!("{prefix}\u{7f}"))
+        .fetch_all(self.pool())
+        .await?;
         Ok(match ids.as_slice() {
             [one] => Some(one.clone()),
             _ => None,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::paging::service::person_of;
-use crate::paging::service::{ContactBody, RuleBody, contact, rule};
+use crate::paging::service::{ContactBody, RuleBody, VerifyBody, contact, rule};
 use crate::paging::service::{ContactDto, RuleDto, contact_dto, person_changing};
 
 // ----- how you are paged -----
@@ -53,6 +53,41 @@ pub async fn delete_contact(
         .await
         .map_err(not_found("contact method"))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it); it
+/// works for 15 minutes. One a minute.
+#[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/send-code", tag = "paging",
+    params(("id" = String, Path, description = "Contact method id")),
+    responses((status = 202, body = ContactDto), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a code went less than a minute ago, the method is not a phone, or the provider is not configured"),
+        (status = 422, body = ErrorBody, description = "the provider refused the number"),
+        (status = 502, body = ErrorBody, description = "the provider could not be reached")),
+    security(("bearer" = [])))]
+pub async fn send_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ContactDto>)> {
+    let method = crate::paging::service::send_code(&state, &caller, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(method)))
+}
+
+/// Verify a phone number with the code sent to it; pages use it from then on.
+#[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/verify", tag = "paging", request_body = VerifyBody,
+    params(("id" = String, Path, description = "Contact method id")),
+    responses((status = 200, body = ContactDto), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "wrong, expired or too often tried code")),
+    security(("bearer" = [])))]
+pub async fn verify_contact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> ApiResult<Json<ContactDto>> {
+    Ok(Json(
+        crate::paging::service::verify(&state, &caller, &id, &body).await?,
+    ))
 }
 
 /// Add a rule: when you are paged, use this contact method after this many minutes (a method
