@@ -82,7 +82,8 @@ async fn contact_methods_for_chat_are_checked() {
         ("matrix", "@writer:example.org", true),
         ("matrix", "writer:example.org", false),
         ("matrix", "@writer", false),
-        ("sms", "+15551234567", false),
+        ("sms", "555-1234", false),
+        ("pigeon", "+15551234567", false),
     ] {
         let (status, body) = app
             .post(

@@ -108,6 +108,7 @@ pub(crate) fn manual_worker(app: &TestApp) -> DeliveryWorker {
             .smtp()
             .map(|it| firebreak_integrations::email::Mailer::new(&it).unwrap()),
         chat: firebreak_server::chat::Platforms::default(),
+        phones: firebreak_server::paging::wake::Phones::default(),
     }
 }
 
