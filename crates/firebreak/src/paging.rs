@@ -107,8 +107,11 @@ pub(crate) enum CatalogCmd {
     /// Add a contact method: `email ADDRESS` or `webhook URL` (a webhook's signing secret is
     /// printed once).
     AddContact {
-        /// `email`, `webhook`, `slack` (a member id, U…) or `matrix` (@you:server).
+        /// `email`, `webhook`, `slack` (a member id, U…), `matrix` (@you:server), `sms` or
+        /// `voice` (a number with its country code, then `send-code` and `verify`), or
+        /// `push` (no address: an ntfy topic is made and printed once).
         kind: String,
+        #[arg(default_value = "")]
         address: String,
         /// A webhook's signing secret (16+ characters); made for you when absent.
         #[arg(long)]
@@ -116,6 +119,10 @@ pub(crate) enum CatalogCmd {
     },
     /// Remove one of your contact methods and the rules that use it.
     RemoveContact { id: String },
+    /// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it).
+    SendCode { id: String },
+    /// Verify a phone number with the code sent to it.
+    Verify { id: String, code: String },
     /// Your notification rules. With none, a page is an email to your address at once.
     Rules,
     /// Add a rule: when you are paged, use this contact method after --after minutes.
@@ -437,8 +444,22 @@ pub(crate) async fn catalog(
             let list = client
                 .call(Method::GET, "/me/contact-methods", None)
                 .await?;
-            print_list(as_json, &list, &["ID", "KIND", "ADDRESS"], |it| {
-                vec![text(&it["id"]), text(&it["kind"]), text(&it["address"])]
+            print_list(as_json, &list, &["ID", "KIND", "ADDRESS", "STATE"], |it| {
+                let state = if let Some(failure) = it["failure"].as_str() {
+                    format!("failed: {failure}")
+                } else if it["stopped"] == true {
+                    "stopped (text START to resume)".to_string()
+                } else if it["verified"] == false {
+                    "not verified".to_string()
+                } else {
+                    "ok".to_string()
+                };
+                vec![
+                    text(&it["id"]),
+                    text(&it["kind"]),
+                    text(&it["address"]),
+                    state,
+                ]
             });
         }
         CatalogCmd::AddContact {
@@ -465,7 +486,35 @@ pub(crate) async fn catalog(
                 if let Some(secret) = created["secret"].as_str() {
                     println!("signing secret (shown once): {secret}");
                 }
+                if let Some(subscribe) = created["subscribe"].as_str() {
+                    println!("subscribe to this topic in the ntfy app (shown once): {subscribe}");
+                }
+                if created["verified"] == false {
+                    println!(
+                        "not verified yet: firebreak paging send-code {0}, then firebreak paging verify {0} CODE",
+                        text(&created["id"])
+                    );
+                }
             }
+        }
+        CatalogCmd::SendCode { id } => {
+            let path = format!("/me/contact-methods/{}/send-code", path_part(&id));
+            let sent = client.call(Method::POST, &path, Some(json!({}))).await?;
+            println!(
+                "A code was sent to {}; it works for 15 minutes.",
+                text(&sent["address"])
+            );
+        }
+        CatalogCmd::Verify { id, code } => {
+            let path = format!("/me/contact-methods/{}/verify", path_part(&id));
+            let done = client
+                .call(Method::POST, &path, Some(json!({"code": code})))
+                .await?;
+            println!(
+                "Verified {} {}",
+                text(&done["kind"]),
+                text(&done["address"])
+            );
         }
         CatalogCmd::RemoveContact { id } => {
             let path = format!("/me/contact-methods/{}", path_part(&id));

@@ -59,6 +59,12 @@ fn committed_vectors_from_twilio_python() {
 #[test]
 fn fresh_vectors_when_given() {
     let Ok(file) = std::env::var("TWILIO_VECTORS") else {
+        // `scripts/test` always makes them; only a bare `cargo test` goes without.
+        assert_ne!(
+            std::env::var("FIREBREAK_REQUIRE_POSTGRES").as_deref(),
+            Ok("1"),
+            "the test command sets TWILIO_VECTORS (scripts/twilio-vectors)"
+        );
         return;
     };
     let text = std::fs::read_to_string(&file).expect("TWILIO_VECTORS names a readable file");

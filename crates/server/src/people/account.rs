@@ -22,8 +22,8 @@ struct AccountPage {
     role: String,
     name: String,
     time_zone: String,
-    /// (id, kind, address).
-    contacts: Vec<(String, String, String)>,
+    /// (id, kind, address, state in words, waits for a code).
+    contacts: Vec<(String, String, String, String, bool)>,
     /// (id, "after 5 min by webhook https://…").
     rules: Vec<(String, String)>,
 }
@@ -51,7 +51,18 @@ async fn render_page(
         .contact_methods(&user.email)
         .await?
         .into_iter()
-        .map(|it| (it.id, it.kind, it.address))
+        .map(|it| {
+            let dto = crate::paging::service::contact_dto(it, None);
+            let state = match (&dto.failure, dto.stopped, dto.verified) {
+                (Some(failure), _, _) => format!("cannot be reached: {failure}"),
+                (None, true, _) => "stopped: text START to the paging number".to_string(),
+                (None, false, false) => "not verified yet".to_string(),
+                (None, false, true) => String::new(),
+            };
+            let waits = !dto.verified || dto.failure.is_some();
+            let phone = matches!(dto.kind.as_str(), "sms" | "voice");
+            (dto.id, dto.kind, dto.address, state, waits && phone)
+        })
         .collect();
     let rules = state
         .store
@@ -110,8 +121,8 @@ pub async fn save(
     Ok(see_other("/account"))
 }
 
-/// Adds a contact method, a rule, or removes one (`action`: contact, rule, delete-contact,
-/// delete-rule) — through the same functions as the API.
+/// Adds a contact method (and verifies a phone number), a rule, or removes one (`action`:
+/// contact, send-code, verify, rule, delete-contact, delete-rule) — through the same functions as the API.
 pub async fn paging(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -133,9 +144,34 @@ pub async fn paging(
                 secret: None,
             };
             let created = crate::paging::service::contact(&state, &viewer.0, &body).await?;
-            created.secret.map(|secret| {
-                format!("Your webhook's pages are signed with this secret (shown once): {secret}")
-            })
+            match (created.secret, created.subscribe) {
+                (Some(secret), _) => Some(format!(
+                    "Your webhook's pages are signed with this secret (shown once): {secret}"
+                )),
+                (None, Some(subscribe)) => Some(format!(
+                    "Subscribe to this topic in the ntfy app (shown once; anyone who knows it can read your pages): {subscribe}"
+                )),
+                (None, None) if !created.verified => Some(format!(
+                    "Added {}. Send a code to it and type it back below to verify it.",
+                    created.address
+                )),
+                (None, None) => None,
+            }
+        }
+        "send-code" => {
+            let sent = crate::paging::service::send_code(&state, &viewer.0, &field("id")).await?;
+            Some(format!(
+                "A code was sent to {}; it works for 15 minutes.",
+                sent.address
+            ))
+        }
+        "verify" => {
+            let body = crate::paging::service::VerifyBody {
+                code: field("code"),
+            };
+            let done =
+                crate::paging::service::verify(&state, &viewer.0, &field("id"), &body).await?;
+            Some(format!("{} {} is verified.", done.kind, done.address))
         }
         "rule" => {
             let body = crate::paging::service::RuleBody {
@@ -164,9 +200,11 @@ pub async fn paging(
             None
         }
         _ => {
-            return Err(
-                ApiError::field("action", "contact, rule, delete-contact or delete-rule").into(),
-            );
+            return Err(ApiError::field(
+                "action",
+                "contact, send-code, verify, rule, delete-contact or delete-rule",
+            )
+            .into());
         }
     };
     match flash {

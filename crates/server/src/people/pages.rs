@@ -288,7 +288,60 @@ struct SettingsPage {
     chrome: Chrome,
     /// Each chat platform and whether it is connected (never its secrets).
     chat: Vec<(&'static str, String)>,
+    /// SMS, voice and push: configured or not, and where the provider must call back.
+    wake: Vec<(&'static str, String)>,
     rows: Vec<(String, String)>,
+}
+
+/// What the settings page says about each wake-up channel (never its secrets).
+fn wake_state(settings: &crate::settings::Settings) -> Vec<(&'static str, String)> {
+    let base = settings.base_url();
+    let paging = &settings.paging;
+    let phone = |it: &crate::settings::PhoneSettings, callback: String| {
+        if it.enabled() {
+            format!(
+                "on, account {} at {}, from {}; {callback}",
+                it.account_sid,
+                it.api_base_url,
+                if it.from.is_empty() {
+                    &it.messaging_service_sid
+                } else {
+                    &it.from
+                }
+            )
+        } else {
+            "off ([paging.{}] account_sid is not set)".to_string()
+        }
+    };
+    vec![
+        (
+            "SMS",
+            phone(
+                &paging.sms,
+                format!("set the number's incoming-message webhook to POST {base}/integrations/twilio/sms"),
+            )
+            .replace("[paging.{}]", "[paging.sms]"),
+        ),
+        (
+            "Phone calls",
+            phone(
+                &paging.voice,
+                format!("calls fetch their words from {base}/integrations/twilio/voice (must be reachable)"),
+            )
+            .replace("[paging.{}]", "[paging.voice]"),
+        ),
+        (
+            "Push (ntfy)",
+            if paging.ntfy.server_url.is_empty() {
+                "off ([paging.ntfy] server_url is not set)".to_string()
+            } else {
+                format!(
+                    "on, {}; buttons call {base}/integrations/ntfy/…",
+                    paging.ntfy.server_url
+                )
+            },
+        ),
+    ]
 }
 
 /// `key.path = value` rows of a settings tree.
@@ -326,6 +379,7 @@ pub async fn settings(State(state): State<AppState>, viewer: Viewer) -> UiResult
     Ok(render(&SettingsPage {
         chrome: viewer.chrome("settings"),
         chat: crate::chat::service::connections(&state).await,
+        wake: wake_state(settings),
         rows,
     }))
 }
