@@ -151,6 +151,10 @@ pub fn parse_reply(body: &str) -> Reply {
     Reply::Unknown
 }
 
+/// Replies that did nothing a number gets answers to, until its next page or action (as
+/// GoAlert: a bot or an auto-reply on the other end cannot start an endless exchange).
+pub const PASSIVE_REPLIES: i64 = 5;
+
 /// The lowest reply code (from 1) not `taken` by a page still open on this number.
 pub fn next_code(taken: &[u32]) -> u32 {
     (1..).find(|code| !taken.contains(code)).unwrap_or(1)

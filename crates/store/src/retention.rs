@@ -61,7 +61,7 @@ impl Store {
     pub async fn prune(&self, retention: &Retention, now: Timestamp, batch: i64) -> Result<Pruned> {
         let cutoff = |keep: Option<SignedDuration>| keep.map(|it| micros(now - it));
         // Each: the table, the statement (with $1 the cutoff and $2 the batch), the cutoff.
-        let statements: [(&'static str, &'static str, Option<i64>); 9] = [
+        let statements: [(&'static str, &'static str, Option<i64>); 12] = [
             (
                 "outbox",
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
@@ -115,6 +115,26 @@ impl Store {
                 "DELETE FROM private_reads WHERE id IN (SELECT id FROM private_reads \
                  WHERE at < $1 ORDER BY id LIMIT $2)",
                 cutoff(retention.private_reads),
+            ),
+            // Push buttons and verification codes once expired, SMS reply codes once their
+            // pages are as old as the notifications kept.
+            (
+                "action_tokens",
+                "DELETE FROM action_tokens WHERE token_hash IN (SELECT token_hash FROM action_tokens \
+                 WHERE expires_at < $1 LIMIT $2)",
+                cutoff(retention.sessions),
+            ),
+            (
+                "contact_verifications",
+                "DELETE FROM contact_verifications WHERE contact_method_id IN (SELECT contact_method_id \
+                 FROM contact_verifications WHERE expires_at < $1 LIMIT $2)",
+                cutoff(retention.sessions),
+            ),
+            (
+                "sms_codes",
+                "DELETE FROM sms_codes WHERE (phone, code) IN (SELECT phone, code FROM sms_codes \
+                 WHERE sent_at < $1 ORDER BY sent_at LIMIT $2)",
+                cutoff(retention.notifications),
             ),
         ];
         let mut pruned = Pruned::default();

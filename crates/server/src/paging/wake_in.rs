@@ -173,30 +173,44 @@ async fn inbound_sms(
         return Ok(sms_answer(None));
     };
     let now = firebreak_store::clock::now();
-    let answer = match wake::parse_reply(&text) {
+    // What to say, and whether it did something (a page acted on, STOP or START).
+    let acted = |said: String| {
+        let done = !said.starts_with("Not done");
+        (said, done)
+    };
+    let (answer, did) = match wake::parse_reply(&text) {
         Reply::Stop => {
             state.store.set_sms_stopped(&from, true, now).await?;
             tracing::info!(person = %person, "a number replied STOP: no more pages by SMS to it");
-            "Firebreak will not text this number until you reply START. Calls and other ways you are paged go on.".to_string()
+            ("Firebreak will not text this number until you reply START. Calls and other ways you are paged go on.".to_string(), true)
         }
         Reply::Start => {
             state.store.set_sms_stopped(&from, false, now).await?;
-            "Firebreak will text pages to this number again.".to_string()
+            ("Firebreak will text pages to this number again.".to_string(), true)
         }
         Reply::Latest(action) => match state.store.sms_code_page(&from, None).await? {
-            Some(page) => act_on_page(&state, &page, action, &person).await,
-            None => "No page was sent to this number yet.".to_string(),
+            Some(page) => acted(act_on_page(&state, &page, action, &person).await),
+            None => ("No page was sent to this number yet.".to_string(), false),
         },
         Reply::Code(code, action) => match state.store.sms_code_page(&from, Some(code)).await? {
-            Some(page) => act_on_page(&state, &page, action, &person).await,
-            None => format!("Unknown reply code {code}: use the number from the page, e.g. 1a."),
+            Some(page) => acted(act_on_page(&state, &page, action, &person).await),
+            None => (
+                format!("Unknown reply code {code}: use the number from the page, e.g. 1a."),
+                false,
+            ),
         },
         Reply::Alert(prefix, action) => match state.store.alert_by_prefix(&prefix).await? {
-            Some(alert) => act(&state, &alert, action, &person).await,
-            None => format!("No alert has the id {prefix}."),
+            Some(alert) => acted(act(&state, &alert, action, &person).await),
+            None => (format!("No alert has the id {prefix}."), false),
         },
-        Reply::Unknown => "Firebreak did not understand that. Reply with the code from the page and a for acknowledge, e for escalate or c for close (e.g. 1a), or STOP to stop texts.".to_string(),
+        Reply::Unknown => ("Firebreak did not understand that. Reply with the code from the page and a for acknowledge, e for escalate or c for close (e.g. 1a), or STOP to stop texts.".to_string(), false),
     };
+    if did {
+        state.store.reset_passive_replies(&from).await?;
+    } else if !state.store.passive_reply(&from).await? {
+        tracing::info!(person = %person, "reply not answered: too many replies that did nothing");
+        return Ok(sms_answer(None));
+    }
     Ok(sms_answer(Some(&answer)))
 }
 

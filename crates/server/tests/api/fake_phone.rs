@@ -55,17 +55,30 @@ impl Sent {
     }
 }
 
+/// What the next requests to the provider meet, in order.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// An HTML 500, as an outage answers.
+    Status500,
+    /// Takes the message, then answers only after this long (past the client's timeout).
+    Stall(std::time::Duration),
+}
+
 #[derive(Default)]
 pub struct Log {
     pub sent: Vec<Sent>,
     pub pushes: Vec<Value>,
     pub violations: Vec<String>,
+    pub faults: std::collections::VecDeque<Fault>,
 }
 
 #[derive(Clone, Default)]
 pub struct FakePhone {
     pub log: Arc<Mutex<Log>>,
     pub base: String,
+    /// Firebreak's public URL (what the provider is given and signs) and where it really
+    /// listens, so callbacks reach the test server.
+    pub link: Arc<Mutex<(String, String)>>,
 }
 
 impl FakePhone {
@@ -81,7 +94,149 @@ impl FakePhone {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        FakePhone { log, base }
+        FakePhone {
+            log,
+            base,
+            link: Arc::default(),
+        }
+    }
+
+    /// Where Firebreak is: its public URL and the address it listens at.
+    pub fn connect(&self, public: &str, local: &str) {
+        *self.link.lock().unwrap() = (public.to_string(), local.to_string());
+    }
+
+    pub fn fault(&self, fault: Fault) {
+        self.log.lock().unwrap().faults.push_back(fault);
+    }
+
+    /// Posts a callback as the provider does: form encoded, `X-Twilio-Signature` over the
+    /// public URL it was given, sent to where Firebreak listens.
+    pub async fn callback(&self, url: &str, params: &[(&str, &str)]) -> (StatusCode, String) {
+        let (public, local) = self.link.lock().unwrap().clone();
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let signature = firebreak_integrations::twilio::signature(TOKEN, url, &params);
+        let target = url.replacen(&public, &local, 1);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let response = reqwest::Client::new()
+            .post(target)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (
+            StatusCode::from_u16(status.as_u16()).unwrap(),
+            response.text().await.unwrap(),
+        )
+    }
+
+    fn by_sid(&self, sid: &str) -> Sent {
+        self.sent().into_iter().find(|it| it.sid == sid).unwrap()
+    }
+
+    /// A delivery report for a message or call to its `StatusCallback`.
+    pub async fn report(&self, sid: &str, status: &str, error_code: Option<&str>) -> StatusCode {
+        let sent = self.by_sid(sid);
+        let url = sent.get("StatusCallback").unwrap().to_string();
+        let to = sent.get("To").unwrap().to_string();
+        let (sid_name, status_name) = if sid.starts_with("SM") {
+            ("MessageSid", "MessageStatus")
+        } else {
+            ("CallSid", "CallStatus")
+        };
+        let mut params = vec![
+            (sid_name, sid),
+            (status_name, status),
+            ("AccountSid", SID),
+            ("From", FROM),
+            ("To", to.as_str()),
+            ("ApiVersion", "2010-04-01"),
+        ];
+        if let Some(code) = error_code {
+            params.push(("ErrorCode", code));
+        }
+        self.callback(&url, &params).await.0
+    }
+
+    /// An SMS from `from` to the paging number: the number's incoming-message webhook.
+    pub async fn text_in(&self, from: &str, body: &str) -> String {
+        let public = self.link.lock().unwrap().0.clone();
+        let (status, answer) = self
+            .callback(
+                &format!("{public}/integrations/twilio/sms"),
+                &[
+                    ("MessageSid", "SM99999999999999999999999999999999"),
+                    ("SmsSid", "SM99999999999999999999999999999999"),
+                    ("AccountSid", SID),
+                    ("From", from),
+                    ("To", FROM),
+                    ("Body", body),
+                    ("NumMedia", "0"),
+                    ("NumSegments", "1"),
+                    ("SmsStatus", "received"),
+                    ("ApiVersion", "2010-04-01"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    }
+
+    fn call_params(&self, sid: &str) -> Vec<(String, String)> {
+        let sent = self.by_sid(sid);
+        [
+            ("CallSid", sid),
+            ("AccountSid", SID),
+            ("Direction", "outbound-api"),
+            ("CallStatus", "in-progress"),
+            ("From", FROM),
+            ("To", sent.get("To").unwrap()),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+    }
+
+    /// The call is answered: the provider fetches its words from the call's `Url`.
+    pub async fn answer(&self, sid: &str) -> String {
+        let url = self.by_sid(sid).get("Url").unwrap().to_string();
+        let params = self.call_params(sid);
+        let pairs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (status, twiml) = self.callback(&url, &pairs).await;
+        assert_eq!(status, StatusCode::OK, "{twiml}");
+        twiml
+    }
+
+    /// A key pressed while `twiml`'s `<Gather>` listens: posted to its `action`.
+    pub async fn press(&self, sid: &str, twiml: &str, digit: &str) -> String {
+        let action = twiml
+            .split("<Gather ")
+            .nth(1)
+            .and_then(|it| it.split("action=\"").nth(1))
+            .and_then(|it| it.split('"').next())
+            .unwrap_or_else(|| panic!("no <Gather action> in {twiml}"))
+            .replace("&amp;", "&");
+        let mut params = self.call_params(sid);
+        params.push(("Digits".into(), digit.into()));
+        let pairs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (status, answer) = self.callback(&action, &pairs).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -121,6 +276,22 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let (response, wait) = respond(&log, &sid, &resource, &headers, &body);
+    if let Some(wait) = wait {
+        tokio::time::sleep(wait).await;
+    }
+    response
+}
+
+/// The answer to a create, and how long to hold it back (a stall).
+fn respond(
+    log: &Mutex<Log>,
+    sid: &str,
+    resource: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Response, Option<std::time::Duration>) {
+    let (sid, resource) = (sid.to_string(), resource.to_string());
     let mut problems = Vec::new();
     let expected = format!(
         "Basic {}",
@@ -129,11 +300,11 @@ async fn create(
     let auth_ok =
         headers.get("authorization").and_then(|it| it.to_str().ok()) == Some(expected.as_str());
     if !auth_ok || sid != SID {
-        return (
+        return ((
             StatusCode::UNAUTHORIZED,
             Json(json!({"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401})),
         )
-            .into_response();
+            .into_response(), None);
     }
     if headers.get("content-type").and_then(|it| it.to_str().ok())
         != Some("application/x-www-form-urlencoded")
@@ -213,18 +384,45 @@ async fn create(
     if !problems.is_empty() {
         log.violations.extend(problems.iter().cloned());
         return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"code": 21000, "message": problems.join("; "), "status": 400})),
-        )
-            .into_response();
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"code": 21000, "message": problems.join("; "), "status": 400})),
+            )
+                .into_response(),
+            None,
+        );
+    }
+    match log.faults.pop_front() {
+        Some(Fault::Status500) => {
+            return (
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    [("content-type", "text/html")],
+                    "<html><body>Internal Server Error</body></html>",
+                )
+                    .into_response(),
+                None,
+            );
+        }
+        Some(Fault::Stall(wait)) => {
+            // The message is taken (the phone gets it), the answer comes too late.
+            let sid = format!("{prefix}{:032x}", log.sent.len() + 1);
+            log.sent.push(Sent {
+                resource: resource.clone(),
+                sid,
+                form: form.clone(),
+            });
+            return (StatusCode::CREATED.into_response(), Some(wait));
+        }
+        None => {}
     }
     if let Some((_, status, code, message)) = REFUSED.iter().find(|it| it.0 == to) {
-        return (
+        return ((
             StatusCode::from_u16(*status).unwrap(),
             Json(json!({"code": code, "message": message,
                 "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status})),
         )
-            .into_response();
+            .into_response(), None);
     }
     let sid = format!("{prefix}{:032x}", log.sent.len() + 1);
     log.sent.push(Sent {
@@ -234,6 +432,7 @@ async fn create(
     });
     let date = "Sun, 06 Dec 2026 03:00:00 +0000";
     (
+        (
         StatusCode::CREATED,
         Json(json!({
             "sid": sid, "account_sid": SID, "to": to, "from": one("From"),
@@ -243,7 +442,9 @@ async fn create(
             "uri": format!("/2010-04-01/Accounts/{SID}/{resource}/{sid}.json"),
         })),
     )
-        .into_response()
+        .into_response(),
+        None,
+    )
 }
 
 async fn publish(

@@ -79,25 +79,6 @@ async fn callback(
     (response.status(), response.text().await.unwrap())
 }
 
-async fn reply(app: &TestApp, from: &str, text: &str) -> String {
-    let (status, body) = callback(
-        app,
-        "/integrations/twilio/sms",
-        &[
-            ("MessageSid", "SM99999999999999999999999999999999"),
-            ("AccountSid", fake_phone::SID),
-            ("From", from),
-            ("To", fake_phone::FROM),
-            ("Body", text),
-            ("NumMedia", "0"),
-        ],
-        fake_phone::TOKEN,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 async fn add_phone(app: &TestApp, phone: &FakePhone, kind: &str, number: &str) -> String {
     let (status, method) = app
         .post(
@@ -260,6 +241,7 @@ async fn wake_up_pages(backend: Backend) {
     let Some(app) = spawn(backend, &phone).await else {
         return;
     };
+    phone.connect(PUBLIC, &app.base);
     let worker = worker(&app);
     let sms = add_phone(&app, &phone, "sms", "+1 (415) 555-0100").await;
     let voice = add_phone(&app, &phone, "voice", "+1 415 555 0101").await;
@@ -316,7 +298,7 @@ async fn wake_up_pages(backend: Backend) {
         page.get("StatusCallback"),
         Some(&*format!("{PUBLIC}/integrations/twilio/status"))
     );
-    let answer = reply(&app, SMS_NUMBER, "1a").await;
+    let answer = phone.text_in(SMS_NUMBER, "1a").await;
     assert!(
         answer.contains("<Message>Acknowledged: Checkout 5xx on a</Message>"),
         "{answer}"
@@ -336,9 +318,9 @@ async fn wake_up_pages(backend: Backend) {
     );
 
     // A reply again about the same alert says what happened; an unknown number gets nothing.
-    let again = reply(&app, SMS_NUMBER, "1a").await;
+    let again = phone.text_in(SMS_NUMBER, "1a").await;
     assert!(again.contains("Not done"), "{again}");
-    let stranger = reply(&app, "+14155559999", "1a").await;
+    let stranger = phone.text_in("+14155559999", "1a").await;
     assert!(!stranger.contains("<Message>"), "{stranger}");
 
     // Delivery reports: signed ones update the page; a bad signature changes nothing.
@@ -356,19 +338,19 @@ async fn wake_up_pages(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!log_kinds(&alert(&app, &a).await).contains(&"page_delivery".to_string()));
-    let (status, body) = callback(
-        &app,
-        "/integrations/twilio/status",
-        &[
-            ("MessageSid", &sid),
-            ("MessageStatus", "delivered"),
-            ("To", SMS_NUMBER),
-            ("AccountSid", fake_phone::SID),
-        ],
-        fake_phone::TOKEN,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        phone.report(&sid, "sent", None).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        phone.report(&sid, "delivered", None).await,
+        StatusCode::NO_CONTENT
+    );
+    // A late "sent" after "delivered" does not move it back.
+    assert_eq!(
+        phone.report(&sid, "sent", None).await,
+        StatusCode::NO_CONTENT
+    );
     let delivered = alert(&app, &a).await;
     let entry = delivered["log"]
         .as_array()
@@ -377,7 +359,16 @@ async fn wake_up_pages(backend: Backend) {
         .find(|it| it["kind"] == "page_delivery")
         .unwrap()
         .clone();
-    assert_eq!(entry["detail"]["delivery"], "delivered");
+    assert_eq!(entry["detail"]["delivery"], "sent");
+    let deliveries: Vec<Value> = delivered["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["kind"] == "page_delivery")
+        .cloned()
+        .collect();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert_eq!(deliveries[1]["detail"]["delivery"], "delivered");
     // A forged reply is refused too.
     let (status, _) = callback(
         &app,
@@ -407,50 +398,40 @@ async fn wake_up_pages(backend: Backend) {
             .count(),
         4
     );
-    let path = url.strip_prefix(PUBLIC).unwrap().to_string();
-    let answered = [
-        ("CallSid", call.sid.as_str()),
-        ("AccountSid", fake_phone::SID),
-        ("Direction", "outbound-api"),
-        ("CallStatus", "in-progress"),
-        ("From", fake_phone::FROM),
-        ("To", VOICE_NUMBER),
-    ];
-    let (status, twiml) = callback(&app, &path, &answered, fake_phone::TOKEN).await;
-    assert_eq!(status, StatusCode::OK, "{twiml}");
+    let twiml = phone.answer(&call.sid).await;
     assert!(twiml.contains("<Gather numDigits=\"1\""), "{twiml}");
     assert!(twiml.contains("Checkout 5xx on b"), "{twiml}");
     assert!(twiml.contains("To acknowledge, press 4."), "{twiml}");
-    let action = twiml
-        .split("action=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("&amp;", "&");
-    let action = action.strip_prefix(PUBLIC).unwrap().to_string();
     // `*` repeats the menu; a key not in it says so; 4 acknowledges and says it.
-    let mut pressed = answered.to_vec();
-    pressed.push(("Digits", "*"));
-    let (_, repeat) = callback(&app, &action, &pressed, fake_phone::TOKEN).await;
+    let repeat = phone.press(&call.sid, &twiml, "*").await;
     assert!(repeat.contains("To acknowledge, press 4."), "{repeat}");
-    pressed.pop();
-    pressed.push(("Digits", "9"));
-    let (_, wrong) = callback(&app, &action, &pressed, fake_phone::TOKEN).await;
+    let wrong = phone.press(&call.sid, &repeat, "9").await;
     assert!(wrong.contains("not in the menu"), "{wrong}");
     assert_eq!(alert(&app, &b).await["status"], "triggered");
-    pressed.pop();
-    pressed.push(("Digits", "4"));
-    let (_, done) = callback(&app, &action, &pressed, fake_phone::TOKEN).await;
+    let done = phone.press(&call.sid, &wrong, "4").await;
     assert!(done.contains("Acknowledged: Checkout 5xx on b"), "{done}");
     assert!(done.contains("<Hangup/>"), "{done}");
     let acked = alert(&app, &b).await;
     assert_eq!(acked["status"], "acknowledged");
     assert_eq!(acked["acknowledged_by"], "writer@test.example");
-    // Answered again later, the call says what became of it.
-    let (_, later) = callback(&app, &path, &answered, fake_phone::TOKEN).await;
+    // The call's own reports are recorded; answered again later, it says what became of it.
+    assert_eq!(
+        phone.report(&call.sid, "completed", None).await,
+        StatusCode::NO_CONTENT
+    );
+    let later = phone.answer(&call.sid).await;
     assert!(later.contains("already acknowledged"), "{later}");
+    // A forged key press changes nothing.
+    let forged_path = url.strip_prefix(PUBLIC).unwrap().to_string();
+    let (status, _) = callback(
+        &app,
+        &forged_path,
+        &[("CallSid", &call.sid), ("Digits", "6")],
+        "wrong-token",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(alert(&app, &b).await["status"], "acknowledged");
 
     // Alert C: resolved by the push button, which works once.
     let (c, opened) = trigger(&app, &key, "c").await;
@@ -486,7 +467,7 @@ async fn wake_up_pages(backend: Backend) {
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 
     // STOP: no more texts to the number (the method shows it); START resumes.
-    let stopped = reply(&app, SMS_NUMBER, "STOP").await;
+    let stopped = phone.text_in(SMS_NUMBER, "STOP").await;
     assert!(stopped.contains("until you reply START"), "{stopped}");
     let (_, methods) = app
         .call(&app.write, Method::GET, "/api/v1/me/contact-methods", None)
@@ -507,7 +488,7 @@ async fn wake_up_pages(backend: Backend) {
         before,
         "no SMS after STOP"
     );
-    let started = reply(&app, SMS_NUMBER, "start").await;
+    let started = phone.text_in(SMS_NUMBER, "start").await;
     assert!(started.contains("again"), "{started}");
     let (_, methods) = app
         .call(&app.write, Method::GET, "/api/v1/me/contact-methods", None)
@@ -573,8 +554,42 @@ async fn wake_up_pages(backend: Backend) {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    let all = reply(&app, SMS_NUMBER, &format!("{code}aa")).await;
+    let all = phone.text_in(SMS_NUMBER, &format!("{code}aa")).await;
     assert!(all.matches("Acknowledged").count() >= 2, "{all}");
+
+    // Replies that do nothing are answered five times, then not until a page or an action.
+    for n in 0..5 {
+        let said = phone.text_in(SMS_NUMBER, "what?").await;
+        assert!(said.contains("did not understand"), "reply {n}: {said}");
+    }
+    let silent = phone.text_in(SMS_NUMBER, "what?").await;
+    assert!(!silent.contains("<Message>"), "{silent}");
+    let (_, opened) = trigger(&app, &key, "after-silence").await;
+    worker.run_once(mins(opened, 150)).await.unwrap();
+    let said = phone.text_in(SMS_NUMBER, "what?").await;
+    assert!(
+        said.contains("did not understand"),
+        "answered again after a page: {said}"
+    );
+
+    // Retention: button tokens and reply codes go with the rest of the working rows.
+    let retention = firebreak_server::workers::RetentionWorker {
+        store: app.store.clone(),
+        retention: firebreak_server::settings::RetentionSettings::default().retention(),
+    };
+    retention
+        .run_once(firebreak_store::clock::now() + SignedDuration::from_hours(24 * 400))
+        .await
+        .unwrap();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    for table in ["action_tokens", "sms_codes"] {
+        let left: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(left, 0, "{table} pruned");
+    }
 
     assert_eq!(phone.violations(), Vec::<String>::new());
     app.stop().await;
@@ -597,6 +612,7 @@ async fn permanent_failures(backend: Backend) {
     let Some(app) = spawn(backend, &phone).await else {
         return;
     };
+    phone.connect(PUBLIC, &app.base);
     let worker = worker(&app);
     let landline = fake_phone::REFUSED[0].0;
     let (_, method) = app
@@ -653,9 +669,115 @@ async fn permanent_failures(backend: Backend) {
         shown["failure"].as_str().unwrap().contains("landline"),
         "{shown}"
     );
-    // The escalation timer is untouched.
+    // The escalation goes on on time: at 30 minutes the policy takes its next pass.
     assert!(failed["next_escalation_at"].is_string(), "{failed}");
+    let escalation = firebreak_server::paging::pager::EscalationWorker {
+        store: app.store.clone(),
+        settings: std::sync::Arc::new(app.settings.clone()),
+    };
+    assert_eq!(escalation.run_once(mins(opened, 29)).await.unwrap(), 0);
+    assert_eq!(escalation.run_once(mins(opened, 30)).await.unwrap(), 1);
+    let later = alert(&app, &a).await;
+    let steps = log_kinds(&later)
+        .iter()
+        .filter(|it| it.as_str() == "step" || it.as_str() == "exhausted")
+        .count();
+    assert!(steps >= 2, "{:?}", log_kinds(&later));
+    // The next page skips the failed method: an email to the person instead.
+    let (b, opened) = trigger(&app, &key, "after-landline").await;
+    let paged = alert(&app, &b).await;
+    let entry = paged["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|it| it["kind"] == "paged")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["detail"]["channel"], "email", "{entry}");
+    let _ = opened;
     app.stop().await;
+}
+
+/// The provider down (500) or taking a message but answering too late: the page is tried
+/// again with backoff and goes out; a page is never lost (a late answer can make it arrive
+/// twice — SMS has no idempotency key).
+async fn provider_faults(backend: Backend) {
+    let phone = FakePhone::start().await;
+    let Some(app) = spawn(backend, &phone).await else {
+        return;
+    };
+    phone.connect(PUBLIC, &app.base);
+    let worker = worker(&app);
+    let sms = add_phone(&app, &phone, "sms", SMS_NUMBER).await;
+    rule(&app, &sms, 0).await;
+    let key = service_key(&app).await;
+    let state = |alert: String| {
+        let url = app.database_url.clone();
+        async move {
+            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+            let (status,): (String,) = sqlx::query_as(
+                "SELECT status FROM notifications WHERE incident_id = $1 AND channel = 'sms'",
+            )
+            .bind(format!("alert:{alert}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            status
+        }
+    };
+    for (n, fault) in [
+        fake_phone::Fault::Status500,
+        fake_phone::Fault::Stall(std::time::Duration::from_millis(2_500)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        phone.fault(fault.clone());
+        let (a, opened) = trigger(&app, &key, &format!("fault-{n}")).await;
+        let before = phone.messages_to(SMS_NUMBER).len();
+        worker.run_once(mins(opened, 0)).await.unwrap();
+        let failed = alert(&app, &a).await;
+        let entry = failed["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["kind"] == "page_failed")
+            .unwrap_or_else(|| panic!("{fault:?}: {failed}"))
+            .clone();
+        assert_eq!(entry["detail"]["permanent"], false, "{entry}");
+        assert_eq!(state(a.clone()).await, "pending", "{fault:?}: tried again");
+        worker.run_once(mins(opened, 1)).await.unwrap();
+        assert_eq!(state(a.clone()).await, "sent", "{fault:?}");
+        let after = phone.messages_to(SMS_NUMBER).len();
+        assert!(after > before, "{fault:?}: the page reached the phone");
+    }
+    // 429 from the provider: retried like any other passing failure.
+    let (_, method) = app
+        .post(
+            "/api/v1/me/contact-methods",
+            json!({"kind": "sms", "address": fake_phone::REFUSED[2].0}),
+        )
+        .await;
+    let id = method["id"].as_str().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/me/contact-methods/{id}/send-code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(phone.violations(), Vec::<String>::new());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_faults_sqlite() {
+    provider_faults(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_faults_postgres() {
+    provider_faults(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,3 +39,10 @@ CREATE TABLE action_tokens (
     action TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+-- Replies that did nothing (not understood, an unknown code, an error) per number since its
+-- last page or action: only the first five are answered, so a bot's or a carrier's
+-- auto-reply cannot start a loop.
+CREATE TABLE sms_passive_replies (
+    phone TEXT PRIMARY KEY,
+    replies BIGINT NOT NULL
+);

@@ -237,6 +237,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                if leader.channel == firebreak_core::notify::Channel::Sms {
+                    sqlx::query("DELETE FROM sms_passive_replies WHERE phone = $1")
+                        .bind(leader.address.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 for it in everyone {
                     log(
                         pending,
@@ -419,7 +425,7 @@ impl Store {
         let held: Vec<(i64, String)> = sqlx::query_as(
             "SELECT DISTINCT c.code, n.incident_id FROM sms_codes c \
              JOIN notifications n ON n.notification_id = c.notification_id OR n.grouped_into = c.notification_id \
-             JOIN alerts a ON 'alert:' || a.id = n.incident_id \
+             JOIN alerts a ON a.id = SUBSTR(n.incident_id, 7) \
              WHERE c.phone = $1 AND a.status <> 'resolved'",
         )
         .bind(phone.to_string())
@@ -474,6 +480,28 @@ impl Store {
             }
         };
         Ok(found)
+    }
+
+    /// Counts a reply to `phone` that did nothing; answers whether it may still be answered
+    /// (the first `PASSIVE_REPLIES` since the number's last page or action).
+    pub async fn passive_reply(&self, phone: &str) -> Result<bool> {
+        let replies: i64 = sqlx::query_scalar(
+            "INSERT INTO sms_passive_replies (phone, replies) VALUES ($1, 1) ON CONFLICT (phone) \
+             DO UPDATE SET replies = sms_passive_replies.replies + 1 RETURNING replies",
+        )
+        .bind(phone.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(replies <= firebreak_core::wake::PASSIVE_REPLIES)
+    }
+
+    /// A page to the number, or an action from it: replies are answered again.
+    pub async fn reset_passive_replies(&self, phone: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sms_passive_replies WHERE phone = $1")
+            .bind(phone.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// An alert by its id or the first 8+ characters of it, if exactly one matches.
