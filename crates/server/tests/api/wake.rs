@@ -789,3 +789,92 @@ async fn permanent_failures_sqlite() {
 async fn permanent_failures_postgres() {
     permanent_failures(Backend::Postgres).await;
 }
+
+/// The Account page does the same without JavaScript: add a number, send a code, verify it,
+/// see its state; a push method shows its topic once; the Settings page says what is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_page_adds_and_verifies_a_phone() {
+    let phone = FakePhone::start().await;
+    let app = spawn(Backend::Sqlite, &phone).await.unwrap();
+    phone.connect(PUBLIC, &app.base);
+    let (cookie, csrf) = app.session("writer@test.example").await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (cookie, csrf) = (cookie.clone(), csrf.clone());
+        let app = &app;
+        async move {
+            let mut all: Vec<(&str, String)> = vec![("csrf", csrf)];
+            all.extend(fields);
+            let pairs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = app.form(&cookie, "/account/paging", &pairs).await;
+            let status = response.status();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, page) = post(vec![
+        ("action", "contact".into()),
+        ("kind", "sms".into()),
+        ("address", "+1 415 555 0100".into()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Send a code to it"), "{page}");
+    assert!(page.contains("not verified yet"));
+    let methods = app
+        .store
+        .contact_methods("writer@test.example")
+        .await
+        .unwrap();
+    let id = methods[0].id.clone();
+    let (status, page) = post(vec![("action", "send-code".into()), ("id", id.clone())]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("A code was sent to +14155550100"), "{page}");
+    let text = phone
+        .messages_to(SMS_NUMBER)
+        .last()
+        .unwrap()
+        .get("Body")
+        .unwrap()
+        .to_string();
+    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let (status, page) = post(vec![
+        ("action", "verify".into()),
+        ("id", id.clone()),
+        ("code", code),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("sms +14155550100 is verified"), "{page}");
+    assert!(!page.contains("not verified yet"), "{page}");
+    let (status, page) = post(vec![("action", "contact".into()), ("kind", "push".into())]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("Subscribe to this topic in the ntfy app"),
+        "{page}"
+    );
+    // A forged form (no CSRF token) changes nothing.
+    let response = app
+        .form(
+            &cookie,
+            "/account/paging",
+            &[("action", "delete-contact"), ("id", &id)],
+        )
+        .await;
+    assert!(response.status().is_client_error());
+    assert_eq!(
+        app.store
+            .contact_methods("writer@test.example")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // The admin's Settings page says what is on and where the provider calls.
+    let (admin_cookie, _) = app.session("admin@test.example").await;
+    let (_, settings) = app.page(&admin_cookie, "/settings").await;
+    assert!(settings.contains("Pages that wake people"), "{settings}");
+    assert!(
+        settings.contains(&format!("{PUBLIC}/integrations/twilio/sms")),
+        "{settings}"
+    );
+    app.stop().await;
+}
