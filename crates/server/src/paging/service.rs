@@ -537,6 +537,21 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult
             "only sms and voice contact methods are verified with a code",
         ));
     }
+    let configured = match method.kind.as_str() {
+        "sms" => state.phones.sms.is_some(),
+        _ => state.phones.voice.is_some(),
+    };
+    if !configured {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_configured",
+            format!(
+                "{} is not configured on this server ([paging.{}])",
+                if method.kind == "sms" { "SMS" } else { "voice" },
+                method.kind
+            ),
+        ));
+    }
     let mut random = [0u8; 4];
     getrandom::fill(&mut random).map_err(ApiError::internal)?;
     let code = firebreak_core::wake::verification_code(u32::from_le_bytes(random));
@@ -549,8 +564,13 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult
         )
         .await?;
     use crate::paging::wake::SendCodeError;
-    match crate::paging::wake::send_code(&state.phones, &method.kind, &method.address, &code).await
-    {
+    let sent =
+        crate::paging::wake::send_code(&state.phones, &method.kind, &method.address, &code).await;
+    if sent.is_err() {
+        // Not sent: no code waits, and another may be asked for at once.
+        state.store.cancel_verification(&method.id).await?;
+    }
+    match sent {
         Ok(()) => Ok(contact_dto(method, None)),
         Err(err @ SendCodeError::Refused(_)) => Err(ApiError::field("address", err.to_string())),
         Err(err @ SendCodeError::NotConfigured(_)) => Err(ApiError::new(

@@ -766,6 +766,14 @@ async fn provider_faults(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    // A code that could not be sent does not count against the one-a-minute limit.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/me/contact-methods/{id}/send-code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(phone.violations(), Vec::<String>::new());
     app.stop().await;
 }

@@ -83,6 +83,15 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the code a contact method waits for (it could not be sent).
+    pub async fn cancel_verification(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM contact_verifications WHERE contact_method_id = $1")
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Checks a code typed back: the right one within its lifetime verifies the method (and
     /// clears a stop or failure: the person says the number works); a wrong one counts
     /// against the few allowed. `Conflict` with the reason otherwise.
