@@ -142,6 +142,35 @@ impl FakePhone {
         self.sent().into_iter().find(|it| it.sid == sid).unwrap()
     }
 
+    /// Taps a push notification's button as the ntfy app does: the `http` action's method,
+    /// headers and body, to its URL (which reaches Firebreak where it listens).
+    pub async fn tap(&self, push: &Value, label: &str) -> (StatusCode, Value) {
+        let action = push["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["label"] == label)
+            .unwrap_or_else(|| panic!("no {label} button in {push}"))
+            .clone();
+        assert_eq!(action["action"], "http", "{action}");
+        let (public, local) = self.link.lock().unwrap().clone();
+        let url = action["url"].as_str().unwrap().replacen(&public, &local, 1);
+        let method = action["method"].as_str().unwrap_or("POST");
+        let mut request = reqwest::Client::new()
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        if let Some(headers) = action["headers"].as_object() {
+            for (name, value) in headers {
+                request = request.header(name, value.as_str().unwrap_or_default());
+            }
+        }
+        if let Some(body) = action["body"].as_str() {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// A delivery report for a message or call to its `StatusCallback`.
     pub async fn report(&self, sid: &str, status: &str, error_code: Option<&str>) -> StatusCode {
         let sent = self.by_sid(sid);

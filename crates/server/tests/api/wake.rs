@@ -437,34 +437,21 @@ async fn wake_up_pages(backend: Backend) {
     let (c, opened) = trigger(&app, &key, "c").await;
     worker.run_once(mins(opened, 0)).await.unwrap();
     let pushed = phone.pushes().last().unwrap().clone();
-    let resolve = pushed["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|it| it["label"] == "Resolve")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
     assert_eq!(pushed["actions"][0]["method"], "POST");
-    let path = resolve.strip_prefix(PUBLIC).unwrap();
-    let press = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(press.status(), StatusCode::OK);
+    let (status, said) = phone.tap(&pushed, "Resolve").await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    assert!(
+        said["message"].as_str().unwrap().starts_with("Closed"),
+        "{said}"
+    );
     let resolved = alert(&app, &c).await;
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["resolved_by"], "writer@test.example");
-    let again = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    // Each button works once; the other one of a resolved alert says it is too late.
+    let (status, _) = phone.tap(&pushed, "Resolve").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, said) = phone.tap(&pushed, "Acknowledge").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{said}");
 
     // STOP: no more texts to the number (the method shows it); START resumes.
     let stopped = phone.text_in(SMS_NUMBER, "STOP").await;
