@@ -340,7 +340,7 @@ fn respond(
     {
         problems.push("not form encoded".to_string());
     }
-    let form = firebreak_integrations::twilio::form_params(&body);
+    let form = firebreak_integrations::twilio::form_params(body);
     let get = |name: &str| {
         form.iter()
             .filter(|(key, _)| key == name)
