@@ -221,6 +221,42 @@ impl PhoneSettings {
         }
     }
 
+    /// A provider that is on can send: a base URL, a token, a sender in E.164 (or, for
+    /// SMS, a Messaging Service), a signature header.
+    fn check(&self, sms: bool) -> Result<(), String> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        if !(self.api_base_url.starts_with("https://") || self.api_base_url.starts_with("http://"))
+        {
+            return Err(format!(
+                "api_base_url {:?} must be an http(s) URL",
+                self.api_base_url
+            ));
+        }
+        if self.auth_token.is_empty() {
+            return Err("auth_token is needed when account_sid is set".into());
+        }
+        let from = self.from.trim();
+        if !from.is_empty() && !firebreak_core::wake::is_e164(from) {
+            return Err(format!(
+                "from {from:?} must be a number in E.164, like +15005550006"
+            ));
+        }
+        let service = !self.messaging_service_sid.trim().is_empty();
+        if from.is_empty() && !(sms && service) {
+            return Err(if sms {
+                "from (a number) or messaging_service_sid is needed".into()
+            } else {
+                "from (the number calls come from) is needed".into()
+            });
+        }
+        if self.signature_header.trim().is_empty() {
+            return Err("signature_header cannot be empty".into());
+        }
+        Ok(())
+    }
+
     /// The keys a callback's signature may be made with, current first.
     pub fn webhook_secrets(&self) -> Vec<String> {
         let current = if self.webhook_secret.is_empty() {
@@ -671,6 +707,11 @@ impl Settings {
                 "incidents.digest_minutes must be at least 1",
             ));
         }
+        for (name, phone) in [("sms", &self.paging.sms), ("voice", &self.paging.voice)] {
+            phone
+                .check(name == "sms")
+                .map_err(|message| SettingsError::new(format!("paging.{name}: {message}")))?;
+        }
         workflow::apply(self, &mut Catalog::default())?;
         if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms < 1 {
             return Err(SettingsError::new(
@@ -852,7 +893,15 @@ mod tests {
     fn bad_files_are_refused_with_file_line_and_reason() {
         let dir = tempfile::tempdir().unwrap();
         // (file contents, what the message must say)
-        let table: [(&str, &[&str]); 9] = [
+        let table: [(&str, &[&str]); 11] = [
+            (
+                "[paging.sms]\naccount_sid = \"AC1\"\nauth_token = \"t\"\n",
+                &["paging.sms", "messaging_service_sid"],
+            ),
+            (
+                "[paging.voice]\naccount_sid = \"AC1\"\nauth_token = \"t\"\nfrom = \"555-0100\"\n",
+                &["paging.voice", "E.164"],
+            ),
             (
                 "[incidents]\nseverities = [\"critical\"\nroles = 3\n",
                 &["bad.toml", "line 3", "expected"],

@@ -149,7 +149,18 @@ async fn send(
         .incident_id
         .strip_prefix("alert:")
         .unwrap_or(&leader.incident_id);
-    let summary = store.alert(alert_id).await?.summary;
+    let summary = match store.alert(alert_id).await {
+        Ok(alert) => alert.summary,
+        // Pruned or never there: nothing to page about (tried again, then dead; the
+        // contact method is not at fault).
+        Err(StoreError::NotFound(_)) => {
+            return Ok(WakeOutcome::Failed {
+                error: format!("alert {alert_id} no longer exists"),
+                permanent: false,
+            });
+        }
+        Err(other) => return Err(other),
+    };
     let more = page.members.len();
     let link = format!("{}/alerts/{alert_id}", phones.base_url);
     let not_configured = |what: &str| WakeOutcome::Failed {
