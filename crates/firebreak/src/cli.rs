@@ -520,7 +520,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         settings.public_url.clone()
     };
     if demo {
-        if firebreak_server::demo::load(&store).await? {
+        if firebreak_server::demo::load(&store, &settings).await? {
             println!("Loaded demo incidents.");
         }
         let login = firebreak_server::demo::login(&store).await?;

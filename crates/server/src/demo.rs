@@ -1,5 +1,8 @@
 //! Demo data for `firebreak serve --demo`: a live incident and a resolved one with a full
-//! timeline, loaded once per database through the same commands a responder would use.
+//! timeline, a private one, the status page, and the whole paging loop around them (teams,
+//! services, a follow-the-sun schedule, a policy, alerts that paged someone, a heartbeat) with
+//! a published post-mortem and an overdue follow-up — loaded once per database through the
+//! same commands and store calls the API uses.
 
 use firebreak_core::command::{Entry, RawDeclare, parse_declare};
 use firebreak_core::person::{RawPerson, parse_person};
@@ -112,7 +115,7 @@ fn note(text: &str) -> Command {
 }
 
 /// Loads the demo incidents unless this database already has them. Returns whether it did.
-pub async fn load(store: &Store) -> anyhow::Result<bool> {
+pub async fn load(store: &Store, settings: &crate::settings::Settings) -> anyhow::Result<bool> {
     if store.setting(MARKER).await?.is_some() {
         return Ok(false);
     }
@@ -338,6 +341,193 @@ pub async fn load(store: &Store) -> anyhow::Result<bool> {
         )
         .await?;
 
+    load_paging(store, settings).await?;
+    load_learning(store, &resolved.incident).await?;
+
     store.set_setting(MARKER, "1").await?;
     Ok(true)
+}
+
+/// Every day of the week, for the follow-the-sun windows.
+const EVERY_DAY: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// The paging side of the demo: two teams, three services with keys, a follow-the-sun
+/// schedule (someone is on call whatever the hour), an escalation policy that pages it, a
+/// triggered alert that paged the person on call, an acknowledged one, and a heartbeat.
+async fn load_paging(store: &Store, settings: &crate::settings::Settings) -> anyhow::Result<()> {
+    use firebreak_core::paging::{AlertAction, AlertSeverity};
+    use firebreak_store::{IncomingAlert, PolicyDoc, Service, StepDoc, TargetDoc};
+    let now = firebreak_store::clock::now();
+    let payments = store
+        .create_team(
+            "Payments",
+            &[
+                "maria@example.com".into(),
+                "sam@example.com".into(),
+                "dev@example.com".into(),
+            ],
+            now,
+        )
+        .await?;
+    let search = store
+        .create_team(
+            "Search",
+            &["lee@example.com".into(), "dev@example.com".into()],
+            now,
+        )
+        .await?;
+    let window =
+        |from: &str, to: &str| serde_json::json!([{"days": EVERY_DAY, "from": from, "to": to}]);
+    let start = (now - jiff::SignedDuration::from_hours(24 * 7))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    let layers = serde_json::json!([
+        {"name": "Europe", "start": format!("{start}T07:00"), "shift": "1w",
+         "participants": ["maria@example.com", "sam@example.com"], "windows": window("07:00", "15:00")},
+        {"name": "Americas", "start": format!("{start}T15:00"), "shift": "1w",
+         "participants": ["lee@example.com", "dev@example.com"], "windows": window("15:00", "23:00")},
+        {"name": "Asia-Pacific", "start": format!("{start}T23:00"), "shift": "1w",
+         "participants": ["sam@example.com", "lee@example.com"], "windows": window("23:00", "07:00")},
+    ]);
+    let schedule = store
+        .create_schedule(("Follow the sun", "UTC", &layers.to_string()), now)
+        .await?;
+    let target = |kind: &str, id: &str| TargetDoc {
+        kind: kind.into(),
+        id: id.into(),
+    };
+    let policy = store
+        .create_policy(
+            "Primary, then the lead",
+            &PolicyDoc {
+                steps: vec![
+                    StepDoc {
+                        targets: vec![target("schedule", &schedule.id)],
+                        delay_minutes: 15,
+                    },
+                    StepDoc {
+                        targets: vec![target("person", "maria@example.com")],
+                        delay_minutes: 15,
+                    },
+                ],
+                repeat: 1,
+            },
+            now,
+        )
+        .await?;
+    let mut services = Vec::new();
+    for (name, team, runbook) in [
+        (
+            "checkout",
+            &payments,
+            "https://runbooks.example.com/checkout",
+        ),
+        (
+            "payments",
+            &payments,
+            "https://runbooks.example.com/payments",
+        ),
+        ("search", &search, "https://runbooks.example.com/search"),
+    ] {
+        let service = store
+            .create_service(
+                &Service {
+                    id: String::new(),
+                    name: name.into(),
+                    team_id: Some(team.id.clone()),
+                    policy_id: Some(policy.id.clone()),
+                    depends_on: Vec::new(),
+                    runbook_url: runbook.into(),
+                    group_window_minutes: 5,
+                    auto_declare_severity: String::new(),
+                },
+                now,
+            )
+            .await?;
+        // A key for monitoring (shown nowhere: admins make their own on the Services page).
+        let mut secret = [0u8; 24];
+        getrandom::fill(&mut secret).map_err(|err| anyhow::anyhow!("no randomness: {err}"))?;
+        let key = hex::encode(secret);
+        store
+            .create_integration_key(
+                &service.id,
+                "alertmanager",
+                &firebreak_core::token::hash_token(&key),
+                now,
+            )
+            .await?;
+        services.push(service);
+    }
+    store
+        .create_heartbeat(&services[0].id, "nightly-reconciliation", 24 * 60, now)
+        .await?;
+    let parts = crate::paging::pager::PagerParts::load(store, settings).await?;
+    let on_call = |id: &str, at: jiff::Timestamp| parts.on_call(id, at);
+    let pager = parts.pager(&on_call);
+    let alert = |dedup: &str, summary: &str, severity: AlertSeverity| IncomingAlert {
+        action: AlertAction::Trigger,
+        dedup_key: dedup.into(),
+        summary: summary.into(),
+        severity,
+        source: "prometheus".into(),
+        details: serde_json::json!({"region": "eu-west"}).to_string(),
+        links: "[]".into(),
+        via: "alertmanager",
+    };
+    let acknowledged = alert(
+        "payments/webhook-timeouts",
+        "Payment provider webhooks timing out (p99 above 10 s)",
+        AlertSeverity::Error,
+    );
+    let triggered = alert(
+        "search/eu-west/latency",
+        "Search p95 latency above 4 s in eu-west",
+        AlertSeverity::Critical,
+    );
+    let events = [(&services[1], &acknowledged), (&services[2], &triggered)];
+    let mut ids = Vec::new();
+    for result in store.ingest_alerts(&events, &pager, now).await {
+        ids.push(result?.alert_id);
+    }
+    if let Some(Some(id)) = ids.first() {
+        store
+            .respond_to_alert(id, AlertAction::Acknowledge, "maria@example.com", now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What the resolved incident taught: a published post-mortem drafted from its timeline and
+/// a follow-up already overdue.
+async fn load_learning(store: &Store, resolved: &firebreak_core::Incident) -> anyhow::Result<()> {
+    use firebreak_core::followup::{FollowupKind, Priority};
+    let now = firebreak_store::clock::now();
+    let draft = crate::postmortems::service::draft_for(store, resolved).await?;
+    store
+        .create_postmortem(resolved.id.0, &draft, "maria@example.com", now)
+        .await?;
+    store
+        .set_postmortem_status(
+            resolved.id.0,
+            firebreak_core::postmortem::PostmortemStatus::Published,
+            now,
+        )
+        .await?;
+    store
+        .create_followup(
+            resolved.id.0,
+            firebreak_store::NewFollowup {
+                title: "Alert when payment provider callbacks are dropped".into(),
+                description: "The webhook handler timed out silently; page on a rising drop rate."
+                    .into(),
+                owner: "sam@example.com".into(),
+                due_at: Some(now - jiff::SignedDuration::from_hours(24 * 3)),
+                priority: Priority::High,
+                kind: FollowupKind::Code,
+            },
+            now,
+        )
+        .await?;
+    Ok(())
 }
