@@ -89,6 +89,11 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(alerts::page))
         .route("/alerts/{id}", get(alerts::show).post(alerts::act))
         .route("/oncall", get(oncall::page))
+        // The API and the CLI call them schedules; the page is On call.
+        .route(
+            "/schedules",
+            get(|| async { axum::response::Redirect::permanent("/oncall") }),
+        )
         .route("/oncall/schedules", post(oncall::apply))
         .route("/oncall/feed", post(oncall::feed))
         .route("/oncall/{id}/overrides", post(oncall::add_override))

@@ -554,3 +554,24 @@ async fn a_trigger_and_its_acknowledge_in_one_transaction_sqlite() {
 async fn a_trigger_and_its_acknowledge_in_one_transaction_postgres() {
     a_trigger_and_its_acknowledge_in_one_transaction(Backend::Postgres).await;
 }
+
+/// `/schedules` is what the API and the CLI call them: it leads to the On call page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_leads_to_on_call() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let (cookie, _) = app.session("reader@test.example").await;
+    let (status, _) = app.page(&cookie, "/schedules").await;
+    assert_eq!(status, reqwest::StatusCode::PERMANENT_REDIRECT);
+    let response = crate::helpers::no_redirects()
+        .get(format!("{}/schedules", app.base))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/oncall");
+    let (status, page) = app.page(&cookie, "/oncall").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    app.stop().await;
+}
