@@ -334,6 +334,66 @@ impl Schedule {
     }
 }
 
+/// What a lane of a schedule's picture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneKind {
+    /// One layer on its own (where it is not active: nobody).
+    Layer,
+    /// The overrides (elsewhere: nobody).
+    Overrides,
+    /// Who is actually on call: every layer and override together (`Schedule::shifts`).
+    Result,
+}
+
+/// One lane of the picture: its name and its shifts, tiling the range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lane {
+    pub name: String,
+    pub kind: LaneKind,
+    pub shifts: Vec<Shift>,
+}
+
+impl Schedule {
+    /// The picture of `[from, to)`: a lane per layer (lowest first), the overrides when there
+    /// are any, and the result, each computed by `shifts` so the picture cannot disagree with
+    /// who is paged.
+    pub fn lanes(&self, from: Timestamp, to: Timestamp) -> Vec<Lane> {
+        let alone = |layers: Vec<Layer>, overrides: Vec<Override>| Schedule {
+            zone: self.zone.clone(),
+            layers,
+            overrides,
+        };
+        let mut lanes: Vec<Lane> = self
+            .layers
+            .iter()
+            .map(|layer| Lane {
+                name: layer.name.clone(),
+                kind: LaneKind::Layer,
+                shifts: alone(vec![layer.clone()], Vec::new()).shifts(from, to),
+            })
+            .collect();
+        let overrides: Vec<Override> = self
+            .overrides
+            .iter()
+            .filter(|it| it.start < to && from < it.end)
+            .cloned()
+            .collect();
+        if !overrides.is_empty() {
+            lanes.push(Lane {
+                name: "Overrides".into(),
+                kind: LaneKind::Overrides,
+                shifts: alone(Vec::new(), overrides).shifts(from, to),
+            });
+        }
+        lanes.push(Lane {
+            name: "On call".into(),
+            kind: LaneKind::Result,
+            shifts: self.shifts(from, to),
+        });
+        lanes
+    }
+}
+
 /// How on-call time fell on one person over a range.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Load {
@@ -432,6 +492,82 @@ mod tests {
             resolve(&lord_howe, date(2026, 10, 4).at(2, 15, 0, 0)),
             resolve(&lord_howe, date(2026, 10, 4).at(2, 30, 0, 0)),
         );
+    }
+
+    #[test]
+    fn the_picture_has_a_lane_per_layer_the_overrides_and_the_result() {
+        let mut office = rotation(
+            date(2026, 3, 2).at(9, 0, 0, 0),
+            ShiftLength::Weeks(1),
+            &["cy"],
+        );
+        office.name = "office".into();
+        office.windows = vec![Window {
+            days: vec![Weekday::Monday],
+            from: time(10, 0, 0, 0),
+            to: time(12, 0, 0, 0),
+        }];
+        let mut it = schedule(
+            "Europe/Berlin",
+            vec![
+                rotation(
+                    date(2026, 3, 2).at(9, 0, 0, 0),
+                    ShiftLength::Days(1),
+                    &["ana", "bo"],
+                ),
+                office,
+            ],
+        );
+        it.overrides.push(Override {
+            start: ts("2026-03-03T12:00:00Z"),
+            end: ts("2026-03-03T14:00:00Z"),
+            person: "dee".into(),
+        });
+        let (from, to) = (ts("2026-03-02T00:00:00Z"), ts("2026-03-04T00:00:00Z"));
+        let lanes = it.lanes(from, to);
+        let kinds: Vec<(&str, LaneKind)> =
+            lanes.iter().map(|it| (it.name.as_str(), it.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("primary", LaneKind::Layer),
+                ("office", LaneKind::Layer),
+                ("Overrides", LaneKind::Overrides),
+                ("On call", LaneKind::Result)
+            ]
+        );
+        assert_eq!(lanes[3].shifts, it.shifts(from, to));
+        for lane in &lanes {
+            assert_eq!(lane.shifts.first().unwrap().start, from, "{}", lane.name);
+            assert_eq!(lane.shifts.last().unwrap().end, to, "{}", lane.name);
+        }
+        // The office layer alone: cy on Monday 10–12 Berlin (09–11 UTC), nobody else.
+        let office: Vec<_> = lanes[1]
+            .shifts
+            .iter()
+            .filter(|it| it.person.is_some())
+            .collect();
+        assert_eq!(office.len(), 1);
+        assert_eq!(office[0].start, ts("2026-03-02T09:00:00Z"));
+        assert_eq!(office[0].end, ts("2026-03-02T11:00:00Z"));
+        // The first layer has a gap before its first 09:00 handoff; the result shows it too.
+        assert_eq!(lanes[0].shifts[0].person, None);
+        assert_eq!(lanes[3].shifts[0].person, None);
+        let dee: Vec<_> = lanes[2]
+            .shifts
+            .iter()
+            .filter(|it| it.person.is_some())
+            .collect();
+        assert_eq!(dee.len(), 1);
+        assert!(
+            lanes[3]
+                .shifts
+                .iter()
+                .any(|it| it.person.as_deref() == Some("dee"))
+        );
+        // Without overrides there is no overrides lane.
+        it.overrides.clear();
+        assert_eq!(it.lanes(from, to).len(), 3);
     }
 
     #[test]

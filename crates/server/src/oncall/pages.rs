@@ -32,6 +32,8 @@ pub struct ScheduleView {
     pub shifts: Vec<ShiftRow>,
     /// (id, who, from, to).
     pub overrides: Vec<(String, String, String, String)>,
+    /// The next 14 days as a picture.
+    pub picture: crate::oncall::picture::Picture,
 }
 
 #[derive(Template)]
@@ -43,6 +45,8 @@ struct OncallPage {
     is_admin: bool,
     zone: String,
     schedules: Vec<ScheduleView>,
+    /// The picture's width (viewBox units).
+    width: i64,
     example: String,
     /// A calendar address just made (shown once).
     feed_url: String,
@@ -70,6 +74,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiR
         let shifts = schedule.shifts(now, now + SignedDuration::from_hours(24 * 7));
         let current = shifts.first();
         schedules.push(ScheduleView {
+            picture: crate::oncall::picture::picture(&schedule, &lens),
             id: stored.id.clone(),
             name: stored.name.clone(),
             zone: stored.time_zone.clone(),
@@ -138,6 +143,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiR
         is_admin: viewer.0.role.allows(Role::Admin),
         zone: lens.zone_name.clone(),
         schedules,
+        width: crate::oncall::picture::WIDTH,
         example: {
             let today = now.to_zoned(lens.zone.clone()).date();
             let back = i64::from(today.weekday().to_monday_zero_offset());

@@ -351,3 +351,140 @@ both_backends!(schedules_and_who_is_on_call, |app: TestApp| async move {
         StatusCode::NOT_FOUND
     );
 });
+
+/// The On call page draws each schedule's next 14 days: a lane per layer, the overrides and
+/// who is on call; the last lane's stretches are exactly the API's shifts over the same
+/// range (`Schedule::shifts`), with the gap before the rotation starts and the override.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_call_picture_matches_the_shifts() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let admin = app.admin.clone();
+    let now = firebreak_store::clock::now();
+    let day = |n: i64| {
+        (now + jiff::SignedDuration::from_hours(24 * n))
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string()
+    };
+    let (status, created) = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/schedules",
+            Some(json!({
+                "name": "Picture",
+                "time_zone": "Europe/Berlin",
+                "layers": [{
+                    "name": "daily", "start": format!("{}T09:00", day(3)), "shift": "1d",
+                    "participants": ["ana@test.example", "bo@test.example"],
+                }, {
+                    "name": "office hours", "start": format!("{}T09:00", day(3)), "shift": "1w",
+                    "participants": ["cy@test.example"],
+                    "windows": [{"days": ["mon", "tue"], "from": "10:00", "to": "12:00"}],
+                }],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/schedules/{id}/overrides"),
+            json!({"start": format!("{}T10:00:00Z", day(5)), "end": format!("{}T14:00:00Z", day(5)),
+                   "person": "dee@test.example"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (cookie, _) = app.session("reader@test.example").await;
+    let (status, page) = app.page(&cookie, "/oncall").await;
+    assert_eq!(status, StatusCode::OK);
+    let svg = page
+        .split(&format!("<svg id=\"picture-{id}\""))
+        .nth(1)
+        .unwrap()
+        .split("</svg>")
+        .next()
+        .unwrap();
+    let lanes: Vec<&str> = svg.split("<g class=\"lane\"").skip(1).collect();
+    let names: Vec<&str> = lanes
+        .iter()
+        .map(|it| {
+            it.split("data-name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["daily", "office hours", "Overrides", "On call"]);
+    let attr = |text: &str, name: &str| {
+        text.split(&format!("{name}=\""))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let result: Vec<(String, String, String)> = lanes[3]
+        .split("<g class=\"stretch ")
+        .skip(1)
+        .map(|it| {
+            (
+                attr(it, "data-start"),
+                attr(it, "data-end"),
+                attr(it, "data-person"),
+            )
+        })
+        .collect();
+    let (from, to) = (result[0].0.clone(), result.last().unwrap().1.clone());
+    let (status, shifts) = app
+        .get(&format!(
+            "/api/v1/schedules/{id}/shifts?from={from}&to={to}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shifts}");
+    let expected: Vec<(String, String, String)> = shifts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| {
+            let at = |name: &str| {
+                it[name]
+                    .as_str()
+                    .unwrap()
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    .to_string()
+            };
+            (
+                at("start"),
+                at("end"),
+                it["person"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(result, expected);
+    // The gap before the rotation starts is red and says "nobody"; the override is there.
+    assert_eq!(result[0].2, "", "{result:?}");
+    assert!(lanes[3].contains("class=\"stretch nobody\""));
+    assert!(
+        lanes[3].contains(">nobody<"),
+        "colour is not the only signal"
+    );
+    assert!(
+        !lanes[0].contains("class=\"stretch nobody\""),
+        "a layer's own gaps are not red"
+    );
+    assert!(
+        result.iter().any(|it| it.2 == "dee@test.example"),
+        "{result:?}"
+    );
+    assert!(lanes[2].contains("class=\"stretch override\""));
+    // Fourteen days are labelled.
+    assert_eq!(svg.matches("<g class=\"day\">").count(), 14);
+    app.stop().await;
+}
