@@ -34,6 +34,135 @@ pub struct ScheduleView {
     pub overrides: Vec<(String, String, String, String)>,
     /// The next 14 days as a picture.
     pub picture: crate::oncall::picture::Picture,
+    /// Its form (admins change schedules).
+    pub form: ScheduleForm,
+}
+
+/// A layer as the schedule form shows it (the last one of a form is blank, to add one).
+pub struct LayerForm {
+    pub index: usize,
+    pub name: String,
+    /// `YYYY-MM-DDTHH:MM`, for a datetime-local input.
+    pub start: String,
+    pub shift: String,
+    /// One email per line, in turn order.
+    pub participants: String,
+    /// (day, checked) for mon…sun.
+    pub days: Vec<(&'static str, bool)>,
+    pub from: String,
+    pub to: String,
+}
+
+/// A schedule as its form shows it; `id` empty for a new one.
+pub struct ScheduleForm {
+    pub id: String,
+    pub name: String,
+    pub zone: String,
+    pub layers: Vec<LayerForm>,
+}
+
+const WEEK: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn layer_form(index: usize, layer: Option<&crate::oncall::service::LayerBody>) -> LayerForm {
+    let window = layer.and_then(|it| it.windows.first());
+    LayerForm {
+        index,
+        name: layer.map(|it| it.name.clone()).unwrap_or_default(),
+        start: layer.map(|it| it.start.clone()).unwrap_or_default(),
+        shift: layer
+            .map(|it| it.shift.clone())
+            .unwrap_or_else(|| "1w".into()),
+        participants: layer
+            .map(|it| it.participants.join("\n"))
+            .unwrap_or_default(),
+        days: WEEK
+            .iter()
+            .map(|day| {
+                (
+                    *day,
+                    window.is_some_and(|w| w.days.iter().any(|d| d == day)),
+                )
+            })
+            .collect(),
+        from: window.map(|it| it.from.clone()).unwrap_or_default(),
+        to: window.map(|it| it.to.clone()).unwrap_or_default(),
+    }
+}
+
+/// The form for a stored schedule (its layers and a blank one), or a new one.
+fn schedule_form(stored: Option<&firebreak_store::StoredSchedule>, zone: &str) -> ScheduleForm {
+    let layers: Vec<crate::oncall::service::LayerBody> = stored
+        .and_then(|it| serde_json::from_str(&it.layers).ok())
+        .unwrap_or_default();
+    let mut forms: Vec<LayerForm> = layers
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| layer_form(index, Some(layer)))
+        .collect();
+    forms.push(layer_form(layers.len(), None));
+    ScheduleForm {
+        id: stored.map(|it| it.id.clone()).unwrap_or_default(),
+        name: stored.map(|it| it.name.clone()).unwrap_or_default(),
+        zone: stored
+            .map(|it| it.time_zone.clone())
+            .unwrap_or_else(|| zone.to_string()),
+        layers: forms,
+    }
+}
+
+/// The schedule a form describes: layers in order, a blank or removed one left out, the
+/// weekdays and hours as one window (none ticked: always active).
+pub fn body_from_form(fields: &BTreeMap<String, String>) -> ScheduleBody {
+    let field = |name: String| {
+        fields
+            .get(&name)
+            .map(|it| it.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut layers = Vec::new();
+    for index in 0..32 {
+        let key = |what: &str| format!("layer{index}_{what}");
+        if !fields.contains_key(&key("name")) {
+            break;
+        }
+        let participants: Vec<String> = field(key("participants"))
+            .split(['\n', ',', ' '])
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+            .map(String::from)
+            .collect();
+        if field(key("remove")) == "on"
+            || (field(key("name")).is_empty() && participants.is_empty())
+        {
+            continue;
+        }
+        let days: Vec<String> = WEEK
+            .iter()
+            .filter(|day| field(key(&format!("day_{day}"))) == "on")
+            .map(|day| day.to_string())
+            .collect();
+        let windows = if days.is_empty() {
+            Vec::new()
+        } else {
+            vec![crate::oncall::service::WindowBody {
+                days,
+                from: field(key("from")),
+                to: field(key("to")),
+            }]
+        };
+        layers.push(crate::oncall::service::LayerBody {
+            name: field(key("name")),
+            start: field(key("start")),
+            shift: field(key("shift")),
+            participants,
+            windows,
+        });
+    }
+    ScheduleBody {
+        name: field("name".into()),
+        time_zone: field("time_zone".into()),
+        layers,
+    }
 }
 
 #[derive(Template)]
@@ -47,6 +176,8 @@ struct OncallPage {
     schedules: Vec<ScheduleView>,
     /// The picture's width (viewBox units).
     width: i64,
+    /// The form for a new schedule.
+    new_schedule: ScheduleForm,
     example: String,
     /// A calendar address just made (shown once).
     feed_url: String,
@@ -75,6 +206,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiR
         let current = shifts.first();
         schedules.push(ScheduleView {
             picture: crate::oncall::picture::picture(&schedule, &lens),
+            form: schedule_form(Some(&stored), &lens.zone_name),
             id: stored.id.clone(),
             name: stored.name.clone(),
             zone: stored.time_zone.clone(),
@@ -144,6 +276,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, feed_url: String) -> UiR
         zone: lens.zone_name.clone(),
         schedules,
         width: crate::oncall::picture::WIDTH,
+        new_schedule: schedule_form(None, &lens.zone_name),
         example: {
             let today = now.to_zoned(lens.zone.clone()).date();
             let back = i64::from(today.weekday().to_monday_zero_offset());
@@ -177,6 +310,25 @@ pub async fn apply(
         .into_iter()
         .find(|it| it.name == body.name.trim())
         .map(|it| it.id);
+    save(&state, &viewer.0, existing.as_deref(), &body).await?;
+    Ok(see_other("/oncall"))
+}
+
+/// Creates or changes a schedule from its form (admins): the same checks and the same JSON
+/// as the API.
+pub async fn save_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let body = body_from_form(&fields);
+    let id = fields.get("id").map(|it| it.trim()).unwrap_or_default();
+    let existing = if id.is_empty() {
+        None
+    } else {
+        Some(find(&state, id).await?.id)
+    };
     save(&state, &viewer.0, existing.as_deref(), &body).await?;
     Ok(see_other("/oncall"))
 }

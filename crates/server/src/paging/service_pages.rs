@@ -12,6 +12,7 @@ use firebreak_core::Role;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::paging::service::{PolicyBody, ServiceBody, add_service, new_key, save_policy};
+use crate::paging::service::{StepBody, TargetBody};
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render, see_other};
 
 pub struct ServiceView {
@@ -30,6 +31,114 @@ pub struct ServiceView {
     pub auto_declare_severity: String,
 }
 
+/// A step as the policy form shows it (the last one of a form is blank, to add one).
+pub struct StepForm {
+    pub index: usize,
+    /// One email per line.
+    pub people: String,
+    /// The schedule whose person on call it pages (id; empty: none).
+    pub schedule: String,
+    pub delay: i64,
+}
+
+/// A policy as its form shows it; `name` empty for a new one.
+pub struct PolicyForm {
+    pub key: String,
+    pub name: String,
+    pub repeat: i64,
+    pub steps: Vec<StepForm>,
+}
+
+fn policy_form(key: &str, policy: Option<&firebreak_store::EscalationPolicy>) -> PolicyForm {
+    let mut steps: Vec<StepForm> = policy
+        .map(|it| it.policy.steps.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(index, step)| StepForm {
+            index,
+            people: step
+                .targets
+                .iter()
+                .filter(|it| it.kind == "person")
+                .map(|it| it.id.clone())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            schedule: step
+                .targets
+                .iter()
+                .find(|it| it.kind == "schedule")
+                .map(|it| it.id.clone())
+                .unwrap_or_default(),
+            delay: step.delay_minutes,
+        })
+        .collect();
+    steps.push(StepForm {
+        index: steps.len(),
+        people: String::new(),
+        schedule: String::new(),
+        delay: 15,
+    });
+    PolicyForm {
+        key: key.to_string(),
+        name: policy.map(|it| it.name.clone()).unwrap_or_default(),
+        repeat: policy.map(|it| it.policy.repeat).unwrap_or_default(),
+        steps,
+    }
+}
+
+/// The policy a form describes: steps in order, a step with nobody in it left out.
+pub fn policy_from_form(fields: &BTreeMap<String, String>) -> Result<PolicyBody, ApiError> {
+    let mut steps = Vec::new();
+    for index in 0..32 {
+        let key = |what: &str| format!("step{index}_{what}");
+        if !fields.contains_key(&key("delay")) {
+            break;
+        }
+        let mut targets: Vec<TargetBody> = field(fields, &key("people"))
+            .split(['\n', ',', ' '])
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+            .map(|it| TargetBody {
+                kind: "person".into(),
+                id: it.to_string(),
+            })
+            .collect();
+        let schedule = field(fields, &key("schedule"));
+        if !schedule.is_empty() {
+            targets.insert(
+                0,
+                TargetBody {
+                    kind: "schedule".into(),
+                    id: schedule,
+                },
+            );
+        }
+        if targets.is_empty() {
+            continue;
+        }
+        let delay = field(fields, &key("delay"));
+        steps.push(StepBody {
+            targets,
+            delay_minutes: delay
+                .parse()
+                .map_err(|_| ApiError::field(&key("delay"), "a number of minutes (1 to 1440)"))?,
+        });
+    }
+    let repeat = field(fields, "repeat");
+    Ok(PolicyBody {
+        name: field(fields, "name"),
+        steps,
+        repeat: if repeat.is_empty() {
+            0
+        } else {
+            repeat
+                .parse()
+                .map_err(|_| ApiError::field("repeat", "0 to 9"))?
+        },
+    })
+}
+
 #[derive(Template)]
 #[template(path = "services.html")]
 struct ServicesPage {
@@ -46,6 +155,10 @@ struct ServicesPage {
     silences: Vec<(String, String, String, String, String)>,
     can_act: bool,
     example: String,
+    /// Each policy's form, then a blank one.
+    policy_forms: Vec<PolicyForm>,
+    /// (id, name) of every schedule, for a step's "whoever is on call in".
+    schedules: Vec<(String, String)>,
 }
 
 const EXAMPLE: &str = r#"{
@@ -209,6 +322,16 @@ async fn render_page(
             .collect(),
         new_key,
         example: EXAMPLE.to_string(),
+        policy_forms: policies
+            .iter()
+            .enumerate()
+            .map(|(index, it)| policy_form(&index.to_string(), Some(it)))
+            .chain(std::iter::once(policy_form("new", None)))
+            .collect(),
+        schedules: schedules
+            .iter()
+            .map(|it| (it.id.clone(), it.name.clone()))
+            .collect(),
     }))
 }
 
@@ -353,6 +476,19 @@ pub async fn save_policy_form(
     viewer.may(&csrf, Role::Admin)?;
     let body: PolicyBody = serde_json::from_str(&field(&fields, "policy"))
         .map_err(|err| ApiError::field("policy", format!("not a policy in JSON: {err}")))?;
+    save_policy(&state, &viewer.0, &body, true).await?;
+    Ok(see_other("/services"))
+}
+
+/// A policy from its form (admins): the same checks as the API; one with the same name is
+/// replaced.
+pub async fn save_policy_steps(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
+) -> UiResult<Response> {
+    viewer.may(&csrf, Role::Admin)?;
+    let body = policy_from_form(&fields)?;
     save_policy(&state, &viewer.0, &body, true).await?;
     Ok(see_other("/services"))
 }

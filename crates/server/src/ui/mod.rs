@@ -77,6 +77,7 @@ pub fn router() -> Router<AppState> {
             get(services::page).post(services::create_service),
         )
         .route("/services/policies", post(services::save_policy_form))
+        .route("/services/policies/form", post(services::save_policy_steps))
         .route("/services/teams", post(services::create_team))
         .route("/services/silences", post(services::create_silence))
         .route("/services/silences/{id}/end", post(services::end_silence))
@@ -95,6 +96,7 @@ pub fn router() -> Router<AppState> {
             get(|| async { axum::response::Redirect::permanent("/oncall") }),
         )
         .route("/oncall/schedules", post(oncall::apply))
+        .route("/oncall/form", post(oncall::save_form))
         .route("/oncall/feed", post(oncall::feed))
         .route("/oncall/{id}/overrides", post(oncall::add_override))
         .route(

@@ -450,3 +450,135 @@ impl Browser {
         self.wait_for(Locator::Css("header.top")).await;
     }
 }
+
+/// On call made with forms only: an admin writes a schedule (a layer, then a second one with
+/// weekday hours), sees its picture, and writes an escalation policy step by step that pages
+/// whoever the schedule has on call, then adds a step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_call_made_with_forms() {
+    let driver = Driver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite:{}", dir.path().join("forms.db").display());
+    let settings = Settings {
+        database_url: database_url.clone().into(),
+        ..Settings::default()
+    };
+    let store = Store::open(StoreOptions::new(database_url.clone()))
+        .await
+        .unwrap();
+    person(&store, "boss@example.com", "Bo Admin", "admin").await;
+    let server = start(&settings, TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let base = server.base.clone();
+    let bo = driver.browser(1400, 1000).await;
+    bo.goto(&format!("{base}/login")).await;
+    bo.sign_in("boss@example.com", PASSWORD).await;
+    bo.goto(&format!("{base}/oncall")).await;
+    let new = "section[aria-labelledby=h-write] form.schedule-form";
+    bo.fill(&format!("{new} input[name=name]"), "Platform")
+        .await;
+    bo.fill(&format!("{new} input[name=time_zone]"), "Europe/Berlin")
+        .await;
+    bo.fill(&format!("{new} input[name=layer0_name]"), "weekly")
+        .await;
+    let today = firebreak_store::clock::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    bo.execute(&format!(
+        "document.querySelector('{new} input[name=layer0_start]').value = '{today}T09:00'"
+    ))
+    .await;
+    bo.fill(&format!("{new} input[name=layer0_shift]"), "1w")
+        .await;
+    bo.fill(
+        &format!("{new} textarea[name=layer0_participants]"),
+        "ana@example.com\nbo@example.com",
+    )
+    .await;
+    bo.click(&format!("{new} button[type=submit]")).await;
+    bo.wait_for_url_ending("/oncall").await;
+    let saved = store.schedule("Platform").await.unwrap();
+    assert!(saved.layers.contains("ana@example.com"), "{}", saved.layers);
+    assert!(saved.layers.contains("\"1w\""), "{}", saved.layers);
+
+    // Change it: a second layer, weekdays 09:00–17:00 only.
+    let id = saved.id.clone();
+    bo.click(&format!("#schedule-{id} details.edit-schedule summary"))
+        .await;
+    let edit = format!("#schedule-{id} form.schedule-form");
+    bo.fill(&format!("{edit} input[name=layer1_name]"), "office hours")
+        .await;
+    bo.execute(&format!(
+        "document.querySelector('{edit} input[name=layer1_start]').value = '{today}T09:00'"
+    ))
+    .await;
+    bo.fill(&format!("{edit} input[name=layer1_shift]"), "1d")
+        .await;
+    bo.fill(
+        &format!("{edit} textarea[name=layer1_participants]"),
+        "cy@example.com",
+    )
+    .await;
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        bo.click(&format!("{edit} input[name=layer1_day_{day}]"))
+            .await;
+    }
+    bo.execute(&format!(
+        "document.querySelector('{edit} input[name=layer1_from]').value = '09:00'; \
+         document.querySelector('{edit} input[name=layer1_to]').value = '17:00'"
+    ))
+    .await;
+    bo.click(&format!("{edit} button[type=submit]")).await;
+    bo.wait_for_url_ending("/oncall").await;
+    let changed = store.schedule(&id).await.unwrap();
+    let layers: serde_json::Value = serde_json::from_str(&changed.layers).unwrap();
+    assert_eq!(layers.as_array().unwrap().len(), 2, "{layers}");
+    assert_eq!(layers[1]["windows"][0]["from"], "09:00", "{layers}");
+    assert_eq!(layers[1]["windows"][0]["days"].as_array().unwrap().len(), 5);
+    // The picture: a lane per layer and who is on call.
+    bo.wait_for(Locator::Css(&format!("#picture-{id}"))).await;
+    assert_eq!(bo.count(&format!("#picture-{id} g.lane")).await, 3);
+    bo.screenshot("oncall-forms").await;
+
+    // An escalation policy, step by step: the schedule's person on call, then Bo.
+    bo.goto(&format!("{base}/services")).await;
+    let form = "details.policy-form[open] form";
+    bo.fill(&format!("{form} input[name=name]"), "platform")
+        .await;
+    bo.select(&format!("{form} select[name=step0_schedule]"), &id)
+        .await;
+    bo.fill(&format!("{form} input[name=step0_delay]"), "10")
+        .await;
+    bo.click(&format!("{form} button[type=submit]")).await;
+    bo.wait_for(Locator::XPath(
+        "//summary[contains(., 'Change “platform”')]",
+    ))
+    .await;
+    let policy = store.policy("platform").await.unwrap();
+    assert_eq!(policy.policy.steps.len(), 1);
+    assert_eq!(policy.policy.steps[0].targets[0].kind, "schedule");
+    assert_eq!(policy.policy.steps[0].delay_minutes, 10);
+    // Change it: add a second step paging Bo after 5 minutes, and repeat once.
+    bo.click("details.policy-form:not([open]) summary").await;
+    let edit = "details.policy-form[open] form";
+    bo.fill(
+        &format!("{edit} textarea[name=step1_people]"),
+        "boss@example.com",
+    )
+    .await;
+    bo.fill(&format!("{edit} input[name=step1_delay]"), "5")
+        .await;
+    bo.fill(&format!("{edit} input[name=repeat]"), "1").await;
+    bo.click(&format!("{edit} button[type=submit]")).await;
+    bo.wait_for(Locator::XPath(
+        "//li[strong[text()='platform'] and contains(., 'repeats 1 time')]",
+    ))
+    .await;
+    let policy = store.policy("platform").await.unwrap();
+    assert_eq!(policy.policy.steps.len(), 2, "{:?}", policy.policy);
+    assert_eq!(policy.policy.steps[1].targets[0].id, "boss@example.com");
+    assert_eq!(policy.policy.repeat, 1);
+    bo.close().await;
+    server.shut_down().await;
+    store.close().await;
+    driver.stop().await;
+}
