@@ -312,6 +312,8 @@ async fn incident_room_in_a_real_browser() {
     bo.screenshot("insights").await;
     // On call: the admin saves the example schedule; the week ahead shows, ana first.
     bo.goto(&format!("{base}/oncall")).await;
+    bo.click("section[aria-labelledby=h-write] details summary")
+        .await;
     bo.click("form[action='/oncall/schedules'] button[type=submit]")
         .await;
     bo.wait_for(Locator::XPath(
@@ -358,7 +360,7 @@ async fn incident_room_in_a_real_browser() {
     // A private (security) incident: the viewer cannot find it, not even by its address.
     ana.goto(&format!("{base}/incidents/new")).await;
     ana.fill("#title", "Leaked signing key").await;
-    ana.click("details summary").await;
+    ana.click("main details summary").await;
     ana.select("#incident_type", "security").await;
     ana.click("details button[type=submit]").await;
     ana.wait_for_url_ending("/incidents/INC-2").await;
