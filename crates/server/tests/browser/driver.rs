@@ -227,6 +227,11 @@ impl Browser {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
 
+    /// Runs a script whose last argument is the callback it answers through.
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.client.execute_async(script, Vec::new()).await.unwrap()
+    }
+
     /// Saves a PNG under `target/tmp/screenshots/`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();

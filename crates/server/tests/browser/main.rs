@@ -584,3 +584,123 @@ async fn on_call_made_with_forms() {
     store.close().await;
     driver.stop().await;
 }
+
+/// axe-core (the npm package, `FIREBREAK_AXE` names its `axe.min.js`; `scripts/test`
+/// installs it) loaded into every page, signed in as the demo's admin, at desktop and phone
+/// width: no serious or critical violation anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe() {
+    let axe = std::env::var("FIREBREAK_AXE")
+        .expect("FIREBREAK_AXE names axe-core's axe.min.js (scripts/test installs it from npm)");
+    let axe = std::fs::read_to_string(&axe).unwrap_or_else(|err| panic!("{axe}: {err}"));
+    let driver = Driver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite:{}", dir.path().join("axe.db").display());
+    let settings = Settings {
+        database_url: database_url.clone().into(),
+        ..Settings::default()
+    };
+    let store = Store::open(firebreak_server::store_options(&settings))
+        .await
+        .unwrap();
+    let login = firebreak_server::demo::login(&store).await.unwrap();
+    assert!(
+        firebreak_server::demo::load(&store, &settings)
+            .await
+            .unwrap()
+    );
+    let server = start(&settings, TcpListener::bind("127.0.0.1:0").await.unwrap()).await;
+    let base = server.base.clone();
+    let live = store
+        .incidents(&firebreak_store::IncidentFilter {
+            limit: 10,
+            ..firebreak_store::IncidentFilter::visible_to(firebreak_core::Access::All)
+        })
+        .await
+        .unwrap()
+        .items;
+    let room = format!("/incidents/{}", live[0].reference);
+    let alert = store.alerts(false, 1).await.unwrap()[0].id.clone();
+    let mut pages: Vec<String> = [
+        "/",
+        "/incidents",
+        "/incidents/new",
+        "/alerts",
+        "/services",
+        "/oncall",
+        "/followups",
+        "/insights",
+        "/status-page",
+        "/people",
+        "/tokens",
+        "/audit",
+        "/workflow",
+        "/settings",
+        "/account",
+        "/status",
+    ]
+    .iter()
+    .map(|it| it.to_string())
+    .collect();
+    pages.push(room.clone());
+    pages.push(format!("{room}/postmortem"));
+    pages.push(format!("/alerts/{alert}"));
+    // The check can fail: a page with an image without a text alternative is caught.
+    let probe = driver.browser(800, 600).await;
+    probe
+        .goto("data:text/html,<html lang=en><title>t</title><main><img src=x.png></main></html>")
+        .await;
+    let caught = run_axe(&probe, &axe).await;
+    assert!(
+        caught.iter().any(|it| it.contains("image-alt")),
+        "{caught:?}"
+    );
+    probe.close().await;
+    let mut found = Vec::new();
+    for (width, height) in [(1400, 1000), (390, 844)] {
+        let browser = driver.browser(width, height).await;
+        browser.goto(&format!("{base}/login")).await;
+        let violations = run_axe(&browser, &axe).await;
+        found.extend(
+            violations
+                .into_iter()
+                .map(|it| format!("{width}px /login: {it}")),
+        );
+        browser.sign_in(&login.email, &login.password).await;
+        for page in &pages {
+            browser.goto(&format!("{base}{page}")).await;
+            let violations = run_axe(&browser, &axe).await;
+            found.extend(
+                violations
+                    .into_iter()
+                    .map(|it| format!("{width}px {page}: {it}")),
+            );
+        }
+        browser.close().await;
+    }
+    assert!(
+        found.is_empty(),
+        "serious or critical axe violations:\n{}",
+        found.join("\n")
+    );
+    server.shut_down().await;
+    store.close().await;
+    driver.stop().await;
+}
+
+/// The serious and critical violations axe finds on the page as it is.
+async fn run_axe(browser: &Browser, axe: &str) -> Vec<String> {
+    browser.execute(axe).await;
+    let answer = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(result => done(JSON.stringify(
+               result.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' — ' +
+                      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))),
+               err => done(JSON.stringify(['axe failed: ' + err])));",
+        )
+        .await;
+    serde_json::from_str(answer.as_str().unwrap_or("[]")).unwrap()
+}
