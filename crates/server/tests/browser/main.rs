@@ -497,7 +497,9 @@ async fn on_call_made_with_forms() {
     )
     .await;
     bo.click(&format!("{new} button[type=submit]")).await;
-    bo.wait_for_url_ending("/oncall").await;
+    // Saved: the page comes back with the schedule on it.
+    bo.wait_for(Locator::XPath("//h2[contains(., 'Platform')]"))
+        .await;
     let saved = store.schedule("Platform").await.unwrap();
     assert!(saved.layers.contains("ana@example.com"), "{}", saved.layers);
     assert!(saved.layers.contains("\"1w\""), "{}", saved.layers);
@@ -530,7 +532,10 @@ async fn on_call_made_with_forms() {
     ))
     .await;
     bo.click(&format!("{edit} button[type=submit]")).await;
-    bo.wait_for_url_ending("/oncall").await;
+    bo.wait_for(Locator::Css(&format!(
+        "#picture-{id} g.lane[data-name='office hours']"
+    )))
+    .await;
     let changed = store.schedule(&id).await.unwrap();
     let layers: serde_json::Value = serde_json::from_str(&changed.layers).unwrap();
     assert_eq!(layers.as_array().unwrap().len(), 2, "{layers}");
