@@ -96,8 +96,10 @@ fn sms_answer(text: Option<&str>) -> Response {
 
 /// Acts on one alert as `person`; a sentence for the phone either way.
 async fn act(state: &AppState, alert: &str, action: PhoneAction, person: &str) -> String {
+    // A disabled person's phone does nothing, as their sign-in and tokens do nothing.
     let user = match state.store.user_by_email(person).await {
-        Ok(Some(user)) => user,
+        Ok(Some(user)) if user.disabled_at.is_none() => user,
+        Ok(Some(_)) => return format!("Not done: {person} is disabled in Firebreak"),
         _ => return format!("Not done: {person} is not a Firebreak user"),
     };
     let summary = state
