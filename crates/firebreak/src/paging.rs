@@ -119,9 +119,10 @@ pub(crate) enum CatalogCmd {
     },
     /// Remove one of your contact methods and the rules that use it.
     RemoveContact { id: String },
-    /// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it).
+    /// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it) or push
+    /// topics.
     SendCode { id: String },
-    /// Verify a phone number with the code sent to it.
+    /// Verify a phone number or push topic with the code sent to it.
     Verify { id: String, code: String },
     /// Your notification rules. With none, a page is an email to your address at once.
     Rules,

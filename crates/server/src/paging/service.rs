@@ -493,7 +493,9 @@ pub async fn contact(
             ));
         }
     };
-    let verified = !matches!(body.kind.as_str(), "sms" | "voice");
+    // Phones and push topics are paged only once a code sent to them came back (for push:
+    // proof that the phone is subscribed to the topic).
+    let verified = !matches!(body.kind.as_str(), "sms" | "voice" | "push");
     let created = state
         .store
         .create_contact_method(
@@ -522,7 +524,7 @@ pub struct VerifyBody {
 }
 
 /// Sends a 6-digit code to one of your phone numbers (by SMS for `sms`, by a call that reads
-/// it for `voice`); it works for 15 minutes, one a minute.
+/// it for `voice`) or push topics (a push to it); it works for 15 minutes, one a minute.
 pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ContactDto> {
     let person = person_changing(caller)?;
     let method = state
@@ -530,26 +532,23 @@ pub async fn send_code(state: &AppState, caller: &Caller, id: &str) -> ApiResult
         .contact_method(&person, id)
         .await
         .map_err(not_found("contact method"))?;
-    if !matches!(method.kind.as_str(), "sms" | "voice") {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_a_phone",
-            "only sms and voice contact methods are verified with a code",
-        ));
-    }
-    let configured = match method.kind.as_str() {
-        "sms" => state.phones.sms.is_some(),
-        _ => state.phones.voice.is_some(),
+    let (configured, what) = match method.kind.as_str() {
+        "sms" => (state.phones.sms.is_some(), "SMS ([paging.sms])"),
+        "voice" => (state.phones.voice.is_some(), "voice ([paging.voice])"),
+        "push" => (state.phones.ntfy.is_some(), "push ([paging.ntfy])"),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_a_phone",
+                "only sms, voice and push contact methods are verified with a code",
+            ));
+        }
     };
     if !configured {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_configured",
-            format!(
-                "{} is not configured on this server ([paging.{}])",
-                if method.kind == "sms" { "SMS" } else { "voice" },
-                method.kind
-            ),
+            format!("{what} is not configured on this server"),
         ));
     }
     let mut random = [0u8; 4];

@@ -277,8 +277,8 @@ pub enum SendCodeError {
     Unavailable(String),
 }
 
-/// Sends a verification code by SMS or by a call that reads it (the call's words are sent
-/// with it, so nothing needs to reach this server).
+/// Sends a verification code by SMS, by a call that reads it (the call's words are sent with
+/// it, so nothing needs to reach this server), or by push to the topic.
 pub async fn send_code(
     phones: &Phones,
     kind: &str,
@@ -286,6 +286,31 @@ pub async fn send_code(
     code: &str,
 ) -> Result<(), SendCodeError> {
     let result = match kind {
+        // A code pushed to the topic proves the phone is subscribed to it.
+        "push" => {
+            let (config, http) = phones
+                .ntfy
+                .as_ref()
+                .ok_or(SendCodeError::NotConfigured("push ([paging.ntfy])"))?;
+            let message = format!("Your Firebreak verification code: {code}");
+            let push = Push {
+                topic: address,
+                title: "Firebreak verification code",
+                message: &message,
+                click: None,
+                buttons: Vec::new(),
+            };
+            return ntfy::publish(http, config, &push)
+                .await
+                .map(|_| ())
+                .map_err(|err| {
+                    if err.permanent {
+                        SendCodeError::Refused(err.message)
+                    } else {
+                        SendCodeError::Unavailable(err.message)
+                    }
+                });
+        }
         "sms" => {
             let sms = phones
                 .sms

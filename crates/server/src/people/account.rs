@@ -60,7 +60,7 @@ async fn render_page(
                 (None, false, true) => String::new(),
             };
             let waits = !dto.verified || dto.failure.is_some();
-            let phone = matches!(dto.kind.as_str(), "sms" | "voice");
+            let phone = matches!(dto.kind.as_str(), "sms" | "voice" | "push");
             (dto.id, dto.kind, dto.address, state, waits && phone)
         })
         .collect();
@@ -149,7 +149,7 @@ pub async fn paging(
                     "Your webhook's pages are signed with this secret (shown once): {secret}"
                 )),
                 (None, Some(subscribe)) => Some(format!(
-                    "Subscribe to this topic in the ntfy app (shown once; anyone who knows it can read your pages): {subscribe}"
+                    "Subscribe to this topic in the ntfy app (shown once; anyone who knows it can read your pages): {subscribe} — then send a code to it and type it back below."
                 )),
                 (None, None) if !created.verified => Some(format!(
                     "Added {}. Send a code to it and type it back below to verify it.",

@@ -266,7 +266,33 @@ async fn wake_up_pages(backend: Backend) {
         .find(|it| it["id"] == push["id"])
         .unwrap();
     assert_ne!(listed["address"], topic.as_str());
+    assert_eq!(push["verified"], false, "{push}");
     let push = push["id"].as_str().unwrap().to_string();
+    // A code pushed to the topic, typed back, proves the phone is subscribed.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/me/contact-methods/{push}/send-code"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let sent = phone.pushes().last().unwrap().clone();
+    assert_eq!(sent["topic"], topic.as_str());
+    let code: String = sent["message"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{sent}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/me/contact-methods/{push}/verify"),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pushes_before = phone.pushes().len();
     // Push now, SMS after 2 minutes, a call after 5.
     let push_rule = rule(&app, &push, 0).await;
     rule(&app, &sms, 2).await;
@@ -276,7 +302,7 @@ async fn wake_up_pages(backend: Backend) {
     // Alert A: push at once; SMS at 2 min; "1a" acknowledges; the call is never placed.
     let (a, opened) = trigger(&app, &key, "a").await;
     worker.run_once(mins(opened, 0)).await.unwrap();
-    let pushes = phone.pushes();
+    let pushes: Vec<Value> = phone.pushes().into_iter().skip(pushes_before).collect();
     assert_eq!(pushes.len(), 1, "{pushes:?}");
     assert_eq!(pushes[0]["topic"], topic.as_str());
     assert_eq!(pushes[0]["priority"], 5);

@@ -55,12 +55,12 @@ pub async fn delete_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it); it
-/// works for 15 minutes. One a minute.
+/// Send a 6-digit code to one of your phone numbers (SMS, or a call that reads it) or push
+/// topics (a push to it: proof your phone is subscribed); it works for 15 minutes. One a minute.
 #[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/send-code", tag = "paging",
     params(("id" = String, Path, description = "Contact method id")),
     responses((status = 202, body = ContactDto), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "a code went less than a minute ago, the method is not a phone, or the provider is not configured"),
+        (status = 409, body = ErrorBody, description = "a code went less than a minute ago, the method is not a phone or push topic, or the provider is not configured"),
         (status = 422, body = ErrorBody, description = "the provider refused the number"),
         (status = 502, body = ErrorBody, description = "the provider could not be reached")),
     security(("bearer" = [])))]
@@ -73,7 +73,7 @@ pub async fn send_code(
     Ok((StatusCode::ACCEPTED, Json(method)))
 }
 
-/// Verify a phone number with the code sent to it; pages use it from then on.
+/// Verify a phone number or push topic with the code sent to it; pages use it from then on.
 #[utoipa::path(post, path = "/api/v1/me/contact-methods/{id}/verify", tag = "paging", request_body = VerifyBody,
     params(("id" = String, Path, description = "Contact method id")),
     responses((status = 200, body = ContactDto), (status = 404, body = ErrorBody),
