@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-/// A service paging writer@test.example by `kind` at `address`; triggers one alert and
-/// answers its id.
-pub(crate) async fn page_writer(app: &TestApp, kind: &str, address: &str) -> String {
+/// A service `name` whose policy pages writer@test.example (then waits 30 minutes); answers
+/// an integration key for it.
+pub(crate) async fn writer_service(app: &TestApp, name: &str) -> String {
     let admin = app.admin.clone();
     let (status, body) = app
         .call(
@@ -26,7 +26,7 @@ pub(crate) async fn page_writer(app: &TestApp, kind: &str, address: &str) -> Str
             &admin,
             Method::POST,
             "/api/v1/services",
-            Some(json!({"name": "api", "escalation_policy": "writer"})),
+            Some(json!({"name": name, "escalation_policy": "writer"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -34,11 +34,17 @@ pub(crate) async fn page_writer(app: &TestApp, kind: &str, address: &str) -> Str
         .call(
             &admin,
             Method::POST,
-            "/api/v1/services/api/integration-keys",
+            &format!("/api/v1/services/{name}/integration-keys"),
             Some(json!({})),
         )
         .await;
-    let key = key["key"].as_str().unwrap().to_string();
+    key["key"].as_str().unwrap().to_string()
+}
+
+/// A service paging writer@test.example by `kind` at `address`; triggers one alert and
+/// answers its id.
+pub(crate) async fn page_writer(app: &TestApp, kind: &str, address: &str) -> String {
+    let key = writer_service(app, "api").await;
     let (status, method) = app
         .post(
             "/api/v1/me/contact-methods",

@@ -171,35 +171,7 @@ async fn rule(app: &TestApp, method: &str, delay: i64) -> String {
 }
 
 async fn service_key(app: &TestApp) -> String {
-    let admin = app.admin.clone();
-    let (status, body) = app
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/escalation-policies",
-            Some(json!({"name": "writer", "steps": [
-                {"targets": [{"type": "person", "id": "writer@test.example"}], "delay_minutes": 30}]})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/services",
-            Some(json!({"name": "checkout", "escalation_policy": "writer"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, key) = app
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/services/checkout/integration-keys",
-            Some(json!({})),
-        )
-        .await;
-    key["key"].as_str().unwrap().to_string()
+    crate::chat_pages::writer_service(app, "checkout").await
 }
 
 /// Triggers an alert; answers its id and when it was opened.
