@@ -691,8 +691,16 @@ impl SqlBuilder {
 /// What a person typed, as words: letters and digits only, so no operator of either
 /// search syntax survives. Both backends then ask for every word (the last one as a prefix,
 /// so results follow typing).
-fn search_words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !c.is_alphanumeric())
+/// Combining diacritical marks (the blocks text uses to stack accents). Some count as
+/// alphabetic, but SQLite's tokenizer folds them away: a word of marks alone became an empty
+/// FTS5 phrase, which SQLite refuses. They are dropped from the words, as the index does.
+fn is_mark(c: char) -> bool {
+    matches!(u32::from(c), 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && !is_mark(c))
+        .map(|word| word.chars().filter(|c| !is_mark(*c)).collect::<String>())
         .filter(|it| !it.is_empty())
         .collect()
 }
@@ -710,7 +718,7 @@ fn fts5_query(text: &str) -> Option<String> {
 fn tsquery(text: &str) -> Option<String> {
     let words = search_words(text);
     let (last, rest) = words.split_last()?;
-    let mut parts: Vec<String> = rest.iter().map(|it| it.to_string()).collect();
+    let mut parts: Vec<String> = rest.to_vec();
     parts.push(format!("{last}:*"));
     Some(parts.join(" & "))
 }
@@ -729,6 +737,9 @@ mod tests {
             ("  ", None),
             ("***", None),
             ("café", Some(r#""café"*"#)),
+            // Combining marks are dropped; a word of marks alone is no word.
+            ("cafe\u{301} \u{345} \u{315}\u{33a}", Some(r#""cafe"*"#)),
+            ("\u{345}", None),
         ];
         for (text, expected) in table {
             assert_eq!(fts5_query(text).as_deref(), expected, "{text}");

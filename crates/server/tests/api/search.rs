@@ -32,7 +32,11 @@ both_backends!(
         )
         .await;
         // (query, expected references, newest first)
-        let table: [(&str, &[&str]); 9] = [
+        let table: [(&str, &[&str]); 12] = [
+            // Combining marks alone are no word (schemathesis found a 500 with Zalgo text).
+            ("T̺̺̕o͞ ̷i̲n̝v̟o̶kè hiͅve-m̢iͅnd ͅ ̨ ͏͉ͅc̬h͡a̫o̫s̗.̨̹", &[]),
+            ("\u{345}", &[]),
+            ("capa\u{301}citor", &["INC-2"]),
             ("capacitor", &["INC-2"]),
             ("CAPACITOR rack", &["INC-2"]),
             ("overheated", &["INC-2"]),
