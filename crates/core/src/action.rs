@@ -27,6 +27,16 @@ text_enum!(ActionStatus {
     Failed = "failed",
 });
 
+impl ActionStatus {
+    /// Still on its way (proposed, approved or running), not settled.
+    pub fn in_progress(self) -> bool {
+        matches!(
+            self,
+            ActionStatus::Proposed | ActionStatus::Approved | ActionStatus::Started
+        )
+    }
+}
+
 /// One action as it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {

@@ -27,7 +27,10 @@ use crate::ui::{Chrome, NoFields, UiForm, UiResult, Viewer, render, see_other};
 struct RoomPage {
     chrome: Chrome,
     h: HeadView,
+    /// The newest events, newest first; the rest of the page's events are in `earlier`.
     events: Vec<EventView>,
+    /// Older events of this page, newest first, folded under the newest.
+    earlier: Vec<EventView>,
     last_seq: i64,
     /// The first event shown, when there are older ones (a link loads the page before it).
     older: Option<i64>,
@@ -47,9 +50,15 @@ struct RoomPage {
     actions: Vec<views::ActionRow>,
     action_kinds: Vec<String>,
     tasks: Vec<views::TaskRow>,
+    open_tasks: usize,
+    /// Actions proposed, approved or running.
+    pending_actions: usize,
     /// The latest status update, ready to paste anywhere.
     latest_update: Option<String>,
+    latest: Option<LatestView>,
     participants: Vec<views::ParticipantRow>,
+    /// Participants in the incident now.
+    active_people: usize,
     stakeholders: Vec<views::StakeholderRow>,
     /// The viewer is in the incident now.
     am_in: bool,
@@ -73,10 +82,35 @@ pub struct PublicFace {
     pub latest: String,
 }
 
+/// The latest status update, for the catch-up box.
+pub struct LatestView {
+    pub when: String,
+    pub by: String,
+    pub message: String,
+}
+
+impl LatestView {
+    fn of(update: Option<&firebreak_store::StoredEvent>, lens: &Lens) -> Option<Self> {
+        let update = update?;
+        Some(Self {
+            when: lens.time(firebreak_store::clock::from_micros(update.observed_at_us)),
+            by: lens.person(&update.actor.to_string()),
+            message: crate::incidents::service::update_message(update)?.to_string(),
+        })
+    }
+}
+
+/// What follows the incident live: the sticky header and the catch-up box (the names match
+/// `RoomPage`'s, which includes the same templates).
 #[derive(Template)]
-#[template(path = "room_head.html")]
-struct HeadFragment {
+#[template(path = "room_live.html")]
+struct LiveFragment {
     h: HeadView,
+    can_act: bool,
+    is_lead: bool,
+    csrf: String,
+    latest: Option<LatestView>,
+    latest_update: Option<String>,
 }
 
 #[derive(Template)]
@@ -89,6 +123,12 @@ struct EventFragment {
 #[template(path = "print.html")]
 struct PrintPage {
     h: HeadView,
+    /// The header's buttons are not printed: these stay false and empty.
+    can_act: bool,
+    is_lead: bool,
+    csrf: String,
+    latest: Option<LatestView>,
+    latest_update: Option<String>,
     events: Vec<EventView>,
     zone: String,
 }
@@ -107,8 +147,10 @@ async fn head_view(state: &AppState, incident: &Incident, lens: &Lens) -> UiResu
     Ok(views::head(incident, &state.store.catalog(), lens, &chain))
 }
 
-/// Events the room shows at once; older ones are a link away.
+/// Events the room loads at once; older ones are a link away.
 const ROOM_PAGE: i64 = 200;
+/// Of those, the newest shown unfolded, so the room stays about a screen tall.
+const ROOM_NEWEST: usize = 15;
 
 #[derive(Deserialize, Default)]
 pub struct RoomQuery {
@@ -149,6 +191,9 @@ pub async fn room(
         .timeline_tail(incident.id.0, query.before, ROOM_PAGE)
         .await?;
     let first_seq = events.first().map_or(0, |it| it.seq);
+    let mut newest_first: Vec<EventView> =
+        events.iter().rev().map(|it| views::event(it, &lens)).collect();
+    let earlier = newest_first.split_off(newest_first.len().min(ROOM_NEWEST));
     let latest_update = state.store.latest_update(incident.id.0).await?;
     let catalog = &*state.store.catalog();
     let mut people: Vec<(String, String)> = lens
@@ -165,7 +210,8 @@ pub async fn room(
         last_seq: events.last().map_or(0, |it| it.seq),
         older: (first_seq > 1).then_some(first_seq),
         paged: query.before.is_some(),
-        events: events.iter().map(|it| views::event(it, &lens)).collect(),
+        events: newest_first,
+        earlier,
         loaded: lens.time_with_seconds(lens.now),
         flash: None,
         can_act: viewer.0.role.allows(Role::Responder),
@@ -184,16 +230,33 @@ pub async fn room(
         default_pick,
         actions: views::actions(&incident, &me, &lens),
         tasks: views::tasks(&incident, &lens),
+        open_tasks: incident
+            .tasks
+            .iter()
+            .filter(|it| it.status == firebreak_core::playbook::TaskStatus::Open)
+            .count(),
+        pending_actions: incident
+            .actions
+            .iter()
+            .filter(|it| it.status.in_progress())
+            .count(),
         latest_update: crate::incidents::service::update_plain(
             &incident,
             latest_update.as_ref(),
             &|at| lens.time(at),
         ),
+        latest: LatestView::of(latest_update.as_ref(), &lens),
         action_kinds: firebreak_core::action::ActionKind::ALL
             .iter()
             .map(|it| it.as_str().to_string())
             .collect(),
         participants: views::participants(&incident, &lens),
+        active_people: incident
+            .coordination
+            .participants
+            .iter()
+            .filter(|it| it.active())
+            .count(),
         stakeholders: views::stakeholders(&incident, &lens),
         am_in: incident.coordination.is_active_participant(&me),
         live: incident.status.is_live(),
@@ -239,8 +302,18 @@ pub async fn head(
 ) -> UiResult<Response> {
     let incident = visible(&state, &viewer.0, &text, "incident room").await?;
     let lens = viewer.lens(&state).await?;
-    Ok(render(&HeadFragment {
+    let latest_update = state.store.latest_update(incident.id.0).await?;
+    Ok(render(&LiveFragment {
         h: head_view(&state, &incident, &lens).await?,
+        can_act: viewer.0.role.allows(Role::Responder),
+        is_lead: incident.roles.get("lead") == Some(&viewer.0.actor()),
+        csrf: viewer.csrf(),
+        latest_update: crate::incidents::service::update_plain(
+            &incident,
+            latest_update.as_ref(),
+            &|at| lens.time(at),
+        ),
+        latest: LatestView::of(latest_update.as_ref(), &lens),
     }))
 }
 
@@ -294,9 +367,22 @@ pub async fn print(
     let incident = visible(&state, &viewer.0, &text, "print view").await?;
     let lens = viewer.lens(&state).await?;
     let events = state.store.timeline(incident.id.0, 0, i64::MAX).await?;
+    let latest_update = state.store.latest_update(incident.id.0).await?;
     Ok(render(&PrintPage {
         h: head_view(&state, &incident, &lens).await?,
-        events: events.iter().map(|it| views::event(it, &lens)).collect(),
+        can_act: false,
+        is_lead: false,
+        csrf: String::new(),
+        latest: LatestView::of(latest_update.as_ref(), &lens),
+        latest_update: None,
+        // On paper every text is whole.
+        events: events
+            .iter()
+            .map(|it| EventView {
+                preview: None,
+                ..views::event(it, &lens)
+            })
+            .collect(),
         zone: lens.zone_name.clone(),
     }))
 }
@@ -380,10 +466,8 @@ async fn act_on(
         .store
         .execute(target, &viewer.0.actor(), viewer.0.access(), build)
         .await?;
-    Ok(see_other(&format!(
-        "/incidents/{}#timeline",
-        outcome.incident.reference
-    )))
+    // Back to the top of the room: the composer, and the timeline newest first under it.
+    Ok(see_other(&format!("/incidents/{}", outcome.incident.reference)))
 }
 
 #[derive(Deserialize)]

@@ -108,6 +108,33 @@ pub struct EventView {
     pub actor: String,
     pub label: String,
     pub text: String,
+    /// A key moment (`EventKind::traits().key`): the room's "key moments" filter shows it.
+    pub key: bool,
+    /// It changes the room's lists (tasks, actions, people): the live room re-reads them.
+    pub changes_lists: bool,
+    /// For a long text (a playbook's tasks, a long note), its first line: the room shows
+    /// that and folds the rest.
+    pub preview: Option<String>,
+}
+
+/// The first line of a text too long to show whole in the room (more than three lines or
+/// 400 characters), cut to about 120 characters; `None` for a short one.
+pub fn preview(text: &str) -> Option<String> {
+    let lines = text.lines().count();
+    if lines <= 3 && text.chars().count() <= 400 {
+        return None;
+    }
+    let first = text.lines().next().unwrap_or_default();
+    let mut cut: String = first.chars().take(120).collect();
+    if cut.chars().count() < first.chars().count() {
+        cut.push('…');
+    }
+    let more = lines.saturating_sub(1);
+    Some(match more {
+        0 => cut,
+        1 => format!("{cut} (1 more line)"),
+        _ => format!("{cut} ({more} more lines)"),
+    })
 }
 
 pub fn event(event: &StoredEvent, lens: &Lens) -> EventView {
@@ -128,6 +155,9 @@ pub fn event(event: &StoredEvent, lens: &Lens) -> EventView {
         occurred: (event.occurred_at_us != event.observed_at_us)
             .then(|| lens.time_with_seconds(occurred)),
         actor: lens.person(&event.actor.to_string()),
+        key: event.kind.traits().key,
+        changes_lists: event.kind.traits().changes_lists,
+        preview: preview(&told.text),
         label: told.label,
         text: told.text,
     }
@@ -455,4 +485,25 @@ pub fn tasks(incident: &Incident, lens: &Lens) -> Vec<TaskRow> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview;
+
+    #[test]
+    fn long_texts_are_folded_to_their_first_line() {
+        let long_line = "x".repeat(401);
+        let cut = format!("{}…", "x".repeat(120));
+        let cases: [(&str, Option<&str>); 5] = [
+            ("", None),
+            ("one\ntwo\nthree", None),
+            ("tasks:\n- a\n- b\n- c", Some("tasks: (3 more lines)")),
+            ("tasks:\n- a\n- b\n- c\n- d", Some("tasks: (4 more lines)")),
+            (&long_line, Some(&cut)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(preview(text).as_deref(), expected, "{text:?}");
+        }
+    }
 }

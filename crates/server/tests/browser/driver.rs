@@ -223,6 +223,29 @@ impl Browser {
             .unwrap_or_else(|err| panic!("select {value} in {css}: {err}"));
     }
 
+    /// Opens a folded section (a `<details>`) as a person does, by clicking its summary.
+    pub async fn open(&self, css: &str) {
+        self.wait_for(Locator::Css(css)).await;
+        let script = format!(
+            "const d = document.querySelector({}); \
+             if (!d.open) d.querySelector(':scope > summary').click(); return d.open;",
+            json!(css)
+        );
+        assert_eq!(self.execute(&script).await, json!(true), "open {css}");
+    }
+
+    /// Presses and releases one key on whatever has the focus (a keyboard shortcut).
+    pub async fn press(&self, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|err| panic!("press {key}: {err}"));
+    }
+
     pub async fn execute(&self, script: &str) -> Value {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
