@@ -47,7 +47,7 @@ pub use paging::{
     Team, WakeOutcome, WakePage,
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
-pub use postmortems::{Postmortem, Revision};
+pub use postmortems::{Postmortem, PostmortemState, Revision};
 pub use reads::{
     ChainState, EventRecord, IncidentFilter, IncidentKey, Page, StoredEvent, TimelinePage,
 };

@@ -59,7 +59,53 @@ pub struct Revision {
     pub body: String,
 }
 
+/// Where a post-mortem stands, for the list of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostmortemState {
+    pub status: PostmortemStatus,
+    pub updated_at: Timestamp,
+    pub published_at: Option<Timestamp>,
+}
+
 impl Store {
+    /// The state of the post-mortems of these incidents (those without one are left out).
+    pub async fn postmortem_states(
+        &self,
+        incident_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, PostmortemState>> {
+        let mut states = std::collections::HashMap::new();
+        if incident_ids.is_empty() {
+            return Ok(states);
+        }
+        let marks: Vec<String> = (1..=incident_ids.len()).map(|it| format!("${it}")).collect();
+        let sql = format!(
+            "SELECT incident_id, status, updated_at, published_at FROM postmortems \
+             WHERE incident_id IN ({})",
+            marks.join(", ")
+        );
+        // Only numbered placeholders are formatted in; every value is bound.
+        let mut query =
+            sqlx::query_as::<_, (String, String, i64, Option<i64>)>(sqlx::AssertSqlSafe(sql));
+        for id in incident_ids {
+            query = query.bind(id.to_string());
+        }
+        for (id, status, updated_at, published_at) in query.fetch_all(self.pool()).await? {
+            let id = Uuid::parse_str(&id)
+                .map_err(|_| StoreError::Corrupt(format!("post-mortem of {id:?}")))?;
+            let status = PostmortemStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("post-mortem status {status:?}")))?;
+            states.insert(
+                id,
+                PostmortemState {
+                    status,
+                    updated_at: from_micros(updated_at),
+                    published_at: published_at.map(from_micros),
+                },
+            );
+        }
+        Ok(states)
+    }
+
     pub async fn postmortem(&self, incident_id: Uuid) -> Result<Option<Postmortem>> {
         let row = sqlx::query_as::<_, PostmortemRow>(
             "SELECT incident_id, status, body, revision, created_at, updated_at, published_at \

@@ -255,7 +255,7 @@ fn declare_page(
     errors: Vec<(String, String)>,
 ) -> DeclarePage {
     DeclarePage {
-        chrome: viewer.chrome("declare"),
+        chrome: viewer.chrome("incidents"),
         csrf: viewer.csrf(),
         form,
         errors,

@@ -397,3 +397,61 @@ pub async fn revision(
             .collect(),
     }))
 }
+
+/// One row of the post-mortems list: an incident that is over, and where its post-mortem is.
+pub struct ListRow {
+    pub incident: crate::ui::views::Row,
+    /// "not started", "draft", "in review" or "published".
+    pub state: &'static str,
+    pub published: bool,
+    /// When the post-mortem was last saved or published; empty before one exists.
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "postmortems.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<ListRow>,
+}
+
+/// The post-mortems (`/postmortems`): the latest incidents that are over, each with its
+/// post-mortem's state, those not started first — every one the reader may see.
+pub async fn list(State(state): State<AppState>, viewer: Viewer) -> UiResult<Response> {
+    use firebreak_core::Status;
+    let lens = viewer.lens(&state).await?;
+    let filter = firebreak_store::IncidentFilter {
+        statuses: vec![Status::Resolved, Status::Learning, Status::Closed],
+        limit: 100,
+        ..firebreak_store::IncidentFilter::visible_to(viewer.0.access())
+    };
+    let incidents = state.store.incidents(&filter).await?.items;
+    let ids: Vec<uuid::Uuid> = incidents.iter().map(|it| it.id.0).collect();
+    let states = state.store.postmortem_states(&ids).await?;
+    let catalog = state.store.catalog();
+    let mut rows: Vec<ListRow> = incidents
+        .iter()
+        .map(|incident| {
+            let found = states.get(&incident.id.0);
+            ListRow {
+                incident: crate::ui::views::row(incident, &catalog, &lens),
+                state: match found.map(|it| it.status) {
+                    None => "not started",
+                    Some(PostmortemStatus::Draft) => "draft",
+                    Some(PostmortemStatus::InReview) => "in review",
+                    Some(PostmortemStatus::Published) => "published",
+                },
+                published: found.is_some_and(|it| it.status == PostmortemStatus::Published),
+                when: found
+                    .map(|it| lens.time(it.published_at.unwrap_or(it.updated_at)))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    // What still needs writing first; the list is otherwise newest first.
+    rows.sort_by_key(|it| it.published);
+    Ok(render(&ListPage {
+        chrome: viewer.chrome("postmortems"),
+        rows,
+    }))
+}

@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/postmortem/share", post(postmortem::share))
         .route("/incidents/{key}/followups", post(followups::add))
         .route("/followups", get(followups::page))
+        .route("/postmortems", get(crate::postmortems::pages::list))
         .route(
             "/services",
             get(services::page).post(services::create_service),

@@ -409,3 +409,52 @@ both_backends!(postmortem_for_customers, |app: TestApp| async move {
         .count();
     assert_eq!(told, 2);
 });
+
+// The post-mortems page lists the incidents that are over with where each post-mortem
+// stands, and only those the reader may see.
+both_backends!(
+    the_postmortems_page,
+    configure = |settings: &mut firebreak_server::Settings| settings.workers = false,
+    |app: TestApp| async move {
+        let (status, _) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/incidents",
+                Some(json!({"title": "Leaked signing key", "type": "security"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        app.declare(json!({"title": "Checkout is down", "severity": "major"}))
+            .await;
+        app.declare(json!({"title": "Still burning", "severity": "minor"}))
+            .await;
+        for (token, key) in [(&app.admin, "INC-1"), (&app.write, "INC-2")] {
+            let path = format!("/api/v1/incidents/{key}");
+            let (status, body) = app
+                .call(token, Method::PATCH, &path, Some(json!({"status": "resolved"})))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let (status, body) = app
+            .post("/api/v1/incidents/INC-2/postmortem", json!({}))
+            .await;
+        assert!(status.is_success(), "{body}");
+
+        let (cookie, _) = app.session("writer@test.example").await;
+        let (status, page) = app.page(&cookie, "/postmortems").await;
+        assert_eq!(status, StatusCode::OK);
+        let row = page.split("id=\"pm-INC-2\"").nth(1).expect("INC-2 listed");
+        let row = row.split("</tr>").next().unwrap();
+        assert!(row.contains("Checkout is down") && row.contains(">draft<"), "{row}");
+        assert!(!page.contains("Still burning"), "a live incident is not over");
+        assert!(
+            !page.contains("Leaked signing key") && !page.contains("pm-INC-1"),
+            "a private incident stays hidden"
+        );
+        let (cookie, _) = app.session("admin@test.example").await;
+        let (_, page) = app.page(&cookie, "/postmortems").await;
+        let row = page.split("id=\"pm-INC-1\"").nth(1).expect("the admin sees INC-1");
+        assert!(row.split("</tr>").next().unwrap().contains(">not started<"));
+    }
+);

@@ -372,7 +372,7 @@ async fn incident_room_in_a_real_browser() {
     ana.fill("#title", "Leaked signing key").await;
     ana.click("main details summary").await;
     ana.select("#incident_type", "security").await;
-    ana.click("details button[type=submit]").await;
+    ana.click("main details button[type=submit]").await;
     ana.wait_for_url_ending("/incidents/INC-2").await;
     ana.wait_for(Locator::XPath("//span[contains(@class, 'private')]"))
         .await;
@@ -643,6 +643,7 @@ async fn every_page_passes_axe() {
         "/alerts",
         "/services",
         "/oncall",
+        "/postmortems",
         "/followups",
         "/insights",
         "/status-page",
@@ -672,6 +673,21 @@ async fn every_page_passes_axe() {
     );
     probe.close().await;
     let mut found = Vec::new();
+    // The navigation is one line at 1024 px (every link's top is the first one's).
+    let laptop = driver.browser(1024, 768).await;
+    laptop.goto(&format!("{base}/login")).await;
+    laptop.sign_in(&login.email, &login.password).await;
+    let lines = laptop
+        .execute(
+            "const tops = [...document.querySelectorAll('header.top .nav-wide a, header.top .nav-wide summary')] \
+             .filter(a => a.checkVisibility()).map(a => a.getBoundingClientRect().top); \
+             return Math.max(...tops) - Math.min(...tops) < 10 ? tops.length : -1;",
+        )
+        .await;
+    laptop.screenshot("dashboard-1024").await;
+    // Dashboard … Insights, Status page, Admin: ten on one line.
+    assert_eq!(lines, serde_json::json!(10), "the navigation is one line at 1024 px");
+    laptop.close().await;
     for (width, height) in [(1400, 1000), (390, 844)] {
         let browser = driver.browser(width, height).await;
         browser.goto(&format!("{base}/login")).await;
@@ -989,6 +1005,27 @@ async fn incident_room_around_the_next_action() {
         ))
         .await;
     phone.close().await;
+
+    // Without JavaScript every form is still there and works: the composer's three forms
+    // show one under the other, the side sections open by their summaries.
+    let plain = driver.browser_without_js(1400, 1000).await;
+    plain.goto(&format!("{base}/login")).await;
+    plain.sign_in(&login.email, &login.password).await;
+    plain.goto(&room).await;
+    for form in ["#compose-update", "#compose-note", "#compose-change"] {
+        assert!(
+            plain.find(Locator::Css(form)).await.is_displayed().await.unwrap(),
+            "{form} shows without script"
+        );
+    }
+    plain.fill("#note", "Posted without script.").await;
+    plain.click("#compose-note button[type=submit]").await;
+    plain
+        .wait_for(Locator::XPath(
+            "//ol[@id='timeline']/li[@data-kind='note' and contains(., 'without script')]",
+        ))
+        .await;
+    plain.close().await;
 
     server.shut_down().await;
     store.close().await;
