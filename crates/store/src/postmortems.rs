@@ -77,7 +77,9 @@ impl Store {
         if incident_ids.is_empty() {
             return Ok(states);
         }
-        let marks: Vec<String> = (1..=incident_ids.len()).map(|it| format!("${it}")).collect();
+        let marks: Vec<String> = (1..=incident_ids.len())
+            .map(|it| format!("${it}"))
+            .collect();
         let sql = format!(
             "SELECT incident_id, status, updated_at, published_at FROM postmortems \
              WHERE incident_id IN ({})",

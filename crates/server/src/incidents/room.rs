@@ -191,8 +191,11 @@ pub async fn room(
         .timeline_tail(incident.id.0, query.before, ROOM_PAGE)
         .await?;
     let first_seq = events.first().map_or(0, |it| it.seq);
-    let mut newest_first: Vec<EventView> =
-        events.iter().rev().map(|it| views::event(it, &lens)).collect();
+    let mut newest_first: Vec<EventView> = events
+        .iter()
+        .rev()
+        .map(|it| views::event(it, &lens))
+        .collect();
     let earlier = newest_first.split_off(newest_first.len().min(ROOM_NEWEST));
     let latest_update = state.store.latest_update(incident.id.0).await?;
     let catalog = &*state.store.catalog();
@@ -467,7 +470,10 @@ async fn act_on(
         .execute(target, &viewer.0.actor(), viewer.0.access(), build)
         .await?;
     // Back to the top of the room: the composer, and the timeline newest first under it.
-    Ok(see_other(&format!("/incidents/{}", outcome.incident.reference)))
+    Ok(see_other(&format!(
+        "/incidents/{}",
+        outcome.incident.reference
+    )))
 }
 
 #[derive(Deserialize)]

@@ -49,8 +49,17 @@ pub struct DayTick {
     pub dst: bool,
 }
 
+/// Who appears in the picture, with the initials written on stretches too narrow for a
+/// name and the colour of their stretches.
+pub struct LegendEntry {
+    pub initials: String,
+    pub name: String,
+    pub fill: &'static str,
+}
+
 pub struct Picture {
     pub height: i64,
+    pub legend: Vec<LegendEntry>,
     pub lanes: Vec<LaneView>,
     pub days: Vec<DayTick>,
     /// What the picture says, for `aria-label`.
@@ -80,6 +89,15 @@ pub fn range(lens: &Lens) -> (Timestamp, Timestamp) {
 const PALETTE: [&str; 8] = [
     "#cfe3ff", "#d7f5dd", "#fde2c8", "#e8dcff", "#d0f0f0", "#fff3b0", "#f6d6e8", "#e3e3e3",
 ];
+
+/// "Dev Patel" → "DP"; "maria@example.com" → "M"; at most three letters.
+fn initials(name: &str) -> String {
+    name.split(|it: char| it.is_whitespace() || it == '-' || it == '@')
+        .filter_map(|word| word.chars().next())
+        .take(if name.contains('@') { 1 } else { 3 })
+        .flat_map(char::to_uppercase)
+        .collect()
+}
 
 fn colour(person: &str) -> &'static str {
     let sum = person.bytes().fold(0usize, |acc, b| {
@@ -138,8 +156,11 @@ pub fn picture(schedule: &Schedule, lens: &Lens) -> Picture {
                             String::new()
                         } else if name.chars().count() <= fits {
                             name.clone()
-                        } else if fits >= 4 {
+                        } else if fits >= 6 {
                             format!("{}…", name.chars().take(fits - 1).collect::<String>())
+                        } else if shift.person.is_some() && initials(&name).chars().count() <= fits
+                        {
+                            initials(&name)
                         } else {
                             String::new()
                         },
@@ -195,7 +216,26 @@ pub fn picture(schedule: &Schedule, lens: &Lens) -> Picture {
                 .count()
         })
         .unwrap_or(0);
+    let people: std::collections::BTreeSet<&str> = lanes
+        .iter()
+        .flat_map(|lane| &lane.stretches)
+        .map(|it| it.person.as_str())
+        .filter(|it| !it.is_empty())
+        .collect();
+    let mut legend: Vec<LegendEntry> = people
+        .into_iter()
+        .map(|person| {
+            let name = lens.person(person);
+            LegendEntry {
+                initials: initials(&name),
+                name,
+                fill: colour(person),
+            }
+        })
+        .collect();
+    legend.sort_by(|a, b| a.name.cmp(&b.name));
     Picture {
+        legend,
         height: TOP + LANE * i64::try_from(lanes.len()).unwrap_or(0) + 4,
         summary: format!(
             "The next {DAYS} days in {}: {} lanes; {}",
@@ -209,5 +249,24 @@ pub fn picture(schedule: &Schedule, lens: &Lens) -> Picture {
         ),
         lanes,
         days,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_of_names_and_addresses() {
+        for (name, expected) in [
+            ("Dev Patel", "DP"),
+            ("Ana María de la Cruz", "AMD"),
+            ("Jean-Luc Picard", "JLP"),
+            ("maria@example.com", "M"),
+            ("Lee", "L"),
+            ("", ""),
+        ] {
+            assert_eq!(initials(name), expected, "{name}");
+        }
     }
 }

@@ -432,7 +432,12 @@ both_backends!(
         for (token, key) in [(&app.admin, "INC-1"), (&app.write, "INC-2")] {
             let path = format!("/api/v1/incidents/{key}");
             let (status, body) = app
-                .call(token, Method::PATCH, &path, Some(json!({"status": "resolved"})))
+                .call(
+                    token,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"status": "resolved"})),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
         }
@@ -446,15 +451,24 @@ both_backends!(
         assert_eq!(status, StatusCode::OK);
         let row = page.split("id=\"pm-INC-2\"").nth(1).expect("INC-2 listed");
         let row = row.split("</tr>").next().unwrap();
-        assert!(row.contains("Checkout is down") && row.contains(">draft<"), "{row}");
-        assert!(!page.contains("Still burning"), "a live incident is not over");
+        assert!(
+            row.contains("Checkout is down") && row.contains(">draft<"),
+            "{row}"
+        );
+        assert!(
+            !page.contains("Still burning"),
+            "a live incident is not over"
+        );
         assert!(
             !page.contains("Leaked signing key") && !page.contains("pm-INC-1"),
             "a private incident stays hidden"
         );
         let (cookie, _) = app.session("admin@test.example").await;
         let (_, page) = app.page(&cookie, "/postmortems").await;
-        let row = page.split("id=\"pm-INC-1\"").nth(1).expect("the admin sees INC-1");
+        let row = page
+            .split("id=\"pm-INC-1\"")
+            .nth(1)
+            .expect("the admin sees INC-1");
         assert!(row.split("</tr>").next().unwrap().contains(">not started<"));
     }
 );

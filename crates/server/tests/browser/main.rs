@@ -128,8 +128,10 @@ async fn incident_room_in_a_real_browser() {
     .await;
     ana.click("form[action$='/update'] button[type=submit]")
         .await;
-    ana.wait_for(Locator::XPath("//ol[@id='timeline']/li[@data-kind='update_posted']"))
-        .await;
+    ana.wait_for(Locator::XPath(
+        "//ol[@id='timeline']/li[@data-kind='update_posted']",
+    ))
+    .await;
     bo.wait_for(Locator::XPath(
         "//li[@data-kind='update_posted' and contains(., 'rolling back release 42')]",
     ))
@@ -686,7 +688,11 @@ async fn every_page_passes_axe() {
         .await;
     laptop.screenshot("dashboard-1024").await;
     // Dashboard … Insights, Status page, Admin: ten on one line.
-    assert_eq!(lines, serde_json::json!(10), "the navigation is one line at 1024 px");
+    assert_eq!(
+        lines,
+        serde_json::json!(10),
+        "the navigation is one line at 1024 px"
+    );
     laptop.close().await;
     for (width, height) in [(1400, 1000), (390, 844)] {
         let browser = driver.browser(width, height).await;
@@ -802,8 +808,14 @@ async fn incident_room_around_the_next_action() {
     wide.goto(&room).await;
     wide.wait_for(Locator::XPath("//span[@id='live-state' and .='Live']"))
         .await;
-    assert!(in_view(&wide, "#post-update").await, "Post update on screen");
-    assert!(in_view(&wide, "#take-lead").await, "I'll take lead on screen");
+    assert!(
+        in_view(&wide, "#post-update").await,
+        "Post update on screen"
+    );
+    assert!(
+        in_view(&wide, "#take-lead").await,
+        "I'll take lead on screen"
+    );
     let screens = wide
         .execute("return document.documentElement.scrollHeight / window.innerHeight;")
         .await
@@ -946,8 +958,13 @@ async fn incident_room_around_the_next_action() {
         .await;
     wide.screenshot("room-keys").await;
 
-    // Catching up: away from the room while two things happen, back to a box that says so.
+    // Catching up: away from the room while something happens, back to a box that says so.
+    // (Meanwhile, the demo's dashboard and on-call pages for the README.)
+    wide.goto(&format!("{base}/oncall")).await;
+    wide.wait_for(Locator::Css("svg")).await;
+    wide.screenshot("demo-oncall").await;
     wide.goto(&format!("{base}/")).await;
+    wide.screenshot("demo-dashboard").await;
     store
         .execute_command(
             key,
@@ -983,11 +1000,24 @@ async fn incident_room_around_the_next_action() {
     phone
         .goto(&format!("{base}/incidents/{}", other.reference))
         .await;
-    assert!(in_view(&phone, "#post-update").await, "Post update on screen");
-    assert!(in_view(&phone, "#take-lead").await, "I'll take lead on screen");
+    assert!(
+        in_view(&phone, "#post-update").await,
+        "Post update on screen"
+    );
+    assert!(
+        in_view(&phone, "#take-lead").await,
+        "I'll take lead on screen"
+    );
     phone.screenshot("room-phone").await;
+    phone.goto(&format!("{base}/")).await;
+    phone.screenshot("demo-dashboard-phone").await;
+    phone
+        .goto(&format!("{base}/incidents/{}", other.reference))
+        .await;
     phone.click("#post-update").await;
-    phone.fill("#message", "Looking into it from my phone.").await;
+    phone
+        .fill("#message", "Looking into it from my phone.")
+        .await;
     assert!(
         in_view(&phone, "#compose-update button[type=submit]").await,
         "the composer's button is on screen"
@@ -1014,7 +1044,12 @@ async fn incident_room_around_the_next_action() {
     plain.goto(&room).await;
     for form in ["#compose-update", "#compose-note", "#compose-change"] {
         assert!(
-            plain.find(Locator::Css(form)).await.is_displayed().await.unwrap(),
+            plain
+                .find(Locator::Css(form))
+                .await
+                .is_displayed()
+                .await
+                .unwrap(),
             "{form} shows without script"
         );
     }
