@@ -43,6 +43,10 @@ pub(crate) enum CatalogCmd {
         /// Services it depends on, repeatable.
         #[arg(long = "depends-on")]
         depends_on: Vec<String>,
+        /// Shadow mode: escalate alerts on paper only (the alert's log says whom Firebreak would
+        /// have paged), to run beside the system you are moving from.
+        #[arg(long)]
+        shadow: bool,
     },
     /// Change a service (admins): only the options given change; its keys stay.
     UpdateService {
@@ -66,12 +70,19 @@ pub(crate) enum CatalogCmd {
         /// Open an incident for every alert of at least this severity ("" for never).
         #[arg(long = "auto-declare")]
         auto_declare: Option<String>,
+        /// Shadow mode on (true: escalate on paper only) or off (false: page for real).
+        #[arg(long)]
+        shadow: Option<bool>,
     },
     /// Make an integration key for a service (admins); printed once.
     Key {
         service: String,
         #[arg(long, default_value = "integration")]
         name: String,
+        /// Keep this existing key (a PagerDuty integration key or an Opsgenie API key your
+        /// monitors already send) instead of making a new one.
+        #[arg(long)]
+        keep: Option<String>,
     },
     /// Add a heartbeat monitor to a service (admins): a ping is expected every --every minutes.
     Heartbeat {
@@ -242,17 +253,23 @@ pub(crate) async fn catalog(
     match command {
         CatalogCmd::Services => {
             let list = client.call(Method::GET, "/services", None).await?;
-            print_list(as_json, &list, &["ID", "NAME", "POLICY", "RUNBOOK"], |it| {
-                vec![
-                    text(&it["id"]),
-                    text(&it["name"]),
-                    it["escalation_policy_id"]
-                        .as_str()
-                        .unwrap_or("-")
-                        .to_string(),
-                    text(&it["runbook_url"]),
-                ]
-            });
+            print_list(
+                as_json,
+                &list,
+                &["ID", "NAME", "POLICY", "MODE", "RUNBOOK"],
+                |it| {
+                    vec![
+                        text(&it["id"]),
+                        text(&it["name"]),
+                        it["escalation_policy_id"]
+                            .as_str()
+                            .unwrap_or("-")
+                            .to_string(),
+                        if it["shadow"] == true { "shadow" } else { "live" }.to_string(),
+                        text(&it["runbook_url"]),
+                    ]
+                },
+            );
         }
         CatalogCmd::AddService {
             name,
@@ -260,9 +277,10 @@ pub(crate) async fn catalog(
             team,
             runbook,
             depends_on,
+            shadow,
         } => {
             let body = json!({"name": name, "escalation_policy": policy, "team": team,
-                              "runbook_url": runbook, "depends_on": depends_on});
+                              "runbook_url": runbook, "depends_on": depends_on, "shadow": shadow});
             let created = client.call(Method::POST, "/services", Some(body)).await?;
             if as_json {
                 show(&created);
@@ -283,6 +301,7 @@ pub(crate) async fn catalog(
             depends_on,
             group_window,
             auto_declare,
+            shadow,
         } => {
             let path = format!("/services/{}", path_part(&service));
             let now = client.call(Method::GET, &path, None).await?;
@@ -294,6 +313,7 @@ pub(crate) async fn catalog(
                 "depends_on": depends_on.map_or_else(|| now["depends_on"].clone(), |it| json!(it)),
                 "group_window_minutes": group_window.map_or_else(|| now["group_window_minutes"].clone(), |it| json!(it)),
                 "auto_declare_severity": auto_declare.unwrap_or_else(|| text(&now["auto_declare_severity"])),
+                "shadow": shadow.map_or_else(|| now["shadow"].clone(), |it| json!(it)),
             });
             let saved = client.call(Method::PUT, &path, Some(body)).await?;
             if as_json {
@@ -306,10 +326,18 @@ pub(crate) async fn catalog(
                 );
             }
         }
-        CatalogCmd::Key { service, name } => {
+        CatalogCmd::Key {
+            service,
+            name,
+            keep,
+        } => {
             let path = format!("/services/{}/integration-keys", path_part(&service));
             let created = client
-                .call(Method::POST, &path, Some(json!({ "name": name })))
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(json!({ "name": name, "key": keep })),
+                )
                 .await?;
             if as_json {
                 show(&created);

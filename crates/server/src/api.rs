@@ -241,7 +241,10 @@ fn routes() -> Routes {
         .route("/calendar-feeds", post(schedules::create_feed))
         .route("/insights", get(insights::show))
         .route("/insights.csv", get(insights::csv))
-        .route("/deploys", post(insights::record_deploy))
+        .route(
+            "/deploys",
+            post(insights::record_deploy).get(insights::list_deploys),
+        )
         .route("/deploys/{id}/incident", put(insights::link_deploy))
         .route("/workflow", get(workflow::show))
         .route(

@@ -94,6 +94,7 @@ use utoipa::{Modify, OpenApi};
         crate::insights::api::show,
         crate::insights::api::csv,
         crate::insights::api::record_deploy,
+        crate::insights::api::list_deploys,
         crate::insights::api::link_deploy,
         crate::workflow::api::show,
         crate::workflow::api::put_playbook,

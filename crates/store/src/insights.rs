@@ -18,35 +18,109 @@ pub struct Deploy {
     pub deployed_at: Timestamp,
     pub deployed_by: String,
     pub incident_id: Option<String>,
+    /// What the sender said about it (a change event's summary); may be empty.
+    pub summary: String,
+    /// A JSON object: the sender's `source`, `links` and `custom_details`, as sent.
+    pub details: String,
+    /// `api` or `pagerduty`.
+    pub via: String,
+}
+
+/// A deploy to record.
+#[derive(Clone, Debug)]
+pub struct NewDeploy<'a> {
+    pub service: &'a str,
+    pub version: &'a str,
+    pub deployed_at: Timestamp,
+    pub summary: &'a str,
+    pub details: &'a str,
+    pub via: &'a str,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeployRow {
+    id: String,
+    service: String,
+    version: String,
+    deployed_at: i64,
+    deployed_by: String,
+    incident_id: Option<String>,
+    summary: String,
+    details: String,
+    via: String,
+}
+
+impl From<DeployRow> for Deploy {
+    fn from(row: DeployRow) -> Deploy {
+        Deploy {
+            id: row.id,
+            service: row.service,
+            version: row.version,
+            deployed_at: from_micros(row.deployed_at),
+            deployed_by: row.deployed_by,
+            incident_id: row.incident_id,
+            summary: row.summary,
+            details: row.details,
+            via: row.via,
+        }
+    }
 }
 
 impl Store {
     pub async fn create_deploy(
         &self,
-        (service, version, at): (&str, &str, Timestamp),
+        new: &NewDeploy<'_>,
         by: &str,
         now: Timestamp,
     ) -> Result<Deploy> {
         let id = Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO deploys (id, service, version, deployed_at, deployed_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO deploys (id, service, version, deployed_at, deployed_by, created_at, \
+             summary, details, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.clone())
-        .bind(service.to_string())
-        .bind(version.to_string())
-        .bind(micros(at))
+        .bind(new.service.to_string())
+        .bind(new.version.to_string())
+        .bind(micros(new.deployed_at))
         .bind(by.to_string())
         .bind(micros(now))
+        .bind(new.summary.to_string())
+        .bind(new.details.to_string())
+        .bind(new.via.to_string())
         .execute(self.pool())
         .await?;
         Ok(Deploy {
             id,
-            service: service.into(),
-            version: version.into(),
-            deployed_at: at,
+            service: new.service.into(),
+            version: new.version.into(),
+            deployed_at: new.deployed_at,
             deployed_by: by.into(),
             incident_id: None,
+            summary: new.summary.into(),
+            details: new.details.into(),
+            via: new.via.into(),
         })
+    }
+
+    /// Deploys newest first, of one service or all, deployed in `[since, until)`.
+    pub async fn deploys(
+        &self,
+        service: Option<&str>,
+        (since, until): (Option<Timestamp>, Option<Timestamp>),
+        limit: i64,
+    ) -> Result<Vec<Deploy>> {
+        let rows = sqlx::query_as::<_, DeployRow>(
+            "SELECT id, service, version, deployed_at, deployed_by, incident_id, summary, details, via \
+             FROM deploys WHERE ($1 = '' OR service = $1) AND deployed_at >= $2 AND deployed_at < $3 \
+             ORDER BY deployed_at DESC, id DESC LIMIT $4",
+        )
+        .bind(service.unwrap_or_default().to_string())
+        .bind(since.map_or(i64::MIN, micros))
+        .bind(until.map_or(i64::MAX, micros))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(Deploy::from).collect())
     }
 
     /// Links a deploy to the incident it caused; `NotFound` for an unknown deploy.

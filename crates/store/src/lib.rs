@@ -38,7 +38,7 @@ pub use backup::{ChainReport, restore};
 pub use chat::{ChatBacklog, ChatChannel, ChatJob, ChatOutcome};
 pub use db::{Backend, redact_url};
 pub use followups::{Followup, FollowupPatch, NewFollowup};
-pub use insights::Deploy;
+pub use insights::{Deploy, NewDeploy};
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use paging::{

@@ -112,6 +112,73 @@ pub struct DeployDto {
     pub version: String,
     pub deployed_at: String,
     pub deployed_by: String,
+    /// What the sender said about it (a PagerDuty change event's summary); may be empty.
+    pub summary: String,
+    /// `api` (this endpoint) or `pagerduty` (a change event to `/v2/change/enqueue`).
+    pub via: String,
+    /// The change event's `source`, `links` and `custom_details`, as sent (`{}` for `api`).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl DeployDto {
+    pub fn from_deploy(deploy: firebreak_store::Deploy) -> DeployDto {
+        DeployDto {
+            details: serde_json::from_str(&deploy.details).unwrap_or_else(|_| serde_json::json!({})),
+            id: deploy.id,
+            service: deploy.service,
+            version: deploy.version,
+            deployed_at: deploy.deployed_at.to_string(),
+            deployed_by: deploy.deployed_by,
+            summary: deploy.summary,
+            via: deploy.via,
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct DeploysQuery {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    limit: String,
+}
+
+/// Deploys newest first — recorded here or sent as PagerDuty change events — of one service
+/// or all, in a period.
+#[utoipa::path(get, path = "/api/v1/deploys", tag = "insights",
+    params(("service" = Option<String>, Query, description = "Only this service's deploys"),
+           ("since" = Option<String>, Query, description = "Date or RFC 3339: deployed at or after"),
+           ("until" = Option<String>, Query, description = "Date or RFC 3339: deployed before"),
+           ("limit" = Option<String>, Query, description = "1 to 500; default 100")),
+    responses((status = 200, body = Vec<DeployDto>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_deploys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<DeploysQuery>,
+) -> ApiResult<Json<Vec<DeployDto>>> {
+    caller.require(Role::Viewer)?;
+    let when = |field: &str, text: &str| match text.trim() {
+        "" => Ok(None),
+        text => moment(field, text).map(Some),
+    };
+    let since = when("since", &query.since)?;
+    let until = when("until", &query.until)?;
+    let limit = match query.limit.trim() {
+        "" => 100,
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|it| (1..=500).contains(it))
+            .ok_or_else(|| ApiError::field("limit", "a number from 1 to 500"))?,
+    };
+    let service = Some(query.service.trim()).filter(|it| !it.is_empty());
+    let deploys = state.store.deploys(service, (since, until), limit).await?;
+    Ok(Json(deploys.into_iter().map(DeployDto::from_deploy).collect()))
 }
 
 /// Record a deploy (a pipeline's last step), for the change failure rate.
@@ -135,20 +202,19 @@ pub async fn record_deploy(
         Some(text) => moment("deployed_at", text)?,
         None => now,
     };
+    let new = firebreak_store::NewDeploy {
+        service,
+        version,
+        deployed_at: at,
+        summary: "",
+        details: "{}",
+        via: "api",
+    };
     let deploy = state
         .store
-        .create_deploy((service, version, at), &caller.actor(), now)
+        .create_deploy(&new, &caller.actor(), now)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(DeployDto {
-            id: deploy.id,
-            service: deploy.service,
-            version: deploy.version,
-            deployed_at: deploy.deployed_at.to_string(),
-            deployed_by: deploy.deployed_by,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(DeployDto::from_deploy(deploy))))
 }
 
 #[derive(Deserialize, ToSchema, Debug)]

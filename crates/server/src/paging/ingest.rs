@@ -2,11 +2,13 @@
 //! event is committed:
 //! - PagerDuty Events API v2: `POST /v2/enqueue` (`routing_key` = an integration key), with
 //!   PagerDuty's own 202 / 400 / 429 bodies — Alertmanager's `pagerduty_configs` with `url:`
-//!   pointed here just works;
+//!   pointed here just works; and its change events, `POST /v2/change/enqueue`, recorded as
+//!   the service's deploys for the change failure rate;
 //! - Prometheus Alertmanager webhook v4: `POST /integrations/alertmanager/{key}`, each alert
 //!   by its fingerprint, `resolved` resolves;
 //! - Opsgenie: `POST /v2/alerts` (`Authorization: GenieKey …`, `alias` the dedup key) and
-//!   `POST /v2/alerts/{alias}/close|acknowledge?identifierType=alias`;
+//!   `POST /v2/alerts/{alias}/close|acknowledge?identifierType=alias`, and heartbeat pings,
+//!   `/v2/heartbeats/{name}/ping`;
 //! - generic JSON: `POST /api/v1/alerts` with `integration_key` in the body.
 
 use axum::Json;
@@ -26,9 +28,17 @@ pub const MAX_EVENT_BYTES: usize = 512 * 1024;
 
 /// The ingestion routes, with room for bodies up to 2 MB (an Alertmanager group can be big).
 pub fn router() -> axum::Router<AppState> {
-    use axum::routing::post;
+    use axum::routing::{get, post};
     axum::Router::new()
         .route("/v2/enqueue", post(pagerduty))
+        .route("/v2/change/enqueue", post(pagerduty_change))
+        .route(
+            "/v2/heartbeats/{name}/ping",
+            get(opsgenie_ping)
+                .post(opsgenie_ping)
+                .put(opsgenie_ping)
+                .patch(opsgenie_ping),
+        )
         .route("/v2/alerts", post(opsgenie_create))
         .route("/v2/alerts/{identifier}/{verb}", post(opsgenie_action))
         .route("/integrations/alertmanager/{key}", post(alertmanager))
@@ -76,7 +86,9 @@ async fn auto_declare(
     let (Decision::Open, Some(alert_id)) = (done.decision, &done.alert_id) else {
         return;
     };
-    if firebreak_core::paging::auto_declares(&service.auto_declare_severity, incoming.severity) {
+    if !service.shadow
+        && firebreak_core::paging::auto_declares(&service.auto_declare_severity, incoming.severity)
+    {
         declare_for_alert(store, service, alert_id, &incoming.summary).await;
     }
 }
@@ -166,8 +178,44 @@ pub fn heartbeat_event(
     }
 }
 
-/// `POST` (or `GET`) `/integrations/heartbeat/{key}/{name}`: a ping. Resolves the alert of a
-/// missed ping, if one is open.
+/// How a ping went.
+enum Ping {
+    /// The next ping is due then.
+    Received(jiff::Timestamp),
+    NoSuchHeartbeat,
+    Failed(StoreError),
+}
+
+/// A ping of the service's heartbeat `name`: resolves the alert of a missed ping, if one is
+/// open, and sets when the next one is due.
+async fn ping(state: &AppState, service: &Service, name: &str) -> Ping {
+    let heartbeat = match state.store.heartbeat(&service.id, name).await {
+        Ok(it) => it,
+        Err(StoreError::NotFound(_)) => return Ping::NoSuchHeartbeat,
+        Err(err) => return Ping::Failed(err),
+    };
+    // Resolve first: if the ping's own write fails, the next ping resolves it again.
+    if heartbeat.missed
+        && let Err(err) = apply(
+            state,
+            service,
+            &heartbeat_event(&heartbeat, AlertAction::Resolve),
+        )
+        .await
+    {
+        return Ping::Failed(err);
+    }
+    match state
+        .store
+        .ping_heartbeat(&heartbeat.id, firebreak_store::clock::now())
+        .await
+    {
+        Ok(it) => Ping::Received(it.due_at),
+        Err(err) => Ping::Failed(err),
+    }
+}
+
+/// `POST` (or `GET`) `/integrations/heartbeat/{key}/{name}`: a ping.
 pub async fn heartbeat_ping(
     State(state): State<AppState>,
     Path((key, name)): Path<(String, String)>,
@@ -179,35 +227,40 @@ pub async fn heartbeat_ping(
         Ok(None) => return not_found("unknown or revoked integration key"),
         Err(err) => return unavailable(err),
     };
-    let heartbeat = match state.store.heartbeat(&service.id, &name).await {
-        Ok(it) => it,
-        Err(StoreError::NotFound(_)) => {
-            return not_found("the service has no heartbeat of that name");
-        }
-        Err(err) => return unavailable(err),
-    };
-    // Resolve first: if the ping's own write fails, the next ping resolves it again.
-    if heartbeat.missed
-        && let Err(err) = apply(
-            &state,
-            &service,
-            &heartbeat_event(&heartbeat, AlertAction::Resolve),
-        )
-        .await
-    {
-        return unavailable(err);
-    }
-    match state
-        .store
-        .ping_heartbeat(&heartbeat.id, firebreak_store::clock::now())
-        .await
-    {
-        Ok(it) => (
+    match ping(&state, &service, &name).await {
+        Ping::Received(due) => (
             StatusCode::OK,
-            Json(json!({"status": "ok", "next_ping_due": it.due_at.to_string()})),
+            Json(json!({"status": "ok", "next_ping_due": due.to_string()})),
         )
             .into_response(),
-        Err(err) => unavailable(err),
+        Ping::NoSuchHeartbeat => not_found("the service has no heartbeat of that name"),
+        Ping::Failed(err) => unavailable(err),
+    }
+}
+
+/// `GET`, `POST`, `PUT` or `PATCH` `/v2/heartbeats/{name}/ping` with `Authorization: GenieKey
+/// <integration key>`: Opsgenie's heartbeat ping, answered as Opsgenie does (202, "PONG -
+/// Heartbeat received"). Unlike Opsgenie, which answers PONG before it looks, an unknown name
+/// is a 404, so a cron job pinging a heartbeat that was never made says so.
+pub async fn opsgenie_ping(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let service = match genie_service(&state, &headers).await {
+        Ok(service) => service,
+        Err(response) => return response,
+    };
+    match ping(&state, &service, &name).await {
+        Ping::Received(_) => genie_reply(
+            StatusCode::ACCEPTED,
+            json!({"result": "PONG - Heartbeat received"}),
+        ),
+        Ping::NoSuchHeartbeat => genie_reply(
+            StatusCode::NOT_FOUND,
+            json!({"message": format!("Heartbeat with name [{name}] does not exist.")}),
+        ),
+        Ping::Failed(err) => unavailable(err),
     }
 }
 
@@ -395,6 +448,173 @@ pub async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(_) => (
             StatusCode::ACCEPTED,
             Json(json!({"status": "success", "message": "Event processed", "dedup_key": incoming.dedup_key})),
+        )
+            .into_response(),
+        Err(err) => unavailable(err),
+    }
+}
+
+// ----- PagerDuty change events -----
+
+/// A change event as a deploy: what to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeEvent {
+    pub version: String,
+    pub summary: String,
+    /// `payload.timestamp`, when sent.
+    pub deployed_at: Option<jiff::Timestamp>,
+    /// `source`, `links` and `custom_details` as sent.
+    pub details: Value,
+}
+
+/// The deploy's version: the first of `custom_details`' `version`, `revision`, `sha`,
+/// `commit`, `build_number` and `tag` that is a non-empty string or a number, else the
+/// summary; at most 100 characters.
+pub fn change_version(custom_details: &Value, summary: &str) -> String {
+    ["version", "revision", "sha", "commit", "build_number", "tag"]
+        .iter()
+        .find_map(|field| match &custom_details[*field] {
+            Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        })
+        .map_or_else(|| truncate(summary.trim(), 100), |it| truncate(&it, 100))
+}
+
+/// Checks a change event as the Events API does: `routing_key` (32 characters) and
+/// `payload.summary` are required; `payload.timestamp` must be a date-time when sent;
+/// `custom_details` an object and `links` a list of `{href, text}` when sent.
+pub fn parse_change(event: &Value) -> Result<(String, ChangeEvent), Vec<String>> {
+    let mut errors = Vec::new();
+    let routing_key = event["routing_key"].as_str().unwrap_or("");
+    if routing_key.is_empty() {
+        errors.push("'routing_key' is missing or blank".to_string());
+    } else if routing_key.len() != 32 {
+        errors.push("Length of 'routing_key' is incorrect (should be 32 characters)".to_string());
+    }
+    let payload = &event["payload"];
+    let mut summary = String::new();
+    let mut deployed_at = None;
+    if !payload.is_object() {
+        errors.push("'payload' is missing or not an object".into());
+    } else {
+        match payload["summary"].as_str() {
+            Some(text) if !text.trim().is_empty() => summary = truncate(text, 1024),
+            _ => errors.push("'payload.summary' is missing or blank".into()),
+        }
+        match payload.get("timestamp").filter(|it| !it.is_null()) {
+            None => {}
+            Some(at) => match at.as_str().and_then(parse_time) {
+                Some(at) => deployed_at = Some(at),
+                None => errors.push("'payload.timestamp' is not a valid ISO 8601 date-time".into()),
+            },
+        }
+        if payload
+            .get("source")
+            .is_some_and(|it| !it.is_null() && !it.is_string())
+        {
+            errors.push("'payload.source' must be a string".into());
+        }
+        if payload
+            .get("custom_details")
+            .is_some_and(|it| !it.is_null() && !it.is_object())
+        {
+            errors.push("'payload.custom_details' must be an object".into());
+        }
+    }
+    let links = match event.get("links").filter(|it| !it.is_null()) {
+        None => Vec::new(),
+        Some(Value::Array(links)) => {
+            if links.iter().any(|link| !link["href"].is_string()) {
+                errors.push("'links' must each have an 'href'".into());
+            }
+            links
+                .iter()
+                .filter(|link| link["href"].is_string())
+                .take(20)
+                .map(|link| json!({"href": link["href"], "text": link["text"]}))
+                .collect()
+        }
+        Some(_) => {
+            errors.push("'links' must be a list".into());
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let custom = payload
+        .get("custom_details")
+        .filter(|it| it.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let source = truncate(payload["source"].as_str().unwrap_or(""), 255);
+    Ok((
+        routing_key.to_string(),
+        ChangeEvent {
+            version: change_version(&custom, &summary),
+            summary,
+            deployed_at,
+            details: json!({"source": source, "links": links, "custom_details": custom}),
+        },
+    ))
+}
+
+/// `POST /v2/change/enqueue`: a PagerDuty change event, recorded as a deploy of the service
+/// whose integration key is its `routing_key`. Nobody is paged.
+pub async fn pagerduty_change(State(state): State<AppState>, body: Bytes) -> Response {
+    if body.len() > MAX_EVENT_BYTES {
+        return pd_invalid(vec![
+            "Event object is too large (must be 512 KB or smaller)".into(),
+        ]);
+    }
+    let event = match serde_json::from_slice::<Value>(&body) {
+        Ok(event) if event.is_object() => event,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"status": "Unrecognized object", "message": "Event object format is unrecognized", "errors": ["JSON parse error"]})),
+            )
+                .into_response();
+        }
+    };
+    let (key, change) = match parse_change(&event) {
+        Ok(it) => it,
+        Err(errors) => return pd_invalid(errors),
+    };
+    if !state
+        .events
+        .allow(&key, state.settings.paging.events_per_minute_per_key)
+    {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"status": "throttle event", "message": "Request Limit Exceeded", "errors": ["Too many events for this routing key; retry later"]})),
+        )
+            .into_response();
+    }
+    let service = match service_for(&state, &key).await {
+        Ok(Some(service)) => service,
+        Ok(None) => return pd_invalid(vec!["Invalid routing key".into()]),
+        Err(err) => return unavailable(err),
+    };
+    let now = firebreak_store::clock::now();
+    let details = change.details.to_string();
+    let new = firebreak_store::NewDeploy {
+        service: &service.name,
+        version: &change.version,
+        deployed_at: change.deployed_at.unwrap_or(now),
+        summary: &change.summary,
+        details: &details,
+        via: "pagerduty",
+    };
+    match state
+        .store
+        .create_deploy(&new, "integration:pagerduty", now)
+        .await
+    {
+        Ok(_) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "success", "message": "Event processed"})),
         )
             .into_response(),
         Err(err) => unavailable(err),
@@ -717,5 +937,58 @@ pub async fn opsgenie_action(
             json!({"result": "Request will be processed"}),
         ),
         Err(err) => unavailable(err),
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use serde_json::json;
+
+    use super::{change_version, parse_change};
+
+    #[test]
+    fn the_version_comes_from_the_details_else_the_summary() {
+        let long = "x".repeat(150);
+        for (details, summary, expected) in [
+            (json!({"version": "1.4.2", "sha": "abc"}), "Deploy", "1.4.2"),
+            (json!({"sha": "9f3c2e1"}), "Deploy", "9f3c2e1"),
+            (json!({"build_number": 812}), "Deploy", "812"),
+            (json!({"version": "  ", "tag": "v7"}), "Deploy", "v7"),
+            (json!({"version": true}), "Deployed checkout 42", "Deployed checkout 42"),
+            (json!({}), &long, &long[..100]),
+        ] {
+            assert_eq!(change_version(&details, summary), expected, "{details}");
+        }
+    }
+
+    #[test]
+    fn change_events_are_checked_as_pagerduty_does() {
+        let key = "a".repeat(32);
+        let ok = parse_change(&json!({
+            "routing_key": key,
+            "payload": {"summary": "Deployed checkout v42", "timestamp": "2026-12-01T08:42:58.315+0000",
+                        "source": "ci", "custom_details": {"version": "v42"}},
+            "links": [{"href": "https://ci.example.com/42", "text": "build"}]
+        }))
+        .unwrap();
+        assert_eq!(ok.0, key);
+        assert_eq!(ok.1.version, "v42");
+        assert_eq!(
+            ok.1.deployed_at.unwrap().to_string(),
+            "2026-12-01T08:42:58.315Z"
+        );
+        assert_eq!(ok.1.details["links"][0]["text"], "build");
+        for (event, error) in [
+            (json!({"payload": {"summary": "x"}}), "'routing_key' is missing or blank"),
+            (json!({"routing_key": "short", "payload": {"summary": "x"}}), "Length of 'routing_key'"),
+            (json!({"routing_key": key}), "'payload' is missing"),
+            (json!({"routing_key": key, "payload": {"summary": " "}}), "'payload.summary' is missing"),
+            (json!({"routing_key": key, "payload": {"summary": "x", "timestamp": "yesterday"}}), "'payload.timestamp'"),
+            (json!({"routing_key": key, "payload": {"summary": "x", "custom_details": "v1"}}), "custom_details"),
+            (json!({"routing_key": key, "payload": {"summary": "x"}, "links": [{"text": "no href"}]}), "'href'"),
+        ] {
+            let errors = parse_change(&event).unwrap_err();
+            assert!(errors.iter().any(|it| it.starts_with(error) || it.contains(error)), "{event}: {errors:?}");
+        }
     }
 }

@@ -37,7 +37,8 @@ pub struct AlertDto {
     pub next_escalation_at: Option<String>,
     /// The incident declared from this alert (its id), if any.
     pub incident_id: Option<String>,
-    /// Every step: triggered, step, paged (who and why), not_paged (why not), escalated,
+    /// Every step: triggered, step, paged (who and why), would_page (a service in shadow mode:
+    /// who would have been paged), not_paged (why not), escalated,
     /// acknowledged, resolved, exhausted. Only on `GET /alerts/{id}`.
     pub log: Option<Vec<Value>>,
 }
@@ -334,6 +335,11 @@ pub struct ServiceBody {
     /// error, warning, info. Empty: never.
     #[serde(default)]
     pub auto_declare_severity: String,
+    /// Shadow mode, for running beside the system a team is moving from: alerts are ingested,
+    /// deduplicated and escalated on paper — each alert's log says whom Firebreak would have
+    /// paged (`would_page`) — and nobody is paged, no incident declared. Default false.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 /// Checks and stores a new service (admins); the API and the services page come here.
@@ -351,11 +357,32 @@ pub async fn add_service(
 }
 
 /// Makes an integration key (admins): the stored record and the key, which is not kept.
+/// A key kept from the system a team moves from: a PagerDuty integration key (32 letters and
+/// digits) or an Opsgenie API integration's key (a UUID) — 20 to 64 ASCII letters, digits,
+/// `-` and `_`.
+fn kept_key(key: &str) -> ApiResult<String> {
+    let key = key.trim();
+    let fits = (20..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|it| it.is_ascii_alphanumeric() || it == b'-' || it == b'_');
+    if !fits {
+        return Err(ApiError::field(
+            "key",
+            "20 to 64 letters, digits, - or _ (a PagerDuty integration key or an Opsgenie API key)",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// Makes a service's integration key: a new random one, or (`keep`) the one its senders
+/// already use, so moving in changes only the host name they send to.
 pub async fn new_key(
     state: &AppState,
     caller: &Caller,
     service: &str,
     name: &str,
+    keep: Option<&str>,
 ) -> ApiResult<(firebreak_store::IntegrationKey, String)> {
     caller.require(Role::Admin)?;
     let service = state
@@ -363,9 +390,14 @@ pub async fn new_key(
         .service(service)
         .await
         .map_err(not_found("service"))?;
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-    let key: String = bytes.iter().map(|it| format!("{it:02x}")).collect();
+    let key = match keep.filter(|it| !it.trim().is_empty()) {
+        Some(kept) => kept_key(kept)?,
+        None => {
+            let mut bytes = [0u8; 16];
+            getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+            bytes.iter().map(|it| format!("{it:02x}")).collect()
+        }
+    };
     let name = if name.trim().is_empty() {
         "integration".to_string()
     } else {
@@ -849,6 +881,7 @@ pub(crate) async fn checked_service(state: &AppState, body: &ServiceBody) -> Api
         runbook_url,
         group_window_minutes: body.group_window_minutes,
         auto_declare_severity,
+        shadow: body.shadow,
     })
 }
 

@@ -29,6 +29,7 @@ pub struct ServiceView {
     pub policy_name: String,
     pub group_window_minutes: i64,
     pub auto_declare_severity: String,
+    pub shadow: bool,
 }
 
 /// A step as the policy form shows it (the last one of a form is blank, to add one).
@@ -214,12 +215,16 @@ async fn render_page(
             policy_name,
             group_window_minutes: it.group_window_minutes,
             auto_declare_severity: it.auto_declare_severity.clone(),
+            shadow: it.shadow,
             team: teams
                 .iter()
                 .find(|t| Some(&t.id) == it.team_id.as_ref())
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
             behaviour: [
+                it.shadow.then(|| {
+                    "shadow mode: escalated on paper, nobody is paged".to_string()
+                }),
                 (it.group_window_minutes > 0)
                     .then(|| format!("storm grouping {} min", it.group_window_minutes)),
                 (!it.auto_declare_severity.is_empty()).then(|| {
@@ -367,6 +372,7 @@ fn service_body(
             })?
         },
         auto_declare_severity: field(fields, "auto_declare_severity"),
+        shadow: field(fields, "shadow") == "true",
     })
 }
 
@@ -407,7 +413,8 @@ pub async fn create_key(
     UiForm { csrf, fields }: UiForm<BTreeMap<String, String>>,
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Admin)?;
-    let (created, key) = new_key(&state, &viewer.0, &id, &field(&fields, "name")).await?;
+    let keep = field(&fields, "key");
+    let (created, key) = new_key(&state, &viewer.0, &id, &field(&fields, "name"), Some(&keep)).await?;
     let service = state.store.service(&created.service_id).await?;
     render_page(
         &state,

@@ -121,7 +121,7 @@ impl Store {
         };
         self.write_service(
             "INSERT INTO services (id, name, team_id, policy_id, depends_on, runbook_url, created_at, updated_at, \
-             group_window_minutes, auto_declare_severity) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+             group_window_minutes, auto_declare_severity, shadow) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
             &service,
             now,
         )
@@ -135,7 +135,7 @@ impl Store {
         let changed = self
             .write_service(
                 "UPDATE services SET name = $2, team_id = $3, policy_id = $4, depends_on = $5, runbook_url = $6, \
-                 updated_at = $7, group_window_minutes = $8, auto_declare_severity = $9 WHERE id = $1",
+                 updated_at = $7, group_window_minutes = $8, auto_declare_severity = $9, shadow = $10 WHERE id = $1",
                 service,
                 now,
             )
@@ -146,8 +146,9 @@ impl Store {
         Ok(service.clone())
     }
 
-    /// Runs `sql` with the service's columns as $1…$9 (id, name, team, policy, dependencies,
-    /// runbook, now, storm window, auto-declare); a name another service has is `Conflict`.
+    /// Runs `sql` with the service's columns as $1…$10 (id, name, team, policy, dependencies,
+    /// runbook, now, storm window, auto-declare, shadow); a name another service has is
+    /// `Conflict`.
     async fn write_service(
         &self,
         sql: &'static str,
@@ -164,6 +165,7 @@ impl Store {
             .bind(micros(now))
             .bind(service.group_window_minutes)
             .bind(service.auto_declare_severity.clone())
+            .bind(i64::from(service.shadow))
             .execute(self.pool())
             .await
             .map_err(taken(|| {
@@ -174,7 +176,7 @@ impl Store {
 
     pub async fn services(&self) -> Result<Vec<Service>> {
         let rows = sqlx::query(
-            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity FROM services ORDER BY name",
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity, shadow FROM services ORDER BY name",
         )
         .fetch_all(self.pool())
         .await?;
@@ -184,7 +186,7 @@ impl Store {
     /// A service by id or name.
     pub async fn service(&self, id_or_name: &str) -> Result<Service> {
         let row = sqlx::query(
-            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity FROM services WHERE id = $1 OR name = $1",
+            "SELECT id, name, team_id, policy_id, depends_on, runbook_url, group_window_minutes, auto_declare_severity, shadow FROM services WHERE id = $1 OR name = $1",
         )
         .bind(id_or_name.to_string())
         .fetch_optional(self.pool())
@@ -211,7 +213,8 @@ impl Store {
         .bind(key_hash.to_string())
         .bind(micros(now))
         .execute(self.pool())
-        .await?;
+        .await
+        .map_err(taken(|| "that integration key is in use".to_string()))?;
         Ok(IntegrationKey {
             id,
             service_id: service_id.into(),
@@ -265,7 +268,7 @@ impl Store {
     /// The service a live integration key belongs to.
     pub async fn service_by_key(&self, key_hash: &str) -> Result<Service> {
         let row = sqlx::query(
-            "SELECT s.id, s.name, s.team_id, s.policy_id, s.depends_on, s.runbook_url, s.group_window_minutes, s.auto_declare_severity FROM integration_keys k \
+            "SELECT s.id, s.name, s.team_id, s.policy_id, s.depends_on, s.runbook_url, s.group_window_minutes, s.auto_declare_severity, s.shadow FROM integration_keys k \
              JOIN services s ON s.id = k.service_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash.to_string())

@@ -4,7 +4,9 @@ use super::*;
 
 impl Store {
     /// Pages everyone step `position` names (schedules by who is on call now) and sets when
-    /// the alert escalates next. Part of the caller's transaction.
+    /// the alert escalates next. For a service in `shadow` mode the step is taken on paper:
+    /// the log says whom it would have paged and why, and nothing is sent. Part of the
+    /// caller's transaction.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn take_step(
         &self,
@@ -13,8 +15,8 @@ impl Store {
         alert_id: &str,
         summary: &str,
         policy: &Policy,
-        position: Position,
-        due: Timestamp,
+        (position, due): (Position, Timestamp),
+        shadow: bool,
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<()> {
@@ -57,6 +59,20 @@ impl Store {
         // after 10 minutes"), so the rule's place is part of what makes each one unique.
         let seq = (position.pass * 1000 + position.step as i64) * 100;
         for (email, why) in people {
+            if shadow {
+                let rules = pending.rules(tx, &email).await?;
+                for (delay, channel, _, _) in rules {
+                    log(
+                        pending,
+                        alert_id,
+                        now,
+                        "would_page",
+                        json!({"person": email, "why": why, "channel": channel, "after_minutes": delay,
+                               "step": position.step + 1, "reason": "shadow mode: nothing is sent"}),
+                    );
+                }
+                continue;
+            }
             if self.spend_page(tx, &email, now).await? > pager.per_person_per_hour {
                 log(
                     pending,
@@ -130,16 +146,18 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT id, summary, policy, step, pass FROM alerts WHERE next_escalation_at <= $1 \
+            "SELECT id, summary, policy, step, pass, \
+             (SELECT shadow FROM services WHERE services.id = alerts.service_id) AS shadow \
+             FROM alerts WHERE next_escalation_at <= $1 \
              AND status = 'triggered' ORDER BY next_escalation_at LIMIT {limit}{lock}"
         );
-        let rows: Vec<(String, String, Option<String>, i64, i64)> =
+        let rows: Vec<(String, String, Option<String>, i64, i64, Option<i64>)> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(micros(now))
                 .fetch_all(&mut *tx)
                 .await?;
         let count = rows.len();
-        for (id, summary, policy, step, pass) in rows {
+        for (id, summary, policy, step, pass, shadow) in rows {
             let at = Position {
                 step: usize::try_from(step).unwrap_or(0),
                 pass,
@@ -160,8 +178,17 @@ impl Store {
                         "escalated",
                         json!({"from_step": at.step + 1, "to_step": position.step + 1}),
                     );
+                    let shadow = shadow.unwrap_or(0) != 0;
                     self.take_step(
-                        &mut tx, pending, &id, &summary, policy, position, due, pager, now,
+                        &mut tx,
+                        pending,
+                        &id,
+                        &summary,
+                        policy,
+                        (position, due),
+                        shadow,
+                        pager,
+                        now,
                     )
                     .await?;
                 }

@@ -131,10 +131,13 @@ impl Store {
                 .bind(policy.clone())
                 // The service's auto-declare rule is owed an incident for this alert until
                 // one is linked (`alerts_to_declare` finds it if the first try is lost).
-                .bind(i64::from(firebreak_core::paging::auto_declares(
-                    &service.auto_declare_severity,
-                    incoming.severity,
-                )))
+                .bind(i64::from(
+                    !service.shadow
+                        && firebreak_core::paging::auto_declares(
+                            &service.auto_declare_severity,
+                            incoming.severity,
+                        ),
+                ))
                 .execute(&mut **tx)
                 .await?;
                 log(pending, &id, now, "triggered", detail);
@@ -190,8 +193,8 @@ impl Store {
                             &id,
                             &incoming.summary,
                             policy,
-                            position,
-                            due,
+                            (position, due),
+                            service.shadow,
                             pager,
                             now,
                         )

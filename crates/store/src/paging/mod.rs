@@ -109,6 +109,9 @@ pub struct Service {
     pub group_window_minutes: i64,
     /// Every new alert of at least this severity opens an incident; empty: never.
     pub auto_declare_severity: String,
+    /// Alerts are ingested and escalated on paper only: their log says whom Firebreak would
+    /// have paged; nobody is paged and no incident is declared.
+    pub shadow: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,6 +304,7 @@ struct ServiceRow {
     runbook_url: String,
     group_window_minutes: i64,
     auto_declare_severity: String,
+    shadow: i64,
 }
 
 fn service_from(row: &AnyRow) -> Result<Service> {
@@ -314,6 +318,7 @@ fn service_from(row: &AnyRow) -> Result<Service> {
         runbook_url: row.runbook_url,
         group_window_minutes: row.group_window_minutes,
         auto_declare_severity: row.auto_declare_severity,
+        shadow: row.shadow != 0,
     })
 }
 

@@ -15,6 +15,9 @@ pub struct ServiceDto {
     pub runbook_url: String,
     pub group_window_minutes: i64,
     pub auto_declare_severity: String,
+    /// Shadow mode: alerts are escalated on paper only (whom Firebreak would have paged is in
+    /// each alert's log); nobody is paged.
+    pub shadow: bool,
 }
 
 pub(crate) fn service_dto(it: Service) -> ServiceDto {
@@ -27,6 +30,7 @@ pub(crate) fn service_dto(it: Service) -> ServiceDto {
         runbook_url: it.runbook_url,
         group_window_minutes: it.group_window_minutes,
         auto_declare_severity: it.auto_declare_severity,
+        shadow: it.shadow,
     }
 }
 
@@ -103,6 +107,11 @@ pub struct KeyBody {
     /// What sends with it, e.g. "alertmanager".
     #[serde(default)]
     pub name: String,
+    /// Keep a key the senders already use (moving in): a PagerDuty integration key or an
+    /// Opsgenie API integration's key, 20 to 64 letters, digits, `-` or `_`. Without it a new
+    /// random key is made. A key in use by any service is a 409.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
@@ -120,14 +129,14 @@ pub struct KeyDto {
 /// Create an integration key for a service (admin); the key is in this answer only.
 #[utoipa::path(post, path = "/api/v1/services/{id}/integration-keys", tag = "paging", request_body = KeyBody,
     params(("id" = String, Path, description = "Service id or name")),
-    responses((status = 201, body = KeyDto), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, body = KeyDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<KeyBody>,
 ) -> ApiResult<(StatusCode, Json<KeyDto>)> {
-    let (created, key) = new_key(&state, &caller, &id, &body.name).await?;
+    let (created, key) = new_key(&state, &caller, &id, &body.name, body.key.as_deref()).await?;
     let base = state.settings.base_url();
     Ok((
         StatusCode::CREATED,
