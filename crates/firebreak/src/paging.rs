@@ -265,7 +265,12 @@ pub(crate) async fn catalog(
                             .as_str()
                             .unwrap_or("-")
                             .to_string(),
-                        if it["shadow"] == true { "shadow" } else { "live" }.to_string(),
+                        if it["shadow"] == true {
+                            "shadow"
+                        } else {
+                            "live"
+                        }
+                        .to_string(),
                         text(&it["runbook_url"]),
                     ]
                 },

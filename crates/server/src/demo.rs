@@ -441,6 +441,7 @@ async fn load_paging(store: &Store, settings: &crate::settings::Settings) -> any
                     runbook_url: runbook.into(),
                     group_window_minutes: 5,
                     auto_declare_severity: String::new(),
+                    shadow: false,
                 },
                 now,
             )

@@ -124,7 +124,8 @@ pub struct DeployDto {
 impl DeployDto {
     pub fn from_deploy(deploy: firebreak_store::Deploy) -> DeployDto {
         DeployDto {
-            details: serde_json::from_str(&deploy.details).unwrap_or_else(|_| serde_json::json!({})),
+            details: serde_json::from_str(&deploy.details)
+                .unwrap_or_else(|_| serde_json::json!({})),
             id: deploy.id,
             service: deploy.service,
             version: deploy.version,
@@ -178,7 +179,9 @@ pub async fn list_deploys(
     };
     let service = Some(query.service.trim()).filter(|it| !it.is_empty());
     let deploys = state.store.deploys(service, (since, until), limit).await?;
-    Ok(Json(deploys.into_iter().map(DeployDto::from_deploy).collect()))
+    Ok(Json(
+        deploys.into_iter().map(DeployDto::from_deploy).collect(),
+    ))
 }
 
 /// Record a deploy (a pipeline's last step), for the change failure rate.

@@ -471,14 +471,21 @@ pub struct ChangeEvent {
 /// `commit`, `build_number` and `tag` that is a non-empty string or a number, else the
 /// summary; at most 100 characters.
 pub fn change_version(custom_details: &Value, summary: &str) -> String {
-    ["version", "revision", "sha", "commit", "build_number", "tag"]
-        .iter()
-        .find_map(|field| match &custom_details[*field] {
-            Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
-        })
-        .map_or_else(|| truncate(summary.trim(), 100), |it| truncate(&it, 100))
+    [
+        "version",
+        "revision",
+        "sha",
+        "commit",
+        "build_number",
+        "tag",
+    ]
+    .iter()
+    .find_map(|field| match &custom_details[*field] {
+        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    })
+    .map_or_else(|| truncate(summary.trim(), 100), |it| truncate(&it, 100))
 }
 
 /// Checks a change event as the Events API does: `routing_key` (32 characters) and
@@ -954,7 +961,11 @@ mod change_tests {
             (json!({"sha": "9f3c2e1"}), "Deploy", "9f3c2e1"),
             (json!({"build_number": 812}), "Deploy", "812"),
             (json!({"version": "  ", "tag": "v7"}), "Deploy", "v7"),
-            (json!({"version": true}), "Deployed checkout 42", "Deployed checkout 42"),
+            (
+                json!({"version": true}),
+                "Deployed checkout 42",
+                "Deployed checkout 42",
+            ),
             (json!({}), &long, &long[..100]),
         ] {
             assert_eq!(change_version(&details, summary), expected, "{details}");
@@ -979,16 +990,39 @@ mod change_tests {
         );
         assert_eq!(ok.1.details["links"][0]["text"], "build");
         for (event, error) in [
-            (json!({"payload": {"summary": "x"}}), "'routing_key' is missing or blank"),
-            (json!({"routing_key": "short", "payload": {"summary": "x"}}), "Length of 'routing_key'"),
+            (
+                json!({"payload": {"summary": "x"}}),
+                "'routing_key' is missing or blank",
+            ),
+            (
+                json!({"routing_key": "short", "payload": {"summary": "x"}}),
+                "Length of 'routing_key'",
+            ),
             (json!({"routing_key": key}), "'payload' is missing"),
-            (json!({"routing_key": key, "payload": {"summary": " "}}), "'payload.summary' is missing"),
-            (json!({"routing_key": key, "payload": {"summary": "x", "timestamp": "yesterday"}}), "'payload.timestamp'"),
-            (json!({"routing_key": key, "payload": {"summary": "x", "custom_details": "v1"}}), "custom_details"),
-            (json!({"routing_key": key, "payload": {"summary": "x"}, "links": [{"text": "no href"}]}), "'href'"),
+            (
+                json!({"routing_key": key, "payload": {"summary": " "}}),
+                "'payload.summary' is missing",
+            ),
+            (
+                json!({"routing_key": key, "payload": {"summary": "x", "timestamp": "yesterday"}}),
+                "'payload.timestamp'",
+            ),
+            (
+                json!({"routing_key": key, "payload": {"summary": "x", "custom_details": "v1"}}),
+                "custom_details",
+            ),
+            (
+                json!({"routing_key": key, "payload": {"summary": "x"}, "links": [{"text": "no href"}]}),
+                "'href'",
+            ),
         ] {
             let errors = parse_change(&event).unwrap_err();
-            assert!(errors.iter().any(|it| it.starts_with(error) || it.contains(error)), "{event}: {errors:?}");
+            assert!(
+                errors
+                    .iter()
+                    .any(|it| it.starts_with(error) || it.contains(error)),
+                "{event}: {errors:?}"
+            );
         }
     }
 }

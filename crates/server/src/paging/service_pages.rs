@@ -222,9 +222,8 @@ async fn render_page(
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
             behaviour: [
-                it.shadow.then(|| {
-                    "shadow mode: escalated on paper, nobody is paged".to_string()
-                }),
+                it.shadow
+                    .then(|| "shadow mode: escalated on paper, nobody is paged".to_string()),
                 (it.group_window_minutes > 0)
                     .then(|| format!("storm grouping {} min", it.group_window_minutes)),
                 (!it.auto_declare_severity.is_empty()).then(|| {
@@ -414,7 +413,8 @@ pub async fn create_key(
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Admin)?;
     let keep = field(&fields, "key");
-    let (created, key) = new_key(&state, &viewer.0, &id, &field(&fields, "name"), Some(&keep)).await?;
+    let (created, key) =
+        new_key(&state, &viewer.0, &id, &field(&fields, "name"), Some(&keep)).await?;
     let service = state.store.service(&created.service_id).await?;
     render_page(
         &state,

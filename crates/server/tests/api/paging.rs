@@ -855,14 +855,17 @@ both_backends!(owed_declares, |app: TestApp| async move {
 });
 
 /// A change event sent by PagerDuty's own Python client (`pagerduty` on PyPI, pointed at
-/// this server), with the routing key it was given.
+/// this server), with the routing key it was given. The client accepts only https:// base
+/// addresses and the test server speaks plain HTTP, so the address is set behind that check
+/// (`_url`); the request it builds is its own.
 async fn change_event_from_pagerduty_sdk(base: &str, routing_key: &str) {
     let python = std::env::var("FIREBREAK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = tokio::process::Command::new(&python)
         .args([
             "-c",
             "import sys, pagerduty\n\
-             client = pagerduty.EventsApiV2Client(sys.argv[2], base_url=sys.argv[1])\n\
+             client = pagerduty.EventsApiV2Client(sys.argv[2])\n\
+             client._url = sys.argv[1]\n\
              client.send_change_event(\n\
                payload={'summary': 'Deployed payments 2026.12.1', 'source': 'github-actions',\n\
                         'timestamp': '2026-12-01T08:42:58.315+0000',\n\
@@ -905,7 +908,10 @@ both_backends!(vendor_senders_keep_working, |app: TestApp| async move {
     for (kept, status) in [
         (genie_key, StatusCode::CONFLICT),
         ("short", StatusCode::UNPROCESSABLE_ENTITY),
-        ("has spaces in it and more than twenty", StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "has spaces in it and more than twenty",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (got, body) = app
             .call(
@@ -940,8 +946,14 @@ both_backends!(vendor_senders_keep_working, |app: TestApp| async move {
         .iter()
         .map(|it| it["summary"].as_str().unwrap().to_string())
         .collect();
-    assert!(summaries.contains(&"From a kept PagerDuty key".to_string()), "{summaries:?}");
-    assert!(summaries.contains(&"From a kept Opsgenie key".to_string()), "{summaries:?}");
+    assert!(
+        summaries.contains(&"From a kept PagerDuty key".to_string()),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.contains(&"From a kept Opsgenie key".to_string()),
+        "{summaries:?}"
+    );
     for dedup in ["kept-pd", "kept-og"] {
         let response = app
             .http
@@ -966,11 +978,22 @@ both_backends!(vendor_senders_keep_working, |app: TestApp| async move {
     // Nobody is paged by a change: no alert besides the two above, both resolved.
     let alerts = open_alerts(&app).await;
     assert_eq!(alerts.len(), 2, "{alerts:?}");
-    assert!(alerts.iter().all(|it| it["status"] == "resolved"), "{alerts:?}");
+    assert!(
+        alerts.iter().all(|it| it["status"] == "resolved"),
+        "{alerts:?}"
+    );
     // PagerDuty's error bodies for what PagerDuty refuses.
     for (body, status, error) in [
-        (json!({"routing_key": key, "payload": {"source": "ci"}}), StatusCode::BAD_REQUEST, "'payload.summary' is missing or blank"),
-        (json!({"routing_key": "b".repeat(32), "payload": {"summary": "x"}}), StatusCode::BAD_REQUEST, "Invalid routing key"),
+        (
+            json!({"routing_key": key, "payload": {"source": "ci"}}),
+            StatusCode::BAD_REQUEST,
+            "'payload.summary' is missing or blank",
+        ),
+        (
+            json!({"routing_key": "b".repeat(32), "payload": {"summary": "x"}}),
+            StatusCode::BAD_REQUEST,
+            "Invalid routing key",
+        ),
     ] {
         let response = app
             .http
@@ -1036,7 +1059,10 @@ both_backends!(vendor_senders_keep_working, |app: TestApp| async move {
     let (status, pong) = genie_ping(Method::GET, "nightly-backup", genie.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{pong}");
     assert_eq!(pong["result"], "PONG - Heartbeat received");
-    assert!(pong["took"].is_number() && pong["requestId"].is_string(), "{pong}");
+    assert!(
+        pong["took"].is_number() && pong["requestId"].is_string(),
+        "{pong}"
+    );
     let (status, refused) = genie_ping(Method::POST, "nightly-backup", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(refused["message"], "Could not authenticate");
@@ -1045,7 +1071,10 @@ both_backends!(vendor_senders_keep_working, |app: TestApp| async move {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, unknown) = genie_ping(Method::POST, "no-such", genie.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(unknown["message"], "Heartbeat with name [no-such] does not exist.");
+    assert_eq!(
+        unknown["message"],
+        "Heartbeat with name [no-such] does not exist."
+    );
     // A missed ping raises the alert; the next Opsgenie-style ping resolves it.
     let worker = firebreak_server::paging::pager::EscalationWorker {
         store: app.store.clone(),
@@ -1126,9 +1155,20 @@ both_backends!(
         let on_paper_id = on_paper["id"].as_str().unwrap().to_string();
         let (_, it) = app.get(&format!("/api/v1/alerts/{on_paper_id}")).await;
         let kinds = log_kinds(&it);
-        assert!(kinds.contains(&"would_page shadow mode: nothing is sent".to_string()), "{kinds:?}");
+        assert!(
+            kinds.contains(&"would_page shadow mode: nothing is sent".to_string()),
+            "{kinds:?}"
+        );
         assert!(!kinds.iter().any(|it| it.starts_with("paged")), "{kinds:?}");
-        assert_eq!(it["log"].as_array().unwrap().iter().find(|e| e["kind"] == "would_page").unwrap()["detail"]["person"], "ana@test.example");
+        assert_eq!(
+            it["log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["kind"] == "would_page")
+                .unwrap()["detail"]["person"],
+            "ana@test.example"
+        );
         // The policy's next step, on paper too.
         let worker = firebreak_server::paging::pager::EscalationWorker {
             store: app.store.clone(),
@@ -1148,13 +1188,24 @@ both_backends!(
         // Nothing is queued for the shadow alert; the live one's pages are.
         let queued = app
             .store
-            .claim_notifications(later + jiff::SignedDuration::from_hours(24), 100, jiff::SignedDuration::from_mins(1))
+            .claim_notifications(
+                later + jiff::SignedDuration::from_hours(24),
+                100,
+                jiff::SignedDuration::from_mins(1),
+            )
             .await
             .unwrap();
         assert!(!queued.is_empty(), "the live service pages");
-        assert!(queued.iter().all(|it| !it.body.contains(&on_paper_id)), "nothing for the shadow alert");
+        assert!(
+            queued.iter().all(|it| !it.body.contains(&on_paper_id)),
+            "nothing for the shadow alert"
+        );
         // And no incident is declared by its auto-declare rule.
         let (_, incidents) = app.get("/api/v1/incidents").await;
-        assert_eq!(incidents["items"].as_array().unwrap().len(), 0, "{incidents}");
+        assert_eq!(
+            incidents["items"].as_array().unwrap().len(),
+            0,
+            "{incidents}"
+        );
     }
 );

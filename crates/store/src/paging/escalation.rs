@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// A due timer as `escalate_due` reads it: id, summary, policy, step, pass, the service's
+/// shadow flag.
+type DueAlert = (String, String, Option<String>, i64, i64, Option<i64>);
+
 impl Store {
     /// Pages everyone step `position` names (schedules by who is on call now) and sets when
     /// the alert escalates next. For a service in `shadow` mode the step is taken on paper:
@@ -151,11 +155,10 @@ impl Store {
              FROM alerts WHERE next_escalation_at <= $1 \
              AND status = 'triggered' ORDER BY next_escalation_at LIMIT {limit}{lock}"
         );
-        let rows: Vec<(String, String, Option<String>, i64, i64, Option<i64>)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(micros(now))
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<DueAlert> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .fetch_all(&mut *tx)
+            .await?;
         let count = rows.len();
         for (id, summary, policy, step, pass, shadow) in rows {
             let at = Position {
