@@ -20,6 +20,7 @@ pub mod followup;
 pub mod freeze;
 pub mod hash;
 pub mod ics;
+pub mod import;
 pub mod incident;
 pub mod insights;
 pub mod lifecycle;

@@ -1,0 +1,290 @@
+//! PagerDuty's REST API v2 shapes (`GET /schedules/{id}`, its overrides and its rendered
+//! final schedule) mapped to Firebreak's schedule model.
+//!
+//! PagerDuty lists a schedule's layers top first and the top one wins; Firebreak's later layer
+//! wins, so the order is reversed. A layer's turns run from `rotation_virtual_start` by
+//! `rotation_turn_length_seconds`, masked by its restrictions — as Firebreak's do — and the
+//! anchor becomes a wall-clock time in the schedule's zone, so handoffs keep their local time
+//! across daylight saving (whether PagerDuty does the same is what `super::differences`
+//! checks against its own rendering).
+
+use jiff::Timestamp;
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::Fidelity;
+use crate::paging::parse_time;
+use crate::schedule::{Layer, Override, Schedule, Shift, ShiftLength, Window};
+
+/// A PagerDuty schedule as Firebreak's, with how exactly it maps.
+#[derive(Clone, Debug)]
+pub struct ImportedSchedule {
+    pub vendor_id: String,
+    pub name: String,
+    /// The IANA name of its zone.
+    pub zone: String,
+    pub schedule: Schedule,
+    pub fidelity: Fidelity,
+}
+
+/// ActiveSupport zone names PagerDuty may give, as IANA names (IANA names pass as they are).
+const RAILS_ZONES: [(&str, &str); 16] = [
+    ("Eastern Time (US & Canada)", "America/New_York"),
+    ("Central Time (US & Canada)", "America/Chicago"),
+    ("Mountain Time (US & Canada)", "America/Denver"),
+    ("Pacific Time (US & Canada)", "America/Los_Angeles"),
+    ("Alaska", "America/Juneau"),
+    ("Hawaii", "Pacific/Honolulu"),
+    ("London", "Europe/London"),
+    ("Dublin", "Europe/Dublin"),
+    ("Berlin", "Europe/Berlin"),
+    ("Paris", "Europe/Paris"),
+    ("Amsterdam", "Europe/Amsterdam"),
+    ("Madrid", "Europe/Madrid"),
+    ("Tokyo", "Asia/Tokyo"),
+    ("Sydney", "Australia/Sydney"),
+    ("New Delhi", "Asia/Kolkata"),
+    ("UTC", "UTC"),
+];
+
+/// The IANA zone for a PagerDuty `time_zone`.
+pub fn zone(name: &str) -> Option<(String, TimeZone)> {
+    let iana = RAILS_ZONES
+        .iter()
+        .find(|(rails, _)| *rails == name)
+        .map_or(name, |(_, iana)| iana);
+    TimeZone::get(iana).ok().map(|it| (iana.to_string(), it))
+}
+
+/// A turn length in seconds as the largest whole wall-clock unit.
+pub fn turn_length(seconds: i64) -> Option<ShiftLength> {
+    match seconds {
+        s if s <= 0 || s % 60 != 0 => None,
+        s if s % 604_800 == 0 => Some(ShiftLength::Weeks(s / 604_800)),
+        s if s % 86_400 == 0 => Some(ShiftLength::Days(s / 86_400)),
+        s if s % 3_600 == 0 => Some(ShiftLength::Hours(s / 3_600)),
+        s => Some(ShiftLength::Minutes(s / 60)),
+    }
+}
+
+fn time_of_day(seconds: i64) -> Option<Time> {
+    let seconds = seconds.rem_euclid(86_400);
+    Time::new(
+        i8::try_from(seconds / 3_600).ok()?,
+        i8::try_from(seconds % 3_600 / 60).ok()?,
+        i8::try_from(seconds % 60).ok()?,
+        0,
+    )
+    .ok()
+}
+
+fn seconds_of(text: &str) -> Option<i64> {
+    let time: Time = text.parse().ok()?;
+    Some(i64::from(time.hour()) * 3_600 + i64::from(time.minute()) * 60 + i64::from(time.second()))
+}
+
+/// A restriction as windows: a daily one is the same window every day (past midnight when it
+/// ends the next day); a weekly one, which may last up to a week, is cut at each midnight — its
+/// first day from its start, the days it covers whole (`from == to`), its last day to its end.
+pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
+    let start = restriction["start_time_of_day"]
+        .as_str()
+        .and_then(seconds_of)
+        .ok_or("a restriction without a start_time_of_day")?;
+    let duration = restriction["duration_seconds"]
+        .as_i64()
+        .filter(|it| *it > 0)
+        .ok_or("a restriction without a positive duration_seconds")?;
+    match restriction["type"].as_str() {
+        Some("daily_restriction") => {
+            if duration >= 86_400 {
+                return Ok(Vec::new());
+            }
+            let from = time_of_day(start).ok_or("a bad start_time_of_day")?;
+            let to = time_of_day(start + duration).ok_or("a bad duration")?;
+            Ok(vec![Window {
+                days: ALL_DAYS.to_vec(),
+                from,
+                to,
+            }])
+        }
+        Some("weekly_restriction") => {
+            let day = restriction["start_day_of_week"]
+                .as_i64()
+                .filter(|it| (1..=7).contains(it))
+                .ok_or("a weekly restriction without a start_day_of_week from 1 to 7")?;
+            if duration >= 604_800 {
+                return Ok(Vec::new());
+            }
+            let (begin, end) = (
+                (day - 1) * 86_400 + start,
+                (day - 1) * 86_400 + start + duration,
+            );
+            let mut out = Vec::new();
+            let mut midnight = begin.div_euclid(86_400) * 86_400;
+            while midnight < end {
+                let from = begin.max(midnight) - midnight;
+                let to = end.min(midnight + 86_400) - midnight;
+                let weekday = ALL_DAYS
+                    [usize::try_from(midnight.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)];
+                out.push(Window {
+                    days: vec![weekday],
+                    from: time_of_day(from).ok_or("a bad start")?,
+                    // A stretch to midnight ends at 00:00 of the next day.
+                    to: time_of_day(to).ok_or("a bad end")?,
+                });
+                midnight += 86_400;
+            }
+            Ok(out)
+        }
+        other => Err(format!("an unknown restriction type {other:?}")),
+    }
+}
+
+const ALL_DAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+fn instant(value: &Value) -> Option<Timestamp> {
+    value.as_str().and_then(parse_time)
+}
+
+fn user_id(reference: &Value) -> Option<&str> {
+    reference["id"].as_str()
+}
+
+/// A schedule (`GET /schedules/{id}`'s `schedule`, fetched in its own zone) and its overrides
+/// (`GET /schedules/{id}/overrides?overflow=true`'s `overrides`) as Firebreak's, people
+/// resolved from PagerDuty ids to emails by `email_of`; what is gone by `now` is left out.
+/// `Err` (the schedule is skipped) when its zone is unknown or no layer can be imported.
+pub fn schedule(
+    doc: &Value,
+    overrides: &[Value],
+    email_of: &dyn Fn(&str) -> Option<String>,
+    now: Timestamp,
+) -> Result<ImportedSchedule, String> {
+    let zone_name = doc["time_zone"].as_str().unwrap_or("");
+    let (iana, tz) = zone(zone_name).ok_or_else(|| format!("unknown time zone {zone_name:?}"))?;
+    let mut fidelity = Fidelity::Exact;
+    let mut layers = Vec::new();
+    for raw in doc["schedule_layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+    {
+        let name = raw["name"].as_str().unwrap_or("layer").to_string();
+        if let Some(end) = instant(&raw["end"]) {
+            if end <= now {
+                fidelity.note(format!("layer {name:?} ended at {end}; left out"));
+                continue;
+            }
+            fidelity.note(format!(
+                "layer {name:?} ends at {end}; Firebreak's layers do not end, so remove it then"
+            ));
+        }
+        let Some(anchor) = instant(&raw["rotation_virtual_start"]) else {
+            fidelity.note(format!(
+                "layer {name:?} has no rotation_virtual_start; left out"
+            ));
+            continue;
+        };
+        if let Some(start) = instant(&raw["start"]).filter(|it| *it > now && *it > anchor) {
+            fidelity.note(format!(
+                "layer {name:?} starts at {start}; imported as running from its rotation's start {anchor}"
+            ));
+        }
+        let seconds = raw["rotation_turn_length_seconds"].as_i64().unwrap_or(0);
+        let Some(length) = turn_length(seconds) else {
+            fidelity.note(format!(
+                "layer {name:?}: a turn of {seconds} s is not whole minutes; left out"
+            ));
+            continue;
+        };
+        let mut participants = Vec::new();
+        for user in raw["users"].as_array().into_iter().flatten() {
+            let id = user_id(&user["user"]).unwrap_or("");
+            match email_of(id) {
+                Some(email) => participants.push(email),
+                None => fidelity.note(format!(
+                    "layer {name:?}: user {id} is unknown (deactivated?); their turns go to the next person"
+                )),
+            }
+        }
+        let mut windows = Vec::new();
+        for restriction in raw["restrictions"].as_array().into_iter().flatten() {
+            match self::windows(restriction) {
+                Ok(found) => windows.extend(found),
+                Err(why) => fidelity.note(format!("layer {name:?}: {why}; restriction left out")),
+            }
+        }
+        let layer = Layer {
+            name: name.clone(),
+            start: anchor.to_zoned(tz.clone()).datetime(),
+            length,
+            participants,
+            windows,
+        };
+        match layer.check() {
+            Ok(()) => layers.push(layer),
+            Err(why) => fidelity.note(format!("layer {name:?}: {why}; left out")),
+        }
+    }
+    if layers.is_empty() {
+        return Err("no layer could be imported".into());
+    }
+    let mut kept = Vec::new();
+    for over in overrides {
+        let (Some(start), Some(end)) = (instant(&over["start"]), instant(&over["end"])) else {
+            fidelity.note("an override without a start or an end; left out");
+            continue;
+        };
+        if end <= now || end <= start {
+            continue;
+        }
+        let id = user_id(&over["user"]).unwrap_or("");
+        match email_of(id) {
+            Some(person) => kept.push(Override { start, end, person }),
+            None => fidelity.note(format!(
+                "the override {start} → {end} is for user {id}, who is unknown; left out"
+            )),
+        }
+    }
+    Ok(ImportedSchedule {
+        vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
+        name: doc["name"].as_str().unwrap_or("").to_string(),
+        zone: iana,
+        schedule: Schedule {
+            zone: tz,
+            layers,
+            overrides: kept,
+        },
+        fidelity,
+    })
+}
+
+/// PagerDuty's own rendering of who is on call (`final_schedule.rendered_schedule_entries`
+/// of `GET /schedules/{id}?since&until`), people as emails (an unknown id as `pagerduty:<id>`,
+/// so it differs from anyone Firebreak has).
+pub fn rendered(doc: &Value, email_of: &dyn Fn(&str) -> Option<String>) -> Vec<Shift> {
+    doc["final_schedule"]["rendered_schedule_entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let id = user_id(&entry["user"]).unwrap_or("");
+            Some(Shift {
+                start: instant(&entry["start"])?,
+                end: instant(&entry["end"])?,
+                person: Some(email_of(id).unwrap_or_else(|| format!("pagerduty:{id}"))),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,284 @@
+use jiff::Timestamp;
+use jiff::civil::{Time, Weekday};
+use serde_json::{Value, json};
+
+use super::pagerduty;
+use super::{Difference, Fidelity, differences};
+use crate::schedule::{Shift, ShiftLength, Window};
+
+fn at(text: &str) -> Timestamp {
+    crate::paging::parse_time(text).unwrap_or_else(|| panic!("{text}"))
+}
+
+fn email_of(id: &str) -> Option<String> {
+    match id {
+        "PUSR0AA" => Some("ana@example.com".into()),
+        "PUSR0BB" => Some("bo@example.com".into()),
+        "PUSR0CC" => Some("chidi@example.com".into()),
+        _ => None,
+    }
+}
+
+fn entry(start: &str, end: &str, user: &str) -> Value {
+    json!({"start": start, "end": end, "user": {"id": user, "type": "user_reference"}})
+}
+
+/// The research document's invented Berlin schedule (§6.1): weekday nights, a weekend layer
+/// listed first (so it wins), and an override across the end of summer time.
+fn berlin() -> (Value, Vec<Value>) {
+    let user = |id: &str| json!({"user": {"id": id, "type": "user_reference"}});
+    let doc = json!({
+        "id": "PSCH7QX", "type": "schedule", "name": "Payments Primary", "time_zone": "Europe/Berlin",
+        "schedule_layers": [
+            {"id": "PLAY2WK", "name": "Weekend", "start": "2026-03-06T17:00:00+01:00", "end": null,
+             "rotation_virtual_start": "2026-03-06T17:00:00+01:00", "rotation_turn_length_seconds": 604800,
+             "users": [user("PUSR0AA"), user("PUSR0BB")],
+             "restrictions": [{"type": "weekly_restriction", "start_day_of_week": 5,
+                               "start_time_of_day": "17:00:00", "duration_seconds": 226800}]},
+            {"id": "PLAY1DY", "name": "Weekday nights", "start": "2026-03-02T18:00:00+01:00", "end": null,
+             "rotation_virtual_start": "2026-03-02T18:00:00+01:00", "rotation_turn_length_seconds": 86400,
+             "users": [user("PUSR0AA"), user("PUSR0BB"), user("PUSR0CC")],
+             "restrictions": [{"type": "daily_restriction", "start_time_of_day": "18:00:00",
+                               "duration_seconds": 50400}]}
+        ],
+        // Who PagerDuty has on call from Monday 19 October to Tuesday 27 October 2026, as its
+        // rules say: turns by the wall clock, restrictions masking them, the top layer first,
+        // the override over everything; summer time ends on Sunday the 25th.
+        "final_schedule": {"name": "Final Schedule", "rendered_schedule_entries": [
+            entry("2026-10-19T00:00:00+02:00", "2026-10-19T08:00:00+02:00", "PUSR0AA"),
+            entry("2026-10-19T18:00:00+02:00", "2026-10-20T08:00:00+02:00", "PUSR0AA"),
+            entry("2026-10-20T18:00:00+02:00", "2026-10-21T08:00:00+02:00", "PUSR0BB"),
+            entry("2026-10-21T18:00:00+02:00", "2026-10-22T08:00:00+02:00", "PUSR0CC"),
+            entry("2026-10-22T18:00:00+02:00", "2026-10-23T08:00:00+02:00", "PUSR0AA"),
+            entry("2026-10-23T17:00:00+02:00", "2026-10-26T09:00:00+01:00", "PUSR0CC"),
+            entry("2026-10-26T18:00:00+01:00", "2026-10-27T00:00:00+01:00", "PUSR0BB"),
+        ]}
+    });
+    let overrides = vec![
+        json!({"id": "POVR3ZZ", "start": "2026-10-23T17:00:00+02:00",
+        "end": "2026-10-26T09:00:00+01:00", "user": {"id": "PUSR0CC", "type": "user_reference"}}),
+    ];
+    (doc, overrides)
+}
+
+#[test]
+fn a_berlin_schedule_matches_pagerdutys_rendering_across_the_end_of_summer_time() {
+    let (doc, overrides) = berlin();
+    let now = at("2026-10-01T00:00:00Z");
+    let imported = pagerduty::schedule(&doc, &overrides, &email_of, now).unwrap();
+    assert_eq!(imported.fidelity, Fidelity::Exact);
+    assert_eq!(imported.zone, "Europe/Berlin");
+    let names: Vec<&str> = imported
+        .schedule
+        .layers
+        .iter()
+        .map(|it| it.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Weekday nights", "Weekend"],
+        "lowest first: the weekend wins"
+    );
+    let range = (
+        at("2026-10-19T00:00:00+02:00"),
+        at("2026-10-27T00:00:00+01:00"),
+    );
+    let ours = imported.schedule.shifts(range.0, range.1);
+    let theirs = pagerduty::rendered(&doc, &email_of);
+    assert_eq!(differences(&ours, &theirs, range), Vec::new());
+
+    // A rendering that disagrees is reported where it does, and only there.
+    let mut moved = doc.clone();
+    moved["final_schedule"]["rendered_schedule_entries"][2]["user"]["id"] = json!("PUSR0CC");
+    let theirs = pagerduty::rendered(&moved, &email_of);
+    assert_eq!(
+        differences(&ours, &theirs, range),
+        vec![Difference {
+            start: at("2026-10-20T18:00:00+02:00"),
+            end: at("2026-10-21T08:00:00+02:00"),
+            ours: Some("bo@example.com".into()),
+            theirs: Some("chidi@example.com".into()),
+        }]
+    );
+}
+
+#[test]
+fn a_new_york_daily_rotation_keeps_its_handoff_across_the_spring_change() {
+    let doc = json!({
+        "id": "PSCHNY1", "name": "Checkout", "time_zone": "Eastern Time (US & Canada)",
+        "schedule_layers": [{"id": "PLAYNY", "name": "Daily", "start": "2027-01-04T09:00:00-05:00", "end": null,
+            "rotation_virtual_start": "2027-01-04T09:00:00-05:00", "rotation_turn_length_seconds": 86400,
+            "users": [{"user": {"id": "PUSR0AA"}}, {"user": {"id": "PUSR0BB"}}], "restrictions": []}],
+        "final_schedule": {"rendered_schedule_entries": [
+            entry("2027-03-13T00:00:00-05:00", "2027-03-13T09:00:00-05:00", "PUSR0BB"),
+            // 23 hours: the clock jumps from 02:00 to 03:00 on the 14th.
+            entry("2027-03-13T09:00:00-05:00", "2027-03-14T09:00:00-04:00", "PUSR0AA"),
+            entry("2027-03-14T09:00:00-04:00", "2027-03-15T09:00:00-04:00", "PUSR0BB"),
+            entry("2027-03-15T09:00:00-04:00", "2027-03-16T00:00:00-04:00", "PUSR0AA"),
+        ]}
+    });
+    let imported = pagerduty::schedule(&doc, &[], &email_of, at("2027-03-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        imported.zone, "America/New_York",
+        "ActiveSupport names map to IANA"
+    );
+    let range = (
+        at("2027-03-13T00:00:00-05:00"),
+        at("2027-03-16T00:00:00-04:00"),
+    );
+    let ours = imported.schedule.shifts(range.0, range.1);
+    assert_eq!(
+        differences(&ours, &pagerduty::rendered(&doc, &email_of), range),
+        Vec::new()
+    );
+}
+
+#[test]
+fn restrictions_become_windows() {
+    let t = |h: i8, m: i8| Time::new(h, m, 0, 0).unwrap();
+    let all = vec![
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+    let window = |days: Vec<Weekday>, from: Time, to: Time| Window { days, from, to };
+    let cases: Vec<(Value, Vec<Window>)> = vec![
+        // An overnight daily window runs past midnight.
+        (
+            json!({"type": "daily_restriction", "start_time_of_day": "22:00:00", "duration_seconds": 28800}),
+            vec![window(all.clone(), t(22, 0), t(6, 0))],
+        ),
+        (
+            json!({"type": "daily_restriction", "start_time_of_day": "09:00:00", "duration_seconds": 28800}),
+            vec![window(all.clone(), t(9, 0), t(17, 0))],
+        ),
+        // A 63-hour weekend: Friday evening, Saturday and Sunday whole, Monday morning.
+        (
+            json!({"type": "weekly_restriction", "start_day_of_week": 5, "start_time_of_day": "18:00:00",
+                   "duration_seconds": 226800}),
+            vec![
+                window(vec![Weekday::Friday], t(18, 0), t(0, 0)),
+                window(vec![Weekday::Saturday], t(0, 0), t(0, 0)),
+                window(vec![Weekday::Sunday], t(0, 0), t(0, 0)),
+                window(vec![Weekday::Monday], t(0, 0), t(9, 0)),
+            ],
+        ),
+        // Sunday into Monday wraps the week.
+        (
+            json!({"type": "weekly_restriction", "start_day_of_week": 7, "start_time_of_day": "20:00:00",
+                   "duration_seconds": 57600}),
+            vec![
+                window(vec![Weekday::Sunday], t(20, 0), t(0, 0)),
+                window(vec![Weekday::Monday], t(0, 0), t(12, 0)),
+            ],
+        ),
+        // A whole day (or more) restricts nothing.
+        (
+            json!({"type": "daily_restriction", "start_time_of_day": "00:00:00", "duration_seconds": 86400}),
+            vec![],
+        ),
+    ];
+    for (restriction, expected) in cases {
+        assert_eq!(
+            pagerduty::windows(&restriction).unwrap(),
+            expected,
+            "{restriction}"
+        );
+    }
+    for bad in [
+        json!({"type": "weekly_restriction", "start_time_of_day": "10:00:00", "duration_seconds": 60}),
+        json!({"type": "monthly_restriction", "start_time_of_day": "10:00:00", "duration_seconds": 60}),
+        json!({"type": "daily_restriction", "start_time_of_day": "25:00:00", "duration_seconds": 60}),
+        json!({"type": "daily_restriction", "start_time_of_day": "10:00:00", "duration_seconds": 0}),
+    ] {
+        assert!(pagerduty::windows(&bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn turn_lengths_use_the_largest_whole_unit() {
+    for (seconds, expected) in [
+        (604_800, Some(ShiftLength::Weeks(1))),
+        (1_209_600, Some(ShiftLength::Weeks(2))),
+        (86_400, Some(ShiftLength::Days(1))),
+        (43_200, Some(ShiftLength::Hours(12))),
+        (5_400, Some(ShiftLength::Minutes(90))),
+        (90, None),
+        (0, None),
+    ] {
+        assert_eq!(pagerduty::turn_length(seconds), expected, "{seconds}");
+    }
+}
+
+#[test]
+fn what_does_not_map_is_said() {
+    let (mut doc, overrides) = berlin();
+    let now = at("2026-10-01T00:00:00Z");
+    // A deactivated user, a layer that ends, one that ended, a turn too long, an unknown zone.
+    doc["schedule_layers"][1]["users"][2]["user"]["id"] = json!("PGONE00");
+    doc["schedule_layers"][0]["end"] = json!("2026-12-31T00:00:00+01:00");
+    let mut ended = doc["schedule_layers"][0].clone();
+    ended["name"] = json!("Old weekend");
+    ended["end"] = json!("2026-01-01T00:00:00+01:00");
+    doc["schedule_layers"].as_array_mut().unwrap().push(ended);
+    let mut yearly = doc["schedule_layers"][1].clone();
+    yearly["name"] = json!("Yearly");
+    yearly["rotation_turn_length_seconds"] = json!(31_536_000);
+    doc["schedule_layers"].as_array_mut().unwrap().push(yearly);
+    let imported = pagerduty::schedule(&doc, &overrides, &email_of, now).unwrap();
+    let Fidelity::Approximated(notes) = &imported.fidelity else {
+        panic!("{:?}", imported.fidelity);
+    };
+    for expected in [
+        "user PGONE00 is unknown",
+        "layer \"Weekend\" ends at",
+        "layer \"Old weekend\" ended at",
+        "layer \"Yearly\": a shift is at most 52 weeks",
+    ] {
+        assert!(
+            notes.iter().any(|it| it.contains(expected)),
+            "{expected}: {notes:?}"
+        );
+    }
+    assert_eq!(imported.schedule.layers.len(), 2);
+    doc["time_zone"] = json!("Atlantis/Capital");
+    assert!(pagerduty::schedule(&doc, &overrides, &email_of, now).is_err());
+}
+
+#[test]
+fn differences_merge_and_see_gaps() {
+    let shift = |start: &str, end: &str, person: Option<&str>| Shift {
+        start: at(start),
+        end: at(end),
+        person: person.map(String::from),
+    };
+    let range = (at("2026-01-01T00:00:00Z"), at("2026-01-02T00:00:00Z"));
+    let ours = vec![
+        shift("2026-01-01T00:00:00Z", "2026-01-01T12:00:00Z", Some("a")),
+        shift("2026-01-01T12:00:00Z", "2026-01-02T00:00:00Z", None),
+    ];
+    // The vendor leaves out nobody's stretches and splits a person's in two.
+    let theirs = vec![
+        shift("2026-01-01T00:00:00Z", "2026-01-01T06:00:00Z", Some("a")),
+        shift("2026-01-01T06:00:00Z", "2026-01-01T12:00:00Z", Some("a")),
+    ];
+    assert_eq!(differences(&ours, &theirs, range), Vec::new());
+    let theirs = vec![shift(
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T18:00:00Z",
+        Some("a"),
+    )];
+    assert_eq!(
+        differences(&ours, &theirs, range),
+        vec![Difference {
+            start: at("2026-01-01T12:00:00Z"),
+            end: at("2026-01-01T18:00:00Z"),
+            ours: None,
+            theirs: Some("a".into()),
+        }]
+    );
+}

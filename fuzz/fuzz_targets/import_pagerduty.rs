@@ -1,0 +1,23 @@
+//! A PagerDuty schedule as its API answers (and its overrides, and its rendered final
+//! schedule): any JSON either maps to a Firebreak schedule or is refused, a mapped one tiles a
+//! fortnight into shifts, and the comparison with the rendering never panics.
+#![no_main]
+
+use firebreak_core::import::{differences, pagerduty};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let email_of = |id: &str| (!id.is_empty()).then(|| format!("{id}@example.com"));
+    let overrides = doc["overrides"].as_array().cloned().unwrap_or_default();
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let theirs = pagerduty::rendered(&doc, &email_of);
+    let Ok(imported) = pagerduty::schedule(&doc, &overrides, &email_of, now) else {
+        return;
+    };
+    let to = now + jiff::SignedDuration::from_hours(24 * 14);
+    let ours = imported.schedule.shifts(now, to);
+    let _ = differences(&ours, &theirs, (now, to));
+});
