@@ -1,6 +1,6 @@
-//! A PagerDuty schedule as its API answers (and its overrides, and its rendered final
-//! schedule): any JSON either maps to a Firebreak schedule or is refused, a mapped one tiles a
-//! fortnight into shifts, and the comparison with the rendering never panics.
+//! PagerDuty's schedules (with overrides and the rendered final schedule), escalation
+//! policies and services as its API answers: any JSON either maps or is refused, a mapped
+//! schedule tiles a fortnight into shifts, and the comparison with the rendering never panics.
 #![no_main]
 
 use firebreak_core::import::{differences, pagerduty};
@@ -14,6 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let overrides = doc["overrides"].as_array().cloned().unwrap_or_default();
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     let theirs = pagerduty::rendered(&doc, &email_of);
+    let _ = pagerduty::escalation_policy(&doc, &email_of);
+    let _ = pagerduty::service(&doc);
     let Ok(imported) = pagerduty::schedule(&doc, &overrides, &email_of, now) else {
         return;
     };

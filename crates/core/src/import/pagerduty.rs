@@ -288,3 +288,151 @@ pub fn rendered(doc: &Value, email_of: &dyn Fn(&str) -> Option<String>) -> Vec<S
         })
         .collect()
 }
+
+/// A PagerDuty escalation policy as Firebreak's. Schedule targets keep PagerDuty's schedule
+/// id (`Target::Schedule`), for the importer to point at the schedule it made from it.
+#[derive(Clone, Debug)]
+pub struct ImportedPolicy {
+    pub vendor_id: String,
+    pub name: String,
+    pub policy: crate::paging::Policy,
+    pub fidelity: Fidelity,
+}
+
+/// Firebreak's limits on a step's wait and on repeats.
+const DELAY_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
+const MAX_REPEAT: i64 = 9;
+
+/// An escalation policy (`GET /escalation_policies/{id}`'s `escalation_policy`): each rule a
+/// step waiting `escalation_delay_in_minutes`, `num_loops` as repeats. `Err` when no rule
+/// has a target Firebreak can page.
+pub fn escalation_policy(
+    doc: &Value,
+    email_of: &dyn Fn(&str) -> Option<String>,
+) -> Result<ImportedPolicy, String> {
+    use crate::paging::{Policy, Step, Target};
+    let mut fidelity = Fidelity::Exact;
+    let mut steps = Vec::new();
+    for (index, rule) in doc["escalation_rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let number = index + 1;
+        let mut targets = Vec::new();
+        for target in rule["targets"].as_array().into_iter().flatten() {
+            let id = target["id"].as_str().unwrap_or("");
+            match target["type"].as_str().unwrap_or("") {
+                "user" | "user_reference" => match email_of(id) {
+                    Some(email) => targets.push(Target::Person(email)),
+                    None => fidelity.note(format!("step {number}: user {id} is unknown; left out")),
+                },
+                "schedule" | "schedule_reference" => targets.push(Target::Schedule(id.to_string())),
+                other => fidelity.note(format!(
+                    "step {number}: a {other} target ({id}) is not imported"
+                )),
+            }
+        }
+        if rule["escalation_rule_assignment_strategy"].as_str() == Some("round_robin") {
+            fidelity.note(format!(
+                "step {number}: round robin; Firebreak pages every target"
+            ));
+        }
+        let delay = rule["escalation_delay_in_minutes"].as_i64().unwrap_or(30);
+        let clamped = delay.clamp(*DELAY_MINUTES.start(), *DELAY_MINUTES.end());
+        if clamped != delay {
+            fidelity.note(format!(
+                "step {number}: waits {clamped} minutes, not {delay}"
+            ));
+        }
+        if targets.is_empty() {
+            fidelity.note(format!(
+                "step {number}: nobody Firebreak can page; left out"
+            ));
+            continue;
+        }
+        steps.push(Step {
+            targets,
+            delay_minutes: clamped,
+        });
+    }
+    if steps.is_empty() {
+        return Err("no step has anyone Firebreak can page".into());
+    }
+    let loops = doc["num_loops"].as_i64().unwrap_or(0).max(0);
+    if loops > MAX_REPEAT {
+        fidelity.note(format!("repeats {MAX_REPEAT} times, not {loops}"));
+    }
+    Ok(ImportedPolicy {
+        vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
+        name: doc["name"].as_str().unwrap_or("").to_string(),
+        policy: Policy {
+            steps,
+            repeat: loops.min(MAX_REPEAT),
+        },
+        fidelity,
+    })
+}
+
+/// A PagerDuty service as Firebreak's: its name, its policy (PagerDuty's id), and the
+/// integration keys its senders use, kept verbatim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedService {
+    pub vendor_id: String,
+    pub name: String,
+    pub policy_vendor_id: Option<String>,
+    /// (integration name, key) of every Events API integration.
+    pub keys: Vec<(String, String)>,
+    pub fidelity: Fidelity,
+}
+
+/// A service (`GET /services/{id}?include[]=integrations`'s `service`). Settings Firebreak
+/// does not model are said, each with its value, so nobody is surprised after the switch.
+pub fn service(doc: &Value) -> ImportedService {
+    let mut fidelity = Fidelity::Exact;
+    let mut keys = Vec::new();
+    for integration in doc["integrations"].as_array().into_iter().flatten() {
+        let name = integration["name"]
+            .as_str()
+            .unwrap_or("integration")
+            .to_string();
+        match (
+            integration["type"].as_str().unwrap_or(""),
+            integration["integration_key"].as_str(),
+        ) {
+            (
+                "events_api_v2_inbound_integration" | "generic_events_api_inbound_integration",
+                Some(key),
+            ) if !key.is_empty() => keys.push((name, key.to_string())),
+            (kind, _) => fidelity.note(format!(
+                "integration {name:?} ({kind}) is not an Events API key; point that sender at Firebreak's API by hand"
+            )),
+        }
+    }
+    if let Some(seconds) = doc["auto_resolve_timeout"].as_i64() {
+        fidelity.note(format!(
+            "alerts auto-resolve after {seconds} s in PagerDuty; Firebreak does not"
+        ));
+    }
+    if let Some(seconds) = doc["acknowledgement_timeout"].as_i64() {
+        fidelity.note(format!(
+            "an acknowledged alert re-triggers after {seconds} s in PagerDuty; Firebreak does not"
+        ));
+    }
+    if let Some(grouping) = doc["alert_grouping"].as_str() {
+        fidelity.note(format!(
+            "alert grouping {grouping:?}: set the service's storm grouping by hand"
+        ));
+    }
+    if doc["incident_urgency_rule"]["type"].as_str() == Some("use_support_hours") {
+        fidelity.note("urgency follows support hours in PagerDuty; Firebreak pages every alert");
+    }
+    ImportedService {
+        vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
+        name: doc["name"].as_str().unwrap_or("").to_string(),
+        policy_vendor_id: doc["escalation_policy"]["id"].as_str().map(String::from),
+        keys,
+        fidelity,
+    }
+}

@@ -282,3 +282,116 @@ fn differences_merge_and_see_gaps() {
         }]
     );
 }
+
+#[test]
+fn an_escalation_policy_maps_step_by_step() {
+    use crate::paging::{Step, Target};
+    let email = |id: &str| match id {
+        "PUSR0DD" => Some("dana@example.com".to_string()),
+        other => email_of(other),
+    };
+    // The research document's invented policy (§6.2).
+    let doc = json!({
+        "id": "PESC4RT", "type": "escalation_policy", "name": "Payments", "num_loops": 2,
+        "escalation_rules": [
+            {"id": "PRUL001", "escalation_delay_in_minutes": 10,
+             "targets": [{"id": "PSCH7QX", "type": "schedule_reference"}]},
+            {"id": "PRUL002", "escalation_delay_in_minutes": 15,
+             "targets": [{"id": "PSCH8SE", "type": "schedule_reference"}]},
+            {"id": "PRUL003", "escalation_delay_in_minutes": 30, "escalation_rule_assignment_strategy": "assign_to_everyone",
+             "targets": [{"id": "PUSR0DD", "type": "user_reference"}]}]
+    });
+    let imported = pagerduty::escalation_policy(&doc, &email).unwrap();
+    assert_eq!(imported.fidelity, Fidelity::Exact);
+    assert_eq!(imported.policy.repeat, 2);
+    assert_eq!(
+        imported.policy.steps,
+        vec![
+            Step {
+                targets: vec![Target::Schedule("PSCH7QX".into())],
+                delay_minutes: 10
+            },
+            Step {
+                targets: vec![Target::Schedule("PSCH8SE".into())],
+                delay_minutes: 15
+            },
+            Step {
+                targets: vec![Target::Person("dana@example.com".into())],
+                delay_minutes: 30
+            },
+        ]
+    );
+    // What does not map is said: an unknown user, a v3 schedule, round robin, a long wait,
+    // too many loops; a policy with nobody to page is skipped.
+    let doc = json!({
+        "id": "PESCX", "name": "Odd", "num_loops": 12,
+        "escalation_rules": [
+            {"escalation_delay_in_minutes": 2000, "escalation_rule_assignment_strategy": "round_robin",
+             "targets": [{"id": "PUSR0AA", "type": "user_reference"}, {"id": "PGONE", "type": "user_reference"}]},
+            {"escalation_delay_in_minutes": 5, "targets": [{"id": "PV3", "type": "schedule_v3_reference"}]}]
+    });
+    let imported = pagerduty::escalation_policy(&doc, &email).unwrap();
+    assert_eq!(imported.policy.steps.len(), 1);
+    assert_eq!(imported.policy.steps[0].delay_minutes, 1440);
+    assert_eq!(imported.policy.repeat, 9);
+    let Fidelity::Approximated(notes) = imported.fidelity else {
+        panic!()
+    };
+    for expected in [
+        "user PGONE is unknown",
+        "round robin",
+        "waits 1440 minutes",
+        "schedule_v3_reference",
+        "repeats 9 times",
+    ] {
+        assert!(
+            notes.iter().any(|it| it.contains(expected)),
+            "{expected}: {notes:?}"
+        );
+    }
+    let nobody = json!({"id": "P0", "name": "Empty", "escalation_rules": [{"targets": [{"id": "PGONE", "type": "user"}]}]});
+    assert!(pagerduty::escalation_policy(&nobody, &email).is_err());
+}
+
+#[test]
+fn a_service_keeps_its_keys_and_says_what_firebreak_does_not_do() {
+    // The research document's invented service (§6.3).
+    let doc = json!({
+        "id": "PSVC5PA", "name": "payments-api", "auto_resolve_timeout": null, "acknowledgement_timeout": 1800,
+        "alert_grouping": "time", "escalation_policy": {"id": "PESC4RT", "type": "escalation_policy_reference"},
+        "incident_urgency_rule": {"type": "use_support_hours"},
+        "integrations": [
+            {"id": "PINT6AM", "type": "events_api_v2_inbound_integration", "name": "Alertmanager",
+             "integration_key": "3f9c2a7e51b84d0c9e6a1b2c3d4e5f60"},
+            {"id": "PINT7EM", "type": "generic_email_inbound_integration", "name": "Bank e-mails",
+             "integration_email": "payments-api@acme.pagerduty.com"}]
+    });
+    let imported = pagerduty::service(&doc);
+    assert_eq!(imported.name, "payments-api");
+    assert_eq!(imported.policy_vendor_id.as_deref(), Some("PESC4RT"));
+    assert_eq!(
+        imported.keys,
+        vec![(
+            "Alertmanager".to_string(),
+            "3f9c2a7e51b84d0c9e6a1b2c3d4e5f60".to_string()
+        )]
+    );
+    let Fidelity::Approximated(notes) = imported.fidelity else {
+        panic!()
+    };
+    for expected in [
+        "Bank e-mails",
+        "re-triggers after 1800 s",
+        "grouping \"time\"",
+        "support hours",
+    ] {
+        assert!(
+            notes.iter().any(|it| it.contains(expected)),
+            "{expected}: {notes:?}"
+        );
+    }
+    assert!(
+        !notes.iter().any(|it| it.contains("auto-resolve")),
+        "null is off: {notes:?}"
+    );
+}
