@@ -1,5 +1,5 @@
 //! PagerDuty's schedules (with overrides and the rendered final schedule), escalation
-//! policies and services as its API answers: any JSON either maps or is refused, a mapped
+//! policies, services and users as its API answers: any JSON either maps or is refused, a mapped
 //! schedule tiles a fortnight into shifts, and the comparison with the rendering never panics.
 #![no_main]
 
@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let theirs = pagerduty::rendered(&doc, &email_of);
     let _ = pagerduty::escalation_policy(&doc, &email_of);
     let _ = pagerduty::service(&doc);
+    let _ = pagerduty::user(&doc);
     let Ok(imported) = pagerduty::schedule(&doc, &overrides, &email_of, now) else {
         return;
     };

@@ -436,3 +436,117 @@ pub fn service(doc: &Value) -> ImportedService {
         fidelity,
     }
 }
+
+/// How a person is reached, as Firebreak's contact methods: (`email`, `sms` or `voice`, the
+/// address). Phone numbers come unverified: the person confirms them with a code before
+/// they are paged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedContact {
+    pub vendor_id: String,
+    pub kind: &'static str,
+    pub address: String,
+}
+
+/// A PagerDuty user as a Firebreak person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedPerson {
+    pub vendor_id: String,
+    pub email: String,
+    pub name: String,
+    /// IANA.
+    pub zone: String,
+    /// `viewer`, `responder` or `admin`.
+    pub role: &'static str,
+    pub contacts: Vec<ImportedContact>,
+    /// (minutes after the page, the contact's index in `contacts`): the high-urgency rules.
+    pub rules: Vec<(i64, usize)>,
+    pub fidelity: Fidelity,
+}
+
+/// A user (`GET /users?include[]=contact_methods&include[]=notification_rules`' element).
+/// `Err` without an email, the key people are matched by.
+pub fn user(doc: &Value) -> Result<ImportedPerson, String> {
+    let email = doc["email"]
+        .as_str()
+        .map(str::trim)
+        .filter(|it| it.contains('@'))
+        .ok_or("a user without an email")?
+        .to_lowercase();
+    let mut fidelity = Fidelity::Exact;
+    let zone_name = doc["time_zone"].as_str().unwrap_or("UTC");
+    let zone = match zone(zone_name) {
+        Some((iana, _)) => iana,
+        None => {
+            fidelity.note(format!("time zone {zone_name:?} is unknown; UTC"));
+            "UTC".to_string()
+        }
+    };
+    let role = match doc["role"].as_str().unwrap_or("user") {
+        "admin" | "owner" | "account_owner" => "admin",
+        "observer" | "read_only_user" | "read_only_limited_user" | "restricted_access" => "viewer",
+        _ => "responder",
+    };
+    let mut contacts = Vec::new();
+    for method in doc["contact_methods"].as_array().into_iter().flatten() {
+        let id = method["id"].as_str().unwrap_or("").to_string();
+        let address = method["address"].as_str().unwrap_or("").trim();
+        let kind = method["type"].as_str().unwrap_or("");
+        let kind = kind.strip_suffix("_reference").unwrap_or(kind);
+        let phone = || {
+            let number = format!(
+                "+{}{}",
+                method["country_code"].as_i64().unwrap_or(0),
+                address
+            );
+            crate::wake::parse_phone(&number).map_err(|why| format!("{number}: {why}"))
+        };
+        let found = match kind {
+            "email_contact_method" => Ok(("email", address.to_string())),
+            "sms_contact_method" => phone().map(|it| ("sms", it)),
+            "phone_contact_method" => phone().map(|it| ("voice", it)),
+            other => Err(format!("a {other} cannot be carried over")),
+        };
+        match found {
+            Ok((kind, address)) => contacts.push(ImportedContact {
+                vendor_id: id,
+                kind,
+                address,
+            }),
+            Err(why) => fidelity.note(format!("contact {id}: {why}; left out")),
+        }
+    }
+    let mut rules = Vec::new();
+    for rule in doc["notification_rules"].as_array().into_iter().flatten() {
+        if rule["type"]
+            .as_str()
+            .is_some_and(|it| it != "assignment_notification_rule")
+        {
+            continue;
+        }
+        let contact = rule["contact_method"]["id"].as_str().unwrap_or("");
+        let delay = rule["start_delay_in_minutes"].as_i64().unwrap_or(0).max(0);
+        if rule["urgency"].as_str() == Some("low") {
+            fidelity.note(format!(
+                "the low-urgency rule by {contact} after {delay} min is not imported (Firebreak has one urgency)"
+            ));
+            continue;
+        }
+        match contacts.iter().position(|it| it.vendor_id == contact) {
+            Some(index) => rules.push((delay, index)),
+            None => fidelity.note(format!(
+                "the rule by {contact} after {delay} min uses a contact that is not imported"
+            )),
+        }
+    }
+    rules.sort();
+    Ok(ImportedPerson {
+        vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
+        name: doc["name"].as_str().unwrap_or(&email).to_string(),
+        email,
+        zone,
+        role,
+        contacts,
+        rules,
+        fidelity,
+    })
+}

@@ -395,3 +395,76 @@ fn a_service_keeps_its_keys_and_says_what_firebreak_does_not_do() {
         "null is off: {notes:?}"
     );
 }
+
+#[test]
+fn a_user_brings_phones_unverified_and_high_urgency_rules() {
+    // The research document's invented user (§6.4).
+    let doc = json!({
+        "id": "PUSR0AA", "name": "Ana Ortiz", "email": "Ana.Ortiz@example.com", "time_zone": "Europe/Madrid",
+        "role": "user",
+        "contact_methods": [
+            {"id": "PCM01EM", "type": "email_contact_method", "address": "ana.ortiz@example.com"},
+            {"id": "PCM02SM", "type": "sms_contact_method", "country_code": 34, "address": "612345678"},
+            {"id": "PCM03PH", "type": "phone_contact_method", "country_code": 34, "address": "612345678"},
+            {"id": "PCM04PU", "type": "push_notification_contact_method", "address": "f1e2d3c4b5a6"}],
+        "notification_rules": [
+            {"type": "assignment_notification_rule", "start_delay_in_minutes": 0, "urgency": "high",
+             "contact_method": {"id": "PCM04PU", "type": "push_notification_contact_method_reference"}},
+            {"type": "assignment_notification_rule", "start_delay_in_minutes": 3, "urgency": "high",
+             "contact_method": {"id": "PCM03PH", "type": "phone_contact_method_reference"}},
+            {"type": "assignment_notification_rule", "start_delay_in_minutes": 1, "urgency": "high",
+             "contact_method": {"id": "PCM02SM", "type": "sms_contact_method_reference"}},
+            {"type": "assignment_notification_rule", "start_delay_in_minutes": 0, "urgency": "low",
+             "contact_method": {"id": "PCM01EM", "type": "email_contact_method_reference"}}]
+    });
+    let person = pagerduty::user(&doc).unwrap();
+    assert_eq!(
+        person.email, "ana.ortiz@example.com",
+        "matched by email, lower case"
+    );
+    assert_eq!(
+        (person.zone.as_str(), person.role),
+        ("Europe/Madrid", "responder")
+    );
+    let contacts: Vec<(&str, &str)> = person
+        .contacts
+        .iter()
+        .map(|it| (it.kind, it.address.as_str()))
+        .collect();
+    assert_eq!(
+        contacts,
+        [
+            ("email", "ana.ortiz@example.com"),
+            ("sms", "+34612345678"),
+            ("voice", "+34612345678")
+        ]
+    );
+    assert_eq!(
+        person.rules,
+        [(1, 1), (3, 2)],
+        "by SMS after 1 min, a call after 3"
+    );
+    let Fidelity::Approximated(notes) = &person.fidelity else {
+        panic!()
+    };
+    for expected in [
+        "push_notification_contact_method cannot be carried over",
+        "low-urgency",
+        "not imported",
+    ] {
+        assert!(
+            notes.iter().any(|it| it.contains(expected)),
+            "{expected}: {notes:?}"
+        );
+    }
+    for (role, expected) in [
+        ("owner", "admin"),
+        ("read_only_user", "viewer"),
+        ("limited_user", "responder"),
+    ] {
+        let mut doc = doc.clone();
+        doc["role"] = json!(role);
+        assert_eq!(pagerduty::user(&doc).unwrap().role, expected, "{role}");
+    }
+    assert!(pagerduty::user(&json!({"id": "P1", "name": "No mail"})).is_err());
+}
