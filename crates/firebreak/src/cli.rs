@@ -239,6 +239,11 @@ pub(crate) enum Cmd {
         #[command(subcommand)]
         command: crate::paging::CatalogCmd,
     },
+    /// Moving in: the plan of importing another system's setup (changes nothing).
+    Import {
+        #[command(subcommand)]
+        command: ImportCmd,
+    },
     /// Who is on call now (or --at an RFC 3339 time), in every schedule.
     Oncall {
         #[arg(long)]
@@ -273,6 +278,19 @@ pub(crate) enum Cmd {
     },
     /// Verify the timeline's hash chain.
     Verify { incident: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ImportCmd {
+    /// Plan moving a PagerDuty account in, from files of its API's JSON (`users.json`,
+    /// `escalation_policies.json`, `services.json`, `schedules/<ID>.json` with its
+    /// final_schedule and `schedules/<ID>.overrides.json`): each person, schedule, policy and
+    /// service as exact, approximated or skipped, and each schedule compared with PagerDuty's
+    /// rendering. Nothing is created yet.
+    Pagerduty {
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -484,6 +502,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         Cmd::Openapi => {
             print!("{}", firebreak_server::openapi::document());
+            Ok(())
+        }
+        Cmd::Import {
+            command: ImportCmd::Pagerduty { from },
+        } => {
+            let plan = crate::import::plan(&from, firebreak_store::clock::now())?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                crate::import::print(&plan);
+            }
             Ok(())
         }
         command => {

@@ -543,7 +543,11 @@ pub(crate) async fn client_command(
                 ));
             }
         }
-        Cmd::Serve { .. } | Cmd::Admin { .. } | Cmd::Config { .. } | Cmd::Openapi => {
+        Cmd::Serve { .. }
+        | Cmd::Admin { .. }
+        | Cmd::Config { .. }
+        | Cmd::Openapi
+        | Cmd::Import { .. } => {
             return Err(anyhow!("this command does not talk to a server"));
         }
     }

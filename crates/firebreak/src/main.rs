@@ -23,6 +23,7 @@ mod client;
 mod commands;
 mod coordination;
 mod duration;
+mod import;
 mod oncall;
 mod paging;
 mod postmortem;

@@ -29,7 +29,7 @@ pub struct ImportedSchedule {
 }
 
 /// ActiveSupport zone names PagerDuty may give, as IANA names (IANA names pass as they are).
-const RAILS_ZONES: [(&str, &str); 16] = [
+const RAILS_ZONES: [(&str, &str); 24] = [
     ("Eastern Time (US & Canada)", "America/New_York"),
     ("Central Time (US & Canada)", "America/Chicago"),
     ("Mountain Time (US & Canada)", "America/Denver"),
@@ -42,6 +42,14 @@ const RAILS_ZONES: [(&str, &str); 16] = [
     ("Paris", "Europe/Paris"),
     ("Amsterdam", "Europe/Amsterdam"),
     ("Madrid", "Europe/Madrid"),
+    ("Stockholm", "Europe/Stockholm"),
+    ("Rome", "Europe/Rome"),
+    ("Vienna", "Europe/Vienna"),
+    ("Zurich", "Europe/Zurich"),
+    ("Warsaw", "Europe/Warsaw"),
+    ("Lisbon", "Europe/Lisbon"),
+    ("Singapore", "Asia/Singapore"),
+    ("Hong Kong", "Asia/Hong_Kong"),
     ("Tokyo", "Asia/Tokyo"),
     ("Sydney", "Australia/Sydney"),
     ("New Delhi", "Asia/Kolkata"),

@@ -1,0 +1,106 @@
+//! `firebreak import pagerduty --from DIR`: the plan from files of PagerDuty's API JSON
+//! (invented after the research document's examples), offline.
+
+mod common;
+mod run;
+
+use serde_json::Value;
+
+use run::firebreak;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pagerduty");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
+    let run = firebreak(&[], &["import", "pagerduty", "--from", FIXTURES, "--json"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    let people = plan["people"].as_array().unwrap();
+    let emails: Vec<&str> = people
+        .iter()
+        .map(|it| it["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            "ana.ortiz@example.com",
+            "bo@example.com",
+            "chidi@example.com",
+            "dana@example.com"
+        ]
+    );
+    let ana = &people[0];
+    assert_eq!(ana["fidelity"], "approximated", "{ana}");
+    assert_eq!(ana["contacts"][1]["address"], "+34612345678");
+    assert_eq!(
+        ana["contacts"][1]["verified"], false,
+        "phones come unverified"
+    );
+    assert_eq!(people[1]["role"], "admin");
+    assert_eq!(
+        people[1]["zone"], "Europe/Stockholm",
+        "ActiveSupport names map"
+    );
+    assert_eq!(people[3]["role"], "viewer");
+    // The Berlin schedule, a week across the end of summer time with an override: exactly
+    // PagerDuty's rendering.
+    let schedule = &plan["schedules"][0];
+    assert_eq!(schedule["fidelity"], "exact", "{schedule}");
+    assert_eq!(schedule["compared"]["differences"], serde_json::json!([]));
+    assert_eq!(schedule["overrides"], 1);
+    let policy = &plan["escalation_policies"][0];
+    assert_eq!(policy["steps"], 3);
+    assert_eq!(policy["repeat"], 2);
+    assert!(
+        policy["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("PSCH8SE is not among the imported schedules"),
+        "{policy}"
+    );
+    assert_eq!(
+        plan["services"][0]["keys_kept"],
+        serde_json::json!(["Alertmanager"])
+    );
+
+    // In words, too; a rendering that disagrees is shown where it does.
+    let dir = tempfile::tempdir().unwrap();
+    copy(std::path::Path::new(FIXTURES), dir.path());
+    let path = dir.path().join("schedules/PSCH7QX.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let moved = text.replacen("\"PUSR0CC\"", "\"PUSR0BB\"", 1);
+    assert_ne!(moved, text);
+    std::fs::write(&path, moved).unwrap();
+    let run = firebreak(
+        &[],
+        &[
+            "import",
+            "pagerduty",
+            "--from",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("DIFFERS"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("PSCH8SE is not among"),
+        "{}",
+        run.stdout
+    );
+    let missing = firebreak(&[], &["import", "pagerduty", "--from", "/no/such/dir"]).await;
+    assert!(!missing.ok && missing.stderr.contains("not a directory"));
+}
+
+fn copy(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
