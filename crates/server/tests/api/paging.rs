@@ -1209,3 +1209,75 @@ both_backends!(
         );
     }
 );
+
+// A person whose account is disabled (they left, or were locked out) is not paged: the
+// alert's log says so, and the step's other people are paged as usual.
+both_backends!(
+    a_disabled_person_is_not_paged,
+    configure = |settings: &mut firebreak_server::Settings| settings.workers = false,
+    |app: TestApp| async move {
+        let (status, policy) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/escalation-policies",
+                Some(json!({"name": "gone", "steps": [{"targets": [
+                    {"type": "person", "id": "writer@test.example"},
+                    {"type": "person", "id": "ana@test.example"}], "delay_minutes": 5}]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}");
+        app.call(
+            &app.admin,
+            Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "ledger", "escalation_policy": "gone"})),
+        )
+        .await;
+        let (_, key) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/services/ledger/integration-keys",
+                Some(json!({"name": "pd"})),
+            )
+            .await;
+        let writer = app
+            .store
+            .user_by_email("writer@test.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let patch = firebreak_store::UserPatch {
+            disabled: Some(true),
+            ..Default::default()
+        };
+        app.store
+            .update_user(writer.id, &patch, firebreak_store::clock::now())
+            .await
+            .unwrap();
+        let response = app
+            .http
+            .post(format!("{}/v2/enqueue", app.base))
+            .json(&json!({"routing_key": key["key"], "event_action": "trigger", "dedup_key": "ledger-1",
+                          "payload": {"summary": "Ledger behind", "source": "ledger-1", "severity": "error"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let id = open_alerts(&app).await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, it) = app.get(&format!("/api/v1/alerts/{id}")).await;
+        let entries = it["log"].as_array().unwrap();
+        let about = |person: &str, kind: &str| {
+            entries
+                .iter()
+                .any(|e| e["kind"] == kind && e["detail"]["person"] == person)
+        };
+        assert!(about("writer@test.example", "not_paged"), "{it}");
+        assert!(!about("writer@test.example", "paged"), "{it}");
+        assert!(about("ana@test.example", "paged"), "{it}");
+    }
+);

@@ -63,6 +63,16 @@ impl Store {
         // after 10 minutes"), so the rule's place is part of what makes each one unique.
         let seq = (position.pass * 1000 + position.step as i64) * 100;
         for (email, why) in people {
+            if pending.disabled(tx, &email).await? {
+                log(
+                    pending,
+                    alert_id,
+                    now,
+                    "not_paged",
+                    json!({"person": email, "reason": "their account is disabled"}),
+                );
+                continue;
+            }
             if shadow {
                 let rules = pending.rules(tx, &email).await?;
                 for (delay, channel, _, _) in rules {

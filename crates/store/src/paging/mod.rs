@@ -362,6 +362,8 @@ struct Pending {
     silences: Option<Vec<Silence>>,
     policies: HashMap<String, Option<String>>,
     rules: HashMap<String, Vec<PageRule>>,
+    /// Whether each person asked about is a disabled account.
+    disabled: HashMap<String, bool>,
 }
 
 /// A person's notification rule as paging uses it: after minutes, channel, address, secret.
@@ -393,6 +395,7 @@ impl Pending {
             silences: None,
             policies: HashMap::new(),
             rules: HashMap::new(),
+            disabled: HashMap::new(),
         }
     }
 
@@ -529,6 +532,22 @@ impl Pending {
                 .await?;
         self.policies.insert(id.to_string(), policy.clone());
         Ok(policy)
+    }
+
+    /// The person's account is disabled (they left, or were locked out): they are not paged.
+    /// An address that is no account's is not disabled (a policy may page any email).
+    async fn disabled(&mut self, tx: &mut Transaction<'static, Any>, person: &str) -> Result<bool> {
+        if let Some(disabled) = self.disabled.get(person) {
+            return Ok(*disabled);
+        }
+        let disabled_at: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT disabled_at FROM users WHERE email = $1")
+                .bind(person.to_string())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let disabled = matches!(disabled_at, Some(Some(_)));
+        self.disabled.insert(person.to_string(), disabled);
+        Ok(disabled)
     }
 
     /// A person's notification rules, soonest first, by methods that can be used (verified,
