@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = firebreak_server::paging::ingest::parse_pagerduty(&body);
-        let _ = firebreak_server::paging::ingest::parse_change(&body);
+        let _ = firebreak_server::paging::pagerduty::parse_pagerduty(&body);
+        let _ = firebreak_server::paging::pagerduty::parse_change(&body);
     }
 });

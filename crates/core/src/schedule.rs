@@ -62,6 +62,17 @@ impl ShiftLength {
     }
 }
 
+/// Monday to Sunday: a window on every day.
+pub const EVERY_DAY: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
 /// A weekday / time-of-day window in the schedule's zone. `to` at or before `from` runs past
 /// midnight into the next day (`from == to` is a whole day); the weekday is the start's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -719,15 +730,7 @@ mod tests {
         let office = |name: &str, from: i8| Layer {
             name: name.into(),
             windows: vec![Window {
-                days: vec![
-                    Weekday::Monday,
-                    Weekday::Tuesday,
-                    Weekday::Wednesday,
-                    Weekday::Thursday,
-                    Weekday::Friday,
-                    Weekday::Saturday,
-                    Weekday::Sunday,
-                ],
+                days: EVERY_DAY.to_vec(),
                 from: time(from, 0, 0, 0),
                 to: time((from + 8) % 24, 0, 0, 0),
             }],

@@ -96,15 +96,15 @@
   }
 
   // Side sections open on demand and stay as the reader left them (in every room).
-  function restoreOpen(section) {
-    var open = recall("localStorage", "fb-open-" + section.id);
-    if (open !== null) section.open = open === "1";
-  }
-  document.querySelectorAll("details.side[id]").forEach(function (section) {
-    restoreOpen(section);
+  function rememberOpen(section) {
     section.addEventListener("toggle", function () {
       remember("localStorage", "fb-open-" + section.id, section.open ? "1" : "0");
     });
+  }
+  document.querySelectorAll("details.side[id]").forEach(function (section) {
+    var open = recall("localStorage", "fb-open-" + section.id);
+    if (open !== null) section.open = open === "1";
+    rememberOpen(section);
   });
 
   // A half-written update or note survives live refreshes, reloads and a failed post.
@@ -245,9 +245,7 @@
           fresh.open = old.open;
           var openInside = Array.prototype.map.call(old.querySelectorAll("details[open]"), function (d, i) { return d.id || i; });
           fresh.querySelectorAll("details").forEach(function (d, i) { if (openInside.indexOf(d.id || i) >= 0) d.open = true; });
-          fresh.addEventListener("toggle", function () {
-            remember("localStorage", "fb-open-" + fresh.id, fresh.open ? "1" : "0");
-          });
+          if (fresh.matches("details.side")) rememberOpen(fresh);
           old.replaceWith(document.adoptNode(fresh));
         });
       })

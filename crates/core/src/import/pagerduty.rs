@@ -9,13 +9,13 @@
 //! checks against its own rendering).
 
 use jiff::Timestamp;
-use jiff::civil::{Time, Weekday};
+use jiff::civil::Time;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::Fidelity;
 use crate::paging::parse_time;
-use crate::schedule::{Layer, Override, Schedule, Shift, ShiftLength, Window};
+use crate::schedule::{EVERY_DAY, Layer, Override, Schedule, Shift, ShiftLength, Window};
 
 /// A PagerDuty schedule as Firebreak's, with how exactly it maps.
 #[derive(Clone, Debug)]
@@ -112,7 +112,7 @@ pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
             let from = time_of_day(start).ok_or("a bad start_time_of_day")?;
             let to = time_of_day(start + duration).ok_or("a bad duration")?;
             Ok(vec![Window {
-                days: ALL_DAYS.to_vec(),
+                days: EVERY_DAY.to_vec(),
                 from,
                 to,
             }])
@@ -134,7 +134,7 @@ pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
             while midnight < end {
                 let from = begin.max(midnight) - midnight;
                 let to = end.min(midnight + 86_400) - midnight;
-                let weekday = ALL_DAYS
+                let weekday = EVERY_DAY
                     [usize::try_from(midnight.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)];
                 out.push(Window {
                     days: vec![weekday],
@@ -149,16 +149,6 @@ pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
         other => Err(format!("an unknown restriction type {other:?}")),
     }
 }
-
-const ALL_DAYS: [Weekday; 7] = [
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-    Weekday::Sunday,
-];
 
 fn instant(value: &Value) -> Option<Timestamp> {
     value.as_str().and_then(parse_time)

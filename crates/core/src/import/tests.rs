@@ -136,15 +136,7 @@ fn a_new_york_daily_rotation_keeps_its_handoff_across_the_spring_change() {
 #[test]
 fn restrictions_become_windows() {
     let t = |h: i8, m: i8| Time::new(h, m, 0, 0).unwrap();
-    let all = vec![
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ];
+    let all = crate::schedule::EVERY_DAY.to_vec();
     let window = |days: Vec<Weekday>, from: Time, to: Time| Window { days, from, to };
     let cases: Vec<(Value, Vec<Window>)> = vec![
         // An overnight daily window runs past midnight.

@@ -1,9 +1,7 @@
 //! Alert ingestion in the formats monitoring already speaks, each answering only after the
 //! event is committed:
-//! - PagerDuty Events API v2: `POST /v2/enqueue` (`routing_key` = an integration key), with
-//!   PagerDuty's own 202 / 400 / 429 bodies — Alertmanager's `pagerduty_configs` with `url:`
-//!   pointed here just works; and its change events, `POST /v2/change/enqueue`, recorded as
-//!   the service's deploys for the change failure rate;
+//! - PagerDuty Events API v2 (`super::pagerduty`): `POST /v2/enqueue` and change events,
+//!   `POST /v2/change/enqueue`;
 //! - Prometheus Alertmanager webhook v4: `POST /integrations/alertmanager/{key}`, each alert
 //!   by its fingerprint, `resolved` resolves;
 //! - Opsgenie: `POST /v2/alerts` (`Authorization: GenieKey …`, `alias` the dedup key) and
@@ -16,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use firebreak_core::paging::{AlertAction, AlertSeverity, Decision, parse_time};
+use firebreak_core::paging::{AlertAction, AlertSeverity, Decision};
 use firebreak_store::{IncomingAlert, Ingested, Service, StoreError};
 use serde_json::{Value, json};
 
@@ -30,8 +28,8 @@ pub const MAX_EVENT_BYTES: usize = 512 * 1024;
 pub fn router() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
-        .route("/v2/enqueue", post(pagerduty))
-        .route("/v2/change/enqueue", post(pagerduty_change))
+        .route("/v2/enqueue", post(super::pagerduty::alert_event))
+        .route("/v2/change/enqueue", post(super::pagerduty::change_event))
         .route(
             "/v2/heartbeats/{name}/ping",
             get(opsgenie_ping)
@@ -50,7 +48,10 @@ pub fn router() -> axum::Router<AppState> {
 }
 
 /// The service an integration key belongs to, if the key is live.
-async fn service_for(state: &AppState, key: &str) -> Result<Option<Service>, StoreError> {
+pub(super) async fn service_for(
+    state: &AppState,
+    key: &str,
+) -> Result<Option<Service>, StoreError> {
     match state
         .store
         .service_by_key(&firebreak_core::token::hash_token(key))
@@ -264,368 +265,17 @@ pub async fn opsgenie_ping(
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(super) fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-fn unavailable(err: StoreError) -> Response {
+pub(super) fn unavailable(err: StoreError) -> Response {
     tracing::error!(error = %err, "could not store an alert event");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         Json(json!({"status": "unavailable", "message": "The event could not be stored; retry."})),
     )
         .into_response()
-}
-
-// ----- PagerDuty Events API v2 -----
-
-fn pd_invalid(errors: Vec<String>) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors})),
-    )
-        .into_response()
-}
-
-/// Checks a PagerDuty event as the Events API does and answers it in our terms.
-pub fn parse_pagerduty(event: &Value) -> Result<(String, IncomingAlert), Vec<String>> {
-    let mut errors = Vec::new();
-    let routing_key = event["routing_key"].as_str().unwrap_or("");
-    if routing_key.is_empty() {
-        errors.push("'routing_key' is missing or blank".to_string());
-    } else if routing_key.len() != 32 {
-        errors.push("Length of 'routing_key' is incorrect (should be 32 characters)".to_string());
-    }
-    let action = match event["event_action"].as_str() {
-        Some("trigger") => Some(AlertAction::Trigger),
-        Some("acknowledge") => Some(AlertAction::Acknowledge),
-        Some("resolve") => Some(AlertAction::Resolve),
-        Some(_) => {
-            errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')".into());
-            None
-        }
-        None => {
-            errors.push("'event_action' is missing or blank".into());
-            None
-        }
-    };
-    let dedup_key = match event.get("dedup_key") {
-        Some(Value::String(key)) if key.len() > 255 => {
-            errors.push("'dedup_key' is too long (must be 255 characters or fewer)".into());
-            String::new()
-        }
-        Some(Value::String(key)) if !key.is_empty() => key.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(Value::String(_)) => String::new(),
-        Some(_) => {
-            errors.push("'dedup_key' must be a string".into());
-            String::new()
-        }
-    };
-    if dedup_key.is_empty()
-        && matches!(
-            action,
-            Some(AlertAction::Acknowledge | AlertAction::Resolve)
-        )
-    {
-        errors
-            .push("'dedup_key' is missing or blank (required for acknowledge and resolve)".into());
-    }
-    let payload = &event["payload"];
-    let mut summary = String::new();
-    let mut severity = AlertSeverity::Error;
-    let mut source = String::new();
-    if action == Some(AlertAction::Trigger) {
-        if !payload.is_object() {
-            errors.push("'payload' is missing or not an object".into());
-        } else {
-            match payload["summary"].as_str() {
-                Some(text) if !text.trim().is_empty() => summary = truncate(text, 1024),
-                _ => errors.push("'payload.summary' is missing or blank".into()),
-            }
-            match payload["source"].as_str() {
-                Some(text) if !text.trim().is_empty() => source = truncate(text, 255),
-                _ => errors.push("'payload.source' is missing or blank".into()),
-            }
-            match payload["severity"].as_str().and_then(AlertSeverity::parse) {
-                Some(it) => severity = it,
-                None => errors.push("'payload.severity' is invalid (must be one of the following: 'critical', 'warning', 'error' or 'info')".into()),
-            }
-            let timestamp = payload.get("timestamp").filter(|it| !it.is_null());
-            if timestamp.is_some_and(|at| at.as_str().and_then(parse_time).is_none()) {
-                errors.push("'payload.timestamp' is not a valid ISO 8601 date-time".into());
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut details = json!({});
-    if action == Some(AlertAction::Trigger) {
-        for field in ["component", "group", "class", "timestamp", "custom_details"] {
-            if let Some(value) = payload.get(field).filter(|it| !it.is_null()) {
-                details[field] = value.clone();
-            }
-        }
-        for field in ["client", "client_url"] {
-            if let Some(value) = event.get(field).filter(|it| !it.is_null()) {
-                details[field] = value.clone();
-            }
-        }
-    }
-    let links = event
-        .get("links")
-        .and_then(Value::as_array)
-        .map(|it| {
-            it.iter()
-                .filter(|link| link["href"].is_string())
-                .take(20)
-                .map(|link| json!({"href": link["href"], "text": link["text"]}))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let dedup_key = if dedup_key.is_empty() {
-        uuid::Uuid::now_v7().simple().to_string()
-    } else {
-        dedup_key
-    };
-    Ok((
-        routing_key.to_string(),
-        IncomingAlert {
-            action: action.unwrap_or(AlertAction::Trigger),
-            dedup_key,
-            summary,
-            severity,
-            source,
-            details: details.to_string(),
-            links: Value::Array(links).to_string(),
-            via: "pagerduty",
-        },
-    ))
-}
-
-/// `POST /v2/enqueue`.
-pub async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Response {
-    if body.len() > MAX_EVENT_BYTES {
-        return pd_invalid(vec![
-            "Event object is too large (must be 512 KB or smaller)".into(),
-        ]);
-    }
-    let Ok(event) = serde_json::from_slice::<Value>(&body) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"status": "Unrecognized object", "message": "Event object format is unrecognized", "errors": ["JSON parse error"]})),
-        )
-            .into_response();
-    };
-    if !event.is_object() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"status": "Unrecognized object", "message": "Event object format is unrecognized", "errors": ["Event object must be a JSON object"]})),
-        )
-            .into_response();
-    }
-    let (key, incoming) = match parse_pagerduty(&event) {
-        Ok(it) => it,
-        Err(errors) => return pd_invalid(errors),
-    };
-    if !state
-        .events
-        .allow(&key, state.settings.paging.events_per_minute_per_key)
-    {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({"status": "throttle event", "message": "Request Limit Exceeded", "errors": ["Too many events for this routing key; retry later"]})),
-        )
-            .into_response();
-    }
-    let service = match service_for(&state, &key).await {
-        Ok(Some(service)) => service,
-        Ok(None) => return pd_invalid(vec!["Invalid routing key".into()]),
-        Err(err) => return unavailable(err),
-    };
-    match apply(&state, &service, &incoming).await {
-        Ok(_) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"status": "success", "message": "Event processed", "dedup_key": incoming.dedup_key})),
-        )
-            .into_response(),
-        Err(err) => unavailable(err),
-    }
-}
-
-// ----- PagerDuty change events -----
-
-/// A change event as a deploy: what to record.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChangeEvent {
-    pub version: String,
-    pub summary: String,
-    /// `payload.timestamp`, when sent.
-    pub deployed_at: Option<jiff::Timestamp>,
-    /// `source`, `links` and `custom_details` as sent.
-    pub details: Value,
-}
-
-/// The deploy's version: the first of `custom_details`' `version`, `revision`, `sha`,
-/// `commit`, `build_number` and `tag` that is a non-empty string or a number, else the
-/// summary; at most 100 characters.
-pub fn change_version(custom_details: &Value, summary: &str) -> String {
-    [
-        "version",
-        "revision",
-        "sha",
-        "commit",
-        "build_number",
-        "tag",
-    ]
-    .iter()
-    .find_map(|field| match &custom_details[*field] {
-        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    })
-    .map_or_else(|| truncate(summary.trim(), 100), |it| truncate(&it, 100))
-}
-
-/// Checks a change event as the Events API does: `routing_key` (32 characters) and
-/// `payload.summary` are required; `payload.timestamp` must be a date-time when sent;
-/// `custom_details` an object and `links` a list of `{href, text}` when sent.
-pub fn parse_change(event: &Value) -> Result<(String, ChangeEvent), Vec<String>> {
-    let mut errors = Vec::new();
-    let routing_key = event["routing_key"].as_str().unwrap_or("");
-    if routing_key.is_empty() {
-        errors.push("'routing_key' is missing or blank".to_string());
-    } else if routing_key.len() != 32 {
-        errors.push("Length of 'routing_key' is incorrect (should be 32 characters)".to_string());
-    }
-    let payload = &event["payload"];
-    let mut summary = String::new();
-    let mut deployed_at = None;
-    if !payload.is_object() {
-        errors.push("'payload' is missing or not an object".into());
-    } else {
-        match payload["summary"].as_str() {
-            Some(text) if !text.trim().is_empty() => summary = truncate(text, 1024),
-            _ => errors.push("'payload.summary' is missing or blank".into()),
-        }
-        match payload.get("timestamp").filter(|it| !it.is_null()) {
-            None => {}
-            Some(at) => match at.as_str().and_then(parse_time) {
-                Some(at) => deployed_at = Some(at),
-                None => errors.push("'payload.timestamp' is not a valid ISO 8601 date-time".into()),
-            },
-        }
-        if payload
-            .get("source")
-            .is_some_and(|it| !it.is_null() && !it.is_string())
-        {
-            errors.push("'payload.source' must be a string".into());
-        }
-        if payload
-            .get("custom_details")
-            .is_some_and(|it| !it.is_null() && !it.is_object())
-        {
-            errors.push("'payload.custom_details' must be an object".into());
-        }
-    }
-    let links = match event.get("links").filter(|it| !it.is_null()) {
-        None => Vec::new(),
-        Some(Value::Array(links)) => {
-            if links.iter().any(|link| !link["href"].is_string()) {
-                errors.push("'links' must each have an 'href'".into());
-            }
-            links
-                .iter()
-                .filter(|link| link["href"].is_string())
-                .take(20)
-                .map(|link| json!({"href": link["href"], "text": link["text"]}))
-                .collect()
-        }
-        Some(_) => {
-            errors.push("'links' must be a list".into());
-            Vec::new()
-        }
-    };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let custom = payload
-        .get("custom_details")
-        .filter(|it| it.is_object())
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let source = truncate(payload["source"].as_str().unwrap_or(""), 255);
-    Ok((
-        routing_key.to_string(),
-        ChangeEvent {
-            version: change_version(&custom, &summary),
-            summary,
-            deployed_at,
-            details: json!({"source": source, "links": links, "custom_details": custom}),
-        },
-    ))
-}
-
-/// `POST /v2/change/enqueue`: a PagerDuty change event, recorded as a deploy of the service
-/// whose integration key is its `routing_key`. Nobody is paged.
-pub async fn pagerduty_change(State(state): State<AppState>, body: Bytes) -> Response {
-    if body.len() > MAX_EVENT_BYTES {
-        return pd_invalid(vec![
-            "Event object is too large (must be 512 KB or smaller)".into(),
-        ]);
-    }
-    let event = match serde_json::from_slice::<Value>(&body) {
-        Ok(event) if event.is_object() => event,
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"status": "Unrecognized object", "message": "Event object format is unrecognized", "errors": ["JSON parse error"]})),
-            )
-                .into_response();
-        }
-    };
-    let (key, change) = match parse_change(&event) {
-        Ok(it) => it,
-        Err(errors) => return pd_invalid(errors),
-    };
-    if !state
-        .events
-        .allow(&key, state.settings.paging.events_per_minute_per_key)
-    {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({"status": "throttle event", "message": "Request Limit Exceeded", "errors": ["Too many events for this routing key; retry later"]})),
-        )
-            .into_response();
-    }
-    let service = match service_for(&state, &key).await {
-        Ok(Some(service)) => service,
-        Ok(None) => return pd_invalid(vec!["Invalid routing key".into()]),
-        Err(err) => return unavailable(err),
-    };
-    let now = firebreak_store::clock::now();
-    let details = change.details.to_string();
-    let new = firebreak_store::NewDeploy {
-        service: &service.name,
-        version: &change.version,
-        deployed_at: change.deployed_at.unwrap_or(now),
-        summary: &change.summary,
-        details: &details,
-        via: "pagerduty",
-    };
-    match state
-        .store
-        .create_deploy(&new, "integration:pagerduty", now)
-        .await
-    {
-        Ok(_) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"status": "success", "message": "Event processed"})),
-        )
-            .into_response(),
-        Err(err) => unavailable(err),
-    }
 }
 
 // ----- Alertmanager webhook v4 -----
@@ -944,85 +594,5 @@ pub async fn opsgenie_action(
             json!({"result": "Request will be processed"}),
         ),
         Err(err) => unavailable(err),
-    }
-}
-
-#[cfg(test)]
-mod change_tests {
-    use serde_json::json;
-
-    use super::{change_version, parse_change};
-
-    #[test]
-    fn the_version_comes_from_the_details_else_the_summary() {
-        let long = "x".repeat(150);
-        for (details, summary, expected) in [
-            (json!({"version": "1.4.2", "sha": "abc"}), "Deploy", "1.4.2"),
-            (json!({"sha": "9f3c2e1"}), "Deploy", "9f3c2e1"),
-            (json!({"build_number": 812}), "Deploy", "812"),
-            (json!({"version": "  ", "tag": "v7"}), "Deploy", "v7"),
-            (
-                json!({"version": true}),
-                "Deployed checkout 42",
-                "Deployed checkout 42",
-            ),
-            (json!({}), &long, &long[..100]),
-        ] {
-            assert_eq!(change_version(&details, summary), expected, "{details}");
-        }
-    }
-
-    #[test]
-    fn change_events_are_checked_as_pagerduty_does() {
-        let key = "a".repeat(32);
-        let ok = parse_change(&json!({
-            "routing_key": key,
-            "payload": {"summary": "Deployed checkout v42", "timestamp": "2026-12-01T08:42:58.315+0000",
-                        "source": "ci", "custom_details": {"version": "v42"}},
-            "links": [{"href": "https://ci.example.com/42", "text": "build"}]
-        }))
-        .unwrap();
-        assert_eq!(ok.0, key);
-        assert_eq!(ok.1.version, "v42");
-        assert_eq!(
-            ok.1.deployed_at.unwrap().to_string(),
-            "2026-12-01T08:42:58.315Z"
-        );
-        assert_eq!(ok.1.details["links"][0]["text"], "build");
-        for (event, error) in [
-            (
-                json!({"payload": {"summary": "x"}}),
-                "'routing_key' is missing or blank",
-            ),
-            (
-                json!({"routing_key": "short", "payload": {"summary": "x"}}),
-                "Length of 'routing_key'",
-            ),
-            (json!({"routing_key": key}), "'payload' is missing"),
-            (
-                json!({"routing_key": key, "payload": {"summary": " "}}),
-                "'payload.summary' is missing",
-            ),
-            (
-                json!({"routing_key": key, "payload": {"summary": "x", "timestamp": "yesterday"}}),
-                "'payload.timestamp'",
-            ),
-            (
-                json!({"routing_key": key, "payload": {"summary": "x", "custom_details": "v1"}}),
-                "custom_details",
-            ),
-            (
-                json!({"routing_key": key, "payload": {"summary": "x"}, "links": [{"text": "no href"}]}),
-                "'href'",
-            ),
-        ] {
-            let errors = parse_change(&event).unwrap_err();
-            assert!(
-                errors
-                    .iter()
-                    .any(|it| it.starts_with(error) || it.contains(error)),
-                "{event}: {errors:?}"
-            );
-        }
     }
 }

@@ -5,6 +5,7 @@ pub mod alert_pages;
 pub mod api;
 pub mod ingest;
 pub mod pager;
+pub mod pagerduty;
 pub mod service;
 pub mod service_pages;
 pub mod wake;

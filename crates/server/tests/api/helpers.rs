@@ -301,6 +301,19 @@ pub async fn person_token(store: &Store, email: &str, role: &str, scope: Scope) 
 impl TestApp {
     /// A signed-in browser session for `email` (the person must exist): the cookie header
     /// value and the session's CSRF token.
+    /// Disables the person's account, as an admin does.
+    pub async fn disable(&self, email: &str) {
+        let user = self.store.user_by_email(email).await.unwrap().unwrap();
+        let patch = firebreak_store::UserPatch {
+            disabled: Some(true),
+            ..Default::default()
+        };
+        self.store
+            .update_user(user.id, &patch, firebreak_store::clock::now())
+            .await
+            .unwrap();
+    }
+
     pub async fn session(&self, email: &str) -> (String, String) {
         let user = self.store.user_by_email(email).await.unwrap().unwrap();
         let session = self

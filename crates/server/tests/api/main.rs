@@ -18,6 +18,7 @@ mod hardening;
 mod incidents;
 mod insights;
 mod layout;
+mod moving_in;
 mod openapi;
 mod outbound;
 mod pages;

@@ -560,20 +560,7 @@ async fn wake_up_pages(backend: Backend) {
     // A disabled person's phone acts on nothing.
     let (quiet, opened) = trigger(&app, &key, "disabled-person").await;
     worker.run_once(mins(opened, 200)).await.unwrap();
-    let writer = app
-        .store
-        .user_by_email("writer@test.example")
-        .await
-        .unwrap()
-        .unwrap();
-    let patch = firebreak_store::UserPatch {
-        disabled: Some(true),
-        ..Default::default()
-    };
-    app.store
-        .update_user(writer.id, &patch, firebreak_store::clock::now())
-        .await
-        .unwrap();
+    app.disable("writer@test.example").await;
     let refused = phone.text_in(SMS_NUMBER, "a").await;
     assert!(refused.contains("disabled"), "{refused}");
     assert_eq!(alert(&app, &quiet).await["status"], "triggered");
