@@ -282,14 +282,26 @@ pub(crate) enum Cmd {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum ImportCmd {
-    /// Plan moving a PagerDuty account in, from files of its API's JSON (`users.json`,
-    /// `escalation_policies.json`, `services.json`, `schedules/<ID>.json` with its
-    /// final_schedule and `schedules/<ID>.overrides.json`): each person, schedule, policy and
-    /// service as exact, approximated or skipped, and each schedule compared with PagerDuty's
-    /// rendering. Nothing is created yet.
+    /// Move a PagerDuty account in: plan (every person, team, schedule, escalation policy and
+    /// service as exact, approximated or skipped, each schedule proved against PagerDuty's own
+    /// rendering), then with `--apply` make it on the Firebreak server. Read from PagerDuty's
+    /// REST API with `--api-token` (through the server), or from files of its API's JSON with
+    /// `--from DIR` (`users.json`, `teams.json`, `escalation_policies.json`, `services.json`,
+    /// `schedules/<ID>.json` with its final_schedule and `schedules/<ID>.overrides.json`);
+    /// `--from` without `--apply` plans offline, with no server.
     Pagerduty {
+        #[arg(long, conflicts_with = "api_token")]
+        from: Option<PathBuf>,
+        /// A PagerDuty REST API key (read-only is enough); the server reads the account.
+        #[arg(long, env = "PAGERDUTY_API_TOKEN", hide_env_values = true)]
+        api_token: Option<String>,
+        /// PagerDuty's REST API (https://api.eu.pagerduty.com for the EU region).
+        #[arg(long, default_value = "https://api.pagerduty.com")]
+        api_url: String,
+        /// Make the plan on the server (a second run changes nothing; new services start in
+        /// shadow mode).
         #[arg(long)]
-        from: PathBuf,
+        apply: bool,
     },
 }
 
@@ -505,14 +517,36 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Import {
-            command: ImportCmd::Pagerduty { from },
+            command:
+                ImportCmd::Pagerduty {
+                    from,
+                    api_token,
+                    api_url,
+                    apply,
+                },
         } => {
-            let plan = crate::import::plan(&from, firebreak_store::clock::now())?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
-            } else {
-                crate::import::print(&plan);
-            }
+            let body = match (from, api_token) {
+                (Some(dir), None) => {
+                    let account = crate::import::account(&dir)?;
+                    if !apply {
+                        let plan = crate::import::plan(&account)?;
+                        crate::import::show(&plan, args.json);
+                        return Ok(());
+                    }
+                    serde_json::json!({"account": account, "apply": true})
+                }
+                (None, Some(token)) => {
+                    serde_json::json!({"api_token": token, "api_url": api_url, "apply": apply})
+                }
+                _ => anyhow::bail!(
+                    "give --api-token (or PAGERDUTY_API_TOKEN) to read from PagerDuty, or --from DIR"
+                ),
+            };
+            let client = crate::client::Client::new(&args.url, args.token.as_deref())?;
+            let answer = client
+                .call(reqwest::Method::POST, "/imports/pagerduty", Some(body))
+                .await?;
+            crate::import::show(&answer, args.json);
             Ok(())
         }
         command => {

@@ -14,7 +14,9 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/page
 async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
     let run = firebreak(&[], &["import", "pagerduty", "--from", FIXTURES, "--json"]).await;
     assert!(run.ok, "{}", run.stderr);
-    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    let answer: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(answer["applied"], Value::Null, "offline, nothing is applied");
+    let plan = &answer["plan"];
     let people = plan["people"].as_array().unwrap();
     let emails: Vec<&str> = people
         .iter()

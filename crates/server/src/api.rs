@@ -160,6 +160,7 @@ fn routes() -> Routes {
             get(followups::of_incident).post(followups::create),
         )
         .route("/followups", get(followups::list))
+        .route("/imports/pagerduty", post(crate::imports::api::pagerduty))
         .route("/followups/{id}", patch(followups::update))
         .route("/followups/{id}/export", post(followups::export))
         .route("/schedules", get(schedules::list).post(schedules::create))

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod followups;
 mod health;
+pub mod imports;
 pub mod incidents;
 pub mod insights;
 pub mod listen;

@@ -87,6 +87,7 @@ use utoipa::{Modify, OpenApi};
         crate::paging::api::end_silence,
         crate::paging::api::heartbeats,
         crate::followups::api::create,
+        crate::imports::api::pagerduty,
         crate::followups::api::of_incident,
         crate::followups::api::list,
         crate::followups::api::update,

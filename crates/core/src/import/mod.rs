@@ -31,6 +31,62 @@ impl Fidelity {
     }
 }
 
+/// An object of the vendor's that is not imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    pub vendor_id: String,
+    pub name: String,
+    pub why: String,
+}
+
+/// A team as Firebreak's: its name and its members' emails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedTeam {
+    pub vendor_id: String,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+/// Firebreak's shifts against the vendor's own rendering over `[from, to)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Empty: the same people on call, interval for interval.
+    pub differences: Vec<Difference>,
+}
+
+/// A schedule as it would be imported, proved against the vendor's rendering when the
+/// vendor gave one.
+#[derive(Clone, Debug)]
+pub struct PlannedSchedule {
+    pub imported: pagerduty::ImportedSchedule,
+    pub compared: Option<Comparison>,
+}
+
+/// Everything a vendor account holds, as it would be imported, in the order it must be
+/// made: people, teams, schedules, escalation policies, services.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub people: Vec<Result<pagerduty::ImportedPerson, Skip>>,
+    pub teams: Vec<ImportedTeam>,
+    pub schedules: Vec<Result<PlannedSchedule, Skip>>,
+    pub policies: Vec<Result<pagerduty::ImportedPolicy, Skip>>,
+    pub services: Vec<pagerduty::ImportedService>,
+}
+
+/// Compares a schedule's shifts with the vendor's rendering over the range it rendered.
+pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option<Comparison> {
+    let from = theirs.iter().map(|it| it.start).min()?;
+    let to = theirs.iter().map(|it| it.end).max()?;
+    let ours = schedule.shifts(from, to);
+    Some(Comparison {
+        from,
+        to,
+        differences: differences(&ours, theirs, (from, to)),
+    })
+}
+
 /// A stretch where Firebreak and the vendor put different people on call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {

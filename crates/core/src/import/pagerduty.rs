@@ -13,7 +13,9 @@ use jiff::civil::Time;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-use super::Fidelity;
+use std::collections::HashMap;
+
+use super::{Fidelity, ImportedTeam, Plan, PlannedSchedule, Skip, compare};
 use crate::paging::parse_time;
 use crate::schedule::{EVERY_DAY, Layer, Override, Schedule, Shift, ShiftLength, Window};
 
@@ -380,6 +382,8 @@ pub struct ImportedService {
     pub vendor_id: String,
     pub name: String,
     pub policy_vendor_id: Option<String>,
+    /// The first of its teams (PagerDuty's id).
+    pub team_vendor_id: Option<String>,
     /// (integration name, key) of every Events API integration.
     pub keys: Vec<(String, String)>,
     pub fidelity: Fidelity,
@@ -430,6 +434,7 @@ pub fn service(doc: &Value) -> ImportedService {
         vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
         name: doc["name"].as_str().unwrap_or("").to_string(),
         policy_vendor_id: doc["escalation_policy"]["id"].as_str().map(String::from),
+        team_vendor_id: doc["teams"][0]["id"].as_str().map(String::from),
         keys,
         fidelity,
     }
@@ -547,4 +552,128 @@ pub fn user(doc: &Value) -> Result<ImportedPerson, String> {
         rules,
         fidelity,
     })
+}
+
+/// A PagerDuty account as its REST API answers: each list's items, and each schedule
+/// (`GET /schedules/{id}?since&until` with its `final_schedule`) beside its overrides.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    /// `GET /users?include[]=contact_methods&include[]=notification_rules&include[]=teams`.
+    pub users: Vec<Value>,
+    /// `GET /teams` (names; members come from each user's `teams`).
+    pub teams: Vec<Value>,
+    pub schedules: Vec<(Value, Vec<Value>)>,
+    /// Shift-based schedules (`GET /v3/schedules`), which are reported, not imported.
+    pub v3_schedules: Vec<Value>,
+    pub escalation_policies: Vec<Value>,
+    /// `GET /services?include[]=integrations`.
+    pub services: Vec<Value>,
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or("").to_string()
+}
+
+/// The plan of importing an account: every object as Firebreak's or skipped, each schedule
+/// compared with PagerDuty's rendering, each policy step that names a schedule not imported
+/// noted.
+pub fn plan(account: &Account, now: Timestamp) -> Plan {
+    let mut plan = Plan::default();
+    let mut emails: HashMap<String, String> = HashMap::new();
+    let mut teams: Vec<ImportedTeam> = account
+        .teams
+        .iter()
+        .map(|it| ImportedTeam {
+            vendor_id: text(&it["id"]),
+            name: text(&it["name"]),
+            members: Vec::new(),
+        })
+        .collect();
+    for doc in &account.users {
+        let id = text(&doc["id"]);
+        match user(doc) {
+            Ok(person) => {
+                emails.insert(id, person.email.clone());
+                for reference in doc["teams"].as_array().into_iter().flatten() {
+                    let team_id = text(&reference["id"]);
+                    let index = match teams.iter().position(|it| it.vendor_id == team_id) {
+                        Some(index) => index,
+                        None => {
+                            teams.push(ImportedTeam {
+                                vendor_id: team_id,
+                                name: text(&reference["summary"]),
+                                members: Vec::new(),
+                            });
+                            teams.len() - 1
+                        }
+                    };
+                    teams[index].members.push(person.email.clone());
+                }
+                plan.people.push(Ok(person));
+            }
+            Err(why) => plan.people.push(Err(Skip {
+                vendor_id: id,
+                name: text(&doc["name"]),
+                why,
+            })),
+        }
+    }
+    plan.teams = teams
+        .into_iter()
+        .filter(|it| !it.vendor_id.is_empty() && !it.name.is_empty())
+        .collect();
+    let email_of = |id: &str| emails.get(id).cloned();
+    for (doc, overrides) in &account.schedules {
+        plan.schedules
+            .push(match schedule(doc, overrides, &email_of, now) {
+                Ok(imported) => {
+                    let compared = compare(&imported.schedule, &rendered(doc, &email_of));
+                    Ok(PlannedSchedule { imported, compared })
+                }
+                Err(why) => Err(Skip {
+                    vendor_id: text(&doc["id"]),
+                    name: text(&doc["name"]),
+                    why,
+                }),
+            });
+    }
+    for doc in &account.v3_schedules {
+        plan.schedules.push(Err(Skip {
+            vendor_id: text(&doc["id"]),
+            name: text(&doc["name"]),
+            why: "a shift-based (v3) schedule: not imported yet; make it by hand".into(),
+        }));
+    }
+    let imported: Vec<&str> = plan
+        .schedules
+        .iter()
+        .filter_map(|it| it.as_ref().ok())
+        .map(|it| it.imported.vendor_id.as_str())
+        .collect();
+    for doc in &account.escalation_policies {
+        plan.policies.push(match escalation_policy(doc, &email_of) {
+            Ok(mut it) => {
+                for (index, step) in it.policy.steps.iter().enumerate() {
+                    for target in &step.targets {
+                        if let crate::paging::Target::Schedule(id) = target
+                            && !imported.contains(&id.as_str())
+                        {
+                            it.fidelity.note(format!(
+                                "step {}: schedule {id} is not among the imported schedules",
+                                index + 1
+                            ));
+                        }
+                    }
+                }
+                Ok(it)
+            }
+            Err(why) => Err(Skip {
+                vendor_id: text(&doc["id"]),
+                name: text(&doc["name"]),
+                why,
+            }),
+        });
+    }
+    plan.services = account.services.iter().map(service).collect();
+    plan
 }

@@ -357,3 +357,50 @@ pub(crate) fn parse_zone(text: &str) -> ApiResult<TimeZone> {
     TimeZone::get(text.trim())
         .map_err(|_| ApiError::field("time_zone", "an IANA time zone, e.g. Europe/Berlin"))
 }
+
+/// A core schedule's layers in the API's shape (`parse`'s inverse, for layers made elsewhere:
+/// an import). `None` when a time has seconds, which the API's `HH:MM` cannot carry.
+pub fn layer_bodies(schedule: &Schedule) -> Option<Vec<LayerBody>> {
+    let whole = |time: Time| time.second() == 0 && time.subsec_nanosecond() == 0;
+    let day = |it: Weekday| match it {
+        Weekday::Monday => "mon",
+        Weekday::Tuesday => "tue",
+        Weekday::Wednesday => "wed",
+        Weekday::Thursday => "thu",
+        Weekday::Friday => "fri",
+        Weekday::Saturday => "sat",
+        Weekday::Sunday => "sun",
+    };
+    schedule
+        .layers
+        .iter()
+        .map(|layer| {
+            if !whole(layer.start.time()) {
+                return None;
+            }
+            let windows = layer
+                .windows
+                .iter()
+                .map(|it| {
+                    (whole(it.from) && whole(it.to)).then(|| WindowBody {
+                        days: it.days.iter().map(|d| day(*d).to_string()).collect(),
+                        from: it.from.strftime("%H:%M").to_string(),
+                        to: it.to.strftime("%H:%M").to_string(),
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(LayerBody {
+                name: layer.name.clone(),
+                start: layer.start.strftime("%Y-%m-%dT%H:%M").to_string(),
+                shift: match layer.length {
+                    ShiftLength::Minutes(n) => format!("{n}m"),
+                    ShiftLength::Hours(n) => format!("{n}h"),
+                    ShiftLength::Days(n) => format!("{n}d"),
+                    ShiftLength::Weeks(n) => format!("{n}w"),
+                },
+                participants: layer.participants.clone(),
+                windows,
+            })
+        })
+        .collect()
+}

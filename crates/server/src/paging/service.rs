@@ -360,7 +360,7 @@ pub async fn add_service(
 /// A key kept from the system a team moves from: a PagerDuty integration key (32 letters and
 /// digits) or an Opsgenie API integration's key (a UUID) — 20 to 64 ASCII letters, digits,
 /// `-` and `_`.
-fn kept_key(key: &str) -> ApiResult<String> {
+pub(crate) fn kept_key(key: &str) -> ApiResult<String> {
     let key = key.trim();
     let fits = (20..=64).contains(&key.len())
         && key

@@ -119,6 +119,10 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{key}/actions", post(room::propose_action))
         .route("/incidents/{key}/actions/{number}", post(room::action_step))
         .route("/people", get(admin::people).post(admin::create_person))
+        .route(
+            "/import",
+            get(crate::imports::pages::page).post(crate::imports::pages::submit),
+        )
         .route("/people/{id}", post(admin::update_person))
         .route("/people/{id}/sign-out", post(admin::sign_out_person))
         .route("/tokens", get(admin::tokens).post(admin::create_token))

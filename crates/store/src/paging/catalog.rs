@@ -25,6 +25,26 @@ impl Store {
         })
     }
 
+    /// Renames a team and sets its members; `NotFound`, or `Conflict` when another team has
+    /// the name.
+    pub async fn update_team(&self, id: &str, name: &str, members: &[String]) -> Result<Team> {
+        let done = sqlx::query("UPDATE teams SET name = $2, members = $3 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(name.to_string())
+            .bind(serde_json::to_string(members).unwrap_or_else(|_| "[]".into()))
+            .execute(self.pool())
+            .await
+            .map_err(taken(|| format!("a team named {name:?} exists")))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("team"));
+        }
+        Ok(Team {
+            id: id.into(),
+            name: name.into(),
+            members: members.to_vec(),
+        })
+    }
+
     pub async fn teams(&self) -> Result<Vec<Team>> {
         let rows: Vec<(String, String, String)> =
             sqlx::query_as("SELECT id, name, members FROM teams ORDER BY name")

@@ -145,6 +145,36 @@ impl Store {
                 "verify this contact method first (a code is sent to it)".into(),
             ));
         }
+        self.add_rule(person, method, delay_minutes, now).await
+    }
+
+    /// A rule brought over by an import, on a method that may not be verified yet: paging
+    /// skips an unverified method (and falls back to email), so the rule takes effect when the
+    /// person verifies the number. `NotFound` for someone else's method.
+    pub async fn import_notification_rule(
+        &self,
+        person: &str,
+        contact_method_id: &str,
+        delay_minutes: i64,
+        now: Timestamp,
+    ) -> Result<NotificationRule> {
+        let method = self
+            .contact_methods(person)
+            .await?
+            .into_iter()
+            .find(|it| it.id == contact_method_id)
+            .ok_or(StoreError::NotFound("contact method"))?;
+        self.add_rule(person, method, delay_minutes, now).await
+    }
+
+    async fn add_rule(
+        &self,
+        person: &str,
+        method: ContactMethod,
+        delay_minutes: i64,
+        now: Timestamp,
+    ) -> Result<NotificationRule> {
+        let contact_method_id = method.id.as_str();
         let existing = self.notification_rules(person).await?;
         if existing.iter().any(|it| {
             it.contact_method.id == contact_method_id && it.delay_minutes == delay_minutes
