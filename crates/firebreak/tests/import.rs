@@ -15,7 +15,11 @@ async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
     let run = firebreak(&[], &["import", "pagerduty", "--from", FIXTURES, "--json"]).await;
     assert!(run.ok, "{}", run.stderr);
     let answer: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(answer["applied"], Value::Null, "offline, nothing is applied");
+    assert_eq!(
+        answer["applied"],
+        Value::Null,
+        "offline, nothing is applied"
+    );
     let plan = &answer["plan"];
     let people = plan["people"].as_array().unwrap();
     let emails: Vec<&str> = people
@@ -50,16 +54,20 @@ async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
     assert_eq!(schedule["fidelity"], "exact", "{schedule}");
     assert_eq!(schedule["compared"]["differences"], serde_json::json!([]));
     assert_eq!(schedule["overrides"], 1);
+    // The New York schedule: nights on top of a daily rotation, across the spring change.
+    let secondary = &plan["schedules"][1];
+    assert_eq!(secondary["name"], "Payments Secondary");
+    assert_eq!(secondary["fidelity"], "exact", "{secondary}");
+    assert_eq!(secondary["compared"]["differences"], serde_json::json!([]));
+    assert_eq!(
+        plan["schedules"][2]["fidelity"], "skipped",
+        "a v3 schedule is said"
+    );
+    assert_eq!(plan["teams"][0]["members"].as_array().unwrap().len(), 3);
     let policy = &plan["escalation_policies"][0];
     assert_eq!(policy["steps"], 3);
     assert_eq!(policy["repeat"], 2);
-    assert!(
-        policy["notes"][0]
-            .as_str()
-            .unwrap()
-            .contains("PSCH8SE is not among the imported schedules"),
-        "{policy}"
-    );
+    assert_eq!(policy["fidelity"], "exact", "{policy}");
     assert_eq!(
         plan["services"][0]["keys_kept"],
         serde_json::json!(["Alertmanager"])
@@ -68,6 +76,7 @@ async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
     // In words, too; a rendering that disagrees is shown where it does.
     let dir = tempfile::tempdir().unwrap();
     copy(std::path::Path::new(FIXTURES), dir.path());
+    std::fs::remove_file(dir.path().join("schedules/PSCH8SE.json")).unwrap();
     let path = dir.path().join("schedules/PSCH7QX.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let moved = text.replacen("\"PUSR0CC\"", "\"PUSR0BB\"", 1);
