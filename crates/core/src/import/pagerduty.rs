@@ -181,14 +181,10 @@ pub fn schedule(
         .rev()
     {
         let name = raw["name"].as_str().unwrap_or("layer").to_string();
-        if let Some(end) = instant(&raw["end"]) {
-            if end <= now {
-                fidelity.note(format!("layer {name:?} ended at {end}; left out"));
-                continue;
-            }
-            fidelity.note(format!(
-                "layer {name:?} ends at {end}; Firebreak's layers do not end, so remove it then"
-            ));
+        let end = instant(&raw["end"]);
+        if let Some(end) = end.filter(|it| *it <= now) {
+            fidelity.note(format!("layer {name:?} ended at {end}; left out"));
+            continue;
         }
         let Some(anchor) = instant(&raw["rotation_virtual_start"]) else {
             fidelity.note(format!(
@@ -196,11 +192,12 @@ pub fn schedule(
             ));
             continue;
         };
-        if let Some(start) = instant(&raw["start"]).filter(|it| *it > now && *it > anchor) {
-            fidelity.note(format!(
-                "layer {name:?} starts at {start}; imported as running from its rotation's start {anchor}"
-            ));
-        }
+        // A layer that joins after its rotation's anchor, or leaves, is active for that range.
+        let wall_clock = |at: Timestamp| at.to_zoned(tz.clone()).datetime();
+        let active_from = instant(&raw["start"])
+            .filter(|it| *it > anchor)
+            .map(wall_clock);
+        let active_until = end.map(wall_clock);
         let seconds = raw["rotation_turn_length_seconds"].as_i64().unwrap_or(0);
         let Some(length) = turn_length(seconds) else {
             fidelity.note(format!(
@@ -226,8 +223,10 @@ pub fn schedule(
             }
         }
         let layer = Layer {
+            active_from,
+            active_until,
             name: name.clone(),
-            start: anchor.to_zoned(tz.clone()).datetime(),
+            start: wall_clock(anchor),
             length,
             participants,
             windows,

@@ -51,6 +51,13 @@ pub struct LayerForm {
     pub days: Vec<(&'static str, bool)>,
     pub from: String,
     pub to: String,
+    /// A layer with more windows than the form's one (an imported weekly restriction): their
+    /// JSON, carried through the form unchanged.
+    pub windows_json: String,
+    pub windows_count: usize,
+    /// `YYYY-MM-DDTHH:MM` or empty.
+    pub active_from: String,
+    pub active_until: String,
 }
 
 /// A schedule as its form shows it; `id` empty for a new one.
@@ -86,6 +93,17 @@ fn layer_form(index: usize, layer: Option<&crate::oncall::service::LayerBody>) -
             .collect(),
         from: window.map(|it| it.from.clone()).unwrap_or_default(),
         to: window.map(|it| it.to.clone()).unwrap_or_default(),
+        windows_json: layer
+            .filter(|it| it.windows.len() > 1)
+            .and_then(|it| serde_json::to_string(&it.windows).ok())
+            .unwrap_or_default(),
+        windows_count: layer.map_or(0, |it| it.windows.len()),
+        active_from: layer
+            .and_then(|it| it.active_from.clone())
+            .unwrap_or_default(),
+        active_until: layer
+            .and_then(|it| it.active_until.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -141,7 +159,11 @@ pub fn body_from_form(fields: &BTreeMap<String, String>) -> ScheduleBody {
             .filter(|day| field(key(&format!("day_{day}"))) == "on")
             .map(|day| day.to_string())
             .collect();
-        let windows = if days.is_empty() {
+        let kept: Option<Vec<crate::oncall::service::WindowBody>> =
+            serde_json::from_str(&field(key("windows_json"))).ok();
+        let windows = if let Some(kept) = kept {
+            kept
+        } else if days.is_empty() {
             Vec::new()
         } else {
             vec![crate::oncall::service::WindowBody {
@@ -156,6 +178,8 @@ pub fn body_from_form(fields: &BTreeMap<String, String>) -> ScheduleBody {
             shift: field(key("shift")),
             participants,
             windows,
+            active_from: Some(field(key("active_from"))).filter(|it| !it.is_empty()),
+            active_until: Some(field(key("active_until"))).filter(|it| !it.is_empty()),
         });
     }
     ScheduleBody {

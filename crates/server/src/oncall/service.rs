@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use firebreak_core::Role;
-use firebreak_core::schedule::{Layer, Override, Schedule, Shift, ShiftLength, Window};
+use firebreak_core::schedule::{Layer, NOBODY, Override, Schedule, Shift, ShiftLength, Window};
 use firebreak_store::{FeedSubject, StoredSchedule};
 use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
@@ -23,11 +23,17 @@ pub struct LayerBody {
     pub start: String,
     /// Each turn's length: `30m`, `4h`, `1d`, `1w` (at least 15 minutes).
     pub shift: String,
-    /// Emails, in turn order.
+    /// Emails, in turn order; `nobody` is a turn with nobody on call in this layer.
     pub participants: Vec<String>,
     /// Empty: always active. Otherwise only inside these windows.
     #[serde(default)]
     pub windows: Vec<WindowBody>,
+    /// Wall clock: the layer takes part from here (absent: from its first turn)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_from: Option<String>,
+    /// …until here (absent: for ever); its turns still count from `start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_until: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Debug)]
@@ -245,10 +251,27 @@ pub fn parse(body: &ScheduleBody) -> ApiResult<(Schedule, Vec<LayerBody>)> {
         })?;
         let length = parse_length(&it.shift)
             .map_err(|_| ApiError::field(&at("shift"), "a length like 30m, 4h, 1d or 1w"))?;
+        let wall_clock = |field: &str, text: &Option<String>| {
+            text.as_deref()
+                .map(|text| {
+                    DateTime::strptime("%Y-%m-%dT%H:%M", text.trim()).map_err(|_| {
+                        ApiError::field(
+                            &at(field),
+                            "a wall-clock date and time, e.g. 2026-11-23T09:00",
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let active_from = wall_clock("active_from", &it.active_from)?;
+        let active_until = wall_clock("active_until", &it.active_until)?;
         let participants = it
             .participants
             .iter()
             .map(|email| {
+                if email.trim().eq_ignore_ascii_case(NOBODY) {
+                    return Ok(NOBODY.to_string());
+                }
                 firebreak_core::person::parse_email(email).ok_or_else(|| {
                     ApiError::field(
                         &at("participants"),
@@ -278,6 +301,8 @@ pub fn parse(body: &ScheduleBody) -> ApiResult<(Schedule, Vec<LayerBody>)> {
             })
             .collect::<ApiResult<Vec<_>>>()?;
         let layer = Layer {
+            active_from,
+            active_until,
             name: it.name.trim().to_string(),
             start,
             length,
@@ -375,9 +400,22 @@ pub fn layer_bodies(schedule: &Schedule) -> Option<Vec<LayerBody>> {
         .layers
         .iter()
         .map(|layer| {
+            let wall_clock = |at: Option<DateTime>| -> Option<Option<String>> {
+                match at {
+                    None => Some(None),
+                    Some(at) if whole(at.time()) => {
+                        Some(Some(at.strftime("%Y-%m-%dT%H:%M").to_string()))
+                    }
+                    Some(_) => None,
+                }
+            };
             if !whole(layer.start.time()) {
                 return None;
             }
+            let (active_from, active_until) = (
+                wall_clock(layer.active_from)?,
+                wall_clock(layer.active_until)?,
+            );
             let windows = layer
                 .windows
                 .iter()
@@ -400,6 +438,8 @@ pub fn layer_bodies(schedule: &Schedule) -> Option<Vec<LayerBody>> {
                 },
                 participants: layer.participants.clone(),
                 windows,
+                active_from,
+                active_until,
             })
         })
         .collect()
