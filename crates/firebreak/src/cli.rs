@@ -303,6 +303,25 @@ pub(crate) enum ImportCmd {
         #[arg(long)]
         apply: bool,
     },
+    /// Move an Opsgenie account in, as `pagerduty` does: each rotation becomes a schedule,
+    /// each API integration a service keeping its key as the GenieKey monitors send. Read with
+    /// `--api-key` (an API integration's key with configuration access), or from `--from DIR`
+    /// (`users.json` with each user's `contacts` and `notification_rules`, `teams.json` with
+    /// each team's `routing_rules`, `schedules/<ID>.json` with `<ID>.overrides.json` and
+    /// `<ID>.timeline.json`, `escalations.json`, `integrations.json`: the API's `data`).
+    Opsgenie {
+        #[arg(long, conflicts_with = "api_key")]
+        from: Option<PathBuf>,
+        /// An Opsgenie API integration's key; the server reads the account.
+        #[arg(long, env = "OPSGENIE_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// Opsgenie's REST API (https://api.eu.opsgenie.com for the EU).
+        #[arg(long, default_value = "https://api.opsgenie.com")]
+        api_url: String,
+        /// Make the plan on the server.
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -516,38 +535,40 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             print!("{}", firebreak_server::openapi::document());
             Ok(())
         }
-        Cmd::Import {
-            command:
+        Cmd::Import { command } => {
+            let (vendor, from, key, api_url, apply) = match command {
                 ImportCmd::Pagerduty {
                     from,
                     api_token,
                     api_url,
                     apply,
-                },
-        } => {
-            let body = match (from, api_token) {
-                (Some(dir), None) => {
-                    let account = crate::import::account(&dir)?;
-                    if !apply {
-                        let plan = crate::import::plan(&account)?;
-                        crate::import::show(&plan, args.json);
-                        return Ok(());
-                    }
-                    serde_json::json!({"account": account, "apply": true})
-                }
-                (None, Some(token)) => {
-                    serde_json::json!({"api_token": token, "api_url": api_url, "apply": apply})
-                }
-                _ => anyhow::bail!(
-                    "give --api-token (or PAGERDUTY_API_TOKEN) to read from PagerDuty, or --from DIR"
+                } => (
+                    firebreak_server::imports::Vendor::PagerDuty,
+                    from,
+                    api_token,
+                    api_url,
+                    apply,
+                ),
+                ImportCmd::Opsgenie {
+                    from,
+                    api_key,
+                    api_url,
+                    apply,
+                } => (
+                    firebreak_server::imports::Vendor::Opsgenie,
+                    from,
+                    api_key,
+                    api_url,
+                    apply,
                 ),
             };
-            let client = crate::client::Client::new(&args.url, args.token.as_deref())?;
-            let answer = client
-                .call(reqwest::Method::POST, "/imports/pagerduty", Some(body))
-                .await?;
-            crate::import::show(&answer, args.json);
-            Ok(())
+            crate::import::run(
+                (&args.url, args.token.as_deref(), args.json),
+                vendor,
+                (from, key, api_url),
+                apply,
+            )
+            .await
         }
         command => {
             crate::commands::client_command(&args.url, args.token.as_deref(), args.json, command)

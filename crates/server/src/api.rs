@@ -161,6 +161,7 @@ fn routes() -> Routes {
         )
         .route("/followups", get(followups::list))
         .route("/imports/pagerduty", post(crate::imports::api::pagerduty))
+        .route("/imports/opsgenie", post(crate::imports::api::opsgenie))
         .route("/followups/{id}", patch(followups::update))
         .route("/followups/{id}/export", post(followups::export))
         .route("/schedules", get(schedules::list).post(schedules::create))

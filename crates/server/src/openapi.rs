@@ -88,6 +88,7 @@ use utoipa::{Modify, OpenApi};
         crate::paging::api::heartbeats,
         crate::followups::api::create,
         crate::imports::api::pagerduty,
+        crate::imports::api::opsgenie,
         crate::followups::api::of_incident,
         crate::followups::api::list,
         crate::followups::api::update,

@@ -3,11 +3,13 @@
 //! as the vendor's own rendering (`differences`). Pure: the vendor's JSON in, Firebreak's
 //! model and notes out; fetching and storing are the server's.
 
+pub mod opsgenie;
 pub mod pagerduty;
 
 use jiff::Timestamp;
+use jiff::civil::Time;
 
-use crate::schedule::Shift;
+use crate::schedule::{Schedule, Shift};
 
 /// How an imported object maps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +31,71 @@ impl Fidelity {
             Fidelity::Skipped(_) => {}
         }
     }
+}
+
+/// A vendor's schedule (or, for Opsgenie, one rotation of one) as Firebreak's, with how
+/// exactly it maps.
+#[derive(Clone, Debug)]
+pub struct ImportedSchedule {
+    pub vendor_id: String,
+    /// The id escalation policies name it by: its own, or the Opsgenie schedule it is a
+    /// rotation of (a policy step that names that schedule pages every rotation's person).
+    pub target_id: String,
+    pub name: String,
+    /// The IANA name of its zone.
+    pub zone: String,
+    pub schedule: Schedule,
+    pub fidelity: Fidelity,
+}
+
+/// A vendor's escalation policy as Firebreak's. Schedule targets keep the vendor's schedule
+/// id (`Target::Schedule`), for the importer to point at the schedule it made from it.
+#[derive(Clone, Debug)]
+pub struct ImportedPolicy {
+    pub vendor_id: String,
+    pub name: String,
+    pub policy: crate::paging::Policy,
+    pub fidelity: Fidelity,
+}
+
+/// A vendor's service (an Opsgenie API integration) as Firebreak's: its name, its policy (the vendor's id), and the
+/// integration keys its senders use, kept verbatim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedService {
+    pub vendor_id: String,
+    pub name: String,
+    pub policy_vendor_id: Option<String>,
+    /// Its team (the vendor's id).
+    pub team_vendor_id: Option<String>,
+    /// (integration name, key) of every Events API integration.
+    pub keys: Vec<(String, String)>,
+    pub fidelity: Fidelity,
+}
+
+/// How a person is reached, as Firebreak's contact methods: (`email`, `sms` or `voice`, the
+/// address). Phone numbers come unverified: the person confirms them with a code before
+/// they are paged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedContact {
+    pub vendor_id: String,
+    pub kind: &'static str,
+    pub address: String,
+}
+
+/// A vendor's user as a Firebreak person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedPerson {
+    pub vendor_id: String,
+    pub email: String,
+    pub name: String,
+    /// IANA.
+    pub zone: String,
+    /// `viewer`, `responder` or `admin`.
+    pub role: &'static str,
+    pub contacts: Vec<ImportedContact>,
+    /// (minutes after the page, the contact's index in `contacts`): the high-urgency rules.
+    pub rules: Vec<(i64, usize)>,
+    pub fidelity: Fidelity,
 }
 
 /// An object of the vendor's that is not imported, and why.
@@ -60,7 +127,7 @@ pub struct Comparison {
 /// vendor gave one.
 #[derive(Clone, Debug)]
 pub struct PlannedSchedule {
-    pub imported: pagerduty::ImportedSchedule,
+    pub imported: ImportedSchedule,
     pub compared: Option<Comparison>,
 }
 
@@ -68,11 +135,46 @@ pub struct PlannedSchedule {
 /// made: people, teams, schedules, escalation policies, services.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
-    pub people: Vec<Result<pagerduty::ImportedPerson, Skip>>,
+    pub people: Vec<Result<ImportedPerson, Skip>>,
     pub teams: Vec<ImportedTeam>,
     pub schedules: Vec<Result<PlannedSchedule, Skip>>,
-    pub policies: Vec<Result<pagerduty::ImportedPolicy, Skip>>,
-    pub services: Vec<pagerduty::ImportedService>,
+    pub policies: Vec<Result<ImportedPolicy, Skip>>,
+    pub services: Vec<Result<ImportedService, Skip>>,
+}
+
+/// A time of day from seconds since midnight (taken modulo a day).
+pub(crate) fn time_of_day(seconds: i64) -> Option<Time> {
+    let seconds = seconds.rem_euclid(86_400);
+    Time::new(
+        i8::try_from(seconds / 3_600).ok()?,
+        i8::try_from(seconds % 3_600 / 60).ok()?,
+        i8::try_from(seconds % 60).ok()?,
+        0,
+    )
+    .ok()
+}
+
+/// A stretch of the week as windows cut at each midnight — its first day from its start, the
+/// days it covers whole (`from == to`), its last day to its end. `begin` and `end` are seconds
+/// from Monday 00:00 (`end` after `begin`, at most a week later).
+pub(crate) fn week_windows(begin: i64, end: i64) -> Option<Vec<crate::schedule::Window>> {
+    use crate::schedule::{EVERY_DAY, Window};
+    let mut out = Vec::new();
+    let mut midnight = begin.div_euclid(86_400) * 86_400;
+    while midnight < end {
+        let from = begin.max(midnight) - midnight;
+        let to = end.min(midnight + 86_400) - midnight;
+        let weekday =
+            EVERY_DAY[usize::try_from(midnight.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)];
+        out.push(Window {
+            days: vec![weekday],
+            from: time_of_day(from)?,
+            // A stretch to midnight ends at 00:00 of the next day.
+            to: time_of_day(to)?,
+        });
+        midnight += 86_400;
+    }
+    Some(out)
 }
 
 /// Compares a schedule's shifts with the vendor's rendering over the range it rendered.

@@ -15,20 +15,12 @@ use serde_json::Value;
 
 use std::collections::HashMap;
 
-use super::{Fidelity, ImportedTeam, Plan, PlannedSchedule, Skip, compare};
+use super::{
+    Fidelity, ImportedContact, ImportedPerson, ImportedPolicy, ImportedSchedule, ImportedService,
+    ImportedTeam, Plan, PlannedSchedule, Skip, compare,
+};
 use crate::paging::parse_time;
 use crate::schedule::{EVERY_DAY, Layer, Override, Schedule, Shift, ShiftLength, Window};
-
-/// A PagerDuty schedule as Firebreak's, with how exactly it maps.
-#[derive(Clone, Debug)]
-pub struct ImportedSchedule {
-    pub vendor_id: String,
-    pub name: String,
-    /// The IANA name of its zone.
-    pub zone: String,
-    pub schedule: Schedule,
-    pub fidelity: Fidelity,
-}
 
 /// ActiveSupport zone names PagerDuty may give, as IANA names (IANA names pass as they are).
 const RAILS_ZONES: [(&str, &str); 24] = [
@@ -78,17 +70,6 @@ pub fn turn_length(seconds: i64) -> Option<ShiftLength> {
     }
 }
 
-fn time_of_day(seconds: i64) -> Option<Time> {
-    let seconds = seconds.rem_euclid(86_400);
-    Time::new(
-        i8::try_from(seconds / 3_600).ok()?,
-        i8::try_from(seconds % 3_600 / 60).ok()?,
-        i8::try_from(seconds % 60).ok()?,
-        0,
-    )
-    .ok()
-}
-
 fn seconds_of(text: &str) -> Option<i64> {
     let time: Time = text.parse().ok()?;
     Some(i64::from(time.hour()) * 3_600 + i64::from(time.minute()) * 60 + i64::from(time.second()))
@@ -111,8 +92,8 @@ pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
             if duration >= 86_400 {
                 return Ok(Vec::new());
             }
-            let from = time_of_day(start).ok_or("a bad start_time_of_day")?;
-            let to = time_of_day(start + duration).ok_or("a bad duration")?;
+            let from = super::time_of_day(start).ok_or("a bad start_time_of_day")?;
+            let to = super::time_of_day(start + duration).ok_or("a bad duration")?;
             Ok(vec![Window {
                 days: EVERY_DAY.to_vec(),
                 from,
@@ -131,22 +112,7 @@ pub fn windows(restriction: &Value) -> Result<Vec<Window>, String> {
                 (day - 1) * 86_400 + start,
                 (day - 1) * 86_400 + start + duration,
             );
-            let mut out = Vec::new();
-            let mut midnight = begin.div_euclid(86_400) * 86_400;
-            while midnight < end {
-                let from = begin.max(midnight) - midnight;
-                let to = end.min(midnight + 86_400) - midnight;
-                let weekday = EVERY_DAY
-                    [usize::try_from(midnight.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)];
-                out.push(Window {
-                    days: vec![weekday],
-                    from: time_of_day(from).ok_or("a bad start")?,
-                    // A stretch to midnight ends at 00:00 of the next day.
-                    to: time_of_day(to).ok_or("a bad end")?,
-                });
-                midnight += 86_400;
-            }
-            Ok(out)
+            super::week_windows(begin, end).ok_or_else(|| "a bad start or end".to_string())
         }
         other => Err(format!("an unknown restriction type {other:?}")),
     }
@@ -258,6 +224,7 @@ pub fn schedule(
     }
     Ok(ImportedSchedule {
         vendor_id: doc["id"].as_str().unwrap_or("").to_string(),
+        target_id: doc["id"].as_str().unwrap_or("").to_string(),
         name: doc["name"].as_str().unwrap_or("").to_string(),
         zone: iana,
         schedule: Schedule {
@@ -286,16 +253,6 @@ pub fn rendered(doc: &Value, email_of: &dyn Fn(&str) -> Option<String>) -> Vec<S
             })
         })
         .collect()
-}
-
-/// A PagerDuty escalation policy as Firebreak's. Schedule targets keep PagerDuty's schedule
-/// id (`Target::Schedule`), for the importer to point at the schedule it made from it.
-#[derive(Clone, Debug)]
-pub struct ImportedPolicy {
-    pub vendor_id: String,
-    pub name: String,
-    pub policy: crate::paging::Policy,
-    pub fidelity: Fidelity,
 }
 
 /// Firebreak's limits on a step's wait and on repeats.
@@ -374,20 +331,6 @@ pub fn escalation_policy(
     })
 }
 
-/// A PagerDuty service as Firebreak's: its name, its policy (PagerDuty's id), and the
-/// integration keys its senders use, kept verbatim.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedService {
-    pub vendor_id: String,
-    pub name: String,
-    pub policy_vendor_id: Option<String>,
-    /// The first of its teams (PagerDuty's id).
-    pub team_vendor_id: Option<String>,
-    /// (integration name, key) of every Events API integration.
-    pub keys: Vec<(String, String)>,
-    pub fidelity: Fidelity,
-}
-
 /// A service (`GET /services/{id}?include[]=integrations`'s `service`). Settings Firebreak
 /// does not model are said, each with its value, so nobody is surprised after the switch.
 pub fn service(doc: &Value) -> ImportedService {
@@ -437,32 +380,6 @@ pub fn service(doc: &Value) -> ImportedService {
         keys,
         fidelity,
     }
-}
-
-/// How a person is reached, as Firebreak's contact methods: (`email`, `sms` or `voice`, the
-/// address). Phone numbers come unverified: the person confirms them with a code before
-/// they are paged.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedContact {
-    pub vendor_id: String,
-    pub kind: &'static str,
-    pub address: String,
-}
-
-/// A PagerDuty user as a Firebreak person.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedPerson {
-    pub vendor_id: String,
-    pub email: String,
-    pub name: String,
-    /// IANA.
-    pub zone: String,
-    /// `viewer`, `responder` or `admin`.
-    pub role: &'static str,
-    pub contacts: Vec<ImportedContact>,
-    /// (minutes after the page, the contact's index in `contacts`): the high-urgency rules.
-    pub rules: Vec<(i64, usize)>,
-    pub fidelity: Fidelity,
 }
 
 /// A user (`GET /users?include[]=contact_methods&include[]=notification_rules`' element).
@@ -673,6 +590,6 @@ pub fn plan(account: &Account, now: Timestamp) -> Plan {
             }),
         });
     }
-    plan.services = account.services.iter().map(service).collect();
+    plan.services = account.services.iter().map(|it| Ok(service(it))).collect();
     plan
 }

@@ -1,4 +1,5 @@
-//! `POST /api/v1/imports/pagerduty`: the plan of moving a PagerDuty account in, and applying it.
+//! `POST /api/v1/imports/pagerduty` and `/opsgenie`: the plan of moving an account in, and
+//! applying it.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +10,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
-use crate::imports::{Source, fetch, run};
+use crate::imports::{Source, Vendor, run};
 use crate::settings::Secret;
 
 #[derive(Deserialize, ToSchema)]
@@ -47,6 +48,56 @@ pub struct ImportDto {
     pub applied: Option<Value>,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieImportBody {
+    /// The key of an Opsgenie API integration with configuration access (not restricted to a
+    /// team): Firebreak reads the account with it and does not keep it…
+    #[schema(value_type = Option<String>)]
+    pub api_key: Option<Secret>,
+    /// The REST API's base URL: `https://api.opsgenie.com` (the default) or
+    /// `https://api.eu.opsgenie.com`.
+    pub api_url: Option<String>,
+    /// …or the account as saved API JSON: `{"users" (each with `contacts` and
+    /// `notification_rules` with their `steps`), "teams" (each with `routing_rules`),
+    /// "schedules": [{"schedule", "overrides", "timeline"}], "escalations", "integrations"}`.
+    #[schema(value_type = Option<Object>)]
+    pub account: Option<Value>,
+    /// Make what the plan says (default false: plan only).
+    #[serde(default)]
+    pub apply: bool,
+}
+
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    vendor: Vendor,
+    (key, api_url, account, apply): (Option<Secret>, Option<String>, Option<Value>, bool),
+) -> ApiResult<Json<ImportDto>> {
+    let source = match (key, account) {
+        (Some(key), None) => Source::Api {
+            key,
+            api_url: api_url.unwrap_or_else(|| vendor.default_url().to_string()),
+        },
+        (None, Some(account)) => Source::Saved(account),
+        _ => {
+            return Err(ApiError::field(
+                vendor.key_field(),
+                format!(
+                    "give either {} (read from {}) or account (saved API JSON)",
+                    vendor.key_field(),
+                    vendor.name()
+                ),
+            ));
+        }
+    };
+    let mut answer = run(state, caller, vendor, source, apply).await?;
+    Ok(Json(ImportDto {
+        plan: answer["plan"].take(),
+        applied: Some(answer["applied"].take()).filter(|it| !it.is_null()),
+    }))
+}
+
 /// Plan (and apply) a PagerDuty account: from its REST API with an API key, or from saved
 /// API JSON. Admins.
 #[utoipa::path(post, path = "/api/v1/imports/pagerduty", tag = "paging", request_body = PagerDutyImportBody,
@@ -58,24 +109,22 @@ pub async fn pagerduty(
     caller: Caller,
     ApiJson(body): ApiJson<PagerDutyImportBody>,
 ) -> ApiResult<Json<ImportDto>> {
-    let source = match (body.api_token, body.account) {
-        (Some(token), None) => Source::Api {
-            token,
-            api_url: body
-                .api_url
-                .unwrap_or_else(|| fetch::DEFAULT_API_URL.to_string()),
-        },
-        (None, Some(account)) => Source::Saved(account),
-        _ => {
-            return Err(ApiError::field(
-                "api_token",
-                "give either api_token (read from PagerDuty) or account (saved API JSON)",
-            ));
-        }
-    };
-    let mut answer = run(&state, &caller, source, body.apply).await?;
-    Ok(Json(ImportDto {
-        plan: answer["plan"].take(),
-        applied: Some(answer["applied"].take()).filter(|it| !it.is_null()),
-    }))
+    let fields = (body.api_token, body.api_url, body.account, body.apply);
+    answer(&state, &caller, Vendor::PagerDuty, fields).await
+}
+
+/// Plan (and apply) an Opsgenie account: from its REST API with an API integration's key, or
+/// from saved API JSON. Each rotation becomes a schedule; an escalation's offsets become
+/// waits between steps. Admins.
+#[utoipa::path(post, path = "/api/v1/imports/opsgenie", tag = "paging", request_body = OpsgenieImportBody,
+    responses((status = 200, body = ImportDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 502, body = ErrorBody, description = "Opsgenie's API could not be read")),
+    security(("bearer" = [])))]
+pub async fn opsgenie(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<OpsgenieImportBody>,
+) -> ApiResult<Json<ImportDto>> {
+    let fields = (body.api_key, body.api_url, body.account, body.apply);
+    answer(&state, &caller, Vendor::Opsgenie, fields).await
 }

@@ -12,9 +12,9 @@
 
 use std::collections::HashMap;
 
-use firebreak_core::import::Plan;
-use firebreak_core::import::pagerduty::{ImportedPerson, ImportedPolicy, ImportedService};
-use firebreak_core::import::{ImportedTeam, PlannedSchedule};
+use firebreak_core::import::{
+    ImportedPerson, ImportedPolicy, ImportedService, ImportedTeam, Plan, PlannedSchedule,
+};
 use firebreak_core::paging::Target;
 use firebreak_core::person::NewPerson;
 use firebreak_core::token::hash_token;
@@ -71,7 +71,8 @@ struct Run<'a> {
     out: Vec<Outcome>,
     /// Vendor id → Firebreak id, per kind, for the objects that point at each other.
     teams: HashMap<String, String>,
-    schedules: HashMap<String, String>,
+    /// A vendor schedule's id → the schedules made of it (several: Opsgenie's rotations).
+    schedules: HashMap<String, Vec<String>>,
     policies: HashMap<String, String>,
 }
 
@@ -430,10 +431,10 @@ impl Run<'_> {
                         id: email.clone(),
                     }),
                     Target::Schedule(vendor) => match self.schedules.get(vendor) {
-                        Some(local) => targets.push(TargetDoc {
+                        Some(made) => targets.extend(made.iter().map(|local| TargetDoc {
                             kind: "schedule".into(),
                             id: local.clone(),
-                        }),
+                        })),
                         None => left_out.push(format!(
                             "step {}: schedule {vendor} was not imported",
                             index + 1
@@ -622,7 +623,10 @@ pub async fn apply(state: &AppState, vendor: &'static str, plan: &Plan) -> Vec<O
                 let vendor_id = planned.imported.vendor_id.clone();
                 match run.schedule(planned).await {
                     Ok((outcome, id)) => {
-                        run.schedules.insert(vendor_id.clone(), id.clone());
+                        run.schedules
+                            .entry(planned.imported.target_id.clone())
+                            .or_default()
+                            .push(id.clone());
                         run.record("schedules", &vendor_id, outcome, None, Some(id));
                     }
                     Err(why) => run.record("schedules", &vendor_id, "failed", Some(why), None),
@@ -668,13 +672,22 @@ pub async fn apply(state: &AppState, vendor: &'static str, plan: &Plan) -> Vec<O
             ),
         }
     }
-    for service in &plan.services {
-        match run.service(service).await {
-            Ok((outcome, id, left_out)) => {
-                let why = (!left_out.is_empty()).then(|| left_out.join("; "));
-                run.record("services", &service.vendor_id, outcome, why, Some(id));
-            }
-            Err(why) => run.record("services", &service.vendor_id, "failed", Some(why), None),
+    for entry in &plan.services {
+        match entry {
+            Ok(service) => match run.service(service).await {
+                Ok((outcome, id, left_out)) => {
+                    let why = (!left_out.is_empty()).then(|| left_out.join("; "));
+                    run.record("services", &service.vendor_id, outcome, why, Some(id));
+                }
+                Err(why) => run.record("services", &service.vendor_id, "failed", Some(why), None),
+            },
+            Err(skip) => run.record(
+                "services",
+                &skip.vendor_id,
+                "skipped",
+                Some(skip.why.clone()),
+                None,
+            ),
         }
     }
     state.pager.invalidate().await;

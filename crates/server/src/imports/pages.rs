@@ -1,6 +1,6 @@
-//! The admin page that runs an import: a PagerDuty API key (or saved API JSON) in, the plan
-//! out — every object as exact, approximated or skipped, each schedule's proof — and, with
-//! Apply, what was made.
+//! The admin page that runs an import: a PagerDuty or Opsgenie API key (or saved API JSON) in,
+//! the plan out — every object as exact, approximated or skipped, each schedule's proof — and,
+//! with Apply, what was made.
 
 use askama::Template;
 use axum::extract::State;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::imports::report::SECTIONS;
-use crate::imports::{Source, fetch, run};
+use crate::imports::{Source, Vendor, run};
 use crate::settings::Secret;
 use crate::ui::{Chrome, UiForm, UiResult, Viewer, render};
 
@@ -35,6 +35,9 @@ pub struct Section {
 struct ImportPage {
     chrome: Chrome,
     csrf: String,
+    /// `pagerduty` or `opsgenie`.
+    vendor: String,
+    vendor_name: String,
     api_url: String,
     error: Option<String>,
     applied: bool,
@@ -46,7 +49,9 @@ pub async fn page(State(_): State<AppState>, viewer: Viewer) -> UiResult<Respons
     Ok(render(&ImportPage {
         chrome: viewer.chrome("import"),
         csrf: viewer.csrf(),
-        api_url: fetch::DEFAULT_API_URL.into(),
+        vendor: "pagerduty".into(),
+        vendor_name: "PagerDuty".into(),
+        api_url: String::new(),
         error: None,
         applied: false,
         sections: Vec::new(),
@@ -55,8 +60,11 @@ pub async fn page(State(_): State<AppState>, viewer: Viewer) -> UiResult<Respons
 
 #[derive(Deserialize)]
 pub struct ImportForm {
+    /// `pagerduty` or `opsgenie`.
     #[serde(default)]
-    api_token: String,
+    vendor: String,
+    #[serde(default)]
+    api_key: String,
     #[serde(default)]
     api_url: String,
     #[serde(default)]
@@ -67,7 +75,7 @@ pub struct ImportForm {
 }
 
 /// The plan (and outcomes) as rows, one section per kind of object.
-fn sections(answer: &Value) -> Vec<Section> {
+fn sections(answer: &Value, vendor: &str) -> Vec<Section> {
     let applied = answer["applied"].as_array().cloned().unwrap_or_default();
     SECTIONS
         .iter()
@@ -93,14 +101,14 @@ fn sections(answer: &Value) -> Vec<Section> {
                             .unwrap_or_default();
                         if found.is_empty() {
                             notes.push(format!(
-                                "on call matches PagerDuty's rendering from {} to {}",
+                                "on call matches {vendor}'s rendering from {} to {}",
                                 compared["from"].as_str().unwrap_or(""),
                                 compared["to"].as_str().unwrap_or("")
                             ));
                         }
                         notes.extend(found.iter().map(|it| {
                             format!(
-                                "differs {} → {}: Firebreak {}, PagerDuty {}",
+                                "differs {} → {}: Firebreak {}, {vendor} {}",
                                 it["start"].as_str().unwrap_or(""),
                                 it["end"].as_str().unwrap_or(""),
                                 it["firebreak"].as_str().unwrap_or("nobody"),
@@ -136,15 +144,16 @@ pub async fn submit(
     UiForm { csrf, fields: form }: UiForm<ImportForm>,
 ) -> UiResult<Response> {
     viewer.may(&csrf, Role::Admin)?;
-    let api_url = if form.api_url.trim().is_empty() {
-        fetch::DEFAULT_API_URL.to_string()
-    } else {
-        form.api_url.trim().to_string()
-    };
+    let vendor = Vendor::parse(&form.vendor).unwrap_or(Vendor::PagerDuty);
+    let api_url = form.api_url.trim().to_string();
     let source = if form.account.trim().is_empty() {
         Ok(Source::Api {
-            token: Secret::new(form.api_token.trim()),
-            api_url: api_url.clone(),
+            key: Secret::new(form.api_key.trim()),
+            api_url: if api_url.is_empty() {
+                vendor.default_url().to_string()
+            } else {
+                api_url.clone()
+            },
         })
     } else {
         serde_json::from_str(&form.account)
@@ -153,23 +162,27 @@ pub async fn submit(
     };
     let apply = form.action == "apply";
     let answer = match source {
-        Ok(source) => run(&state, &viewer.0, source, apply).await.map_err(|err| {
-            let fields: Vec<String> = err.fields.values().cloned().collect();
-            if fields.is_empty() {
-                err.message
-            } else {
-                fields.join("; ")
-            }
-        }),
+        Ok(source) => run(&state, &viewer.0, vendor, source, apply)
+            .await
+            .map_err(|err| {
+                let fields: Vec<String> = err.fields.values().cloned().collect();
+                if fields.is_empty() {
+                    err.message
+                } else {
+                    fields.join("; ")
+                }
+            }),
         Err(why) => Err(why),
     };
     let (error, sections) = match &answer {
-        Ok(answer) => (None, sections(answer)),
+        Ok(answer) => (None, sections(answer, vendor.name())),
         Err(why) => (Some(why.clone()), Vec::new()),
     };
     Ok(render(&ImportPage {
         chrome: viewer.chrome("import"),
         csrf: viewer.csrf(),
+        vendor: vendor.slug().into(),
+        vendor_name: vendor.name().into(),
         api_url,
         error,
         applied: apply && answer.is_ok(),

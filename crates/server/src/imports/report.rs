@@ -1,59 +1,119 @@
 //! The plan and what applying it did, as JSON: the API's answer, which the CLI prints and the
-//! admin page shows; and an account sent as saved API JSON.
+//! admin page shows; and an account sent as saved API JSON (`pagerduty_account`,
+//! `opsgenie_account`).
 
-use firebreak_core::import::pagerduty::Account;
 use firebreak_core::import::{Fidelity, Plan, Skip};
+use firebreak_core::import::{opsgenie, pagerduty};
 use serde_json::{Value, json};
 
-/// An account as saved API JSON: `{"users": [...], "teams": [...], "schedules": [{"schedule":
-/// {...}, "overrides": [...]}], "v3_schedules": [...], "escalation_policies": [...],
-/// "services": [...]}` — each list the items of PagerDuty's list answers (absent: empty).
-pub fn account_from_json(value: &Value) -> Result<Account, String> {
+/// Checks a saved account's lists: an object whose keys are among `known`, each a list of
+/// objects (absent: empty).
+fn lists<'a>(
+    value: &'a Value,
+    known: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, String> {
     let Some(object) = value.as_object() else {
         return Err("the account must be a JSON object".into());
     };
-    const KNOWN: [&str; 6] = [
-        "users",
-        "teams",
-        "schedules",
-        "v3_schedules",
-        "escalation_policies",
-        "services",
-    ];
-    if let Some(unknown) = object.keys().find(|it| !KNOWN.contains(&it.as_str())) {
+    if let Some(unknown) = object.keys().find(|it| !known.contains(&it.as_str())) {
         return Err(format!(
             "unknown list {unknown:?} (expected {})",
-            KNOWN.join(", ")
+            known.join(", ")
         ));
     }
-    let list = |key: &str| -> Result<Vec<Value>, String> {
-        match value.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) if items.iter().all(Value::is_object) => Ok(items.clone()),
-            Some(_) => Err(format!("{key} must be an array of objects")),
+    for key in known {
+        match object.get(*key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_object) => {}
+            Some(_) => return Err(format!("{key} must be an array of objects")),
         }
-    };
-    let schedules = list("schedules")?
-        .into_iter()
+    }
+    Ok(object)
+}
+
+fn list(object: &serde_json::Map<String, Value>, key: &str) -> Vec<Value> {
+    object
+        .get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A schedule entry's `field`: an object (`schedule`, `timeline`) or a list (`overrides`).
+fn part(entry: &Value, field: &str, object: bool) -> Result<Value, String> {
+    match (&entry[field], object) {
+        (Value::Null, false) => Ok(Value::Array(Vec::new())),
+        (Value::Null, true) if field == "timeline" => Ok(Value::Null),
+        (Value::Object(_), true) | (Value::Array(_), false) => Ok(entry[field].clone()),
+        _ => Err(format!(
+            "each schedule is {{\"schedule\": {{...}}, \"overrides\": [...]}}; {field} is not {}",
+            if object { "an object" } else { "an array" }
+        )),
+    }
+}
+
+/// A PagerDuty account as saved API JSON: `{"users": [...], "teams": [...], "schedules":
+/// [{"schedule": {...}, "overrides": [...]}], "v3_schedules": [...], "escalation_policies":
+/// [...], "services": [...]}` — each list the items of PagerDuty's list answers.
+pub fn pagerduty_account(value: &Value) -> Result<pagerduty::Account, String> {
+    let object = lists(
+        value,
+        &[
+            "users",
+            "teams",
+            "schedules",
+            "v3_schedules",
+            "escalation_policies",
+            "services",
+        ],
+    )?;
+    let schedules = list(object, "schedules")
+        .iter()
         .map(|it| {
-            let overrides = match &it["overrides"] {
-                Value::Null => Vec::new(),
-                Value::Array(items) => items.clone(),
-                _ => return Err("a schedule's overrides must be an array".to_string()),
-            };
-            match &it["schedule"] {
-                Value::Object(_) => Ok((it["schedule"].clone(), overrides)),
-                _ => Err("each schedule is {\"schedule\": {...}, \"overrides\": [...]}".into()),
-            }
+            let overrides = part(it, "overrides", false)?;
+            Ok((
+                part(it, "schedule", true)?,
+                overrides.as_array().cloned().unwrap_or_default(),
+            ))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(Account {
-        users: list("users")?,
-        teams: list("teams")?,
+    Ok(pagerduty::Account {
+        users: list(object, "users"),
+        teams: list(object, "teams"),
         schedules,
-        v3_schedules: list("v3_schedules")?,
-        escalation_policies: list("escalation_policies")?,
-        services: list("services")?,
+        v3_schedules: list(object, "v3_schedules"),
+        escalation_policies: list(object, "escalation_policies"),
+        services: list(object, "services"),
+    })
+}
+
+/// An Opsgenie account as saved API JSON: `{"users": [...] (each with its `contacts` and
+/// `notification_rules`, each rule with its `steps`), "teams": [...] (each with its
+/// `routing_rules`), "schedules": [{"schedule": {...}, "overrides": [...], "timeline":
+/// {...}}], "escalations": [...], "integrations": [...]}` — each the `data` of Opsgenie's
+/// answers.
+pub fn opsgenie_account(value: &Value) -> Result<opsgenie::Account, String> {
+    let object = lists(
+        value,
+        &["users", "teams", "schedules", "escalations", "integrations"],
+    )?;
+    let schedules = list(object, "schedules")
+        .iter()
+        .map(|it| {
+            let overrides = part(it, "overrides", false)?;
+            Ok((
+                part(it, "schedule", true)?,
+                overrides.as_array().cloned().unwrap_or_default(),
+                part(it, "timeline", true)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(opsgenie::Account {
+        users: list(object, "users"),
+        teams: list(object, "teams"),
+        schedules,
+        escalations: list(object, "escalations"),
+        integrations: list(object, "integrations"),
     })
 }
 
@@ -153,13 +213,17 @@ pub fn plan_json(plan: &Plan) -> Value {
     let services: Vec<Value> = plan
         .services
         .iter()
-        .map(|it| {
-            let mut entry = fidelity(&it.fidelity);
-            entry["id"] = json!(it.vendor_id);
-            entry["name"] = json!(it.name);
-            entry["escalation_policy"] = json!(it.policy_vendor_id);
-            entry["keys_kept"] = json!(it.keys.iter().map(|(name, _)| name).collect::<Vec<_>>());
-            entry
+        .map(|it| match it {
+            Ok(it) => {
+                let mut entry = fidelity(&it.fidelity);
+                entry["id"] = json!(it.vendor_id);
+                entry["name"] = json!(it.name);
+                entry["escalation_policy"] = json!(it.policy_vendor_id);
+                entry["keys_kept"] =
+                    json!(it.keys.iter().map(|(name, _)| name).collect::<Vec<_>>());
+                entry
+            }
+            Err(skip) => skipped(skip),
         })
         .collect();
     json!({

@@ -121,7 +121,7 @@ both_backends!(a_pagerduty_account_moves_in, |app: TestApp| async move {
     let (status, refused) = import(&app, json!({"api_token": "wrong", "api_url": fake.url})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     assert!(
-        refused.to_string().contains("refused the API token"),
+        refused.to_string().contains("PagerDuty refused the key"),
         "{refused}"
     );
     let (status, _) = import(&app, json!({"apply": true})).await;
