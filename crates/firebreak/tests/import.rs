@@ -115,3 +115,26 @@ fn copy(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+const OPSGENIE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opsgenie");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opsgenie_account_is_planned_offline() {
+    let run = firebreak(&[], &["import", "opsgenie", "--from", OPSGENIE]).await;
+    assert!(run.ok, "{}", run.stderr);
+    for expected in [
+        "payments_oncall / nights",
+        "on call matches Opsgenie's rendering from 2027-03-12T05:00:00Z",
+        "DIFFERS 2027-03-12T05:00:00Z → 2027-03-12T06:00:00Z: Firebreak chidi.okafor@example.com, Opsgenie payments",
+        "SKIPPED       i-9z8y7x6w payments-email",
+    ] {
+        assert!(run.stdout.contains(expected), "{expected}:\n{}", run.stdout);
+    }
+    // Without a source: a clear error, and nothing asked of a server.
+    let none = firebreak(&[], &["import", "opsgenie"]).await;
+    assert!(
+        !none.ok && none.stderr.contains("--api-key"),
+        "{}",
+        none.stderr
+    );
+}

@@ -332,11 +332,6 @@ pub fn schedule(
         if doc["enabled"].as_bool() == Some(false) {
             fidelity.note("the schedule is disabled in Opsgenie");
         }
-        if several {
-            fidelity.note(
-                "one of the schedule's rotations: Opsgenie notifies every rotation's person, so a policy step naming the schedule pages each of its rotations' schedules",
-            );
-        }
         let end = instant(&rotation["endDate"]);
         if end.is_some_and(|it| it <= now) {
             out.push(Err(skip(
@@ -709,3 +704,6 @@ pub fn plan(account: &Account, now: Timestamp) -> Plan {
         .collect();
     plan
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::fake_opsgenie::{FakeOpsgenie, KEY};
 use crate::fake_pagerduty::{FakePagerDuty, TOKEN};
 use crate::helpers::TestApp;
 use crate::paging::open_alerts;
@@ -20,10 +21,14 @@ const FIXTURES: &str = concat!(
 );
 
 async fn import(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    import_from(app, "pagerduty", body).await
+}
+
+async fn import_from(app: &TestApp, vendor: &str, body: Value) -> (StatusCode, Value) {
     app.call(
         &app.admin,
         Method::POST,
-        "/api/v1/imports/pagerduty",
+        &format!("/api/v1/imports/{vendor}"),
         Some(body),
     )
     .await
@@ -396,4 +401,185 @@ both_backends!(a_saved_account_applies, |app: TestApp| async move {
         outcomes(&again).iter().all(|it| it.2 == "unchanged"),
         "{again}"
     );
+});
+
+const OPSGENIE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../firebreak/tests/fixtures/opsgenie"
+);
+
+// An Opsgenie account read from a fake of its API (GenieKey, `paging.next`, a 429): each
+// rotation becomes a schedule on call as Opsgenie's timeline has it (across the US spring
+// change, with a nobody turn), the escalation's offsets become waits and its schedule step
+// pages every rotation, the API integration becomes a service in shadow mode that takes the
+// same GenieKey, and a second run changes nothing.
+both_backends!(an_opsgenie_account_moves_in, |app: TestApp| async move {
+    let fake = FakeOpsgenie::start(Path::new(OPSGENIE)).await;
+    let body = |apply: bool| json!({"api_key": KEY, "api_url": fake.url, "apply": apply});
+    let (status, refused) = import_from(
+        &app,
+        "opsgenie",
+        json!({"api_key": "not-the-key", "api_url": fake.url}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]["fields"]["api_key"]
+            .as_str()
+            .unwrap()
+            .contains("Opsgenie refused")
+    );
+
+    let (status, applied) = import_from(&app, "opsgenie", body(true)).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    {
+        let account = fake.account.lock().unwrap();
+        assert_eq!(account.rate_limited, 1);
+        assert!(
+            account
+                .requests
+                .iter()
+                .any(|it| it.starts_with("/v2/users?") && it.contains("offset=2")),
+            "users were read page by page: {:?}",
+            account.requests
+        );
+    }
+    let plan = &applied["plan"];
+    assert_eq!(
+        plan["schedules"][0]["compared"]["differences"],
+        json!([]),
+        "{plan}"
+    );
+    assert_eq!(
+        plan["schedules"][1]["compared"]["differences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "the team's turns are shown where they differ"
+    );
+    let found = outcomes(&applied);
+    let created: Vec<&str> = found
+        .iter()
+        .filter(|it| it.2 == "created")
+        .map(|it| it.0.as_str())
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "people",
+            "people",
+            "people",
+            "people",
+            "teams",
+            "schedules",
+            "schedules",
+            "escalation_policies",
+            "services"
+        ],
+        "{found:?}"
+    );
+    assert!(found.contains(&("services".into(), "i-9z8y7x6w".into(), "skipped".into())));
+    let made = |id: &str| -> String {
+        applied["applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|it| it["id"] == id)
+            .and_then(|it| it["firebreak_id"].as_str())
+            .unwrap()
+            .to_string()
+    };
+    let nights = made("b1c2d3e4-5f60-4a1b-9c2d-3e4f5a6b7c8d/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
+    let business =
+        made("b1c2d3e4-5f60-4a1b-9c2d-3e4f5a6b7c8d/9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a");
+    // Nights, on call as Opsgenie's timeline has it (its nobody periods are nobody here).
+    let timeline = fake.account.lock().unwrap().schedules[0].2.clone();
+    let periods: Vec<(jiff::Timestamp, jiff::Timestamp, String)> =
+        timeline["finalTimeline"]["rotations"][0]["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|it| it["recipient"]["type"] == "user")
+            .map(|it| {
+                (
+                    it["startDate"].as_str().unwrap().parse().unwrap(),
+                    it["endDate"].as_str().unwrap().parse().unwrap(),
+                    it["recipient"]["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+    let range = (
+        "2027-03-12T05:00:00Z".parse().unwrap(),
+        "2027-03-16T10:30:00Z".parse().unwrap(),
+    );
+    assert_eq!(shifts(&app, &nights, range).await, periods);
+    // The escalation: waits of 5 and 10 minutes, its schedule steps paging both rotations.
+    let (_, policies) = app.get("/api/v1/escalation-policies").await;
+    let policy = &policies[0];
+    let delays: Vec<i64> = policy["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["delay_minutes"].as_i64().unwrap())
+        .collect();
+    assert_eq!(delays, [5, 10, 10], "{policy}");
+    let first: Vec<&str> = policy["steps"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|it| it["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, [nights.as_str(), business.as_str()], "{policy}");
+    assert_eq!(policy["repeat"], 2);
+    // Ana's phone is kept unverified, with her SMS and call steps.
+    let rules = app
+        .store
+        .notification_rules("ana.ortiz@example.com")
+        .await
+        .unwrap();
+    let steps: Vec<(i64, &str, bool)> = rules
+        .iter()
+        .map(|it| {
+            (
+                it.delay_minutes,
+                it.contact_method.kind.as_str(),
+                it.contact_method.verified,
+            )
+        })
+        .collect();
+    assert_eq!(steps, [(1, "sms", false), (3, "voice", false)]);
+    // The monitor's GenieKey now sends to Firebreak: an alert on the imported service, in
+    // shadow mode, so nothing is sent.
+    let service = made("i-0a1b2c3d");
+    let (_, it) = app.get(&format!("/api/v1/services/{service}")).await;
+    assert_eq!(it["shadow"], true);
+    assert_eq!(it["escalation_policy_id"], policy["id"]);
+    let sent = app
+        .http
+        .post(format!("{}/v2/alerts", app.base))
+        .header(
+            "Authorization",
+            "GenieKey c0ffee00-1234-4abc-9def-0123456789ab",
+        )
+        .json(&json!({"message": "Card authorisations failing", "alias": "auth-errors"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
+    let alerts = open_alerts(&app).await;
+    assert!(
+        alerts.iter().any(|it| it["service_id"] == service.as_str()),
+        "{alerts:?}"
+    );
+
+    let (status, again) = import_from(&app, "opsgenie", body(true)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        outcomes(&again)
+            .iter()
+            .all(|it| it.2 == "unchanged" || it.2 == "skipped"),
+        "{again}"
+    );
+    assert_eq!(fake.violations(), Vec::<String>::new());
 });

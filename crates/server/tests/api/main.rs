@@ -10,6 +10,7 @@ mod chat_matrix;
 mod chat_pages;
 mod chat_slack;
 mod closing;
+mod fake_opsgenie;
 mod fake_pagerduty;
 mod fake_phone;
 mod fake_slack;
