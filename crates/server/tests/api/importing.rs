@@ -583,3 +583,68 @@ both_backends!(an_opsgenie_account_moves_in, |app: TestApp| async move {
     );
     assert_eq!(fake.violations(), Vec::<String>::new());
 });
+
+// The admin page runs the same import: the plan shown, then applied; a responder may not.
+both_backends!(
+    the_import_page_plans_and_applies,
+    |app: TestApp| async move {
+        let fake = FakePagerDuty::start(Path::new(FIXTURES)).await;
+        let (cookie, csrf) = app.session("admin@test.example").await;
+        let (status, page) = app.page(&cookie, "/import").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            page.contains("Move in from PagerDuty or Opsgenie"),
+            "{page}"
+        );
+        let send = |action: &'static str| {
+            let (cookie, csrf, url) = (cookie.clone(), csrf.clone(), fake.url.clone());
+            let app = &app;
+            async move {
+                let fields = [
+                    ("csrf", csrf.as_str()),
+                    ("vendor", "pagerduty"),
+                    ("api_key", TOKEN),
+                    ("api_url", url.as_str()),
+                    ("action", action),
+                ];
+                let response = app.form(&cookie, "/import", &fields).await;
+                (response.status(), response.text().await.unwrap())
+            }
+        };
+        let (status, planned) = send("plan").await;
+        assert_eq!(status, StatusCode::OK, "{planned}");
+        assert!(planned.contains("Payments Primary"), "{planned}");
+        assert!(
+            planned.contains("on call matches PagerDuty&#39;s rendering"),
+            "{planned}"
+        );
+        let (_, services) = app.get("/api/v1/services").await;
+        assert_eq!(services, json!([]));
+        let (status, applied) = send("apply").await;
+        assert_eq!(status, StatusCode::OK, "{applied}");
+        assert!(applied.contains("Applied."), "{applied}");
+        assert!(applied.contains(">created<"), "{applied}");
+        let (_, services) = app.get("/api/v1/services").await;
+        assert_eq!(services[0]["name"], "payments-api");
+        // A wrong key is said on the page, not a 500.
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("vendor", "pagerduty"),
+            ("api_key", "wrong"),
+            ("api_url", fake.url.as_str()),
+            ("action", "plan"),
+        ];
+        let response = app.form(&cookie, "/import", &fields).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("PagerDuty refused the key")
+        );
+        let (cookie, _) = app.session("writer@test.example").await;
+        let (status, _) = app.page(&cookie, "/import").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+);

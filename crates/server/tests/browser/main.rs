@@ -682,6 +682,7 @@ async fn every_page_passes_axe() {
         "/insights",
         "/status-page",
         "/people",
+        "/import",
         "/tokens",
         "/audit",
         "/workflow",
