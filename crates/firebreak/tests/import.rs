@@ -59,10 +59,13 @@ async fn a_pagerduty_account_is_planned_and_its_schedule_proved() {
     assert_eq!(secondary["name"], "Payments Secondary");
     assert_eq!(secondary["fidelity"], "exact", "{secondary}");
     assert_eq!(secondary["compared"]["differences"], serde_json::json!([]));
-    assert_eq!(
-        plan["schedules"][2]["fidelity"], "skipped",
-        "a v3 schedule is said"
-    );
+    // The shift-based (v3) schedule: an event per schedule, the weekend pair one each,
+    // proved together against PagerDuty's assignments across the end of winter time.
+    let v3 = &plan["schedules"][2];
+    assert_eq!(v3["name"], "Platform (shift-based) / Weekdays");
+    assert_eq!(v3["fidelity"], "exact", "{v3}");
+    assert_eq!(v3["compared"]["differences"], serde_json::json!([]), "{v3}");
+    assert_eq!(plan["schedules"].as_array().unwrap().len(), 5);
     assert_eq!(plan["teams"][0]["members"].as_array().unwrap().len(), 3);
     let policy = &plan["escalation_policies"][0];
     assert_eq!(policy["steps"], 3);

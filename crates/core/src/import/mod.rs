@@ -189,6 +189,56 @@ pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option
     })
 }
 
+/// Who several schedules have on call together (Opsgenie's rotations, a PagerDuty v3
+/// schedule's events) against the vendor's rendering, which may have several people on call at
+/// once, over the range it rendered; a difference names each side's people as `a + b`.
+pub fn compare_together(schedules: &[&Schedule], theirs: &[Shift]) -> Option<Comparison> {
+    let from = theirs.iter().map(|it| it.start).min()?;
+    let to = theirs.iter().map(|it| it.end).max()?;
+    let ours: Vec<Vec<Shift>> = schedules.iter().map(|it| it.shifts(from, to)).collect();
+    let together = |shifts: &mut dyn Iterator<Item = &Shift>, at: Timestamp| -> Option<String> {
+        let mut people: Vec<&str> = shifts
+            .filter(|it| it.start <= at && at < it.end)
+            .filter_map(|it| it.person.as_deref())
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        (!people.is_empty()).then(|| people.join(" + "))
+    };
+    let mut edges: Vec<Timestamp> = ours
+        .iter()
+        .flatten()
+        .chain(theirs)
+        .flat_map(|it| [it.start, it.end])
+        .filter(|at| from <= *at && *at <= to)
+        .collect();
+    edges.sort();
+    edges.dedup();
+    let mut found: Vec<Difference> = Vec::new();
+    for pair in edges.windows(2) {
+        let (start, end) = (pair[0], pair[1]);
+        let a = together(&mut ours.iter().flatten(), start);
+        let b = together(&mut theirs.iter(), start);
+        if a == b {
+            continue;
+        }
+        match found.last_mut() {
+            Some(last) if last.end == start && last.ours == a && last.theirs == b => last.end = end,
+            _ => found.push(Difference {
+                start,
+                end,
+                ours: a,
+                theirs: b,
+            }),
+        }
+    }
+    Some(Comparison {
+        from,
+        to,
+        differences: found,
+    })
+}
+
 /// A stretch where Firebreak and the vendor put different people on call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {

@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use std::collections::HashMap;
 
+pub mod v3;
+
 use super::{
     Fidelity, ImportedContact, ImportedPerson, ImportedPolicy, ImportedSchedule, ImportedService,
     ImportedTeam, Plan, PlannedSchedule, Skip, compare,
@@ -284,7 +286,9 @@ pub fn escalation_policy(
                     Some(email) => targets.push(Target::Person(email)),
                     None => fidelity.note(format!("step {number}: user {id} is unknown; left out")),
                 },
-                "schedule" | "schedule_reference" => targets.push(Target::Schedule(id.to_string())),
+                "schedule" | "schedule_reference" | "schedule_v3_reference" => {
+                    targets.push(Target::Schedule(id.to_string()));
+                }
                 other => fidelity.note(format!(
                     "step {number}: a {other} target ({id}) is not imported"
                 )),
@@ -479,7 +483,7 @@ pub struct Account {
     /// `GET /teams` (names; members come from each user's `teams`).
     pub teams: Vec<Value>,
     pub schedules: Vec<(Value, Vec<Value>)>,
-    /// Shift-based schedules (`GET /v3/schedules`), which are reported, not imported.
+    /// Shift-based schedules (`GET /v3/schedules/{id}?include[]=final_schedule&since&until`).
     pub v3_schedules: Vec<Value>,
     pub escalation_policies: Vec<Value>,
     /// `GET /services?include[]=integrations`.
@@ -554,11 +558,7 @@ pub fn plan(account: &Account, now: Timestamp) -> Plan {
             });
     }
     for doc in &account.v3_schedules {
-        plan.schedules.push(Err(Skip {
-            vendor_id: text(&doc["id"]),
-            name: text(&doc["name"]),
-            why: "a shift-based (v3) schedule: not imported yet; make it by hand".into(),
-        }));
+        plan.schedules.extend(v3::schedule(doc, &email_of, now));
     }
     let imported: Vec<&str> = plan
         .schedules

@@ -321,8 +321,8 @@ fn an_escalation_policy_maps_step_by_step() {
             },
         ]
     );
-    // What does not map is said: an unknown user, a v3 schedule, round robin, a long wait,
-    // too many loops; a policy with nobody to page is skipped.
+    // What does not map is said: an unknown user, round robin, a long wait, too many loops;
+    // a v3 schedule is a target like any other; a policy with nobody to page is skipped.
     let doc = json!({
         "id": "PESCX", "name": "Odd", "num_loops": 12,
         "escalation_rules": [
@@ -331,7 +331,11 @@ fn an_escalation_policy_maps_step_by_step() {
             {"escalation_delay_in_minutes": 5, "targets": [{"id": "PV3", "type": "schedule_v3_reference"}]}]
     });
     let imported = pagerduty::escalation_policy(&doc, &email).unwrap();
-    assert_eq!(imported.policy.steps.len(), 1);
+    assert_eq!(imported.policy.steps.len(), 2);
+    assert_eq!(
+        imported.policy.steps[1].targets,
+        [Target::Schedule("PV3".into())]
+    );
     assert_eq!(imported.policy.steps[0].delay_minutes, 1440);
     assert_eq!(imported.policy.repeat, 9);
     let Fidelity::Approximated(notes) = imported.fidelity else {
@@ -341,7 +345,6 @@ fn an_escalation_policy_maps_step_by_step() {
         "user PGONE is unknown",
         "round robin",
         "waits 1440 minutes",
-        "schedule_v3_reference",
         "repeats 9 times",
     ] {
         assert!(
@@ -467,4 +470,144 @@ fn a_user_brings_phones_unverified_and_high_urgency_rules() {
         assert_eq!(pagerduty::user(&doc).unwrap().role, expected, "{role}");
     }
     assert!(pagerduty::user(&json!({"id": "P1", "name": "No mail"})).is_err());
+}
+
+#[test]
+fn v3_recurrences_and_strategies() {
+    use jiff::civil::Weekday::*;
+    for (rule, expected) in [
+        ("RRULE:FREQ=DAILY", Ok(crate::schedule::EVERY_DAY.to_vec())),
+        ("RRULE:FREQ=WEEKLY;BYDAY=MO,WE", Ok(vec![Monday, Wednesday])),
+        ("RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=SA", Ok(vec![Saturday])),
+        ("RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", Err(())),
+        ("RRULE:FREQ=MONTHLY", Err(())),
+        ("RRULE:FREQ=WEEKLY;BYDAY=XX", Err(())),
+    ] {
+        assert_eq!(
+            pagerduty::v3::recurrence(rule).map_err(|_| ()),
+            expected,
+            "{rule}"
+        );
+    }
+    let event = |kind: &str, shifts: i64, rule: &str| {
+        json!({"id": "PV3", "name": "Ops", "time_zone": "Europe/Berlin", "rotations": [{"id": "R", "events": [{
+            "name": "Day", "start_time": {"date_time": "2027-01-04T09:00:00"}, "end_time": {"date_time": "2027-01-04T17:00:00"},
+            "recurrence": [rule],
+            "assignment_strategy": {"type": kind, "shifts_per_member": shifts,
+                "members": [{"type": "user_member", "user_id": "PUSR0AA"}, {"type": "user_member", "user_id": "PUSR0BB"}]}}]}]})
+    };
+    let now = at("2027-01-01T00:00:00Z");
+    // Five weekday shifts each: a week's turn, exact.
+    let planned = pagerduty::v3::schedule(
+        &event(
+            "rotating_member_assignment_strategy",
+            5,
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        ),
+        &email_of,
+        now,
+    );
+    let it = planned[0].as_ref().unwrap();
+    assert_eq!(it.imported.fidelity, Fidelity::Exact);
+    assert_eq!(it.imported.schedule.layers[0].length, ShiftLength::Weeks(1));
+    assert_eq!(it.imported.target_id, "PV3");
+    // Two weekday shifts each does not fill whole weeks: said.
+    let planned = pagerduty::v3::schedule(
+        &event(
+            "rotating_member_assignment_strategy",
+            2,
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        ),
+        &email_of,
+        now,
+    );
+    assert!(matches!(
+        planned[0].as_ref().unwrap().imported.fidelity,
+        Fidelity::Approximated(_)
+    ));
+    // Everyone at once: a schedule per member.
+    let planned = pagerduty::v3::schedule(
+        &event("every_member_assignment_strategy", 1, "RRULE:FREQ=DAILY"),
+        &email_of,
+        now,
+    );
+    let names: Vec<&str> = planned
+        .iter()
+        .map(|it| it.as_ref().unwrap().imported.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Ops / Day (ana@example.com)", "Ops / Day (bo@example.com)"]
+    );
+    // A shift of a day or more is refused with its reason.
+    let mut long = event("every_member_assignment_strategy", 1, "RRULE:FREQ=DAILY");
+    long["rotations"][0]["events"][0]["end_time"]["date_time"] = json!("2027-01-05T09:00:00");
+    let planned = pagerduty::v3::schedule(&long, &email_of, now);
+    assert!(
+        planned[0]
+            .as_ref()
+            .unwrap_err()
+            .why
+            .contains("shorter than a day")
+    );
+}
+
+#[test]
+fn schedules_on_call_together_are_compared_together() {
+    use crate::schedule::{Layer, Schedule};
+    let layer = |person: &str, from: i8, to: i8| Layer {
+        name: person.into(),
+        start: jiff::civil::date(2027, 1, 4).at(0, 0, 0, 0),
+        length: ShiftLength::Weeks(1),
+        participants: vec![person.into()],
+        windows: vec![Window {
+            days: crate::schedule::EVERY_DAY.to_vec(),
+            from: Time::new(from, 0, 0, 0).unwrap(),
+            to: Time::new(to, 0, 0, 0).unwrap(),
+        }],
+        active_from: None,
+        active_until: None,
+    };
+    let one = |layer| Schedule {
+        zone: jiff::tz::TimeZone::UTC,
+        layers: vec![layer],
+        overrides: Vec::new(),
+    };
+    let (a, b) = (one(layer("a", 9, 17)), one(layer("b", 12, 20)));
+    let shift = |start: &str, end: &str, person: &str| Shift {
+        start: at(start),
+        end: at(end),
+        person: Some(person.into()),
+    };
+    let theirs = [
+        shift("2027-01-05T09:00:00Z", "2027-01-05T17:00:00Z", "a"),
+        shift("2027-01-05T12:00:00Z", "2027-01-05T20:00:00Z", "b"),
+    ];
+    let compared = super::compare_together(&[&a, &b], &theirs).unwrap();
+    assert_eq!(compared.differences, Vec::new());
+    // The vendor has b leave at 19:00: that hour differs, with both sides' people named.
+    let theirs = [
+        theirs[0].clone(),
+        shift("2027-01-05T12:00:00Z", "2027-01-05T19:00:00Z", "b"),
+    ];
+    let compared = super::compare_together(&[&a, &b], &theirs).unwrap();
+    assert_eq!(
+        compared.differences.len(),
+        0,
+        "the range ends where the vendor's does"
+    );
+    let theirs = [
+        shift("2027-01-05T09:00:00Z", "2027-01-05T17:00:00Z", "a"),
+        shift("2027-01-05T12:00:00Z", "2027-01-05T16:00:00Z", "b"),
+    ];
+    let compared = super::compare_together(&[&a, &b], &theirs).unwrap();
+    assert_eq!(
+        compared.differences,
+        [Difference {
+            start: at("2027-01-05T16:00:00Z"),
+            end: at("2027-01-05T17:00:00Z"),
+            ours: Some("a + b".into()),
+            theirs: Some("a".into()),
+        }]
+    );
 }

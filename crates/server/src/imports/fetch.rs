@@ -248,10 +248,24 @@ impl Api {
         }
         // Shift-based schedules are not in `/schedules`; an account without them may not
         // have the endpoint at all.
-        let v3_schedules = self
+        let mut v3_schedules = Vec::new();
+        for listed in self
             .list("/v3/schedules", "schedules")
             .await?
-            .unwrap_or_default();
+            .unwrap_or_default()
+        {
+            let Some(id) = listed["id"].as_str().map(url_segment) else {
+                continue;
+            };
+            if let Some(mut doc) = self
+                .get(&format!(
+                    "/v3/schedules/{id}?include[]=final_schedule&since={since}&until={until}"
+                ))
+                .await?
+            {
+                v3_schedules.push(doc["schedule"].take());
+            }
+        }
         let escalation_policies = self
             .required("/escalation_policies", "escalation_policies")
             .await?;

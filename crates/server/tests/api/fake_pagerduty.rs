@@ -25,6 +25,8 @@ pub struct Account {
     pub lists: HashMap<String, Vec<Value>>,
     /// Each schedule's `GET /schedules/{id}` document and its overrides.
     pub schedules: HashMap<String, (Value, Vec<Value>)>,
+    /// Each shift-based schedule's `GET /v3/schedules/{id}` document.
+    pub v3: HashMap<String, Value>,
     pub requests: Vec<String>,
     pub violations: Vec<String>,
     /// Answer the next request to this path with 429 (once).
@@ -59,6 +61,18 @@ impl FakePagerDuty {
                 key.to_string(),
                 value[items_key].as_array().cloned().unwrap_or_default(),
             );
+        }
+        let v3 = account.lists.get("v3").cloned().unwrap_or_default();
+        account.lists.insert(
+            "v3".into(),
+            v3.iter()
+                .map(|it| json!({"id": it["id"], "type": it["type"], "name": it["name"]}))
+                .collect(),
+        );
+        for doc in v3 {
+            account
+                .v3
+                .insert(doc["id"].as_str().unwrap().to_string(), doc);
         }
         let mut listed = Vec::new();
         let mut files: Vec<_> = std::fs::read_dir(dir.join("schedules"))
@@ -199,6 +213,19 @@ async fn answer(
         let items_key = if key == "v3" { "schedules" } else { key };
         axum::Json(json!({items_key: page, "limit": page_size, "offset": offset, "more": more, "total": null}))
             .into_response()
+    } else if let Some(id) = path.strip_prefix("/v3/schedules/") {
+        if !includes.iter().any(|it| it == "final_schedule")
+            || param("since").is_none()
+            || param("until").is_none()
+        {
+            account.violations.push(format!(
+                "{path}: without include[]=final_schedule, since and until"
+            ));
+        }
+        match account.v3.get(id) {
+            Some(doc) => axum::Json(json!({"schedule": doc})).into_response(),
+            None => return error(StatusCode::NOT_FOUND, "Not Found", 2100),
+        }
     } else if let Some(rest) = path.strip_prefix("/schedules/") {
         let (id, overrides) = match rest.strip_suffix("/overrides") {
             Some(id) => (id, true),

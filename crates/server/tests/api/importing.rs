@@ -159,11 +159,15 @@ both_backends!(a_pagerduty_account_moves_in, |app: TestApp| async move {
     }
     let plan = &planned["plan"];
     assert_eq!(plan["people"].as_array().unwrap().len(), 4);
-    for schedule in &plan["schedules"].as_array().unwrap()[..2] {
+    for schedule in &plan["schedules"].as_array().unwrap()[..3] {
         assert_eq!(schedule["fidelity"], "exact", "{schedule}");
         assert_eq!(schedule["compared"]["differences"], json!([]), "{schedule}");
     }
-    assert_eq!(plan["schedules"][2]["fidelity"], "skipped");
+    assert_eq!(
+        plan["schedules"].as_array().unwrap().len(),
+        5,
+        "the v3 schedule's three"
+    );
     let (_, services) = app.get("/api/v1/services").await;
     assert_eq!(services, json!([]), "planning makes nothing");
 
@@ -172,13 +176,10 @@ both_backends!(a_pagerduty_account_moves_in, |app: TestApp| async move {
     assert_eq!(status, StatusCode::OK, "{applied}");
     let first = outcomes(&applied);
     assert!(
-        first
-            .iter()
-            .all(|(_, id, outcome)| outcome == "created"
-                || (id == "PSCH9V3" && outcome == "skipped")),
+        first.iter().all(|(_, _, outcome)| outcome == "created"),
         "{first:?}"
     );
-    assert_eq!(first.len(), 4 + 1 + 3 + 1 + 1);
+    assert_eq!(first.len(), 4 + 1 + 5 + 1 + 1);
     let made = |section: &str, id: &str| -> String {
         applied["applied"]
             .as_array()
@@ -294,14 +295,11 @@ both_backends!(a_pagerduty_account_moves_in, |app: TestApp| async move {
     assert_eq!(status, StatusCode::OK, "{again}");
     let second = outcomes(&again);
     assert!(
-        second
-            .iter()
-            .all(|(_, id, outcome)| outcome == "unchanged"
-                || (id == "PSCH9V3" && outcome == "skipped")),
+        second.iter().all(|(_, _, outcome)| outcome == "unchanged"),
         "{second:?}"
     );
     let (_, schedules) = app.get("/api/v1/schedules").await;
-    assert_eq!(schedules.as_array().unwrap().len(), 2, "{schedules}");
+    assert_eq!(schedules.as_array().unwrap().len(), 5, "{schedules}");
     assert_eq!(
         app.store
             .contact_methods("ana.ortiz@example.com")
@@ -337,7 +335,6 @@ both_backends!(a_pagerduty_account_moves_in, |app: TestApp| async move {
     for (section, id, outcome) in &third {
         let expected = match id.as_str() {
             "PSCH8SE" => "updated",
-            "PSCH9V3" => "skipped",
             _ => "unchanged",
         };
         assert_eq!(outcome, expected, "{section} {id}: {third:?}");
