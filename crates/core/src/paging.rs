@@ -70,6 +70,7 @@ pub enum Target {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
+    /// Empty only in a first step that waits before anyone is paged.
     pub targets: Vec<Target>,
     /// How long the step waits for an acknowledgement before the next step.
     pub delay_minutes: i64,
@@ -109,7 +110,9 @@ impl Policy {
             return Err(PolicyError::NoSteps);
         }
         for (i, step) in self.steps.iter().enumerate() {
-            if step.targets.is_empty() {
+            // The first step may be a wait (Opsgenie's first rule "after 5 minutes"): it pages
+            // nobody and escalates after its delay. Any other step must page someone.
+            if step.targets.is_empty() && (i > 0 || self.steps.len() == 1) {
                 return Err(PolicyError::NoTargets(i + 1));
             }
             if !(1..=1440).contains(&step.delay_minutes) {
@@ -331,6 +334,10 @@ mod tests {
         let (fourth, due) = policy.next(third, due).unwrap();
         assert_eq!(policy.next(fourth, due), None, "exhausted");
         // Bad policies: each refused with its reason.
+        let wait = Step {
+            targets: vec![],
+            delay_minutes: 5,
+        };
         let cases = [
             (
                 Policy {
@@ -363,10 +370,23 @@ mod tests {
                 },
                 PolicyError::Repeat,
             ),
+            (
+                Policy {
+                    steps: vec![step("ana", 5), wait.clone()],
+                    repeat: 0,
+                },
+                PolicyError::NoTargets(2),
+            ),
         ];
         for (policy, error) in cases {
             assert_eq!(policy.check(), Err(error));
         }
+        // A first step may wait before anyone is paged (an Opsgenie rule "after 5 minutes").
+        let waits_first = Policy {
+            steps: vec![wait, step("ana", 5)],
+            repeat: 0,
+        };
+        assert_eq!(waits_first.check(), Ok(()));
     }
 
     #[test]

@@ -518,10 +518,15 @@ pub fn escalation(
     if rules.is_empty() {
         return Err("no rule has anyone Firebreak can page".into());
     }
-    if let Some((first, _)) = rules.first().filter(|(it, _)| *it > 0) {
-        fidelity.note(format!(
-            "Opsgenie waits {first} min before its first rule; Firebreak pages the first step at once"
-        ));
+    // A first rule that waits becomes a first step that pages nobody: the offsets from the
+    // alert's start stay what they were.
+    if let Some(first) = rules.first().map(|(it, _)| *it).filter(|it| *it > 0) {
+        rules.insert(0, (0, Vec::new()));
+        if first > 1440 {
+            fidelity.note(format!(
+                "the first rule waits {first} min; Firebreak waits at most 1440"
+            ));
+        }
     }
     let repeat = &doc["repeat"];
     let count = repeat["count"].as_i64().unwrap_or(0).max(0);

@@ -442,14 +442,16 @@ impl Run<'_> {
                     },
                 }
             }
-            if !targets.is_empty() {
+            // A step that waits before the first page has nobody in it by design; another
+            // left with nobody (its schedules were not imported) is dropped.
+            if !targets.is_empty() || step.targets.is_empty() {
                 steps.push(StepDoc {
                     targets,
                     delay_minutes: step.delay_minutes,
                 });
             }
         }
-        if steps.is_empty() {
+        if steps.iter().all(|it| it.targets.is_empty()) {
             return Err("no step has anyone Firebreak can page".into());
         }
         let doc = PolicyDoc {

@@ -39,6 +39,10 @@ pub struct StepForm {
     pub people: String,
     /// The schedule whose person on call it pages (id; empty: none).
     pub schedule: String,
+    /// Further schedules the step pages (an imported Opsgenie schedule's rotations): their
+    /// ids, carried through the form unchanged.
+    pub more_schedules: String,
+    pub more_count: usize,
     pub delay: i64,
 }
 
@@ -47,16 +51,38 @@ pub struct PolicyForm {
     pub key: String,
     pub name: String,
     pub repeat: i64,
+    /// Minutes the policy waits before its first page (0: at once).
+    pub wait_first: i64,
     pub steps: Vec<StepForm>,
 }
 
 fn policy_form(key: &str, policy: Option<&firebreak_store::EscalationPolicy>) -> PolicyForm {
-    let mut steps: Vec<StepForm> = policy
+    let all = policy
         .map(|it| it.policy.steps.as_slice())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // A first step with nobody in it is the wait before the first page.
+    let (wait_first, paging) = match all.split_first() {
+        Some((first, rest)) if first.targets.is_empty() => (first.delay_minutes, rest),
+        _ => (0, all),
+    };
+    let mut steps: Vec<StepForm> = paging
         .iter()
         .enumerate()
         .map(|(index, step)| StepForm {
+            more_schedules: step
+                .targets
+                .iter()
+                .filter(|it| it.kind == "schedule")
+                .skip(1)
+                .map(|it| it.id.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+            more_count: step
+                .targets
+                .iter()
+                .filter(|it| it.kind == "schedule")
+                .count()
+                .saturating_sub(1),
             index,
             people: step
                 .targets
@@ -78,12 +104,15 @@ fn policy_form(key: &str, policy: Option<&firebreak_store::EscalationPolicy>) ->
         index: steps.len(),
         people: String::new(),
         schedule: String::new(),
+        more_schedules: String::new(),
+        more_count: 0,
         delay: 15,
     });
     PolicyForm {
         key: key.to_string(),
         name: policy.map(|it| it.name.clone()).unwrap_or_default(),
         repeat: policy.map(|it| it.policy.repeat).unwrap_or_default(),
+        wait_first,
         steps,
     }
 }
@@ -106,15 +135,16 @@ pub fn policy_from_form(fields: &BTreeMap<String, String>) -> Result<PolicyBody,
             })
             .collect();
         let schedule = field(fields, &key("schedule"));
-        if !schedule.is_empty() {
-            targets.insert(
-                0,
-                TargetBody {
-                    kind: "schedule".into(),
-                    id: schedule,
-                },
-            );
-        }
+        let schedules = std::iter::once(schedule.as_str())
+            .chain(field(fields, &key("more_schedules")).split(','))
+            .map(str::trim)
+            .filter(|it| !it.is_empty())
+            .map(|id| TargetBody {
+                kind: "schedule".into(),
+                id: id.to_string(),
+            })
+            .collect::<Vec<_>>();
+        targets.splice(0..0, schedules);
         if targets.is_empty() {
             continue;
         }
@@ -125,6 +155,22 @@ pub fn policy_from_form(fields: &BTreeMap<String, String>) -> Result<PolicyBody,
                 .parse()
                 .map_err(|_| ApiError::field(&key("delay"), "a number of minutes (1 to 1440)"))?,
         });
+    }
+    let wait = field(fields, "wait_first");
+    let wait: i64 = if wait.is_empty() {
+        0
+    } else {
+        wait.parse()
+            .map_err(|_| ApiError::field("wait_first", "a number of minutes (0 to 1440)"))?
+    };
+    if wait > 0 {
+        steps.insert(
+            0,
+            StepBody {
+                targets: Vec::new(),
+                delay_minutes: wait,
+            },
+        );
     }
     let repeat = field(fields, "repeat");
     Ok(PolicyBody {
@@ -264,12 +310,16 @@ async fn render_page(
                         _ => lens.person(&t.id),
                     })
                     .collect();
-                format!(
-                    "{}. {} (then {} min)",
-                    i + 1,
-                    who.join(", "),
-                    step.delay_minutes
-                )
+                if who.is_empty() {
+                    format!("{}. wait {} min", i + 1, step.delay_minutes)
+                } else {
+                    format!(
+                        "{}. {} (then {} min)",
+                        i + 1,
+                        who.join(", "),
+                        step.delay_minutes
+                    )
+                }
             })
             .collect();
         let repeat = if policy.repeat > 0 {

@@ -578,6 +578,65 @@ both_backends!(an_opsgenie_account_moves_in, |app: TestApp| async move {
             .all(|it| it.2 == "unchanged" || it.2 == "skipped"),
         "{again}"
     );
+
+    // The first rule waits 2 minutes at Opsgenie now: the policy gains a first step that
+    // pages nobody, so every rule keeps its offset from the alert's start.
+    fake.account.lock().unwrap().escalations[0]["rules"][0]["delay"]["timeAmount"] = json!(2);
+    let (status, changed) = import_from(&app, "opsgenie", body(true)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        outcomes(&changed).contains(&(
+            "escalation_policies".into(),
+            "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9".into(),
+            "updated".into()
+        )),
+        "{changed}"
+    );
+    let waits = |policies: &Value| -> Vec<(usize, i64)> {
+        policies[0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| {
+                (
+                    it["targets"].as_array().unwrap().len(),
+                    it["delay_minutes"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (_, policies) = app.get("/api/v1/escalation-policies").await;
+    assert_eq!(waits(&policies), [(0, 2), (2, 3), (2, 10), (4, 10)]);
+    // Saved again through the Services page's form as it is shown (the wait, and a step's
+    // second schedule carried in the form), it stays the same.
+    let (cookie, csrf) = app.session("admin@test.example").await;
+    let (_, page) = app.page(&cookie, "/services").await;
+    assert!(
+        page.contains("more schedule(s) (kept)"),
+        "the form keeps the second rotation"
+    );
+    let everyone = "dana.kim@example.com\nana.ortiz@example.com\nbo.lindqvist@example.com\nchidi.okafor@example.com";
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "payments_escalation"),
+        ("repeat", "2"),
+        ("wait_first", "2"),
+        ("step0_schedule", nights.as_str()),
+        ("step0_more_schedules", business.as_str()),
+        ("step0_people", ""),
+        ("step0_delay", "3"),
+        ("step1_schedule", nights.as_str()),
+        ("step1_more_schedules", business.as_str()),
+        ("step1_people", ""),
+        ("step1_delay", "10"),
+        ("step2_schedule", ""),
+        ("step2_people", everyone),
+        ("step2_delay", "10"),
+    ];
+    let saved = app.form(&cookie, "/services/policies/form", &fields).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, after) = app.get("/api/v1/escalation-policies").await;
+    assert_eq!(waits(&after), waits(&policies), "{after}");
     assert_eq!(fake.violations(), Vec::<String>::new());
 });
 

@@ -363,3 +363,85 @@ both_backends!(
         );
     }
 );
+
+// A policy may wait before its first page (Opsgenie's first rule "after N minutes"): the
+// alert's first step pages nobody, and the next step pages when the wait is over.
+both_backends!(
+    a_policy_waits_before_its_first_page,
+    configure = |settings: &mut firebreak_server::settings::Settings| settings.workers = false,
+    |app: TestApp| async move {
+        let (status, policy) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/escalation-policies",
+                Some(json!({"name": "patient", "steps": [
+                    {"targets": [], "delay_minutes": 3},
+                    {"targets": [{"type": "person", "id": "ana@test.example"}], "delay_minutes": 5},
+                ]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{policy}");
+        // Only the first step may be a wait.
+        let (status, _) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/escalation-policies",
+                Some(json!({"name": "odd", "steps": [
+                    {"targets": [{"type": "person", "id": "ana@test.example"}], "delay_minutes": 5},
+                    {"targets": [], "delay_minutes": 3},
+                ]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, _) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/services",
+                Some(json!({"name": "patient", "escalation_policy": "patient"})),
+            )
+            .await;
+        let (_, key) = app
+            .call(
+                &app.admin,
+                Method::POST,
+                "/api/v1/services/patient/integration-keys",
+                Some(json!({"name": "monitor"})),
+            )
+            .await;
+        let event = json!({"routing_key": key["key"], "event_action": "trigger", "dedup_key": "slow",
+            "payload": {"summary": "Queue slow", "source": "q-1", "severity": "warning"}});
+        let (status, _) = crate::paging::enqueue(&app, event).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let horizon = |at: jiff::Timestamp| at + jiff::SignedDuration::from_hours(24);
+        let now = firebreak_store::clock::now();
+        let queued = app
+            .store
+            .claim_notifications(horizon(now), 100, jiff::SignedDuration::from_mins(1))
+            .await
+            .unwrap();
+        assert!(
+            queued.is_empty(),
+            "nobody is paged during the wait: {queued:?}"
+        );
+        let worker = firebreak_server::paging::pager::EscalationWorker {
+            store: app.store.clone(),
+            settings: std::sync::Arc::new(app.settings.clone()),
+        };
+        worker
+            .run_once(now + jiff::SignedDuration::from_mins(4))
+            .await
+            .unwrap();
+        let queued = app
+            .store
+            .claim_notifications(horizon(now), 100, jiff::SignedDuration::from_mins(1))
+            .await
+            .unwrap();
+        assert!(
+            queued.iter().any(|it| it.address == "ana@test.example"),
+            "the second step pages after the wait: {queued:?}"
+        );
+    }
+);
