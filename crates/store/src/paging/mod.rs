@@ -537,17 +537,7 @@ impl Pending {
     /// The person's account is disabled (they left, or were locked out): they are not paged.
     /// An address that is no account's is not disabled (a policy may page any email).
     async fn disabled(&mut self, tx: &mut Transaction<'static, Any>, person: &str) -> Result<bool> {
-        if let Some(disabled) = self.disabled.get(person) {
-            return Ok(*disabled);
-        }
-        let disabled_at: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT disabled_at FROM users WHERE email = $1")
-                .bind(person.to_string())
-                .fetch_optional(&mut **tx)
-                .await?;
-        let disabled = matches!(disabled_at, Some(Some(_)));
-        self.disabled.insert(person.to_string(), disabled);
-        Ok(disabled)
+        Ok(self.person(tx, person).await?.0)
     }
 
     /// A person's notification rules, soonest first, by methods that can be used (verified,
@@ -557,23 +547,49 @@ impl Pending {
         tx: &mut Transaction<'static, Any>,
         person: &str,
     ) -> Result<Vec<PageRule>> {
-        if let Some(rules) = self.rules.get(person) {
-            return Ok(rules.clone());
+        Ok(self.person(tx, person).await?.1)
+    }
+
+    /// Whether the person is disabled, and their rules: one statement per person and
+    /// transaction (a page asks both, inside the writer's transaction).
+    async fn person(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+    ) -> Result<(bool, Vec<PageRule>)> {
+        if let (Some(disabled), Some(rules)) = (self.disabled.get(person), self.rules.get(person)) {
+            return Ok((*disabled, rules.clone()));
         }
-        let mut rules: Vec<PageRule> = sqlx::query_as(
-            "SELECT r.delay_minutes, m.kind, m.address, m.secret FROM notification_rules r \
-             JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.person = $1 \
+        type Row = (
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT u.disabled_at, r.delay_minutes, m.kind, m.address, m.secret \
+             FROM (SELECT CAST($1 AS TEXT) AS email) p \
+             LEFT JOIN users u ON u.email = p.email \
+             LEFT JOIN notification_rules r ON r.person = p.email \
+             LEFT JOIN contact_methods m ON m.id = r.contact_method_id \
              AND m.verified_at IS NOT NULL AND m.stopped_at IS NULL AND m.failure IS NULL \
              ORDER BY r.delay_minutes",
         )
         .bind(person.to_string())
         .fetch_all(&mut **tx)
         .await?;
+        let disabled = rows.iter().any(|row| row.0.is_some());
+        let mut rules: Vec<PageRule> = rows
+            .into_iter()
+            .filter_map(|(_, delay, kind, address, secret)| Some((delay?, kind?, address?, secret)))
+            .collect();
         if rules.is_empty() {
             rules.push((0, "email".into(), person.to_string(), None));
         }
+        self.disabled.insert(person.to_string(), disabled);
         self.rules.insert(person.to_string(), rules.clone());
-        Ok(rules)
+        Ok((disabled, rules))
     }
 }
 
