@@ -80,8 +80,13 @@ struct Run<'a> {
 enum Before {
     New,
     Same(String),
-    Changed(String),
+    /// What it made, and the digest it kept then.
+    Changed(String, String),
 }
+
+/// Kept before a person's digest when the import found them already here: they keep their
+/// name and zone when the source changes.
+const MATCHED: &str = "matched:";
 
 impl Run<'_> {
     fn record(
@@ -111,8 +116,10 @@ impl Run<'_> {
                 .map_err(failed)?
             {
                 None => Before::New,
-                Some(it) if it.digest == digest => Before::Same(it.local_id),
-                Some(it) => Before::Changed(it.local_id),
+                Some(it) if it.digest.trim_start_matches(MATCHED) == digest => {
+                    Before::Same(it.local_id)
+                }
+                Some(it) => Before::Changed(it.local_id, it.digest),
             },
         )
     }
@@ -149,7 +156,11 @@ impl Run<'_> {
         let known = |local: &str| Uuid::parse_str(local).ok();
         let (user, outcome) = match self.before("person", &person.vendor_id, &digest).await? {
             Before::Same(local) => return Ok(("unchanged", local)),
-            Before::Changed(local) => match known(&local) {
+            Before::Changed(local, kept) if kept.starts_with(MATCHED) => {
+                let id = known(&local).ok_or("the person found before is gone")?;
+                (store.user(id).await.map_err(failed)?, "updated")
+            }
+            Before::Changed(local, _) => match known(&local) {
                 Some(id) => {
                     let patch = UserPatch {
                         name: Some(person.name.clone()),
@@ -189,7 +200,20 @@ impl Run<'_> {
         };
         self.contacts(person, &user.email).await?;
         let local = user.id.to_string();
-        self.remember("person", &person.vendor_id, &local, &digest)
+        let found_here = outcome == "matched"
+            || self
+                .state
+                .store
+                .import_ref(self.vendor, "person", &person.vendor_id)
+                .await
+                .map_err(failed)?
+                .is_some_and(|it| it.digest.starts_with(MATCHED));
+        let kept = if found_here {
+            format!("{MATCHED}{digest}")
+        } else {
+            digest
+        };
+        self.remember("person", &person.vendor_id, &local, &kept)
             .await?;
         Ok((outcome, local))
     }
@@ -297,7 +321,7 @@ impl Run<'_> {
         let digest = digest(&json!({"name": team.name, "members": team.members}));
         let (outcome, id) = match self.before("team", &team.vendor_id, &digest).await? {
             Before::Same(local) => ("unchanged", local),
-            Before::Changed(local) => {
+            Before::Changed(local, _) => {
                 store
                     .update_team(&local, &team.name, &team.members)
                     .await
@@ -382,7 +406,7 @@ impl Run<'_> {
             .await?
         {
             Before::Same(local) => return Ok(("unchanged", local)),
-            Before::Changed(local) => (
+            Before::Changed(local, _) => (
                 "updated",
                 store
                     .update_schedule(&local, fields, self.now)
@@ -462,7 +486,7 @@ impl Run<'_> {
         let digest = digest(&json!({"name": imported.name, "policy": doc}));
         let (outcome, id) = match self.before("policy", &imported.vendor_id, &digest).await? {
             Before::Same(local) => ("unchanged", local),
-            Before::Changed(local) => {
+            Before::Changed(local, _) => {
                 store
                     .update_policy(&local, &doc, self.now)
                     .await
@@ -518,7 +542,7 @@ impl Run<'_> {
         }));
         let (outcome, id) = match self.before("service", &imported.vendor_id, &digest).await? {
             Before::Same(local) => ("unchanged", local),
-            Before::Changed(local) => {
+            Before::Changed(local, _) => {
                 let current = store.service(&local).await.map_err(failed)?;
                 let service = Service {
                     name: imported.name.clone(),

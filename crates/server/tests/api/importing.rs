@@ -398,6 +398,28 @@ both_backends!(a_saved_account_applies, |app: TestApp| async move {
         outcomes(&again).iter().all(|it| it.2 == "unchanged"),
         "{again}"
     );
+    // Bo is renamed at PagerDuty and given a phone: the phone comes, the name Bo has here
+    // stays (he was here before the import).
+    let mut account = account;
+    account["users"][1]["name"] = json!("Bo L.");
+    account["users"][1]["contact_methods"] = json!([
+        {"id": "PCM09SM", "type": "sms_contact_method", "country_code": 46, "address": "701234567"}]);
+    let (status, changed) = import(&app, json!({"account": account, "apply": true})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        outcomes(&changed).contains(&("people".into(), "PUSR0BB".into(), "updated".into())),
+        "{changed}"
+    );
+    let bo = app
+        .store
+        .user_by_email("bo@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bo.name, "Bo");
+    let phones = app.store.contact_methods("bo@example.com").await.unwrap();
+    assert_eq!(phones[0].address, "+46701234567");
+    assert!(!phones[0].verified);
 });
 
 const OPSGENIE: &str = concat!(
