@@ -160,8 +160,18 @@ fn routes() -> Routes {
             get(followups::of_incident).post(followups::create),
         )
         .route("/followups", get(followups::list))
-        .route("/imports/pagerduty", post(crate::imports::api::pagerduty))
-        .route("/imports/opsgenie", post(crate::imports::api::opsgenie))
+        .route(
+            "/imports/pagerduty",
+            post(crate::imports::api::pagerduty).layer(axum::extract::DefaultBodyLimit::max(
+                crate::imports::MAX_ACCOUNT_BYTES,
+            )),
+        )
+        .route(
+            "/imports/opsgenie",
+            post(crate::imports::api::opsgenie).layer(axum::extract::DefaultBodyLimit::max(
+                crate::imports::MAX_ACCOUNT_BYTES,
+            )),
+        )
         .route("/followups/{id}", patch(followups::update))
         .route("/followups/{id}/export", post(followups::export))
         .route("/schedules", get(schedules::list).post(schedules::create))

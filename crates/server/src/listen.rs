@@ -145,6 +145,11 @@ pub async fn read_body_within(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    let max_bytes = if crate::imports::takes_large_bodies(parts.uri.path()) {
+        max_bytes.max(crate::imports::MAX_ACCOUNT_BYTES)
+    } else {
+        max_bytes
+    };
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, max_bytes)).await {
         Ok(Ok(bytes)) => {
             if carries_nul(&parts.headers, &bytes) {

@@ -177,10 +177,22 @@ pub(crate) fn week_windows(begin: i64, end: i64) -> Option<Vec<crate::schedule::
     Some(out)
 }
 
-/// Compares a schedule's shifts with the vendor's rendering over the range it rendered.
-pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option<Comparison> {
+/// The longest stretch a comparison covers: a vendor's rendering runs 90 days; one that
+/// claims centuries is cut here rather than computed.
+pub const MAX_COMPARED_DAYS: i64 = 400;
+
+/// The range a rendering covers: its first start to its last end, at most
+/// `MAX_COMPARED_DAYS` long.
+fn rendered_range(theirs: &[Shift]) -> Option<(Timestamp, Timestamp)> {
     let from = theirs.iter().map(|it| it.start).min()?;
     let to = theirs.iter().map(|it| it.end).max()?;
+    let longest = from.checked_add(jiff::SignedDuration::from_hours(24 * MAX_COMPARED_DAYS));
+    Some((from, longest.map_or(to, |it| to.min(it))))
+}
+
+/// Compares a schedule's shifts with the vendor's rendering over the range it rendered.
+pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option<Comparison> {
+    let (from, to) = rendered_range(theirs)?;
     let ours = schedule.shifts(from, to);
     Some(Comparison {
         from,
@@ -193,8 +205,7 @@ pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option
 /// schedule's events) against the vendor's rendering, which may have several people on call at
 /// once, over the range it rendered; a difference names each side's people as `a + b`.
 pub fn compare_together(schedules: &[&Schedule], theirs: &[Shift]) -> Option<Comparison> {
-    let from = theirs.iter().map(|it| it.start).min()?;
-    let to = theirs.iter().map(|it| it.end).max()?;
+    let (from, to) = rendered_range(theirs)?;
     let ours: Vec<Vec<Shift>> = schedules.iter().map(|it| it.shifts(from, to)).collect();
     let together = |shifts: &mut dyn Iterator<Item = &Shift>, at: Timestamp| -> Option<String> {
         let mut people: Vec<&str> = shifts

@@ -611,3 +611,18 @@ fn schedules_on_call_together_are_compared_together() {
         }]
     );
 }
+
+#[test]
+fn a_rendering_that_claims_centuries_is_compared_over_400_days() {
+    let (doc, overrides) = berlin();
+    let imported =
+        pagerduty::schedule(&doc, &overrides, &email_of, at("2026-10-01T00:00:00Z")).unwrap();
+    let theirs = [Shift {
+        start: at("2026-10-19T00:00:00Z"),
+        end: at("8026-10-19T00:00:00Z"),
+        person: Some("ana@example.com".into()),
+    }];
+    let compared = super::compare(&imported.schedule, &theirs).unwrap();
+    assert_eq!(compared.to, at("2027-11-23T00:00:00Z"));
+    assert!(!compared.differences.is_empty());
+}

@@ -20,6 +20,15 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Caller;
 use crate::settings::Secret;
 
+/// The largest saved account an import takes (a team's users, schedules with 90 days of
+/// rendering, policies and services run to megabytes, past the API's usual body limit).
+pub const MAX_ACCOUNT_BYTES: usize = 32 * 1024 * 1024;
+
+/// Whether a path takes a saved account (the import API and the admin page's form).
+pub fn takes_large_bodies(path: &str) -> bool {
+    path.starts_with("/api/v1/imports/") || path == "/import"
+}
+
 /// How long one request to the vendor's API may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 

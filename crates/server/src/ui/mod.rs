@@ -121,7 +121,11 @@ pub fn router() -> Router<AppState> {
         .route("/people", get(admin::people).post(admin::create_person))
         .route(
             "/import",
-            get(crate::imports::pages::page).post(crate::imports::pages::submit),
+            get(crate::imports::pages::page)
+                .post(crate::imports::pages::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::imports::MAX_ACCOUNT_BYTES,
+                )),
         )
         .route("/people/{id}", post(admin::update_person))
         .route("/people/{id}/sign-out", post(admin::sign_out_person))

@@ -372,7 +372,10 @@ both_backends!(a_saved_account_applies, |app: TestApp| async move {
             "email": "bo@example.com", "name": "Bo", "role": "responder", "password": "a long enough password"})))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, applied) = import(&app, json!({"account": account, "apply": true})).await;
+    // A real account's JSON runs past the API's usual 256 KiB: the import takes it.
+    let mut padded = account.clone();
+    padded["users"][3]["description"] = json!("x".repeat(400 * 1024));
+    let (status, applied) = import(&app, json!({"account": padded, "apply": true})).await;
     assert_eq!(status, StatusCode::OK, "{applied}");
     let found = outcomes(&applied);
     assert!(
