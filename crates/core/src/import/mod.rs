@@ -190,6 +190,33 @@ fn rendered_range(theirs: &[Shift]) -> Option<(Timestamp, Timestamp)> {
     Some((from, longest.map_or(to, |it| to.min(it))))
 }
 
+impl Plan {
+    /// Notes each policy step that names a vendor schedule the plan does not import (it will
+    /// page nobody there).
+    pub fn note_unimported_schedules(&mut self) {
+        let imported: Vec<String> = self
+            .schedules
+            .iter()
+            .filter_map(|it| it.as_ref().ok())
+            .map(|it| it.imported.target_id.clone())
+            .collect();
+        for policy in self.policies.iter_mut().filter_map(|it| it.as_mut().ok()) {
+            for (index, step) in policy.policy.steps.iter().enumerate() {
+                for target in &step.targets {
+                    if let crate::paging::Target::Schedule(id) = target
+                        && !imported.contains(id)
+                    {
+                        policy.fidelity.note(format!(
+                            "step {}: schedule {id} is not among the imported schedules",
+                            index + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Compares a schedule's shifts with the vendor's rendering over the range it rendered.
 pub fn compare(schedule: &crate::schedule::Schedule, theirs: &[Shift]) -> Option<Comparison> {
     let (from, to) = rendered_range(theirs)?;

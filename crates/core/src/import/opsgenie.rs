@@ -671,42 +671,20 @@ pub fn plan(account: &Account, now: Timestamp) -> Plan {
         plan.schedules
             .extend(schedule((doc, overrides, timeline), &email_of, now));
     }
-    let imported: Vec<&str> = plan
-        .schedules
-        .iter()
-        .filter_map(|it| it.as_ref().ok())
-        .map(|it| it.imported.target_id.as_str())
-        .collect();
     for doc in &account.escalations {
         plan.policies
-            .push(match escalation(doc, &email_of, &plan.teams) {
-                Ok(mut it) => {
-                    for (index, step) in it.policy.steps.iter().enumerate() {
-                        for target in &step.targets {
-                            if let Target::Schedule(id) = target
-                                && !imported.contains(&id.as_str())
-                            {
-                                it.fidelity.note(format!(
-                                    "step {}: schedule {id} is not among the imported schedules",
-                                    index + 1
-                                ));
-                            }
-                        }
-                    }
-                    Ok(it)
-                }
-                Err(why) => Err(Skip {
-                    vendor_id: text(&doc["id"]),
-                    name: text(&doc["name"]),
-                    why,
-                }),
-            });
+            .push(escalation(doc, &email_of, &plan.teams).map_err(|why| Skip {
+                vendor_id: text(&doc["id"]),
+                name: text(&doc["name"]),
+                why,
+            }));
     }
     plan.services = account
         .integrations
         .iter()
         .map(|it| integration(it, &account.teams))
         .collect();
+    plan.note_unimported_schedules();
     plan
 }
 

@@ -560,36 +560,15 @@ pub fn plan(account: &Account, now: Timestamp) -> Plan {
     for doc in &account.v3_schedules {
         plan.schedules.extend(v3::schedule(doc, &email_of, now));
     }
-    let imported: Vec<&str> = plan
-        .schedules
-        .iter()
-        .filter_map(|it| it.as_ref().ok())
-        .map(|it| it.imported.vendor_id.as_str())
-        .collect();
     for doc in &account.escalation_policies {
-        plan.policies.push(match escalation_policy(doc, &email_of) {
-            Ok(mut it) => {
-                for (index, step) in it.policy.steps.iter().enumerate() {
-                    for target in &step.targets {
-                        if let crate::paging::Target::Schedule(id) = target
-                            && !imported.contains(&id.as_str())
-                        {
-                            it.fidelity.note(format!(
-                                "step {}: schedule {id} is not among the imported schedules",
-                                index + 1
-                            ));
-                        }
-                    }
-                }
-                Ok(it)
-            }
-            Err(why) => Err(Skip {
+        plan.policies
+            .push(escalation_policy(doc, &email_of).map_err(|why| Skip {
                 vendor_id: text(&doc["id"]),
                 name: text(&doc["name"]),
                 why,
-            }),
-        });
+            }));
     }
     plan.services = account.services.iter().map(|it| Ok(service(it))).collect();
+    plan.note_unimported_schedules();
     plan
 }

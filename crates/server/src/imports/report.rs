@@ -129,103 +129,84 @@ fn skipped(skip: &Skip) -> Value {
     json!({"fidelity": "skipped", "why": skip.why, "id": skip.vendor_id, "name": skip.name})
 }
 
+/// A section of the plan: each imported object as `entry` says, each skipped one as skipped.
+fn entries<T>(list: &[Result<T, Skip>], entry: impl Fn(&T) -> Value) -> Vec<Value> {
+    list.iter()
+        .map(|it| match it {
+            Ok(it) => entry(it),
+            Err(skip) => skipped(skip),
+        })
+        .collect()
+}
+
 /// The plan: `people`, `teams`, `schedules` (each with what it was `compared` against),
 /// `escalation_policies`, `services`; each entry has the vendor's `id` and its `fidelity`
 /// (`exact`, `approximated` with `notes`, `skipped` with `why`).
 pub fn plan_json(plan: &Plan) -> Value {
-    let people: Vec<Value> = plan
-        .people
-        .iter()
-        .map(|it| match it {
-            Ok(person) => {
-                let mut entry = fidelity(&person.fidelity);
-                entry["id"] = json!(person.vendor_id);
-                entry["email"] = json!(person.email);
-                entry["name"] = json!(person.name);
-                entry["role"] = json!(person.role);
-                entry["zone"] = json!(person.zone);
-                entry["contacts"] = json!(
+    let people = entries(&plan.people, |person| {
+        let mut entry = fidelity(&person.fidelity);
+        entry["id"] = json!(person.vendor_id);
+        entry["email"] = json!(person.email);
+        entry["name"] = json!(person.name);
+        entry["role"] = json!(person.role);
+        entry["zone"] = json!(person.zone);
+        entry["contacts"] = json!(
                     person
                         .contacts
                         .iter()
                         .map(|it| json!({"kind": it.kind, "address": it.address, "verified": it.kind == "email"}))
                         .collect::<Vec<_>>()
                 );
-                entry["rules"] = json!(
+        entry["rules"] = json!(
                     person
                         .rules
                         .iter()
                         .map(|(delay, index)| json!({"after_minutes": delay, "by": person.contacts[*index].kind}))
                         .collect::<Vec<_>>()
                 );
-                entry
-            }
-            Err(skip) => skipped(skip),
-        })
-        .collect();
+        entry
+    });
     let teams: Vec<Value> = plan
         .teams
         .iter()
         .map(|it| json!({"fidelity": "exact", "id": it.vendor_id, "name": it.name, "members": it.members}))
         .collect();
-    let schedules: Vec<Value> = plan
-        .schedules
-        .iter()
-        .map(|it| match it {
-            Ok(planned) => {
-                let imported = &planned.imported;
-                let mut entry = fidelity(&imported.fidelity);
-                entry["id"] = json!(imported.vendor_id);
-                entry["name"] = json!(imported.name);
-                entry["zone"] = json!(imported.zone);
-                entry["layers"] = json!(imported.schedule.layers.len());
-                entry["overrides"] = json!(imported.schedule.overrides.len());
-                entry["compared"] = match &planned.compared {
-                    Some(compared) => json!({
-                        "from": compared.from.to_string(), "to": compared.to.to_string(),
-                        "differences": compared.differences.iter().map(|it| json!({
-                            "start": it.start.to_string(), "end": it.end.to_string(),
-                            "firebreak": it.ours, "vendor": it.theirs,
-                        })).collect::<Vec<_>>(),
-                    }),
-                    None => Value::Null,
-                };
-                entry
-            }
-            Err(skip) => skipped(skip),
-        })
-        .collect();
-    let policies: Vec<Value> = plan
-        .policies
-        .iter()
-        .map(|it| match it {
-            Ok(policy) => {
-                let mut entry = fidelity(&policy.fidelity);
-                entry["id"] = json!(policy.vendor_id);
-                entry["name"] = json!(policy.name);
-                entry["steps"] = json!(policy.policy.steps.len());
-                entry["repeat"] = json!(policy.policy.repeat);
-                entry
-            }
-            Err(skip) => skipped(skip),
-        })
-        .collect();
-    let services: Vec<Value> = plan
-        .services
-        .iter()
-        .map(|it| match it {
-            Ok(it) => {
-                let mut entry = fidelity(&it.fidelity);
-                entry["id"] = json!(it.vendor_id);
-                entry["name"] = json!(it.name);
-                entry["escalation_policy"] = json!(it.policy_vendor_id);
-                entry["keys_kept"] =
-                    json!(it.keys.iter().map(|(name, _)| name).collect::<Vec<_>>());
-                entry
-            }
-            Err(skip) => skipped(skip),
-        })
-        .collect();
+    let schedules = entries(&plan.schedules, |planned| {
+        let imported = &planned.imported;
+        let mut entry = fidelity(&imported.fidelity);
+        entry["id"] = json!(imported.vendor_id);
+        entry["name"] = json!(imported.name);
+        entry["zone"] = json!(imported.zone);
+        entry["layers"] = json!(imported.schedule.layers.len());
+        entry["overrides"] = json!(imported.schedule.overrides.len());
+        entry["compared"] = match &planned.compared {
+            Some(compared) => json!({
+                "from": compared.from.to_string(), "to": compared.to.to_string(),
+                "differences": compared.differences.iter().map(|it| json!({
+                    "start": it.start.to_string(), "end": it.end.to_string(),
+                    "firebreak": it.ours, "vendor": it.theirs,
+                })).collect::<Vec<_>>(),
+            }),
+            None => Value::Null,
+        };
+        entry
+    });
+    let policies = entries(&plan.policies, |policy| {
+        let mut entry = fidelity(&policy.fidelity);
+        entry["id"] = json!(policy.vendor_id);
+        entry["name"] = json!(policy.name);
+        entry["steps"] = json!(policy.policy.steps.len());
+        entry["repeat"] = json!(policy.policy.repeat);
+        entry
+    });
+    let services = entries(&plan.services, |it| {
+        let mut entry = fidelity(&it.fidelity);
+        entry["id"] = json!(it.vendor_id);
+        entry["name"] = json!(it.name);
+        entry["escalation_policy"] = json!(it.policy_vendor_id);
+        entry["keys_kept"] = json!(it.keys.iter().map(|(name, _)| name).collect::<Vec<_>>());
+        entry
+    });
     json!({
         "people": people,
         "teams": teams,

@@ -134,12 +134,7 @@ impl Store {
         delay_minutes: i64,
         now: Timestamp,
     ) -> Result<NotificationRule> {
-        let method = self
-            .contact_methods(person)
-            .await?
-            .into_iter()
-            .find(|it| it.id == contact_method_id)
-            .ok_or(StoreError::NotFound("contact method"))?;
+        let method = self.own_method(person, contact_method_id).await?;
         if !method.verified {
             return Err(StoreError::Conflict(
                 "verify this contact method first (a code is sent to it)".into(),
@@ -158,13 +153,17 @@ impl Store {
         delay_minutes: i64,
         now: Timestamp,
     ) -> Result<NotificationRule> {
-        let method = self
-            .contact_methods(person)
+        let method = self.own_method(person, contact_method_id).await?;
+        self.add_rule(person, method, delay_minutes, now).await
+    }
+
+    /// One of the person's own contact methods; `NotFound` for someone else's.
+    async fn own_method(&self, person: &str, id: &str) -> Result<ContactMethod> {
+        self.contact_methods(person)
             .await?
             .into_iter()
-            .find(|it| it.id == contact_method_id)
-            .ok_or(StoreError::NotFound("contact method"))?;
-        self.add_rule(person, method, delay_minutes, now).await
+            .find(|it| it.id == id)
+            .ok_or(StoreError::NotFound("contact method"))
     }
 
     async fn add_rule(
