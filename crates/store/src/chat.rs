@@ -143,7 +143,7 @@ pub struct ChatBacklog {
 /// Queues the chat work `event` owes, in the writer's transaction, from the incident as the
 /// batch leaves it.
 pub(crate) async fn queue(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     (incident, event): (&Incident, &StoredEvent),
     catalog: &Catalog,
     now: Timestamp,

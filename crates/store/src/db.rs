@@ -61,11 +61,12 @@ pub fn normalize_url(url: &str) -> (String, Backend) {
 
 /// SQLite: every pooled connection is an OS thread in sqlx, and on a small machine more of
 /// them than cores mostly adds context switches (measured on 2 cores: 8 connections gave a
-/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load). PostgreSQL connections
+/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load); the batching writer keeps
+/// one of them for itself, and the rest serve reads and the workers. PostgreSQL connections
 /// are sockets, and more of them let reads overlap.
 pub fn default_pool_size(backend: Backend) -> u32 {
     match backend {
-        Backend::Sqlite => 4,
+        Backend::Sqlite => 5,
         Backend::Postgres => 8,
     }
 }
@@ -75,8 +76,16 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
     let (url, backend) = normalize_url(url);
     let options = AnyConnectOptions::from_str(&url)?;
     let pool = AnyPoolOptions::new()
-        .max_connections(max_connections.unwrap_or_else(|| default_pool_size(backend)))
+        // The writer keeps one connection; at least one more serves everything else.
+        .max_connections(
+            max_connections
+                .unwrap_or_else(|| default_pool_size(backend))
+                .max(2),
+        )
         .min_connections(1)
+        // Checking an idle connection before handing it out is a round trip per acquire; a
+        // SQLite connection is a file and a thread, with nothing between them to break.
+        .test_before_acquire(backend == Backend::Postgres)
         .acquire_timeout(Duration::from_secs(10))
         // A connection handed back still inside a transaction is closed, not reused: when
         // SQLite rolls a transaction back by itself (a full disk), the driver's own ROLLBACK

@@ -230,7 +230,7 @@ impl Store {
             tokio::spawn(db::checkpoints(store.pool().clone(), store.closing()));
         }
         store.reload_workflow().await?;
-        tokio::spawn(writer::run(store.clone(), writer_rx, options.max_batch));
+        writer::start(store.clone(), writer_rx, options.max_batch)?;
         Ok(store)
     }
 

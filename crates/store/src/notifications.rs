@@ -117,7 +117,7 @@ fn when(at: Timestamp) -> String {
 /// Queues the notifications `event` owes, in the writer's transaction (after the event is
 /// inserted), from the incident as the batch leaves it.
 pub(crate) async fn queue(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     (incident, event): (&Incident, &StoredEvent),
     catalog: &Catalog,
     public_url: &str,
@@ -171,7 +171,7 @@ pub(crate) async fn queue(
 
 /// The texts of the updates a digest covers: posted after its `since`, before the digest.
 async fn digest_updates(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     event: &StoredEvent,
     since: Option<Timestamp>,
 ) -> Result<Vec<String>> {
@@ -212,16 +212,18 @@ impl Store {
         limit: i64,
         lease: SignedDuration,
     ) -> Result<Vec<Notification>> {
+        let due = "FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1)";
+        if !self.any_due(due, now).await? {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
         } else {
             ""
         };
-        let sql = format!(
-            "SELECT {COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until < $1) ORDER BY id LIMIT {limit}{lock}"
-        );
+        let sql = format!("SELECT {COLUMNS} {due} ORDER BY id LIMIT {limit}{lock}");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(now))
             .fetch_all(&mut *tx)

@@ -391,6 +391,14 @@ impl Store {
         limit: i64,
         lease: SignedDuration,
     ) -> Result<Vec<ClaimedDelivery>> {
+        let due = "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
+             AND w.deleted_at IS NULL AND w.active = 1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
+                 AND e.incident_id = d.incident_id AND e.status = 'pending' AND e.seq < d.seq)";
+        if !self.any_due(due, now).await? {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE OF d SKIP LOCKED"
@@ -398,12 +406,7 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until < $1) \
-             AND w.deleted_at IS NULL AND w.active = 1 \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
-                 AND e.incident_id = d.incident_id AND e.status = 'pending' AND e.seq < d.seq) \
-             ORDER BY d.id LIMIT {limit}{lock}"
+            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret {due} ORDER BY d.id LIMIT {limit}{lock}"
         );
         let rows: Vec<ClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(micros(now))
@@ -430,6 +433,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(claimed)
+    }
+
+    /// Whether `due` (`FROM … WHERE …`, with the time as `$1`) finds any row, read without
+    /// a write transaction: a worker that polls for due work takes the database's write lock
+    /// (on SQLite, the one the batching writer needs for every batch) only when there is some.
+    pub(crate) async fn any_due(&self, due: &str, now: Timestamp) -> Result<bool> {
+        let sql = format!("SELECT 1 AS found {due} LIMIT 1");
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(now))
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn record_delivery(

@@ -17,7 +17,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::multirow::Script;
+use crate::multirow;
 use crate::{Result, StoreError};
 
 /// The incident row's columns that reads and writes share, after `id`, in the order
@@ -177,54 +177,62 @@ fn coordination_from_json(text: Option<&str>) -> Result<Coordination> {
     }
 }
 
-/// Binds every incident column in `INCIDENT_COLUMNS` order to the script's statement.
-pub(crate) fn bind_incident(
-    script: &mut Script,
+/// Every incident column, in `INCIDENT_COLUMNS` order: one row of the writer's flush.
+pub(crate) fn incident_row(
     incident: &Incident,
     (declared_at, updated_at): (i64, i64),
     wake_at: Option<i64>,
-) {
-    script
-        .bind(incident.id.0.to_string())
-        .bind(incident.reference.0)
-        .bind(incident.title.clone())
-        .bind(incident.summary.clone())
-        .bind(incident.severity.clone())
-        .bind(incident.incident_type.as_str())
-        .bind(incident.impact.as_str())
-        .bind(incident.affected.text.clone())
-        .bind(incident.affected.count)
-        .bind(serde_json::to_string(&incident.services).unwrap_or_else(|_| "[]".into()))
-        .bind(i64::from(incident.private))
-        .bind(incident.mode.as_str())
-        .bind(incident.status.as_str())
-        .bind(serde_json::to_string(&incident.roles).unwrap_or_else(|_| "{}".into()))
-        .bind(incident.next_update_due.map(micros))
-        .bind(timestamps_to_json(&incident.timestamps))
-        .bind(incident.merged_into.map(|it| it.0))
-        .bind(incident.created_by.clone())
-        .bind(declared_at)
-        .bind(updated_at)
-        .bind(incident.last_seq)
-        .bind(incident.last_hash.clone())
-        .bind(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into()))
-        .bind(incident.freeze.as_ref().map(freeze_to_json))
-        .bind(notices_to_json(&incident.notices))
-        .bind(incident.updates_posted)
-        .bind(wake_at);
+) -> Vec<Value> {
+    multirow::row(
+        INCIDENT_COLUMNS,
+        [
+            json!(incident.id.0.to_string()),
+            json!(incident.reference.0),
+            json!(incident.title),
+            json!(incident.summary),
+            json!(incident.severity),
+            json!(incident.incident_type.as_str()),
+            json!(incident.impact.as_str()),
+            json!(incident.affected.text),
+            json!(incident.affected.count),
+            json!(serde_json::to_string(&incident.services).unwrap_or_else(|_| "[]".into())),
+            json!(i64::from(incident.private)),
+            json!(incident.mode.as_str()),
+            json!(incident.status.as_str()),
+            json!(serde_json::to_string(&incident.roles).unwrap_or_else(|_| "{}".into())),
+            json!(incident.next_update_due.map(micros)),
+            json!(timestamps_to_json(&incident.timestamps)),
+            json!(incident.merged_into.map(|it| it.0)),
+            json!(incident.created_by),
+            json!(declared_at),
+            json!(updated_at),
+            json!(incident.last_seq),
+            json!(incident.last_hash),
+            json!(serde_json::to_string(&incident.members).unwrap_or_else(|_| "[]".into())),
+            json!(incident.freeze.as_ref().map(freeze_to_json)),
+            json!(notices_to_json(&incident.notices)),
+            json!(incident.updates_posted),
+            json!(wake_at),
+        ],
+    )
 }
 
 /// The `incident_lists` columns, in this order: incident_id, actions, tasks, playbooks,
 /// coordination.
 pub const LIST_COLUMNS: &str = "incident_id, actions, tasks, playbooks, coordination";
 
-pub(crate) fn bind_lists(script: &mut Script, incident: &Incident) {
-    script
-        .bind(incident.id.0.to_string())
-        .bind(actions_to_json(&incident.actions))
-        .bind(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string())
-        .bind(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into()))
-        .bind(incident.coordination.to_json().to_string());
+/// An incident's lists, in `LIST_COLUMNS` order.
+pub(crate) fn lists_row(incident: &Incident) -> Vec<Value> {
+    multirow::row(
+        LIST_COLUMNS,
+        [
+            json!(incident.id.0.to_string()),
+            json!(actions_to_json(&incident.actions)),
+            json!(Value::Array(incident.tasks.iter().map(task_json).collect()).to_string()),
+            json!(serde_json::to_string(&incident.playbooks).unwrap_or_else(|_| "[]".into())),
+            json!(incident.coordination.to_json().to_string()),
+        ],
+    )
 }
 
 fn tasks_from_json(text: &str) -> Result<Vec<Task>> {

@@ -23,17 +23,16 @@ use uuid::Uuid;
 
 use crate::clock::{self, micros};
 use crate::db::{Backend, begin_write};
-use crate::multirow::{self, Script};
+use crate::multirow;
 
 mod cache;
+mod flush;
 mod statements;
 use crate::reads::{IncidentKey, StoredEvent};
-use crate::rows::{
-    INCIDENT_FROM, INCIDENT_SELECT, LIST_COLUMNS, bind_incident, bind_lists, incident_from_row,
-};
+use crate::rows::{INCIDENT_FROM, INCIDENT_SELECT, incident_from_row};
 use crate::{Result, Store, StoreError};
 use cache::Cache;
-use statements::{head_update_sql, row_changed, search_rows, upsert_sql};
+use statements::row_changed;
 
 /// Builds the command once the incident's current state is known (inside the transaction),
 /// so checks such as "merge into itself" see the state the command will apply to.
@@ -155,17 +154,73 @@ impl Store {
     }
 }
 
-pub(crate) async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+/// Starts the writer on a thread of its own, with its own single-threaded runtime. On the
+/// shared runtime, every time the writer awaited the database (a dozen times a batch) it was
+/// put back in a worker's queue behind the HTTP tasks that had arrived meanwhile, so under
+/// load each step of a batch waited for dozens of requests to be parsed and answered, and the
+/// batch's cycle (which bounds the command rate) stretched with the load. Alone on its thread
+/// it runs the moment its database call returns. It ends when the store closes or the runtime
+/// that opened the store shuts down.
+pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -> Result<()> {
+    let (alive, opener_gone) = oneshot::channel::<()>();
+    // Dropped, and so resolving `opener_gone`, when the opening runtime shuts down.
+    tokio::spawn(async move {
+        let _alive = alive;
+        std::future::pending::<()>().await
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| StoreError::Corrupt(format!("the writer's runtime: {err}")))?;
+    let mut closing = store.closing();
+    std::thread::Builder::new()
+        .name("firebreak-writer".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = run(store, jobs, max_batch) => {}
+                    _ = opener_gone => {}
+                    _ = closing.wait_for(|closed| *closed) => {}
+                }
+            })
+        })
+        .map_err(|err| StoreError::Corrupt(format!("the writer's thread: {err}")))?;
+    Ok(())
+}
+
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut cache = Cache::default();
+    let mut conn = Connection::default();
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
-        process_batch(&store, &mut cache, taken).await;
+        process_batch(&store, &mut conn, &mut cache, taken).await;
     }
 }
 
-async fn process_batch(store: &Store, cache: &mut Cache, jobs: Vec<Job>) {
-    let committed = commit_guarded(store, cache, &jobs, false).await;
+/// The writer's own connection, kept between batches: taking one from the pool for each
+/// batch cost a check of the connection (a round trip) and, on SQLite, a connection whose
+/// page cache another connection's writes had emptied. Given back to the pool after a
+/// batch that failed, whose connection may be left in a state the pool knows how to judge
+/// (`db::connect`'s `after_release`), and taken again for the next.
+#[derive(Default)]
+struct Connection(Option<sqlx::pool::PoolConnection<Any>>);
+
+impl Connection {
+    async fn get(&mut self, store: &Store) -> Result<&mut sqlx::pool::PoolConnection<Any>> {
+        if self.0.is_none() {
+            self.0 = Some(store.pool().acquire().await?);
+        }
+        self.0.as_mut().ok_or(StoreError::Closed)
+    }
+
+    fn give_back(&mut self) {
+        self.0 = None;
+    }
+}
+
+async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, jobs: Vec<Job>) {
+    let committed = commit_guarded(store, conn, cache, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
         Ok(results) => {
@@ -185,7 +240,7 @@ async fn process_batch(store: &Store, cache: &mut Cache, jobs: Vec<Job>) {
             tracing::warn!(error = %err, n_jobs = jobs.len(), "batch failed; retrying its jobs one by one");
             for job in jobs {
                 let committed =
-                    commit_guarded(store, cache, std::slice::from_ref(&job), true).await;
+                    commit_guarded(store, conn, cache, std::slice::from_ref(&job), true).await;
                 store.note_write(committed.as_ref().map(|_| ()));
                 let result = match committed {
                     Ok(mut results) => results.pop().unwrap_or(Err(StoreError::Closed)),
@@ -203,15 +258,19 @@ async fn process_batch(store: &Store, cache: &mut Cache, jobs: Vec<Job>) {
 /// the job that panics fails.
 async fn commit_guarded(
     store: &Store,
+    conn: &mut Connection,
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,
 ) -> Result<Vec<Result<Outcome>>> {
     use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(commit_batch(store, cache, jobs, retry))
+    let result = std::panic::AssertUnwindSafe(commit_batch(store, conn, cache, jobs, retry))
         .catch_unwind()
-        .await
-    {
+        .await;
+    if !matches!(result, Ok(Ok(_))) {
+        conn.give_back();
+    }
+    match result {
         Ok(result) => result,
         Err(panic) => {
             let message = panic
@@ -242,6 +301,7 @@ impl Work {
 /// was lost; each is first looked up by its claim.
 async fn commit_batch(
     store: &Store,
+    conn: &mut Connection,
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,
@@ -250,7 +310,8 @@ async fn commit_batch(
     if retry && let Some(done) = lost_answer(store, jobs).await? {
         return Ok(vec![Ok(done)]);
     }
-    let mut tx = store.pool().begin_with(begin_write(backend)).await?;
+    let conn = conn.get(store).await?;
+    let mut tx = sqlx::Connection::begin_with(&mut **conn, begin_write(backend)).await?;
     let mut batch = Batch::new(backend, clock::now());
     // One catalog for the whole batch, even if an admin changes the rules meanwhile.
     let catalog = store.catalog();
@@ -350,26 +411,6 @@ impl Batch {
             .push((id, incident_id, first, last, outcome.created));
     }
 
-    /// Each command's claim, in the flush's script.
-    fn write_claims(&self, script: &mut Script) {
-        let now = micros(self.now);
-        for (start, len) in multirow::chunks(self.claims.len()) {
-            script.statement(format!(
-                "INSERT INTO command_claims (id, incident_id, first_seq, last_seq, created, created_at) VALUES {}",
-                multirow::values(self.backend, len, 6)
-            ));
-            for (id, incident_id, first, last, created) in &self.claims[start..start + len] {
-                script
-                    .bind(id.to_string())
-                    .bind(incident_id.clone())
-                    .bind(*first)
-                    .bind(*last)
-                    .bind(i64::from(*created))
-                    .bind(now);
-            }
-        }
-    }
-
     fn new(backend: Backend, now: Timestamp) -> Self {
         Batch {
             backend,
@@ -387,7 +428,7 @@ impl Batch {
     /// The incident as this batch sees it, loading (and on PostgreSQL locking) it once.
     async fn incident(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         key: IncidentKey,
     ) -> Result<Incident> {
         let known = match key {
@@ -408,7 +449,7 @@ impl Batch {
     /// to report.
     async fn preload(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         keys: &[IncidentKey],
         cache: &Cache,
     ) -> Result<()> {
@@ -513,7 +554,7 @@ impl Batch {
     /// the incident being changed is locked). A hidden one is reported as missing.
     async fn visible(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         reference: Reference,
         access: &Access,
     ) -> Result<bool> {
@@ -534,126 +575,10 @@ impl Batch {
             None => Ok(false),
         }
     }
-
-    /// Writes incident rows first (events refer to them), then events, outbox rows and each
-    /// command's claim, then the notifications and chat work the events owe.
-    async fn flush(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        catalog: &Catalog,
-        public_url: &str,
-    ) -> Result<()> {
-        let now = micros(self.now);
-        let mut script = Script::default();
-        let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
-            .dirty
-            .iter()
-            .filter_map(|id| self.incidents.get(id).map(|it| &**it))
-            .partition(|it| self.rows_dirty.contains(&it.id.0));
-        for (start, len) in multirow::chunks(heads.len()) {
-            script.statement(head_update_sql(self.backend, len));
-            for incident in &heads[start..start + len] {
-                let wake_at = firebreak_core::due::wake_at(incident, catalog).map(micros);
-                script
-                    .bind(incident.id.0.to_string())
-                    .bind(incident.last_seq)
-                    .bind(incident.last_hash.clone())
-                    .bind(now)
-                    .bind(wake_at);
-            }
-        }
-        for (start, len) in multirow::chunks(rows.len()) {
-            script.statement(upsert_sql(self.backend, len));
-            for incident in &rows[start..start + len] {
-                let declared_at = incident
-                    .timestamp(firebreak_core::TimestampName::Declared)
-                    .observed
-                    .map(micros)
-                    .unwrap_or(now);
-                let wake_at = firebreak_core::due::wake_at(incident, catalog).map(micros);
-                bind_incident(&mut script, incident, (declared_at, now), wake_at);
-            }
-        }
-        let lists: Vec<&Incident> = self
-            .lists_dirty
-            .iter()
-            .filter_map(|id| self.incidents.get(id).map(|it| &**it))
-            .collect();
-        for (start, len) in multirow::chunks(lists.len()) {
-            script.statement(format!(
-                "INSERT INTO incident_lists ({LIST_COLUMNS}) VALUES {} ON CONFLICT (incident_id) DO UPDATE SET \
-                 actions = excluded.actions, tasks = excluded.tasks, playbooks = excluded.playbooks, \
-                 coordination = excluded.coordination",
-                multirow::values(self.backend, len, 5)
-            ));
-            for incident in &lists[start..start + len] {
-                bind_lists(&mut script, incident);
-            }
-        }
-        for (start, len) in multirow::chunks(self.events.len()) {
-            let chunk = &self.events[start..start + len];
-            script.statement(format!(
-                "INSERT INTO events (incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash) VALUES {}",
-                multirow::values(self.backend, len, 9)
-            ));
-            for event in chunk {
-                script
-                    .bind(event.incident_id.to_string())
-                    .bind(event.seq)
-                    .bind(event.kind.as_str())
-                    .bind(event.actor.to_string())
-                    .bind(event.observed_at_us)
-                    .bind(event.occurred_at_us)
-                    .bind(event.body.clone())
-                    .bind(event.prev_hash.clone())
-                    .bind(event.hash.clone());
-            }
-            if self.backend == Backend::Sqlite {
-                search_rows(&mut script, chunk);
-            }
-            // The outgoing work of these events, queued in the same transaction: it exists
-            // exactly when the events do.
-            script.statement(format!(
-                "INSERT INTO outbox (incident_id, seq, kind, private, created_at) VALUES {}",
-                multirow::values(self.backend, len, 5)
-            ));
-            for event in chunk {
-                script
-                    .bind(event.incident_id.to_string())
-                    .bind(event.seq)
-                    .bind(event.kind.as_str())
-                    .bind(i64::from(event.private))
-                    .bind(now);
-            }
-        }
-        self.write_claims(&mut script);
-        script.run(tx).await?;
-        // Notifications are outbox work too: queued with their events, never apart.
-        for event in &self.events {
-            if !event.kind.notifies() {
-                continue;
-            }
-            let Some(incident) = self.incidents.get(&event.incident_id.0) else {
-                continue;
-            };
-            crate::notifications::queue(tx, (incident, event), catalog, public_url, self.now)
-                .await?;
-        }
-        // And so is chat work.
-        if catalog.chat.is_some() {
-            for event in &self.events {
-                let Some(incident) = self.incidents.get(&event.incident_id.0) else {
-                    continue;
-                };
-                crate::chat::queue(tx, (incident, event), catalog, self.now).await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn run_declare(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     batch: &mut Batch,
     catalog: &Catalog,
     new: &NewIncident,
@@ -720,7 +645,7 @@ async fn run_declare(
 }
 
 async fn run_command(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     batch: &mut Batch,
     catalog: &Catalog,
     (key, access): (IncidentKey, &Access),
@@ -794,7 +719,7 @@ async fn run_command(
 }
 
 async fn load(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     backend: Backend,
     key: IncidentKey,
 ) -> Result<Incident> {
@@ -850,7 +775,7 @@ async fn lost_answer(store: &Store, jobs: &[Job]) -> Result<Option<Outcome>> {
 /// incident's row is locked (PostgreSQL) or the database is (SQLite) for the whole batch,
 /// and a follow-up or post-mortem that changes takes the same lock first
 /// (`lock_incident`), so the answer cannot go stale before the commit.
-async fn learning(tx: &mut Transaction<'static, Any>, id: IncidentId) -> Result<Learning> {
+async fn learning(tx: &mut Transaction<'_, Any>, id: IncidentId) -> Result<Learning> {
     let id = id.0.to_string();
     let (postmortem, open_followups): (Option<String>, i64) = sqlx::query_as(
         "SELECT (SELECT status FROM postmortems WHERE incident_id = $1) AS postmortem, \
@@ -876,7 +801,7 @@ async fn learning(tx: &mut Transaction<'static, Any>, id: IncidentId) -> Result<
 /// row on PostgreSQL; SQLite's write transactions already exclude each other), so a change
 /// to a follow-up or post-mortem is either seen by the close or waits for it.
 pub(crate) async fn lock_incident(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     backend: Backend,
     id: Uuid,
 ) -> Result<()> {
@@ -938,7 +863,7 @@ const SYSTEM: &str = "firebreak";
 /// the person who acted joins the incident, the workflow rules fire on what `happened`, a
 /// freeze ends with the incident, and when it stops being live everyone leaves and is thanked.
 async fn follow_ups(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     incident: &mut Incident,
     happened: &[EventData],
     actor: &str,
@@ -979,7 +904,7 @@ async fn follow_ups(
 }
 
 /// A person's IANA time zone (UTC for someone Firebreak does not know).
-async fn person_zone(tx: &mut Transaction<'static, Any>, email: &str) -> Result<String> {
+async fn person_zone(tx: &mut Transaction<'_, Any>, email: &str) -> Result<String> {
     let zone: Option<String> = sqlx::query_scalar("SELECT time_zone FROM users WHERE email = $1")
         .bind(email.to_string())
         .fetch_optional(&mut **tx)

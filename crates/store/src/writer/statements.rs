@@ -1,39 +1,45 @@
-//! The statements the writer's flush is made of: an incident's head or whole row, and
+//! The statements the writer's flush is made of, each reading its rows from a
+//! `multirow::source`: an incident's head or whole row, its lists, plain inserts, and
 //! SQLite's search rows for the events of a batch.
 
 use std::sync::Arc;
 
 use firebreak_core::Incident;
+use serde_json::{Value, json};
 
 use crate::db::Backend;
 use crate::multirow::{self, Script};
 use crate::reads::StoredEvent;
-use crate::rows::INCIDENT_COLUMNS;
+use crate::rows::{INCIDENT_COLUMNS, LIST_COLUMNS};
 
-/// SQLite's full-text index rows for `events` (just inserted by the same script): each
-/// event's `core::event::search_text` under the event's rowid. Events without words get none.
+/// SQLite's full-text index rows for `events` (inserted just before, in the same script):
+/// each event's `core::event::search_text` under the event's rowid. Events without words get
+/// none.
 pub(super) fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
-    let words: Vec<(&StoredEvent, String)> = events
+    let rows: Vec<Vec<Value>> = events
         .iter()
         .filter_map(|event| {
             let body = serde_json::from_str(&event.body).ok()?;
             let text = firebreak_core::event::search_text(&body);
-            (!text.is_empty()).then_some((event.as_ref(), text))
+            (!text.is_empty()).then(|| {
+                multirow::row(
+                    "incident_id, seq, text",
+                    [
+                        json!(event.incident_id.to_string()),
+                        json!(event.seq),
+                        json!(text),
+                    ],
+                )
+            })
         })
         .collect();
-    for (start, len) in multirow::chunks(words.len()) {
-        script.statement(format!(
-            "INSERT INTO search_fts (rowid, text) SELECT e.rowid, v.column3 FROM (VALUES {}) AS v \
-             JOIN events e ON e.incident_id = v.column1 AND e.seq = v.column2",
-            multirow::values(Backend::Sqlite, len, 3)
-        ));
-        for (event, text) in &words[start..start + len] {
-            script
-                .bind(event.incident_id.to_string())
-                .bind(event.seq)
-                .bind(text.clone());
-        }
-    }
+    let columns = "incident_id, seq, text";
+    let sql = format!(
+        "INSERT INTO search_fts (rowid, text) SELECT e.rowid, j.text FROM {} AS j \
+         JOIN events e ON e.incident_id = j.incident_id AND e.seq = j.seq",
+        multirow::source(Backend::Sqlite, "search_fts", columns)
+    );
+    script.rows(&sql, columns, rows);
 }
 
 /// Whether an incident's row needs more than its head (`last_seq`, `last_hash`, and the
@@ -93,34 +99,49 @@ pub(super) fn row_changed(before: &Incident, after: &Incident) -> bool {
         || *created_by != before.created_by
 }
 
-/// Writes the head of `n_rows` incidents (id, last_seq, last_hash, updated_at, wake_at).
-pub(super) fn head_update_sql(backend: Backend, n_rows: usize) -> String {
-    let values = multirow::values(backend, n_rows, 5);
-    match backend {
-        Backend::Sqlite => format!(
-            "UPDATE incidents SET last_seq = v.column2, last_hash = v.column3, updated_at = v.column4, \
-             wake_at = v.column5 FROM (VALUES {values}) AS v WHERE incidents.id = v.column1"
-        ),
-        Backend::Postgres => format!(
-            "UPDATE incidents SET last_seq = v.last_seq, last_hash = v.last_hash, updated_at = v.updated_at, \
-             wake_at = v.wake_at FROM (VALUES {values}) AS v (id, last_seq, last_hash, updated_at, wake_at) \
-             WHERE incidents.id = v.id"
-        ),
-    }
+/// The columns of an incident's head, which every write that adds events sets.
+pub(super) const HEAD_COLUMNS: &str = "id, last_seq, last_hash, updated_at, wake_at";
+
+/// Writes the head (`HEAD_COLUMNS`) of the incidents in its rows.
+pub(super) fn head_update_sql(backend: Backend) -> String {
+    format!(
+        "UPDATE incidents SET last_seq = j.last_seq, last_hash = j.last_hash, \
+         updated_at = j.updated_at, wake_at = j.wake_at FROM {} AS j WHERE incidents.id = j.id",
+        multirow::source(backend, "incidents", HEAD_COLUMNS)
+    )
 }
 
-/// An upsert of `n_rows` incidents; `created_by`, `number` and `declared_at` never change.
-pub(super) fn upsert_sql(backend: Backend, n_rows: usize) -> String {
-    let columns: Vec<&str> = INCIDENT_COLUMNS.split(", ").collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .filter(|it| !matches!(**it, "id" | "number" | "declared_at" | "created_by"))
+/// An upsert of the incidents in its rows; `created_by`, `number` and `declared_at` never
+/// change. (`WHERE true` tells SQLite's parser that `ON CONFLICT` belongs to the insert, not
+/// to the select's join.)
+pub(super) fn upsert_sql(backend: Backend) -> String {
+    let updates: Vec<String> = INCIDENT_COLUMNS
+        .split(", ")
+        .filter(|it| !matches!(*it, "id" | "number" | "declared_at" | "created_by"))
         .map(|it| format!("{it} = excluded.{it}"))
         .collect();
     format!(
-        "INSERT INTO incidents ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
-        columns.join(", "),
-        multirow::values(backend, n_rows, columns.len()),
+        "INSERT INTO incidents ({INCIDENT_COLUMNS}) SELECT {INCIDENT_COLUMNS} FROM {} AS j \
+         WHERE true ON CONFLICT (id) DO UPDATE SET {}",
+        multirow::source(backend, "incidents", INCIDENT_COLUMNS),
         updates.join(", ")
+    )
+}
+
+/// An upsert of the incident lists in its rows.
+pub(super) fn lists_sql(backend: Backend) -> String {
+    format!(
+        "INSERT INTO incident_lists ({LIST_COLUMNS}) SELECT {LIST_COLUMNS} FROM {} AS j WHERE true \
+         ON CONFLICT (incident_id) DO UPDATE SET actions = excluded.actions, tasks = excluded.tasks, \
+         playbooks = excluded.playbooks, coordination = excluded.coordination",
+        multirow::source(backend, "incident_lists", LIST_COLUMNS)
+    )
+}
+
+/// An insert of its rows into `table`.
+pub(super) fn insert_sql(backend: Backend, table: &str, columns: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {} AS j",
+        multirow::source(backend, table, columns)
     )
 }
