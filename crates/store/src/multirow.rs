@@ -10,6 +10,11 @@
 //! chunks whose sizes are powers of two, so a table has at most a handful of distinct
 //! statements, each prepared once per connection. PostgreSQL needs `$N`, which it numbers
 //! without a scan; it gets the same chunks, so its statements are cached too.
+//!
+//! The batching writer goes one step further (`source`, `Script::rows`): each table's rows
+//! come from a source whose text does not depend on the number of rows at all (fixed-size
+//! `VALUES` padded with NULL rows on SQLite, one JSON parameter on PostgreSQL), so its whole
+//! flush is one unchanging script, sent to SQLite in one call.
 
 use serde_json::Value;
 
@@ -275,5 +280,39 @@ mod tests {
         assert_eq!(values_after(Backend::Postgres, 1, 2, 3), "($4, $5)");
         assert_eq!(list(Backend::Postgres, 3, 1), "$2, $3, $4");
         assert_eq!(list(Backend::Sqlite, 2, 5), "?, ?");
+    }
+
+    /// SQLite: every statement holds `SOURCE_ROWS` rows, padded with NULLs, and even no rows
+    /// make one statement, so the script's text is the same whatever the batch. PostgreSQL:
+    /// one statement of one JSON parameter, or none.
+    #[test]
+    fn rows_keep_the_script_text_fixed() {
+        use serde_json::json;
+        let sql = "INSERT INTO t (a, b) SELECT a, b FROM src AS j";
+        let row = |n: i64| row("a, b", [json!(format!("id{n}")), json!(n)]);
+        for (n_rows, statements) in [(0, 1), (1, 1), (32, 1), (33, 2), (64, 2), (65, 3)] {
+            let mut script = Script::new(Backend::Sqlite);
+            script.rows(sql, "a, b", (0..n_rows).map(row).collect());
+            assert_eq!(script.sql.len(), statements, "{n_rows} rows");
+            assert!(script.sql.iter().all(|it| it == sql));
+            for args in &script.args {
+                assert_eq!(args.values.0.len(), SOURCE_ROWS * 2, "{n_rows} rows");
+            }
+        }
+        let mut script = Script::new(Backend::Postgres);
+        script.rows(sql, "a, b", Vec::new());
+        assert!(script.sql.is_empty());
+        script.rows(sql, "a, b", (0..40).map(row).collect());
+        assert_eq!(script.sql.len(), 1);
+        assert_eq!(script.args[0].values.0.len(), 1);
+
+        let text = source(Backend::Sqlite, "t", "a, b");
+        assert!(text.starts_with("(SELECT column1 AS a, column2 AS b FROM (VALUES (?, ?), "));
+        assert!(text.ends_with(") WHERE column1 IS NOT NULL)"));
+        assert_eq!(text.matches('?').count(), SOURCE_ROWS * 2);
+        assert_eq!(
+            source(Backend::Postgres, "t", "a, b"),
+            "json_populate_recordset(NULL::t, $1::json)"
+        );
     }
 }

@@ -171,7 +171,9 @@ pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| StoreError::Corrupt(format!("the writer's runtime: {err}")))?;
+        .map_err(|err| {
+            StoreError::Connect(format!("could not start the writer's runtime: {err}"))
+        })?;
     let mut closing = store.closing();
     std::thread::Builder::new()
         .name("firebreak-writer".into())
@@ -184,7 +186,9 @@ pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -
                 }
             })
         })
-        .map_err(|err| StoreError::Corrupt(format!("the writer's thread: {err}")))?;
+        .map_err(|err| {
+            StoreError::Connect(format!("could not start the writer's thread: {err}"))
+        })?;
     Ok(())
 }
 
