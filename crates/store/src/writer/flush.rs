@@ -1,6 +1,8 @@
 //! The flush: everything a batch wrote, in one script (`multirow::Script`) of a few
 //! statements whose text does not change with the batch (`multirow::source`).
 
+use std::sync::LazyLock;
+
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
@@ -8,7 +10,7 @@ use firebreak_core::{Catalog, Incident};
 
 use super::Batch;
 use super::statements::{
-    HEAD_COLUMNS, head_update_sql, insert_sql, lists_sql, search_rows, upsert_sql,
+    HEAD_COLUMNS, head_update_sql, insert_sql, lists_sql, search_rows, search_sql, upsert_sql,
 };
 use crate::Result;
 use crate::clock::micros;
@@ -21,6 +23,40 @@ const EVENT_COLUMNS: &str =
     "incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash";
 const OUTBOX_COLUMNS: &str = "incident_id, seq, kind, private, created_at";
 const CLAIM_COLUMNS: &str = "id, incident_id, first_seq, last_seq, created, created_at";
+
+/// The flush's statements. Their text never changes, so each backend's are built once.
+struct FlushSql {
+    heads: String,
+    upsert: String,
+    lists: String,
+    events: String,
+    search: String,
+    outbox: String,
+    claims: String,
+}
+
+impl FlushSql {
+    fn of(backend: Backend) -> &'static FlushSql {
+        static SQLITE: LazyLock<FlushSql> = LazyLock::new(|| FlushSql::new(Backend::Sqlite));
+        static POSTGRES: LazyLock<FlushSql> = LazyLock::new(|| FlushSql::new(Backend::Postgres));
+        match backend {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        }
+    }
+
+    fn new(backend: Backend) -> FlushSql {
+        FlushSql {
+            heads: head_update_sql(backend),
+            upsert: upsert_sql(backend),
+            lists: lists_sql(backend),
+            events: insert_sql(backend, "events", EVENT_COLUMNS),
+            search: search_sql(),
+            outbox: insert_sql(backend, "outbox", OUTBOX_COLUMNS),
+            claims: insert_sql(backend, "command_claims", CLAIM_COLUMNS),
+        }
+    }
+}
 
 impl Batch {
     /// Each command's claim, in the flush's script.
@@ -43,8 +79,7 @@ impl Batch {
                 )
             })
             .collect();
-        let sql = insert_sql(self.backend, "command_claims", CLAIM_COLUMNS);
-        script.rows(&sql, CLAIM_COLUMNS, rows);
+        script.rows(&FlushSql::of(self.backend).claims, CLAIM_COLUMNS, rows);
     }
 
     /// Writes incident rows first (events refer to them), then events, outbox rows and each
@@ -57,6 +92,7 @@ impl Batch {
     ) -> Result<()> {
         let now = micros(self.now);
         let backend = self.backend;
+        let sql = FlushSql::of(backend);
         let mut script = Script::new(backend);
         let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
             .dirty
@@ -80,7 +116,7 @@ impl Batch {
                 )
             })
             .collect();
-        script.rows(&head_update_sql(backend), HEAD_COLUMNS, heads);
+        script.rows(&sql.heads, HEAD_COLUMNS, heads);
         let rows = rows
             .iter()
             .map(|incident| {
@@ -92,14 +128,14 @@ impl Batch {
                 incident_row(incident, (declared_at, now), wake_at(incident))
             })
             .collect();
-        script.rows(&upsert_sql(backend), INCIDENT_COLUMNS, rows);
+        script.rows(&sql.upsert, INCIDENT_COLUMNS, rows);
         let lists = self
             .lists_dirty
             .iter()
             .filter_map(|id| self.incidents.get(id))
             .map(|incident| lists_row(incident))
             .collect();
-        script.rows(&lists_sql(backend), LIST_COLUMNS, lists);
+        script.rows(&sql.lists, LIST_COLUMNS, lists);
         let events = self
             .events
             .iter()
@@ -120,10 +156,9 @@ impl Batch {
                 )
             })
             .collect();
-        let sql = insert_sql(backend, "events", EVENT_COLUMNS);
-        script.rows(&sql, EVENT_COLUMNS, events);
+        script.rows(&sql.events, EVENT_COLUMNS, events);
         if backend == Backend::Sqlite {
-            search_rows(&mut script, &self.events);
+            search_rows(&mut script, &sql.search, &self.events);
         }
         // The outgoing work of these events, queued in the same transaction: it exists
         // exactly when the events do.
@@ -143,8 +178,7 @@ impl Batch {
                 )
             })
             .collect();
-        let sql = insert_sql(backend, "outbox", OUTBOX_COLUMNS);
-        script.rows(&sql, OUTBOX_COLUMNS, outbox);
+        script.rows(&sql.outbox, OUTBOX_COLUMNS, outbox);
         self.write_claims(&mut script);
         script.run(tx).await?;
         // Notifications are outbox work too: queued with their events, never apart.

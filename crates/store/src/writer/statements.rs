@@ -15,7 +15,7 @@ use crate::rows::{INCIDENT_COLUMNS, LIST_COLUMNS};
 /// SQLite's full-text index rows for `events` (inserted just before, in the same script):
 /// each event's `core::event::search_text` under the event's rowid. Events without words get
 /// none.
-pub(super) fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
+pub(super) fn search_rows(script: &mut Script, sql: &str, events: &[Arc<StoredEvent>]) {
     let rows: Vec<Vec<Value>> = events
         .iter()
         .filter_map(|event| {
@@ -23,7 +23,7 @@ pub(super) fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
             let text = firebreak_core::event::search_text(&body);
             (!text.is_empty()).then(|| {
                 multirow::row(
-                    "incident_id, seq, text",
+                    SEARCH_COLUMNS,
                     [
                         json!(event.incident_id.to_string()),
                         json!(event.seq),
@@ -33,13 +33,19 @@ pub(super) fn search_rows(script: &mut Script, events: &[Arc<StoredEvent>]) {
             })
         })
         .collect();
-    let columns = "incident_id, seq, text";
-    let sql = format!(
+    script.rows(sql, SEARCH_COLUMNS, rows);
+}
+
+/// The columns of a search row (`search_rows`).
+const SEARCH_COLUMNS: &str = "incident_id, seq, text";
+
+/// The statement `search_rows` runs (SQLite only).
+pub(super) fn search_sql() -> String {
+    format!(
         "INSERT INTO search_fts (rowid, text) SELECT e.rowid, j.text FROM {} AS j \
          JOIN events e ON e.incident_id = j.incident_id AND e.seq = j.seq",
-        multirow::source(Backend::Sqlite, "search_fts", columns)
-    );
-    script.rows(&sql, columns, rows);
+        multirow::source(Backend::Sqlite, "search_fts", SEARCH_COLUMNS)
+    )
 }
 
 /// Whether an incident's row needs more than its head (`last_seq`, `last_hash`, and the
