@@ -193,6 +193,7 @@ impl DeliveryWorker {
     /// to wake it or for the poll interval (retries come due without a commit).
     pub async fn run(self, poll_interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
+            let started = tokio::time::Instant::now();
             let busy = match self.run_once(firebreak_store::clock::now()).await {
                 Ok(report) => report.did_work(),
                 Err(err) => {
@@ -214,11 +215,18 @@ impl DeliveryWorker {
                 _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => return,
             }
+            // And at most one step per STEP_GAP: under a stream of commands every commit
+            // wakes the worker, and each step reads what is due.
+            tokio::select! {
+                _ = tokio::time::sleep_until(started + STEP_GAP) => {}
+                _ = shutdown.changed() => return,
+            }
         }
     }
 }
 
-/// The pause after a delivery step that found work (see `DeliveryWorker::run`).
+/// The pause after a delivery step that found work, and the least time between the starts
+/// of two steps (see `DeliveryWorker::run`).
 const STEP_GAP: Duration = Duration::from_millis(25);
 
 /// Time-driven work: one step finds the live incidents whose `wake_at` has come and asks the

@@ -15,7 +15,7 @@ use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::{Backend, begin_write};
+use crate::db::Backend;
 use crate::reads::StoredEvent;
 use crate::{Result, Store, StoreError};
 
@@ -201,7 +201,7 @@ impl Store {
         limit: i64,
         lease: SignedDuration,
     ) -> Result<Vec<ChatJob>> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE OF w SKIP LOCKED"
         } else {

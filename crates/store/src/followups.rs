@@ -10,7 +10,6 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,7 +138,7 @@ impl Store {
         let id = Uuid::now_v7().to_string();
         // A new open follow-up changes whether the incident may close: it takes the lock a
         // close holds while it reads (`writer::lock_incident`).
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         crate::writer::lock_incident(&mut tx, self.backend(), incident_id).await?;
         sqlx::query(
             "INSERT INTO followups (id, incident_id, title, description, owner, due_at, priority, kind, status, \
@@ -202,7 +201,7 @@ impl Store {
         patch: FollowupPatch,
         now: Timestamp,
     ) -> Result<Followup> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let incident: Option<String> =
             sqlx::query_scalar("SELECT incident_id FROM followups WHERE id = $1")
                 .bind(id.to_string())
@@ -317,7 +316,7 @@ impl Store {
                 Stage::Overdue => "reminded_overdue",
                 Stage::Escalated => "reminded_escalated",
             };
-            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let mut tx = self.begin_write().await?;
             let sql = format!("UPDATE followups SET {column} = 1 WHERE id = $1 AND {column} = 0");
             let claimed = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(it.id.clone())

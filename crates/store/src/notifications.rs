@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::{Backend, begin_write};
+use crate::db::Backend;
 use crate::outbox::DeliveryOutcome;
 use crate::reads::StoredEvent;
 use crate::{Result, Store, StoreError};
@@ -217,7 +217,7 @@ impl Store {
         if !self.any_due(due, now).await? {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
         } else {
@@ -256,7 +256,7 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         // Every one sent in one statement; each failure has its own error and next attempt.
         let sent: Vec<i64> = outcomes
             .iter()

@@ -16,8 +16,12 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::{Backend, begin_write};
+use crate::db::Backend;
 use crate::{Result, Store, StoreError};
+
+/// How long outbox rows may wait to be marked processed when no webhook wants them
+/// (`Store::settle_outbox`).
+pub const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Webhook {
@@ -279,9 +283,45 @@ impl Store {
         Ok(())
     }
 
+    /// With no webhook, outbox rows only need marking processed, and nobody waits for that:
+    /// it is done once the oldest has waited `SETTLE_AFTER`, all at once. Marking them every
+    /// step (each 25 ms under a stream of commands) was a write transaction and a commit of
+    /// its own forty times a second, taking the write lock from the batching writer for about
+    /// a fifth of the time (measured on SQLite with 64 clients).
+    async fn settle_outbox(&self, now: Timestamp) -> Result<usize> {
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT created_at FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        match oldest {
+            Some(created) if micros(now) - created >= SETTLE_AFTER.as_micros() as i64 => {}
+            _ => return Ok(0),
+        }
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET processed_at = $1 WHERE id IN \
+             (SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 5000)",
+        )
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() as usize)
+    }
+
     /// Turns up to 500 outbox rows into deliveries. Returns how many rows it processed.
     pub async fn fan_out_once(&self, now: Timestamp) -> Result<usize> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        // Read first, without the write lock: most installations have no webhook.
+        let subscribed: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM webhooks WHERE deleted_at IS NULL AND active = 1 LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        if subscribed.is_none() {
+            return self.settle_outbox(now).await;
+        }
+        let mut tx = self.begin_write().await?;
         if self.backend() == Backend::Postgres {
             // One fan-out at a time across replicas keeps delivery order equal to event order.
             sqlx::query("SELECT pg_advisory_xact_lock(7242001)")
@@ -301,16 +341,9 @@ impl Store {
                 .collect::<Result<_>>()?
         };
         if hooks.is_empty() {
-            // Nothing subscribes: settle the backlog in large, cheap steps.
-            let done = sqlx::query(
-                "UPDATE outbox SET processed_at = $1 WHERE id IN \
-                 (SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 5000)",
-            )
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
+            // The last one went since the check above: a later step settles the backlog.
             tx.commit().await?;
-            return Ok(done.rows_affected() as usize);
+            return Ok(0);
         }
         let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
             "SELECT id, incident_id, seq, kind, private FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 500",
@@ -399,7 +432,7 @@ impl Store {
         if !self.any_due(due, now).await? {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE OF d SKIP LOCKED"
         } else {

@@ -7,7 +7,6 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +126,7 @@ impl Store {
         author: &str,
         now: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO postmortems (incident_id, status, body, revision, created_at, updated_at) \
              VALUES ($1, 'draft', $2, 1, $3, $3) ON CONFLICT (incident_id) DO NOTHING",
@@ -161,7 +160,7 @@ impl Store {
         (author, base): (&str, i64),
         now: Timestamp,
     ) -> Result<Postmortem> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE postmortems SET body = $2, revision = revision + 1, updated_at = $3 \
              WHERE incident_id = $1 AND revision = $4",
@@ -207,7 +206,7 @@ impl Store {
         let published = status == PostmortemStatus::Published;
         // Whether the post-mortem is published decides whether the incident may close
         // (`writer::lock_incident`).
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         crate::writer::lock_incident(&mut tx, self.backend(), incident_id).await?;
         sqlx::query(
             "UPDATE postmortems SET status = $2, updated_at = $3, \

@@ -194,10 +194,7 @@ impl Store {
     /// A write transaction for one pruning batch; `None` on PostgreSQL when another replica
     /// is pruning right now.
     async fn prune_transaction(&self) -> Result<Option<sqlx::Transaction<'static, sqlx::Any>>> {
-        let mut tx = self
-            .pool()
-            .begin_with(crate::db::begin_write(self.backend()))
-            .await?;
+        let mut tx = self.begin_write().await?;
         if self.backend() == Backend::Postgres {
             let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1) AS got")
                 .bind(LOCK_KEY)

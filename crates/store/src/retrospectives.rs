@@ -7,7 +7,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
 use crate::{Result, Store};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +54,7 @@ impl Store {
         ics: &(dyn Fn(&str, i64) -> String + Send + Sync),
         now: Timestamp,
     ) -> Result<Retrospective> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<(String, i64)> =
             sqlx::query_as("SELECT uid, sequence FROM retrospectives WHERE incident_id = $1")
                 .bind(incident_id.to_string())

@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +76,7 @@ impl Store {
         (name, time_zone, layers): (&str, &str, &str),
         now: Timestamp,
     ) -> Result<StoredSchedule> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT id FROM schedules WHERE name = $1")
             .bind(name.to_string())
             .fetch_optional(&mut *tx)
@@ -109,7 +108,7 @@ impl Store {
         (name, time_zone, layers): (&str, &str, &str),
         now: Timestamp,
     ) -> Result<StoredSchedule> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT id FROM schedules WHERE name = $1 AND id <> $2")
             .bind(name.to_string())
             .bind(id.to_string())
@@ -139,7 +138,7 @@ impl Store {
 
     /// Deletes a schedule with its overrides and feeds.
     pub async fn delete_schedule(&self, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         for sql in [
             "DELETE FROM schedule_overrides WHERE schedule_id = $1",
             "DELETE FROM calendar_feeds WHERE schedule_id = $1",
@@ -218,7 +217,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<StoredOverride> {
         let id = Uuid::now_v7().to_string();
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let found = sqlx::query("SELECT id FROM schedules WHERE id = $1")
             .bind(schedule_id.to_string())
             .fetch_optional(&mut *tx)

@@ -12,7 +12,6 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -332,7 +331,7 @@ impl Store {
         new: NewComponent,
         now: Timestamp,
     ) -> Result<Component> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let all = components_in(&mut tx).await?;
         if let Some(group) = &new.group_id {
             match all.iter().find(|it| &it.id == group) {
@@ -402,7 +401,7 @@ impl Store {
         patch: ComponentPatch,
         now: Timestamp,
     ) -> Result<Component> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let current = components_in(&mut tx)
             .await?
             .into_iter()
@@ -452,7 +451,7 @@ impl Store {
         post: PublicPost,
         now: Timestamp,
     ) -> Result<PublicIncident> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let id = new_id();
         sqlx::query(
             "INSERT INTO public_incidents (id, incident_id, name, status, impact, created_at, updated_at, started_at) \
@@ -478,7 +477,7 @@ impl Store {
         post: PublicPost,
         now: Timestamp,
     ) -> Result<PublicIncident> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let found = sqlx::query("SELECT 1 AS found FROM public_incidents WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -613,7 +612,7 @@ impl Store {
         body: String,
         now: Timestamp,
     ) -> Result<PublicIncident> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let all = components_in(&mut tx).await?;
         let mut current = Vec::with_capacity(window.components.len());
         for id in &window.components {
@@ -686,7 +685,7 @@ impl Store {
                 .as_deref()
                 .and_then(|it| serde_json::from_str(it).ok())
                 .unwrap_or_default();
-            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let mut tx = self.begin_write().await?;
             let claimed = sqlx::query(
                 "UPDATE public_incidents SET updated_at = $3 WHERE id = $1 AND status = $2",
             )

@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::begin_write;
+
 use crate::people::random_hex;
 use crate::status::{AffectedComponent, PublicPost};
 use crate::{Result, Store, StoreError};
@@ -112,7 +112,7 @@ impl Store {
     /// email (queued in the same transaction) and nothing else until it is followed.
     pub async fn add_subscriber(&self, new: NewSubscription, now: Timestamp) -> Result<Subscriber> {
         let page = self.status_page();
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         // Asking again while pending (or after unsubscribing) starts over.
         sqlx::query(
             "DELETE FROM status_subscribers WHERE kind = $1 AND address = $2 AND (confirmed_at IS NULL OR unsubscribed_at IS NOT NULL)",

@@ -9,7 +9,7 @@ use firebreak_core::Catalog;
 use jiff::Timestamp;
 
 use crate::clock::{from_micros, micros};
-use crate::db::{Backend, begin_write};
+use crate::db::Backend;
 use crate::{Result, Store, StoreError};
 
 pub const CHANNEL: &str = "firebreak_workflow";
@@ -47,7 +47,7 @@ impl Store {
     ) -> Result<bool> {
         // Read, check and write in one transaction, so two admins' edits do not pass each
         // other's check unseen (SQLite takes the write lock at BEGIN).
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let mut items = read_items(&mut tx).await?;
         let existing = items
             .iter()
@@ -94,7 +94,7 @@ impl Store {
         (kind, name): (&str, &str),
         check: &(dyn Fn(&[WorkflowItem]) -> Result<Catalog, String> + Send + Sync),
     ) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let mut items = read_items(&mut tx).await?;
         let before = items.len();
         items.retain(|it| !(it.kind == kind && it.name == name));

@@ -104,7 +104,7 @@ impl Store {
 
     /// Removes a person's contact method and the rules that use it.
     pub async fn delete_contact_method(&self, person: &str, id: &str) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM contact_verifications WHERE contact_method_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)

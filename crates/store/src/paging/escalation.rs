@@ -152,7 +152,7 @@ impl Store {
         now: Timestamp,
         limit: i64,
     ) -> Result<usize> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
@@ -258,7 +258,7 @@ impl Store {
         by: &str,
         now: Timestamp,
     ) -> Result<Alert> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"
@@ -307,7 +307,7 @@ impl Store {
         by: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let done = sqlx::query(
             "UPDATE alerts SET incident_id = $2, updated_at = $3, declare_pending = 0 WHERE id = $1 AND incident_id IS NULL",

@@ -34,7 +34,7 @@ impl Store {
         now: Timestamp,
     ) -> Vec<Result<Ingested>> {
         let together = async {
-            let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+            let mut tx = self.begin_write().await?;
             let pending = &mut Pending::new(self.backend());
             let mut done = Vec::with_capacity(events.len());
             for (service, incoming) in events {
@@ -69,7 +69,7 @@ impl Store {
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<Ingested> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let done = self
             .apply_alert(&mut tx, pending, service, incoming, pager, now)

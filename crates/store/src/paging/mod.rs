@@ -22,7 +22,7 @@ use sqlx::{Any, FromRow, Transaction};
 use uuid::Uuid;
 
 use crate::clock::{from_micros, micros};
-use crate::db::{Backend, begin_write};
+use crate::db::Backend;
 use crate::multirow;
 use crate::{Result, Store, StoreError};
 

@@ -56,7 +56,7 @@ impl Store {
         code_hash: &str,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT sent_at FROM contact_verifications WHERE contact_method_id = $1",
         )
@@ -102,7 +102,7 @@ impl Store {
         code_hash: &str,
         now: Timestamp,
     ) -> Result<ContactMethod> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let owned: Option<String> =
             sqlx::query_scalar("SELECT id FROM contact_methods WHERE id = $1 AND person = $2")
                 .bind(id.to_string())
@@ -220,7 +220,7 @@ impl Store {
         policy: &firebreak_core::retry::RetryPolicy,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let leader = &page.leader;
         let everyone = std::iter::once(leader).chain(&page.members);
@@ -391,7 +391,7 @@ impl Store {
         if rank(Some(new)) < rank(page.delivery.as_deref()) {
             return Ok(());
         }
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         sqlx::query(
             "UPDATE notifications SET delivery = $2, delivery_error = $3 WHERE provider_ref = $1",
@@ -429,7 +429,7 @@ impl Store {
     /// A reply code for an SMS page to `phone`: the code an alert of it already holds on
     /// this number, else the lowest code not held by a page whose alerts are still open.
     pub async fn sms_code(&self, phone: &str, page: &WakePage, now: Timestamp) -> Result<u32> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         // Codes on this number whose pages still have an open alert.
         let held: Vec<(i64, String)> = sqlx::query_as(
             "SELECT DISTINCT c.code, n.incident_id FROM sms_codes c \
@@ -536,7 +536,7 @@ impl Store {
         tokens: &[(String, &str)],
         expires_at: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         for (hash, action) in tokens {
             sqlx::query(
                 "INSERT INTO action_tokens (token_hash, alert_id, person, action, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -576,7 +576,7 @@ impl Store {
     /// "Escalate now" from a phone: a triggered alert's timer is due at once, so the
     /// escalation worker pages the next step. `Conflict` when it is not triggered.
     pub async fn escalate_now(&self, alert_id: &str, by: &str, now: Timestamp) -> Result<Alert> {
-        let mut tx = self.pool().begin_with(begin_write(self.backend())).await?;
+        let mut tx = self.begin_write().await?;
         let pending = &mut Pending::new(self.backend());
         let done = sqlx::query(
             "UPDATE alerts SET next_escalation_at = $2, updated_at = $2 WHERE id = $1 AND status = 'triggered'",
