@@ -369,3 +369,45 @@ both_backends!(webhook_crud_and_validation, |app: TestApp| async move {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 });
+
+/// Outbox rows wait for the fan-out only while a webhook is active: without one the writer
+/// writes them already processed, and rows left pending by a webhook since deleted are
+/// settled by the next step, delivered to nobody.
+async fn outbox_rows_wait_only_for_a_webhook(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |settings| settings.workers = false).await else {
+        return;
+    };
+    let pending = || async { app.store.backlog().await.unwrap().0 };
+    app.declare(json!({"title": "Before any webhook"})).await;
+    assert_eq!(pending().await, 0, "nothing waits without a webhook");
+
+    let (url, mut received) = start_receiver(0).await;
+    let hook = create_hook(&app, &url, json!({})).await;
+    app.declare(json!({"title": "With a webhook"})).await;
+    assert!(pending().await > 0, "the new events wait for the fan-out");
+    drain(&manual_worker(&app), 20).await;
+    assert_eq!(pending().await, 0);
+    let first = received.try_recv().expect("a delivery");
+    assert_eq!(first.body["event"]["incident_reference"], "INC-2", "{}", first.body);
+
+    app.declare(json!({"title": "Its webhook goes"})).await;
+    assert!(pending().await > 0);
+    let path = format!("/api/v1/webhooks/{}", hook["id"].as_str().unwrap());
+    let (status, _) = app.call(&app.admin, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    while received.try_recv().is_ok() {}
+    drain(&manual_worker(&app), 20).await;
+    assert_eq!(pending().await, 0, "settled without a webhook");
+    assert!(received.try_recv().is_err(), "and delivered to nobody");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_rows_wait_only_for_a_webhook_sqlite() {
+    outbox_rows_wait_only_for_a_webhook(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_rows_wait_only_for_a_webhook_postgres() {
+    outbox_rows_wait_only_for_a_webhook(Backend::Postgres).await;
+}

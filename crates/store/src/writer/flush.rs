@@ -10,7 +10,8 @@ use firebreak_core::{Catalog, Incident};
 
 use super::Batch;
 use super::statements::{
-    HEAD_COLUMNS, head_update_sql, insert_sql, lists_sql, search_rows, search_sql, upsert_sql,
+    HEAD_COLUMNS, head_update_sql, insert_sql, lists_sql, outbox_sql, search_rows, search_sql,
+    upsert_sql,
 };
 use crate::Result;
 use crate::clock::micros;
@@ -52,7 +53,7 @@ impl FlushSql {
             lists: lists_sql(backend),
             events: insert_sql(backend, "events", EVENT_COLUMNS),
             search: search_sql(),
-            outbox: insert_sql(backend, "outbox", OUTBOX_COLUMNS),
+            outbox: outbox_sql(backend, OUTBOX_COLUMNS),
             claims: insert_sql(backend, "command_claims", CLAIM_COLUMNS),
         }
     }

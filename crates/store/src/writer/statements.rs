@@ -145,6 +145,20 @@ pub(super) fn lists_sql(backend: Backend) -> String {
 }
 
 /// An insert of its rows into `table`.
+/// The outbox rows of a batch's events, `columns` from the source. Where no webhook is active
+/// they are written already processed: nothing would fan them out, and marking them later
+/// was a write transaction of its own, taking the write lock from the batches. The flush's
+/// own statement asks, so on SQLite a webhook made before the batch began gets its events;
+/// on PostgreSQL one committed before the statement does.
+pub(super) fn outbox_sql(backend: Backend, columns: &str) -> String {
+    format!(
+        "INSERT INTO outbox ({columns}, processed_at) SELECT {columns}, \
+         CASE WHEN EXISTS (SELECT 1 FROM webhooks WHERE deleted_at IS NULL AND active = 1) \
+         THEN NULL ELSE j.created_at END FROM {} AS j",
+        multirow::source(backend, "outbox", columns)
+    )
+}
+
 pub(super) fn insert_sql(backend: Backend, table: &str, columns: &str) -> String {
     format!(
         "INSERT INTO {table} ({columns}) SELECT {columns} FROM {} AS j",
