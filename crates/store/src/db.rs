@@ -61,8 +61,8 @@ pub fn normalize_url(url: &str) -> (String, Backend) {
 
 /// SQLite: every pooled connection is an OS thread in sqlx, and on a small machine more of
 /// them than cores mostly adds context switches (measured on 2 cores: 8 connections gave a
-/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load); one of them is the
-/// writing connection (`Pools::writes`), and the rest serve reads. PostgreSQL connections
+/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load); the batching writer keeps
+/// one of them for itself, and the rest serve reads and the workers. PostgreSQL connections
 /// are sockets, and more of them let reads overlap.
 pub fn default_pool_size(backend: Backend) -> u32 {
     match backend {
@@ -71,61 +71,17 @@ pub fn default_pool_size(backend: Backend) -> u32 {
     }
 }
 
-/// The pools a store reads and writes through.
-pub struct Pools {
-    pub backend: Backend,
-    /// Reads, and writes that are one statement.
-    pub reads: AnyPool,
-    /// Write transactions. On SQLite a pool of one connection: the database takes one writer
-    /// at a time, and queueing for the one connection here (in order, woken the moment it is
-    /// free) replaced waiting in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between
-    /// tries; under a stream of commands the batching writer and the workers took turns in
-    /// those sleeps (seen with strace: a sleep for about every commit). It also keeps the
-    /// page cache of the one connection that writes warm: only another connection's write
-    /// empties it. On PostgreSQL the same pool as `reads`.
-    pub writes: AnyPool,
-}
-
-pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Pools> {
+pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let (url, backend) = normalize_url(url);
     let options = AnyConnectOptions::from_str(&url)?;
-    let size = max_connections
-        .unwrap_or_else(|| default_pool_size(backend))
-        .max(2);
-    let connect = async |size: u32| {
-        pool_options(backend, size)
-            .connect_with(options.clone())
-            .await
-            .map_err(|err| connect_error(&url, err))
-    };
-    let pools = match backend {
-        Backend::Sqlite => {
-            // The writing connection first: it makes the file and runs the migrations.
-            let writes = connect(1).await?;
-            SQLITE.run(&writes).await?;
-            Pools {
-                backend,
-                reads: connect(size - 1).await?,
-                writes,
-            }
-        }
-        Backend::Postgres => {
-            let pool = connect(size).await?;
-            POSTGRES.run(&pool).await?;
-            Pools {
-                backend,
-                reads: pool.clone(),
-                writes: pool,
-            }
-        }
-    };
-    Ok(pools)
-}
-
-fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(size)
+    let pool = AnyPoolOptions::new()
+        // The writer keeps one connection; at least one more serves everything else.
+        .max_connections(
+            max_connections
+                .unwrap_or_else(|| default_pool_size(backend))
+                .max(2),
+        )
         .min_connections(1)
         // Checking an idle connection before handing it out is a round trip per acquire; a
         // SQLite connection is a file and a thread, with nothing between them to break.
@@ -169,6 +125,14 @@ fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+        .connect_with(options)
+        .await
+        .map_err(|err| connect_error(&url, err))?;
+    match backend {
+        Backend::Sqlite => SQLITE.run(&pool).await?,
+        Backend::Postgres => POSTGRES.run(&pool).await?,
+    }
+    Ok((pool, backend))
 }
 
 /// PostgreSQL only: a small pool whose commits do not wait for the log to reach disk

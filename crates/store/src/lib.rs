@@ -147,10 +147,6 @@ pub struct Store {
 
 struct Inner {
     pool: sqlx::AnyPool,
-    /// Write transactions (`db::Pools::writes`): one connection on SQLite.
-    writes: sqlx::AnyPool,
-    /// How many `begin_write` calls wait for a connection (`Store::writes_wanted`).
-    write_waiters: std::sync::atomic::AtomicUsize,
     /// PostgreSQL: commits that do not wait for the disk (`db::connect_unsynced`).
     unsynced: Option<sqlx::AnyPool>,
     backend: Backend,
@@ -194,11 +190,7 @@ impl Store {
             listening
         );
         // The pool's error first: it says what is wrong without the password.
-        let db::Pools {
-            backend,
-            reads: pool,
-            writes,
-        } = connected?;
+        let (pool, backend) = connected?;
         let listener = listener?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (events, _) = broadcast::channel(4096);
@@ -209,8 +201,6 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 pool,
-                writes,
-                write_waiters: Default::default(),
                 unsynced,
                 backend,
                 catalog: std::sync::RwLock::new(Arc::new(options.catalog)),
@@ -282,31 +272,13 @@ impl Store {
         &self.inner.pool
     }
 
-    /// A write transaction, on the connection that writes (`db::Pools::writes`). Every write
-    /// transaction begins here: on SQLite the one writing connection is the queue for the
-    /// database's one write lock.
+    /// A write transaction (on SQLite `BEGIN IMMEDIATE`, so a read-then-write transaction
+    /// never fails to upgrade).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let _waiting = Waiting::on(&self.inner.write_waiters);
         Ok(self
-            .inner
-            .writes
+            .pool()
             .begin_with(db::begin_write(self.backend()))
             .await?)
-    }
-
-    /// Whether a write transaction waits to begin (`begin_write`): on SQLite the batching
-    /// writer then gives the writing connection back after its batch.
-    pub(crate) fn writes_wanted(&self) -> bool {
-        self.inner
-            .write_waiters
-            .load(std::sync::atomic::Ordering::Acquire)
-            > 0
-    }
-
-    /// The pool write transactions come from (`begin_write`); the batching writer takes its
-    /// connection here.
-    pub(crate) fn write_pool(&self) -> &sqlx::AnyPool {
-        &self.inner.writes
     }
 
     /// The pool for counters that need not wait for the disk: `db::connect_unsynced` on
@@ -467,23 +439,6 @@ impl Store {
 
     pub async fn close(&self) {
         self.inner.closing.send_replace(true);
-        self.inner.pool.close().await;
-        self.inner.writes.close().await
-    }
-}
-
-/// Counts a waiter for as long as it lives, however its wait ends.
-struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn on(count: &'a std::sync::atomic::AtomicUsize) -> Self {
-        count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Waiting(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.pool.close().await
     }
 }

@@ -199,41 +199,27 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
         process_batch(&store, &mut conn, &mut cache, taken).await;
-        if !conn.keep(&store, jobs.is_empty()) {
-            conn.give_back();
-        }
     }
 }
 
-/// The writer's connection, from the pool of write transactions (`Store::write_pool`), kept
-/// between batches: giving it back costs the pool's check of the connection (a round trip
-/// to its thread, 0.3–0.6 ms per batch on SQLite under load), and taking one for each batch
-/// on PostgreSQL a round trip to the server. On SQLite that pool is the database's one
-/// writing connection, so it goes back when another write transaction waits for it (which
-/// then writes between two batches) or when no job is queued. It also goes back after a
+/// The writer's own connection, kept between batches: taking one from the pool for each
+/// batch cost a check of the connection (a round trip) and, on SQLite, a connection whose
+/// page cache another connection's writes had emptied. Given back to the pool after a
 /// batch that failed, whose connection may be left in a state the pool knows how to judge
-/// (`db::connect`'s `after_release`), and is taken again for the next.
+/// (`db::connect`'s `after_release`), and taken again for the next.
 #[derive(Default)]
 struct Connection(Option<sqlx::pool::PoolConnection<Any>>);
 
 impl Connection {
     async fn get(&mut self, store: &Store) -> Result<&mut sqlx::pool::PoolConnection<Any>> {
         if self.0.is_none() {
-            self.0 = Some(store.write_pool().acquire().await?);
+            self.0 = Some(store.pool().acquire().await?);
         }
         self.0.as_mut().ok_or(StoreError::Closed)
     }
 
     fn give_back(&mut self) {
         self.0 = None;
-    }
-
-    /// Whether to keep the connection after a batch, given whether jobs are queued.
-    fn keep(&self, store: &Store, idle: bool) -> bool {
-        match store.backend() {
-            Backend::Postgres => true,
-            Backend::Sqlite => !idle && !store.writes_wanted(),
-        }
     }
 }
 

@@ -388,7 +388,11 @@ async fn outbox_rows_wait_only_for_a_webhook(backend: Backend) {
     drain(&manual_worker(&app), 20).await;
     assert_eq!(pending().await, 0);
     let first = received.try_recv().expect("a delivery");
-    assert_eq!(first.body["event"]["incident_reference"], "INC-2", "{}", first.body);
+    assert_eq!(
+        first.body["event"]["incident_reference"], "INC-2",
+        "{}",
+        first.body
+    );
 
     app.declare(json!({"title": "Its webhook goes"})).await;
     assert!(pending().await > 0);
