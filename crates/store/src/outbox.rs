@@ -279,10 +279,11 @@ impl Store {
         Ok(())
     }
 
-    /// With no webhook, outbox rows only need marking processed. The writer writes them so
-    /// while none is active (`writer::statements::outbox_sql`); what is pending is left from
-    /// when one was. A read first: most installations have no webhook, and every step taking
-    /// the write lock was a transaction and a commit the writer's batches waited behind.
+    /// With no active webhook, outbox rows only need marking processed. The writer writes
+    /// them processed already while none is active (`writer::statements::outbox_sql`), so
+    /// what is pending here was left by one since deleted or paused. A read first: most
+    /// installations have no webhook, and a step that took the write lock for nothing was a
+    /// transaction and a commit the writer's batches waited behind.
     async fn settle_outbox(&self, now: Timestamp) -> Result<usize> {
         let pending: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 1",
