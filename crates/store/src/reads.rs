@@ -81,13 +81,22 @@ pub struct StoredEvent {
     pub hash: String,
 }
 
-/// Who may read an incident's events: read beside its events, or alone when it has none.
+/// An incident's page of events and what decides who may read it (`timeline_page`).
 #[derive(sqlx::FromRow)]
-struct AccessRow {
+struct PageRow {
+    id: String,
+    number: i64,
     private: i64,
     last_seq: i64,
     members: String,
+    /// A JSON array of `PageItem`s.
+    events: String,
 }
+
+/// One event of `PageRow::events`: seq, kind, actor, observed_at, occurred_at, body, prev_hash
+/// and hash.
+#[derive(serde::Deserialize)]
+struct PageItem(i64, String, String, i64, i64, String, String, String);
 
 /// An event's columns as stored, untyped: what the chain covers. Verification reads these,
 /// so an event altered into something that no longer reads back is still reported as a
@@ -341,8 +350,11 @@ impl Store {
         }
     }
 
-    /// A page of an incident's timeline in one query when the page has events; an incident
-    /// `access` cannot see is `NotFound`.
+    /// A page of an incident's timeline, with what decides who may read it, in one query
+    /// answering one row: the page's events come aggregated into one JSON array. Read as one
+    /// row per event, each row crossed the driver on its own (a message between SQLite's
+    /// thread and the runtime, and every column converted and copied), and that was most of
+    /// what a page cost. An incident `access` cannot see is `NotFound`.
     pub async fn timeline_page(
         &self,
         key: IncidentKey,
@@ -350,52 +362,66 @@ impl Store {
         limit: i64,
         access: &Access,
     ) -> Result<TimelinePage> {
+        const PAGE: &str = "SELECT seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash \
+            FROM events WHERE incident_id = i.id AND seq > $2 ORDER BY seq LIMIT $3";
+        const ITEM: &str = "seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash";
+        let events = match self.backend() {
+            Backend::Sqlite => {
+                format!("(SELECT json_group_array(json_array({ITEM}) ORDER BY seq) FROM ({PAGE}))")
+            }
+            Backend::Postgres => format!(
+                "(SELECT coalesce(json_agg(json_build_array({ITEM}) ORDER BY seq), '[]')::text \
+                 FROM ({PAGE}) page)"
+            ),
+        };
         let sql = format!(
-            // Comparing the event key with a scalar subquery (rather than joining on the
-            // incident's number) lets PostgreSQL's generic plan walk the primary key in seq
-            // order and stop at the limit instead of sorting every later event.
-            "SELECT {EVENT_COLUMNS}, i.last_seq, i.members FROM events e JOIN incidents i ON i.id = e.incident_id \
-             WHERE e.incident_id = (SELECT id FROM incidents WHERE {}) AND e.seq > $2 ORDER BY e.seq LIMIT $3",
-            key.condition("", 1)
+            "SELECT i.id, i.number, i.private, i.last_seq, i.members, {events} AS events \
+             FROM incidents i WHERE {}",
+            key.condition("i.", 1)
         );
-        let rows = key
-            .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        let row: PageRow = key
+            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
             .bind(after)
             .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
-        let AccessRow {
-            private,
-            last_seq,
-            members,
-        } = match rows.first() {
-            Some(row) => AccessRow::from_row(row)?,
-            None => {
-                let sql = format!(
-                    "SELECT private, last_seq, members FROM incidents WHERE {}",
-                    key.condition("", 1)
-                );
-                key.bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
-                    .fetch_optional(self.pool())
-                    .await?
-                    .ok_or(StoreError::NotFound("incident"))?
-            }
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("incident"))?;
+        let corrupt = |what: &str, err: serde_json::Error| {
+            StoreError::Corrupt(format!("INC-{} {what}: {err}", row.number))
         };
-        if private != 0 {
-            let members = serde_json::from_str(&members)
-                .map_err(|_| StoreError::Corrupt(format!("members: {members:?}")))?;
+        if row.private != 0 {
+            let members =
+                serde_json::from_str(&row.members).map_err(|err| corrupt("members", err))?;
             if !access.sees(true, &members) {
                 return Err(StoreError::NotFound("incident"));
             }
         }
-        let events = rows
-            .iter()
-            .map(|row| EventRecord::try_from(EventRow::from_row(row)?))
+        let items: Vec<PageItem> =
+            serde_json::from_str(&row.events).map_err(|err| corrupt("timeline page", err))?;
+        let events = items
+            .into_iter()
+            .map(
+                |PageItem(seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash)| {
+                    EventRecord::try_from(EventRow {
+                        incident_id: row.id.clone(),
+                        number: row.number,
+                        private: row.private,
+                        seq,
+                        kind,
+                        actor,
+                        observed_at,
+                        occurred_at,
+                        body,
+                        prev_hash,
+                        hash,
+                    })
+                },
+            )
             .collect::<Result<_>>()?;
         Ok(TimelinePage {
             events,
-            last_seq,
-            private: private != 0,
+            last_seq: row.last_seq,
+            private: row.private != 0,
         })
     }
 
