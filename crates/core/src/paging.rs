@@ -229,6 +229,20 @@ pub fn quiet(alert: &NewAlert<'_>) -> Option<Quiet> {
     alert.storm.map(|into| Quiet::Grouped { into: into.into() })
 }
 
+/// How long a person's page budget window lasts.
+pub const PAGE_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+/// A person's page budget after one more page at `now`, from what it was (`None`: never
+/// paged): the window's start and the pages in it. A window is an hour long and starts with
+/// the first page after the last window ended. (On PostgreSQL the same rule is one upsert
+/// shared by every replica, `Store::spend_page`.)
+pub fn spend_page(budget: Option<(Timestamp, i64)>, now: Timestamp) -> (Timestamp, i64) {
+    match budget {
+        Some((start, pages)) if start > now - PAGE_WINDOW => (start, pages.saturating_add(1)),
+        _ => (now, 1),
+    }
+}
+
 /// The rank of an alert severity, for "at least": info 0 … critical 3.
 pub fn severity_rank(severity: AlertSeverity) -> u8 {
     match severity {
@@ -265,6 +279,23 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_budget_windows() {
+        let now: Timestamp = "2026-12-07T10:00:00Z".parse().unwrap();
+        let ago = |mins: i64| now - jiff::SignedDuration::from_mins(mins);
+        for (before, after) in [
+            (None, (now, 1)),
+            (Some((ago(0), 1)), (now, 2)),
+            (Some((ago(59), 7)), (ago(59), 8)),
+            // The window ends an hour after it started: the next page opens a new one.
+            (Some((ago(60), 7)), (now, 1)),
+            (Some((ago(600), 500)), (now, 1)),
+            (Some((ago(1), i64::MAX)), (ago(1), i64::MAX)),
+        ] {
+            assert_eq!(spend_page(before, now), after, "{before:?}");
+        }
+    }
 
     #[test]
     fn auto_declare_thresholds() {

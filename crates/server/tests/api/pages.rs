@@ -555,6 +555,121 @@ async fn a_trigger_and_its_acknowledge_in_one_transaction_postgres() {
     a_trigger_and_its_acknowledge_in_one_transaction(Backend::Postgres).await;
 }
 
+// A batch reads what its events ask (open alerts, flapping counts, policies, people and
+// their page budgets) once, then keeps it current as its events change it: a key that opens,
+// is counted, resolves and opens again in one transaction is two alerts, the second
+// flapping; ana's budget of two pages an hour is spent within the batch and stays spent in
+// the next one.
+async fn one_batch_keeps_what_it_read(backend: Backend) {
+    use firebreak_core::paging::{AlertAction, AlertSeverity, Decision};
+    use firebreak_store::{IncomingAlert, Pager};
+    use jiff::SignedDuration;
+
+    let Some(app) = TestApp::spawn_with(backend, |settings| settings.workers = false).await else {
+        return;
+    };
+    let (service_id, _) = setup(&app, 5).await;
+    let service = app.store.service(&service_id).await.unwrap();
+    let event = |action, key: &str| IncomingAlert {
+        action,
+        dedup_key: key.into(),
+        summary: format!("{key} is down"),
+        severity: AlertSeverity::Error,
+        source: "node".into(),
+        details: "{}".into(),
+        links: "[]".into(),
+        via: "api",
+    };
+    let nobody = |_: &str, _| None;
+    let pager = Pager {
+        on_call: &nobody,
+        base_url: "http://firebreak.test",
+        per_person_per_hour: 2,
+        link_lifetime: SignedDuration::from_hours(24),
+        flap_threshold: 2,
+        flap_window: SignedDuration::from_mins(10),
+    };
+    use AlertAction::{Resolve, Trigger};
+    let first = [
+        event(Trigger, "a"),
+        event(Trigger, "a"),
+        event(Resolve, "a"),
+        event(Trigger, "a"),
+        event(Trigger, "b"),
+        event(Trigger, "c"),
+    ];
+    let batch: Vec<_> = first.iter().map(|it| (&service, it)).collect();
+    let now = firebreak_store::clock::now();
+    let done: Vec<_> = app
+        .store
+        .ingest_alerts(&batch, &pager, now)
+        .await
+        .into_iter()
+        .map(|it| it.unwrap())
+        .collect();
+    let decisions: Vec<Decision> = done.iter().map(|it| it.decision).collect();
+    use Decision::{Count, Open};
+    assert_eq!(
+        decisions,
+        [Open, Count, Decision::Resolve, Open, Open, Open]
+    );
+    let id = |n: usize| done[n].alert_id.clone().unwrap();
+    assert_eq!((id(1), id(2)), (id(0), id(0)));
+    assert_ne!(id(3), id(0), "the key opened a second alert");
+    let second = [event(Trigger, "d")];
+    let later = app
+        .store
+        .ingest_alerts(&[(&service, &second[0])], &pager, now)
+        .await
+        .pop()
+        .unwrap()
+        .unwrap();
+    let kinds = |id: String| {
+        let app = &app;
+        async move {
+            let (_, it) = app.get(&format!("/api/v1/alerts/{id}")).await;
+            it["log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|entry| match entry["detail"]["reason"].as_str() {
+                    Some(reason) => format!(
+                        "{}: {}",
+                        entry["kind"].as_str().unwrap(),
+                        reason.split(':').next().unwrap()
+                    ),
+                    None => entry["kind"].as_str().unwrap().to_string(),
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        kinds(id(0)).await,
+        ["triggered", "step", "paged", "counted", "resolved"]
+    );
+    assert_eq!(kinds(id(3)).await, ["triggered", "not_paged: flapping"]);
+    assert_eq!(kinds(id(4)).await, ["triggered", "step", "paged"]);
+    assert_eq!(
+        kinds(id(5)).await,
+        ["triggered", "step", "not_paged: rate limit"]
+    );
+    assert_eq!(
+        kinds(later.alert_id.unwrap()).await,
+        ["triggered", "step", "not_paged: rate limit"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_keeps_what_it_read_sqlite() {
+    one_batch_keeps_what_it_read(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_keeps_what_it_read_postgres() {
+    one_batch_keeps_what_it_read(Backend::Postgres).await;
+}
+
 /// `/schedules` is what the API and the CLI call them: it leads to the On call page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_leads_to_on_call() {

@@ -87,7 +87,7 @@ impl Store {
                 }
                 continue;
             }
-            if self.spend_page(tx, &email, now).await? > pager.per_person_per_hour {
+            if self.spend_page(tx, pending, &email, now).await? > pager.per_person_per_hour {
                 log(
                     pending,
                     alert_id,
@@ -411,6 +411,9 @@ pub(super) async fn set_status(
     // Pages and positions queued earlier in this transaction are written first, so they are
     // cancelled and stopped like any others.
     pending.flush(tx).await?;
+    // The alerts open under each key may change (this one, and a storm's grouped alerts):
+    // later events in the transaction look them up again.
+    pending.open.clear();
     let (sql, kind) = match action {
         AlertAction::Acknowledge => (
             "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, \

@@ -36,6 +36,7 @@ impl Store {
         let together = async {
             let mut tx = self.begin_write().await?;
             let pending = &mut Pending::new(self.backend());
+            pending.prefetch(&mut tx, events, pager, now).await?;
             let mut done = Vec::with_capacity(events.len());
             for (service, incoming) in events {
                 done.push(
@@ -89,17 +90,8 @@ impl Store {
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<Ingested> {
-        let open_key = format!("{}/{}", service.id, incoming.dedup_key);
-        let lock = if self.backend() == Backend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
-        let open: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(open_key.clone())
-            .fetch_optional(&mut **tx)
-            .await?;
+        let open_key = open_key(service, incoming);
+        let open = pending.open_alert(tx, &open_key).await?;
         let (open_id, open_status) = match open {
             Some((id, status)) => (Some(id), AlertStatus::parse(&status)),
             None => (None, None),
@@ -113,33 +105,29 @@ impl Store {
                     Some(policy_id) => pending.policy(tx, policy_id).await?,
                     None => None,
                 };
-                sqlx::query(
-                    "INSERT INTO alerts (id, service_id, dedup_key, open_key, status, summary, severity, source, \
-                     details, links, count, created_at, updated_at, policy, declare_pending) \
-                     VALUES ($1, $2, $3, $4, 'triggered', $5, $6, $7, $8, $9, 1, $10, $10, $11, $12)",
-                )
-                .bind(id.clone())
-                .bind(service.id.clone())
-                .bind(incoming.dedup_key.clone())
-                .bind(open_key)
-                .bind(incoming.summary.clone())
-                .bind(incoming.severity.as_str())
-                .bind(incoming.source.clone())
-                .bind(incoming.details.clone())
-                .bind(incoming.links.clone())
-                .bind(micros(now))
-                .bind(policy.clone())
-                // The service's auto-declare rule is owed an incident for this alert until
-                // one is linked (`alerts_to_declare` finds it if the first try is lost).
-                .bind(i64::from(
-                    !service.shadow
+                // Written with the transaction's other rows (`Pending::flush_alerts`).
+                pending.alerts.push(NewAlertRow {
+                    id: id.clone(),
+                    service_id: service.id.clone(),
+                    dedup_key: incoming.dedup_key.clone(),
+                    open_key: open_key.clone(),
+                    summary: incoming.summary.clone(),
+                    severity: incoming.severity.as_str(),
+                    source: incoming.source.clone(),
+                    details: incoming.details.clone(),
+                    links: incoming.links.clone(),
+                    at: micros(now),
+                    policy: policy.clone(),
+                    // The service's auto-declare rule is owed an incident for this alert
+                    // until one is linked (`alerts_to_declare` finds it if the first try is
+                    // lost).
+                    declare_pending: !service.shadow
                         && firebreak_core::paging::auto_declares(
                             &service.auto_declare_severity,
                             incoming.severity,
                         ),
-                ))
-                .execute(&mut **tx)
-                .await?;
+                });
+                pending.opened(open_key, &id, &service.id, &incoming.dedup_key);
                 log(pending, &id, now, "triggered", detail);
                 if let Some(quiet) = self
                     .quiet(tx, pending, service, incoming, &id, pager, now)
@@ -213,6 +201,7 @@ impl Store {
                 Some(id)
             }
             (Decision::Count, Some(id)) => {
+                pending.flush_alerts(tx).await?;
                 sqlx::query("UPDATE alerts SET count = count + 1, updated_at = $2 WHERE id = $1")
                     .bind(id.clone())
                     .bind(micros(now))
@@ -247,9 +236,13 @@ impl Store {
     pub(super) async fn spend_page(
         &self,
         tx: &mut Transaction<'static, Any>,
+        pending: &mut Pending,
         person: &str,
         now: Timestamp,
     ) -> Result<i64> {
+        if self.backend() == Backend::Sqlite {
+            return pending.spend_budget(tx, person, now).await;
+        }
         let query = sqlx::query_scalar(
             "INSERT INTO page_budget (person, window_start, pages) VALUES ($1, $2, 1) \
              ON CONFLICT (person) DO UPDATE SET \
@@ -260,11 +253,7 @@ impl Store {
         .bind(person.to_string())
         .bind(micros(now))
         .bind(micros(now - SignedDuration::from_hours(1)));
-        let pages = match self.backend() {
-            Backend::Postgres => query.fetch_one(self.unsynced_pool()).await?,
-            Backend::Sqlite => query.fetch_one(&mut **tx).await?,
-        };
-        Ok(pages)
+        Ok(query.fetch_one(self.unsynced_pool()).await?)
     }
 
     /// Whether a new alert stays quiet: silenced, flapping, or part of a storm.
@@ -281,18 +270,19 @@ impl Store {
     ) -> Result<Option<Quiet>> {
         let silences = pending.silences(tx, now).await?.to_vec();
         let opened_recently: i64 = if pager.flap_threshold > 0 {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
-            )
-            .bind(service.id.clone())
-            .bind(incoming.dedup_key.clone())
-            .bind(micros(now - pager.flap_window))
-            .fetch_one(&mut **tx)
-            .await?
+            pending
+                .opened_recently(
+                    tx,
+                    &service.id,
+                    &incoming.dedup_key,
+                    now - pager.flap_window,
+                )
+                .await?
         } else {
             0
         };
         let storm: Option<String> = if service.group_window_minutes > 0 {
+            pending.flush_alerts(tx).await?;
             sqlx::query_scalar(
                 "SELECT id FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND group_id IS NULL \
                  AND id <> $2 AND created_at >= $3 ORDER BY created_at LIMIT 1",

@@ -31,6 +31,7 @@ mod contacts;
 mod escalation;
 mod heartbeats;
 mod ingest;
+mod prefetch;
 mod silences;
 mod wake;
 
@@ -364,6 +365,56 @@ struct Pending {
     rules: HashMap<String, Vec<PageRule>>,
     /// Whether each person asked about is a disabled account.
     disabled: HashMap<String, bool>,
+    /// The open alert (id, status) under each key asked about; `None`: none is open.
+    open: HashMap<String, Option<(String, String)>>,
+    /// Alerts each (service, dedup key) opened within the flapping window, counting those
+    /// opened in this transaction.
+    recent: HashMap<(String, String), i64>,
+    /// Each person's page budget as this transaction leaves it (window start, pages); `None`:
+    /// never paged. SQLite only (PostgreSQL counts in a statement of its own).
+    budgets: HashMap<String, Option<(i64, i64)>>,
+    /// The budgets this transaction changed, written by `flush`.
+    spent: std::collections::BTreeSet<String>,
+    /// Alerts opened and not yet written (`flush_alerts`).
+    alerts: Vec<NewAlertRow>,
+}
+
+/// A new alert's row, written with the others of its transaction.
+struct NewAlertRow {
+    id: String,
+    service_id: String,
+    dedup_key: String,
+    open_key: String,
+    summary: String,
+    severity: &'static str,
+    source: String,
+    details: String,
+    links: String,
+    at: i64,
+    policy: Option<String>,
+    declare_pending: bool,
+}
+
+/// A person's row as `Pending::person` reads it: disabled at, and one rule (delay, method
+/// kind, address, secret), all `None` without rules.
+type PersonRow = (
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// `PersonRow`'s columns, for a query whose people are `p.email`, joined by `PERSON_JOINS`.
+const PERSON_COLUMNS: &str = "u.disabled_at, r.delay_minutes, m.kind, m.address, m.secret";
+const PERSON_JOINS: &str = "LEFT JOIN users u ON u.email = p.email \
+     LEFT JOIN notification_rules r ON r.person = p.email \
+     LEFT JOIN contact_methods m ON m.id = r.contact_method_id \
+     AND m.verified_at IS NOT NULL AND m.stopped_at IS NULL AND m.failure IS NULL";
+
+/// The key an event's open alert is found by: its service and dedup key.
+fn open_key(service: &Service, incoming: &IncomingAlert) -> String {
+    format!("{}/{}", service.id, incoming.dedup_key)
 }
 
 /// A person's notification rule as paging uses it: after minutes, channel, address, secret.
@@ -396,11 +447,51 @@ impl Pending {
             policies: HashMap::new(),
             rules: HashMap::new(),
             disabled: HashMap::new(),
+            open: HashMap::new(),
+            recent: HashMap::new(),
+            budgets: HashMap::new(),
+            spent: std::collections::BTreeSet::new(),
+            alerts: Vec::new(),
         }
+    }
+
+    /// Writes the alerts opened so far; before anything else reads or changes alerts in the
+    /// transaction.
+    async fn flush_alerts(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
+        let alerts = std::mem::take(&mut self.alerts);
+        for (start, len) in multirow::chunks(alerts.len()) {
+            let sql = format!(
+                "INSERT INTO alerts (id, service_id, dedup_key, open_key, status, summary, severity, source, \
+                 details, links, count, created_at, updated_at, policy, declare_pending) VALUES {}",
+                multirow::values(self.backend, len, 15)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for alert in &alerts[start..start + len] {
+                query = query
+                    .bind(alert.id.clone())
+                    .bind(alert.service_id.clone())
+                    .bind(alert.dedup_key.clone())
+                    .bind(alert.open_key.clone())
+                    .bind("triggered")
+                    .bind(alert.summary.clone())
+                    .bind(alert.severity)
+                    .bind(alert.source.clone())
+                    .bind(alert.details.clone())
+                    .bind(alert.links.clone())
+                    .bind(1_i64)
+                    .bind(alert.at)
+                    .bind(alert.at)
+                    .bind(alert.policy.clone())
+                    .bind(i64::from(alert.declare_pending));
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<()> {
         let backend = self.backend;
+        self.flush_alerts(tx).await?;
         for (start, len) in multirow::chunks(self.log.len()) {
             let chunk = &self.log[start..start + len];
             let sql = format!(
@@ -463,6 +554,25 @@ impl Pending {
                     .bind(*step)
                     .bind(*pass)
                     .bind(*at);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        let spent: Vec<(String, i64, i64)> = std::mem::take(&mut self.spent)
+            .into_iter()
+            .filter_map(|person| {
+                let (start, pages) = self.budgets.get(&person).copied().flatten()?;
+                Some((person, start, pages))
+            })
+            .collect();
+        for (start, len) in multirow::chunks(spent.len()) {
+            let sql = format!(
+                "INSERT INTO page_budget (person, window_start, pages) VALUES {} \
+                 ON CONFLICT (person) DO UPDATE SET window_start = excluded.window_start, pages = excluded.pages",
+                multirow::values(backend, len, 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (person, window_start, pages) in &spent[start..start + len] {
+                query = query.bind(person.clone()).bind(*window_start).bind(*pages);
             }
             query.execute(&mut **tx).await?;
         }
@@ -560,25 +670,20 @@ impl Pending {
         if let (Some(disabled), Some(rules)) = (self.disabled.get(person), self.rules.get(person)) {
             return Ok((*disabled, rules.clone()));
         }
-        type Row = (
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM (SELECT CAST($1 AS TEXT) AS email) p {PERSON_JOINS} \
+             ORDER BY r.delay_minutes"
         );
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT u.disabled_at, r.delay_minutes, m.kind, m.address, m.secret \
-             FROM (SELECT CAST($1 AS TEXT) AS email) p \
-             LEFT JOIN users u ON u.email = p.email \
-             LEFT JOIN notification_rules r ON r.person = p.email \
-             LEFT JOIN contact_methods m ON m.id = r.contact_method_id \
-             AND m.verified_at IS NOT NULL AND m.stopped_at IS NULL AND m.failure IS NULL \
-             ORDER BY r.delay_minutes",
-        )
-        .bind(person.to_string())
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows: Vec<PersonRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(person.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(self.remember_person(person, rows))
+    }
+
+    /// Keeps what `rows` say of `person` (disabled, and their rules; none: an email to them
+    /// at once) and answers it.
+    fn remember_person(&mut self, person: &str, rows: Vec<PersonRow>) -> (bool, Vec<PageRule>) {
         let disabled = rows.iter().any(|row| row.0.is_some());
         let mut rules: Vec<PageRule> = rows
             .into_iter()
@@ -589,7 +694,100 @@ impl Pending {
         }
         self.disabled.insert(person.to_string(), disabled);
         self.rules.insert(person.to_string(), rules.clone());
-        Ok((disabled, rules))
+        (disabled, rules)
+    }
+
+    /// The open alert under `key` (id and status), locked on PostgreSQL.
+    async fn open_alert(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        key: &str,
+    ) -> Result<Option<(String, String)>> {
+        if let Some(open) = self.open.get(key) {
+            return Ok(open.clone());
+        }
+        self.flush_alerts(tx).await?;
+        let lock = if self.backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT id, status FROM alerts WHERE open_key = $1{lock}");
+        let open: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(key.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+        self.open.insert(key.to_string(), open.clone());
+        Ok(open)
+    }
+
+    /// Alerts the key opened since `since`, the one just opened included (as the database
+    /// has it, plus those this transaction opened since it was read).
+    async fn opened_recently(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        service: &str,
+        dedup_key: &str,
+        since: Timestamp,
+    ) -> Result<i64> {
+        let pair = (service.to_string(), dedup_key.to_string());
+        if let Some(n) = self.recent.get(&pair) {
+            return Ok(*n);
+        }
+        self.flush_alerts(tx).await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) AS n FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND created_at >= $3",
+        )
+        .bind(pair.0.clone())
+        .bind(pair.1.clone())
+        .bind(micros(since))
+        .fetch_one(&mut **tx)
+        .await?;
+        self.recent.insert(pair, n);
+        Ok(n)
+    }
+
+    /// Notes an alert opened in this transaction: open under its key, and one more for the
+    /// key's flapping count (if that count was read before it was inserted).
+    fn opened(&mut self, key: String, id: &str, service: &str, dedup_key: &str) {
+        self.open.insert(
+            key,
+            Some((id.to_string(), AlertStatus::Triggered.as_str().to_string())),
+        );
+        if let Some(n) = self
+            .recent
+            .get_mut(&(service.to_string(), dedup_key.to_string()))
+        {
+            *n += 1;
+        }
+    }
+
+    /// `person`'s page budget after one more page at `now` (SQLite).
+    async fn spend_budget(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        person: &str,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let before = match self.budgets.get(person) {
+            Some(known) => *known,
+            None => {
+                sqlx::query_as::<_, (i64, i64)>(
+                    "SELECT window_start, pages FROM page_budget WHERE person = $1",
+                )
+                .bind(person.to_string())
+                .fetch_optional(&mut **tx)
+                .await?
+            }
+        };
+        let (start, pages) = firebreak_core::paging::spend_page(
+            before.map(|(start, pages)| (from_micros(start), pages)),
+            now,
+        );
+        self.budgets
+            .insert(person.to_string(), Some((micros(start), pages)));
+        self.spent.insert(person.to_string());
+        Ok(pages)
     }
 }
 
