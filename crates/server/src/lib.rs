@@ -335,7 +335,7 @@ pub async fn serve_with_store(
         status: status_page::StatusCache::default(),
         events: Arc::default(),
         pager: pager.clone(),
-        alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager),
+        alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager)?,
         chat: platforms.clone(),
         phones,
     };

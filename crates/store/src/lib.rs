@@ -16,6 +16,7 @@ mod live;
 mod multirow;
 mod notifications;
 mod outbox;
+mod own_thread;
 mod paging;
 mod people;
 mod postmortems;

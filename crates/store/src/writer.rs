@@ -154,42 +154,15 @@ impl Store {
     }
 }
 
-/// Starts the writer on a thread of its own, with its own single-threaded runtime. On the
-/// shared runtime, every time the writer awaited the database (a dozen times a batch) it was
-/// put back in a worker's queue behind the HTTP tasks that had arrived meanwhile, so under
-/// load each step of a batch waited for dozens of requests to be parsed and answered, and the
-/// batch's cycle (which bounds the command rate) stretched with the load. Alone on its thread
-/// it runs the moment its database call returns. It ends when the store closes or the runtime
-/// that opened the store shuts down.
+/// Starts the writer on a thread of its own (`Store::on_own_thread`): on the shared runtime,
+/// every time the writer awaited the database (a dozen times a batch) it was put back in a
+/// worker's queue behind the HTTP tasks that had arrived meanwhile, so under load each step
+/// of a batch waited for dozens of requests to be parsed and answered, and the batch's cycle
+/// (which bounds the command rate) stretched with the load.
 pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -> Result<()> {
-    let (alive, opener_gone) = oneshot::channel::<()>();
-    // Dropped, and so resolving `opener_gone`, when the opening runtime shuts down.
-    tokio::spawn(async move {
-        let _alive = alive;
-        std::future::pending::<()>().await
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| {
-            StoreError::Connect(format!("could not start the writer's runtime: {err}"))
-        })?;
-    let mut closing = store.closing();
-    std::thread::Builder::new()
-        .name("firebreak-writer".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                tokio::select! {
-                    () = run(store, jobs, max_batch) => {}
-                    _ = opener_gone => {}
-                    _ = closing.wait_for(|closed| *closed) => {}
-                }
-            })
-        })
-        .map_err(|err| {
-            StoreError::Connect(format!("could not start the writer's thread: {err}"))
-        })?;
-    Ok(())
+    store
+        .clone()
+        .on_own_thread("firebreak-writer", move || run(store, jobs, max_batch))
 }
 
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {

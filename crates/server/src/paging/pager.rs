@@ -129,27 +129,33 @@ const ALERT_BATCH: usize = 128;
 const POSTGRES_LANES: usize = 3;
 
 impl AlertBatcher {
-    /// Starts the lanes' tasks; they end when the last `AlertBatcher` is dropped.
-    pub fn start(store: Store, settings: Arc<Settings>, pager: Arc<PagerCache>) -> AlertBatcher {
+    /// Starts the lanes, each on a thread of its own (`Store::on_own_thread`: on the shared
+    /// runtime a lane waited behind the HTTP tasks at every statement, and the lane's cycle
+    /// is what bounds the alert rate). They end when the last `AlertBatcher` is dropped.
+    pub fn start(
+        store: Store,
+        settings: Arc<Settings>,
+        pager: Arc<PagerCache>,
+    ) -> Result<AlertBatcher, StoreError> {
         let lanes = match store.backend() {
             firebreak_store::Backend::Sqlite => 1,
             firebreak_store::Backend::Postgres => POSTGRES_LANES,
         };
         let lanes = (0..lanes)
-            .map(|_| {
+            .map(|lane| {
                 let (jobs, queue) = tokio::sync::mpsc::channel::<AlertJob>(4096);
-                tokio::spawn(run_lane(
-                    store.clone(),
-                    settings.clone(),
-                    pager.clone(),
-                    queue,
-                ));
-                jobs
+                let (store, settings, pager) = (store.clone(), settings.clone(), pager.clone());
+                store
+                    .clone()
+                    .on_own_thread(&format!("firebreak-paging-{lane}"), move || {
+                        run_lane(store, settings, pager, queue)
+                    })?;
+                Ok(jobs)
             })
-            .collect();
-        AlertBatcher {
+            .collect::<Result<_, StoreError>>()?;
+        Ok(AlertBatcher {
             lanes: Arc::new(lanes),
-        }
+        })
     }
 
     /// Applies one event; answers once it is committed.
@@ -202,6 +208,7 @@ async fn run_lane(
             .iter()
             .map(|job| (&job.service, &job.incoming))
             .collect();
+        let started = Instant::now();
         let results = store
             .ingest_alerts(
                 &events,
@@ -209,6 +216,11 @@ async fn run_lane(
                 firebreak_store::clock::now(),
             )
             .await;
+        tracing::debug!(
+            events = events.len(),
+            took_us = started.elapsed().as_micros() as u64,
+            "alert batch applied"
+        );
         for (job, result) in taken.into_iter().zip(results) {
             let _ = job.reply.send(result);
         }

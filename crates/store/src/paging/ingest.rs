@@ -252,7 +252,7 @@ impl Store {
         )
         .bind(person.to_string())
         .bind(micros(now))
-        .bind(micros(now - SignedDuration::from_hours(1)));
+        .bind(micros(now - firebreak_core::paging::PAGE_WINDOW));
         Ok(query.fetch_one(self.unsynced_pool()).await?)
     }
 
