@@ -90,23 +90,15 @@ impl Pending {
         } else {
             ""
         };
-        for (start, len) in multirow::chunks(keys.len()) {
-            let chunk = &keys[start..start + len];
-            let sql = format!(
-                "SELECT open_key, id, status FROM alerts WHERE open_key IN ({}) ORDER BY open_key{lock}",
-                multirow::list(self.backend, len, 0)
-            );
-            let mut query = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql));
-            for key in chunk {
-                query = query.bind(key.clone());
-            }
-            let rows = query.fetch_all(&mut **tx).await?;
-            for key in chunk {
-                self.open.insert(key.clone(), None);
-            }
-            for (key, id, status) in rows {
-                self.open.insert(key, Some((id, status)));
-            }
+        let sql = format!(
+            "SELECT open_key, id, status FROM alerts WHERE open_key IN ({{keys}}) ORDER BY open_key{lock}"
+        );
+        let rows: Vec<(String, String, String)> = by_keys(tx, self.backend, &sql, keys).await?;
+        for key in keys {
+            self.open.insert(key.clone(), None);
+        }
+        for (key, id, status) in rows {
+            self.open.insert(key, Some((id, status)));
         }
         Ok(())
     }
@@ -148,23 +140,13 @@ impl Pending {
         tx: &mut Transaction<'static, Any>,
         ids: &[String],
     ) -> Result<()> {
-        for (start, len) in multirow::chunks(ids.len()) {
-            let chunk = &ids[start..start + len];
-            let sql = format!(
-                "SELECT id, policy FROM escalation_policies WHERE id IN ({})",
-                multirow::list(self.backend, len, 0)
-            );
-            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.clone());
-            }
-            let rows = query.fetch_all(&mut **tx).await?;
-            for id in chunk {
-                self.policies.insert(id.clone(), None);
-            }
-            for (id, policy) in rows {
-                self.policies.insert(id, Some(policy));
-            }
+        let sql = "SELECT id, policy FROM escalation_policies WHERE id IN ({keys})";
+        let rows: Vec<(String, String)> = by_keys(tx, self.backend, sql, ids).await?;
+        for id in ids {
+            self.policies.insert(id.clone(), None);
+        }
+        for (id, policy) in rows {
+            self.policies.insert(id, Some(policy));
         }
         Ok(())
     }
@@ -219,24 +201,37 @@ impl Pending {
         tx: &mut Transaction<'static, Any>,
         people: &[String],
     ) -> Result<()> {
-        for (start, len) in multirow::chunks(people.len()) {
-            let chunk = &people[start..start + len];
-            let sql = format!(
-                "SELECT person, window_start, pages FROM page_budget WHERE person IN ({})",
-                multirow::list(self.backend, len, 0)
-            );
-            let mut query = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql));
-            for person in chunk {
-                query = query.bind(person.clone());
-            }
-            let rows = query.fetch_all(&mut **tx).await?;
-            for person in chunk {
-                self.budgets.insert(person.clone(), None);
-            }
-            for (person, window_start, pages) in rows {
-                self.budgets.insert(person, Some((window_start, pages)));
-            }
+        let sql = "SELECT person, window_start, pages FROM page_budget WHERE person IN ({keys})";
+        let rows: Vec<(String, i64, i64)> = by_keys(tx, self.backend, sql, people).await?;
+        for person in people {
+            self.budgets.insert(person.clone(), None);
+        }
+        for (person, window_start, pages) in rows {
+            self.budgets.insert(person, Some((window_start, pages)));
         }
         Ok(())
     }
+}
+
+/// The rows `select` answers for `keys`, where `{keys}` in it stands for a list of them: asked
+/// in chunks of a few fixed sizes (`multirow::chunks`), so each size's statement is cached.
+async fn by_keys<R>(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    select: &str,
+    keys: &[String],
+) -> Result<Vec<R>>
+where
+    R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let mut rows = Vec::new();
+    for (start, len) in multirow::chunks(keys.len()) {
+        let sql = select.replace("{keys}", &multirow::list(backend, len, 0));
+        let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql));
+        for key in &keys[start..start + len] {
+            query = query.bind(key.clone());
+        }
+        rows.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(rows)
 }
