@@ -61,12 +61,13 @@ pub fn normalize_url(url: &str) -> (String, Backend) {
 
 /// SQLite: every pooled connection is an OS thread in sqlx, and on a small machine more of
 /// them than cores mostly adds context switches (measured on 2 cores: 8 connections gave a
-/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load); the batching writer keeps
-/// one of them for itself, and the rest serve reads and the workers. PostgreSQL connections
-/// are sockets, and more of them let reads overlap.
+/// timeline-read p99 of 11–14 ms, 4 gave 6–7 ms, at the same load); these serve reads and
+/// the workers, and the batching writer takes one more out of the pool for itself
+/// (`writer::Connection`). PostgreSQL connections are sockets, and more of them let reads
+/// overlap.
 pub fn default_pool_size(backend: Backend) -> u32 {
     match backend {
-        Backend::Sqlite => 5,
+        Backend::Sqlite => 4,
         Backend::Postgres => 8,
     }
 }
@@ -76,7 +77,7 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
     let (url, backend) = normalize_url(url);
     let options = AnyConnectOptions::from_str(&url)?;
     let pool = AnyPoolOptions::new()
-        // The writer keeps one connection; at least one more serves everything else.
+        // The writer takes its own connection out of the pool; these serve everything else.
         .max_connections(
             max_connections
                 .unwrap_or_else(|| default_pool_size(backend))
@@ -108,7 +109,9 @@ pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<(AnyPool
             Box::pin(async move {
                 if backend == Backend::Sqlite {
                     // WAL lets readers run beside the writer; FULL makes each commit survive
-                    // a power cut, and the batching writer pays that fsync once per batch.
+                    // a power cut. The batching writer's own connection commits with NORMAL
+                    // and syncs the log on a thread of its own before it answers
+                    // (`writer::durable`).
                     // `checkpoints` copies the log back in the background. The automatic
                     // checkpoint runs inside the commit that crosses its threshold, on the
                     // committing connection's thread, so the writer waited for it: under

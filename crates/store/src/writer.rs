@@ -26,12 +26,14 @@ use crate::db::{Backend, begin_write};
 use crate::multirow;
 
 mod cache;
+mod durable;
 mod flush;
 mod statements;
 use crate::reads::{IncidentKey, StoredEvent};
 use crate::rows::{INCIDENT_FROM, INCIDENT_SELECT, incident_from_row};
 use crate::{Result, Store, StoreError};
 use cache::Cache;
+use durable::{Acks, Committed};
 use statements::row_changed;
 
 /// Builds the command once the incident's current state is known (inside the transaction),
@@ -168,42 +170,69 @@ pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut cache = Cache::default();
-    let mut conn = Connection::default();
+    let acks = Acks::start(&store);
+    let mut conn = Connection {
+        conn: None,
+        wal: None,
+        sync_later: acks.syncs_later(),
+    };
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
-        process_batch(&store, &mut conn, &mut cache, taken).await;
+        process_batch(&store, (&mut conn, &acks), &mut cache, taken).await;
     }
 }
 
 /// The writer's own connection, kept between batches: taking one from the pool for each
 /// batch cost a check of the connection (a round trip) and, on SQLite, a connection whose
-/// page cache another connection's writes had emptied. Given back to the pool after a
-/// batch that failed, whose connection may be left in a state the pool knows how to judge
-/// (`db::connect`'s `after_release`), and taken again for the next.
-#[derive(Default)]
-struct Connection(Option<sqlx::pool::PoolConnection<Any>>);
+/// page cache another connection's writes had emptied. Taken out of the pool for good
+/// (`detach`): on a SQLite file it commits without syncing (`durable`), which no other
+/// user of the pool may inherit. Closed after a batch that failed, whose connection may be
+/// left in a state not worth judging, and opened again for the next.
+struct Connection {
+    conn: Option<sqlx::AnyConnection>,
+    /// The SQLite log this connection's commits leave to `Acks` to sync.
+    wal: Option<std::path::PathBuf>,
+    sync_later: bool,
+}
 
 impl Connection {
-    async fn get(&mut self, store: &Store) -> Result<&mut sqlx::pool::PoolConnection<Any>> {
-        if self.0.is_none() {
-            self.0 = Some(store.pool().acquire().await?);
+    async fn get(&mut self, store: &Store) -> Result<&mut sqlx::AnyConnection> {
+        if self.conn.is_none() {
+            let mut conn = store.pool().acquire().await?.detach();
+            self.wal = match self.sync_later {
+                true => durable::sync_later(&mut conn).await?,
+                false => None,
+            };
+            self.conn = Some(conn);
         }
-        self.0.as_mut().ok_or(StoreError::Closed)
+        self.conn.as_mut().ok_or(StoreError::Closed)
     }
 
     fn give_back(&mut self) {
-        self.0 = None;
+        self.conn = None;
+        self.wal = None;
     }
 }
 
-async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, jobs: Vec<Job>) {
+/// A batch's answers, in the order of its jobs, and the events it committed.
+type Answers = (Vec<Result<Outcome>>, Vec<Arc<StoredEvent>>);
+
+async fn process_batch(
+    store: &Store,
+    (conn, acks): (&mut Connection, &Acks),
+    cache: &mut Cache,
+    jobs: Vec<Job>,
+) {
     let committed = commit_guarded(store, conn, cache, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
-        Ok(results) => {
-            for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(result);
-            }
+        Ok((results, events)) => {
+            let replies = jobs.into_iter().map(|job| job.reply).zip(results);
+            let committed = Committed {
+                replies: replies.collect(),
+                events,
+            };
+            acks.finish(store, conn.wal.as_deref(), committed);
         }
         // A lost connection may have taken the answer of a commit that happened: with the
         // command's claim to go by, trying once more is safe.
@@ -219,11 +248,19 @@ async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, 
                 let committed =
                     commit_guarded(store, conn, cache, std::slice::from_ref(&job), true).await;
                 store.note_write(committed.as_ref().map(|_| ()));
-                let result = match committed {
-                    Ok(mut results) => results.pop().unwrap_or(Err(StoreError::Closed)),
-                    Err(err) => Err(err),
-                };
-                let _ = job.reply.send(result);
+                match committed {
+                    Ok((mut results, events)) => {
+                        let result = results.pop().unwrap_or(Err(StoreError::Closed));
+                        let committed = Committed {
+                            replies: vec![(job.reply, result)],
+                            events,
+                        };
+                        acks.finish(store, conn.wal.as_deref(), committed);
+                    }
+                    Err(err) => {
+                        let _ = job.reply.send(Err(err));
+                    }
+                }
             }
         }
     }
@@ -239,7 +276,7 @@ async fn commit_guarded(
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,
-) -> Result<Vec<Result<Outcome>>> {
+) -> Result<Answers> {
     use futures_util::FutureExt;
     let result = std::panic::AssertUnwindSafe(commit_batch(store, conn, cache, jobs, retry))
         .catch_unwind()
@@ -282,13 +319,14 @@ async fn commit_batch(
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,
-) -> Result<Vec<Result<Outcome>>> {
+) -> Result<Answers> {
     let backend = store.backend();
     if retry && let Some(done) = lost_answer(store, jobs).await? {
-        return Ok(vec![Ok(done)]);
+        return Ok((vec![Ok(done)], Vec::new()));
     }
     let conn = conn.get(store).await?;
-    let mut tx = sqlx::Connection::begin_with(&mut **conn, begin_write(backend)).await?;
+    let started = std::time::Instant::now();
+    let mut tx = sqlx::Connection::begin_with(conn, begin_write(backend)).await?;
     let mut batch = Batch::new(backend, clock::now());
     // One catalog for the whole batch, even if an admin changes the rules meanwhile.
     let catalog = store.catalog();
@@ -342,17 +380,19 @@ async fn commit_batch(
                 .await?;
         }
     }
+    let committing = std::time::Instant::now();
     tx.commit().await?;
+    tracing::debug!(
+        jobs = jobs.len(),
+        incidents = batch.dirty.len(),
+        events = batch.events.len(),
+        before_commit_us = (committing - started).as_micros() as u64,
+        commit_us = committing.elapsed().as_micros() as u64,
+        "incident batch committed"
+    );
     store.after_commit_for_tests()?;
-    for event in &batch.events {
-        let _ = store.event_sender().send(event.clone());
-    }
-    if !batch.events.is_empty() {
-        store.wake_outbox();
-        store.wake_chat();
-    }
     cache.keep(batch.incidents.into_values());
-    Ok(results)
+    Ok((results, batch.events))
 }
 
 /// What one transaction has done so far. Each incident is read once per batch and kept
