@@ -190,7 +190,8 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
 /// left in a state not worth judging, and opened again for the next.
 struct Connection {
     conn: Option<sqlx::AnyConnection>,
-    /// The SQLite log this connection's commits leave to `Acks` to sync.
+    /// The SQLite log the writer's commits leave to `Acks` to sync (found with its first
+    /// connection).
     wal: Option<std::path::PathBuf>,
     sync_later: bool,
 }
@@ -199,18 +200,18 @@ impl Connection {
     async fn get(&mut self, store: &Store) -> Result<&mut sqlx::AnyConnection> {
         if self.conn.is_none() {
             let mut conn = store.pool().acquire().await?.detach();
-            self.wal = match self.sync_later {
-                true => durable::sync_later(&mut conn).await?,
-                false => None,
-            };
+            if self.sync_later {
+                self.wal = durable::sync_later(&mut conn).await?;
+            }
             self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or(StoreError::Closed)
     }
 
-    fn give_back(&mut self) {
+    /// Closes the connection. `wal` stays: a commit this connection made may still be
+    /// unsynced, and a retried job that finds its claim is answered through the same sync.
+    fn close(&mut self) {
         self.conn = None;
-        self.wal = None;
     }
 }
 
@@ -282,7 +283,7 @@ async fn commit_guarded(
         .catch_unwind()
         .await;
     if !matches!(result, Ok(Ok(_))) {
-        conn.give_back();
+        conn.close();
     }
     match result {
         Ok(result) => result,
