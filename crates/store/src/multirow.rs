@@ -6,42 +6,25 @@
 //! name to bind it, so a statement of N parameters costs time quadratic in N; and a statement
 //! whose size followed the batch's was new text each time, so it was parsed and prepared
 //! afresh instead of coming from the connection's statement cache. Here SQLite gets
-//! anonymous `?` parameters (bound in order, no name to look up) and every batch is cut into
-//! chunks whose sizes are powers of two, so a table has at most a handful of distinct
-//! statements, each prepared once per connection. PostgreSQL needs `$N`, which it numbers
-//! without a scan; it gets the same chunks, so its statements are cached too.
-//!
-//! The batching writer goes one step further (`source`, `Script::rows`): each table's rows
-//! come from a source whose text does not depend on the number of rows at all (fixed-size
-//! `VALUES` padded with NULL rows on SQLite, one JSON parameter on PostgreSQL), so its whole
-//! flush is one unchanging script, sent to SQLite in one call.
+//! anonymous `?` parameters (bound in order, no name to look up), and a statement's text
+//! does not depend on the number of rows: lists of keys are asked `SOURCE_ROWS` at a time,
+//! padded with NULLs (`padded_chunks`), and rows to write come from a `source` (fixed-size
+//! `VALUES` padded with NULL rows on SQLite, one JSON parameter on PostgreSQL). PostgreSQL
+//! needs `$N`, which it numbers without a scan. The batching writer's and the paging
+//! batch's flushes are each one unchanging script (`Script`), sent to SQLite in one call.
 
 use serde_json::Value;
 
 use crate::db::Backend;
 
-/// The most rows one statement holds: the largest chunk. 128 rows of 9 columns is 1,152
-/// parameters, under every backend's limit.
-pub(crate) const MAX_ROWS: usize = 128;
-
-/// Cuts `n` rows into runs whose lengths are powers of two (largest first, each at most
-/// `MAX_ROWS`), as `(start, len)`: 100 rows are 64 + 32 + 4.
-pub(crate) fn chunks(n: usize) -> impl Iterator<Item = (usize, usize)> {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        let left = n - start;
-        if left == 0 {
-            return None;
-        }
-        let len = if left >= MAX_ROWS {
-            MAX_ROWS
-        } else {
-            1 << (usize::BITS - 1 - left.leading_zeros())
-        };
-        let chunk = (start, len);
-        start += len;
-        Some(chunk)
-    })
+/// Cuts `n` rows into runs of at most `SOURCE_ROWS`, as `(start, len)`, for statements that
+/// always hold `SOURCE_ROWS` (the rest padded with NULLs, which match nothing): one text per
+/// statement whatever the count, and one statement for up to `SOURCE_ROWS` rows, where
+/// `chunks` makes one per bit of the count (31 rows were five).
+pub(crate) fn padded_chunks(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n)
+        .step_by(SOURCE_ROWS)
+        .map(move |start| (start, (n - start).min(SOURCE_ROWS)))
 }
 
 /// `(?, ?), (?, ?)` on SQLite and `($1, $2), ($3, $4)` on PostgreSQL, for `rows` rows of
@@ -117,6 +100,14 @@ pub(crate) fn source(backend: Backend, table: &str, columns: &str) -> String {
         }
         Backend::Postgres => format!("json_populate_recordset(NULL::{table}, $1::json)"),
     }
+}
+
+/// `INSERT INTO table (columns)` of the rows of a `source` of the same columns.
+pub(crate) fn insert_sql(backend: Backend, table: &str, columns: &str) -> String {
+    format!(
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {} AS j",
+        source(backend, table, columns)
+    )
 }
 
 /// Statements to run in order in one transaction, each with its parameters, built side by
@@ -250,23 +241,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunk_sizes_are_powers_of_two_and_cover_every_row() {
+    fn padded_chunks_cover_every_row_in_runs_of_at_most_source_rows() {
         for (n, want) in [
             (0, vec![]),
-            (1, vec![1]),
-            (3, vec![2, 1]),
-            (64, vec![64]),
-            (100, vec![64, 32, 4]),
-            (300, vec![128, 128, 32, 8, 4]),
+            (1, vec![(0, 1)]),
+            (31, vec![(0, 31)]),
+            (32, vec![(0, 32)]),
+            (70, vec![(0, 32), (32, 32), (64, 6)]),
         ] {
-            let got: Vec<usize> = chunks(n).map(|(_, len)| len).collect();
-            assert_eq!(got, want, "{n} rows");
-            let mut next = 0;
-            for (start, len) in chunks(n) {
-                assert_eq!(start, next);
-                next += len;
-            }
-            assert_eq!(next, n);
+            assert_eq!(padded_chunks(n).collect::<Vec<_>>(), want, "{n}");
         }
     }
 

@@ -170,15 +170,13 @@ pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut cache = Cache::default();
-    let acks = Acks::start(&store);
     let mut conn = Connection {
         conn: None,
-        wal: None,
-        sync_later: acks.syncs_later(),
+        acks: Acks::start(&store),
     };
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
-        process_batch(&store, (&mut conn, &acks), &mut cache, taken).await;
+        process_batch(&store, &mut conn, &mut cache, taken).await;
     }
 }
 
@@ -190,26 +188,22 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
 /// left in a state not worth judging, and opened again for the next.
 struct Connection {
     conn: Option<sqlx::AnyConnection>,
-    /// The SQLite log the writer's commits leave to `Acks` to sync (found with its first
-    /// connection).
-    wal: Option<std::path::PathBuf>,
-    sync_later: bool,
+    /// Where its commits are answered (once durable).
+    acks: Acks,
 }
 
 impl Connection {
     async fn get(&mut self, store: &Store) -> Result<&mut sqlx::AnyConnection> {
         if self.conn.is_none() {
             let mut conn = store.pool().acquire().await?.detach();
-            if self.sync_later {
-                self.wal = durable::sync_later(&mut conn).await?;
-            }
+            self.acks.prepare(&mut conn).await?;
             self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or(StoreError::Closed)
     }
 
-    /// Closes the connection. `wal` stays: a commit this connection made may still be
-    /// unsynced, and a retried job that finds its claim is answered through the same sync.
+    /// Closes the connection. A commit it made may still be unsynced: a retried job that
+    /// finds its claim is answered through the same log's sync (`Acks`).
     fn close(&mut self) {
         self.conn = None;
     }
@@ -218,12 +212,7 @@ impl Connection {
 /// A batch's answers, in the order of its jobs, and the events it committed.
 type Answers = (Vec<Result<Outcome>>, Vec<Arc<StoredEvent>>);
 
-async fn process_batch(
-    store: &Store,
-    (conn, acks): (&mut Connection, &Acks),
-    cache: &mut Cache,
-    jobs: Vec<Job>,
-) {
+async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, jobs: Vec<Job>) {
     let committed = commit_guarded(store, conn, cache, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
@@ -233,7 +222,7 @@ async fn process_batch(
                 replies: replies.collect(),
                 events,
             };
-            acks.finish(store, conn.wal.as_deref(), committed);
+            conn.acks.finish(store, committed);
         }
         // A lost connection may have taken the answer of a commit that happened: with the
         // command's claim to go by, trying once more is safe.
@@ -256,7 +245,7 @@ async fn process_batch(
                             replies: vec![(job.reply, result)],
                             events,
                         };
-                        acks.finish(store, conn.wal.as_deref(), committed);
+                        conn.acks.finish(store, committed);
                     }
                     Err(err) => {
                         let _ = job.reply.send(Err(err));
@@ -339,6 +328,7 @@ async fn commit_batch(
         })
         .collect();
     batch.preload(&mut tx, &keys, cache).await?;
+    let preloaded = std::time::Instant::now();
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let result = match &job.work {
@@ -370,6 +360,7 @@ async fn commit_batch(
             other => results.push(other),
         }
     }
+    let applied = std::time::Instant::now();
     batch.flush(&mut tx, &catalog, store.public_url()).await?;
     if backend == Backend::Postgres {
         // Delivered to the other replicas only if this transaction commits.
@@ -388,6 +379,9 @@ async fn commit_batch(
         incidents = batch.dirty.len(),
         events = batch.events.len(),
         before_commit_us = (committing - started).as_micros() as u64,
+        preload_us = (preloaded - started).as_micros() as u64,
+        apply_us = (applied - preloaded).as_micros() as u64,
+        flush_us = (committing - applied).as_micros() as u64,
         commit_us = committing.elapsed().as_micros() as u64,
         "incident batch committed"
     );

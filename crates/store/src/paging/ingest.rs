@@ -35,32 +35,63 @@ impl Store {
     ) -> Vec<Result<Ingested>> {
         let together = async {
             let mut tx = self.begin_write().await?;
-            let pending = &mut Pending::new(self.backend());
-            pending.prefetch(&mut tx, events, pager, now).await?;
-            let mut done = Vec::with_capacity(events.len());
-            for (service, incoming) in events {
-                done.push(
-                    self.apply_alert(&mut tx, pending, service, incoming, pager, now)
-                        .await?,
-                );
-            }
-            pending.flush(&mut tx).await?;
+            let done = self.apply_batch(&mut tx, events, pager, now).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
         };
         match together.await {
             Ok(done) => done.into_iter().map(Ok).collect(),
-            Err(err) => {
-                if events.len() > 1 {
-                    tracing::debug!(error = %err, n = events.len(), "alert batch failed; applying its events one by one");
-                }
-                let mut done = Vec::with_capacity(events.len());
-                for (service, incoming) in events {
-                    done.push(self.ingest_alert(service, incoming, pager, now).await);
-                }
-                done
-            }
+            Err(err) => self.one_by_one(err, events, pager, now).await,
         }
+    }
+
+    /// The events of a batch, applied in the caller's write transaction.
+    async fn apply_batch(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        events: &[(&Service, &IncomingAlert)],
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Result<Vec<Ingested>> {
+        let started = std::time::Instant::now();
+        let pending = &mut Pending::new(self.backend());
+        pending.prefetch(tx, events, pager, now).await?;
+        let prefetched = std::time::Instant::now();
+        let mut done = Vec::with_capacity(events.len());
+        for (service, incoming) in events {
+            done.push(
+                self.apply_alert(tx, pending, service, incoming, pager, now)
+                    .await?,
+            );
+        }
+        let applied = std::time::Instant::now();
+        pending.flush(tx).await?;
+        tracing::debug!(
+            events = events.len(),
+            prefetch_us = (prefetched - started).as_micros() as u64,
+            apply_us = (applied - prefetched).as_micros() as u64,
+            flush_us = applied.elapsed().as_micros() as u64,
+            "alert batch written"
+        );
+        Ok(done)
+    }
+
+    /// After a batch failed with `err`: each event alone, so one cannot fail its neighbours.
+    async fn one_by_one(
+        &self,
+        err: StoreError,
+        events: &[(&Service, &IncomingAlert)],
+        pager: &Pager<'_>,
+        now: Timestamp,
+    ) -> Vec<Result<Ingested>> {
+        if events.len() > 1 {
+            tracing::debug!(error = %err, n = events.len(), "alert batch failed; applying its events one by one");
+        }
+        let mut done = Vec::with_capacity(events.len());
+        for (service, incoming) in events {
+            done.push(self.ingest_alert(service, incoming, pager, now).await);
+        }
+        done
     }
 
     pub(super) async fn ingest_once(

@@ -6,7 +6,7 @@
 //! this hour. Asked one event at a time, each is a round trip (on SQLite a hop to the
 //! connection's thread and back), and a storm's batch of 128 events asked about 700 of
 //! them. `Pending::prefetch` asks each question once for every event in the batch, in
-//! statements of a few fixed sizes (`multirow`); `apply_alert` then answers from `Pending`
+//! statements of one fixed size each (`multirow::padded_chunks`); `apply_alert` then answers from `Pending`
 //! and asks the database only about what the prefetch did not cover.
 
 use super::*;
@@ -114,18 +114,22 @@ impl Pending {
             Backend::Sqlite => "?",
             Backend::Postgres => "$1",
         };
-        for (start, len) in multirow::chunks(pairs.len()) {
+        for (start, len) in multirow::padded_chunks(pairs.len()) {
             // The `created_at` bound comes first in the text, so it is the first parameter
             // on SQLite (bound in order) as on PostgreSQL ($1).
             let sql = format!(
                 "SELECT v.column1, v.column2, (SELECT COUNT(*) FROM alerts a WHERE a.service_id = v.column1 \
-                 AND a.dedup_key = v.column2 AND a.created_at >= {first}) FROM (VALUES {}) AS v",
-                multirow::values_after(self.backend, len, 2, 1)
+                 AND a.dedup_key = v.column2 AND a.created_at >= {first}) FROM (VALUES {}) AS v \
+                 WHERE v.column1 IS NOT NULL",
+                multirow::values_after(self.backend, multirow::SOURCE_ROWS, 2, 1)
             );
             let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql))
                 .bind(micros(since));
             for (service, dedup_key) in &pairs[start..start + len] {
                 query = query.bind(service.clone()).bind(dedup_key.clone());
+            }
+            for _ in len..multirow::SOURCE_ROWS {
+                query = query.bind(None::<String>).bind(None::<String>);
             }
             for (service, dedup_key, n) in query.fetch_all(&mut **tx).await? {
                 self.recent.insert((service, dedup_key), n);
@@ -157,13 +161,14 @@ impl Pending {
         tx: &mut Transaction<'static, Any>,
         people: &[String],
     ) -> Result<()> {
-        for (start, len) in multirow::chunks(people.len()) {
+        for (start, len) in multirow::padded_chunks(people.len()) {
             let chunk = &people[start..start + len];
             let sql = format!(
                 "SELECT p.email, {PERSON_COLUMNS} \
-                 FROM (SELECT CAST(column1 AS TEXT) AS email FROM (VALUES {}) AS v) p {PERSON_JOINS} \
+                 FROM (SELECT CAST(column1 AS TEXT) AS email FROM (VALUES {}) AS v \
+                 WHERE column1 IS NOT NULL) p {PERSON_JOINS} \
                  ORDER BY p.email, r.delay_minutes",
-                multirow::values(self.backend, len, 1)
+                multirow::values(self.backend, multirow::SOURCE_ROWS, 1)
             );
             let mut query = sqlx::query_as::<
                 _,
@@ -178,6 +183,9 @@ impl Pending {
             >(sqlx::AssertSqlSafe(sql));
             for person in chunk {
                 query = query.bind(person.clone());
+            }
+            for _ in len..multirow::SOURCE_ROWS {
+                query = query.bind(None::<String>);
             }
             let mut rows: HashMap<String, Vec<PersonRow>> = HashMap::new();
             for (email, disabled, delay, kind, address, secret) in
@@ -214,7 +222,7 @@ impl Pending {
 }
 
 /// The rows `select` answers for `keys`, where `{keys}` in it stands for a list of them: asked
-/// in chunks of a few fixed sizes (`multirow::chunks`), so each size's statement is cached.
+/// in statements of one size (`multirow::padded_chunks`), so the statement is cached.
 async fn by_keys<R>(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -225,11 +233,14 @@ where
     R: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     let mut rows = Vec::new();
-    for (start, len) in multirow::chunks(keys.len()) {
-        let sql = select.replace("{keys}", &multirow::list(backend, len, 0));
-        let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql));
+    let sql = select.replace("{keys}", &multirow::list(backend, multirow::SOURCE_ROWS, 0));
+    for (start, len) in multirow::padded_chunks(keys.len()) {
+        let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql.clone()));
         for key in &keys[start..start + len] {
             query = query.bind(key.clone());
+        }
+        for _ in len..multirow::SOURCE_ROWS {
+            query = query.bind(None::<String>);
         }
         rows.extend(query.fetch_all(&mut **tx).await?);
     }

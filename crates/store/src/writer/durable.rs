@@ -11,13 +11,13 @@
 //! commit was 1.9 ms of a 4.3 ms cycle). One sync answers every batch committed before it
 //! began. The log is one file written in order, so a power cut before the sync loses a
 //! suffix of batches nobody was told were done; the frames of later batches are not valid
-//! without theirs (SQLite checks each frame's running checksum). Every other connection
+//! without theirs (SQLite checks each frame's running checksum). Every pooled connection
 //! keeps `synchronous = FULL`, so a worker's claim of the events' work (a webhook, a chat
-//! message) syncs the log up to them before anything leaves the machine.
+//! message, a page) syncs the log up to them before anything leaves the machine.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::AnyConnection;
 use tokio::sync::oneshot;
@@ -35,7 +35,7 @@ pub(super) struct Committed {
 impl Committed {
     /// Answers each command and announces the events; after a failed sync, every command
     /// that had committed is answered with the failure instead (its durability is unknown).
-    fn announce(self, store: &Store, synced: std::result::Result<(), &std::io::Error>) {
+    fn announce(self, store: &Store, synced: Synced<'_>) {
         if let Err(err) = synced {
             store.note_write(Err(&sync_failed(err)));
         }
@@ -56,6 +56,9 @@ impl Committed {
     }
 }
 
+/// How the sync of the log went, for the batches it covered.
+type Synced<'a> = std::result::Result<(), &'a std::io::Error>;
+
 fn sync_failed(err: &std::io::Error) -> StoreError {
     StoreError::Database(sqlx::Error::Io(std::io::Error::new(
         err.kind(),
@@ -66,61 +69,72 @@ fn sync_failed(err: &std::io::Error) -> StoreError {
 /// Where committed batches go to be answered.
 pub(super) struct Acks {
     /// The sync thread's queue (SQLite only).
-    sync: Option<mpsc::Sender<(PathBuf, Committed)>>,
+    sync: Option<mpsc::Sender<Committed>>,
+    /// The log the writer's commits leave to the sync thread, found with the writer's first
+    /// connection (a SQLite file in WAL mode only); unset, every commit is durable itself.
+    wal: Arc<OnceLock<PathBuf>>,
 }
 
 impl Acks {
     pub(super) fn start(store: &Store) -> Acks {
+        let wal = Arc::new(OnceLock::new());
         if store.backend() != crate::db::Backend::Sqlite {
-            return Acks { sync: None };
+            return Acks { sync: None, wal };
         }
         let (queue, batches) = mpsc::channel();
         let thread_store = store.clone();
+        let thread_wal = wal.clone();
         let started = std::thread::Builder::new()
             .name("firebreak-wal-sync".into())
-            .spawn(move || sync_batches(&thread_store, &batches));
+            .spawn(move || sync_batches(&thread_store, &thread_wal, &batches));
         match started {
-            Ok(_) => Acks { sync: Some(queue) },
+            Ok(_) => Acks {
+                sync: Some(queue),
+                wal,
+            },
             Err(err) => {
                 tracing::warn!(error = %err, "could not start the log sync thread; batches sync in their commits");
-                Acks { sync: None }
+                Acks { sync: None, wal }
             }
         }
     }
 
-    /// Whether the writer's connections may leave the sync to `finish`.
-    pub(super) fn syncs_later(&self) -> bool {
-        self.sync.is_some()
+    /// Prepares a new writer connection: on a SQLite file in WAL mode, with the sync thread
+    /// running, it commits without syncing and leaves the sync to `finish`.
+    pub(super) async fn prepare(&self, conn: &mut AnyConnection) -> Result<()> {
+        if self.sync.is_some()
+            && let Some(wal) = sync_later(conn).await?
+        {
+            // The same file for every connection of the store.
+            let _ = self.wal.set(wal);
+        }
+        Ok(())
     }
 
-    /// Answers `committed` now (`wal` is `None`: its commit was durable) or once `wal` is
-    /// synced.
-    pub(super) fn finish(&self, store: &Store, wal: Option<&Path>, committed: Committed) {
-        let Some(wal) = wal else {
+    /// Answers `committed` now (its commit was durable) or once the log is synced.
+    pub(super) fn finish(&self, store: &Store, committed: Committed) {
+        let (Some(queue), Some(wal)) = (&self.sync, self.wal.get()) else {
             committed.announce(store, Ok(()));
             return;
         };
-        let queued = match &self.sync {
-            Some(queue) => queue.send((wal.to_path_buf(), committed)),
-            None => Err(mpsc::SendError((wal.to_path_buf(), committed))),
-        };
         // The thread is gone (it never is while the writer runs): sync here.
-        if let Err(mpsc::SendError((wal, committed))) = queued {
-            committed.announce(store, sync_wal(&wal).as_ref().map(|_| ()));
+        if let Err(mpsc::SendError(committed)) = queue.send(committed) {
+            committed.announce(store, sync_wal(wal).as_ref().map(|_| ()));
         }
     }
 }
 
-fn sync_batches(store: &Store, batches: &mpsc::Receiver<(PathBuf, Committed)>) {
+fn sync_batches(store: &Store, wal: &OnceLock<PathBuf>, batches: &mpsc::Receiver<Committed>) {
     while let Ok(first) = batches.recv() {
         let mut group = vec![first];
         group.extend(batches.try_iter());
-        // Every batch here was committed before this sync began, so it covers them all.
-        let synced = sync_wal(&group[0].0);
+        // Every batch here was committed before this sync began, so it covers them all;
+        // `finish` queues a batch only once the log is known.
+        let synced = wal.get().map_or(Ok(()), |wal| sync_wal(wal));
         if let Err(err) = &synced {
             tracing::error!(error = %err, batches = group.len(), "syncing the write-ahead log failed");
         }
-        for (_, committed) in group {
+        for committed in group {
             committed.announce(store, synced.as_ref().map(|_| ()));
         }
     }
@@ -137,9 +151,9 @@ fn sync_wal(wal: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Prepares a new writer connection to a SQLite file in WAL mode to leave its syncs to
-/// `Acks` and answers the log's path; `None` (and the connection as it was) otherwise.
-pub(super) async fn sync_later(conn: &mut AnyConnection) -> Result<Option<PathBuf>> {
+/// Prepares a connection to a SQLite file in WAL mode to commit without syncing and answers
+/// the log's path; `None` (and the connection as it was) otherwise.
+async fn sync_later(conn: &mut AnyConnection) -> Result<Option<PathBuf>> {
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut *conn)
         .await?;

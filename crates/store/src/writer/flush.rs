@@ -10,8 +10,7 @@ use firebreak_core::{Catalog, Incident};
 
 use super::Batch;
 use super::statements::{
-    HEAD_COLUMNS, head_update_sql, insert_sql, lists_sql, outbox_sql, search_rows, search_sql,
-    upsert_sql,
+    HEAD_COLUMNS, head_update_sql, lists_sql, outbox_sql, search_rows, search_sql, upsert_sql,
 };
 use crate::Result;
 use crate::clock::micros;
@@ -51,10 +50,10 @@ impl FlushSql {
             heads: head_update_sql(backend),
             upsert: upsert_sql(backend),
             lists: lists_sql(backend),
-            events: insert_sql(backend, "events", EVENT_COLUMNS),
+            events: multirow::insert_sql(backend, "events", EVENT_COLUMNS),
             search: search_sql(),
             outbox: outbox_sql(backend, OUTBOX_COLUMNS),
-            claims: insert_sql(backend, "command_claims", CLAIM_COLUMNS),
+            claims: multirow::insert_sql(backend, "command_claims", CLAIM_COLUMNS),
         }
     }
 }

@@ -158,10 +158,3 @@ pub(super) fn outbox_sql(backend: Backend, columns: &str) -> String {
         multirow::source(backend, "outbox", columns)
     )
 }
-
-pub(super) fn insert_sql(backend: Backend, table: &str, columns: &str) -> String {
-    format!(
-        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {} AS j",
-        multirow::source(backend, table, columns)
-    )
-}
