@@ -19,8 +19,8 @@ use crate::db::Backend;
 
 /// Cuts `n` rows into runs of at most `SOURCE_ROWS`, as `(start, len)`, for statements that
 /// always hold `SOURCE_ROWS` (the rest padded with NULLs, which match nothing): one text per
-/// statement whatever the count, and one statement for up to `SOURCE_ROWS` rows, where
-/// `chunks` makes one per bit of the count (31 rows were five).
+/// statement whatever the count, and one statement for up to `SOURCE_ROWS` rows (chunks of
+/// power-of-two sizes had made one per bit of the count: 31 rows were five).
 pub(crate) fn padded_chunks(n: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..n)
         .step_by(SOURCE_ROWS)

@@ -6,8 +6,8 @@
 //! this hour. Asked one event at a time, each is a round trip (on SQLite a hop to the
 //! connection's thread and back), and a storm's batch of 128 events asked about 700 of
 //! them. `Pending::prefetch` asks each question once for every event in the batch, in
-//! statements of one fixed size each (`multirow::padded_chunks`); `apply_alert` then answers from `Pending`
-//! and asks the database only about what the prefetch did not cover.
+//! statements of one fixed size each (`multirow::padded_chunks`); `apply_alert` then answers
+//! from `Pending` and asks the database only about what the prefetch did not cover.
 
 use super::*;
 
