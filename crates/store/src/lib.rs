@@ -9,6 +9,7 @@ mod backup;
 mod chat;
 pub mod clock;
 mod db;
+mod durable;
 mod followups;
 mod imports;
 mod insights;
@@ -45,9 +46,9 @@ pub use insights::{Deploy, NewDeploy};
 pub use notifications::Notification;
 pub use outbox::{ClaimedDelivery, Delivery, DeliveryOutcome, NewWebhook, Webhook, WebhookPatch};
 pub use paging::{
-    ActionToken, Alert, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat, IncomingAlert,
-    Ingested, IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc, TargetDoc,
-    Team, WakeOutcome, WakePage,
+    ActionToken, Alert, AlertLane, AlertLogEntry, ContactMethod, EscalationPolicy, Heartbeat,
+    IncomingAlert, Ingested, IntegrationKey, NotificationRule, Pager, PolicyDoc, Service, StepDoc,
+    TargetDoc, Team, WakeOutcome, WakePage,
 };
 pub use people::{NewSession, PrivateRead, Session, User, UserPatch};
 pub use postmortems::{Postmortem, PostmortemState, Revision};
@@ -172,6 +173,8 @@ struct Inner {
     verifying: std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>,
     /// Answers to lose after a commit (tests only; see `lose_commit_answers`).
     lose_answers: std::sync::atomic::AtomicUsize,
+    /// What the write loops' commits wait for before they are answered (SQLite files).
+    log_sync: durable::LogSync,
 }
 
 impl Store {
@@ -218,6 +221,7 @@ impl Store {
                 chains: Default::default(),
                 verifying: Default::default(),
                 lose_answers: Default::default(),
+                log_sync: durable::LogSync::start(backend),
             }),
         };
         if let Some(listener) = listener {
@@ -280,6 +284,10 @@ impl Store {
             .pool()
             .begin_with(db::begin_write(self.backend()))
             .await?)
+    }
+
+    pub(crate) fn log_sync(&self) -> &durable::LogSync {
+        &self.inner.log_sync
     }
 
     /// The pool for counters that need not wait for the disk: `db::connect_unsynced` on

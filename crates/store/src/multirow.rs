@@ -13,6 +13,8 @@
 //! needs `$N`, which it numbers without a scan. The batching writer's and the paging
 //! batch's flushes are each one unchanging script (`Script`), sent to SQLite in one call.
 
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
 use crate::db::Backend;
@@ -108,6 +110,33 @@ pub(crate) fn insert_sql(backend: Backend, table: &str, columns: &str) -> String
         "INSERT INTO {table} ({columns}) SELECT {columns} FROM {} AS j",
         source(backend, table, columns)
     )
+}
+
+/// Statements built once per backend and kept: their text never changes (`source`), so a
+/// flush asks for its backend's set (`of`) instead of formatting them for every batch.
+pub(crate) struct PerBackend<T> {
+    build: fn(Backend) -> T,
+    sqlite: OnceLock<T>,
+    postgres: OnceLock<T>,
+}
+
+impl<T> PerBackend<T> {
+    /// A set that `build` makes for each backend the first time it is asked for.
+    pub(crate) const fn new(build: fn(Backend) -> T) -> Self {
+        Self {
+            build,
+            sqlite: OnceLock::new(),
+            postgres: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn of(&self, backend: Backend) -> &T {
+        let cell = match backend {
+            Backend::Sqlite => &self.sqlite,
+            Backend::Postgres => &self.postgres,
+        };
+        cell.get_or_init(|| (self.build)(backend))
+    }
 }
 
 /// Statements to run in order in one transaction, each with its parameters, built side by

@@ -29,11 +29,12 @@ mod cache;
 mod durable;
 mod flush;
 mod statements;
+use crate::durable::OwnConnection;
 use crate::reads::{IncidentKey, StoredEvent};
 use crate::rows::{INCIDENT_FROM, INCIDENT_SELECT, incident_from_row};
 use crate::{Result, Store, StoreError};
 use cache::Cache;
-use durable::{Acks, Committed};
+use durable::Committed;
 use statements::row_changed;
 
 /// Builds the command once the incident's current state is known (inside the transaction),
@@ -170,49 +171,17 @@ pub(crate) fn start(store: Store, jobs: mpsc::Receiver<Job>, max_batch: usize) -
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut cache = Cache::default();
-    let mut conn = Connection {
-        conn: None,
-        acks: Acks::start(&store),
-    };
+    let mut conn = OwnConnection::default();
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let taken = std::mem::take(&mut batch);
         process_batch(&store, &mut conn, &mut cache, taken).await;
     }
 }
 
-/// The writer's own connection, kept between batches: taking one from the pool for each
-/// batch cost a check of the connection (a round trip) and, on SQLite, a connection whose
-/// page cache another connection's writes had emptied. Taken out of the pool for good
-/// (`detach`): on a SQLite file it commits without syncing (`durable`), which no other
-/// user of the pool may inherit. Closed after a batch that failed, whose connection may be
-/// left in a state not worth judging, and opened again for the next.
-struct Connection {
-    conn: Option<sqlx::AnyConnection>,
-    /// Where its commits are answered (once durable).
-    acks: Acks,
-}
-
-impl Connection {
-    async fn get(&mut self, store: &Store) -> Result<&mut sqlx::AnyConnection> {
-        if self.conn.is_none() {
-            let mut conn = store.pool().acquire().await?.detach();
-            self.acks.prepare(&mut conn).await?;
-            self.conn = Some(conn);
-        }
-        self.conn.as_mut().ok_or(StoreError::Closed)
-    }
-
-    /// Closes the connection. A commit it made may still be unsynced: a retried job that
-    /// finds its claim is answered through the same log's sync (`Acks`).
-    fn close(&mut self) {
-        self.conn = None;
-    }
-}
-
 /// A batch's answers, in the order of its jobs, and the events it committed.
 type Answers = (Vec<Result<Outcome>>, Vec<Arc<StoredEvent>>);
 
-async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, jobs: Vec<Job>) {
+async fn process_batch(store: &Store, conn: &mut OwnConnection, cache: &mut Cache, jobs: Vec<Job>) {
     let committed = commit_guarded(store, conn, cache, &jobs, false).await;
     store.note_write(committed.as_ref().map(|_| ()));
     match committed {
@@ -222,7 +191,7 @@ async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, 
                 replies: replies.collect(),
                 events,
             };
-            conn.acks.finish(store, committed);
+            committed.finish(store);
         }
         // A lost connection may have taken the answer of a commit that happened: with the
         // command's claim to go by, trying once more is safe.
@@ -245,7 +214,7 @@ async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, 
                             replies: vec![(job.reply, result)],
                             events,
                         };
-                        conn.acks.finish(store, committed);
+                        committed.finish(store);
                     }
                     Err(err) => {
                         let _ = job.reply.send(Err(err));
@@ -262,7 +231,7 @@ async fn process_batch(store: &Store, conn: &mut Connection, cache: &mut Cache, 
 /// the job that panics fails.
 async fn commit_guarded(
     store: &Store,
-    conn: &mut Connection,
+    conn: &mut OwnConnection,
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,
@@ -305,7 +274,7 @@ impl Work {
 /// was lost; each is first looked up by its claim.
 async fn commit_batch(
     store: &Store,
-    conn: &mut Connection,
+    conn: &mut OwnConnection,
     cache: &mut Cache,
     jobs: &[Job],
     retry: bool,

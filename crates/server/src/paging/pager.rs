@@ -105,6 +105,8 @@ impl PagerCache {
 /// Alert events from request handlers, applied many to a transaction: a lane's task takes
 /// what has queued up while its last batch committed and commits it together (group commit,
 /// as the incident writer). A quiet moment is a batch of one, so nothing waits for company.
+/// Each lane writes through a `store::AlertLane`: on a SQLite file its batch is answered once
+/// the store's log sync has made it durable, and the lane takes its next batch meanwhile.
 ///
 /// SQLite has one writer, so one lane. PostgreSQL runs batches side by side, so it gets a few
 /// lanes; an event goes to the lane of its service and dedup key, so two events for one
@@ -191,6 +193,7 @@ async fn run_lane(
     mut queue: tokio::sync::mpsc::Receiver<AlertJob>,
 ) {
     let mut batch = Vec::with_capacity(ALERT_BATCH);
+    let mut lane = store.alert_lane();
     while queue.recv_many(&mut batch, ALERT_BATCH).await > 0 {
         let taken = std::mem::take(&mut batch);
         let parts = match pager.get(&store, &settings).await {
@@ -204,26 +207,33 @@ async fn run_lane(
             }
         };
         let on_call = |id: &str, at: Timestamp| parts.on_call(id, at);
-        let events: Vec<_> = taken
+        let (jobs, replies): (Vec<_>, Vec<_>) = taken
+            .into_iter()
+            .map(|job| ((job.service, job.incoming), job.reply))
+            .unzip();
+        let events: Vec<_> = jobs
             .iter()
-            .map(|job| (&job.service, &job.incoming))
+            .map(|(service, incoming)| (service, incoming))
             .collect();
         let started = Instant::now();
-        let results = store
-            .ingest_alerts(
-                &events,
-                &parts.pager(&on_call),
-                firebreak_store::clock::now(),
-            )
-            .await;
+        // Answered once durable; on SQLite the lane takes its next batch meanwhile.
+        let answer = move |results: Vec<Result<Ingested, StoreError>>| {
+            for (reply, result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result);
+            }
+        };
+        lane.ingest(
+            &events,
+            &parts.pager(&on_call),
+            firebreak_store::clock::now(),
+            answer,
+        )
+        .await;
         tracing::debug!(
             events = events.len(),
             took_us = started.elapsed().as_micros() as u64,
             "alert batch applied"
         );
-        for (job, result) in taken.into_iter().zip(results) {
-            let _ = job.reply.send(result);
-        }
     }
 }
 

@@ -14,7 +14,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn take_step(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         pending: &mut Pending,
         alert_id: &str,
         summary: &str,
@@ -401,7 +401,7 @@ impl Store {
 /// Acknowledges (stops escalation) or resolves (closes, frees the dedup key) an alert in the
 /// caller's transaction.
 pub(super) async fn set_status(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     pending: &mut Pending,
     alert_id: &str,
     action: AlertAction,

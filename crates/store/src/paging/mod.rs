@@ -38,6 +38,7 @@ mod wake;
 
 pub use contacts::{ContactMethod, NotificationRule};
 pub use heartbeats::Heartbeat;
+pub use ingest::AlertLane;
 pub use wake::{ActionToken, WakeOutcome, WakePage};
 
 /// The stored form of a policy (the API's shape).
@@ -459,7 +460,7 @@ impl Pending {
     /// The silences in effect at `now` (every transaction has one `now`).
     async fn silences(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         now: Timestamp,
     ) -> Result<&[Silence]> {
         if self.silences.is_none() {
@@ -476,11 +477,7 @@ impl Pending {
     }
 
     /// An escalation policy as stored (JSON), if it exists.
-    async fn policy(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-        id: &str,
-    ) -> Result<Option<String>> {
+    async fn policy(&mut self, tx: &mut Transaction<'_, Any>, id: &str) -> Result<Option<String>> {
         if let Some(policy) = self.policies.get(id) {
             return Ok(policy.clone());
         }
@@ -495,7 +492,7 @@ impl Pending {
 
     /// The person's account is disabled (they left, or were locked out): they are not paged.
     /// An address that is no account's is not disabled (a policy may page any email).
-    async fn disabled(&mut self, tx: &mut Transaction<'static, Any>, person: &str) -> Result<bool> {
+    async fn disabled(&mut self, tx: &mut Transaction<'_, Any>, person: &str) -> Result<bool> {
         Ok(self.person(tx, person).await?.0)
     }
 
@@ -503,7 +500,7 @@ impl Pending {
     /// not stopped, not failed for good); none: an email to them at once.
     async fn rules(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         person: &str,
     ) -> Result<Vec<PageRule>> {
         Ok(self.person(tx, person).await?.1)
@@ -513,7 +510,7 @@ impl Pending {
     /// transaction (a page asks both, inside the writer's transaction).
     async fn person(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         person: &str,
     ) -> Result<(bool, Vec<PageRule>)> {
         if let (Some(disabled), Some(rules)) = (self.disabled.get(person), self.rules.get(person)) {
@@ -549,7 +546,7 @@ impl Pending {
     /// The open alert under `key` (id and status), locked on PostgreSQL.
     async fn open_alert(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         key: &str,
     ) -> Result<Option<(String, String)>> {
         if let Some(open) = self.open.get(key) {
@@ -574,7 +571,7 @@ impl Pending {
     /// has it, plus those this transaction opened since it was read).
     async fn opened_recently(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         service: &str,
         dedup_key: &str,
         since: Timestamp,
@@ -614,7 +611,7 @@ impl Pending {
     /// `person`'s page budget after one more page at `now` (SQLite).
     async fn spend_budget(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         person: &str,
         now: Timestamp,
     ) -> Result<i64> {

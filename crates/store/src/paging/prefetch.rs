@@ -20,7 +20,7 @@ impl Pending {
     /// one-event lookup locks them.
     pub(super) async fn prefetch(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         events: &Events<'_>,
         pager: &Pager<'_>,
         now: Timestamp,
@@ -82,7 +82,7 @@ impl Pending {
     /// Which of `keys` (sorted) has an open alert, and its id and status.
     async fn prefetch_open(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         keys: &[String],
     ) -> Result<()> {
         let lock = if self.backend == Backend::Postgres {
@@ -106,7 +106,7 @@ impl Pending {
     /// How many alerts each (service, dedup key) of `pairs` opened since `since`.
     async fn prefetch_recent(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         pairs: &[(String, String)],
         since: Timestamp,
     ) -> Result<()> {
@@ -141,7 +141,7 @@ impl Pending {
     /// The stored policies of `ids`.
     async fn prefetch_policies(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         ids: &[String],
     ) -> Result<()> {
         let sql = "SELECT id, policy FROM escalation_policies WHERE id IN ({keys})";
@@ -158,7 +158,7 @@ impl Pending {
     /// Whether each of `people` is disabled, and their rules (as `Pending::person`).
     async fn prefetch_people(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         people: &[String],
     ) -> Result<()> {
         for (start, len) in multirow::padded_chunks(people.len()) {
@@ -206,7 +206,7 @@ impl Pending {
     /// Each of `people`'s page budget (SQLite, whose one writer keeps it in the transaction).
     async fn prefetch_budgets(
         &mut self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         people: &[String],
     ) -> Result<()> {
         let sql = "SELECT person, window_start, pages FROM page_budget WHERE person IN ({keys})";
@@ -224,7 +224,7 @@ impl Pending {
 /// The rows `select` answers for `keys`, where `{keys}` in it stands for a list of them: asked
 /// in statements of one size (`multirow::padded_chunks`), so the statement is cached.
 async fn by_keys<R>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     backend: Backend,
     select: &str,
     keys: &[String],

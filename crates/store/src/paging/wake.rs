@@ -618,7 +618,7 @@ fn alert_of(page: &Notification) -> &str {
 /// The person's contact method this page went to cannot be reached: it says why, and pages
 /// stop using it until it is verified again.
 async fn mark_failed(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     page: &Notification,
     reason: &str,
 ) -> Result<()> {

@@ -1,30 +1,15 @@
-//! When a committed batch is answered: only once it is durable.
-//!
-//! On PostgreSQL, and on a SQLite database without a write-ahead log file (in memory), the
-//! commit itself is durable and the writer answers at once. On a SQLite file the writer's
-//! own connection commits with `synchronous = NORMAL`: the commit writes the batch's frames
-//! to the log and lets go of the write lock without waiting for the disk, and a thread of
-//! its own (`firebreak-wal-sync`) syncs the log and only then answers the batch's commands
-//! and announces its events. While that sync runs, the writer is already deciding and
-//! writing the next batch; with `synchronous = FULL` the fsync ran inside the commit, under
-//! the write lock, and nothing else could be written meanwhile (on the 2-core machine the
-//! commit was 1.9 ms of a 4.3 ms cycle). One sync answers every batch committed before it
-//! began. The log is one file written in order, so a power cut before the sync loses a
-//! suffix of batches nobody was told were done; the frames of later batches are not valid
-//! without theirs (SQLite checks each frame's running checksum). Every pooled connection
-//! keeps `synchronous = FULL`, so a worker's claim of the events' work (a webhook, a chat
-//! message, a page) syncs the log up to them before anything leaves the machine.
+//! When a committed batch is answered: only once it is durable (`crate::durable`). The
+//! writer's own connection commits without syncing on a SQLite file, and its batches are
+//! answered after the store's log sync.
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use sqlx::AnyConnection;
 use tokio::sync::oneshot;
 
 use super::Outcome;
+use crate::durable::{Synced, sync_failed};
 use crate::reads::StoredEvent;
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store};
 
 /// A committed batch's answers and events, held until the batch is durable.
 pub(super) struct Committed {
@@ -54,123 +39,14 @@ impl Committed {
             store.wake_chat();
         }
     }
-}
 
-/// How the sync of the log went, for the batches it covered.
-type Synced<'a> = std::result::Result<(), &'a std::io::Error>;
-
-fn sync_failed(err: &std::io::Error) -> StoreError {
-    StoreError::Database(sqlx::Error::Io(std::io::Error::new(
-        err.kind(),
-        format!("syncing the write-ahead log failed: {err}"),
-    )))
-}
-
-/// Where committed batches go to be answered.
-pub(super) struct Acks {
-    /// The sync thread's queue (SQLite only).
-    sync: Option<mpsc::Sender<Committed>>,
-    /// The log the writer's commits leave to the sync thread, found with the writer's first
-    /// connection (a SQLite file in WAL mode only); unset, every commit is durable itself.
-    wal: Arc<OnceLock<PathBuf>>,
-}
-
-impl Acks {
-    pub(super) fn start(store: &Store) -> Acks {
-        let wal = Arc::new(OnceLock::new());
-        if store.backend() != crate::db::Backend::Sqlite {
-            return Acks { sync: None, wal };
-        }
-        let (queue, batches) = mpsc::channel();
-        let thread_store = store.clone();
-        let thread_wal = wal.clone();
-        let started = std::thread::Builder::new()
-            .name("firebreak-wal-sync".into())
-            .spawn(move || sync_batches(&thread_store, &thread_wal, &batches));
-        match started {
-            Ok(_) => Acks {
-                sync: Some(queue),
-                wal,
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "could not start the log sync thread; batches sync in their commits");
-                Acks { sync: None, wal }
-            }
-        }
+    /// Answers the batch once it is durable (`LogSync::after`).
+    pub(super) fn finish(self, store: &Store) {
+        let announcing = store.clone();
+        store
+            .log_sync()
+            .after(move |synced| self.announce(&announcing, synced));
     }
-
-    /// Prepares a new writer connection: on a SQLite file in WAL mode, with the sync thread
-    /// running, it commits without syncing and leaves the sync to `finish`.
-    pub(super) async fn prepare(&self, conn: &mut AnyConnection) -> Result<()> {
-        if self.sync.is_some()
-            && let Some(wal) = sync_later(conn).await?
-        {
-            // The same file for every connection of the store.
-            let _ = self.wal.set(wal);
-        }
-        Ok(())
-    }
-
-    /// Answers `committed` now (its commit was durable) or once the log is synced.
-    pub(super) fn finish(&self, store: &Store, committed: Committed) {
-        let (Some(queue), Some(wal)) = (&self.sync, self.wal.get()) else {
-            committed.announce(store, Ok(()));
-            return;
-        };
-        // The thread is gone (it never is while the writer runs): sync here.
-        if let Err(mpsc::SendError(committed)) = queue.send(committed) {
-            committed.announce(store, sync_wal(wal).as_ref().map(|_| ()));
-        }
-    }
-}
-
-fn sync_batches(store: &Store, wal: &OnceLock<PathBuf>, batches: &mpsc::Receiver<Committed>) {
-    while let Ok(first) = batches.recv() {
-        let mut group = vec![first];
-        group.extend(batches.try_iter());
-        // Every batch here was committed before this sync began, so it covers them all;
-        // `finish` queues a batch only once the log is known.
-        let synced = wal.get().map_or(Ok(()), |wal| sync_wal(wal));
-        if let Err(err) = &synced {
-            tracing::error!(error = %err, batches = group.len(), "syncing the write-ahead log failed");
-        }
-        for committed in group {
-            committed.announce(store, synced.as_ref().map(|_| ()));
-        }
-    }
-}
-
-/// `fdatasync` of the log through a descriptor of our own (a sync is of the file, whichever
-/// descriptor asks). A log that is gone was checkpointed into the database and removed by
-/// the last connection to close, which syncs first.
-fn sync_wal(wal: &Path) -> std::io::Result<()> {
-    match std::fs::File::open(wal) {
-        Ok(file) => file.sync_data(),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(err) => Err(err),
-    }
-}
-
-/// Prepares a connection to a SQLite file in WAL mode to commit without syncing and answers
-/// the log's path; `None` (and the connection as it was) otherwise.
-async fn sync_later(conn: &mut AnyConnection) -> Result<Option<PathBuf>> {
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut *conn)
-        .await?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Ok(None);
-    }
-    let file: String =
-        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_one(&mut *conn)
-            .await?;
-    if file.is_empty() {
-        return Ok(None);
-    }
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
-        .await?;
-    Ok(Some(PathBuf::from(format!("{file}-wal"))))
 }
 
 #[cfg(test)]
@@ -181,7 +57,7 @@ mod tests {
     use firebreak_core::{Access, Catalog};
 
     use super::*;
-    use crate::StoreOptions;
+    use crate::{StoreError, StoreOptions};
 
     async fn store_on_a_file(dir: &tempfile::TempDir) -> Store {
         let url = format!("sqlite://{}", dir.path().join("durable.db").display());
@@ -202,15 +78,25 @@ mod tests {
         }
     }
 
-    /// The writer commits without syncing; nothing else that shares the pool may, not even
-    /// after the writer let go of a connection (a commit whose answer was lost).
+    /// The write loops' own connections commit without syncing (the writer's, the paging
+    /// lane's); nothing else that shares the pool may, not even after the writer let go of a
+    /// connection (a commit whose answer was lost).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn only_the_writer_leaves_its_syncs_to_later() {
+    async fn only_the_write_loops_leave_their_syncs_to_later() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_on_a_file(&dir).await;
         store.lose_commit_answers(1);
         declared(&store).await;
         declared(&store).await;
+        let mut lane = crate::durable::OwnConnection::default();
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(lane.get(&store).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            level, 1,
+            "a write loop's connection leaves its syncs (NORMAL)"
+        );
         let max = crate::db::default_pool_size(crate::db::Backend::Sqlite);
         let mut held = Vec::new();
         for _ in 0..max {
@@ -252,14 +138,5 @@ mod tests {
             Err(StoreError::Conflict(reason)) if reason == "refused"
         ));
         assert!(store.inner.writes_failing.load(Ordering::Acquire));
-    }
-
-    #[test]
-    fn a_log_that_is_gone_needs_no_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(sync_wal(&dir.path().join("gone.db-wal")).is_ok());
-        let wal = dir.path().join("here.db-wal");
-        std::fs::write(&wal, b"frames").unwrap();
-        assert!(sync_wal(&wal).is_ok());
     }
 }

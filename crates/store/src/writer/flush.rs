@@ -1,8 +1,6 @@
 //! The flush: everything a batch wrote, in one script (`multirow::Script`) of a few
 //! statements whose text does not change with the batch (`multirow::source`).
 
-use std::sync::LazyLock;
-
 use serde_json::json;
 use sqlx::{Any, Transaction};
 
@@ -15,7 +13,7 @@ use super::statements::{
 use crate::Result;
 use crate::clock::micros;
 use crate::db::Backend;
-use crate::multirow::{self, Script};
+use crate::multirow::{self, PerBackend, Script};
 use crate::rows::{INCIDENT_COLUMNS, LIST_COLUMNS, incident_row, lists_row};
 
 /// The columns the flush writes of an event, its outbox row and a command's claim.
@@ -23,6 +21,9 @@ const EVENT_COLUMNS: &str =
     "incident_id, seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash";
 const OUTBOX_COLUMNS: &str = "incident_id, seq, kind, private, created_at";
 const CLAIM_COLUMNS: &str = "id, incident_id, first_seq, last_seq, created, created_at";
+
+/// Each backend's flush statements, built the first time its flush runs.
+static FLUSH_SQL: PerBackend<FlushSql> = PerBackend::new(FlushSql::new);
 
 /// The flush's statements. Their text never changes, so each backend's are built once.
 struct FlushSql {
@@ -36,15 +37,6 @@ struct FlushSql {
 }
 
 impl FlushSql {
-    fn of(backend: Backend) -> &'static FlushSql {
-        static SQLITE: LazyLock<FlushSql> = LazyLock::new(|| FlushSql::new(Backend::Sqlite));
-        static POSTGRES: LazyLock<FlushSql> = LazyLock::new(|| FlushSql::new(Backend::Postgres));
-        match backend {
-            Backend::Sqlite => &SQLITE,
-            Backend::Postgres => &POSTGRES,
-        }
-    }
-
     fn new(backend: Backend) -> FlushSql {
         FlushSql {
             heads: head_update_sql(backend),
@@ -79,7 +71,7 @@ impl Batch {
                 )
             })
             .collect();
-        script.rows(&FlushSql::of(self.backend).claims, CLAIM_COLUMNS, rows);
+        script.rows(&FLUSH_SQL.of(self.backend).claims, CLAIM_COLUMNS, rows);
     }
 
     /// Writes incident rows first (events refer to them), then events, outbox rows and each
@@ -92,7 +84,7 @@ impl Batch {
     ) -> Result<()> {
         let now = micros(self.now);
         let backend = self.backend;
-        let sql = FlushSql::of(backend);
+        let sql = FLUSH_SQL.of(backend);
         let mut script = Script::new(backend);
         let (rows, heads): (Vec<&Incident>, Vec<&Incident>) = self
             .dirty
