@@ -290,6 +290,14 @@ impl Store {
         &self.inner.log_sync
     }
 
+    /// A paging write transaction (`db::begin_paging`).
+    pub(crate) async fn begin_paging(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self
+            .pool()
+            .begin_with(db::begin_paging(self.backend()))
+            .await?)
+    }
+
     /// The pool for counters that need not wait for the disk: `db::connect_unsynced` on
     /// PostgreSQL, the main pool elsewhere.
     pub(crate) fn unsynced_pool(&self) -> &sqlx::AnyPool {

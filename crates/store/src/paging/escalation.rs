@@ -152,7 +152,7 @@ impl Store {
         now: Timestamp,
         limit: i64,
     ) -> Result<usize> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_paging().await?;
         let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE SKIP LOCKED"
@@ -258,7 +258,7 @@ impl Store {
         by: &str,
         now: Timestamp,
     ) -> Result<Alert> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_paging().await?;
         let pending = &mut Pending::new(self.backend());
         let lock = if self.backend() == Backend::Postgres {
             " FOR UPDATE"

@@ -35,7 +35,7 @@ impl Store {
         now: Timestamp,
     ) -> Vec<Result<Ingested>> {
         let together = async {
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.begin_paging().await?;
             let done = self.apply_batch(&mut tx, events, pager, now).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(done)
@@ -110,7 +110,7 @@ impl Store {
         pager: &Pager<'_>,
         now: Timestamp,
     ) -> Result<Ingested> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_paging().await?;
         let pending = &mut Pending::new(self.backend());
         let done = self
             .apply_alert(&mut tx, pending, service, incoming, pager, now)
@@ -377,7 +377,7 @@ impl AlertLane {
         let together = async {
             let mut tx = sqlx::Connection::begin_with(
                 conn.get(store).await?,
-                crate::db::begin_write(Backend::Sqlite),
+                crate::db::begin_paging(Backend::Sqlite),
             )
             .await?;
             let done = store.apply_batch(&mut tx, events, pager, now).await?;
