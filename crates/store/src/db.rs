@@ -311,7 +311,7 @@ pub fn begin_write(backend: Backend) -> &'static str {
 /// paging statement costs a fraction of that.
 pub fn begin_paging(backend: Backend) -> &'static str {
     match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Sqlite => begin_write(backend),
         Backend::Postgres => "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan",
     }
 }

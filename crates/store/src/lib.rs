@@ -280,22 +280,23 @@ impl Store {
     /// A write transaction (on SQLite `BEGIN IMMEDIATE`, so a read-then-write transaction
     /// never fails to upgrade).
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self
-            .pool()
-            .begin_with(db::begin_write(self.backend()))
-            .await?)
-    }
-
-    pub(crate) fn log_sync(&self) -> &durable::LogSync {
-        &self.inner.log_sync
+        self.begin_pooled(db::begin_write(self.backend())).await
     }
 
     /// A paging write transaction (`db::begin_paging`).
     pub(crate) async fn begin_paging(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self
-            .pool()
-            .begin_with(db::begin_paging(self.backend()))
-            .await?)
+        self.begin_pooled(db::begin_paging(self.backend())).await
+    }
+
+    async fn begin_pooled(
+        &self,
+        statement: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.pool().begin_with(statement).await?)
+    }
+
+    pub(crate) fn log_sync(&self) -> &durable::LogSync {
+        &self.inner.log_sync
     }
 
     /// The pool for counters that need not wait for the disk: `db::connect_unsynced` on
