@@ -130,34 +130,18 @@ struct PageEventRow {
 }
 
 impl PageEventRow {
-    fn item(self) -> (PageHead, Option<PageItem>) {
-        let PageEventRow {
-            head,
-            seq,
-            kind,
-            actor,
-            observed_at,
-            occurred_at,
-            body,
-            prev_hash,
-            hash,
-        } = self;
-        let item = match (
-            seq,
-            kind,
-            actor,
-            observed_at,
-            occurred_at,
-            body,
-            prev_hash,
-            hash,
-        ) {
-            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g), Some(h)) => {
-                Some(PageItem(a, b, c, d, e, f, g, h))
-            }
-            _ => None,
-        };
-        (head, item)
+    /// The row's event, taken out of it; `None` on the row of a page without events.
+    fn take_item(&mut self) -> Option<PageItem> {
+        Some(PageItem(
+            self.seq?,
+            self.kind.take()?,
+            self.actor.take()?,
+            self.observed_at?,
+            self.occurred_at?,
+            self.body.take()?,
+            self.prev_hash.take()?,
+            self.hash.take()?,
+        ))
     }
 }
 
@@ -524,10 +508,9 @@ impl Store {
             .await?;
         let mut head = None;
         let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (row_head, item) = row.item();
-            items.extend(item);
-            head.get_or_insert(row_head);
+        for mut row in rows {
+            items.extend(row.take_item());
+            head.get_or_insert(row.head);
         }
         Ok((head.ok_or(StoreError::NotFound("incident"))?, items))
     }
