@@ -326,7 +326,7 @@ pub async fn serve_with_store(
     let chat_task = (settings.workers && !platforms.is_empty())
         .then(|| tokio::spawn(chat_worker.run(poll_interval, stop_rx.clone())));
     let pager: Arc<paging::pager::PagerCache> = Arc::default();
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         store: store.clone(),
         settings: settings.clone(),
         shutdown: stop_rx,
@@ -338,7 +338,7 @@ pub async fn serve_with_store(
         alerts: paging::pager::AlertBatcher::start(store.clone(), settings.clone(), pager)?,
         chat: platforms.clone(),
         phones,
-    };
+    });
     if let (Some(slack), true) = (&platforms.slack, settings.workers) {
         // Over HTTP, what happened while this process was down is read back once at start.
         let (state, slack) = (state.clone(), slack.clone());

@@ -10,9 +10,30 @@ use crate::settings::Settings;
 use crate::status_page as status;
 use crate::{auth, token_cache};
 
-/// Shared state of every handler.
+/// Shared state of every handler: one reference-counted `Shared`, so the clone that every
+/// handler and middleware takes of it is one atomic increment. As a struct of its own fields
+/// it cost a dozen increments, a copy of the base URL and of the push settings, and their
+/// frees, for each extractor of each request (2 % of the machine under 64 clients posting
+/// notes, `perf record -e cpu-clock`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     pub store: Store,
     pub settings: Arc<Settings>,
     /// Flips to true when the server is shutting down; long-lived streams end on it.
