@@ -84,14 +84,28 @@ pub struct StoredEvent {
 /// The columns of a timeline page's event, in `PageItem`'s order.
 const PAGE_ITEM: &str = "seq, kind, actor, observed_at, occurred_at, body, prev_hash, hash";
 
-/// The events of a timeline page of incident `i`: after seq `$2`, at most `$3`. Seqs run 1, 2,
-/// 3… with no gaps (nothing is deleted), so the page is also bounded above (`$4`): however
-/// stale PostgreSQL's statistics, no plan reads more than the page.
-fn page_of_events() -> String {
-    format!(
+/// A timeline page's statement, with its parameters bound: `shape(events, which)` is the
+/// statement over incident `i`, given the select of the page's events and the condition that
+/// picks the incident (`key`, `$1`). The events are those after seq `$2`, at most `$3`. Seqs
+/// run 1, 2, 3… with no gaps (nothing is deleted), so the page is also bounded above (`$4`):
+/// however stale PostgreSQL's statistics, no plan reads more than the page.
+fn page_query<T>(
+    key: IncidentKey,
+    (after, limit): (i64, i64),
+    shape: impl FnOnce(&str, &str) -> String,
+) -> sqlx::query::QueryAs<'static, sqlx::Any, T, sqlx::any::AnyArguments>
+where
+    T: for<'r> FromRow<'r, AnyRow>,
+{
+    let events = format!(
         "SELECT {PAGE_ITEM} FROM events WHERE incident_id = i.id AND seq > $2 AND seq <= $4 \
          ORDER BY seq LIMIT $3"
-    )
+    );
+    let sql = shape(&events, &key.condition("i.", 1));
+    key.bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+        .bind(after)
+        .bind(limit)
+        .bind(after.saturating_add(limit))
 }
 
 /// What decides who may read an incident's timeline page, and where the page ends
@@ -462,21 +476,16 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<(PageHead, Vec<PageItem>)> {
-        let sql = format!(
-            "SELECT i.id, i.number, i.private, i.last_seq, i.members, \
-             (SELECT json_group_array(json_array({PAGE_ITEM}) ORDER BY seq) FROM ({})) AS events \
-             FROM incidents i WHERE {}",
-            page_of_events(),
-            key.condition("i.", 1)
-        );
-        let row: PageRow = key
-            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
-            .bind(after)
-            .bind(limit)
-            .bind(after.saturating_add(limit))
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound("incident"))?;
+        let row: PageRow = page_query(key, (after, limit), |events, which| {
+            format!(
+                "SELECT i.id, i.number, i.private, i.last_seq, i.members, \
+                 (SELECT json_group_array(json_array({PAGE_ITEM}) ORDER BY seq) \
+                 FROM ({events})) AS events FROM incidents i WHERE {which}"
+            )
+        })
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound("incident"))?;
         let items = serde_json::from_str(&row.events).map_err(|err| {
             StoreError::Corrupt(format!("INC-{} timeline page: {err}", row.head.number))
         })?;
@@ -493,19 +502,14 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<(PageHead, Vec<PageItem>)> {
-        let sql = format!(
-            "SELECT i.id, i.number, i.private, i.last_seq, i.members, page.* FROM incidents i \
-             LEFT JOIN LATERAL ({}) page ON true WHERE {} ORDER BY page.seq",
-            page_of_events(),
-            key.condition("i.", 1)
-        );
-        let rows: Vec<PageEventRow> = key
-            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
-            .bind(after)
-            .bind(limit)
-            .bind(after.saturating_add(limit))
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<PageEventRow> = page_query(key, (after, limit), |events, which| {
+            format!(
+                "SELECT i.id, i.number, i.private, i.last_seq, i.members, page.* FROM incidents i \
+                 LEFT JOIN LATERAL ({events}) page ON true WHERE {which} ORDER BY page.seq"
+            )
+        })
+        .fetch_all(self.pool())
+        .await?;
         let mut head = None;
         let mut items = Vec::with_capacity(rows.len());
         for mut row in rows {
